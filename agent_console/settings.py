@@ -1,0 +1,46 @@
+"""Settings: environment variables HOTLINE_* only (pydantic-settings).
+
+Layer: edge. No secret has a default: the AMI secret and the session secret
+must be set (`hotline up` generates both and keeps them in the state folder).
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOTLINE_", extra="ignore")
+
+    database_url: str = "sqlite:///hotline.db"
+    redis_url: str | None = None
+
+    ami_host: str = "127.0.0.1"
+    ami_port: int = 5038
+    ami_username: str = "hotline"
+    ami_secret: SecretStr | None = None  # required to start the bridge; no default
+    ami_enabled: bool = True
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    session_secret: SecretStr | None = None  # required to serve; no default
+    allowed_origins: list[str] = Field(default_factory=list)  # empty: same host:port only
+    cookie_secure: bool = False
+
+    default_region: str = "DE"
+    queue_name: str = "hotline"
+    service_level_seconds: int = 25
+    short_abandon_seconds: int = 5
+    callback_window_minutes: int = 60
+    # service hours "mon-fri 07:00-17:00"; empty = 24/7
+    service_hours: str = ""
+    timezone: str = "Europe/Berlin"
+    # resolution-time targets per priority, hours
+    sla_hours_critical: float = 4
+    sla_hours_high: float = 8
+    sla_hours_normal: float = 24
+    sla_hours_low: float = 72
+    retention_days: int = 0  # 0: keep call records forever
+    mask_caller_numbers: bool = False
+    login_rate_limit_per_minute: int = 10

@@ -1,0 +1,60 @@
+"""Caller-ID normalisation (pure, no I/O).
+
+Layer: domain helper. Must not import from the rest of the project.
+
+`normalize(raw, default_region)` turns whatever Asterisk put in CallerIDNum
+into a `CallerNumber`: an E.164 string when it is a dialable number, the digits
+of an internal extension, or a withheld/invalid verdict. Matching against
+stored contacts is an indexed equality lookup on `e164` (or `extension`).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+
+import phonenumbers
+
+WITHHELD_TOKENS = frozenset(
+    {"", "anonymous", "restricted", "<unknown>", "unknown", "private", "unavailable", "withheld"}
+)
+MAX_EXTENSION_DIGITS = 6
+_STRIP = re.compile(r"[\s\-/().]")
+_NATIONAL_TRUNK_IN_PARENS = re.compile(r"\(0\)")
+
+
+class NumberKind(enum.StrEnum):
+    NUMBER = "number"
+    EXTENSION = "extension"
+    WITHHELD = "withheld"
+    INVALID = "invalid"
+
+
+@dataclass(frozen=True, slots=True)
+class CallerNumber:
+    raw: str
+    kind: NumberKind
+    e164: str | None = None
+    extension: str | None = None
+
+
+def normalize(raw: str | None, default_region: str = "DE") -> CallerNumber:
+    text = (raw or "").strip()
+    # CR/LF/NUL and other control characters never belong in a number
+    text = "".join(ch for ch in text if ch.isprintable())
+    if text.lower() in WITHHELD_TOKENS:
+        return CallerNumber(raw=text, kind=NumberKind.WITHHELD)
+    cleaned = _STRIP.sub("", _NATIONAL_TRUNK_IN_PARENS.sub("", text))
+    if cleaned.isdigit() and len(cleaned) <= MAX_EXTENSION_DIGITS and not cleaned.startswith("0"):
+        return CallerNumber(raw=text, kind=NumberKind.EXTENSION, extension=cleaned)
+    if cleaned.startswith("00") and cleaned[2:].isdigit():
+        cleaned = "+" + cleaned[2:]
+    try:
+        parsed = phonenumbers.parse(cleaned, default_region.upper())
+    except phonenumbers.NumberParseException:
+        return CallerNumber(raw=text, kind=NumberKind.INVALID)
+    if not phonenumbers.is_possible_number(parsed):
+        return CallerNumber(raw=text, kind=NumberKind.INVALID)
+    e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return CallerNumber(raw=text, kind=NumberKind.NUMBER, e164=e164)

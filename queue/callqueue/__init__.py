@@ -1,0 +1,1 @@
+"""callqueue: live queue projection and metric definitions (pure, no I/O)."""
