@@ -1,10 +1,60 @@
-"""The `hotline` command line. Sub-commands are added as modules land."""
+"""The `hotline` command line: one argparse dispatcher over small command modules.
+
+Layer: edge. Each command module exports `add_<name>_parser(subparsers)` which
+sets `func=` on its parser; this module only wires them together.
+"""
 
 from __future__ import annotations
 
+import argparse
+import importlib
+import logging
 import sys
+from collections.abc import Sequence
+
+# (module, function) pairs that add sub-commands; imported lazily so that a
+# broken optional piece names itself instead of breaking every command.
+_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("hotline_cli.up", "add_up_parser"),
+    ("hotline_cli.serve", "add_serve_parser"),
+    ("hotline_cli.asterisk", "add_asterisk_parser"),
+    ("hotline_cli.phones", "add_call_parser"),
+    ("hotline_cli.phones", "add_phone_parser"),
+    ("hotline_cli.customers", "add_customers_parser"),
+    ("hotline_cli.customers", "add_users_parser"),
+    ("hotline_cli.db", "add_db_parser"),
+)
 
 
-def main(argv: list[str] | None = None) -> int:
-    print("hotline: not wired yet", file=sys.stderr)
-    return 2
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hotline", description="Help-desk hotline on Asterisk: CTI bridge, screen pops, tickets."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name, func_name in _COMMANDS:
+        module = importlib.import_module(module_name)
+        getattr(module, func_name)(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 2
+    try:
+        result = func(args)
+    except KeyboardInterrupt:
+        return 130
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
