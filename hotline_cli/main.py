@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import logging
 import sys
 from collections.abc import Sequence
@@ -33,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name, func_name in _COMMANDS:
+        if importlib.util.find_spec(module_name) is None:
+            continue  # a command module not installed in this build
         module = importlib.import_module(module_name)
         getattr(module, func_name)(sub)
     return parser

@@ -1,0 +1,245 @@
+"""A private Asterisk on loopback: render asterisk-config/, start, stop, status.
+
+Layer: edge (subprocess, sockets). Each instance has its own folder (config,
+run, log, spool, astdb) inside the root, its own AMI and SIP ports, so test
+instances and `hotline up` can run side by side. `stop` stops only the
+Asterisk whose pid file this instance wrote.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hotline_cli import pbx_root
+from hotline_cli.state import load_or_create_secret, state_dir
+
+CONFIG_SRC = Path(__file__).resolve().parent.parent / "asterisk-config"
+AMI_USERNAME = "hotline"
+AGENTS = tuple(str(n) for n in range(1001, 1011))
+
+
+@dataclass
+class PbxConfig:
+    name: str
+    ami_port: int = 5038
+    sip_port: int = 5060
+    rtp_start: int = 20000
+    rtp_end: int = 20999
+    trunk_peer_port: int = 5070
+    ami_secret: str = ""
+    agent_password: str = ""
+    service_hours: str = "*"
+    queue_max_wait: int = 60
+    wrapup_time: int = 5
+    members: tuple[str, ...] = field(default_factory=tuple)
+
+
+class PrivateAsterisk:
+    """One Asterisk instance running in the sid root (or a system Asterisk)."""
+
+    def __init__(self, config: PbxConfig) -> None:
+        if not config.ami_secret or not config.agent_password:
+            raise ValueError("PbxConfig needs ami_secret and agent_password (no defaults)")
+        self.config = config
+        self.system = shutil.which("asterisk") is not None and not os.environ.get(
+            "HOTLINE_ASTERISK_ROOT"
+        )
+        self.root = Path("/") if self.system else pbx_root.root_dir()
+        # path as Asterisk sees it (inside the root) and as we see it
+        self.inner = Path("/var/lib/hotline") / config.name
+        self.outer = self.root / self.inner.relative_to("/")
+
+    # --- paths -------------------------------------------------------------
+    @property
+    def conf_file(self) -> Path:
+        return self.inner / "etc" / "asterisk.conf"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.outer / "run" / "asterisk.pid"
+
+    def _cmd(self, *args: str) -> list[str]:
+        base = ["asterisk", "-C", str(self.conf_file), *args]
+        return base if self.system else ["chroot", str(self.root), *base]
+
+    # --- lifecycle ---------------------------------------------------------
+    def start(self, timeout: float = 30.0) -> None:
+        if not self.system:
+            pbx_root.ensure_root()
+            pbx_root.ensure_proc(self.root)
+        if self.running():
+            self.wait_ami(timeout)
+            return
+        self.render()
+        proc = subprocess.run(self._cmd(), capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise pbx_root.PbxSetupError(f"asterisk did not start: {proc.stderr.strip()}")
+        self.wait_ami(timeout)
+        self._add_members()
+
+    def stop(self, timeout: float = 15.0) -> bool:
+        pid = self.pid()
+        if pid is None or not _alive(pid):
+            return False
+        subprocess.run(self._cmd("-rx", "core stop now"), capture_output=True, timeout=timeout)
+        deadline = time.monotonic() + timeout
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+        return True
+
+    def pid(self) -> int | None:
+        try:
+            return int(self.pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def running(self) -> bool:
+        pid = self.pid()
+        return pid is not None and _alive(pid)
+
+    def cli(self, command: str, timeout: float = 10.0) -> str:
+        proc = subprocess.run(self._cmd("-rx", command), capture_output=True, text=True,
+                              timeout=timeout)
+        return proc.stdout
+
+    # --- config ------------------------------------------------------------
+    def render(self) -> None:
+        c = self.config
+        etc = self.outer / "etc"
+        for sub in ("etc", "run", "log", "spool", "db"):
+            (self.outer / sub).mkdir(parents=True, exist_ok=True)
+        values = {
+            "CONF_DIR": str(self.inner / "etc"), "RUN_DIR": str(self.inner),
+            "MOD_DIR": _module_dir(self.root), "AMI_PORT": str(c.ami_port),
+            "AMI_USERNAME": AMI_USERNAME, "AMI_SECRET": c.ami_secret,
+            "SIP_PORT": str(c.sip_port), "RTP_START": str(c.rtp_start),
+            "RTP_END": str(c.rtp_end), "AGENT_PASSWORD": c.agent_password,
+            "TRUNK_PEER_PORT": str(c.trunk_peer_port),
+            "SERVICE_HOURS": c.service_hours or "*",
+            "QUEUE_MAX_WAIT": str(c.queue_max_wait), "WRAPUP_TIME": str(c.wrapup_time),
+        }
+        for src in CONFIG_SRC.glob("*.conf"):
+            text = src.read_text(encoding="utf-8")
+            for key, value in values.items():
+                text = text.replace(f"@{key}@", value)
+            target = etc / src.name
+            target.write_text(text, encoding="utf-8")
+            os.chmod(target, 0o600 if src.name == "manager.conf" else 0o644)
+        sipp = CONFIG_SRC / "sipp"
+        if sipp.is_dir():
+            shutil.copytree(sipp, self.outer / "sipp", dirs_exist_ok=True)
+
+    def _add_members(self, timeout: float = 10.0) -> None:
+        """Log the configured agents into the queue (dynamic members, as QueueAdd would)."""
+        for agent in self.config.members:
+            command = (f"queue add member PJSIP/{agent} to hotline penalty 0 as agent{agent} "
+                       f"state_interface PJSIP/{agent}")
+            deadline = time.monotonic() + timeout
+            # right after boot app_queue may not have answered the remote console yet
+            while "Added interface" not in (out := self.cli(command)) and "Already" not in out:
+                if time.monotonic() > deadline:
+                    raise pbx_root.PbxSetupError(f"could not add member {agent}: {out.strip()}")
+                time.sleep(0.2)
+
+    def wait_ami(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        last = "no answer"
+        while time.monotonic() < deadline:
+            try:
+                if ami_login_ok(self.config.ami_port, AMI_USERNAME, self.config.ami_secret):
+                    return
+                last = "login refused"
+            except OSError as exc:
+                last = str(exc)
+            time.sleep(0.1)
+        raise pbx_root.PbxSetupError(f"AMI on 127.0.0.1:{self.config.ami_port} not up: {last}")
+
+
+def ami_login_ok(port: int, username: str, secret: str, timeout: float = 2.0) -> bool:
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(
+            f"Action: Login\r\nActionID: probe\r\nUsername: {username}\r\n"
+            f"Secret: {secret}\r\nEvents: off\r\n\r\n".encode()
+        )
+        data = b""
+        while b"\r\n\r\n" not in data.split(b"\r\n", 1)[-1]:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        sock.sendall(b"Action: Logoff\r\n\r\n")
+        return b"Response: Success" in data
+
+
+def _module_dir(root: Path) -> str:
+    for candidate in ("usr/lib/x86_64-linux-gnu/asterisk/modules", "usr/lib/aarch64-linux-gnu/asterisk/modules", "usr/lib/asterisk/modules"):
+        if (root / candidate).is_dir():
+            return "/" + candidate
+    return "/usr/lib/asterisk/modules"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def default_pbx() -> PrivateAsterisk:
+    """The instance `hotline up` and `hotline asterisk` manage, secrets kept in the state folder."""
+    folder = state_dir()
+    return PrivateAsterisk(PbxConfig(
+        name="default",
+        ami_secret=load_or_create_secret("ami_secret", folder),
+        agent_password=load_or_create_secret("agent_password", folder),
+        service_hours=os.environ.get("HOTLINE_ASTERISK_SERVICE_HOURS", "*"),
+        members=AGENTS[:3],
+    ))
+
+
+def add_asterisk_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("asterisk", help="the private Asterisk: up | down | status")
+    p.add_argument("action", choices=("up", "down", "status"))
+    p.set_defaults(func=run_asterisk)
+
+
+def run_asterisk(args: argparse.Namespace) -> int:
+    pbx = default_pbx()
+    try:
+        if args.action == "up":
+            pbx.start()
+            print(f"asterisk up: AMI 127.0.0.1:{pbx.config.ami_port} (user {AMI_USERNAME}), "
+                  f"SIP 127.0.0.1:{pbx.config.sip_port}, dial 5555")
+        elif args.action == "down":
+            print("asterisk stopped" if pbx.stop() else "asterisk was not running (nothing stopped)")
+        else:
+            return _status(pbx)
+    except pbx_root.PbxSetupError as exc:
+        print(f"hotline asterisk {args.action}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _status(pbx: PrivateAsterisk) -> int:
+    if not pbx.running():
+        print("asterisk: not running (start it with `hotline asterisk up`)")
+        return 3
+    ok = ami_login_ok(pbx.config.ami_port, AMI_USERNAME, pbx.config.ami_secret)
+    print(f"asterisk: running, pid {pbx.pid()}, AMI login {'ok' if ok else 'FAILED'}")
+    print(pbx.cli("pjsip show contacts").strip())
+    print(pbx.cli("queue show hotline").strip())
+    return 0 if ok else 1
