@@ -20,7 +20,7 @@ _COMMANDS: tuple[tuple[str, str], ...] = (
     ("hotline_cli.serve", "add_serve_parser"),
     ("hotline_cli.asterisk", "add_asterisk_parser"),
     ("hotline_cli.phones", "add_call_parser"),
-    ("hotline_cli.phones", "add_phone_parser"),
+    ("hotline_cli.softphone", "add_phone_parser"),
     ("hotline_cli.customers", "add_customers_parser"),
     ("hotline_cli.customers", "add_users_parser"),
     ("hotline_cli.db", "add_db_parser"),
