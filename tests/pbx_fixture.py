@@ -1,0 +1,197 @@
+"""Session fixture: a private Asterisk on free ports, softphones, and an AMI tap.
+
+Layer: test support. Real Asterisk, real SIP (SIPp callers, pyVoIP agents);
+nothing here is mocked. Other suites use `pbx` for end-to-end tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from hotline_cli.asterisk import AMI_USERNAME, PbxConfig, PrivateAsterisk
+from hotline_cli.phones import CallResult, place_calls
+
+
+def free_tcp_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+Event = dict[str, str]
+
+
+class AmiTap:
+    """A raw AMI listener in a thread: keeps every byte and every parsed event."""
+
+    def __init__(self, port: int, secret: str) -> None:
+        self.raw = bytearray()
+        self.events: list[Event] = []
+        self._cond = threading.Condition()
+        self._sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self._sock.sendall(
+            f"Action: Login\r\nUsername: {AMI_USERNAME}\r\nSecret: {secret}\r\n\r\n".encode()
+        )
+        self._sock.settimeout(0.5)
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name="ami-tap", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        buf = b""
+        while not self._stop:
+            try:
+                chunk = self._sock.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if not chunk:
+                return
+            self.raw += chunk
+            buf += chunk
+            *frames, buf = buf.split(b"\r\n\r\n")
+            parsed = [_parse(f) for f in frames if f.strip()]
+            with self._cond:
+                self.events.extend(e for e in parsed if "Event" in e)
+                self._cond.notify_all()
+
+    def wait_for(self, pred: Callable[[Event], bool], timeout: float = 20.0) -> Event:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for ev in self.events:
+                    if pred(ev):
+                        return ev
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    names = [e.get("Event") for e in self.events[-30:]]
+                    raise AssertionError(f"AMI event not seen in {timeout} s; last: {names}")
+                self._cond.wait(left)
+
+    def of(self, linkedid: str, name: str) -> list[Event]:
+        with self._cond:
+            return [e for e in self.events if e.get("Linkedid") == linkedid and e["Event"] == name]
+
+    def mark(self) -> int:
+        with self._cond:
+            return len(self.events)
+
+    def close(self) -> None:
+        self._stop = True
+        with contextlib.suppress(OSError):
+            self._sock.close()
+        self._thread.join(timeout=2)
+
+
+def _parse(frame: bytes) -> Event:
+    out: Event = {}
+    for line in frame.decode("utf-8", "replace").split("\r\n"):
+        key, sep, value = line.partition(": ")
+        if sep and key not in out:
+            out[key] = value
+    return out
+
+
+@dataclass
+class Pbx:
+    asterisk: PrivateAsterisk
+    tap: AmiTap
+    phones: list[subprocess.Popen[str]] = field(default_factory=list)
+
+    @property
+    def ami_port(self) -> int:
+        return self.asterisk.config.ami_port
+
+    @property
+    def ami_secret(self) -> str:
+        return self.asterisk.config.ami_secret
+
+    @property
+    def ami_username(self) -> str:
+        return AMI_USERNAME
+
+    @property
+    def sip_port(self) -> int:
+        return self.asterisk.config.sip_port
+
+    def cli(self, command: str) -> str:
+        return self.asterisk.cli(command)
+
+    def place_call(self, number: str, name: str = "", duration: float = 5.0,
+                   background: bool = True) -> CallResult | subprocess.Popen[str]:
+        return place_calls(number, name=name, sip_port=self.sip_port, duration=duration,
+                           background=background)
+
+    @contextlib.contextmanager
+    def phone(self, agent: str, answer_after: float = 1.0,
+              hangup_after: float = 0.0) -> Iterator[subprocess.Popen[str]]:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "hotline_cli.main", "phone", "--agent", agent,
+             "--sip-port", str(self.sip_port), "--answer-after", str(answer_after),
+             "--hangup-after", str(hangup_after)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        assert proc.stdin and proc.stdout
+        proc.stdin.write(self.asterisk.config.agent_password + "\n")
+        proc.stdin.close()
+        line = proc.stdout.readline()
+        if "registered" not in line:
+            proc.kill()
+            raise AssertionError(f"phone {agent} did not register: {line!r}")
+        try:
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def start_pbx(name: str, **overrides: object) -> PrivateAsterisk:
+    rtp = 30000 + (os.getpid() % 200) * 100
+    config = PbxConfig(
+        name=name, ami_port=free_tcp_port(), sip_port=free_udp_port(), rtp_start=rtp,
+        rtp_end=rtp + 99, trunk_peer_port=free_udp_port(),
+        ami_secret=secrets.token_urlsafe(12), agent_password=secrets.token_urlsafe(12),
+        queue_max_wait=8, wrapup_time=1, members=("1001", "1002"),
+    )
+    for key, value in overrides.items():
+        setattr(config, key, value)
+    pbx = PrivateAsterisk(config)
+    pbx.start()
+    return pbx
+
+
+@pytest.fixture(scope="session")
+def pbx() -> Iterator[Pbx]:
+    asterisk = start_pbx(f"test-{os.getpid()}")
+    tap = AmiTap(asterisk.config.ami_port, asterisk.config.ami_secret)
+    tap.wait_for(lambda e: e.get("Event") == "FullyBooted", timeout=10)
+    try:
+        yield Pbx(asterisk, tap)
+    finally:
+        tap.close()
+        asterisk.stop()
+        record = os.environ.get("HOTLINE_RECORD_TRANSCRIPT")
+        if record:
+            Path(record).write_bytes(bytes(tap.raw))
