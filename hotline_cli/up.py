@@ -1,0 +1,124 @@
+"""`hotline up`: bring the whole hotline up — Asterisk, demo agents' phones,
+database with demo data when empty, and the web server — and say how to use it.
+
+Layer: edge (the one place that starts everything for a person at a terminal).
+Secrets are generated once into the state folder; nothing has a default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+
+from hotline_cli.asterisk import AMI_USERNAME, default_pbx
+from hotline_cli.pbx_root import PbxSetupError
+from hotline_cli.state import load_or_create_secret, state_dir
+
+DEMO_PHONES = ("1001", "1002", "1003")
+
+
+def add_up_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("up", help="bring everything up: Asterisk, demo phones, database, server")
+    p.add_argument("--http-port", type=int, default=int(os.environ.get("HOTLINE_HTTP_PORT", 8000)))
+    p.add_argument("--no-phones", action="store_true", help="do not start demo softphones")
+    p.add_argument("--answer-after", type=float, default=4.0,
+                   help="seconds the demo phones ring before answering")
+    p.set_defaults(func=run_up)
+
+
+@contextlib.contextmanager
+def demo_phones(agents: tuple[str, ...], sip_port: int, password: str,
+                answer_after: float) -> Iterator[list[subprocess.Popen[str]]]:
+    procs: list[subprocess.Popen[str]] = []
+    try:
+        for agent in agents:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "hotline_cli.main", "phone", "--agent", agent,
+                 "--sip-port", str(sip_port), "--answer-after", str(answer_after)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            )
+            assert proc.stdin and proc.stdout
+            proc.stdin.write(password + "\n")
+            proc.stdin.close()
+            print(f"  {proc.stdout.readline().strip()}")
+            procs.append(proc)
+        yield procs
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=5)
+
+
+def _server_env(http_port: int, ami_port: int, ami_secret: str) -> dict[str, str]:
+    folder = state_dir()
+    env = dict(os.environ)
+    env.setdefault("HOTLINE_DATABASE_URL", f"sqlite:///{folder / 'hotline.db'}")
+    env.update(
+        HOTLINE_AMI_HOST="127.0.0.1", HOTLINE_AMI_PORT=str(ami_port),
+        HOTLINE_AMI_USERNAME=AMI_USERNAME, HOTLINE_AMI_SECRET=ami_secret,
+        HOTLINE_HTTP_PORT=str(http_port),
+        HOTLINE_SESSION_SECRET=load_or_create_secret("session_secret", folder),
+    )
+    return env
+
+
+def run_up(args: argparse.Namespace) -> int:
+    pbx = default_pbx()
+    try:
+        pbx.start()
+    except PbxSetupError as exc:
+        print(f"hotline up: {exc}", file=sys.stderr)
+        return 1
+    c = pbx.config
+    print(f"Asterisk 22 up: dial 5555 on SIP 127.0.0.1:{c.sip_port}, AMI 127.0.0.1:{c.ami_port}")
+    phones = () if args.no_phones else DEMO_PHONES
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with demo_phones(phones, c.sip_port, c.agent_password, args.answer_after):
+        server = _start_server(args.http_port, c.ami_port, c.ami_secret)
+        _print_howto(args.http_port, phones, server is not None)
+        try:
+            if server is not None:
+                server.wait()
+            else:
+                stop.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if server is not None and server.poll() is None:
+                server.terminate()
+    print("stopped the phones and the server; Asterisk keeps running (`hotline asterisk down`)")
+    return 0
+
+
+def _start_server(http_port: int, ami_port: int, secret: str) -> subprocess.Popen[bytes] | None:
+    if importlib.util.find_spec("agent_console.app") is None:
+        return None
+    env = _server_env(http_port, ami_port, secret)
+    subprocess.run([sys.executable, "-m", "hotline_cli.main", "db", "upgrade"], env=env, check=False)
+    subprocess.run([sys.executable, "-m", "hotline_cli.main", "demo", "seed"], env=env, check=False)
+    return subprocess.Popen([sys.executable, "-m", "hotline_cli.main", "serve"], env=env)
+
+
+def _print_howto(http_port: int, phones: tuple[str, ...], serving: bool) -> None:
+    print()
+    if serving:
+        folder = state_dir()
+        print(f"Open http://127.0.0.1:{http_port}/ and log in as agent1001 (agent console) or")
+        print(f"supervisor (wallboard); the demo passwords are in {folder}/demo_password.")
+    else:
+        print("The web console is not part of this build yet; follow the calls with")
+        print("`hotline asterisk status` or any AMI client.")
+    if phones:
+        print(f"Demo agents {', '.join(phones)} answer after a few seconds of ringing.")
+    print('Place a call:  .venv/bin/hotline call --from "+49 341 2538-5555" --name "Erika Muster"')
+    print("Stop with Ctrl-C.")
