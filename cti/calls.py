@@ -1,0 +1,243 @@
+"""CallRegistry: the pure reducer that follows every call (keyed by Linkedid)
+and every agent, and says what changed.
+
+Layer: domain, pure: `apply(event, now)` has no I/O and never reads the clock.
+Must not import from the rest of the project.
+
+Outcomes are settled when the call ENDS, not when a queue event arrives:
+Asterisk 22 sends QueueCallerAbandon for a queue timeout too, and only the
+dialplan's HotlineQueueExit (CallTimedOut) that follows tells them apart.
+Ended Linkedids are remembered (bounded) so replayed events change nothing.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from cti import events as ev
+from cti.callerid import normalize
+from cti.calls_agents import AgentBoard
+
+Update = ev.CallUpdated | ev.AgentUpdated
+REMEMBER_ENDED = 20_000
+
+
+@dataclass
+class _Call:
+    linkedid: str
+    caller_raw: str = ""
+    caller_number: str | None = None
+    caller_name: str = ""
+    queue: str = ""
+    entered_at: datetime | None = None
+    position: int = 0
+    ringing: list[str] = field(default_factory=list)
+    answered_at: datetime | None = None
+    agent: str | None = None
+    ended_at: datetime | None = None
+    outcome: ev.Outcome | None = None
+    abandoned: bool = False
+    wait: float | None = None
+    ring: float | None = None
+    talk: float | None = None
+    transferred_to: str | None = None
+
+    def snapshot(self) -> ev.CallSnapshot:
+        start = self.entered_at
+        duration = (self.ended_at - start).total_seconds() if self.ended_at and start else None
+        return ev.CallSnapshot(
+            linkedid=self.linkedid, caller_raw=self.caller_raw, caller_number=self.caller_number,
+            caller_name=self.caller_name, queue=self.queue, entered_at=self.entered_at,
+            position=self.position, ringing_agents=tuple(self.ringing),
+            answered_at=self.answered_at, agent=self.agent, ended_at=self.ended_at,
+            outcome=self.outcome, wait_seconds=self.wait, ring_seconds=self.ring,
+            talk_seconds=self.talk, duration_seconds=duration,
+            transferred_to=self.transferred_to)
+
+
+class CallRegistry:
+    def __init__(self, default_region: str = "DE") -> None:
+        self.default_region = default_region
+        self._calls: dict[str, _Call] = {}
+        self._ended: OrderedDict[str, None] = OrderedDict()
+        self.agents = AgentBoard()
+
+    # --- queries -------------------------------------------------------------
+    def calls(self) -> list[ev.CallSnapshot]:
+        return [c.snapshot() for c in self._calls.values()]
+
+    def call(self, linkedid: str) -> ev.CallSnapshot | None:
+        c = self._calls.get(linkedid)
+        return c.snapshot() if c else None
+
+    def agent_list(self) -> list[ev.AgentSnapshot]:
+        return self.agents.snapshots()
+
+    # --- reducer ---------------------------------------------------------------
+    def apply(self, event: ev.DomainEvent, now: datetime) -> list[Update]:
+        linkedid = getattr(event, "linkedid", None)
+        if linkedid is not None and linkedid in self._ended:
+            return []  # a replayed or late event of a finished call
+        if isinstance(event, ev.AgentEvent | ev.MemberSnapshot):
+            return list(self.agents.apply(event, now))
+        handler = _HANDLERS.get(type(event))
+        return handler(self, event, now) if handler else []
+
+    def _get(self, linkedid: str, create: bool = True) -> _Call | None:
+        call = self._calls.get(linkedid)
+        if call is None and create and linkedid:
+            call = self._calls[linkedid] = _Call(linkedid)
+        return call
+
+    def _update(self, call: _Call, change: ev.CallChange, at: datetime,
+                withdrawn: tuple[str, ...] = ()) -> ev.CallUpdated:
+        return ev.CallUpdated(at=at, change=change, call=call.snapshot(), withdrawn_from=withdrawn)
+
+    def _caller(self, call: _Call, raw: str, name: str) -> None:
+        call.caller_raw, call.caller_name = raw, name
+        call.caller_number = normalize(raw, self.default_region).e164
+
+    def _on_join(self, e: ev.CallerJoinedQueue, now: datetime) -> list[Update]:
+        call = self._get(e.linkedid)
+        assert call is not None
+        if not call.caller_raw:
+            self._caller(call, e.caller_raw, e.caller_name)
+        call.queue, call.position = e.queue, e.position
+        call.entered_at = call.entered_at or e.at
+        return [self._update(call, ev.CallChange.JOINED, e.at)]
+
+    def _on_ringing(self, e: ev.AgentRinging, now: datetime) -> list[Update]:
+        call = self._get(e.linkedid)
+        assert call is not None
+        if e.agent not in call.ringing:
+            call.ringing.append(e.agent)
+        return [self._update(call, ev.CallChange.RINGING, e.at),
+                *self.agents.ringing(e.agent, e.member_name, e.linkedid, e.at)]
+
+    def _on_noanswer(self, e: ev.RingNotAnswered, now: datetime) -> list[Update]:
+        call = self._get(e.linkedid, create=False)
+        if call is None:
+            return []
+        withdrawn = self._withdraw(call, keep=None, only=e.agent)
+        return [self._update(call, ev.CallChange.RINGING, e.at, withdrawn),
+                *self.agents.released(e.agent, e.at)]
+
+    def _withdraw(self, call: _Call, keep: str | None, only: str | None = None) -> tuple[str, ...]:
+        gone = [a for a in call.ringing if a != keep and (only is None or a == only)]
+        call.ringing = [a for a in call.ringing if a not in gone]
+        return tuple(gone)
+
+    def _on_answer(self, e: ev.CallAnswered, now: datetime) -> list[Update]:
+        call = self._get(e.linkedid)
+        assert call is not None
+        withdrawn = self._withdraw(call, keep=e.agent)
+        call.ringing = []
+        call.answered_at, call.agent = e.at, e.agent
+        call.wait, call.ring = float(e.wait_seconds), float(e.ring_seconds)
+        call.queue = call.queue or e.queue
+        call.outcome = ev.Outcome.ANSWERED
+        out: list[Update] = [self._update(call, ev.CallChange.ANSWERED, e.at, withdrawn)]
+        for agent in withdrawn:
+            out.extend(self.agents.released(agent, e.at))
+        return [*out, *self.agents.on_call(e.agent, e.member_name, e.linkedid, e.at)]
+
+    def _on_complete(self, e: ev.CallCompleted, now: datetime) -> list[Update]:
+        call = self._get(e.linkedid, create=False)
+        if call is None:
+            return []
+        call.talk = float(e.talk_seconds)
+        call.wait = float(e.wait_seconds)
+        if e.completed_by is ev.CompletedBy.TRANSFER:
+            call.outcome = ev.Outcome.TRANSFERRED
+        return list(self.agents.wrap_up(e.agent, e.at))
+
+    def _on_abandon(self, e: ev.CallAbandoned, now: datetime) -> list[Update]:
+        call = self._get(e.linkedid, create=False)
+        if call is None:
+            return []
+        call.abandoned, call.wait = True, float(e.wait_seconds)
+        withdrawn = self._withdraw(call, keep=None)
+        out: list[Update] = [self._update(call, ev.CallChange.LEFT_QUEUE, e.at, withdrawn)]
+        for agent in withdrawn:
+            out.extend(self.agents.released(agent, e.at))
+        return out
+
+    def _on_timeout(self, e: ev.CallTimedOut, now: datetime) -> list[Update]:
+        call = self._get(e.linkedid, create=False)
+        if call is None:
+            return []
+        call.outcome = ev.Outcome.TIMEOUT
+        return [self._update(call, ev.CallChange.LEFT_QUEUE, e.at, self._withdraw(call, None))]
+
+    def _on_transfer(self, e: ev.CallTransferred, now: datetime) -> list[Update]:
+        call = self._get(e.linkedid, create=False)
+        if call is None:
+            return []
+        call.transferred_to, call.outcome = e.target, ev.Outcome.TRANSFERRED
+        return [self._update(call, ev.CallChange.TRANSFERRED, e.at)]
+
+    def _on_after_hours(self, e: ev.AfterHoursCall, now: datetime) -> list[Update]:
+        call = self._get(e.linkedid)
+        assert call is not None
+        self._caller(call, e.caller_raw, e.caller_name)
+        call.queue, call.entered_at, call.outcome = e.queue, e.at, ev.Outcome.AFTER_HOURS
+        return [self._update(call, ev.CallChange.AFTER_HOURS, e.at)]
+
+    def _on_end(self, e: ev.CallEnded, now: datetime) -> list[Update]:
+        call = self._calls.get(e.linkedid)
+        if call is None:
+            return []
+        return self._finish(call, e.at)
+
+    def _finish(self, call: _Call, at: datetime) -> list[Update]:
+        call.ended_at = at
+        withdrawn = self._withdraw(call, keep=None)
+        if call.outcome is None:
+            call.outcome = ev.Outcome.ANSWERED if call.answered_at else ev.Outcome.ABANDONED
+        if call.answered_at and call.talk is None:
+            call.talk = max(0.0, (at - call.answered_at).total_seconds())
+        if call.wait is None and call.entered_at:
+            end = call.answered_at or at
+            call.wait = max(0.0, (end - call.entered_at).total_seconds())
+        del self._calls[call.linkedid]
+        self._ended[call.linkedid] = None
+        while len(self._ended) > REMEMBER_ENDED:
+            self._ended.popitem(last=False)
+        out: list[Update] = [self._update(call, ev.CallChange.ENDED, at, withdrawn)]
+        for agent in withdrawn:
+            out.extend(self.agents.released(agent, at))
+        return out
+
+    # --- resync ----------------------------------------------------------------
+    def _on_waiting(self, e: ev.WaitingCallerSnapshot, now: datetime) -> list[Update]:
+        call = self._get(e.linkedid)
+        assert call is not None
+        if not call.caller_raw:
+            self._caller(call, e.caller_raw, e.caller_name)
+        call.queue, call.position = e.queue, e.position
+        if call.entered_at is None:
+            call.entered_at = e.at.fromtimestamp(e.at.timestamp() - e.wait_seconds, e.at.tzinfo)
+        return [self._update(call, ev.CallChange.RESYNCED, e.at)]
+
+    def _on_channel(self, e: ev.ActiveChannelSnapshot, now: datetime) -> list[Update]:
+        return []  # only the set of active Linkedids matters (ResyncCompleted)
+
+    def _on_resynced(self, e: ev.ResyncCompleted, now: datetime) -> list[Update]:
+        out: list[Update] = []
+        for call in [c for c in self._calls.values() if c.linkedid not in e.active_linkedids]:
+            out.extend(self._finish(call, e.at))  # ended while we were not connected
+        return out
+
+
+_HANDLERS = {
+    ev.CallerJoinedQueue: CallRegistry._on_join, ev.AgentRinging: CallRegistry._on_ringing,
+    ev.RingNotAnswered: CallRegistry._on_noanswer, ev.CallAnswered: CallRegistry._on_answer,
+    ev.CallCompleted: CallRegistry._on_complete, ev.CallAbandoned: CallRegistry._on_abandon,
+    ev.CallTimedOut: CallRegistry._on_timeout, ev.CallTransferred: CallRegistry._on_transfer,
+    ev.AfterHoursCall: CallRegistry._on_after_hours, ev.CallEnded: CallRegistry._on_end,
+    ev.WaitingCallerSnapshot: CallRegistry._on_waiting,
+    ev.ActiveChannelSnapshot: CallRegistry._on_channel,
+    ev.ResyncCompleted: CallRegistry._on_resynced,
+}
