@@ -198,7 +198,7 @@ class CallRegistry:
             call.outcome = ev.Outcome.ANSWERED if call.answered_at else ev.Outcome.ABANDONED
         if call.answered_at and call.talk is None:
             call.talk = max(0.0, (at - call.answered_at).total_seconds())
-        if call.wait is None and call.entered_at:
+        if call.wait is None and call.entered_at and call.outcome != ev.Outcome.AFTER_HOURS:
             end = call.answered_at or at
             call.wait = max(0.0, (end - call.entered_at).total_seconds())
         del self._calls[call.linkedid]

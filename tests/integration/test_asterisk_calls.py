@@ -6,11 +6,63 @@ answer, and asserts on the real AMI events of that call (found by Linkedid).
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import random
 import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
+from cti import events as ev
+from cti.calls import CallRegistry
+from cti.protocol import AmiMessage, AmiParser
+from cti.translate import translate
 from tests.pbx_fixture import Pbx
+
+TRANSCRIPTS = Path(__file__).resolve().parent.parent / "transcripts"
+
+
+def replay(raw: bytes, seed: int = 0) -> dict[str, ev.CallSnapshot]:
+    """Feed real AMI bytes through protocol + translate + registry in random chunks."""
+    rng = random.Random(seed)
+    parser, registry = AmiParser(), CallRegistry()
+    ended: dict[str, ev.CallSnapshot] = {}
+    pos = 0
+    while pos < len(raw):
+        size = rng.randint(1, 700)
+        for msg in parser.feed(raw[pos:pos + size]):
+            if isinstance(msg, AmiMessage):
+                now = datetime.now(UTC)
+                for event in translate(msg, now):
+                    for update in registry.apply(event, now):
+                        if isinstance(update, ev.CallUpdated) and update.change == "ended":
+                            ended[update.call.linkedid] = update.call
+        pos += size
+    return ended
+
+
+def check_and_keep(pbx: Pbx, since_raw: int, name: str, linkedid: str,
+                   expected: dict[str, object]) -> ev.CallSnapshot:
+    """The registry's view of the call must match Asterisk's; keep the transcript."""
+    raw = bytes(pbx.tap.raw[since_raw:])
+    calls = [replay(raw, seed)[linkedid] for seed in range(3)]
+    untimed = [dataclasses.replace(c, entered_at=None, answered_at=None, ended_at=None,
+                                   duration_seconds=None) for c in calls]
+    assert untimed[0] == untimed[1] == untimed[2]  # chunking never changes the result
+    call = calls[0]
+    for key, value in expected.items():
+        got = getattr(call, key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            assert got is not None and abs(got - value) <= 1, (key, got, value)
+        else:
+            assert got == value, (key, got, value)
+    TRANSCRIPTS.mkdir(exist_ok=True)
+    (TRANSCRIPTS / f"{name}.ami").write_bytes(raw)
+    (TRANSCRIPTS / f"{name}.json").write_text(json.dumps(
+        {"linkedid": linkedid, "expected": expected}, indent=1, default=str) + "\n")
+    return call
 
 pytestmark = pytest.mark.asterisk
 
@@ -29,7 +81,7 @@ def _finish(call: object) -> None:
 
 def test_answered_call_reports_wait_talk_and_caller(pbx: Pbx) -> None:
     with pbx.phone("1001", answer_after=1.0):
-        since = pbx.tap.mark()
+        since, raw0 = pbx.tap.mark(), len(pbx.tap.raw)
         call = pbx.place_call("+49 341 2538-5555", name="Erika Muster", duration=6)
         join = _joined(pbx, "+49 341 2538-5555", since)
         linkedid = join["Linkedid"]
@@ -52,11 +104,15 @@ def test_answered_call_reports_wait_talk_and_caller(pbx: Pbx) -> None:
     assert 5 <= total <= 7, complete
     hangup = pbx.tap.wait_for(lambda e: e["Event"] == "Hangup" and e.get("Uniqueid") == linkedid)
     assert hangup["Linkedid"] == linkedid
+    check_and_keep(pbx, raw0, "answered", linkedid, {
+        "outcome": "answered", "agent": "PJSIP/1001", "caller_number": "+4934125385555",
+        "caller_raw": "+49 341 2538-5555", "caller_name": "Erika Muster",
+        "wait_seconds": int(complete["HoldTime"]), "talk_seconds": int(complete["TalkTime"])})
 
 
 def test_caller_hanging_up_in_queue_is_abandoned(pbx: Pbx) -> None:
     with pbx.phone("1002", answer_after=30.0):
-        since = pbx.tap.mark()
+        since, raw0 = pbx.tap.mark(), len(pbx.tap.raw)
         call = pbx.place_call("0341/2538-4444", name="Ungeduldig", duration=3)
         linkedid = _joined(pbx, "0341/2538-4444", since)["Linkedid"]
         abandon = pbx.tap.wait_for(lambda e: e["Event"] == "QueueCallerAbandon"
@@ -67,12 +123,16 @@ def test_caller_hanging_up_in_queue_is_abandoned(pbx: Pbx) -> None:
     assert not pbx.tap.of(linkedid, "AgentConnect")
     rings = pbx.tap.of(linkedid, "AgentCalled")
     assert rings and rings[0]["Interface"] == "PJSIP/1002"
+    pbx.tap.wait_for(lambda e: e["Event"] == "Hangup" and e.get("Uniqueid") == linkedid)
+    check_and_keep(pbx, raw0, "abandoned", linkedid, {
+        "outcome": "abandoned", "agent": None, "caller_number": "+4934125384444",
+        "wait_seconds": int(abandon["HoldTime"]), "answered_at": None})
 
 
 def test_call_nobody_answers_times_out(pbx: Pbx) -> None:
     # queue max wait is 8 s in the test instance; the phone rings but never answers
     with pbx.phone("1002", answer_after=60.0):
-        since = pbx.tap.mark()
+        since, raw0 = pbx.tap.mark(), len(pbx.tap.raw)
         call = pbx.place_call("+4930123456", name="Geduldig", duration=30)
         linkedid = _joined(pbx, "+4930123456", since)["Linkedid"]
         exit_ev = pbx.tap.wait_for(lambda e: e["Event"] == "UserEvent"
@@ -88,13 +148,16 @@ def test_call_nobody_answers_times_out(pbx: Pbx) -> None:
     # settle the outcome when the call ends, not at QueueCallerAbandon.
     abandon = pbx.tap.of(linkedid, "QueueCallerAbandon")
     assert abandon and pbx.tap.events.index(abandon[0]) < pbx.tap.events.index(exit_ev)
+    pbx.tap.wait_for(lambda e: e["Event"] == "Hangup" and e.get("Uniqueid") == linkedid)
+    check_and_keep(pbx, raw0, "queue_timeout", linkedid, {
+        "outcome": "timeout", "agent": None, "wait_seconds": int(abandon[0]["HoldTime"])})
 
 
 def test_ring_no_answer_moves_on_to_another_agent(pbx: Pbx) -> None:
     pbx.cli("dialplan set global QUEUE_MAX_WAIT 40")
     try:
         with pbx.phone("1001", answer_after=60.0), pbx.phone("1002", answer_after=60.0):
-            since = pbx.tap.mark()
+            since, raw0 = pbx.tap.mark(), len(pbx.tap.raw)
             call = pbx.place_call("+49 89 1234567", name="Weiter", duration=22)
             linkedid = _joined(pbx, "+49 89 1234567", since)["Linkedid"]
             # queues.conf timeout = 15 s per ring; RingTime is milliseconds here
@@ -105,6 +168,10 @@ def test_ring_no_answer_moves_on_to_another_agent(pbx: Pbx) -> None:
                              and e.get("Linkedid") == linkedid
                              and e.get("Interface") != noanswer["Interface"], timeout=10)
             _finish(call)
+        pbx.tap.wait_for(lambda e: e["Event"] == "Hangup" and e.get("Uniqueid") == linkedid)
+        call_view = check_and_keep(pbx, raw0, "ring_noanswer_then_other_agent", linkedid, {
+            "outcome": "abandoned", "agent": None, "ringing_agents": ()})
+        assert call_view.wait_seconds is not None and call_view.wait_seconds >= 15
     finally:
         pbx.cli("dialplan set global QUEUE_MAX_WAIT 8")
 
@@ -112,13 +179,16 @@ def test_ring_no_answer_moves_on_to_another_agent(pbx: Pbx) -> None:
 def test_after_hours_call_is_announced_and_reported(pbx: Pbx) -> None:
     pbx.cli("dialplan set global SERVICE_HOURS *,*,31,feb")  # never open
     try:
-        since = pbx.tap.mark()
+        since, raw0 = pbx.tap.mark(), len(pbx.tap.raw)
         call = pbx.place_call("+4940999", name="Spaet", duration=10)
-        ev = pbx.tap.wait_for(lambda e: e["Event"] == "UserEvent"
+        found = pbx.tap.wait_for(lambda e: e["Event"] == "UserEvent"
                               and e.get("UserEvent") == "HotlineAfterHours"
                               and pbx.tap.events.index(e) >= since)
         _finish(call)
     finally:
         pbx.cli("dialplan set global SERVICE_HOURS *")
-    assert ev["CallerIDNum"] == "+4940999"
-    assert not pbx.tap.of(ev["Linkedid"], "QueueCallerJoin")
+    assert found["CallerIDNum"] == "+4940999"
+    assert not pbx.tap.of(found["Linkedid"], "QueueCallerJoin")
+    pbx.tap.wait_for(lambda e: e["Event"] == "Hangup" and e.get("Uniqueid") == found["Linkedid"])
+    check_and_keep(pbx, raw0, "after_hours", found["Linkedid"], {
+        "outcome": "after_hours", "caller_number": "+4940999", "agent": None})
