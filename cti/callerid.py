@@ -20,6 +20,7 @@ WITHHELD_TOKENS = frozenset(
     {"", "anonymous", "restricted", "<unknown>", "unknown", "private", "unavailable", "withheld"}
 )
 MAX_EXTENSION_DIGITS = 6
+MAX_RAW_LENGTH = 64
 _STRIP = re.compile(r"[\s\-/().]")
 _NATIONAL_TRUNK_IN_PARENS = re.compile(r"\(0\)")
 
@@ -41,8 +42,10 @@ class CallerNumber:
 
 def normalize(raw: str | None, default_region: str = "DE") -> CallerNumber:
     text = (raw or "").strip()
-    # CR/LF/NUL and other control characters never belong in a number
-    text = "".join(ch for ch in text if ch.isprintable())
+    if len(text) > MAX_RAW_LENGTH or any(not ch.isprintable() for ch in text):
+        # CR/LF/NUL never belong in a number: say so instead of guessing
+        return CallerNumber(raw=text[:MAX_RAW_LENGTH].encode("unicode_escape").decode(),
+                            kind=NumberKind.INVALID)
     if text.lower() in WITHHELD_TOKENS:
         return CallerNumber(raw=text, kind=NumberKind.WITHHELD)
     cleaned = _STRIP.sub("", _NATIONAL_TRUNK_IN_PARENS.sub("", text))

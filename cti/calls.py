@@ -13,8 +13,10 @@ Ended Linkedids are remembered (bounded) so replayed events change nothing.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from cti import events as ev
 from cti.callerid import normalize
@@ -231,7 +233,7 @@ class CallRegistry:
         return out
 
 
-_HANDLERS = {
+_HANDLERS: dict[type, Callable[[CallRegistry, Any, datetime], list[Update]]] = {
     ev.CallerJoinedQueue: CallRegistry._on_join, ev.AgentRinging: CallRegistry._on_ringing,
     ev.RingNotAnswered: CallRegistry._on_noanswer, ev.CallAnswered: CallRegistry._on_answer,
     ev.CallCompleted: CallRegistry._on_complete, ev.CallAbandoned: CallRegistry._on_abandon,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import random
 import subprocess
 from datetime import UTC, datetime
@@ -58,6 +59,8 @@ def check_and_keep(pbx: Pbx, since_raw: int, name: str, linkedid: str,
             assert got is not None and abs(got - value) <= 1, (key, got, value)
         else:
             assert got == value, (key, got, value)
+    if not os.environ.get("HOTLINE_RECORD_TRANSCRIPTS"):
+        return call  # set it to re-record tests/transcripts from this run
     TRANSCRIPTS.mkdir(exist_ok=True)
     (TRANSCRIPTS / f"{name}.ami").write_bytes(raw)
     (TRANSCRIPTS / f"{name}.json").write_text(json.dumps(

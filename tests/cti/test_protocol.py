@@ -1,0 +1,120 @@
+"""AMI framing: any chunking, garbage, oversized frames, header injection."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cti.protocol import AmiMessage, AmiParser, FrameTooLarge, Greeting, encode_action
+
+TRANSCRIPTS = Path(__file__).resolve().parent.parent / "transcripts"
+keys = st.from_regex(r"[A-Za-z][A-Za-z0-9_-]{0,15}", fullmatch=True)
+values = st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=40)
+messages = st.lists(st.lists(st.tuples(keys, values), min_size=1, max_size=6), max_size=8)
+
+
+def _encode(msgs: list[list[tuple[str, str]]]) -> bytes:
+    return b"".join(
+        ("".join(f"{k}: {v}\r\n" for k, v in m) + "\r\n").encode() for m in msgs
+    )
+
+
+def _strip(v: str) -> str:
+    return v
+
+
+@given(messages, st.lists(st.integers(1, 64), min_size=1, max_size=50))
+@settings(max_examples=200, deadline=None)
+def test_any_chunking_gives_the_same_messages(msgs, sizes) -> None:  # type: ignore[no-untyped-def]
+    data = _encode(msgs)
+    parser, out, pos, i = AmiParser(), [], 0, 0
+    while pos < len(data):
+        n = sizes[i % len(sizes)]
+        out += parser.feed(data[pos:pos + n])
+        pos, i = pos + n, i + 1
+    got = [m.fields for m in out if isinstance(m, AmiMessage)]
+    assert got == [tuple(m) for m in msgs]
+
+
+@given(st.binary(max_size=4000))
+@settings(max_examples=300, deadline=None)
+def test_random_bytes_never_crash_and_memory_stays_bounded(data: bytes) -> None:
+    parser = AmiParser(max_frame=1024)
+    for i in range(0, len(data), 97):
+        parser.feed(data[i:i + 97])
+    assert len(parser._buf) <= 1024 + 97
+    assert sum(len(k) + len(v) for k, v in parser._lines) <= 1024
+
+
+def test_utf8_character_split_across_reads_is_kept() -> None:
+    data = "Event: QueueCallerJoin\r\nCallerIDName: Jürgen Groß\r\n\r\n".encode()
+    cut = data.index("ü".encode()) + 1  # inside the two-byte ü
+    parser = AmiParser()
+    out = parser.feed(data[:cut]) + parser.feed(data[cut:])
+    assert isinstance(out[0], AmiMessage)
+    assert out[0].get("CallerIDName") == "Jürgen Groß"
+
+
+def test_greeting_blank_lines_bare_lf_and_garbage() -> None:
+    data = (b"Asterisk Call Manager/9.0.0\r\n\r\n\r\nEvent: A\nX: 1\n\n"
+            b"this is not a header\r\nEvent: B\r\n\r\n")
+    parser = AmiParser()
+    out = parser.feed(data)
+    assert isinstance(out[0], Greeting) and out[0].version == "9.0.0"
+    names = [m.name for m in out if isinstance(m, AmiMessage)]
+    assert names == ["A", "B"]
+    assert parser.malformed_lines == 1
+
+
+def test_oversized_frame_is_refused_and_the_next_one_arrives() -> None:
+    parser = AmiParser(max_frame=1000)
+    big = b"Event: Huge\r\n" + b"".join(b"X%d: %s\r\n" % (i, b"y" * 50) for i in range(100))
+    out = parser.feed(big + b"\r\nEvent: After\r\n\r\n")
+    assert any(isinstance(m, FrameTooLarge) for m in out)
+    assert [m.name for m in out if isinstance(m, AmiMessage)] == ["After"]
+    assert parser.oversized_frames == 1
+
+
+def test_endless_line_is_dropped_without_growing() -> None:
+    parser = AmiParser(max_frame=1000)
+    for _ in range(100):
+        parser.feed(b"z" * 500)
+    assert len(parser._buf) <= 1000
+    out = parser.feed(b"\r\n\r\nEvent: Ok\r\n\r\n")
+    assert [m.name for m in out if isinstance(m, AmiMessage)] == ["Ok"]
+
+
+def test_repeated_keys_are_kept_in_order() -> None:
+    msg = AmiParser().feed(b"Event: X\r\nVariable: a=1\r\nVariable: b=2\r\n\r\n")[0]
+    assert isinstance(msg, AmiMessage)
+    assert msg.get_all("variable") == ["a=1", "b=2"] and msg.get("VARIABLE") == "a=1"
+
+
+@pytest.mark.parametrize("bad", ["x\r\nAction: Originate", "a\nb", "nul\0", "\r"])
+def test_encode_refuses_header_injection(bad: str) -> None:
+    with pytest.raises(ValueError, match="CR, LF or NUL"):
+        encode_action("QueuePause", {"Reason": bad}, "1")
+    with pytest.raises(ValueError):
+        encode_action("QueuePause", {"Bad Key": "x"}, "1")
+    with pytest.raises(ValueError):
+        encode_action("Queue\r\nPause", {}, "1")
+
+
+def test_encode_round_trips() -> None:
+    data = encode_action("QueuePause", {"Interface": "PJSIP/1001", "Variable": ["a=1", "b=2"]}, "7")
+    msg = AmiParser().feed(data)[0]
+    assert isinstance(msg, AmiMessage)
+    assert msg.get("Action") == "QueuePause" and msg.action_id == "7"
+    assert msg.get_all("Variable") == ["a=1", "b=2"]
+
+
+@pytest.mark.parametrize("name", ["answered", "abandoned", "queue_timeout", "after_hours"])
+def test_recorded_transcripts_parse_cleanly(name: str) -> None:
+    data = (TRANSCRIPTS / f"{name}.ami").read_bytes()
+    parser = AmiParser()
+    out = parser.feed(data)
+    assert parser.malformed_lines == 0 and parser.oversized_frames == 0
+    assert sum(1 for m in out if isinstance(m, AmiMessage) and m.kind == "event") >= 4

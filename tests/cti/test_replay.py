@@ -1,0 +1,50 @@
+"""Recorded real-Asterisk transcripts replayed offline through protocol + translate + registry."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cti import events as ev
+from tests.integration.test_asterisk_calls import replay
+
+TRANSCRIPTS = Path(__file__).resolve().parent.parent / "transcripts"
+NAMES = sorted(p.stem for p in TRANSCRIPTS.glob("*.ami"))
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_transcript_gives_the_recorded_figures(name: str, seed: int) -> None:
+    side = json.loads((TRANSCRIPTS / f"{name}.json").read_text())
+    calls = replay((TRANSCRIPTS / f"{name}.ami").read_bytes(), seed)
+    call = calls[side["linkedid"]]
+    for key, want in side["expected"].items():
+        got = getattr(call, key)
+        if isinstance(want, list):
+            want = tuple(want)
+        if isinstance(want, int | float) and not isinstance(want, bool):
+            assert got is not None and abs(got - want) <= 1, (key, got, want)
+        else:
+            assert got == want, (key, got, want)
+
+
+def test_replaying_a_call_twice_ends_it_once() -> None:
+    from datetime import UTC, datetime
+
+    from cti.calls import CallRegistry
+    from cti.protocol import AmiMessage, AmiParser
+    from cti.translate import translate
+
+    data = (TRANSCRIPTS / "answered.ami").read_bytes()
+    registry, ended = CallRegistry(), 0
+    for _ in range(2):
+        for msg in AmiParser().feed(data):
+            if isinstance(msg, AmiMessage):
+                now = datetime.now(UTC)
+                for e in translate(msg, now):
+                    for u in registry.apply(e, now):
+                        ended += isinstance(u, ev.CallUpdated) and u.change == "ended"
+    assert ended == 1
+    assert registry.calls() == []
