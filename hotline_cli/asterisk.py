@@ -183,7 +183,9 @@ def ami_login_ok(port: int, username: str, secret: str, timeout: float = 2.0) ->
 
 
 def _module_dir(root: Path) -> str:
-    for candidate in ("usr/lib/x86_64-linux-gnu/asterisk/modules", "usr/lib/aarch64-linux-gnu/asterisk/modules", "usr/lib/asterisk/modules"):
+    candidates = ("usr/lib/x86_64-linux-gnu/asterisk/modules",
+                  "usr/lib/aarch64-linux-gnu/asterisk/modules", "usr/lib/asterisk/modules")
+    for candidate in candidates:
         if (root / candidate).is_dir():
             return "/" + candidate
     return "/usr/lib/asterisk/modules"

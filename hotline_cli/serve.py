@@ -20,9 +20,9 @@ def add_serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 def run_serve(_args: argparse.Namespace) -> int:
     import uvicorn
+    from agent_console.app import create_app
     from pydantic import ValidationError
 
-    from agent_console.app import create_app
     from agent_console.settings import Settings
 
     try:
