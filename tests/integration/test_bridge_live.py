@@ -1,0 +1,109 @@
+"""The real bridge against the real Asterisk: its view of every call matches
+Asterisk's own figures, also across a cut AMI connection."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+
+import pytest
+
+from cti import events as ev
+from cti.bridge import AmiBridge
+from cti.bus import EventBus
+from cti.calls import CallRegistry
+from tests.pbx_fixture import Pbx
+from tests.tcp_proxy import TcpProxy
+
+pytestmark = pytest.mark.asterisk
+
+
+async def wait_until(pred, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not pred():
+        assert loop.time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+class Follower:
+    def __init__(self, pbx: Pbx, port: int) -> None:
+        self.bus, self.ended, self.events = EventBus(), {}, []
+        self.bus.subscribe(ev.CallUpdated, self._on_call)
+        self.bus.subscribe(object, self.events.append)
+        self.bridge = AmiBridge(host="127.0.0.1", port=port, username=pbx.ami_username,
+                                secret=pbx.ami_secret, bus=self.bus, registry=CallRegistry(),
+                                ping_interval=2.0)
+        self.bridge.client.backoff_max = 0.2
+        self.ended_count: dict[str, int] = {}
+
+    def _on_call(self, update: ev.CallUpdated) -> None:
+        if update.change == "ended":
+            self.ended[update.call.linkedid] = update.call
+            self.ended_count[update.call.linkedid] = self.ended_count.get(update.call.linkedid, 0) + 1
+
+    def joined(self, number: str) -> str | None:
+        for e in self.events:
+            if isinstance(e, ev.CallerJoinedQueue) and e.caller_raw == number:
+                return e.linkedid
+        return None
+
+
+async def _wait_call(pbx: Pbx, f: Follower, number: str) -> str:
+    await wait_until(lambda: f.joined(number) is not None)
+    linkedid = f.joined(number)
+    assert linkedid
+    return linkedid
+
+
+def _asterisk_figures(pbx: Pbx, linkedid: str) -> dict[str, str]:
+    done = pbx.tap.of(linkedid, "AgentComplete")
+    assert done, "Asterisk reported no AgentComplete"
+    return done[0]
+
+
+async def test_bridge_view_matches_asterisk_for_a_real_call(pbx: Pbx) -> None:
+    f = Follower(pbx, pbx.ami_port)
+    f.bridge.start()
+    await wait_until(lambda: f.bridge.resyncs >= 1)
+    with pbx.phone("1001", answer_after=1.0):
+        call = pbx.place_call("+49 341 2538-5555", name="Erika Muster", duration=5)
+        linkedid = await _wait_call(pbx, f, "+49 341 2538-5555")
+        await wait_until(lambda: linkedid in f.ended)
+        assert isinstance(call, subprocess.Popen)
+        call.wait(timeout=30)
+    await f.bridge.close()
+    view, real = f.ended[linkedid], _asterisk_figures(pbx, linkedid)
+    assert view.outcome == "answered" and view.agent == "PJSIP/1001"
+    assert view.caller_number == "+4934125385555" and view.caller_name == "Erika Muster"
+    assert abs(view.wait_seconds - int(real["HoldTime"])) <= 1  # type: ignore[operator]
+    assert abs(view.talk_seconds - int(real["TalkTime"])) <= 1  # type: ignore[operator]
+    assert f.ended_count[linkedid] == 1
+
+
+async def test_cut_ami_connection_mid_call_loses_no_call(pbx: Pbx) -> None:
+    proxy = await TcpProxy(pbx.ami_port).start()
+    f = Follower(pbx, proxy.port)
+    f.bridge.start()
+    await wait_until(lambda: f.bridge.resyncs >= 1)
+    with pbx.phone("1001", answer_after=6.0):
+        kept = pbx.place_call("+49 30 1111111", name="Bleibt", duration=10)
+        linkedid = await _wait_call(pbx, f, "+49 30 1111111")
+        proxy.cut(block=True)  # the bridge is blind from here on
+        lost = pbx.place_call("+49 30 2222222", name="Weg", duration=2)
+        assert isinstance(lost, subprocess.Popen)
+        lost.wait(timeout=20)  # this caller came and went while we were not connected
+        proxy.blocked = False
+        await wait_until(lambda: f.bridge.resyncs >= 2)
+        assert linkedid in {c.linkedid for c in f.bridge.registry.calls()} or linkedid in f.ended
+        await wait_until(lambda: linkedid in f.ended, timeout=40)
+        assert isinstance(kept, subprocess.Popen)
+        kept.wait(timeout=30)
+    await f.bridge.close()
+    await proxy.stop()
+    view, real = f.ended[linkedid], _asterisk_figures(pbx, linkedid)
+    assert view.outcome == "answered" and view.agent == "PJSIP/1001"
+    assert abs(view.wait_seconds - int(real["HoldTime"])) <= 1  # type: ignore[operator]
+    assert abs(view.talk_seconds - int(real["TalkTime"])) <= 1  # type: ignore[operator]
+    assert f.ended_count[linkedid] == 1
+    assert any(isinstance(e, ev.PbxDisconnected) for e in f.events)
