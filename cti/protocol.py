@@ -70,70 +70,77 @@ Parsed = AmiMessage | FrameTooLarge | Greeting
 
 
 class AmiParser:
-    """Feed bytes, get messages. Keeps at most one partial line and one frame."""
+    """Feed bytes, get messages. Keeps at most one partial frame (bounded)."""
 
     def __init__(self, max_frame: int = DEFAULT_MAX_FRAME) -> None:
         self.max_frame = max_frame
-        self._buf = bytearray()
-        self._lines: list[tuple[str, str]] = []
-        self._frame_size = 0
+        self._buf = b""
+        self._lines: list[tuple[str, str]] = []  # kept for introspection in tests
         self._discarding = False
         self._greeted = False
         self.malformed_lines = 0
         self.oversized_frames = 0
 
     def feed(self, data: bytes) -> list[Parsed]:
-        self._buf += data
+        buf = self._buf + data
         out: list[Parsed] = []
-        while True:
-            nl = self._buf.find(b"\n")
-            if nl < 0:
-                break
-            raw = bytes(self._buf[:nl])
-            del self._buf[: nl + 1]
-            self._line(raw.removesuffix(b"\r"), out)
-        if len(self._buf) > self.max_frame:
-            # a single endless line: drop it, and the rest of its frame
-            self._frame_size += len(self._buf)
-            self._buf.clear()
-            self._start_discard(out)
+        if self._discarding:
+            buf = self._skip_rest_of_frame(buf)
+        # Everything up to the last blank line is whole frames: decoding them
+        # at once cannot split a UTF-8 character (frames end in ASCII).
+        crlf, lf = buf.rfind(b"\n\r\n"), buf.rfind(b"\n\n")
+        end = max(crlf + 3 if crlf >= 0 else 0, lf + 2 if lf >= 0 else 0)
+        if end:
+            self._frames(buf[:end], out)
+            buf = buf[end:]
+        if not self._greeted and b"\n" in buf and buf.startswith(b"Asterisk Call Manager/"):
+            line, _, buf = buf.partition(b"\n")
+            self._greeting(line.decode("utf-8", "replace").rstrip("\r"), out)
+        if len(buf) > self.max_frame:
+            out.append(FrameTooLarge(len(buf)))
+            self.oversized_frames += 1
+            self._discarding, buf = True, b""
+        self._buf = buf
         return out
 
-    def _line(self, raw: bytes, out: list[Parsed]) -> None:
-        if not raw:
-            self._end_frame(out)
-            return
-        if self._discarding:
-            return
-        self._frame_size += len(raw) + 2
-        if self._frame_size > self.max_frame:
-            self._start_discard(out)
-            return
-        text = raw.decode("utf-8", "replace")
-        if not self._greeted and not self._lines and text.startswith("Asterisk Call Manager/"):
-            self._greeted = True
-            out.append(Greeting(text.partition("/")[2]))
-            self._frame_size = 0
-            return
-        key, sep, value = text.partition(":")
-        if not sep or not key or " " in key:
-            self.malformed_lines += 1
-            return
-        self._lines.append((key, value[1:] if value.startswith(" ") else value))
+    def _skip_rest_of_frame(self, buf: bytes) -> bytes:
+        for term in (b"\n\r\n", b"\n\n"):
+            at = buf.find(term)
+            if at >= 0:
+                self._discarding = False
+                return buf[at + len(term):]
+        return b""
 
-    def _start_discard(self, out: list[Parsed]) -> None:
-        if not self._discarding:
-            self.oversized_frames += 1
-            out.append(FrameTooLarge(self._frame_size))
-        self._discarding = True
-        self._lines.clear()
+    def _greeting(self, line: str, out: list[Parsed]) -> None:
+        self._greeted = True
+        out.append(Greeting(line.partition("/")[2]))
 
-    def _end_frame(self, out: list[Parsed]) -> None:
-        if self._lines and not self._discarding:
-            out.append(AmiMessage(tuple(self._lines)))
-        self._lines = []
-        self._frame_size = 0
-        self._discarding = False
+    def _frames(self, chunk: bytes, out: list[Parsed]) -> None:
+        text = chunk.decode("utf-8", "replace").replace("\r\n", "\n")
+        for block in text.split("\n\n"):
+            if not block or block == "\n":
+                continue
+            if len(block) > self.max_frame:
+                self.oversized_frames += 1
+                out.append(FrameTooLarge(len(block)))
+                continue
+            fields = self._fields(block.strip("\n").split("\n"), out)
+            if fields:
+                out.append(AmiMessage(tuple(fields)))
+
+    def _fields(self, lines: list[str], out: list[Parsed]) -> list[tuple[str, str]]:
+        fields: list[tuple[str, str]] = []
+        for line in lines:
+            line = line.rstrip("\r")
+            if not self._greeted and not fields and line.startswith("Asterisk Call Manager/"):
+                self._greeting(line, out)
+                continue
+            key, sep, value = line.partition(":")
+            if not sep or not key or " " in key:
+                self.malformed_lines += 1
+                continue
+            fields.append((key, value[1:] if value.startswith(" ") else value))
+        return fields
 
 
 def _check(text: str, what: str) -> str:
