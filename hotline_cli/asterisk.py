@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import signal
 import socket
@@ -201,6 +202,23 @@ def _alive(pid: int) -> bool:
     return True
 
 
+_HOURS = re.compile(r"^\s*(?:(?P<days>[a-z]{3}(?:-[a-z]{3})?)\s+)?"
+                    r"(?P<start>\d{2}:\d{2})-(?P<end>\d{2}:\d{2})\s*$")
+
+
+def service_hours_to_asterisk(hours: str) -> str:
+    """`mon-fri 07:00-17:00` (HOTLINE_SERVICE_HOURS) -> GotoIfTime's `07:00-17:00,mon-fri,*,*`.
+
+    Empty means 24/7 (`*`)."""
+    if not hours.strip():
+        return "*"
+    m = _HOURS.match(hours.lower())
+    if m is None:
+        raise ValueError(f"service hours must look like 'mon-fri 07:00-17:00' or '07:00-17:00', "
+                         f"got {hours!r}")
+    return f"{m['start']}-{m['end']},{m['days'] or '*'},*,*"
+
+
 def default_pbx() -> PrivateAsterisk:
     """The instance `hotline up` and `hotline asterisk` manage, secrets kept in the state folder."""
     folder = state_dir()
@@ -208,7 +226,7 @@ def default_pbx() -> PrivateAsterisk:
         name="default",
         ami_secret=load_or_create_secret("ami_secret", folder),
         agent_password=load_or_create_secret("agent_password", folder),
-        service_hours=os.environ.get("HOTLINE_ASTERISK_SERVICE_HOURS", "*"),
+        service_hours=service_hours_to_asterisk(os.environ.get("HOTLINE_SERVICE_HOURS", "")),
         members=AGENTS[:3],
     ))
 
