@@ -107,3 +107,22 @@ async def test_cut_ami_connection_mid_call_loses_no_call(pbx: Pbx) -> None:
     assert abs(view.talk_seconds - int(real["TalkTime"])) <= 1  # type: ignore[operator]
     assert f.ended_count[linkedid] == 1
     assert any(isinstance(e, ev.PbxDisconnected) for e in f.events)
+
+
+async def test_pause_with_reason_and_unpause_through_the_bridge(pbx: Pbx) -> None:
+    from cti import actions
+
+    f = Follower(pbx, pbx.ami_port)
+    f.bridge.start()
+    await wait_until(lambda: f.bridge.resyncs >= 1)
+    states: list[tuple[str, str]] = []
+    f.bus.subscribe(ev.AgentUpdated, lambda u: states.append((u.agent.state, u.agent.pause_reason))
+                    if u.agent.agent == "PJSIP/1002" else None)
+    pause = actions.queue_pause("PJSIP/1002", "hotline", "Mittagspause")
+    await f.bridge.send(pause.name, pause.fields)
+    await wait_until(lambda: ("paused", "Mittagspause") in states, timeout=10)
+    unpause = actions.queue_unpause("PJSIP/1002", "hotline")
+    await f.bridge.send(unpause.name, unpause.fields)
+    await wait_until(lambda: states and states[-1][0] != "paused", timeout=10)
+    assert "PJSIP/1002" in pbx.cli("queue show hotline")
+    await f.bridge.close()

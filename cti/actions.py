@@ -1,0 +1,92 @@
+"""Typed builders for the AMI actions the console triggers, every value validated.
+
+Layer: domain (pure). Must not import from the rest of the project.
+Values are checked against strict patterns before they reach AMI, so caller-
+or agent-supplied text can never inject headers (CR/LF/NUL) or dial strings.
+`idempotent` says whether the action may be repeated safely; the client never
+re-sends any action after a reconnect either way.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_INTERFACE = re.compile(r"^PJSIP/[A-Za-z0-9_.+-]{1,40}$")
+_CHANNEL = re.compile(r"^PJSIP/[A-Za-z0-9_.+-]{1,40}-[0-9a-f]{8}$")
+_QUEUE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+_NUMBER = re.compile(r"^\+?[0-9*#]{1,32}$")
+_CONTEXT = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+_REASON_MAX = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    name: str
+    fields: dict[str, str]
+    idempotent: bool
+
+
+def _match(pattern: re.Pattern[str], value: str, what: str) -> str:
+    if not isinstance(value, str) or not pattern.match(value):
+        raise ValueError(f"invalid {what}: {value!r}")
+    return value
+
+
+def _reason(reason: str) -> str:
+    if any(ch in reason for ch in "\r\n\0") or len(reason) > _REASON_MAX:
+        raise ValueError(f"pause reason must be one line of at most {_REASON_MAX} characters")
+    return reason.strip()
+
+
+def dial_number(number: str) -> str:
+    """Digits (and a leading +) only: '0341/2538-5555' -> '034125385555'."""
+    if any(ch in number for ch in "\r\n\0\t"):
+        raise ValueError(f"invalid number to dial: {number!r}")
+    cleaned = re.sub(r"[ \-/().]", "", number)
+    return _match(_NUMBER, cleaned, "number to dial")
+
+
+def queue_pause(interface: str, queue: str, reason: str) -> Action:
+    return Action("QueuePause", {"Interface": _match(_INTERFACE, interface, "interface"),
+                                 "Queue": _match(_QUEUE, queue, "queue"), "Paused": "true",
+                                 "Reason": _reason(reason)}, idempotent=True)
+
+
+def queue_unpause(interface: str, queue: str) -> Action:
+    return Action("QueuePause", {"Interface": _match(_INTERFACE, interface, "interface"),
+                                 "Queue": _match(_QUEUE, queue, "queue"), "Paused": "false"},
+                  idempotent=True)
+
+
+def queue_add(interface: str, queue: str, member_name: str) -> Action:
+    name = _match(re.compile(r"^[A-Za-z0-9_. -]{1,40}$"), member_name, "member name")
+    return Action("QueueAdd", {"Interface": _match(_INTERFACE, interface, "interface"),
+                               "Queue": _match(_QUEUE, queue, "queue"), "MemberName": name,
+                               "StateInterface": interface, "Paused": "false"}, idempotent=True)
+
+
+def queue_remove(interface: str, queue: str) -> Action:
+    return Action("QueueRemove", {"Interface": _match(_INTERFACE, interface, "interface"),
+                                  "Queue": _match(_QUEUE, queue, "queue")}, idempotent=True)
+
+
+def originate(from_interface: str, number: str, context: str = "agents",
+              timeout_s: int = 30) -> Action:
+    """Click-to-dial: ring the agent's own phone, then dial `number` from it."""
+    return Action("Originate", {
+        "Channel": _match(_INTERFACE, from_interface, "interface"),
+        "Exten": dial_number(number), "Context": _match(_CONTEXT, context, "context"),
+        "Priority": "1", "Timeout": str(int(timeout_s) * 1000), "Async": "true",
+        "CallerID": f"<{dial_number(number)}>"}, idempotent=False)
+
+
+def blind_transfer(channel: str, exten: str, context: str = "agents") -> Action:
+    return Action("BlindTransfer", {"Channel": _match(_CHANNEL, channel, "channel"),
+                                    "Exten": dial_number(exten),
+                                    "Context": _match(_CONTEXT, context, "context")},
+                  idempotent=False)
+
+
+def hangup(channel: str) -> Action:
+    return Action("Hangup", {"Channel": _match(_CHANNEL, channel, "channel")}, idempotent=False)
