@@ -101,12 +101,17 @@ class CallRegistry:
         call.caller_raw, call.caller_name = raw, name
         call.caller_number = normalize(raw, self.default_region).e164
 
-    def _on_join(self, e: ev.CallerJoinedQueue, now: datetime) -> list[Update]:
+    def _in_queue(self, e: ev.CallerJoinedQueue | ev.WaitingCallerSnapshot) -> _Call:
+        """A caller is (still) in a queue: from a join, or from a resync snapshot."""
         call = self._get(e.linkedid)
         assert call is not None
         if not call.caller_raw:
             self._caller(call, e.caller_raw, e.caller_name)
         call.queue, call.position = e.queue, e.position
+        return call
+
+    def _on_join(self, e: ev.CallerJoinedQueue, now: datetime) -> list[Update]:
+        call = self._in_queue(e)
         call.entered_at = call.entered_at or e.at
         return [self._update(call, ev.CallChange.JOINED, e.at)]
 
@@ -214,11 +219,7 @@ class CallRegistry:
 
     # --- resync ----------------------------------------------------------------
     def _on_waiting(self, e: ev.WaitingCallerSnapshot, now: datetime) -> list[Update]:
-        call = self._get(e.linkedid)
-        assert call is not None
-        if not call.caller_raw:
-            self._caller(call, e.caller_raw, e.caller_name)
-        call.queue, call.position = e.queue, e.position
+        call = self._in_queue(e)
         if call.entered_at is None:
             call.entered_at = e.at.fromtimestamp(e.at.timestamp() - e.wait_seconds, e.at.tzinfo)
         return [self._update(call, ev.CallChange.RESYNCED, e.at)]

@@ -56,10 +56,16 @@ async def _wait_call(pbx: Pbx, f: Follower, number: str) -> str:
     return linkedid
 
 
-def _asterisk_figures(pbx: Pbx, linkedid: str) -> dict[str, str]:
+def assert_matches_asterisk(pbx: Pbx, f: Follower, linkedid: str) -> ev.CallSnapshot:
+    """The bridge's final view equals Asterisk's AgentComplete figures (within 1 s)."""
     done = pbx.tap.of(linkedid, "AgentComplete")
     assert done, "Asterisk reported no AgentComplete"
-    return done[0]
+    view, real = f.ended[linkedid], done[0]
+    assert view.outcome == "answered" and view.agent == "PJSIP/1001"
+    assert abs(view.wait_seconds - int(real["HoldTime"])) <= 1  # type: ignore[operator]
+    assert abs(view.talk_seconds - int(real["TalkTime"])) <= 1  # type: ignore[operator]
+    assert f.ended_count[linkedid] == 1
+    return view
 
 
 async def test_bridge_view_matches_asterisk_for_a_real_call(pbx: Pbx) -> None:
@@ -73,12 +79,8 @@ async def test_bridge_view_matches_asterisk_for_a_real_call(pbx: Pbx) -> None:
         assert isinstance(call, subprocess.Popen)
         call.wait(timeout=30)
     await f.bridge.close()
-    view, real = f.ended[linkedid], _asterisk_figures(pbx, linkedid)
-    assert view.outcome == "answered" and view.agent == "PJSIP/1001"
+    view = assert_matches_asterisk(pbx, f, linkedid)
     assert view.caller_number == "+4934125385555" and view.caller_name == "Erika Muster"
-    assert abs(view.wait_seconds - int(real["HoldTime"])) <= 1  # type: ignore[operator]
-    assert abs(view.talk_seconds - int(real["TalkTime"])) <= 1  # type: ignore[operator]
-    assert f.ended_count[linkedid] == 1
 
 
 async def test_cut_ami_connection_mid_call_loses_no_call(pbx: Pbx) -> None:
@@ -101,11 +103,7 @@ async def test_cut_ami_connection_mid_call_loses_no_call(pbx: Pbx) -> None:
         kept.wait(timeout=30)
     await f.bridge.close()
     await proxy.stop()
-    view, real = f.ended[linkedid], _asterisk_figures(pbx, linkedid)
-    assert view.outcome == "answered" and view.agent == "PJSIP/1001"
-    assert abs(view.wait_seconds - int(real["HoldTime"])) <= 1  # type: ignore[operator]
-    assert abs(view.talk_seconds - int(real["TalkTime"])) <= 1  # type: ignore[operator]
-    assert f.ended_count[linkedid] == 1
+    assert_matches_asterisk(pbx, f, linkedid)
     assert any(isinstance(e, ev.PbxDisconnected) for e in f.events)
 
 
