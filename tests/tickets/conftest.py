@@ -1,0 +1,1 @@
+from tests.db_fixture import database_url  # noqa: F401

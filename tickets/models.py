@@ -1,0 +1,173 @@
+"""SQLAlchemy 2 models: organisations, contacts and phones, tickets, call records, history.
+
+Layer: storage. May import cti.events enums; must not import agent_console.
+Times are timezone-aware UTC everywhere (stored as such on PostgreSQL, as UTC
+on SQLite); phones are kept raw and normalised (E.164 or extension), indexed.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, on SQLite (which drops tzinfo) as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given; hotline stores aware UTC times only")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class TicketStatus(enum.StrEnum):
+    NEW = "new"
+    OPEN = "open"
+    PENDING = "pending"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class Priority(enum.StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    NORMAL = "normal"
+    LOW = "low"
+
+
+class Channel(enum.StrEnum):
+    PHONE = "phone"
+    EMAIL = "email"
+    FAX = "fax"
+    FORM = "form"
+    WEB = "web"
+
+
+class PhoneKind(enum.StrEnum):
+    DIRECT = "direct"  # a contact's own number
+    MAIN = "main"  # an organisation's switchboard
+    BLOCK = "block"  # an organisation's number block (prefix)
+
+
+def _enum(e: type[enum.Enum]) -> Enum:
+    return Enum(e, native_enum=False, length=20, values_callable=lambda x: [m.value for m in x])
+
+
+class Organisation(Base):
+    __tablename__ = "organisations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    team: Mapped[str] = mapped_column(String(100), default="")  # customer focus team
+    language: Mapped[str] = mapped_column(String(10), default="de")
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254), default="")
+    language: Mapped[str] = mapped_column(String(10), default="de")
+    team: Mapped[str] = mapped_column(String(100), default="")
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+
+
+class Phone(Base):
+    """A number that identifies a contact (direct) or an organisation (main, block)."""
+
+    __tablename__ = "phones"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    raw: Mapped[str] = mapped_column(String(64))
+    normalized: Mapped[str] = mapped_column(String(32), index=True)  # E.164, extension or prefix
+    kind: Mapped[PhoneKind] = mapped_column(_enum(PhoneKind))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # what a caller reads out over the phone: digits only, e.g. 2026-000123
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    subject: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[TicketStatus] = mapped_column(_enum(TicketStatus), default=TicketStatus.NEW)
+    priority: Mapped[Priority] = mapped_column(_enum(Priority), default=Priority.NORMAL)
+    level: Mapped[int] = mapped_column(Integer, default=1)
+    team: Mapped[str] = mapped_column(String(100), default="")
+    assignee: Mapped[str] = mapped_column(String(100), default="")
+    category: Mapped[str] = mapped_column(String(100), default="")
+    channel: Mapped[Channel] = mapped_column(_enum(Channel), default=Channel.PHONE)
+    first_contact_resolution: Mapped[bool] = mapped_column(Boolean, default=False)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
+    linkedid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class CallRecord(Base):
+    __tablename__ = "call_records"
+    __table_args__ = (UniqueConstraint("linkedid", name="uq_call_records_linkedid"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    linkedid: Mapped[str] = mapped_column(String(64))
+    caller_number: Mapped[str | None] = mapped_column(String(32), index=True)
+    caller_raw: Mapped[str] = mapped_column(String(64), default="")
+    caller_name: Mapped[str] = mapped_column(String(200), default="")
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
+    queue: Mapped[str] = mapped_column(String(64), default="")
+    entered_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    wait_seconds: Mapped[float | None] = mapped_column(Float)
+    ring_seconds: Mapped[float | None] = mapped_column(Float)
+    talk_seconds: Mapped[float | None] = mapped_column(Float)
+    duration_seconds: Mapped[float | None] = mapped_column(Float)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    agent: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str | None] = mapped_column(String(20), index=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+
+
+class TicketHistory(Base):
+    """Append-only: who changed what, when, and why."""
+
+    __tablename__ = "ticket_history"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    field: Mapped[str] = mapped_column(String(50))
+    old: Mapped[str] = mapped_column(Text, default="")
+    new: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="")

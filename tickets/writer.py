@@ -1,0 +1,72 @@
+"""DbWriter: database writes off the event loop, in order, nothing lost.
+
+Layer: I/O shell. One worker thread runs the sync service calls; the loop only
+enqueues. When the database is unavailable the update stays at the head of the
+queue and is retried with capped backoff until it lands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.exc import OperationalError
+
+log = logging.getLogger(__name__)
+
+
+class DbWriter:
+    def __init__(self, work: Callable[[Any], Any], on_result: Callable[[Any], Any] | None = None,
+                 backoff_max: float = 5.0) -> None:
+        self._work, self._on_result, self.backoff_max = work, on_result, backoff_max
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="db-writer")
+        self._task: asyncio.Task[None] | None = None
+        self.written = 0
+        self.retries = 0
+
+    def submit(self, item: Any) -> None:
+        self._queue.put_nowait(item)
+
+    @property
+    def backlog(self) -> int:
+        return self._queue.qsize()
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="db-writer")
+
+    async def drain(self) -> None:
+        await self._queue.join()
+
+    async def close(self) -> None:
+        if self._task:
+            self._task.cancel()
+        self._pool.shutdown(wait=True)
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            item = await self._queue.get()
+            delay = 0.1
+            while True:
+                try:
+                    result = await loop.run_in_executor(self._pool, self._work, item)
+                    break
+                except OperationalError as exc:
+                    self.retries += 1
+                    log.warning("database unavailable (%s); retrying in %.1f s", exc.orig, delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, self.backoff_max)
+                except Exception:  # a bad row must not stop every later write
+                    log.exception("database write failed for %r; skipped", item)
+                    result = None
+                    break
+            self.written += 1
+            self._queue.task_done()
+            if result is not None and self._on_result is not None:
+                outcome = self._on_result(result)
+                if asyncio.iscoroutine(outcome):
+                    await outcome
