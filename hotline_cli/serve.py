@@ -19,6 +19,12 @@ def add_serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 
 def run_serve(_args: argparse.Namespace) -> int:
+    import importlib.util
+
+    if importlib.util.find_spec("agent_console.app") is None:
+        print("hotline serve: the web console (agent_console.app) is not part of this build yet",
+              file=sys.stderr)
+        return 2
     import uvicorn
     from agent_console.app import create_app
     from pydantic import ValidationError
