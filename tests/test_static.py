@@ -15,7 +15,7 @@ def test_ruff_is_clean() -> None:
     assert out.returncode == 0, out.stdout + out.stderr
 
 
-def test_mypy_strict_on_cti() -> None:
-    out = subprocess.run([str(BIN / "mypy"), "cti/"], cwd=ROOT, capture_output=True, text=True,
+def test_mypy_strict_on_cti_and_callqueue() -> None:
+    out = subprocess.run([str(BIN / "mypy"), "cti/", "queue/callqueue/"], cwd=ROOT, capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr

@@ -1,0 +1,44 @@
+"""Metric definitions against figures computed by hand."""
+
+from __future__ import annotations
+
+import pytest
+from callqueue.metrics import FinishedCall, figures
+
+CALLS = [
+    FinishedCall("answered", 10, 100),   # within 25
+    FinishedCall("answered", 25, 200),   # within (<= T)
+    FinishedCall("answered", 40, 300),   # late
+    FinishedCall("transferred", 5, 60),  # answered, then transferred: within
+    FinishedCall("abandoned", 3),        # short abandon (< 5 s)
+    FinishedCall("abandoned", 20),       # abandoned within T
+    FinishedCall("abandoned", 50),       # abandoned after T
+    FinishedCall("timeout", 60),
+    FinishedCall("after_hours", 0),      # never offered
+]
+
+
+def test_hand_computed_figures() -> None:
+    f = figures(CALLS, threshold=25, short_abandon=5, wrapup_seconds=10)
+    assert (f.offered, f.answered, f.answered_within) == (8, 4, 3)
+    assert (f.abandoned, f.short_abandons, f.timeouts, f.after_hours) == (3, 1, 1, 1)
+    assert f.service_level == pytest.approx(3 / 7)   # 3 within / (8 offered - 1 short)
+    assert f.sl_asterisk == pytest.approx(3 / 4)     # answered only
+    assert f.sl2_asterisk == pytest.approx(5 / 7)    # (3 + 2 abandoned within) / (4 + 3)
+    assert f.asa == pytest.approx((10 + 25 + 40 + 5) / 4)
+    assert f.aht == pytest.approx((100 + 200 + 300 + 60) / 4 + 10)
+    assert f.abandon_rate == pytest.approx(2 / 8)    # abandoned after 5 s / offered
+    assert f.longest_wait == 60
+
+
+def test_nothing_to_divide_by_is_none_not_zero() -> None:
+    f = figures([FinishedCall("after_hours", 0)])
+    assert f.offered == 0
+    assert f.service_level is None and f.asa is None and f.abandon_rate is None
+    assert f.longest_wait is None
+
+
+def test_threshold_is_a_setting() -> None:
+    calls = [FinishedCall("answered", 20, 60), FinishedCall("answered", 30, 60)]
+    assert figures(calls, threshold=25).service_level == pytest.approx(0.5)
+    assert figures(calls, threshold=30).service_level == pytest.approx(1.0)
