@@ -1,0 +1,70 @@
+"""Caller lookup: ranking direct > main number > number block (longest), on both databases."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import delete
+
+from tests.tickets.test_ticket_service import sessions  # noqa: F401
+from tickets.lookup import CustomerLookup, MatchStatus
+from tickets.models import Contact, Organisation, Phone, PhoneKind
+
+
+@pytest.fixture
+def directory(sessions):  # type: ignore[no-untyped-def]  # noqa: F811
+    with sessions.begin() as s:
+        stadt = Organisation(name="Stadtwerke Leipzig", team="Kommunen")
+        amt = Organisation(name="Bürgeramt", team="Kommunen")
+        s.add_all([stadt, amt])
+        s.flush()
+        erika = Contact(name="Erika Muster", organisation_id=stadt.id)
+        a, b = Contact(name="Anna"), Contact(name="Bernd")
+        s.add_all([erika, a, b])
+        s.flush()
+        s.add_all([
+            Phone(raw="0341 2538-5555", normalized="+4934125385555", kind=PhoneKind.DIRECT,
+                  contact_id=erika.id),
+            Phone(raw="0341 2538-0", normalized="+493412538", kind=PhoneKind.MAIN,
+                  organisation_id=stadt.id),
+            Phone(raw="0341 2538-", normalized="+493412538", kind=PhoneKind.BLOCK,
+                  organisation_id=stadt.id),
+            Phone(raw="0341 25", normalized="+4934125", kind=PhoneKind.BLOCK, organisation_id=amt.id),
+            Phone(raw="030 777", normalized="+4930777", kind=PhoneKind.DIRECT, contact_id=a.id),
+            Phone(raw="030 777", normalized="+4930777", kind=PhoneKind.DIRECT, contact_id=b.id),
+        ])
+        ids = {"erika": erika.id, "stadt": stadt.id, "amt": amt.id}
+    yield CustomerLookup(sessions), ids
+    with sessions.begin() as s:
+        for model in (Phone, Contact, Organisation):
+            s.execute(delete(model))
+
+
+def test_direct_number_in_any_format_is_known(directory) -> None:  # type: ignore[no-untyped-def]
+    lookup, ids = directory
+    for raw in ("+49 (0)341 2538-5555", "0341/2538-5555", "0049 341 25385555"):
+        r = lookup.lookup(raw)
+        assert r.status is MatchStatus.KNOWN and r.number == "+4934125385555"
+        assert r.candidates[0].contact_id == ids["erika"] and r.candidates[0].reason == "direct"
+
+
+def test_longest_number_block_wins(directory) -> None:  # type: ignore[no-untyped-def]
+    lookup, ids = directory
+    r = lookup.lookup("0341 2538-4711")  # in both blocks; Stadtwerke's is longer
+    assert r.status is MatchStatus.KNOWN
+    assert [c.organisation_id for c in r.candidates] == [ids["stadt"]]
+    assert r.candidates[0].reason == "block" and r.candidates[0].contact_id is None
+
+
+def test_shared_direct_number_is_ambiguous_with_both_candidates(directory) -> None:  # type: ignore[no-untyped-def]
+    lookup, _ = directory
+    r = lookup.lookup("030 777")
+    assert r.status is MatchStatus.AMBIGUOUS and [c.name for c in r.candidates] == ["Anna", "Bernd"]
+
+
+@pytest.mark.parametrize(("raw", "status"), [("anonymous", "withheld"), ("", "withheld"),
+                                             ("+44 20 7946 0018", "unknown"), ("garbage", "unknown"),
+                                             ("0341\r\n2538", "unknown")])
+def test_withheld_unknown_and_garbage(directory, raw: str, status: str) -> None:  # type: ignore[no-untyped-def]
+    lookup, _ = directory
+    r = lookup.lookup(raw)
+    assert r.status == status and r.candidates == ()
