@@ -40,7 +40,6 @@ class _Call:
     agent: str | None = None
     ended_at: datetime | None = None
     outcome: ev.Outcome | None = None
-    abandoned: bool = False
     wait: float | None = None
     ring: float | None = None
     talk: float | None = None
@@ -164,7 +163,7 @@ class CallRegistry:
         call = self._get(e.linkedid, create=False)
         if call is None:
             return []
-        call.abandoned, call.wait = True, float(e.wait_seconds)
+        call.wait = float(e.wait_seconds)
         withdrawn = self._withdraw(call, keep=None)
         out: list[Update] = [self._update(call, ev.CallChange.LEFT_QUEUE, e.at, withdrawn)]
         for agent in withdrawn:

@@ -75,7 +75,6 @@ class AmiParser:
     def __init__(self, max_frame: int = DEFAULT_MAX_FRAME) -> None:
         self.max_frame = max_frame
         self._buf = b""
-        self._lines: list[tuple[str, str]] = []  # kept for introspection in tests
         self._discarding = False
         self._greeted = False
         self.malformed_lines = 0

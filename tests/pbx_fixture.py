@@ -21,17 +21,11 @@ from pathlib import Path
 import pytest
 
 from hotline_cli.asterisk import AMI_USERNAME, PbxConfig, PrivateAsterisk
-from hotline_cli.phones import CallResult, place_calls
+from hotline_cli.phones import CallResult, free_udp_port, place_calls
 
 
 def free_tcp_port() -> int:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 

@@ -46,7 +46,6 @@ def test_random_bytes_never_crash_and_memory_stays_bounded(data: bytes) -> None:
     for i in range(0, len(data), 97):
         parser.feed(data[i:i + 97])
     assert len(parser._buf) <= 1024 + 97
-    assert sum(len(k) + len(v) for k, v in parser._lines) <= 1024
 
 
 def test_utf8_character_split_across_reads_is_kept() -> None:
