@@ -126,27 +126,28 @@ class CallRegistry:
         call = self._get(e.linkedid, create=False)
         if call is None:
             return []
-        withdrawn = self._withdraw(call, keep=None, only=e.agent)
-        return [self._update(call, ev.CallChange.RINGING, e.at, withdrawn),
-                *self.agents.released(e.agent, e.at)]
+        return self._stop_ringing(call, ev.CallChange.RINGING, e.at, only=e.agent)
 
-    def _withdraw(self, call: _Call, keep: str | None, only: str | None = None) -> tuple[str, ...]:
-        gone = [a for a in call.ringing if a != keep and (only is None or a == only)]
-        call.ringing = [a for a in call.ringing if a not in gone]
-        return tuple(gone)
+    def _stop_ringing(self, call: _Call, change: ev.CallChange, at: datetime,
+                      only: str | None = None) -> list[Update]:
+        """Stop the ringing (of `only`, or of everyone): the call update naming whose
+        pops to withdraw, and those agents released."""
+        withdrawn = tuple(a for a in call.ringing if only is None or a == only)
+        call.ringing = [a for a in call.ringing if a not in withdrawn]
+        out: list[Update] = [self._update(call, change, at, withdrawn)]
+        for agent in withdrawn:
+            out.extend(self.agents.released(agent, at))
+        return out
 
     def _on_answer(self, e: ev.CallAnswered, now: datetime) -> list[Update]:
         call = self._get(e.linkedid)
         assert call is not None
-        withdrawn = self._withdraw(call, keep=e.agent)
-        call.ringing = []
         call.answered_at, call.agent = e.at, e.agent
         call.wait, call.ring = float(e.wait_seconds), float(e.ring_seconds)
         call.queue = call.queue or e.queue
         call.outcome = ev.Outcome.ANSWERED
-        out: list[Update] = [self._update(call, ev.CallChange.ANSWERED, e.at, withdrawn)]
-        for agent in withdrawn:
-            out.extend(self.agents.released(agent, e.at))
+        call.ringing = [a for a in call.ringing if a != e.agent]  # this one answered
+        out = self._stop_ringing(call, ev.CallChange.ANSWERED, e.at)
         return [*out, *self.agents.on_call(e.agent, e.member_name, e.linkedid, e.at)]
 
     def _on_complete(self, e: ev.CallCompleted, now: datetime) -> list[Update]:
@@ -164,18 +165,14 @@ class CallRegistry:
         if call is None:
             return []
         call.wait = float(e.wait_seconds)
-        withdrawn = self._withdraw(call, keep=None)
-        out: list[Update] = [self._update(call, ev.CallChange.LEFT_QUEUE, e.at, withdrawn)]
-        for agent in withdrawn:
-            out.extend(self.agents.released(agent, e.at))
-        return out
+        return self._stop_ringing(call, ev.CallChange.LEFT_QUEUE, e.at)
 
     def _on_timeout(self, e: ev.CallTimedOut, now: datetime) -> list[Update]:
         call = self._get(e.linkedid, create=False)
         if call is None:
             return []
         call.outcome = ev.Outcome.TIMEOUT
-        return [self._update(call, ev.CallChange.LEFT_QUEUE, e.at, self._withdraw(call, None))]
+        return self._stop_ringing(call, ev.CallChange.LEFT_QUEUE, e.at)
 
     def _on_transfer(self, e: ev.CallTransferred, now: datetime) -> list[Update]:
         call = self._get(e.linkedid, create=False)
@@ -199,7 +196,6 @@ class CallRegistry:
 
     def _finish(self, call: _Call, at: datetime) -> list[Update]:
         call.ended_at = at
-        withdrawn = self._withdraw(call, keep=None)
         if call.outcome is None:
             call.outcome = ev.Outcome.ANSWERED if call.answered_at else ev.Outcome.ABANDONED
         if call.answered_at and call.talk is None:
@@ -211,10 +207,7 @@ class CallRegistry:
         self._ended[call.linkedid] = None
         while len(self._ended) > REMEMBER_ENDED:
             self._ended.popitem(last=False)
-        out: list[Update] = [self._update(call, ev.CallChange.ENDED, at, withdrawn)]
-        for agent in withdrawn:
-            out.extend(self.agents.released(agent, at))
-        return out
+        return self._stop_ringing(call, ev.CallChange.ENDED, at)
 
     # --- resync ----------------------------------------------------------------
     def _on_waiting(self, e: ev.WaitingCallerSnapshot, now: datetime) -> list[Update]:

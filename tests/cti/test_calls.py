@@ -138,3 +138,16 @@ def test_resync_rebuilds_a_waiting_caller_never_seen() -> None:
     call = calls_of(out)[0].call
     assert call.entered_at == t(60) and call.position == 2
     assert call.caller_number == "+4934125385555"
+
+
+def test_answered_snapshot_rings_nobody_and_timeout_releases_ringing_agents() -> None:
+    reg = CallRegistry()
+    out = run(reg, [join(), ring("PJSIP/1001", 1), ring("PJSIP/1002", 1),
+                    ev.CallAnswered(t(4), L, "hotline", "PJSIP/1002", "a2", 4, 3)])
+    assert calls_of(out)[-1].call.ringing_agents == ()
+    reg2 = CallRegistry()
+    out = run(reg2, [join(), ring("PJSIP/1001", 1),
+                     ev.CallTimedOut(t(60), L, "hotline", ev.LeaveReason.TIMEOUT)])
+    assert calls_of(out)[-1].withdrawn_from == ("PJSIP/1001",)
+    states = [u.agent.state for u in out if isinstance(u, ev.AgentUpdated)]
+    assert states == ["ringing", "available"]
