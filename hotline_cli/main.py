@@ -22,7 +22,7 @@ _COMMANDS: tuple[tuple[str, str], ...] = (
     ("hotline_cli.phones", "add_call_parser"),
     ("hotline_cli.softphone", "add_phone_parser"),
     ("hotline_cli.customers", "add_customers_parser"),
-    ("hotline_cli.customers", "add_users_parser"),
+    ("hotline_cli.users", "add_users_parser"),
     ("hotline_cli.db", "add_db_parser"),
 )
 

@@ -74,6 +74,17 @@ class Channel(enum.StrEnum):
     WEB = "web"
 
 
+class Role(enum.StrEnum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class CallbackStatus(enum.StrEnum):
+    OPEN = "open"
+    DONE = "done"
+
+
 class PhoneKind(enum.StrEnum):
     DIRECT = "direct"  # a contact's own number
     MAIN = "main"  # an organisation's switchboard
@@ -100,6 +111,22 @@ class Contact(Base):
     language: Mapped[str] = mapped_column(String(10), default="de")
     team: Mapped[str] = mapped_column(String(100), default="")
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+
+
+class User(Base):
+    """Someone who logs in: an agent (with a PJSIP endpoint), a supervisor or an admin."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(200))  # argon2id
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    endpoint: Mapped[str | None] = mapped_column(String(64), unique=True)  # PJSIP/1001
+    teams: Mapped[str] = mapped_column(String(300), default="")  # comma separated
+    language: Mapped[str] = mapped_column(String(10), default="de")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class Phone(Base):
@@ -157,6 +184,25 @@ class CallRecord(Base):
     agent: Mapped[str | None] = mapped_column(String(64))
     outcome: Mapped[str | None] = mapped_column(String(20), index=True)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    callback_id: Mapped[int | None] = mapped_column(ForeignKey("callbacks.id"))
+
+
+class Callback(Base):
+    """Work item: call back a caller who gave up waiting. One per caller per window."""
+
+    __tablename__ = "callbacks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    caller_number: Mapped[str] = mapped_column(String(32), index=True)
+    caller_raw: Mapped[str] = mapped_column(String(64), default="")
+    caller_name: Mapped[str] = mapped_column(String(200), default="")
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    queue: Mapped[str] = mapped_column(String(64), default="")
+    reason: Mapped[str] = mapped_column(String(20), default="abandoned")  # abandoned | timeout | after_hours
+    attempts: Mapped[int] = mapped_column(Integer, default=1)  # calls folded into this item
+    first_call_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_call_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    status: Mapped[CallbackStatus] = mapped_column(_enum(CallbackStatus), default=CallbackStatus.OPEN)
+    done_by: Mapped[str] = mapped_column(String(64), default="")
 
 
 class TicketHistory(Base):

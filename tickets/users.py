@@ -1,0 +1,111 @@
+"""Users: agents, supervisors, admins; argon2id password hashes.
+
+Layer: service (sync, run off the event loop). Must not import agent_console.
+A wrong password and an unknown user take the same time and give the same
+answer (None), so the login form does not reveal which usernames exist.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from tickets.models import Role, User
+
+_hasher = PasswordHasher()
+# A hash of a random string: verifying against it costs what a real check costs.
+_DUMMY_HASH = _hasher.hash("hotline-no-such-user")
+USERNAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+ENDPOINT = re.compile(r"^PJSIP/[A-Za-z0-9_-]{1,40}$")
+MIN_PASSWORD = 8
+
+
+class UserError(ValueError):
+    """A user could not be created; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class UserView:
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    endpoint: str | None
+    teams: tuple[str, ...]
+    language: str
+
+    @property
+    def extension(self) -> str | None:
+        return self.endpoint.split("/", 1)[1] if self.endpoint else None
+
+
+def _view(user: User) -> UserView:
+    teams = tuple(t for t in user.teams.split(",") if t)
+    return UserView(user.id, user.username, user.display_name or user.username, user.role,
+                    user.endpoint, teams, user.language)
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def validate_new_user(username: str, password: str, endpoint: str | None) -> None:
+    if not USERNAME.match(username):
+        raise UserError("username: 1-64 letters, digits, '.', '_' or '-'")
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"password: at least {MIN_PASSWORD} characters")
+    if endpoint is not None and not ENDPOINT.match(endpoint):
+        raise UserError("endpoint: like PJSIP/1001")
+
+
+class UserService:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+
+    def add(self, username: str, password: str, role: Role, endpoint: str | None = None,
+            display_name: str = "", teams: tuple[str, ...] = (), language: str = "de") -> UserView:
+        validate_new_user(username, password, endpoint)
+        user = User(username=username, password_hash=hash_password(password), role=role,
+                    endpoint=endpoint, display_name=display_name, teams=",".join(teams),
+                    language=language)
+        try:
+            with self.sessions.begin() as session:
+                session.add(user)
+                session.flush()
+                return _view(user)
+        except IntegrityError as exc:
+            raise UserError(f"user {username!r} or endpoint {endpoint!r} exists already") from exc
+
+    def authenticate(self, username: str, password: str) -> UserView | None:
+        with self.sessions() as session:
+            user = session.scalar(select(User).where(User.username == username, User.active))
+            stored = user.password_hash if user else _DUMMY_HASH
+            try:
+                _hasher.verify(stored, password)
+            except (VerificationError, InvalidHashError):
+                return None
+            return _view(user) if user else None
+
+    def get(self, user_id: int) -> UserView | None:
+        with self.sessions() as session:
+            user = session.get(User, user_id)
+            return _view(user) if user and user.active else None
+
+    def by_endpoint(self, endpoint: str) -> UserView | None:
+        with self.sessions() as session:
+            user = session.scalar(select(User).where(User.endpoint == endpoint, User.active))
+            return _view(user) if user else None
+
+    def all(self) -> list[UserView]:
+        with self.sessions() as session:
+            return [_view(u) for u in session.scalars(select(User).order_by(User.username))]
+
+    def count(self) -> int:
+        with self.sessions() as session:
+            return len(session.scalars(select(User.id)).all())
