@@ -1,0 +1,80 @@
+"""QueueProjection against hand-computed figures: waiting callers, estimates, today's SL."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from callqueue.live import QueueProjection
+
+from cti import events as ev
+
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def call(linkedid: str, entered: datetime, **kw: object) -> ev.CallSnapshot:
+    base = ev.CallSnapshot(
+        linkedid=linkedid, caller_raw="0341 1", caller_number="+493411", caller_name="<b>x</b>",
+        queue="hotline", entered_at=entered, position=1, ringing_agents=(), answered_at=None,
+        agent=None, ended_at=None, outcome=None, wait_seconds=None, ring_seconds=None,
+        talk_seconds=None, duration_seconds=None, transferred_to=None)
+    return replace(base, **kw)  # type: ignore[arg-type]
+
+
+def agent(interface: str, state: ev.AgentState, since: datetime) -> ev.AgentUpdated:
+    return ev.AgentUpdated(since, ev.AgentSnapshot(interface, interface, state, "", since,
+                                                   ("hotline",), None))
+
+
+def test_waiting_callers_are_listed_with_live_wait_and_leave_when_answered() -> None:
+    p = QueueProjection()
+    p.apply(ev.CallUpdated(T0, ev.CallChange.JOINED, call("a", T0)), T0)
+    p.apply(ev.CallUpdated(T0, ev.CallChange.JOINED, call("b", T0 + timedelta(seconds=4),
+                                                          position=2)), T0)
+    v = p.view("hotline", T0 + timedelta(seconds=10))
+    assert [(w.caller.linkedid, w.wait_seconds) for w in v.waiting] == [("a", 10.0), ("b", 6.0)]
+    assert v.longest_wait_seconds == 10.0
+    answered = call("a", T0, answered_at=T0 + timedelta(seconds=12), agent="PJSIP/1001")
+    p.apply(ev.CallUpdated(T0, ev.CallChange.ANSWERED, answered), T0)
+    assert [w.caller.linkedid for w in p.view("hotline", T0).waiting] == ["b"]
+
+
+def test_estimate_and_risk_flag_follow_the_agents() -> None:
+    p = QueueProjection(threshold=25)
+    now = T0 + timedelta(seconds=10)
+    p.apply(ev.CallUpdated(T0, ev.CallChange.JOINED, call("a", T0)), T0)
+    # nobody staffed: no estimate, at risk
+    w = p.view("hotline", now).waiting[0]
+    assert w.expected_wait_seconds is None and w.at_risk and not w.breached
+    # one free agent: rings now, expected = waited so far, not at risk at 10 s
+    p.apply(agent("PJSIP/1001", ev.AgentState.AVAILABLE, T0), T0)
+    w = p.view("hotline", now).waiting[0]
+    assert w.expected_wait_seconds == 10.0 and not w.at_risk
+    # two busy agents, default handle 180 s: 10 + ceil(1/2) * 90 = 100 s -> at risk
+    p.apply(agent("PJSIP/1001", ev.AgentState.ON_CALL, T0), T0)
+    p.apply(agent("PJSIP/1002", ev.AgentState.ON_CALL, T0), T0)
+    v = p.view("hotline", now)
+    assert v.waiting[0].expected_wait_seconds == 100.0 and v.waiting[0].at_risk
+    assert (v.staffed_agents, v.available_agents) == (2, 0)
+    assert [a.seconds_in_state for a in v.agents] == [10.0, 10.0]
+    # 26 s waited: breached
+    assert p.view("hotline", T0 + timedelta(seconds=26)).waiting[0].breached
+
+
+def test_today_figures_from_ended_calls_and_day_start() -> None:
+    p = QueueProjection(threshold=25, short_abandon=5)
+    ends = [("a", ev.Outcome.ANSWERED, 10, 60, True), ("b", ev.Outcome.ANSWERED, 30, 120, True),
+            ("c", ev.Outcome.ABANDONED, 3, 0, False), ("d", ev.Outcome.ABANDONED, 40, 0, False)]
+    for lid, outcome, wait, talk, answered in ends:
+        c = call(lid, T0, ended_at=T0 + timedelta(minutes=5), outcome=outcome, wait_seconds=wait,
+                 talk_seconds=talk, answered_at=T0 if answered else None)
+        p.apply(ev.CallUpdated(T0, ev.CallChange.ENDED, c), T0 + timedelta(minutes=5))
+    today = p.today("hotline")
+    # offered 4, short abandons 1: SL = 1 / 3; ASA (10+30)/2; abandon rate 1/4
+    assert (today.offered, today.answered, today.abandoned) == (4, 2, 2)
+    assert today.service_level == 1 / 3 and today.asa == 20 and today.abandon_rate == 0.25
+    assert p.view("hotline", T0).waiting == ()
+    s = p.sample(T0 + timedelta(minutes=6))["hotline"]
+    assert s.waiting == 0 and s.service_level == 1 / 3 and len(p.series("hotline")) == 1
+    p.day_start = T0 + timedelta(hours=1)
+    assert p.today("hotline").offered == 0
