@@ -14,12 +14,12 @@ BERLIN = ZoneInfo("Europe/Berlin")
 OFFICE = ServiceHours.parse("mon-fri 07:00-17:00")
 
 
-def berlin(*args: int) -> datetime:
-    return datetime(*args, tzinfo=BERLIN)  # type: ignore[arg-type]
+def berlin(y: int, mo: int, d: int, h: int, mi: int) -> datetime:
+    return datetime(y, mo, d, h, mi, tzinfo=BERLIN)
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[arg-type]
+def utc(y: int, mo: int, d: int, h: int, mi: int) -> datetime:
+    return datetime(y, mo, d, h, mi, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(("created", "hours", "expected"), [
