@@ -3,12 +3,17 @@
 Layer: service. Sync methods run on the DbWriter's thread (never on the event
 loop); idempotent per Linkedid through unique indexes and insert-or-ignore, so
 replaying the same events creates nothing twice, on SQLite and PostgreSQL.
-Must not import agent_console.
+Must not import agent_console: the SLA policy and callback rules come in as values.
+
+Callers who gave up (abandoned after the short-abandon threshold, timed out, or
+called after hours) with a callable number get a callback work item; repeated
+calls from one number within the callback window fold into one item (attempts).
+A call record points at its callback, so a replayed ENDED counts nothing twice.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -17,11 +22,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cti import events as ev
 from tickets.events import TicketCreated
-from tickets.models import CallRecord, Phone, PhoneKind, Ticket
+from tickets.lookup import direct_contact
+from tickets.models import Callback, CallbackStatus, CallRecord, Priority, Ticket
+from tickets.sla import SlaPolicy
 
 _RECORD_FIELDS = ("caller_number", "caller_raw", "caller_name", "queue", "entered_at",
                   "answered_at", "ended_at", "wait_seconds", "ring_seconds", "talk_seconds",
                   "duration_seconds", "position", "agent")
+_CALLBACK_OUTCOMES = (ev.Outcome.ABANDONED, ev.Outcome.TIMEOUT, ev.Outcome.AFTER_HOURS)
 
 
 def _insert(session: Session, model: type[Any]) -> Any:
@@ -30,14 +38,17 @@ def _insert(session: Session, model: type[Any]) -> Any:
 
 
 class TicketService:
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self.sessions = sessions
+    def __init__(self, sessions: sessionmaker[Session], policy: SlaPolicy | None = None,
+                 callback_window: timedelta = timedelta(minutes=60),
+                 short_abandon_seconds: float = 5) -> None:
+        self.sessions, self.policy = sessions, policy
+        self.callback_window, self.short_abandon_seconds = callback_window, short_abandon_seconds
 
     def handle(self, update_: ev.CallUpdated) -> TicketCreated | None:
         if update_.change == ev.CallChange.ANSWERED:
             return self._answered(update_.call)
         if update_.change == ev.CallChange.ENDED:
-            self._ended(update_.call)
+            self._ended(update_.call, update_.at)
         return None
 
     def _values(self, call: ev.CallSnapshot) -> dict[str, Any]:
@@ -54,22 +65,16 @@ class TicketService:
         session.execute(update(CallRecord).where(CallRecord.linkedid == call.linkedid)
                         .values(**present))
 
-    def _contact_for(self, session: Session, number: str | None) -> int | None:
-        if not number:
-            return None
-        ids = session.scalars(select(Phone.contact_id).where(
-            Phone.normalized == number, Phone.kind == PhoneKind.DIRECT).distinct()).all()
-        return ids[0] if len(ids) == 1 else None  # ambiguous: the agent chooses
-
     def _answered(self, call: ev.CallSnapshot) -> TicketCreated | None:
         with self.sessions.begin() as session:
-            contact = self._contact_for(session, call.caller_number)
+            contact = direct_contact(session, call.caller_number)
             self._upsert_record(session, call, contact_id=contact)
             now = datetime.now(UTC)
             stmt = _insert(session, Ticket).values(
                 number=f"pending-{call.linkedid}"[:20], linkedid=call.linkedid,
                 subject=f"Call from {call.caller_raw or 'unknown caller'}"[:300],
-                contact_id=contact, created_at=now, updated_at=now)
+                contact_id=contact, created_at=now, updated_at=now,
+                due_at=self.policy.due(now, Priority.NORMAL) if self.policy else None)
             new_id = session.execute(stmt.on_conflict_do_nothing(index_elements=["linkedid"])
                                      .returning(Ticket.id)).scalar_one_or_none()
             if new_id is None:
@@ -80,8 +85,46 @@ class TicketService:
                             .values(ticket_id=ticket.id))
             return TicketCreated(call.linkedid, ticket.id, ticket.number, contact, call.agent)
 
-    def _ended(self, call: ev.CallSnapshot) -> None:
+    def _ended(self, call: ev.CallSnapshot, at: datetime) -> None:
         with self.sessions.begin() as session:
-            contact = self._contact_for(session, call.caller_number)
+            contact = direct_contact(session, call.caller_number)
             outcome = call.outcome.value if call.outcome else None
             self._upsert_record(session, call, contact_id=contact, outcome=outcome)
+            reason = self._callback_reason(call)
+            if reason and call.caller_number:
+                called_at = call.entered_at or call.ended_at or at
+                self._fold_callback(session, call, call.caller_number, reason, contact, called_at)
+
+    def _callback_reason(self, call: ev.CallSnapshot) -> str | None:
+        """abandoned | timeout | after_hours when the caller should be called back, else None."""
+        if call.caller_number is None or call.outcome not in _CALLBACK_OUTCOMES:
+            return None  # withheld callers cannot be called back; answered ones need not be
+        if call.outcome == ev.Outcome.ABANDONED:
+            waited = call.wait_seconds if call.wait_seconds is not None else call.duration_seconds
+            if (waited or 0.0) < self.short_abandon_seconds:
+                return None  # a short abandon: a misdial or an instant change of mind
+        return call.outcome.value
+
+    def _fold_callback(self, session: Session, call: ev.CallSnapshot, number: str, reason: str,
+                       contact: int | None, called_at: datetime) -> None:
+        record = session.scalars(select(CallRecord).where(CallRecord.linkedid == call.linkedid)
+                                 .with_for_update()).one()
+        if record.callback_id is not None:
+            return  # this call was already counted: a replayed ENDED
+        item = session.scalars(
+            select(Callback).where(Callback.caller_number == number,
+                                   Callback.status == CallbackStatus.OPEN,
+                                   Callback.last_call_at >= called_at - self.callback_window)
+            .order_by(Callback.last_call_at.desc(), Callback.id.desc()).limit(1)
+            .with_for_update()).first()
+        if item is None:
+            item = Callback(caller_number=number, caller_raw=record.caller_raw,
+                            caller_name=record.caller_name, contact_id=contact, queue=call.queue,
+                            reason=reason, attempts=1, first_call_at=called_at, last_call_at=called_at)
+            session.add(item)
+            session.flush()
+        else:
+            item.attempts += 1
+            item.last_call_at = max(item.last_call_at, called_at)
+            item.contact_id = item.contact_id or contact
+        record.callback_id = item.id

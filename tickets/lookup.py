@@ -64,35 +64,52 @@ class CustomerLookup:
         if key is None:
             return LookupResult(MatchStatus.UNKNOWN, None, n.raw, ())
         with self.sessions() as session:
-            candidates = self._exact(session, key) or (
-                self._block(session, key) if n.e164 else [])
-        candidates.sort(key=lambda c: (c.rank, c.name))
-        best = [c for c in candidates if c.rank == candidates[0].rank] if candidates else []
-        status = (MatchStatus.UNKNOWN if not best else
-                  MatchStatus.KNOWN if len(best) == 1 else MatchStatus.AMBIGUOUS)
-        return LookupResult(status, key, n.raw, tuple(candidates))
+            status, candidates = rank(session, key, e164=n.e164 is not None)
+        return LookupResult(status, key, n.raw, candidates)
 
-    def _exact(self, session: Session, key: str) -> list[Candidate]:
-        rows = session.execute(
-            select(Phone, Contact, Organisation)
-            .outerjoin(Contact, Phone.contact_id == Contact.id)
-            .outerjoin(Organisation, Phone.organisation_id == Organisation.id)
-            .where(Phone.normalized == key, Phone.kind != PhoneKind.BLOCK)).all()
-        return [self._candidate(p, c, o) for p, c, o in rows]
 
-    def _block(self, session: Session, e164: str) -> list[Candidate]:
-        prefixes = block_prefixes(e164)
-        rows = session.execute(
-            select(Phone, Organisation).join(Organisation, Phone.organisation_id == Organisation.id)
-            .where(Phone.normalized.in_(prefixes), Phone.kind == PhoneKind.BLOCK)).all()
-        if not rows:
-            return []
-        longest = max(len(p.normalized) for p, _ in rows)
-        return [self._candidate(p, None, o) for p, o in rows if len(p.normalized) == longest]
+def rank(session: Session, key: str, e164: bool) -> tuple[MatchStatus, tuple[Candidate, ...]]:
+    """Candidates for a normalised number (E.164 or extension), best first, in `session`."""
+    candidates = _exact(session, key) or (_block(session, key) if e164 else [])
+    candidates.sort(key=lambda c: (c.rank, c.name))
+    best = [c for c in candidates if c.rank == candidates[0].rank] if candidates else []
+    status = (MatchStatus.UNKNOWN if not best else
+              MatchStatus.KNOWN if len(best) == 1 else MatchStatus.AMBIGUOUS)
+    return status, tuple(candidates)
 
-    @staticmethod
-    def _candidate(phone: Phone, contact: Contact | None, org: Organisation | None) -> Candidate:
-        name = contact.name if contact else (org.name if org else "")
-        return Candidate(contact_id=contact.id if contact else None,
-                         organisation_id=org.id if org else phone.organisation_id,
-                         name=name, reason=phone.kind.value, rank=_RANK[phone.kind])
+
+def direct_contact(session: Session, number: str | None) -> int | None:
+    """The contact whose own number this is, if exactly one; else None (the agent chooses)."""
+    if not number:
+        return None
+    status, candidates = rank(session, number, e164=number.startswith("+"))
+    if status is MatchStatus.KNOWN and candidates[0].reason == PhoneKind.DIRECT.value:
+        return candidates[0].contact_id
+    return None
+
+
+def _exact(session: Session, key: str) -> list[Candidate]:
+    rows = session.execute(
+        select(Phone, Contact, Organisation)
+        .outerjoin(Contact, Phone.contact_id == Contact.id)
+        .outerjoin(Organisation, Phone.organisation_id == Organisation.id)
+        .where(Phone.normalized == key, Phone.kind != PhoneKind.BLOCK)).all()
+    return [_candidate(p, c, o) for p, c, o in rows]
+
+
+def _block(session: Session, e164: str) -> list[Candidate]:
+    prefixes = block_prefixes(e164)
+    rows = session.execute(
+        select(Phone, Organisation).join(Organisation, Phone.organisation_id == Organisation.id)
+        .where(Phone.normalized.in_(prefixes), Phone.kind == PhoneKind.BLOCK)).all()
+    if not rows:
+        return []
+    longest = max(len(p.normalized) for p, _ in rows)
+    return [_candidate(p, None, o) for p, o in rows if len(p.normalized) == longest]
+
+
+def _candidate(phone: Phone, contact: Contact | None, org: Organisation | None) -> Candidate:
+    name = contact.name if contact else (org.name if org else "")
+    return Candidate(contact_id=contact.id if contact else None,
+                     organisation_id=org.id if org else phone.organisation_id,
+                     name=name, reason=phone.kind.value, rank=_RANK[phone.kind])
