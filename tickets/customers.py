@@ -242,7 +242,7 @@ class CustomerService:
         missing = sorted({n for n in names if n and n not in cache})
         for chunk in _chunks(missing):
             cache.update(s.execute(select(Organisation.name, Organisation.id)
-                                   .where(Organisation.name.in_(chunk))).tuples().all())
+                                   .where(Organisation.name.in_(chunk))).all())
         new = [{"name": n, "team": "", "language": "de"} for n in missing if n not in cache]
         if new:
             ids = s.scalars(insert(Organisation).returning(Organisation.id, sort_by_parameter_order=True), new)
@@ -332,7 +332,7 @@ class CustomerService:
             with self.sessions() as s:
                 rows = s.execute(select(Contact, Organisation.name)
                                  .outerjoin(Organisation, Contact.organisation_id == Organisation.id)
-                                 .where(Contact.id > last).order_by(Contact.id).limit(chunk)).tuples().all()
+                                 .where(Contact.id > last).order_by(Contact.id).limit(chunk)).all()
                 phones = _direct_phones(s, [c.id for c, _ in rows])
             if not rows:
                 return count
@@ -347,7 +347,7 @@ def _direct_phones(s: Session, contact_ids: Sequence[int]) -> dict[int, list[tup
     for chunk in _chunks(contact_ids):
         for cid, raw, key in s.execute(select(Phone.contact_id, Phone.raw, Phone.normalized)
                                        .where(Phone.contact_id.in_(chunk), Phone.kind == PhoneKind.DIRECT)
-                                       .order_by(Phone.id)).tuples():
+                                       .order_by(Phone.id)):
             if cid is not None:
                 out.setdefault(cid, []).append((raw, key))
     return out
@@ -359,6 +359,6 @@ def _stored_keys(s: Session, names: Sequence[str]) -> set[tuple[str, str]]:
     for chunk in _chunks(names):
         rows = s.execute(select(Contact.name, Phone.normalized)
                          .outerjoin(Phone, (Phone.contact_id == Contact.id) & (Phone.kind == PhoneKind.DIRECT))
-                         .where(Contact.name.in_(chunk))).tuples()
+                         .where(Contact.name.in_(chunk)))
         keys.update((name, key or "") for name, key in rows)
     return keys
