@@ -1,0 +1,95 @@
+"""Demo data: only into an empty database; its users log in and its numbers are found."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete
+from sqlalchemy.orm import Session, sessionmaker
+
+from tickets.customers import CustomerService
+from tickets.db import make_engine, session_factory
+from tickets.demo import DEMO_USERS, seed_demo
+from tickets.lookup import CustomerLookup, MatchStatus
+from tickets.models import Contact, Organisation, Phone, Role, User
+from tickets.users import UserService
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _wipe(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as s:
+        for model in (Phone, Contact, Organisation, User):
+            s.execute(delete(model))
+
+
+@pytest.fixture
+def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(database_url)
+    factory = session_factory(engine)
+    _wipe(factory)
+    yield factory
+    _wipe(factory)
+    engine.dispose()
+
+
+def _passwords() -> dict[str, str]:
+    return {user: f"pw-{user}-0123456789" for user, _, _, _ in DEMO_USERS}
+
+
+def test_seed_creates_users_that_log_in_and_customers_that_are_found(sessions: sessionmaker[Session]) -> None:
+    assert seed_demo(sessions, _passwords()) is True
+    users = UserService(sessions)
+    for user, role, endpoint, language in DEMO_USERS:
+        me = users.authenticate(user, f"pw-{user}-0123456789")
+        assert me is not None and me.role is role and me.endpoint == endpoint and me.language == language
+        assert users.authenticate(user, "wrong password") is None
+    assert [u.username for u in users.all() if u.role is Role.AGENT] == ["anna", "bert", "carla"]
+    lookup = CustomerLookup(sessions)
+    erika = lookup.lookup("0341 2538-5555")
+    assert erika.status is MatchStatus.KNOWN and erika.number == "+4934125385555"
+    assert erika.candidates[0].name == "Erika Mustermann" and erika.candidates[0].reason == "direct"
+    # the main number is stored as the base number (+493412538, as the brief gives it), so the
+    # switchboard's own "-0" is found through the number block, the base number as main
+    assert lookup.lookup("0341 2538").candidates[0].reason == "main"
+    assert lookup.lookup("0341 2538-0").candidates[0].reason == "block"
+    block = lookup.lookup("0341 2538-9999")
+    assert block.status is MatchStatus.KNOWN and block.candidates[0].name == "Stadtwerke Leipzig"
+    john = CustomerService(sessions).search("+44 1632 960123")
+    assert [c["name"] for c in john] == ["John Smith"] and john[0]["language"] == "en"
+    assert CustomerService(sessions).count() >= 20
+
+
+def test_second_seed_and_a_non_empty_database_are_left_alone(sessions: sessionmaker[Session]) -> None:
+    assert seed_demo(sessions, _passwords()) is True
+    assert seed_demo(sessions, _passwords()) is False
+    _wipe(sessions)
+    UserService(sessions).add("someone", "longenough", Role.ADMIN)
+    assert seed_demo(sessions, _passwords()) is False
+    assert CustomerService(sessions).count() == 0
+
+
+def test_missing_or_short_password_writes_nothing(sessions: sessionmaker[Session]) -> None:
+    with pytest.raises(ValueError, match="admin"):
+        seed_demo(sessions, {k: v for k, v in _passwords().items() if k != "admin"})
+    with pytest.raises(ValueError, match="password"):
+        seed_demo(sessions, {**_passwords(), "sven": "short"})
+    assert CustomerService(sessions).count() == 0 and UserService(sessions).count() == 0
+
+
+def test_cli_demo_seed_prints_logins_then_leaves_the_database_alone(
+        sessions: sessionmaker[Session], database_url: str, tmp_path: Path) -> None:
+    env = {**os.environ, "HOTLINE_DATABASE_URL": database_url, "XDG_STATE_HOME": str(tmp_path)}
+    cmd = [sys.executable, "-m", "hotline_cli.main", "demo", "seed"]
+    first = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    password = (tmp_path / "hotline" / "demo_password_anna").read_text(encoding="utf-8").strip()
+    assert f"anna     agent      {password}" in first.stdout
+    assert UserService(sessions).authenticate("anna", password) is not None
+    again = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and "database not empty; demo data not added" in again.stdout
