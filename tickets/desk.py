@@ -1,0 +1,357 @@
+"""TicketDesk: what the agent console reads and changes, as JSON-ready dicts.
+
+Layer: service (sync; run it off the event loop). Must not import agent_console:
+the SLA policy comes in as a tickets.sla.SlaPolicy value. Every change to a
+ticket writes append-only TicketHistory rows (one per changed field, old and new
+as text). Datetimes go out as ISO 8601 strings in UTC; `now` is taken from the
+caller where given (tests, consistent pages), else from the clock.
+Bad input raises DeskError (a ValueError naming the field); a missing ticket or
+callback raises NotFound (a DeskError), except in the plain getters, which
+return None.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from callqueue.metrics import FinishedCall
+from sqlalchemy import ColumnElement, and_, not_, or_, select
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import flag_modified
+
+from cti.events import Outcome
+from tickets.models import (
+    Callback,
+    CallbackStatus,
+    CallRecord,
+    Channel,
+    Contact,
+    Priority,
+    Ticket,
+    TicketHistory,
+    TicketStatus,
+)
+from tickets.sla import DONE, SlaPolicy, is_overdue
+
+EDITABLE = ("subject", "description", "status", "priority", "category", "assignee", "team",
+            "contact_id", "first_contact_resolution")
+_TEXT_LIMITS = {"subject": 300, "description": 20_000, "category": 100, "assignee": 100, "team": 100}
+_ENUMS: dict[str, type[TicketStatus] | type[Priority] | type[Channel]] = {
+    "status": TicketStatus, "priority": Priority, "channel": Channel}
+CALL_FIELDS = ("linkedid", "caller_number", "caller_raw", "caller_name", "contact_id", "queue",
+               "entered_at", "answered_at", "ended_at", "wait_seconds", "ring_seconds", "talk_seconds",
+               "duration_seconds", "agent", "outcome", "ticket_id", "position", "callback_id")
+MAX_LIMIT = 1000
+
+
+class DeskError(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field, self.message = field, message
+
+
+class NotFound(DeskError):
+    pass
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value is not None else None
+
+
+def _text(value: Any) -> str:
+    """A value as history text: enums by value, booleans as true/false, None as ''."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value.value) if isinstance(value, (TicketStatus, Priority, Channel)) else str(value)
+
+
+def _limit(limit: int) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise DeskError("limit", "must be a positive whole number")
+    return min(limit, MAX_LIMIT)
+
+
+def _aware(value: datetime, name: str) -> datetime:
+    if value.tzinfo is None:
+        raise DeskError(name, "must be a timezone-aware time")
+    return value
+
+
+def _actor(actor: str) -> str:
+    if not isinstance(actor, str) or not actor.strip() or len(actor.strip()) > 100:
+        raise DeskError("actor", "must be 1-100 characters")
+    return actor.strip()
+
+
+def _enum_value(name: str, value: Any) -> Any:
+    kind = _ENUMS[name]
+    try:
+        return kind(value)
+    except ValueError:
+        raise DeskError(name, f"must be one of {', '.join(m.value for m in kind)}, not {value!r}") from None
+
+
+def _text_value(name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise DeskError(name, "must be text")
+    text: str = value.strip() if name == "subject" else value
+    if name == "subject" and not text:
+        raise DeskError(name, "must not be empty")
+    if len(text) > _TEXT_LIMITS[name]:
+        raise DeskError(name, f"must be at most {_TEXT_LIMITS[name]} characters")
+    return text
+
+
+def _contact_value(session: Session, value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise DeskError("contact_id", "must be a contact id or null")
+    if session.get(Contact, value) is None:
+        raise DeskError("contact_id", f"no contact {value}")
+    return value
+
+
+def _validate(session: Session, name: str, value: Any) -> Any:
+    if name not in EDITABLE:
+        raise DeskError(name, f"cannot be changed (editable: {', '.join(EDITABLE)})")
+    if name in _ENUMS:
+        return _enum_value(name, value)
+    if name in _TEXT_LIMITS:
+        return _text_value(name, value)
+    if name == "contact_id":
+        return _contact_value(session, value)
+    if not isinstance(value, bool):
+        raise DeskError(name, "must be true or false")
+    return value
+
+
+def _touch(ticket: Ticket, now: datetime) -> None:
+    ticket.updated_at = now
+    flag_modified(ticket, "updated_at")  # even when unchanged: else onupdate stamps the clock's time
+
+
+def _overdue_clause(now: datetime) -> ColumnElement[bool]:
+    return and_(Ticket.due_at.is_not(None), Ticket.due_at < now, Ticket.status.not_in(list(DONE)))
+
+
+def ticket_dict(t: Ticket, now: datetime) -> dict[str, Any]:
+    return {
+        "id": t.id, "number": t.number, "subject": t.subject, "description": t.description,
+        "status": _text(t.status), "priority": _text(t.priority), "level": t.level, "team": t.team,
+        "assignee": t.assignee, "category": t.category, "channel": _text(t.channel),
+        "first_contact_resolution": t.first_contact_resolution, "contact_id": t.contact_id,
+        "linkedid": t.linkedid, "due_at": _iso(t.due_at), "overdue": is_overdue(t.due_at, t.status, now),
+        "created_at": _iso(t.created_at), "updated_at": _iso(t.updated_at)}
+
+
+def call_dict(r: CallRecord) -> dict[str, Any]:
+    values = {f: getattr(r, f) for f in CALL_FIELDS}
+    return {f: (_iso(v) if isinstance(v, datetime) else v) for f, v in values.items()}
+
+
+def callback_dict(c: Callback) -> dict[str, Any]:
+    return {"id": c.id, "caller_number": c.caller_number, "caller_raw": c.caller_raw,
+            "caller_name": c.caller_name, "contact_id": c.contact_id, "queue": c.queue, "reason": c.reason,
+            "attempts": c.attempts, "first_call_at": _iso(c.first_call_at), "last_call_at": _iso(c.last_call_at),
+            "status": _text(c.status), "done_by": c.done_by}
+
+
+def history_dict(h: TicketHistory) -> dict[str, Any]:
+    return {"id": h.id, "ticket_id": h.ticket_id, "at": _iso(h.at), "actor": h.actor, "field": h.field,
+            "old": h.old, "new": h.new, "note": h.note}
+
+
+class TicketDesk:
+    def __init__(self, sessions: sessionmaker[Session], policy: SlaPolicy) -> None:
+        self.sessions, self.policy = sessions, policy
+
+    # --- tickets: reading ---------------------------------------------------
+
+    def ticket(self, ticket_id: int, now: datetime | None = None) -> dict[str, Any] | None:
+        with self.sessions() as s:
+            t = s.get(Ticket, ticket_id)
+            return ticket_dict(t, now or datetime.now(UTC)) if t is not None else None
+
+    def tickets(self, status: str | None = None, contact_id: int | None = None, assignee: str | None = None,
+                overdue: bool | None = None, limit: int = 50, now: datetime | None = None) -> list[dict[str, Any]]:
+        """Newest first, filtered by whatever is given."""
+        now = _aware(now, "now") if now else datetime.now(UTC)
+        q = select(Ticket).order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(_limit(limit))
+        if status is not None:
+            q = q.where(Ticket.status == _enum_value("status", status))
+        if contact_id is not None:
+            q = q.where(Ticket.contact_id == contact_id)
+        if assignee is not None:
+            q = q.where(Ticket.assignee == assignee)
+        if overdue is not None:
+            q = q.where(_overdue_clause(now) if overdue else not_(_overdue_clause(now)))
+        with self.sessions() as s:
+            return [ticket_dict(t, now) for t in s.scalars(q)]
+
+    def open_tickets_for(self, contact_id: int, limit: int = 10,
+                         now: datetime | None = None) -> list[dict[str, Any]]:
+        """The contact's tickets that are not resolved or closed, newest first."""
+        now = now or datetime.now(UTC)
+        q = (select(Ticket).where(Ticket.contact_id == contact_id, Ticket.status.not_in(list(DONE)))
+             .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(_limit(limit)))
+        with self.sessions() as s:
+            return [ticket_dict(t, now) for t in s.scalars(q)]
+
+    def history(self, ticket_id: int) -> list[dict[str, Any]]:
+        with self.sessions() as s:
+            self._get(s, ticket_id)
+            rows = s.scalars(select(TicketHistory).where(TicketHistory.ticket_id == ticket_id)
+                             .order_by(TicketHistory.at, TicketHistory.id))
+            return [history_dict(h) for h in rows]
+
+    # --- tickets: changing --------------------------------------------------
+
+    def create(self, subject: str, actor: str, contact_id: int | None = None, description: str = "",
+               priority: str = "normal", category: str = "", channel: str = "phone",
+               now: datetime | None = None) -> dict[str, Any]:
+        now = _aware(now, "now") if now else datetime.now(UTC)
+        actor = _actor(actor)
+        with self.sessions.begin() as s:
+            values = {f: _validate(s, f, v) for f, v in (
+                ("subject", subject), ("description", description), ("priority", priority),
+                ("category", category), ("contact_id", contact_id))}
+            ticket = Ticket(**values, number=f"new-{uuid.uuid4().hex[:16]}", channel=_enum_value("channel", channel),
+                            status=TicketStatus.NEW, level=1, due_at=self.policy.due(now, values["priority"]),
+                            created_at=now, updated_at=now)
+            s.add(ticket)
+            s.flush()
+            ticket.number = f"{now.astimezone(UTC).year}-{ticket.id:06d}"
+            _touch(ticket, now)
+            s.add(TicketHistory(ticket_id=ticket.id, at=now, actor=actor, field="created", new=ticket.number,
+                                note=f"due_at {_iso(ticket.due_at)}" if ticket.due_at else ""))
+            return ticket_dict(ticket, now)
+
+    def update(self, ticket_id: int, changes: dict[str, Any], actor: str,
+               now: datetime | None = None) -> dict[str, Any]:
+        """Apply `changes` (all validated first: nothing changes if one is bad); history per field."""
+        now = _aware(now, "now") if now else datetime.now(UTC)
+        actor = _actor(actor)
+        with self.sessions.begin() as s:
+            ticket = self._get(s, ticket_id)
+            clean = {name: _validate(s, name, value) for name, value in changes.items()}
+            for name, value in clean.items():
+                old = getattr(ticket, name)
+                if old == value:
+                    continue
+                setattr(ticket, name, value)
+                note = ""
+                if name == "priority":
+                    ticket.due_at = self.policy.due(ticket.created_at, value)
+                    note = f"due_at {_iso(ticket.due_at) or 'none'}"
+                s.add(TicketHistory(ticket_id=ticket.id, at=now, actor=actor, field=name,
+                                    old=_text(old), new=_text(value), note=note))
+                _touch(ticket, now)
+            return ticket_dict(ticket, now)
+
+    def escalate(self, ticket_id: int, level: int, reason: str, actor: str,
+                 now: datetime | None = None) -> dict[str, Any]:
+        """Up to level 2 or 3 only, with a reason (1-500 characters); a new ticket becomes open."""
+        now = _aware(now, "now") if now else datetime.now(UTC)
+        actor = _actor(actor)
+        if isinstance(level, bool) or level not in (2, 3):
+            raise DeskError("level", "must be 2 or 3")
+        reason = reason.strip() if isinstance(reason, str) else ""
+        if not 1 <= len(reason) <= 500:
+            raise DeskError("reason", "is required (1-500 characters)")
+        with self.sessions.begin() as s:
+            ticket = self._get(s, ticket_id)
+            if level <= ticket.level:
+                raise DeskError("level", f"ticket is at level {ticket.level}; escalation only goes up")
+            if ticket.status in DONE:
+                raise DeskError("status", f"a {ticket.status.value} ticket cannot be escalated")
+            s.add(TicketHistory(ticket_id=ticket.id, at=now, actor=actor, field="level",
+                                old=str(ticket.level), new=str(level), note=reason))
+            ticket.level = level
+            if ticket.status == TicketStatus.NEW:
+                s.add(TicketHistory(ticket_id=ticket.id, at=now, actor=actor, field="status",
+                                    old="new", new="open", note="escalated"))
+                ticket.status = TicketStatus.OPEN
+            _touch(ticket, now)
+            return ticket_dict(ticket, now)
+
+    @staticmethod
+    def _get(session: Session, ticket_id: int) -> Ticket:
+        ticket = session.get(Ticket, ticket_id)
+        if ticket is None:
+            raise NotFound("id", f"no ticket {ticket_id}")
+        return ticket
+
+    # --- calls --------------------------------------------------------------
+
+    def calls(self, since: datetime | None = None, limit: int = 100, queue: str | None = None,
+              outcome: str | None = None) -> list[dict[str, Any]]:
+        """Call records newest first (by when they entered the queue)."""
+        q = select(CallRecord)
+        if since is not None:
+            q = q.where(CallRecord.entered_at >= _aware(since, "since"))
+        if queue is not None:
+            q = q.where(CallRecord.queue == queue)
+        if outcome is not None:
+            if outcome not in {o.value for o in Outcome}:
+                raise DeskError("outcome", f"must be one of {', '.join(o.value for o in Outcome)}")
+            q = q.where(CallRecord.outcome == outcome)
+        return self._calls(q, limit)
+
+    def recent_calls(self, contact_id: int | None = None, number: str | None = None,
+                     limit: int = 10) -> list[dict[str, Any]]:
+        """The calls of a contact or from a number (either matches), newest first; [] given neither."""
+        matches: list[ColumnElement[bool]] = []
+        if contact_id is not None:
+            matches.append(CallRecord.contact_id == contact_id)
+        if number:
+            matches.append(CallRecord.caller_number == number)
+        return self._calls(select(CallRecord).where(or_(*matches)), limit) if matches else []
+
+    def call(self, linkedid: str) -> dict[str, Any] | None:
+        with self.sessions() as s:
+            r = s.scalars(select(CallRecord).where(CallRecord.linkedid == linkedid)).one_or_none()
+            return call_dict(r) if r is not None else None
+
+    def _calls(self, q: Any, limit: int) -> list[dict[str, Any]]:
+        q = q.order_by(CallRecord.entered_at.desc().nulls_last(), CallRecord.id.desc()).limit(_limit(limit))
+        with self.sessions() as s:
+            return [call_dict(r) for r in s.scalars(q)]
+
+    def finished_calls(self, start: datetime, end: datetime) -> list[FinishedCall]:
+        """Ended calls that entered the queue in [start, end), for callqueue.metrics.figures."""
+        q = select(CallRecord).where(
+            CallRecord.entered_at >= _aware(start, "start"), CallRecord.entered_at < _aware(end, "end"),
+            CallRecord.ended_at.is_not(None), CallRecord.outcome.is_not(None)).order_by(CallRecord.entered_at)
+        with self.sessions() as s:
+            return [FinishedCall(outcome=r.outcome or "", wait_seconds=r.wait_seconds or 0.0,
+                                 talk_seconds=r.talk_seconds or 0.0, answered=r.answered_at is not None)
+                    for r in s.scalars(q)]
+
+    # --- callbacks ----------------------------------------------------------
+
+    def callbacks(self, status: str | None = "open", limit: int = 200) -> list[dict[str, Any]]:
+        """Callback items in working order: whoever has waited longest first. status None: all."""
+        q = select(Callback).order_by(Callback.first_call_at, Callback.id).limit(_limit(limit))
+        if status is not None:
+            try:
+                q = q.where(Callback.status == CallbackStatus(status))
+            except ValueError:
+                raise DeskError("status", "must be open or done") from None
+        with self.sessions() as s:
+            return [callback_dict(c) for c in s.scalars(q)]
+
+    def complete_callback(self, callback_id: int, actor: str) -> dict[str, Any]:
+        """Mark done (idempotent: completing a done item keeps who did it)."""
+        actor = _actor(actor)
+        with self.sessions.begin() as s:
+            item = s.get(Callback, callback_id)
+            if item is None:
+                raise NotFound("id", f"no callback {callback_id}")
+            if item.status != CallbackStatus.DONE:
+                item.status, item.done_by = CallbackStatus.DONE, actor[:64]
+            return callback_dict(item)
