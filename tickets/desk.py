@@ -323,10 +323,11 @@ class TicketDesk:
             return [call_dict(r) for r in s.scalars(q)]
 
     def finished_calls(self, start: datetime, end: datetime) -> list[FinishedCall]:
-        """Ended calls that entered the queue in [start, end), for callqueue.metrics.figures."""
+        """Calls that ended in [start, end), oldest first, for callqueue.metrics.figures
+        (counted when they end, as tickets.reports does, so both give the same figures)."""
         q = select(CallRecord).where(
-            CallRecord.entered_at >= _aware(start, "start"), CallRecord.entered_at < _aware(end, "end"),
-            CallRecord.ended_at.is_not(None), CallRecord.outcome.is_not(None)).order_by(CallRecord.entered_at)
+            CallRecord.ended_at >= _aware(start, "start"), CallRecord.ended_at < _aware(end, "end"),
+            CallRecord.outcome.is_not(None)).order_by(CallRecord.ended_at, CallRecord.id)
         with self.sessions() as s:
             return [FinishedCall(outcome=r.outcome or "", wait_seconds=r.wait_seconds or 0.0,
                                  talk_seconds=r.talk_seconds or 0.0, answered=r.answered_at is not None)

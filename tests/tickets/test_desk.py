@@ -184,16 +184,20 @@ def test_calls_newest_first_exact_fields_and_filters(desk: TicketDesk, sessions)
 
 
 def test_finished_calls_feed_the_queue_metrics(desk: TicketDesk, sessions) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    _record(sessions, "f.0", -1, outcome="abandoned", wait_seconds=30.0,
+            ended_at=FRI + timedelta(seconds=30))  # entered before the range, ended in it: counted
     _record(sessions, "f.1", 0, outcome="answered", answered_at=FRI, wait_seconds=10.0, talk_seconds=100.0)
     _record(sessions, "f.2", 5, outcome="abandoned", wait_seconds=3.0)
     _record(sessions, "f.3", 10, outcome="timeout", wait_seconds=300.0)
-    _record(sessions, "f.4", 60, outcome="answered", answered_at=FRI, wait_seconds=5.0)  # outside the range
+    _record(sessions, "f.4", 59, outcome="answered", answered_at=FRI, wait_seconds=5.0)  # ends at the end: out
     _record(sessions, "f.5", 15, outcome=None, ended_at=None)  # still going
     got = desk.finished_calls(FRI, FRI + timedelta(minutes=60))
-    assert got == [FinishedCall("answered", 10.0, 100.0, True), FinishedCall("abandoned", 3.0, 0.0, False),
-                   FinishedCall("timeout", 300.0, 0.0, False)]
+    assert got == [FinishedCall("abandoned", 30.0, 0.0, False), FinishedCall("answered", 10.0, 100.0, True),
+                   FinishedCall("abandoned", 3.0, 0.0, False), FinishedCall("timeout", 300.0, 0.0, False)]
     f = figures(got)
-    assert (f.offered, f.answered, f.short_abandons, f.timeouts) == (3, 1, 1, 1)
+    assert (f.offered, f.answered, f.abandoned, f.short_abandons, f.timeouts) == (4, 1, 2, 1, 1)
+    with pytest.raises(DeskError, match=r"^start: "):
+        desk.finished_calls(datetime(2026, 3, 6), FRI)
 
 
 def test_callbacks_list_and_complete(desk: TicketDesk, sessions) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
