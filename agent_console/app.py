@@ -1,0 +1,218 @@
+"""create_app(settings): the one composition root.
+
+Layer: edge. Builds every object (database, services, bus, AMI bridge,
+projection, hub, notifier, writer) and hands them to the routes through
+`app.state.services`; nothing is created at import time. The lifespan starts
+the named background tasks and stops them in reverse order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from callqueue.live import QueueProjection
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+
+from agent_console import http_agent, http_calls, http_customers, http_ops, http_queues, http_session, http_tickets, ws
+from agent_console.auth import LoginLimiter, Sessions
+from agent_console.hub import Hub
+from agent_console.notifier import Notifier
+from agent_console.pops import PopEnricher
+from agent_console.services import Services
+from agent_console.settings import Settings
+from cti import events as ev
+from cti.bridge import AmiBridge
+from cti.bus import EventBus
+from cti.calls import CallRegistry
+from tickets.calls_service import TicketService
+from tickets.customers import CustomerService
+from tickets.db import make_engine, session_factory
+from tickets.desk import TicketDesk
+from tickets.lookup import CustomerLookup
+from tickets.reports import finished_calls
+from tickets.sla import ServiceHours, SlaPolicy
+from tickets.users import UserService
+from tickets.writer import DbWriter
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).resolve().parent / "static"
+PAGES = {"/": "index.html", "/console": "console.html", "/wallboard": "wallboard.html"}
+
+
+class ConfigError(RuntimeError):
+    """A setting needed to start is missing or wrong; the message names it."""
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _policy(s: Settings) -> SlaPolicy:
+    from tickets.models import Priority
+
+    hours = {Priority.CRITICAL: s.sla_hours_critical, Priority.HIGH: s.sla_hours_high,
+             Priority.NORMAL: s.sla_hours_normal, Priority.LOW: s.sla_hours_low}
+    return SlaPolicy(hours, ServiceHours.parse(s.service_hours) if s.service_hours else None, s.timezone)
+
+
+def build_services(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Services:
+    if settings.session_secret is None or len(settings.session_secret.get_secret_value()) < 16:
+        raise ConfigError("HOTLINE_SESSION_SECRET is not set (at least 16 characters)")
+    if settings.ami_enabled and settings.ami_secret is None:
+        raise ConfigError("HOTLINE_AMI_SECRET is not set (or set HOTLINE_AMI_ENABLED=false)")
+    engine = make_engine(settings.database_url)
+    db = session_factory(engine)
+    policy = _policy(settings)
+    users, desk = UserService(db), TicketDesk(db, policy)
+    customers = CustomerService(db, settings.default_region)
+    lookup = CustomerLookup(db, settings.default_region)
+    bus, hub = EventBus(), Hub()
+    projection = QueueProjection(threshold=settings.service_level_seconds,
+                                 short_abandon=settings.short_abandon_seconds)
+    notifier = Notifier(hub, projection, PopEnricher(lookup, desk, customers), clock,
+                        settings.mask_caller_numbers)
+    tickets = TicketService(db, policy=policy,
+                            callback_window=timedelta(minutes=settings.callback_window_minutes),
+                            short_abandon_seconds=settings.short_abandon_seconds)
+    writer = DbWriter(tickets.handle, on_result=bus.publish)
+    bridge = None
+    if settings.ami_enabled and settings.ami_secret is not None:
+        bridge = AmiBridge(host=settings.ami_host, port=settings.ami_port, username=settings.ami_username,
+                           secret=settings.ami_secret.get_secret_value(), bus=bus,
+                           registry=CallRegistry(settings.default_region), clock=clock,
+                           queue=settings.queue_name)
+
+    def database_ok() -> bool:
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("select 1"))
+            return True
+        except Exception:
+            return False
+
+    return Services(settings=settings, clock=clock, bus=bus, users=users,
+                    sessions=Sessions(settings.session_secret.get_secret_value(), users, settings.cookie_secure),
+                    limiter=LoginLimiter(settings.login_rate_limit_per_minute), customers=customers,
+                    lookup=lookup, desk=desk, projection=projection, hub=hub, notifier=notifier,
+                    writer=writer, bridge=bridge, database_ok=database_ok)
+
+
+def _wire(services: Services) -> None:
+    services.notifier.subscribe(services.bus)
+    services.bus.subscribe(ev.CallUpdated, _to_writer(services))
+
+
+def _to_writer(services: Services) -> Callable[[ev.CallUpdated], None]:
+    def submit(update: ev.CallUpdated) -> None:
+        if update.change in (ev.CallChange.ANSWERED, ev.CallChange.ENDED):
+            services.writer.submit(update)
+
+    return submit
+
+
+def _day_start(services: Services, now: datetime) -> datetime:
+    local = now.astimezone(ZoneInfo(services.settings.timezone))
+    return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
+async def _load_today(services: Services) -> None:
+    now = services.clock()
+    start = _day_start(services, now)
+    services.projection.day_start = start
+    services.projection.queues.add(services.settings.queue_name)
+    for queue, ended_at, call in await asyncio.to_thread(
+            finished_calls, services.desk.sessions, start, now):
+        services.projection.load_finished(queue, ended_at, call)
+
+
+async def _sampler(services: Services) -> None:
+    """Once a minute: the chart's sample; at local midnight, a new 'today'."""
+    while True:
+        now = services.clock()
+        services.projection.day_start = _day_start(services, now)
+        services.projection.sample(now)
+        await asyncio.sleep(60 - now.second - now.microsecond / 1e6)
+
+
+def create_app(settings: Settings | None = None, clock: Callable[[], datetime] = _utcnow) -> FastAPI:
+    services = build_services(settings or Settings(), clock)
+    _wire(services)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tasks: set[asyncio.Task[Any]] = set()
+        await _load_today(services)
+        services.writer.start()
+        services.notifier.start()
+        tasks.add(asyncio.get_running_loop().create_task(_sampler(services), name="queue-sampler"))
+        if services.bridge:
+            services.bridge.start()
+        try:
+            yield
+        finally:
+            if services.bridge:
+                await services.bridge.close()
+            for task in tasks:
+                task.cancel()
+            await services.notifier.close()
+            await services.writer.drain()
+            await services.writer.close()
+
+    app = FastAPI(title="hotline", version="0.1.0", lifespan=lifespan, openapi_url=None, docs_url=None,
+                  redoc_url=None, description="Help-desk hotline on Asterisk: screen pops, tickets, live queue.")
+    app.state.services = services
+    for module in (http_session, http_customers, http_calls, http_tickets, http_queues, http_agent,
+                   http_ops, ws):
+        app.include_router(module.router)
+    _pages(app)
+    _docs(app)
+    _errors(app)
+    return app
+
+
+def _pages(app: FastAPI) -> None:
+    for route, filename in PAGES.items():
+        def page(filename: str = filename) -> FileResponse:
+            return FileResponse(STATIC / filename, headers={"Cache-Control": "no-store"})
+
+        app.add_api_route(route, page, include_in_schema=False, methods=["GET"])
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+
+def _docs(app: FastAPI) -> None:
+    """OpenAPI and its viewer, behind a session like every other route."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+
+    from agent_console.auth import ANY
+
+    def openapi(_who: Any = ANY) -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    def docs(_who: Any = ANY) -> Any:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="hotline API")
+
+    app.add_api_route("/openapi.json", openapi, include_in_schema=False, methods=["GET"])
+    app.add_api_route("/docs", docs, include_in_schema=False, methods=["GET"])
+
+
+def _errors(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"field": ".".join(str(p) for p in e.get("loc", ())), "error": e.get("msg", "")}
+                  for e in exc.errors()]
+        return JSONResponse({"detail": "invalid request", "errors": errors}, status_code=422)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)

@@ -1,0 +1,78 @@
+"""The agent's own phone: pause with reason, unpause, queue login/logout, click-to-dial.
+
+Layer: edge. Every value goes through cti.actions' validators (no CR/LF
+reaches AMI); an agent can only act on the endpoint stored with their user.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Request
+from pydantic import BaseModel, Field
+
+from agent_console.actions import run_action
+from agent_console.auth import ANY, SessionUser
+from agent_console.services import Services
+from cti import actions
+
+router = APIRouter(tags=["agent"])
+
+
+class PauseIn(BaseModel):
+    reason: str = Field("", max_length=64)
+
+
+class DialIn(BaseModel):
+    number: str = Field(min_length=1, max_length=40)
+
+
+def _endpoint(who: SessionUser) -> str:
+    if not who.user.endpoint:
+        raise HTTPException(409, "your user has no phone endpoint (hotline users add --endpoint PJSIP/…)")
+    return who.user.endpoint
+
+
+async def _run(request: Request, build: Any) -> dict[str, Any]:
+    services: Services = request.app.state.services
+    try:
+        action = build()
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    return await run_action(services, action)
+
+
+def _queue(request: Request) -> str:
+    services: Services = request.app.state.services
+    return services.settings.queue_name
+
+
+@router.post("/api/agent/pause")
+async def pause(body: PauseIn, request: Request, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
+    ep = _endpoint(who)
+    return await _run(request, lambda: actions.queue_pause(ep, _queue(request), body.reason))
+
+
+@router.post("/api/agent/unpause")
+async def unpause(request: Request, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
+    ep = _endpoint(who)
+    return await _run(request, lambda: actions.queue_unpause(ep, _queue(request)))
+
+
+@router.post("/api/agent/queue-login")
+async def queue_login(request: Request, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
+    ep = _endpoint(who)
+    name = who.user.username
+    return await _run(request, lambda: actions.queue_add(ep, _queue(request), name))
+
+
+@router.post("/api/agent/queue-logout")
+async def queue_logout(request: Request, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
+    ep = _endpoint(who)
+    return await _run(request, lambda: actions.queue_remove(ep, _queue(request)))
+
+
+@router.post("/api/agent/dial")
+async def dial(body: DialIn, request: Request, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
+    ep = _endpoint(who)
+    return await _run(request, lambda: actions.originate(ep, body.number))

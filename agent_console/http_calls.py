@@ -1,0 +1,78 @@
+"""Call records (agents see their own calls, supervisors all) and blind transfer.
+
+Layer: edge.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from pydantic import BaseModel, Field
+
+from agent_console.actions import run_action
+from agent_console.auth import ANY, SessionUser
+from agent_console.services import Services
+from cti import actions
+
+router = APIRouter(tags=["calls"])
+
+
+class TransferIn(BaseModel):
+    target: str = Field(min_length=1, max_length=40)
+
+
+def _mine(who: SessionUser, call: dict[str, Any]) -> bool:
+    return who.supervisor or (who.user.endpoint is not None and call.get("agent") == who.user.endpoint)
+
+
+@router.get("/api/calls")
+def list_calls(request: Request, who: Annotated[SessionUser, ANY], since: datetime | None = None,
+               limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+               queue: Annotated[str | None, Query(max_length=64)] = None,
+               outcome: Annotated[str | None, Query(
+                   pattern="^(answered|abandoned|timeout|transferred|after_hours)$")] = None,
+               ) -> list[dict[str, Any]]:
+    services: Services = request.app.state.services
+    if since is not None and since.tzinfo is None:
+        raise HTTPException(422, "since: give a time zone, e.g. 2026-11-23T08:00:00+01:00")
+    calls = services.desk.calls(since=since, limit=limit if who.supervisor else 1000,
+                                queue=queue, outcome=outcome)
+    return [c for c in calls if _mine(who, c)][:limit]
+
+
+@router.get("/api/calls/{linkedid}")
+def get_call(linkedid: str, request: Request, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
+    services: Services = request.app.state.services
+    call = services.desk.call(linkedid)
+    if call is None or not _mine(who, call):
+        raise HTTPException(404, f"no call {linkedid}")
+    return call
+
+
+@router.post("/api/calls/{linkedid}/transfer")
+async def transfer(linkedid: str, body: TransferIn, request: Request,
+                   who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
+    """Blind transfer of the agent's current call to an extension or number."""
+    services: Services = request.app.state.services
+    endpoint = who.user.endpoint
+    call = services.bridge.registry.call(linkedid) if services.bridge else None
+    if call is None or endpoint is None or call.agent != endpoint or call.ended_at:
+        raise HTTPException(409, "you are not on this call")
+    channel = await _agent_channel(services, linkedid, endpoint)
+    try:
+        action = actions.blind_transfer(channel, body.target)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    return await run_action(services, action)
+
+
+async def _agent_channel(services: Services, linkedid: str, endpoint: str) -> str:
+    """The agent's own leg of the call, asked from Asterisk (CoreShowChannels)."""
+    assert services.bridge is not None
+    listing = await services.bridge.client.send_action_list("CoreShowChannels", "CoreShowChannelsComplete")
+    for msg in listing:
+        if msg.get("Linkedid") == linkedid and msg.get("Channel").startswith(endpoint + "-"):
+            return msg.get("Channel")
+    raise HTTPException(409, "the call's agent channel is gone")

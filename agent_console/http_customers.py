@@ -1,0 +1,91 @@
+"""Customers: search, create, lookup by number, CSV import.
+
+Layer: edge. Plain `def` routes: the sync services run on the thread pool.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from pydantic import BaseModel, Field
+
+from agent_console.auth import ANY, SUPERVISOR, SessionUser
+from agent_console.pops import match_json
+from agent_console.services import Services
+from tickets.customers import CustomerError
+
+router = APIRouter(tags=["customers"])
+MAX_IMPORT_BYTES = 50 * 1024 * 1024
+
+
+class CustomerIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    organization: str = Field("", max_length=200)
+    phones: list[str] = Field(default_factory=list, max_length=20)
+    email: str = Field("", max_length=254)
+    language: str = Field("de", pattern="^(de|en)$")
+    team: str = Field("", max_length=100)
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+@router.get("/api/customers")
+def search(request: Request, who: Annotated[SessionUser, ANY],
+           q: Annotated[str, Query(max_length=100)] = "",
+           limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[dict[str, Any]]:
+    return _services(request).customers.search(q, limit)
+
+
+@router.post("/api/customers", status_code=201)
+def create(body: CustomerIn, request: Request, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
+    try:
+        return _services(request).customers.create(
+            body.name, organization=body.organization, phones=tuple(body.phones),
+            email=body.email, language=body.language, team=body.team)
+    except CustomerError as exc:
+        raise HTTPException(422, str(exc)) from exc
+
+
+@router.get("/api/customers/lookup")
+def lookup(request: Request, who: Annotated[SessionUser, ANY],
+           number: Annotated[str, Query(max_length=200)]) -> dict[str, Any]:
+    services = _services(request)
+    result = services.lookup.lookup(number)
+    best = result.candidates[0] if result.status.value == "known" else None
+    contact = services.customers.get(best.contact_id) if best and best.contact_id else None
+    return {**match_json(result, contact), "raw": result.raw}
+
+
+@router.get("/api/customers/{contact_id}")
+def get(contact_id: int, request: Request, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
+    services = _services(request)
+    contact = services.customers.get(contact_id)
+    if contact is None:
+        raise HTTPException(404, f"no customer {contact_id}")
+    return {**contact, "open_tickets": services.desk.open_tickets_for(contact_id),
+            "recent_calls": services.desk.recent_calls(contact_id=contact_id)}
+
+
+@router.post("/api/customers/import")
+async def import_csv(request: Request, who: Annotated[SessionUser, SUPERVISOR]) -> dict[str, Any]:
+    """Body: the CSV file itself (text/csv, UTF-8), header name,organization,phones,email,language,team."""
+    raw = await request.body()
+    if len(raw) > MAX_IMPORT_BYTES:
+        raise HTTPException(413, f"CSV larger than {MAX_IMPORT_BYTES // 2**20} MB; use hotline customers import")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise HTTPException(422, f"CSV is not UTF-8 (byte {exc.start})") from exc
+    from fastapi.concurrency import run_in_threadpool
+
+    try:
+        report = await run_in_threadpool(_services(request).customers.import_csv, io.StringIO(text))
+    except CustomerError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    return {"imported": report.imported,
+            "errors": [{"line": line, "error": msg} for line, msg in report.errors]}

@@ -1,0 +1,55 @@
+"""GET /healthz (AMI and database status) and GET /metrics (Prometheus).
+
+Layer: edge. Both need a session like every other route; /metrics is
+supervisor data.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from agent_console.auth import ANY, SUPERVISOR, SessionUser
+from agent_console.services import Services
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz")
+def healthz(request: Request, response: Response, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
+    services: Services = request.app.state.services
+    db = services.database_ok()
+    ami = bool(services.bridge and services.bridge.connected)
+    ok = db and (ami or not services.settings.ami_enabled)
+    response.status_code = 200 if ok else 503
+    return {"status": "ok" if ok else "degraded", "database": "ok" if db else "unavailable",
+            "ami": "connected" if ami else ("disabled" if not services.settings.ami_enabled else "disconnected"),
+            "db_backlog": services.writer.backlog, "websocket_clients": services.hub.clients}
+
+
+@router.get("/metrics")
+def metrics(request: Request, who: Annotated[SessionUser, SUPERVISOR]) -> Response:
+    services: Services = request.app.state.services
+    reg = CollectorRegistry()
+    now = services.clock()
+
+    def gauge(name: str, doc: str, value: float, **labels: str) -> None:
+        g = Gauge(name, doc, list(labels), registry=reg)
+        (g.labels(**labels) if labels else g).set(value)
+
+    gauge("hotline_ami_connected", "1 when the AMI connection is up",
+          float(bool(services.bridge and services.bridge.connected)))
+    gauge("hotline_db_backlog", "call updates waiting to be written", services.writer.backlog)
+    gauge("hotline_websocket_clients", "connected WebSocket clients", services.hub.clients)
+    gauge("hotline_ws_messages_sent_total", "messages queued to WebSocket clients", services.hub.sent)
+    gauge("hotline_ws_clients_dropped_total", "slow WebSocket clients dropped", services.hub.dropped_clients)
+    waiting = Gauge("hotline_queue_waiting", "callers waiting", ["queue"], registry=reg)
+    longest = Gauge("hotline_queue_longest_wait_seconds", "longest current wait", ["queue"], registry=reg)
+    for name in sorted(services.projection.queues):
+        view = services.projection.view(name, now)
+        waiting.labels(queue=name).set(len(view.waiting))
+        longest.labels(queue=name).set(view.longest_wait_seconds or 0.0)
+    return Response(generate_latest(reg), media_type=CONTENT_TYPE_LATEST)

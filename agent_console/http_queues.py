@@ -1,0 +1,40 @@
+"""Queues for supervisors: the live view and any interval's figures.
+
+Layer: edge. Agents get 403 here: queue-wide figures are supervisor data.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from callqueue.metrics import figures
+from fastapi import APIRouter, HTTPException, Query, Request
+
+from agent_console import views
+from agent_console.auth import SUPERVISOR, SessionUser
+from agent_console.services import Services
+from tickets.reports import finished_calls
+
+router = APIRouter(tags=["queues"])
+
+
+@router.get("/api/queues")
+def live(request: Request, who: Annotated[SessionUser, SUPERVISOR]) -> list[dict[str, Any]]:
+    services: Services = request.app.state.services
+    return services.notifier.queue_views()
+
+
+@router.get("/api/queues/{name}/stats")
+def stats(name: str, request: Request, who: Annotated[SessionUser, SUPERVISOR],
+          from_: Annotated[datetime, Query(alias="from")],
+          to: Annotated[datetime, Query()]) -> dict[str, Any]:
+    services: Services = request.app.state.services
+    if from_.tzinfo is None or to.tzinfo is None:
+        raise HTTPException(422, "from/to: give a time zone, e.g. 2026-11-23T00:00:00+01:00")
+    if to <= from_:
+        raise HTTPException(422, "to must be after from")
+    s = services.settings
+    calls = [c for _, _, c in finished_calls(services.desk.sessions, from_, to, queue=name)]
+    f = figures(calls, s.service_level_seconds, s.short_abandon_seconds)
+    return {"queue": name, "from": from_.isoformat(), "to": to.isoformat(), **views.figures_json(f)}

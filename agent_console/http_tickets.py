@@ -1,0 +1,112 @@
+"""Tickets: list, create, read, update in place, escalate, history.
+
+Layer: edge. Validation errors from the desk become 422, unknown ids 404.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from agent_console.auth import ANY, SessionUser
+from agent_console.services import Services
+from tickets.desk import DeskError
+
+router = APIRouter(tags=["tickets"])
+
+
+class TicketIn(BaseModel):
+    subject: str = Field(min_length=1, max_length=300)
+    description: str = Field("", max_length=20000)
+    contact_id: int | None = None
+    priority: str = Field("normal", pattern="^(critical|high|normal|low)$")
+    category: str = Field("", max_length=100)
+    channel: str = Field("phone", pattern="^(phone|email|fax|form|web)$")
+
+
+class TicketPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    subject: str | None = Field(None, min_length=1, max_length=300)
+    description: str | None = Field(None, max_length=20000)
+    status: str | None = Field(None, pattern="^(new|open|pending|resolved|closed)$")
+    priority: str | None = Field(None, pattern="^(critical|high|normal|low)$")
+    category: str | None = Field(None, max_length=100)
+    assignee: str | None = Field(None, max_length=100)
+    team: str | None = Field(None, max_length=100)
+    contact_id: int | None = None
+    first_contact_resolution: bool | None = None
+
+
+class EscalateIn(BaseModel):
+    level: int = Field(ge=2, le=3)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+def _desk(request: Request) -> Any:
+    services: Services = request.app.state.services
+    return services.desk
+
+
+def _found(ticket: dict[str, Any] | None, ticket_id: int) -> dict[str, Any]:
+    if ticket is None:
+        raise HTTPException(404, f"no ticket {ticket_id}")
+    return ticket
+
+
+@router.get("/api/tickets")
+def list_tickets(request: Request, who: Annotated[SessionUser, ANY],
+                 status: Annotated[str | None, Query(pattern="^(new|open|pending|resolved|closed)$")] = None,
+                 contact_id: int | None = None, overdue: bool | None = None,
+                 limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[dict[str, Any]]:
+    return _desk(request).tickets(status=status, contact_id=contact_id, overdue=overdue, limit=limit)
+
+
+@router.post("/api/tickets", status_code=201)
+def create_ticket(body: TicketIn, request: Request, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
+    try:
+        return _desk(request).create(body.subject, who.user.username, contact_id=body.contact_id,
+                                     description=body.description, priority=body.priority,
+                                     category=body.category, channel=body.channel)
+    except DeskError as exc:
+        raise HTTPException(422, str(exc)) from exc
+
+
+@router.get("/api/tickets/{ticket_id}")
+def get_ticket(ticket_id: int, request: Request, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
+    return _found(_desk(request).ticket(ticket_id), ticket_id)
+
+
+@router.patch("/api/tickets/{ticket_id}")
+def update_ticket(ticket_id: int, body: TicketPatch, request: Request,
+                  who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
+    desk = _desk(request)
+    _found(desk.ticket(ticket_id), ticket_id)
+    changes = body.model_dump(exclude_unset=True)
+    try:
+        ticket = desk.update(ticket_id, changes, who.user.username)
+    except DeskError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    request.app.state.services.hub.publish("ticket.updated", ticket)
+    return ticket
+
+
+@router.post("/api/tickets/{ticket_id}/escalate")
+def escalate(ticket_id: int, body: EscalateIn, request: Request,
+             who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
+    desk = _desk(request)
+    _found(desk.ticket(ticket_id), ticket_id)
+    try:
+        ticket = desk.escalate(ticket_id, body.level, body.reason, who.user.username)
+    except DeskError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    request.app.state.services.hub.publish("ticket.updated", ticket)
+    return ticket
+
+
+@router.get("/api/tickets/{ticket_id}/history")
+def history(ticket_id: int, request: Request, who: Annotated[SessionUser, ANY]) -> list[dict[str, Any]]:
+    desk = _desk(request)
+    _found(desk.ticket(ticket_id), ticket_id)
+    return desk.history(ticket_id)

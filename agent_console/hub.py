@@ -1,0 +1,130 @@
+"""WebSocket hub: numbered messages fanned out to per-client bounded queues.
+
+Layer: I/O shell (no FastAPI import; the route in ws.py owns the socket).
+Every message gets a hub-wide `seq`. Each message names who may see it
+(an audience: every client, supervisors only, or a set of agent endpoints), so
+`call.ringing` reaches only the agents whose phone rings. The last messages are
+kept in a ring buffer: a reconnecting browser that sends its last `seq` gets
+what it missed (its own audience only) or, when that is too old, a fresh snapshot.
+A client whose queue is full is dropped, never awaited: one slow browser must
+not delay a screen pop for everyone else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+CLIENT_QUEUE = 256
+BUFFER = 2048
+EVERYONE = "*"
+SUPERVISORS = "supervisors"
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """Who may receive a message: everyone, supervisors, and/or these endpoints."""
+
+    everyone: bool = False
+    supervisors: bool = False
+    endpoints: frozenset[str] = frozenset()
+
+    def admits(self, client: Client) -> bool:
+        return (self.everyone or (self.supervisors and client.supervisor)
+                or (client.endpoint is not None and client.endpoint in self.endpoints))
+
+
+ALL = Audience(everyone=True)
+SUPERVISORS_ONLY = Audience(supervisors=True)
+
+
+def agents(*endpoints: str, supervisors: bool = False) -> Audience:
+    return Audience(supervisors=supervisors, endpoints=frozenset(endpoints))
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    seq: int
+    type: str
+    data: dict[str, Any]
+    audience: Audience
+    created: float  # perf_counter when published, for latency figures
+
+    def wire(self) -> dict[str, Any]:
+        return {"seq": self.seq, "type": self.type, "data": self.data}
+
+
+@dataclass(eq=False)
+class Client:
+    user_id: int
+    username: str
+    endpoint: str | None
+    supervisor: bool
+    queue: asyncio.Queue[Message | None] = field(
+        default_factory=lambda: asyncio.Queue(CLIENT_QUEUE))
+    dropped: bool = False
+
+
+class Hub:
+    def __init__(self, buffer: int = BUFFER) -> None:
+        self._seq = itertools.count(1)
+        self._clients: set[Client] = set()
+        self._buffer: deque[Message] = deque(maxlen=buffer)
+        self.last_seq = 0
+        self.sent = 0
+        self.dropped_clients = 0
+
+    @property
+    def clients(self) -> int:
+        return len(self._clients)
+
+    def next_seq(self) -> int:
+        self.last_seq = next(self._seq)
+        return self.last_seq
+
+    def publish(self, type_: str, data: dict[str, Any], audience: Audience = ALL) -> Message:
+        msg = Message(self.next_seq(), type_, data, audience, time.perf_counter())
+        self._buffer.append(msg)
+        for client in list(self._clients):
+            if audience.admits(client):
+                self._offer(client, msg)
+        return msg
+
+    def _offer(self, client: Client, msg: Message) -> None:
+        try:
+            client.queue.put_nowait(msg)
+            self.sent += 1
+        except asyncio.QueueFull:
+            log.warning("WebSocket client %s too slow (%d queued); dropped", client.username,
+                        client.queue.qsize())
+            self.drop(client)
+
+    def drop(self, client: Client) -> None:
+        if client in self._clients:
+            self._clients.discard(client)
+            client.dropped = True
+            self.dropped_clients += 1
+            while not client.queue.empty():  # make room for the close marker
+                client.queue.get_nowait()
+            client.queue.put_nowait(None)
+
+    def attach(self, client: Client, since: int | None) -> list[Message] | None:
+        """Register the client. Returns the missed messages to replay, or None when
+        the client needs a fresh snapshot (first connect, or `since` too old)."""
+        self._clients.add(client)
+        if since is None or since > self.last_seq:
+            return None
+        oldest = self._buffer[0].seq if self._buffer else self.last_seq + 1
+        if since < oldest - 1:
+            return None
+        return [m for m in self._buffer if m.seq > since and m.audience.admits(client)]
+
+    def detach(self, client: Client) -> None:
+        self._clients.discard(client)

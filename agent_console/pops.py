@@ -1,0 +1,52 @@
+"""What a screen pop shows beside the call: the match, open tickets, recent calls.
+
+Layer: service glue (sync; run on a worker thread, never on the event loop).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from tickets.lookup import CustomerLookup, LookupResult
+
+
+class Desk(Protocol):
+    def open_tickets_for(self, contact_id: int, limit: int = 10) -> list[dict[str, Any]]: ...
+
+    def recent_calls(self, contact_id: int | None = None, number: str | None = None,
+                     limit: int = 10) -> list[dict[str, Any]]: ...
+
+
+class Contacts(Protocol):
+    def get(self, contact_id: int) -> dict[str, Any] | None: ...
+
+
+def match_json(result: LookupResult, contact: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "status": result.status.value, "number": result.number, "contact": contact,
+        "candidates": [{"contact_id": c.contact_id, "organization_id": c.organisation_id,
+                        "name": c.name, "reason": c.reason, "rank": c.rank}
+                       for c in result.candidates],
+    }
+
+
+@dataclass
+class PopEnricher:
+    lookup: CustomerLookup
+    desk: Desk
+    contacts: Contacts
+
+    def enrich(self, caller_raw: str) -> dict[str, Any]:
+        result = self.lookup.lookup(caller_raw)
+        best = result.candidates[0] if result.status.value == "known" else None
+        contact = self.contacts.get(best.contact_id) if best and best.contact_id else None
+        open_tickets: list[dict[str, Any]] = []
+        recent: list[dict[str, Any]] = []
+        if contact:
+            open_tickets = self.desk.open_tickets_for(contact["id"], limit=10)
+            recent = self.desk.recent_calls(contact_id=contact["id"], limit=5)
+        elif result.number:
+            recent = self.desk.recent_calls(number=result.number, limit=5)
+        return {"match": match_json(result, contact), "open_tickets": open_tickets,
+                "recent_calls": recent}

@@ -1,0 +1,46 @@
+"""The objects one running app holds, built by create_app and passed to routes
+through `app.state.services` (no module-level singletons).
+
+Layer: edge (wiring types only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from callqueue.live import QueueProjection
+
+from agent_console.auth import LoginLimiter, Sessions
+from agent_console.hub import Hub
+from agent_console.notifier import Notifier
+from agent_console.settings import Settings
+from cti.bridge import AmiBridge
+from cti.bus import EventBus
+from tickets.customers import CustomerService
+from tickets.desk import TicketDesk
+from tickets.lookup import CustomerLookup
+from tickets.users import UserService
+from tickets.writer import DbWriter
+
+
+@dataclass
+class Services:
+    settings: Settings
+    clock: Callable[[], datetime]
+    bus: EventBus
+    users: UserService
+    sessions: Sessions
+    limiter: LoginLimiter
+    customers: CustomerService
+    lookup: CustomerLookup
+    desk: TicketDesk
+    projection: QueueProjection
+    hub: Hub
+    notifier: Notifier
+    writer: DbWriter
+    bridge: AmiBridge | None
+    database_ok: Callable[[], bool]
+    extra: dict[str, Any] = field(default_factory=dict)

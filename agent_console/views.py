@@ -1,0 +1,89 @@
+"""JSON shapes for the WebSocket and HTTP edge: calls, pops, agents, queues.
+
+Layer: edge (pure functions over domain objects; no I/O). Caller-supplied text
+is passed through as data and escaped where it is rendered (the browser sets
+it with textContent, never innerHTML).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from callqueue.live import QueueView, Sample
+from callqueue.metrics import QueueFigures
+
+from cti import events as ev
+
+
+def iso(t: datetime | None) -> str | None:
+    return t.isoformat() if t else None
+
+
+def mask_number(number: str | None) -> str | None:
+    """'+4934125385555' -> '+49341253•••55' style: keep country and last two digits."""
+    if not number:
+        return number
+    keep_head, keep_tail = min(6, len(number) // 2), 2
+    hidden = max(0, len(number) - keep_head - keep_tail)
+    return number[:keep_head] + "•" * hidden + number[len(number) - keep_tail:]
+
+
+def call_json(call: ev.CallSnapshot) -> dict[str, Any]:
+    return {
+        "linkedid": call.linkedid, "queue": call.queue, "position": call.position,
+        "caller": {"number": call.caller_number, "raw": call.caller_raw, "name": call.caller_name},
+        "entered_at": iso(call.entered_at), "answered_at": iso(call.answered_at),
+        "ended_at": iso(call.ended_at), "agent": call.agent,
+        "ringing_agents": list(call.ringing_agents),
+        "outcome": call.outcome.value if call.outcome else None,
+        "wait_seconds": call.wait_seconds, "ring_seconds": call.ring_seconds,
+        "talk_seconds": call.talk_seconds, "duration_seconds": call.duration_seconds,
+    }
+
+
+def agent_json(a: ev.AgentSnapshot, now: datetime) -> dict[str, Any]:
+    return {"agent": a.agent, "name": a.member_name, "state": a.state.value,
+            "pause_reason": a.pause_reason, "since": iso(a.since),
+            "seconds_in_state": max(0.0, (now - a.since).total_seconds()),
+            "queues": list(a.queues), "linkedid": a.linkedid}
+
+
+def figures_json(f: QueueFigures) -> dict[str, Any]:
+    return {
+        "offered": f.offered, "answered": f.answered, "answered_within": f.answered_within,
+        "abandoned": f.abandoned, "short_abandons": f.short_abandons, "timeouts": f.timeouts,
+        "after_hours": f.after_hours, "service_level": f.service_level,
+        "service_level_asterisk": f.sl_asterisk, "service_level_asterisk2": f.sl2_asterisk,
+        "asa_seconds": f.asa, "aht_seconds": f.aht, "abandon_rate": f.abandon_rate,
+        "longest_wait_seconds": f.longest_wait, "threshold_seconds": f.threshold,
+        "short_abandon_seconds": f.short_abandon,
+        "service_level_definition": (f"answered within {f.threshold} s / (offered - abandoned "
+                                     f"within {f.short_abandon} s)"),
+    }
+
+
+def sample_json(s: Sample) -> dict[str, Any]:
+    return {"at": iso(s.at), "waiting": s.waiting, "service_level": s.service_level}
+
+
+def queue_json(v: QueueView, now: datetime, mask: bool = False) -> dict[str, Any]:
+    def number(n: str | None) -> str | None:
+        return mask_number(n) if mask else n
+
+    waiting = [{
+        "linkedid": w.caller.linkedid, "position": i + 1,
+        "caller": {"number": number(w.caller.caller_number),
+                   "raw": mask_number(w.caller.caller_raw) if mask else w.caller.caller_raw,
+                   "name": w.caller.caller_name},
+        "entered_at": iso(w.caller.entered_at), "wait_seconds": w.wait_seconds,
+        "expected_wait_seconds": w.expected_wait_seconds, "at_risk": w.at_risk,
+        "breached": w.breached, "ringing_agents": list(w.caller.ringing_agents),
+    } for i, w in enumerate(v.waiting)]
+    return {
+        "name": v.name, "at": iso(now), "waiting": waiting, "waiting_count": len(waiting),
+        "longest_wait_seconds": v.longest_wait_seconds,
+        "agents": [agent_json(a.agent, now) for a in v.agents],
+        "available_agents": v.available_agents, "staffed_agents": v.staffed_agents,
+        "today": figures_json(v.today),
+    }

@@ -1,0 +1,100 @@
+"""GET /ws: the session's live feed. First a `snapshot`, then deltas with `seq`.
+
+Layer: edge. The session cookie and the Origin header are checked before the
+socket is accepted (close codes 4401 / 4403). `?since=N` resumes after message
+N when the hub still holds what came after it; otherwise a fresh snapshot.
+A heartbeat `ping` goes out every HEARTBEAT seconds so dead peers are noticed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from agent_console import views
+from agent_console.auth import SessionUser, origin_allowed, websocket_user
+from agent_console.hub import Client
+from agent_console.services import Services
+
+router = APIRouter()
+HEARTBEAT = 20.0
+
+
+def snapshot(services: Services, who: SessionUser) -> dict[str, Any]:
+    now = services.clock()
+    registry = services.bridge.registry if services.bridge else None
+    me = next((a for a in (registry.agent_list() if registry else []) if a.agent == who.user.endpoint), None)
+    current = None
+    if registry and who.user.endpoint:
+        current = next((views.call_json(c) for c in registry.calls()
+                        if c.agent == who.user.endpoint and c.ended_at is None), None)
+    data: dict[str, Any] = {
+        "user": {"username": who.user.username, "role": who.user.role.value,
+                 "endpoint": who.user.endpoint},
+        "agent": views.agent_json(me, now) if me else None,
+        "ringing": services.notifier.ringing_for(who.user.endpoint),
+        "current_call": current,
+        "pbx_connected": bool(services.bridge and services.bridge.connected),
+    }
+    if who.supervisor:
+        data["queues"] = services.notifier.queue_views()
+    return data
+
+
+@router.websocket("/ws")
+async def feed(ws: WebSocket) -> None:
+    services: Services = ws.app.state.services
+    if not origin_allowed(ws.headers.get("origin"), ws.headers.get("host"),
+                          services.settings.allowed_origins):
+        await ws.close(code=4403, reason="origin not allowed")
+        return
+    who = await asyncio.to_thread(websocket_user, ws, services.sessions)
+    if who is None:
+        await ws.close(code=4401, reason="log in first")
+        return
+    await ws.accept()
+    since = ws.query_params.get("since")
+    client = Client(who.user.id, who.user.username, who.user.endpoint, who.supervisor)
+    missed = services.hub.attach(client, int(since) if since and since.isdigit() else None)
+    try:
+        if missed is None:
+            seq = services.hub.next_seq()
+            await ws.send_json({"seq": seq, "type": "snapshot", "data": snapshot(services, who)})
+        else:
+            for msg in missed:
+                await ws.send_json(msg.wire())
+        await _pump(ws, client)
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        services.hub.detach(client)
+
+
+async def _pump(ws: WebSocket, client: Client) -> None:
+    reader = asyncio.create_task(_drain_incoming(ws), name=f"ws-read-{client.username}")
+    try:
+        while True:
+            try:
+                msg = await asyncio.wait_for(client.queue.get(), HEARTBEAT)
+            except TimeoutError:
+                await ws.send_json({"seq": None, "type": "ping", "data": {}})
+                continue
+            if msg is None:  # dropped as too slow
+                await ws.close(code=4408, reason="too slow; reconnect for a snapshot")
+                return
+            await ws.send_json(msg.wire())
+            if reader.done():
+                return
+    finally:
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await reader
+
+
+async def _drain_incoming(ws: WebSocket) -> None:
+    """The client sends nothing we act on; reading notices a closed socket."""
+    while True:
+        await ws.receive_text()

@@ -1,0 +1,104 @@
+"""An app on the test database with the AMI bridge off; users of every role."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import delete
+
+from agent_console.app import create_app
+from agent_console.auth import COOKIE
+from agent_console.settings import Settings
+from tests.db_fixture import database_url  # noqa: F401
+from tickets.db import make_engine, session_factory
+from tickets.models import (
+    Callback,
+    CallRecord,
+    Contact,
+    Organisation,
+    Phone,
+    Role,
+    Ticket,
+    TicketHistory,
+    User,
+)
+from tickets.users import UserService
+
+PASSWORD = "test-password-1"
+ORIGIN = "http://testserver"
+USERS = [("anna", Role.AGENT, "PJSIP/1001"), ("bert", Role.AGENT, "PJSIP/1002"),
+         ("sven", Role.SUPERVISOR, None), ("admin", Role.ADMIN, None)]
+
+
+def wipe(url: str) -> None:
+    with session_factory(make_engine(url)).begin() as s:
+        s.execute(CallRecord.__table__.update().values(ticket_id=None, callback_id=None))
+        for model in (TicketHistory, Ticket, CallRecord, Callback, Phone, Contact, Organisation):
+            s.execute(delete(model))
+
+
+@pytest.fixture()
+def settings(database_url: str) -> Settings:  # noqa: F811
+    return Settings(database_url=database_url, session_secret="x" * 32, ami_enabled=False,
+                    login_rate_limit_per_minute=5)
+
+
+@pytest.fixture()
+def app(settings: Settings) -> Iterator[Any]:
+    wipe(settings.database_url)
+    users = UserService(session_factory(make_engine(settings.database_url)))
+    present = {u.username: u for u in users.all()}
+    for name, role, endpoint in USERS:  # argon2 is slow on purpose: create them once
+        if name not in present or present[name].role != role or present[name].endpoint != endpoint:
+            with users.sessions.begin() as s:
+                s.execute(delete(User).where(User.username == name))
+            users.add(name, PASSWORD, role, endpoint)
+    yield create_app(settings)
+    wipe(settings.database_url)
+
+
+class Browser:
+    """One logged-in user on the shared TestClient: its own session cookie, the CSRF
+    header on writes, the Origin header a browser sends."""
+
+    def __init__(self, client: TestClient, cookie: str, csrf: str) -> None:
+        self.client, self.cookie, self.csrf = client, cookie, csrf
+
+    def headers(self, extra: dict[str, str] | None = None, csrf: bool = True) -> dict[str, str]:
+        h = {"Cookie": f"{COOKIE}={self.cookie}", "Origin": ORIGIN}
+        if csrf:
+            h["X-CSRF-Token"] = self.csrf
+        return {**h, **(extra or {})}
+
+    def get(self, url: str, **kw: Any) -> Any:
+        return self.client.get(url, headers=self.headers(kw.pop("headers", None), csrf=False), **kw)
+
+    def send(self, method: str, url: str, csrf: bool = True, **kw: Any) -> Any:
+        return self.client.request(method, url, headers=self.headers(kw.pop("headers", None), csrf), **kw)
+
+    def ws(self, path: str = "/ws", origin: str = ORIGIN) -> Any:
+        return self.client.websocket_connect(path, headers={"Cookie": f"{COOKIE}={self.cookie}",
+                                                            "Origin": origin})
+
+
+@pytest.fixture()
+def client(app: Any) -> Iterator[TestClient]:
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture()
+def login(client: TestClient) -> Any:
+    def as_user(name: str) -> Browser:
+        r = client.post("/api/session", json={"username": name, "password": PASSWORD},
+                        headers={"Origin": ORIGIN})
+        assert r.status_code == 200, r.text
+        cookie = r.cookies.get(COOKIE)
+        client.cookies.clear()
+        assert cookie
+        return Browser(client, cookie, r.json()["csrf_token"])
+
+    return as_user

@@ -1,0 +1,117 @@
+"""WebSocket hub through the real app: snapshot, pops only to the ringing agent,
+withdrawal, supervisors' queue view, resume by seq, refusals."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from cti import events as ev
+from tests.console.conftest import ORIGIN
+
+T0 = datetime.now(UTC) - timedelta(seconds=5)
+
+
+def snap(linkedid: str = "1700000000.1", **kw: Any) -> ev.CallSnapshot:
+    base = ev.CallSnapshot(
+        linkedid=linkedid, caller_raw="0341 2538-5555", caller_number="+4934125385555",
+        caller_name='<script>alert("x")</script>', queue="hotline", entered_at=T0, position=1,
+        ringing_agents=(), answered_at=None, agent=None, ended_at=None, outcome=None, wait_seconds=None,
+        ring_seconds=None, talk_seconds=None, duration_seconds=None, transferred_to=None)
+    return replace(base, **kw)
+
+
+def publish(client: TestClient, app: Any, *events: object) -> None:
+    services = app.state.services
+
+    async def go() -> None:
+        for e in events:
+            await services.bus.publish(e)
+        await services.notifier.drain()
+
+    client.portal.call(go)  # type: ignore[union-attr]
+
+
+def until(ws: Any, type_: str, limit: int = 20) -> dict[str, Any]:
+    for _ in range(limit):
+        msg = ws.receive_json()
+        if msg["type"] == type_:
+            return msg
+    raise AssertionError(f"no {type_} message")
+
+
+def test_anonymous_and_cross_origin_sockets_are_refused(client: TestClient, login: Any) -> None:
+    with pytest.raises(WebSocketDisconnect) as anon:
+        with client.websocket_connect("/ws", headers={"Origin": ORIGIN}) as ws:
+            ws.receive_json()
+    assert anon.value.code == 4401
+    anna = login("anna")
+    with pytest.raises(WebSocketDisconnect) as cross:
+        with anna.ws(origin="https://evil.example") as ws:
+            ws.receive_json()
+    assert cross.value.code == 4403
+
+
+def test_pop_reaches_only_the_ringing_agent_and_is_withdrawn(app: Any, client: TestClient, login: Any) -> None:
+    anna, bert, sven = login("anna"), login("bert"), login("sven")
+    anna.send("POST", "/api/customers", json={"name": "Erika Muster", "organization": "Stadtwerke",
+                                               "phones": ["0341 2538-5555"]})
+    with anna.ws() as wa, bert.ws() as wb, sven.ws() as ws:
+        for w in (wa, wb, ws):
+            assert w.receive_json()["type"] == "snapshot"
+        joined = snap()
+        publish(client, app, ev.CallUpdated(T0, ev.CallChange.JOINED, joined),
+                ev.CallUpdated(T0, ev.CallChange.RINGING, replace(joined, ringing_agents=("PJSIP/1001",))))
+        pop = until(wa, "call.ringing")["data"]
+        assert pop["caller"]["name"] == '<script>alert("x")</script>'
+        assert pop["match"]["status"] == "known" and pop["match"]["contact"]["name"] == "Erika Muster"
+        assert pop["position"] == 1 and pop["wait_seconds"] >= 4
+        queue = until(ws, "queue.updated")["data"]
+        assert queue["waiting_count"] == 1 and queue["waiting"][0]["linkedid"] == joined.linkedid
+        # bert's phone never rang: the next thing bert sees is the answer's agent.state, no pop
+        answered = replace(joined, answered_at=T0 + timedelta(seconds=6), agent="PJSIP/1002",
+                           ringing_agents=())
+        publish(client, app, ev.CallUpdated(T0, ev.CallChange.ANSWERED, answered),
+                ev.AgentUpdated(T0, ev.AgentSnapshot("PJSIP/1002", "bert", ev.AgentState.ON_CALL, "", T0,
+                                                     ("hotline",), joined.linkedid)))
+        assert until(wa, "call.withdrawn")["data"] == {"linkedid": joined.linkedid, "reason": "answered_elsewhere"}
+        seen_by_bert = [wb.receive_json()["type"] for _ in range(2)]
+        assert seen_by_bert == ["call.answered", "agent.state"]
+        assert until(ws, "queue.updated")["data"]["waiting_count"] == 0
+
+
+def test_reconnect_resumes_from_the_last_seq(app: Any, client: TestClient, login: Any) -> None:
+    anna = login("anna")
+    with anna.ws() as w:
+        first = w.receive_json()
+    assert first["type"] == "snapshot"
+    call = snap("1700000000.9", ringing_agents=("PJSIP/1001",))
+    publish(client, app, ev.CallUpdated(T0, ev.CallChange.RINGING, call))  # while anna is away
+    with anna.ws(f"/ws?since={first['seq']}") as w:
+        missed = w.receive_json()
+    assert missed["type"] == "call.ringing" and missed["data"]["linkedid"] == call.linkedid
+    assert missed["seq"] > first["seq"]
+    with anna.ws("/ws?since=999999999") as w:  # unknown seq: a fresh snapshot that holds the pop
+        fresh = w.receive_json()
+    assert fresh["type"] == "snapshot"
+    assert [p["linkedid"] for p in fresh["data"]["ringing"]] == [call.linkedid]
+    assert "queues" not in fresh["data"]  # agents never get the supervisors' view
+
+
+def test_a_slow_client_is_dropped_not_awaited(app: Any, client: TestClient, login: Any) -> None:
+    sven = login("sven")
+    hub = app.state.services.hub
+    with sven.ws() as w:
+        w.receive_json()
+        for i in range(400):  # more than a client's queue holds, without reading
+            hub.publish("queue.updated", {"i": i})
+        assert hub.dropped_clients == 1
+        with pytest.raises(WebSocketDisconnect) as closed:
+            while True:
+                w.receive_json()
+        assert closed.value.code == 4408
