@@ -304,7 +304,7 @@ class CustomerService:
         if not pending:
             return
         with self.sessions.begin() as s:
-            stored = _stored_keys(s, sorted({row.name for _, row in pending}))
+            stored = _stored_keys(s, [row.keys()[0] for _, row in pending])
             fresh = []
             for line, row in pending:
                 if row.keys()[0] in stored:
@@ -353,12 +353,16 @@ def _direct_phones(s: Session, contact_ids: Sequence[int]) -> dict[int, list[tup
     return out
 
 
-def _stored_keys(s: Session, names: Sequence[str]) -> set[tuple[str, str]]:
-    """(name, number) of stored contacts with these names, and (name, "") for those without numbers."""
+def _stored_keys(s: Session, wanted: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of these (name, number) keys are stored: a contact with that name has that direct number,
+    or (name, "") a contact with that name has no number. Looked up by the indexed number."""
     keys: set[tuple[str, str]] = set()
-    for chunk in _chunks(names):
-        rows = s.execute(select(Contact.name, Phone.normalized)
-                         .outerjoin(Phone, (Phone.contact_id == Contact.id) & (Phone.kind == PhoneKind.DIRECT))
-                         .where(Contact.name.in_(chunk)))
-        keys.update((name, key or "") for name, key in rows)
-    return keys
+    numbers = sorted({n for _, n in wanted if n})
+    for chunk in _chunks(numbers):
+        keys.update(s.execute(select(Contact.name, Phone.normalized).join(Contact, Phone.contact_id == Contact.id)
+                              .where(Phone.normalized.in_(chunk), Phone.kind == PhoneKind.DIRECT)).all())
+    bare = sorted({name for name, n in wanted if not n})
+    has_phone = select(Phone.id).where(Phone.contact_id == Contact.id, Phone.kind == PhoneKind.DIRECT).exists()
+    for chunk in _chunks(bare):
+        keys.update((name, "") for name in s.scalars(select(Contact.name).where(Contact.name.in_(chunk), ~has_phone)))
+    return {(name, n) for name, n in keys}
