@@ -19,16 +19,10 @@ def add_serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 
 def run_serve(_args: argparse.Namespace) -> int:
-    import importlib.util
-
-    if importlib.util.find_spec("agent_console.app") is None:
-        print("hotline serve: the web console (agent_console.app) is not part of this build yet",
-              file=sys.stderr)
-        return 2
     import uvicorn
-    from agent_console.app import create_app
     from pydantic import ValidationError
 
+    from agent_console.app import ConfigError, create_app
     from agent_console.settings import Settings
 
     try:
@@ -51,6 +45,11 @@ def run_serve(_args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    app = create_app(settings)
-    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_level="info")
+    try:
+        app = create_app(settings)
+    except (ConfigError, ValueError) as exc:
+        print(f"hotline serve: {exc}", file=sys.stderr)
+        return 2
+    print(f"hotline serving on http://{settings.http_host}:{settings.http_port}/", flush=True)
+    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_level="warning")
     return 0
