@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 
 from hotline_cli.asterisk import AMI_USERNAME, default_pbx
@@ -101,24 +102,34 @@ def run_up(args: argparse.Namespace) -> int:
 
 
 def _start_server(http_port: int, ami_port: int, secret: str) -> subprocess.Popen[bytes] | None:
-    if importlib.util.find_spec("agent_console.app") is None:
-        return None
     env = _server_env(http_port, ami_port, secret)
-    subprocess.run([sys.executable, "-m", "hotline_cli.main", "db", "upgrade"], env=env, check=False)
-    subprocess.run([sys.executable, "-m", "hotline_cli.main", "demo", "seed"], env=env, check=False)
-    return subprocess.Popen([sys.executable, "-m", "hotline_cli.main", "serve"], env=env)
+    for step in (["db", "upgrade"], ["demo", "seed"]):
+        done = subprocess.run([sys.executable, "-m", "hotline_cli.main", *step], env=env, check=False)
+        if done.returncode != 0:
+            print(f"hotline up: `hotline {' '.join(step)}` failed; not starting the server", file=sys.stderr)
+            return None
+    proc = subprocess.Popen([sys.executable, "-m", "hotline_cli.main", "serve"], env=env)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and proc.poll() is None:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", http_port)) == 0:
+                return proc
+        time.sleep(0.2)
+    print("hotline up: the server did not start (see above)", file=sys.stderr)
+    proc.terminate()
+    return None
 
 
 def _print_howto(http_port: int, phones: tuple[str, ...], serving: bool) -> None:
+    from tickets.demo import DEMO_USERS
+
     print()
     if serving:
-        folder = state_dir()
-        print(f"Open http://127.0.0.1:{http_port}/ and log in as agent1001 (agent console) or")
-        print(f"supervisor (wallboard); the demo passwords are in {folder}/demo_password.")
-    else:
-        print("The web console is not part of this build yet; follow the calls with")
-        print("`hotline asterisk status` or any AMI client.")
+        print(f"Open http://127.0.0.1:{http_port}/ and log in (demo logins; passwords kept in {state_dir()}):")
+        for user, role, endpoint, _lang in DEMO_USERS:
+            password = load_or_create_secret(f"demo_password_{user}")
+            print(f"  {user:8s} {role.value:10s} {password}" + (f"  phone {endpoint}" if endpoint else ""))
     if phones:
-        print(f"Demo agents {', '.join(phones)} answer after a few seconds of ringing.")
-    print('Place a call:  .venv/bin/hotline call --from "+49 341 2538-5555" --name "Erika Muster"')
+        print(f"Demo agents' phones {', '.join(phones)} answer after a few seconds of ringing.")
+    print('Place a call:  .venv/bin/hotline call --from "0341 2538-5555" --name "Erika Mustermann"')
     print("Stop with Ctrl-C.")
