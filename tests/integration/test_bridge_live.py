@@ -4,6 +4,7 @@ Asterisk's own figures, also across a cut AMI connection."""
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 
 import pytest
@@ -124,3 +125,44 @@ async def test_pause_with_reason_and_unpause_through_the_bridge(pbx: Pbx) -> Non
     await wait_until(lambda: states and states[-1][0] != "paused", timeout=10)
     assert "PJSIP/1002" in pbx.cli("queue show hotline")
     await f.bridge.close()
+
+
+async def test_asterisk_restart_mid_call_ends_the_call_once_and_the_bridge_follows_on() -> None:
+    """Its own Asterisk (the shared one must not restart under other tests): a call is
+    answered, Asterisk is stopped and started again, and the bridge notices the restart
+    (FullyBooted Uptime), ends the lost call exactly once at resync, and follows the
+    next call on the new Asterisk."""
+    from tests.pbx_fixture import AmiTap, start_pbx
+
+    asterisk = start_pbx(f"restart-{os.getpid()}")
+    tap = AmiTap(asterisk.config.ami_port, asterisk.config.ami_secret)
+    own = Pbx(asterisk, tap)
+    f = Follower(own, own.ami_port)
+    f.bridge.start()
+    try:
+        await wait_until(lambda: f.bridge.resyncs >= 1)
+        with own.phone("1001", answer_after=1.0):
+            call = own.place_call("+49 341 9999999", name="Vor Neustart", duration=60)
+            linkedid = await _wait_call(own, f, "+49 341 9999999")
+            await wait_until(lambda: (c := f.bridge.registry.call(linkedid)) is not None
+                             and c.answered_at is not None, timeout=20)
+            await asyncio.to_thread(asterisk.stop)
+            await asyncio.to_thread(asterisk.start)
+            await wait_until(lambda: linkedid in f.ended, timeout=40)
+            assert any(isinstance(e, ev.PbxConnected) and e.restarted for e in f.events)
+            assert f.bridge.registry.calls() == [] or all(c.linkedid != linkedid
+                                                          for c in f.bridge.registry.calls())
+            lost = f.ended[linkedid]
+            assert lost.outcome == "answered" and lost.agent == "PJSIP/1001" and f.ended_count[linkedid] == 1
+            assert isinstance(call, subprocess.Popen)
+            call.kill()
+            after = own.place_call("+49 341 8888888", name="Nach Neustart", duration=1)
+            second = await _wait_call(own, f, "+49 341 8888888")
+            await wait_until(lambda: second in f.ended, timeout=40)
+            assert isinstance(after, subprocess.Popen)
+            after.wait(timeout=30)
+        assert f.ended_count[second] == 1 and f.ended_count[linkedid] == 1
+    finally:
+        await f.bridge.close()
+        tap.close()
+        asterisk.stop()
