@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from agent_console.auth import ANY, SUPERVISOR, SessionUser
@@ -18,6 +18,7 @@ from tickets.customers import CustomerError
 
 router = APIRouter(tags=["customers"])
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
+MAX_ID = 2**31 - 1  # ids are INTEGER columns: a larger number is a 422, not an overflow in the driver
 
 
 class CustomerIn(BaseModel):
@@ -62,7 +63,8 @@ def lookup(request: Request, who: Annotated[SessionUser, ANY],
 
 
 @router.get("/api/customers/{contact_id}")
-def get(contact_id: int, request: Request, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
+def get(contact_id: Annotated[int, Path(ge=1, le=MAX_ID)], request: Request,
+        who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
     services = _services(request)
     contact = services.customers.get(contact_id)
     if contact is None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent_console.auth import ANY, SessionUser
@@ -15,12 +15,14 @@ from agent_console.services import Services
 from tickets.desk import DeskError
 
 router = APIRouter(tags=["tickets"])
+MAX_ID = 2**31 - 1  # ids are INTEGER columns: a larger number is a 422, not an overflow in the driver
+TicketId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 class TicketIn(BaseModel):
     subject: str = Field(min_length=1, max_length=300)
     description: str = Field("", max_length=20000)
-    contact_id: int | None = None
+    contact_id: int | None = Field(None, ge=1, le=MAX_ID)
     priority: str = Field("normal", pattern="^(critical|high|normal|low)$")
     category: str = Field("", max_length=100)
     channel: str = Field("phone", pattern="^(phone|email|fax|form|web)$")
@@ -35,7 +37,7 @@ class TicketPatch(BaseModel):
     category: str | None = Field(None, max_length=100)
     assignee: str | None = Field(None, max_length=100)
     team: str | None = Field(None, max_length=100)
-    contact_id: int | None = None
+    contact_id: int | None = Field(None, ge=1, le=MAX_ID)
     first_contact_resolution: bool | None = None
 
 
@@ -58,7 +60,7 @@ def _found(ticket: dict[str, Any] | None, ticket_id: int) -> dict[str, Any]:
 @router.get("/api/tickets")
 def list_tickets(request: Request, who: Annotated[SessionUser, ANY],
                  status: Annotated[str | None, Query(pattern="^(new|open|pending|resolved|closed)$")] = None,
-                 contact_id: int | None = None, overdue: bool | None = None,
+                 contact_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None, overdue: bool | None = None,
                  limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[dict[str, Any]]:
     return _desk(request).tickets(status=status, contact_id=contact_id, overdue=overdue, limit=limit)
 
@@ -74,12 +76,12 @@ def create_ticket(body: TicketIn, request: Request, who: Annotated[SessionUser, 
 
 
 @router.get("/api/tickets/{ticket_id}")
-def get_ticket(ticket_id: int, request: Request, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
+def get_ticket(ticket_id: TicketId, request: Request, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
     return _found(_desk(request).ticket(ticket_id), ticket_id)
 
 
 @router.patch("/api/tickets/{ticket_id}")
-def update_ticket(ticket_id: int, body: TicketPatch, request: Request,
+def update_ticket(ticket_id: TicketId, body: TicketPatch, request: Request,
                   who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
     desk = _desk(request)
     _found(desk.ticket(ticket_id), ticket_id)
@@ -93,7 +95,7 @@ def update_ticket(ticket_id: int, body: TicketPatch, request: Request,
 
 
 @router.post("/api/tickets/{ticket_id}/escalate")
-def escalate(ticket_id: int, body: EscalateIn, request: Request,
+def escalate(ticket_id: TicketId, body: EscalateIn, request: Request,
              who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
     desk = _desk(request)
     _found(desk.ticket(ticket_id), ticket_id)
@@ -106,7 +108,7 @@ def escalate(ticket_id: int, body: EscalateIn, request: Request,
 
 
 @router.get("/api/tickets/{ticket_id}/history")
-def history(ticket_id: int, request: Request, who: Annotated[SessionUser, ANY]) -> list[dict[str, Any]]:
+def history(ticket_id: TicketId, request: Request, who: Annotated[SessionUser, ANY]) -> list[dict[str, Any]]:
     desk = _desk(request)
     _found(desk.ticket(ticket_id), ticket_id)
     return desk.history(ticket_id)
