@@ -1,0 +1,533 @@
+"""Screen-pop and broadcast latency over real WebSockets, all in one process.
+
+Run: .venv/bin/python bench/bench_ws.py [--pops 200] [--calls 100] [--rounds 5] [--clients 1000]
+     [--broadcasts 50] [--no-uvloop]
+
+Setup: a fresh SQLite database (tickets.migrate.upgrade in a temp dir), the real
+app from agent_console.app.create_app served by uvicorn as an asyncio task on a
+free port (uvloop, httptools and the websockets implementation, as `hotline serve`
+gets them), its AMI bridge logged in to a small fake AMI TCP server in the same
+loop, and `websockets` clients logged in through POST /api/session (cookie +
+Origin, like a browser). Same process, so every timestamp is the same
+time.perf_counter() clock.
+
+1. Screen pop: for each call, the fake AMI sends the recorded answered call
+   (tests/transcripts/answered.ami) with fresh Linkedid/Uniqueid/channels and the
+   agent renamed to PJSIP/20xx: first the frames before AgentCalled
+   (Newchannel, QueueCallerJoin...), then, stamped with perf_counter() just
+   before the write, the AgentCalled frame. Latency = receipt of the matching
+   `call.ringing` frame by that agent's WebSocket client - the stamp, i.e. AMI
+   socket -> parser -> translate -> registry -> bus -> notifier (customer lookup
+   in the database) -> hub -> JSON -> WebSocket -> client. Afterwards the rest of
+   the transcript (answer, bridge, hangup) ends the call and the bench waits until
+   the notifier and the database writer are idle.
+   "1 call": one call at a time, one agent. "N concurrent": N agents, N calls join
+   the queue, then all N AgentCalled frames are written in one burst (worst case:
+   every phone starts ringing at once); repeated for several rounds.
+2. Broadcast: N clients of one supervisor session; hub.publish(..., ALL) from
+   inside the server's loop, one message at a time (the next once all clients got
+   the previous one, or after a timeout). Latency = receipt by each client -
+   perf_counter() taken just before hub.publish.
+
+Clients run in the server's own event loop, so their receive work (frame
+decoding, inflate, JSON) competes with the server's: the figures are an upper
+bound for the server alone. "lost" = expected frames that never arrived.
+Prints figures only; asserts nothing about speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import math
+import os
+import platform
+import re
+import resource
+import socket
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "queue"))
+
+import httpx  # noqa: E402
+import uvicorn  # noqa: E402
+import websockets  # noqa: E402
+from websockets.asyncio.client import ClientConnection, connect  # noqa: E402
+
+from agent_console.app import create_app  # noqa: E402
+from agent_console.auth import COOKIE  # noqa: E402
+from agent_console.hub import ALL  # noqa: E402
+from agent_console.services import Services  # noqa: E402
+from agent_console.settings import Settings  # noqa: E402
+from cti.protocol import AmiMessage, AmiParser  # noqa: E402
+from tickets.db import make_engine, session_factory  # noqa: E402
+from tickets.migrate import upgrade  # noqa: E402
+from tickets.models import Role, User  # noqa: E402
+from tickets.users import hash_password  # noqa: E402
+
+TRANSCRIPT = ROOT / "tests" / "transcripts" / "answered.ami"
+AMI_SECRET = "bench-secret"
+PASSWORD = "bench-password-1"
+POP_TIMEOUT = 10.0
+BROADCAST_TIMEOUT = 10.0
+
+
+# --- the fake Asterisk ---------------------------------------------------------
+
+
+def frame(**fields: str) -> bytes:
+    return ("".join(f"{k}: {v}\r\n" for k, v in fields.items()) + "\r\n").encode()
+
+
+class FakeAmi:
+    """Just enough AMI for the bridge: greeting, Login, Ping, empty resync lists;
+    `write` pushes event bytes to the logged-in bridge without awaiting."""
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
+        self.port = 0
+        self.connected = asyncio.Event()
+        self._server: asyncio.Server | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._handlers: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await self._server.wait_closed()
+
+    def write(self, data: bytes) -> None:
+        assert self._writer is not None, "bridge not logged in"
+        self._writer.write(data)
+
+    async def drain(self) -> None:
+        assert self._writer is not None
+        await self._writer.drain()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"Asterisk Call Manager/9.0.0\r\n")
+        parser = AmiParser()
+        try:
+            while data := await reader.read(65536):
+                for msg in parser.feed(data):
+                    if isinstance(msg, AmiMessage):
+                        self._answer(msg, writer)
+                await writer.drain()
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            if self._writer is writer:
+                self._writer = None
+                self.connected.clear()
+            writer.close()
+
+    def _answer(self, msg: AmiMessage, writer: asyncio.StreamWriter) -> None:
+        action, aid = msg.get("Action"), msg.action_id
+        if action == "Login":
+            if msg.get("Secret") != self.secret:
+                writer.write(frame(Response="Error", ActionID=aid, Message="Authentication failed"))
+                return
+            writer.write(frame(Response="Success", ActionID=aid, Message="Authentication accepted"))
+            writer.write(frame(Event="FullyBooted", Uptime="100", Status="Fully Booted"))
+            self._writer = writer
+            self.connected.set()
+        elif action == "Ping":
+            writer.write(frame(Response="Success", ActionID=aid, Ping="Pong"))
+        elif action in ("CoreShowChannels", "QueueStatus"):
+            done = "CoreShowChannelsComplete" if action == "CoreShowChannels" else "QueueStatusComplete"
+            writer.write(frame(Response="Success", ActionID=aid, EventList="start"))
+            writer.write(frame(Event=done, ActionID=aid, EventList="Complete", ListItems="0"))
+        else:
+            writer.write(frame(Response="Success", ActionID=aid, Message="ok"))
+
+
+# --- synthetic calls from the recorded transcript ------------------------------
+
+
+@dataclass(frozen=True)
+class CallBytes:
+    linkedid: str
+    endpoint: str
+    before: bytes  # frames before AgentCalled
+    called: bytes  # the AgentCalled frame
+    after: bytes  # answer, bridge, hangup
+
+
+class CallFactory:
+    """The recorded answered call with fresh ids; agent PJSIP/1001 renamed."""
+
+    def __init__(self, path: Path) -> None:
+        raw = path.read_bytes().decode("ascii")
+        frames = [f + "\r\n\r\n" for f in raw.split("\r\n\r\n") if f.strip()]
+        idx = next(i for i, f in enumerate(frames) if f.startswith("Event: AgentCalled\r\n"))
+        self.before, self.called, self.after = "".join(frames[:idx]), frames[idx], "".join(frames[idx + 1:])
+        self.count = 0
+        self.bridge_id = re.search(r"BridgeUniqueid: (\S+)", raw).group(1)  # type: ignore[union-attr]
+
+    def make(self, extension: int) -> CallBytes:
+        self.count += 1
+        n, ext = self.count, str(extension)
+        linkedid, agent_uid = f"{1_900_000_000 + n}.{2 * n}", f"{1_900_000_000 + n}.{2 * n + 1}"
+        subs = [("1795358313.0", linkedid), ("1795358314.1", agent_uid),
+                ("trunk-00000000", f"trunk-{2 * n:08x}"), ("1001-00000001", f"{ext}-{2 * n + 1:08x}"),
+                (self.bridge_id, str(uuid.uuid4())), ("1001", ext)]
+
+        def sub(text: str) -> bytes:
+            for old, new in subs:
+                text = text.replace(old, new)
+            return text.encode("ascii")
+
+        return CallBytes(linkedid, f"PJSIP/{ext}", sub(self.before), sub(self.called), sub(self.after))
+
+
+# --- WebSocket clients -----------------------------------------------------------
+
+
+@dataclass
+class Recorder:
+    """What the clients saw; futures resolve when a pop arrives."""
+
+    pops: dict[str, asyncio.Future[float]] = field(default_factory=dict)
+    expected_endpoint: dict[str, str] = field(default_factory=dict)
+    misrouted: int = 0
+    broadcast: dict[int, list[float]] = field(default_factory=dict)
+    broadcast_done: dict[int, asyncio.Event] = field(default_factory=dict)
+    broadcast_target: int = 0
+
+
+class WsClient:
+    def __init__(self, conn: ClientConnection, endpoint: str | None, rec: Recorder) -> None:
+        self.conn, self.endpoint, self.rec = conn, endpoint, rec
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(self._read())
+
+    async def _read(self) -> None:
+        rec = self.rec
+        with contextlib.suppress(websockets.ConnectionClosed, asyncio.CancelledError):
+            async for raw in self.conn:
+                now = time.perf_counter()
+                msg = json.loads(raw)
+                kind = msg.get("type")
+                if kind == "call.ringing":
+                    lid = msg["data"]["linkedid"]
+                    if rec.expected_endpoint.get(lid) != self.endpoint:
+                        rec.misrouted += 1
+                    fut = rec.pops.get(lid)
+                    if fut is not None and not fut.done():
+                        fut.set_result(now)
+                elif kind == "bench.broadcast":
+                    k = msg["data"]["k"]
+                    got = rec.broadcast.setdefault(k, [])
+                    got.append(now - msg["data"]["t0"])
+                    if len(got) >= rec.broadcast_target:
+                        rec.broadcast_done[k].set()
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.conn.close()
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+
+
+async def open_client(base: str, cookie: str, endpoint: str | None, rec: Recorder) -> WsClient:
+    host = base.split("://", 1)[1]
+    conn = await connect(f"ws://{host}/ws", additional_headers={"Cookie": f"{COOKIE}={cookie}", "Origin": base},
+                         open_timeout=60, max_size=2**22)
+    first = json.loads(await conn.recv())
+    if first.get("type") != "snapshot":
+        raise RuntimeError(f"expected a snapshot first, got {first.get('type')!r}")
+    client = WsClient(conn, endpoint, rec)
+    client.start()
+    return client
+
+
+async def gather_limited(coros: list[Awaitable[Any]], limit: int) -> list[Any]:
+    sem = asyncio.Semaphore(limit)
+
+    async def one(c: Awaitable[Any]) -> Any:
+        async with sem:
+            return await c
+
+    return await asyncio.gather(*(one(c) for c in coros))
+
+
+async def login(http: httpx.AsyncClient, base: str, username: str) -> str:
+    r = await http.post("/api/session", json={"username": username, "password": PASSWORD},
+                        headers={"Origin": base})
+    r.raise_for_status()
+    cookie = r.cookies.get(COOKIE)
+    if not cookie:
+        raise RuntimeError(f"no session cookie for {username}")
+    return cookie
+
+
+# --- figures ---------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    scenario: str
+    samples: list[float]  # seconds
+    expected: int
+    note: str = ""
+
+
+def pct(sorted_ms: list[float], p: float) -> float:
+    if not sorted_ms:
+        return math.nan
+    return sorted_ms[max(0, math.ceil(p / 100 * len(sorted_ms)) - 1)]
+
+
+def print_table(rows: list[Row]) -> None:
+    print(f"{'scenario':<40} {'samples':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'lost':>6}  note")
+    for r in rows:
+        ms = sorted(s * 1000 for s in r.samples)
+        print(f"{r.scenario:<40} {len(ms):>8} {pct(ms, 50):>8.2f} {pct(ms, 99):>8.2f} "
+              f"{(ms[-1] if ms else math.nan):>8.2f} {r.expected - len(ms):>6}  {r.note}")
+
+
+def machine() -> str:
+    model = "?"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return f"nproc {os.cpu_count()}, CPU {model}, Python {platform.python_version()}, {platform.system()}"
+
+
+# --- scenarios ---------------------------------------------------------------------
+
+
+class Bench:
+    def __init__(self, services: Services, ami: FakeAmi, calls: CallFactory, rec: Recorder) -> None:
+        self.services, self.ami, self.calls, self.rec = services, ami, calls, rec
+
+    async def idle(self) -> None:
+        """Until the bridge's consumer, the notifier and the database writer are done."""
+        for _ in range(3):
+            await asyncio.sleep(0.01)
+            await self.services.notifier.drain()
+            await self.services.writer.drain()
+
+    async def settle(self) -> float:
+        """After clients closed: until the server let go of them. A closed socket is only
+        noticed when the server next writes to it (a message or the heartbeat ping), so a
+        `bench.flush` to everyone wakes the remaining handlers. Returns the seconds waited."""
+        hub, t = self.services.hub, time.perf_counter()
+        for step in range(300):
+            if hub.clients == 0:
+                break
+            if step == 10:
+                hub.publish("bench.flush", {}, ALL)
+            await asyncio.sleep(0.1)
+        return time.perf_counter() - t
+
+    async def pop_round(self, extensions: list[int]) -> tuple[list[float], int]:
+        loop = asyncio.get_running_loop()
+        batch = [self.calls.make(ext) for ext in extensions]
+        for c in batch:
+            self.rec.pops[c.linkedid] = loop.create_future()
+            self.rec.expected_endpoint[c.linkedid] = c.endpoint
+            self.ami.write(c.before)
+        await self.ami.drain()
+        await self.idle()  # callers are in the queue; now the phones ring
+        sent: dict[str, float] = {}
+        for c in batch:
+            sent[c.linkedid] = time.perf_counter()
+            self.ami.write(c.called)
+        await self.ami.drain()
+        futs = [self.rec.pops[c.linkedid] for c in batch]
+        await asyncio.wait(futs, timeout=POP_TIMEOUT)
+        samples = [self.rec.pops[lid].result() - t for lid, t in sent.items() if self.rec.pops[lid].done()]
+        for c in batch:
+            self.ami.write(c.after)
+            self.rec.pops.pop(c.linkedid).cancel()
+        await self.ami.drain()
+        await self.idle()
+        return samples, len(batch) - len(samples)
+
+    async def pops(self, extensions: list[int], rounds: int) -> Row:
+        samples: list[float] = []
+        for _ in range(rounds):
+            got, _lost = await self.pop_round(extensions)
+            samples.extend(got)
+        n = len(extensions)
+        name = "screen pop, 1 call at a time" if n == 1 else f"screen pop, {n} concurrent calls"
+        return Row(name, samples, n * rounds, f"{rounds} round(s)" if n > 1 else "")
+
+    async def broadcast(self, clients: int, messages: int) -> tuple[Row, Row]:
+        hub = self.services.hub
+        self.rec.broadcast_target = clients
+        lasts: list[float] = []
+        dropped_before = hub.dropped_clients
+        for k in range(messages):
+            done = self.rec.broadcast_done[k] = asyncio.Event()
+            t0 = time.perf_counter()
+            hub.publish("bench.broadcast", {"k": k, "t0": t0}, ALL)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), BROADCAST_TIMEOUT)
+            got = self.rec.broadcast.get(k, [])
+            if len(got) >= clients:
+                lasts.append(max(got))
+            await asyncio.sleep(0.05)
+        samples = [s for k in range(messages) for s in self.rec.broadcast.get(k, [])]
+        dropped = hub.dropped_clients - dropped_before
+        row = Row(f"broadcast to {clients} clients, each", samples, clients * messages,
+                  f"{messages} msgs; hub dropped {dropped} client(s)")
+        last = Row(f"broadcast to {clients} clients, last one", lasts, messages,
+                   "time until every client had it")
+        return row, last
+
+
+# --- setup ---------------------------------------------------------------------------
+
+
+def raise_nofile(need: int) -> str:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < need:
+        target = need if hard == resource.RLIM_INFINITY else min(need, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = target
+    return f"open files limit {soft}"
+
+
+def create_users(url: str, agents: list[int]) -> None:
+    """One argon2 hash for everyone (each hash has its own salt anyway): fast setup."""
+    pw = hash_password(PASSWORD)
+    with session_factory(make_engine(url)).begin() as s:
+        s.add(User(username="bench-sup", password_hash=pw, role=Role.SUPERVISOR, endpoint=None))
+        for ext in agents:
+            s.add(User(username=f"agent{ext}", password_hash=pw, role=Role.AGENT, endpoint=f"PJSIP/{ext}"))
+
+
+async def with_server(settings: Settings, sock: socket.socket,
+                      body: Callable[[Services, str], Awaitable[None]]) -> None:
+    app = create_app(settings)
+    services: Services = app.state.services
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]), name="uvicorn")
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError("uvicorn stopped during startup")
+            await asyncio.sleep(0.01)
+        host, port = sock.getsockname()[:2]
+        await body(services, f"http://{host}:{port}")
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, 30)
+
+
+async def run(args: argparse.Namespace) -> None:
+    print(machine())
+    print(raise_nofile(2 * args.clients + 2 * args.calls + 256) + f"; websockets {websockets.__version__}, "
+          f"uvicorn {uvicorn.__version__}, loop {type(asyncio.get_running_loop()).__module__}")
+    agents = [2001 + i for i in range(max(args.calls, 1))]
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="hotline-bench-ws-") as tmp:
+        url = f"sqlite:///{tmp}/bench.db"
+        upgrade(url)
+        create_users(url, agents)
+        ami = FakeAmi(AMI_SECRET)
+        await ami.start()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        settings = Settings(database_url=url, session_secret="x" * 32, ami_enabled=True, ami_host="127.0.0.1",
+                            ami_port=ami.port, ami_secret=AMI_SECRET, http_port=sock.getsockname()[1])
+        rec = Recorder()
+
+        async def body(services: Services, base: str) -> None:
+            await asyncio.wait_for(ami.connected.wait(), 10)
+            assert services.bridge is not None
+            while services.bridge.resyncs == 0:  # noqa: ASYNC110 (no event to wait on)
+                await asyncio.sleep(0.01)
+            bench = Bench(services, ami, CallFactory(TRANSCRIPT), rec)
+            async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+                t = time.perf_counter()
+                cookies = await gather_limited([login(http, base, f"agent{e}") for e in agents], 8)
+                clients = await gather_limited(
+                    [open_client(base, c, f"PJSIP/{e}", rec) for c, e in zip(cookies, agents, strict=True)], 50)
+                print(f"{len(clients)} agents logged in and connected in {time.perf_counter() - t:.1f} s")
+                try:
+                    await bench.pops(agents[:1], 20)  # warm-up, not reported
+                    rows.append(await bench.pops(agents[:1], args.pops))
+                    if args.calls > 1:
+                        rows.append(await bench.pops(agents, args.rounds))
+                finally:
+                    await asyncio.gather(*(c.close() for c in clients))
+                    print(f"server let go of the closed agent sockets after {await bench.settle():.1f} s")
+                if args.clients > 0:
+                    t = time.perf_counter()
+                    sup = await login(http, base, "bench-sup")
+                    clients = await gather_limited([open_client(base, sup, None, rec)
+                                                    for _ in range(args.clients)], 50)
+                    print(f"{len(clients)} supervisor clients connected in {time.perf_counter() - t:.1f} s")
+                    try:
+                        await asyncio.sleep(0.5)
+                        rows.extend(await bench.broadcast(len(clients), args.broadcasts))
+                    finally:
+                        await asyncio.gather(*(c.close() for c in clients))
+                        await bench.settle()
+            if rec.misrouted:
+                print(f"WARNING: {rec.misrouted} call.ringing frame(s) reached a client of another endpoint")
+
+        try:
+            await with_server(settings, sock, body)
+        finally:
+            sock.close()
+            await ami.stop()
+    print()
+    print_table(rows)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    p.add_argument("--pops", type=int, default=200, help="sequential single-call pops")
+    p.add_argument("--calls", type=int, default=100, help="concurrent calls (= agents)")
+    p.add_argument("--rounds", type=int, default=5, help="rounds of concurrent calls")
+    p.add_argument("--clients", type=int, default=1000, help="WebSocket clients for the broadcast")
+    p.add_argument("--broadcasts", type=int, default=50, help="messages broadcast")
+    p.add_argument("--no-uvloop", action="store_true", help="plain asyncio loop instead of uvloop")
+    args = p.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.no_uvloop:
+        asyncio.run(run(args))
+    else:
+        try:
+            import uvloop
+        except ImportError:
+            asyncio.run(run(args))
+        else:
+            uvloop.run(run(args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
