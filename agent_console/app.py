@@ -32,6 +32,7 @@ from agent_console.pops import PopEnricher
 from agent_console.services import Services
 from agent_console.settings import Settings
 from cti import events as ev
+from cti import queue_log
 from cti.bridge import AmiBridge
 from cti.bus import EventBus
 from cti.calls import CallRegistry
@@ -40,6 +41,7 @@ from tickets.customers import CustomerService
 from tickets.db import make_engine, session_factory
 from tickets.desk import TicketDesk
 from tickets.lookup import CustomerLookup
+from tickets.reconcile import unrecorded
 from tickets.reports import finished_calls
 from tickets.sla import ServiceHours, SlaPolicy
 from tickets.users import UserService
@@ -136,6 +138,58 @@ async def _load_today(services: Services) -> None:
         services.projection.load_finished(queue, ended_at, call)
 
 
+QUEUE_LOG_TAIL = 32 * 1024 * 1024
+
+
+def _read_queue_log(path: Path) -> list[str]:
+    with path.open("rb") as fh:
+        size = fh.seek(0, 2)
+        fh.seek(max(0, size - QUEUE_LOG_TAIL))
+        data = fh.read()
+    lines = data.decode("utf-8", errors="replace").splitlines()
+    return lines[1:] if size > QUEUE_LOG_TAIL else lines  # the first may be cut
+
+
+async def reconcile(services: Services) -> int:
+    """Calls that finished while hotline was down get their records and tickets now
+    (from Asterisk's queue_log), through the same writer as live calls: exactly once."""
+    path = Path(services.settings.queue_log)
+    if not services.settings.queue_log:
+        return 0
+    if not await asyncio.to_thread(path.exists):
+        log.warning("HOTLINE_QUEUE_LOG %s does not exist; no reconciliation", path)
+        return 0
+    since = services.clock() - timedelta(hours=services.settings.reconcile_hours)
+    lines = await asyncio.to_thread(_read_queue_log, path)
+    members = {a.member_name: a.agent for a in (services.bridge.registry.agent_list() if services.bridge else [])
+               if a.member_name}
+    calls = [c for c in queue_log.finished_calls(lines, members) if c.ended_at >= since]
+    missing = await asyncio.to_thread(unrecorded, services.desk.sessions, calls)
+    for call in missing:
+        for update in queue_log.as_updates(call, services.settings.default_region):
+            services.writer.submit(update)  # not on the bus: no pops for calls long gone
+            if update.change == ev.CallChange.ENDED:
+                services.projection.apply(update, services.clock())
+    if missing:
+        log.info("reconciled %d call(s) from %s that ended while hotline was down", len(missing), path)
+    return len(missing)
+
+
+async def _reconcile_after_resync(services: Services, wait: float = 30.0) -> None:
+    """After the first resync the bridge knows each queue member's name, which
+    queue_log uses for the agent; without a PBX in `wait` s, reconcile anyway."""
+    if services.bridge and services.bridge.resyncs == 0:
+        resynced = asyncio.Event()
+        unsubscribe = services.bus.subscribe(ev.ResyncCompleted, lambda _e: resynced.set())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(resynced.wait(), wait)
+        unsubscribe()
+    try:
+        await reconcile(services)
+    except Exception:
+        log.exception("reconciliation from queue_log failed")
+
+
 async def _sampler(services: Services) -> None:
     """Once a minute: the chart's sample; at local midnight, a new 'today'."""
     while True:
@@ -158,6 +212,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
         tasks.add(asyncio.get_running_loop().create_task(_sampler(services), name="queue-sampler"))
         if services.bridge:
             services.bridge.start()
+        tasks.add(asyncio.get_running_loop().create_task(_reconcile_after_resync(services), name="reconcile"))
         try:
             yield
         finally:

@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     sla_hours_high: float = 8
     sla_hours_normal: float = 24
     sla_hours_low: float = 72
+    # Asterisk's queue_log file: read at start-up to record calls that finished
+    # while hotline was down (empty: no reconciliation)
+    queue_log: str = ""
+    reconcile_hours: int = 24
     retention_days: int = 0  # 0: keep call records forever
     mask_caller_numbers: bool = False
     login_rate_limit_per_minute: int = 10

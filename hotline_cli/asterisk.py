@@ -68,6 +68,11 @@ class PrivateAsterisk:
     def pid_file(self) -> Path:
         return self.outer / "run" / "asterisk.pid"
 
+    @property
+    def queue_log(self) -> Path:
+        """Asterisk's queue_log as seen from the host (HOTLINE_QUEUE_LOG for reconciliation)."""
+        return self.outer / "log" / "queue_log"
+
     def _cmd(self, *args: str) -> list[str]:
         base = ["asterisk", "-C", str(self.conf_file), *args]
         return base if self.system else ["chroot", str(self.root), *base]

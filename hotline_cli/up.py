@@ -59,14 +59,14 @@ def demo_phones(agents: tuple[str, ...], sip_port: int, password: str,
                 proc.wait(timeout=5)
 
 
-def _server_env(http_port: int, ami_port: int, ami_secret: str) -> dict[str, str]:
+def _server_env(http_port: int, ami_port: int, ami_secret: str, queue_log: str) -> dict[str, str]:
     folder = state_dir()
     env = dict(os.environ)
     env.setdefault("HOTLINE_DATABASE_URL", f"sqlite:///{folder / 'hotline.db'}")
     env.update(
         HOTLINE_AMI_HOST="127.0.0.1", HOTLINE_AMI_PORT=str(ami_port),
         HOTLINE_AMI_USERNAME=AMI_USERNAME, HOTLINE_AMI_SECRET=ami_secret,
-        HOTLINE_HTTP_PORT=str(http_port),
+        HOTLINE_HTTP_PORT=str(http_port), HOTLINE_QUEUE_LOG=queue_log,
         HOTLINE_SESSION_SECRET=load_or_create_secret("session_secret", folder),
     )
     return env
@@ -85,7 +85,7 @@ def run_up(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with demo_phones(phones, c.sip_port, c.agent_password, args.answer_after):
-        server = _start_server(args.http_port, c.ami_port, c.ami_secret)
+        server = _start_server(args.http_port, c.ami_port, c.ami_secret, str(pbx.queue_log))
         _print_howto(args.http_port, phones, server is not None)
         try:
             if server is not None:
@@ -101,8 +101,8 @@ def run_up(args: argparse.Namespace) -> int:
     return 0
 
 
-def _start_server(http_port: int, ami_port: int, secret: str) -> subprocess.Popen[bytes] | None:
-    env = _server_env(http_port, ami_port, secret)
+def _start_server(http_port: int, ami_port: int, secret: str, queue_log: str) -> subprocess.Popen[bytes] | None:
+    env = _server_env(http_port, ami_port, secret, queue_log)
     for step in (["db", "upgrade"], ["demo", "seed"]):
         done = subprocess.run([sys.executable, "-m", "hotline_cli.main", *step], env=env, check=False)
         if done.returncode != 0:

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import secrets
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +12,7 @@ import pytest
 
 from tests.db_fixture import database_url  # noqa: F401
 from tests.pbx_fixture import Pbx, free_tcp_port, pbx  # noqa: F401
+from tests.serve_process import serve
 from tickets.customers import CustomerService
 from tickets.db import make_engine, session_factory
 from tickets.models import Role
@@ -33,18 +30,6 @@ class Server:
     database_url: str
 
 
-def _wait_port(port: int, proc: subprocess.Popen[str], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError("hotline serve exited; see its log below")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise AssertionError("hotline serve did not listen")
-
-
 @pytest.fixture(scope="module")
 def server(pbx: Pbx, database_url: str,  # noqa: F811
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
@@ -59,23 +44,13 @@ def server(pbx: Pbx, database_url: str,  # noqa: F811
     if not customers.search("Erika Browser"):
         customers.create("Erika Browser", organization="Stadtwerke Leipzig",
                          phones=("0341 2538-5588",), team="Kommunen")
-    port = free_tcp_port()
-    env = dict(os.environ, HOTLINE_DATABASE_URL=database_url, HOTLINE_AMI_PORT=str(pbx.ami_port),
-               HOTLINE_AMI_SECRET=pbx.ami_secret, HOTLINE_AMI_USERNAME=pbx.ami_username,
-               HOTLINE_HTTP_PORT=str(port), HOTLINE_SESSION_SECRET=secrets.token_urlsafe(24))
     log = tmp_path_factory.mktemp("serve") / "serve.log"
-    proc = subprocess.Popen([sys.executable, "-m", "hotline_cli.main", "serve"], env=env,
-                            stdout=log.open("w"), stderr=subprocess.STDOUT, text=True)
+    port = free_tcp_port()
     try:
-        _wait_port(port, proc)
-        yield Server(f"http://127.0.0.1:{port}", proc, database_url)
+        with serve(pbx, database_url, port, secrets.token_urlsafe(24), log) as proc:
+            yield Server(f"http://127.0.0.1:{port}", proc, database_url)
     finally:
         print("--- hotline serve log ---\n" + log.read_text(errors="replace")[-5000:])
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,133 @@
+"""Asterisk's queue_log, parsed: the calls that finished, with Asterisk's own figures.
+
+Layer: domain, pure (no I/O, no clock). Must not import from the rest of the project.
+
+Used to reconcile after the bridge was down: AMI has no replay, but Asterisk
+appends one line per queue event to queue_log (`epoch|callid|queue|agent|event|data...`).
+Asterisk 22 lines used here (checked against this repository's private Asterisk):
+ENTERQUEUE|url|callerid|position; CONNECT|holdtime|agent uniqueid|ringtime;
+COMPLETECALLER / COMPLETEAGENT|holdtime|calltime|origposition;
+ABANDON|position|origposition|waittime; EXITWITHTIMEOUT / EXITEMPTY|position|origposition|waittime;
+BLINDTRANSFER|extension|context|holdtime|calltime|origposition;
+ATTENDEDTRANSFER|method|data|...|holdtime|calltime|origposition (hold and call time are the
+3rd and 2nd fields from the end). The callid is the caller channel's Uniqueid, which is the call's Linkedid for
+calls that come in from outside. The agent column is the member's name
+(`log_membername_as_agent = yes` in queues.conf); `finished_calls` maps it to the
+interface with the names the bridge learnt from QueueStatus. Times are whole seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+from cti.events import CallChange, CallSnapshot, CallUpdated, Outcome
+
+_FINAL = {"COMPLETECALLER", "COMPLETEAGENT", "ABANDON", "EXITWITHTIMEOUT", "EXITEMPTY",
+          "EXITWITHKEY", "BLINDTRANSFER", "ATTENDEDTRANSFER"}
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedCall:
+    linkedid: str
+    queue: str
+    caller_raw: str
+    entered_at: datetime
+    answered_at: datetime | None
+    ended_at: datetime
+    agent: str | None
+    wait_seconds: float
+    ring_seconds: float | None
+    talk_seconds: float | None
+    outcome: Outcome
+    position: int
+
+
+@dataclass
+class _Open:
+    queue: str
+    entered_at: datetime
+    caller_raw: str = ""
+    position: int = 0
+    answered_at: datetime | None = None
+    agent: str | None = None
+    ring: float | None = None
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+def _int(value: str, default: int = 0) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        return default
+
+
+def _when(epoch: str) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(int(epoch), UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def finished_calls(lines: Iterable[str], members: Mapping[str, str] | None = None) -> list[LoggedCall]:
+    """Every call that entered a queue and finished, in the order it finished.
+    Malformed lines are skipped; a call without its ENTERQUEUE line is skipped too
+    (the log was rotated in between). `members` maps member names to interfaces."""
+    names = members or {}
+    open_calls: dict[str, _Open] = {}
+    done: list[LoggedCall] = []
+    for line in lines:
+        parts = line.rstrip("\r\n").split("|")
+        if len(parts) < 5 or (at := _when(parts[0])) is None:
+            continue
+        callid, queue, agent, event, data = parts[1], parts[2], parts[3], parts[4], parts[5:]
+        if event == "ENTERQUEUE":
+            open_calls[callid] = _Open(queue, at, data[1] if len(data) > 1 else "",
+                                       _int(data[2]) if len(data) > 2 else 0)
+        elif (call := open_calls.get(callid)) is not None:
+            if event == "CONNECT":
+                call.answered_at, call.agent = at, names.get(agent, agent)
+                call.ring = float(_int(data[2])) if len(data) > 2 else None
+            elif event in _FINAL:
+                done.append(_finish(callid, call, at, agent, event, data))
+                del open_calls[callid]
+    return done
+
+
+def _finish(callid: str, call: _Open, at: datetime, agent: str, event: str, data: list[str]) -> LoggedCall:
+    talk: float | None = None
+    if event in ("COMPLETECALLER", "COMPLETEAGENT"):
+        outcome, wait, talk = Outcome.ANSWERED, _int(data[0]), _int(data[1]) if len(data) > 1 else 0
+    elif event in ("BLINDTRANSFER", "ATTENDEDTRANSFER"):
+        outcome = Outcome.TRANSFERRED
+        wait, talk = (_int(data[-3]), _int(data[-2])) if len(data) >= 3 else (0, 0)
+    elif event == "ABANDON":
+        outcome, wait = Outcome.ABANDONED, _int(data[2]) if len(data) > 2 else 0
+    else:
+        outcome, wait = Outcome.TIMEOUT, _int(data[2]) if len(data) > 2 else 0
+    return LoggedCall(
+        linkedid=callid, queue=call.queue, caller_raw=call.caller_raw, entered_at=call.entered_at,
+        answered_at=call.answered_at, ended_at=at, agent=call.agent or (agent if agent != "NONE" else None),
+        wait_seconds=float(wait), ring_seconds=call.ring, talk_seconds=None if talk is None else float(talk),
+        outcome=outcome, position=call.position)
+
+
+def as_updates(call: LoggedCall, default_region: str = "DE") -> list[CallUpdated]:
+    """The registry updates the bridge would have published had it been connected."""
+    from cti.callerid import normalize
+
+    duration = (call.ended_at - call.entered_at).total_seconds()
+    snapshot = CallSnapshot(
+        linkedid=call.linkedid, caller_raw=call.caller_raw,
+        caller_number=normalize(call.caller_raw, default_region).e164, caller_name="",
+        queue=call.queue, entered_at=call.entered_at, position=call.position, ringing_agents=(),
+        answered_at=call.answered_at, agent=call.agent, ended_at=call.ended_at, outcome=call.outcome,
+        wait_seconds=call.wait_seconds, ring_seconds=call.ring_seconds, talk_seconds=call.talk_seconds,
+        duration_seconds=duration, transferred_to=None)
+    updates = []
+    if call.answered_at is not None:
+        updates.append(CallUpdated(call.answered_at, CallChange.ANSWERED,
+                                   replace(snapshot, ended_at=None, outcome=None, duration_seconds=None)))
+    updates.append(CallUpdated(call.ended_at, CallChange.ENDED, snapshot))
+    return updates

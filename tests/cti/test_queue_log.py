@@ -1,0 +1,60 @@
+"""queue_log lines as Asterisk 22 writes them -> finished calls with Asterisk's figures."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from cti.events import CallChange, Outcome
+from cti.queue_log import as_updates, finished_calls
+
+LOG = """\
+1795440184|NONE|NONE|NONE|QUEUESTART|
+1795440184|CLI|hotline|PJSIP/1001|ADDMEMBER|
+1795440186|1795440186.0|hotline|NONE|ENTERQUEUE||0341 2538-5577|1
+1795440188|1795440186.0|hotline|PJSIP/1001|CONNECT|2|1795440186.1|2
+1795440191|1795440186.0|hotline|PJSIP/1001|COMPLETECALLER|2|3|1
+1795440670|1795440669.0|hotline|NONE|ENTERQUEUE||anonymous|1
+1795440672|1795440669.0|hotline|PJSIP/1001|RINGCANCELED|2499
+1795440672|1795440669.0|hotline|NONE|ABANDON|1|1|2
+garbage line without fields
+17954406xx|bad.time|hotline|NONE|ENTERQUEUE||x|1
+1795440700|1795440700.0|hotline|NONE|ENTERQUEUE||+4930111|2
+1795440708|1795440700.0|hotline|NONE|EXITWITHTIMEOUT|2|2|8
+1795440800|1795440800.0|hotline|NONE|ENTERQUEUE||+4930222|1
+1795440803|1795440800.0|hotline|PJSIP/1002|CONNECT|3|1795440800.1|3
+1795440810|1795440800.0|hotline|PJSIP/1002|BLINDTRANSFER|1003|agents|3|7|1
+1795440900|1795440900.0|hotline|NONE|ENTERQUEUE||+4930333|1
+1795441000|rotated.1|hotline|PJSIP/1001|COMPLETEAGENT|1|2|1
+"""
+
+
+def at(epoch: int) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+def test_finished_calls_carry_asterisks_figures() -> None:
+    calls = {c.linkedid: c for c in finished_calls(LOG.splitlines())}
+    assert list(calls) == ["1795440186.0", "1795440669.0", "1795440700.0", "1795440800.0"]
+    answered = calls["1795440186.0"]
+    assert (answered.outcome, answered.agent, answered.wait_seconds, answered.talk_seconds) == (
+        Outcome.ANSWERED, "PJSIP/1001", 2, 3)
+    assert answered.entered_at == at(1795440186) and answered.answered_at == at(1795440188)
+    assert answered.ended_at == at(1795440191) and answered.caller_raw == "0341 2538-5577"
+    gone = calls["1795440669.0"]
+    assert (gone.outcome, gone.wait_seconds, gone.answered_at, gone.agent) == (Outcome.ABANDONED, 2, None, None)
+    assert calls["1795440700.0"].outcome == Outcome.TIMEOUT and calls["1795440700.0"].wait_seconds == 8
+    moved = calls["1795440800.0"]
+    assert (moved.outcome, moved.wait_seconds, moved.talk_seconds) == (Outcome.TRANSFERRED, 3, 7)
+    # still waiting (no final line) and a final line without ENTERQUEUE (rotated log): not finished calls
+    assert "1795440900.0" not in calls and "rotated.1" not in calls
+
+
+def test_updates_are_what_the_bridge_would_have_published() -> None:
+    answered = finished_calls(LOG.splitlines())[0]
+    first, last = as_updates(answered)
+    assert first.change == CallChange.ANSWERED and first.call.ended_at is None and first.call.outcome is None
+    assert last.change == CallChange.ENDED and last.call.outcome == Outcome.ANSWERED
+    assert last.call.caller_number == "+4934125385577" and last.call.duration_seconds == 5
+    abandoned = finished_calls(LOG.splitlines())[1]
+    assert [u.change for u in as_updates(abandoned)] == [CallChange.ENDED]
+    assert as_updates(abandoned)[0].call.caller_number is None  # withheld

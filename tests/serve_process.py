@@ -1,0 +1,47 @@
+"""`hotline serve` as a real process against the test Asterisk and database."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from tests.pbx_fixture import Pbx
+
+
+def wait_port(port: int, proc: subprocess.Popen[str], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError("hotline serve exited; see its log")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise AssertionError("hotline serve did not listen")
+
+
+@contextlib.contextmanager
+def serve(pbx: Pbx, database_url: str, port: int, secret: str, log: Path,
+          **extra: str) -> Iterator[subprocess.Popen[str]]:
+    env = dict(os.environ, HOTLINE_DATABASE_URL=database_url, HOTLINE_AMI_PORT=str(pbx.ami_port),
+               HOTLINE_AMI_SECRET=pbx.ami_secret, HOTLINE_AMI_USERNAME=pbx.ami_username,
+               HOTLINE_HTTP_PORT=str(port), HOTLINE_SESSION_SECRET=secret, **extra)
+    with log.open("a") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "hotline_cli.main", "serve"], env=env,
+                                stdout=out, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_port(port, proc)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
