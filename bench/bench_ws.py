@@ -1,7 +1,7 @@
 """Screen-pop and broadcast latency over real WebSockets, all in one process.
 
 Run: .venv/bin/python bench/bench_ws.py [--pops 200] [--calls 100] [--rounds 5] [--clients 1000]
-     [--broadcasts 50] [--no-uvloop]
+     [--broadcasts 50] [--no-uvloop] [--no-worker]
 
 Setup: a fresh SQLite database (tickets.migrate.upgrade in a temp dir), the real
 app from agent_console.app.create_app served by uvicorn as an asyncio task on a
@@ -27,10 +27,13 @@ time.perf_counter() clock.
 2. Broadcast: N clients of one supervisor session; hub.publish(..., ALL) from
    inside the server's loop, one message at a time (the next once all clients got
    the previous one, or after a timeout). Latency = receipt by each client -
-   perf_counter() taken just before hub.publish.
+   perf_counter() taken just before hub.publish. Measured twice: clients in the
+   server's process, then (rows "2nd proc") the same clients in a child process
+   (this file with --worker), which reports its receipt times over a pipe;
+   perf_counter is CLOCK_MONOTONIC on Linux, the same clock in both processes.
 
-Clients run in the server's own event loop, so their receive work (frame
-decoding, inflate, JSON) competes with the server's: the figures are an upper
+In-process clients share the server's event loop, so their receive work (frame
+decoding, inflate, JSON) competes with the server's: those figures are an upper
 bound for the server alone. "lost" = expected frames that never arrived.
 Prints figures only; asserts nothing about speed.
 """
@@ -52,6 +55,7 @@ import sys
 import tempfile
 import time
 import uuid
+from importlib.metadata import version
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +68,7 @@ sys.path.insert(0, str(ROOT / "queue"))
 import httpx  # noqa: E402
 import uvicorn  # noqa: E402
 import websockets  # noqa: E402
+from pydantic import SecretStr  # noqa: E402
 from websockets.asyncio.client import ClientConnection, connect  # noqa: E402
 
 from agent_console.app import create_app  # noqa: E402
@@ -210,8 +215,8 @@ class Recorder:
     expected_endpoint: dict[str, str] = field(default_factory=dict)
     misrouted: int = 0
     broadcast: dict[int, list[float]] = field(default_factory=dict)
-    broadcast_done: dict[int, asyncio.Event] = field(default_factory=dict)
     broadcast_target: int = 0
+    on_complete: Callable[[int], None] | None = None  # message k reached every client
 
 
 class WsClient:
@@ -240,8 +245,8 @@ class WsClient:
                     k = msg["data"]["k"]
                     got = rec.broadcast.setdefault(k, [])
                     got.append(now - msg["data"]["t0"])
-                    if len(got) >= rec.broadcast_target:
-                        rec.broadcast_done[k].set()
+                    if len(got) == rec.broadcast_target and rec.on_complete is not None:
+                        rec.on_complete(k)
 
     async def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -302,10 +307,10 @@ def pct(sorted_ms: list[float], p: float) -> float:
 
 
 def print_table(rows: list[Row]) -> None:
-    print(f"{'scenario':<40} {'samples':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'lost':>6}  note")
+    print(f"{'scenario':<46} {'samples':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'lost':>6}  note")
     for r in rows:
         ms = sorted(s * 1000 for s in r.samples)
-        print(f"{r.scenario:<40} {len(ms):>8} {pct(ms, 50):>8.2f} {pct(ms, 99):>8.2f} "
+        print(f"{r.scenario:<46} {len(ms):>8} {pct(ms, 50):>8.2f} {pct(ms, 99):>8.2f} "
               f"{(ms[-1] if ms else math.nan):>8.2f} {r.expected - len(ms):>6}  {r.note}")
 
 
@@ -379,28 +384,107 @@ class Bench:
         name = "screen pop, 1 call at a time" if n == 1 else f"screen pop, {n} concurrent calls"
         return Row(name, samples, n * rounds, f"{rounds} round(s)" if n > 1 else "")
 
-    async def broadcast(self, clients: int, messages: int) -> tuple[Row, Row]:
+    async def broadcast(self, clients: int, messages: int, link: Link, where: str) -> tuple[Row, Row]:
         hub = self.services.hub
-        self.rec.broadcast_target = clients
-        lasts: list[float] = []
         dropped_before = hub.dropped_clients
         for k in range(messages):
-            done = self.rec.broadcast_done[k] = asyncio.Event()
             t0 = time.perf_counter()
             hub.publish("bench.broadcast", {"k": k, "t0": t0}, ALL)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(done.wait(), BROADCAST_TIMEOUT)
-            got = self.rec.broadcast.get(k, [])
-            if len(got) >= clients:
-                lasts.append(max(got))
+            await link.wait(k, BROADCAST_TIMEOUT)
             await asyncio.sleep(0.05)
-        samples = [s for k in range(messages) for s in self.rec.broadcast.get(k, [])]
+        got = await link.collect()
+        samples = [s for k in range(messages) for s in got.get(k, [])]
+        lasts = [max(got[k]) for k in range(messages) if len(got.get(k, [])) >= clients]
         dropped = hub.dropped_clients - dropped_before
-        row = Row(f"broadcast to {clients} clients, each", samples, clients * messages,
+        row = Row(f"broadcast to {clients} clients, each{where}", samples, clients * messages,
                   f"{messages} msgs; hub dropped {dropped} client(s)")
-        last = Row(f"broadcast to {clients} clients, last one", lasts, messages,
+        last = Row(f"broadcast to {clients} clients, last one{where}", lasts, messages,
                    "time until every client had it")
         return row, last
+
+
+class Link:
+    """Clients in this process: wait for message k on the Recorder."""
+
+    def __init__(self, rec: Recorder, clients: int) -> None:
+        self.rec, self._done = rec, dict[int, asyncio.Event]()
+        rec.broadcast, rec.broadcast_target, rec.on_complete = {}, clients, lambda k: self._event(k).set()
+
+    def _event(self, k: int) -> asyncio.Event:
+        return self._done.setdefault(k, asyncio.Event())
+
+    async def wait(self, k: int, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._event(k).wait(), timeout)
+
+    async def collect(self) -> dict[int, list[float]]:
+        return self.rec.broadcast
+
+
+class WorkerLink(Link):
+    """Clients in a second process (`--worker`): it prints one JSON line per message once
+    every client has it, and the rest (partial) when its stdin closes. perf_counter is
+    CLOCK_MONOTONIC on Linux, shared by both processes."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, clients: int) -> None:
+        super().__init__(Recorder(), clients)
+        self.proc = proc
+
+    @classmethod
+    async def spawn(cls, base: str, cookie: str, clients: int) -> WorkerLink:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "--worker", base, cookie, "--clients", str(clients),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=2**24)
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(proc.stdout.readline(), 300)
+        if line.strip() != b"ready":
+            proc.kill()
+            await proc.wait()
+            raise RuntimeError(f"worker did not get ready: {line!r}")
+        return cls(proc, clients)
+
+    def _take(self, line: bytes) -> None:
+        item = json.loads(line)
+        self.rec.broadcast[item["k"]] = item["lat"]
+        self._event(item["k"]).set()
+
+    async def wait(self, k: int, timeout: float) -> None:
+        assert self.proc.stdout is not None
+        deadline = time.perf_counter() + timeout
+        with contextlib.suppress(TimeoutError):
+            while not self._event(k).is_set():
+                line = await asyncio.wait_for(self.proc.stdout.readline(), deadline - time.perf_counter())
+                if not line:
+                    return
+                self._take(line)
+
+    async def collect(self) -> dict[int, list[float]]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.close()
+        while line := await self.proc.stdout.readline():
+            self._take(line)
+        await self.proc.wait()
+        return self.rec.broadcast
+
+
+async def worker(base: str, cookie: str, clients: int) -> None:
+    """The client side of the broadcast in its own process; see WorkerLink."""
+    raise_nofile(clients + 256)
+    rec, reported = Recorder(broadcast_target=clients), set[int]()
+
+    def report(k: int) -> None:
+        reported.add(k)
+        sys.stdout.write(json.dumps({"k": k, "lat": rec.broadcast[k]}) + "\n")
+        sys.stdout.flush()
+
+    rec.on_complete = report
+    conns = await gather_limited([open_client(base, cookie, None, rec) for _ in range(clients)], 50)
+    print("ready", flush=True)
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, sys.stdin.buffer.read)  # until the parent closes stdin
+    for k in sorted(set(rec.broadcast) - reported):
+        report(k)
+    await asyncio.gather(*(c.close() for c in conns))
 
 
 # --- setup ---------------------------------------------------------------------------
@@ -446,7 +530,7 @@ async def with_server(settings: Settings, sock: socket.socket,
 
 async def run(args: argparse.Namespace) -> None:
     print(machine())
-    print(raise_nofile(2 * args.clients + 2 * args.calls + 256) + f"; websockets {websockets.__version__}, "
+    print(raise_nofile(2 * args.clients + 2 * args.calls + 256) + f"; websockets {version('websockets')}, "
           f"uvicorn {uvicorn.__version__}, loop {type(asyncio.get_running_loop()).__module__}")
     agents = [2001 + i for i in range(max(args.calls, 1))]
     rows: list[Row] = []
@@ -459,8 +543,8 @@ async def run(args: argparse.Namespace) -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
-        settings = Settings(database_url=url, session_secret="x" * 32, ami_enabled=True, ami_host="127.0.0.1",
-                            ami_port=ami.port, ami_secret=AMI_SECRET, http_port=sock.getsockname()[1])
+        settings = Settings(database_url=url, session_secret=SecretStr("x" * 32), ami_enabled=True, ami_host="127.0.0.1",
+                            ami_port=ami.port, ami_secret=SecretStr(AMI_SECRET), http_port=sock.getsockname()[1])
         rec = Recorder()
 
         async def body(services: Services, base: str) -> None:
@@ -491,10 +575,23 @@ async def run(args: argparse.Namespace) -> None:
                     print(f"{len(clients)} supervisor clients connected in {time.perf_counter() - t:.1f} s")
                     try:
                         await asyncio.sleep(0.5)
-                        rows.extend(await bench.broadcast(len(clients), args.broadcasts))
+                        rows.extend(await bench.broadcast(len(clients), args.broadcasts, Link(rec, len(clients)), ""))
                     finally:
                         await asyncio.gather(*(c.close() for c in clients))
                         await bench.settle()
+                    if not args.no_worker:
+                        t = time.perf_counter()
+                        link = await WorkerLink.spawn(base, sup, args.clients)
+                        print(f"{args.clients} supervisor clients in a 2nd process connected in "
+                              f"{time.perf_counter() - t:.1f} s")
+                        try:
+                            await asyncio.sleep(0.5)
+                            rows.extend(await bench.broadcast(args.clients, args.broadcasts, link, " (2nd proc)"))
+                        finally:
+                            if link.proc.returncode is None:
+                                link.proc.kill()
+                                await link.proc.wait()
+                            await bench.settle()
             if rec.misrouted:
                 print(f"WARNING: {rec.misrouted} call.ringing frame(s) reached a client of another endpoint")
 
@@ -515,17 +612,20 @@ def main() -> int:
     p.add_argument("--clients", type=int, default=1000, help="WebSocket clients for the broadcast")
     p.add_argument("--broadcasts", type=int, default=50, help="messages broadcast")
     p.add_argument("--no-uvloop", action="store_true", help="plain asyncio loop instead of uvloop")
+    p.add_argument("--no-worker", action="store_true", help="skip the broadcast with clients in a 2nd process")
+    p.add_argument("--worker", nargs=2, metavar=("BASE", "COOKIE"), help=argparse.SUPPRESS)
     args = p.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    coro = worker(args.worker[0], args.worker[1], args.clients) if args.worker else run(args)
     if args.no_uvloop:
-        asyncio.run(run(args))
+        asyncio.run(coro)
     else:
         try:
             import uvloop
         except ImportError:
-            asyncio.run(run(args))
+            asyncio.run(coro)
         else:
-            uvloop.run(run(args))
+            uvloop.run(coro)
     return 0
 
 
