@@ -43,6 +43,7 @@ from tickets.desk import TicketDesk
 from tickets.lookup import CustomerLookup
 from tickets.reconcile import unrecorded
 from tickets.reports import finished_calls
+from tickets.retention import purge
 from tickets.sla import ServiceHours, SlaPolicy
 from tickets.users import UserService
 from tickets.writer import DbWriter
@@ -190,6 +191,20 @@ async def _reconcile_after_resync(services: Services, wait: float = 30.0) -> Non
         log.exception("reconciliation from queue_log failed")
 
 
+async def _retention(services: Services) -> None:
+    """HOTLINE_RETENTION_DAYS > 0: purge old call records and callbacks hourly."""
+    days = services.settings.retention_days
+    while days > 0:
+        try:
+            done = await asyncio.to_thread(purge, services.desk.sessions, days, services.clock())
+            if done.call_records or done.callbacks:
+                log.info("retention: purged %d call record(s), %d callback(s) older than %d days",
+                         done.call_records, done.callbacks, days)
+        except Exception:
+            log.exception("retention purge failed; trying again in an hour")
+        await asyncio.sleep(3600)
+
+
 async def _sampler(services: Services) -> None:
     """Once a minute: the chart's sample; at local midnight, a new 'today'."""
     while True:
@@ -209,7 +224,9 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
         await _load_today(services)
         services.writer.start()
         services.notifier.start()
-        tasks.add(asyncio.get_running_loop().create_task(_sampler(services), name="queue-sampler"))
+        loop = asyncio.get_running_loop()
+        tasks.add(loop.create_task(_sampler(services), name="queue-sampler"))
+        tasks.add(loop.create_task(_retention(services), name="retention"))
         if services.bridge:
             services.bridge.start()
         tasks.add(asyncio.get_running_loop().create_task(_reconcile_after_resync(services), name="reconcile"))

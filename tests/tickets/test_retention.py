@@ -1,0 +1,48 @@
+"""Retention purge on both databases: old call records and callbacks go, recent ones and tickets stay."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, func, select
+
+from tickets.db import make_engine, session_factory
+from tickets.models import Callback, CallRecord, Ticket
+from tickets.retention import purge
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+def test_purge_deletes_only_what_is_older_than_the_setting(database_url: str) -> None:
+    db = session_factory(make_engine(database_url))
+    with db.begin() as s:
+        s.execute(CallRecord.__table__.update().values(callback_id=None, ticket_id=None))
+        for model in (CallRecord, Callback, Ticket):
+            s.execute(delete(model))
+        old_cb = Callback(caller_number="+4930111", first_call_at=NOW - timedelta(days=40),
+                          last_call_at=NOW - timedelta(days=40))
+        s.add(old_cb)
+        s.flush()
+        ticket = Ticket(number="2026-900001", subject="kept", linkedid="old.1")
+        s.add(ticket)
+        s.flush()
+        s.add_all([
+            CallRecord(linkedid="old.1", caller_number="+4930111", entered_at=NOW - timedelta(days=31),
+                       ended_at=NOW - timedelta(days=31), ticket_id=ticket.id, callback_id=old_cb.id),
+            CallRecord(linkedid="old.2", entered_at=NOW - timedelta(days=45)),  # never ended
+            CallRecord(linkedid="new.1", caller_number="+4930222", entered_at=NOW - timedelta(days=2),
+                       ended_at=NOW - timedelta(days=2)),
+            Callback(caller_number="+4930222", first_call_at=NOW - timedelta(days=1),
+                     last_call_at=NOW - timedelta(days=1)),
+        ])
+    assert purge(db, 0, NOW).call_records == 0  # 0 days: keep everything
+    done = purge(db, 30, NOW)
+    assert (done.call_records, done.callbacks) == (2, 1)
+    with db() as s:
+        assert s.scalars(select(CallRecord.linkedid)).all() == ["new.1"]
+        assert s.scalar(select(func.count()).select_from(Callback)) == 1
+        assert s.scalar(select(func.count()).select_from(Ticket)) == 1
+    with db.begin() as s:
+        s.execute(delete(CallRecord))
+        s.execute(delete(Callback))
+        s.execute(delete(Ticket))

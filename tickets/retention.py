@@ -1,0 +1,36 @@
+"""Retention (GDPR): call records and callback items older than N days are deleted.
+
+Layer: service (sync, run off the event loop). Must not import agent_console.
+Tickets stay (they are the help desk's record of work) but lose their link to
+the purged call: the caller's number lives only in call records and callbacks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from tickets.models import Callback, CallRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Purged:
+    call_records: int
+    callbacks: int
+
+
+def purge(sessions: sessionmaker[Session], days: int, now: datetime) -> Purged:
+    """Delete what is older than `days` (0 or less: keep everything)."""
+    if days <= 0:
+        return Purged(0, 0)
+    cutoff = now - timedelta(days=days)
+    old = or_(CallRecord.ended_at < cutoff, (CallRecord.ended_at.is_(None)) & (CallRecord.entered_at < cutoff))
+    with sessions.begin() as s:
+        gone_callbacks = select(Callback.id).where(Callback.last_call_at < cutoff)
+        s.execute(update(CallRecord).where(CallRecord.callback_id.in_(gone_callbacks)).values(callback_id=None))
+        records = s.execute(delete(CallRecord).where(old)).rowcount or 0
+        callbacks = s.execute(delete(Callback).where(Callback.last_call_at < cutoff)).rowcount or 0
+    return Purged(records, callbacks)
