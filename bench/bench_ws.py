@@ -55,9 +55,9 @@ import sys
 import tempfile
 import time
 import uuid
-from importlib.metadata import version
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -543,8 +543,9 @@ async def run(args: argparse.Namespace) -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
-        settings = Settings(database_url=url, session_secret=SecretStr("x" * 32), ami_enabled=True, ami_host="127.0.0.1",
-                            ami_port=ami.port, ami_secret=SecretStr(AMI_SECRET), http_port=sock.getsockname()[1])
+        settings = Settings(database_url=url, session_secret=SecretStr("x" * 32), ami_enabled=True,
+                            ami_host="127.0.0.1", ami_port=ami.port, ami_secret=SecretStr(AMI_SECRET),
+                            http_port=sock.getsockname()[1])
         rec = Recorder()
 
         async def body(services: Services, base: str) -> None:
