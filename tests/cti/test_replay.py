@@ -11,7 +11,8 @@ from cti import events as ev
 from tests.integration.test_asterisk_calls import replay
 
 TRANSCRIPTS = Path(__file__).resolve().parent.parent / "transcripts"
-NAMES = sorted(p.stem for p in TRANSCRIPTS.glob("*.ami"))
+NAMES = sorted(p.stem for p in TRANSCRIPTS.glob("*.ami")
+               if "linkedid" in json.loads(p.with_suffix(".json").read_text()))
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -28,6 +29,16 @@ def test_transcript_gives_the_recorded_figures(name: str, seed: int) -> None:
             assert got is not None and abs(got - want) <= 1, (key, got, want)
         else:
             assert got == want, (key, got, want)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_pause_transcript_gives_the_recorded_agent_states(seed: int) -> None:
+    from tests.integration.test_asterisk_calls import agent_states
+
+    side = json.loads((TRANSCRIPTS / "pause_unpause.json").read_text())
+    states = agent_states((TRANSCRIPTS / "pause_unpause.ami").read_bytes(), side["agent"], seed)
+    assert states == [tuple(s) for s in side["states"]]
+    assert ("paused", "Mittagspause") in states
 
 
 def test_replaying_a_call_twice_ends_it_once() -> None:

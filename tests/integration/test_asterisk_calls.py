@@ -195,3 +195,80 @@ def test_after_hours_call_is_announced_and_reported(pbx: Pbx) -> None:
     pbx.tap.wait_for(lambda e: e["Event"] == "Hangup" and e.get("Uniqueid") == found["Linkedid"])
     check_and_keep(pbx, raw0, "after_hours", found["Linkedid"], {
         "outcome": "after_hours", "caller_number": "+4940999", "agent": None})
+
+
+def ami_action(pbx: Pbx, **fields: str) -> str:
+    """One AMI action on its own short connection (the tap only listens)."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", pbx.ami_port), timeout=10) as s:
+        s.recv(100)
+        def send(**f: str) -> str:
+            s.sendall("".join(f"{k}: {v}\r\n" for k, v in f.items()).encode() + b"\r\n")
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += s.recv(4096)
+            return data.decode()
+        send(Action="Login", Username=pbx.ami_username, Secret=pbx.ami_secret, Events="off")
+        return send(**fields)
+
+
+def test_blind_transfer_ends_the_queue_call_as_transferred(pbx: Pbx) -> None:
+    pbx.cli("queue pause member PJSIP/1002 queue hotline reason transfer-test")
+    try:
+        with pbx.phone("1001", answer_after=1.0), pbx.phone("1002", answer_after=1.0):
+            since, raw0 = pbx.tap.mark(), len(pbx.tap.raw)
+            call = pbx.place_call("+49 341 2538-3333", name="Umleiten", duration=10)
+            linkedid = _joined(pbx, "+49 341 2538-3333", since)["Linkedid"]
+            connect = pbx.tap.wait_for(lambda e: e["Event"] == "AgentConnect" and e.get("Linkedid") == linkedid)
+            reply = ami_action(pbx, Action="BlindTransfer", Channel=connect["DestChannel"], Exten="1002",
+                               Context="agents")
+            assert "Response: Success" in reply, reply
+            moved = pbx.tap.wait_for(lambda e: e["Event"] == "BlindTransfer"
+                                     and e.get("TransfereeLinkedid") == linkedid)
+            complete = pbx.tap.wait_for(lambda e: e["Event"] == "AgentComplete" and e.get("Linkedid") == linkedid)
+            _finish(call)
+    finally:
+        pbx.cli("queue unpause member PJSIP/1002 queue hotline")
+    assert moved["Extension"] == "1002" and complete["Reason"] == "transfer"
+    pbx.tap.wait_for(lambda e: e["Event"] == "Hangup" and e.get("Uniqueid") == linkedid)
+    check_and_keep(pbx, raw0, "blind_transfer", linkedid, {
+        "outcome": "transferred", "agent": "PJSIP/1001", "transferred_to": "1002",
+        "caller_number": "+4934125383333", "wait_seconds": int(complete["HoldTime"])})
+
+
+def test_pause_with_reason_and_unpause_are_reported(pbx: Pbx) -> None:
+    since, raw0 = pbx.tap.mark(), len(pbx.tap.raw)
+    pbx.cli("queue pause member PJSIP/1002 queue hotline reason Mittagspause")
+    paused = pbx.tap.wait_for(lambda e: e["Event"] == "QueueMemberPause" and e.get("Paused") == "1"
+                              and pbx.tap.events.index(e) >= since)
+    pbx.cli("queue unpause member PJSIP/1002 queue hotline")
+    pbx.tap.wait_for(lambda e: e["Event"] == "QueueMemberPause" and e.get("Paused") == "0"
+                     and pbx.tap.events.index(e) >= since)
+    assert paused["Interface"] == "PJSIP/1002" and paused["PausedReason"] == "Mittagspause"
+    raw = bytes(pbx.tap.raw[raw0:])
+    states = agent_states(raw, "PJSIP/1002")
+    assert ("paused", "Mittagspause") in states and states[-1][0] != "paused"
+    if os.environ.get("HOTLINE_RECORD_TRANSCRIPTS"):
+        (TRANSCRIPTS / "pause_unpause.ami").write_bytes(raw)
+        (TRANSCRIPTS / "pause_unpause.json").write_text(json.dumps(
+            {"agent": "PJSIP/1002", "states": states}, indent=1) + "\n")
+
+
+def agent_states(raw: bytes, agent: str, seed: int = 0) -> list[tuple[str, str]]:
+    """The agent's (state, pause reason) sequence from AMI bytes fed in random chunks."""
+    rng = random.Random(seed)
+    parser, registry = AmiParser(), CallRegistry()
+    states: list[tuple[str, str]] = []
+    pos = 0
+    while pos < len(raw):
+        size = rng.randint(1, 700)
+        for msg in parser.feed(raw[pos:pos + size]):
+            if isinstance(msg, AmiMessage):
+                now = datetime.now(UTC)
+                for event in translate(msg, now):
+                    for update in registry.apply(event, now):
+                        if isinstance(update, ev.AgentUpdated) and update.agent.agent == agent:
+                            states.append((update.agent.state.value, update.agent.pause_reason))
+        pos += size
+    return states
