@@ -38,6 +38,9 @@ class Notifier:
         self.pops: dict[str, dict[str, Any]] = {}  # linkedid -> pop data (while ringing)
         self._popped: dict[str, set[str]] = {}  # linkedid -> endpoints that got the pop
         self.channels: dict[str, str] = {}  # linkedid -> caller channel
+        # the pop's customer lookup starts when the caller joins the queue, so it is
+        # (usually) done when a phone rings; lookups of different calls run in parallel
+        self._lookups: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._queue_dirty = asyncio.Event()
         self.tasks: set[asyncio.Task[None]] = set()
 
@@ -90,8 +93,17 @@ class Notifier:
             self.hub.publish("ticket.created", data,
                              agents(*([item.agent] if item.agent else []), supervisors=True))
 
+    def _prefetch(self, call: ev.CallSnapshot) -> asyncio.Future[dict[str, Any]]:
+        found = self._lookups.get(call.linkedid)
+        if found is None:
+            found = asyncio.ensure_future(asyncio.to_thread(self.enricher.enrich, call.caller_raw))
+            self._lookups[call.linkedid] = found
+        return found
+
     async def _on_call(self, u: ev.CallUpdated) -> None:
         call, lid = u.call, u.call.linkedid
+        if u.change in (ev.CallChange.JOINED, ev.CallChange.RESYNCED) and call.ended_at is None:
+            self._prefetch(call)
         popped = self._popped.setdefault(lid, set())
         fresh = [a for a in call.ringing_agents if a not in popped]
         if fresh and u.change not in _GONE:
@@ -121,11 +133,20 @@ class Notifier:
             self.pops.pop(lid, None)
             self._popped.pop(lid, None)
             self.channels.pop(lid, None)
+            lookup = self._lookups.pop(lid, None)
+            if lookup is not None and not lookup.done():
+                lookup.cancel()
 
     async def _pop(self, call: ev.CallSnapshot) -> dict[str, Any]:
         pop = self.pops.get(call.linkedid)
         if pop is None:
-            extra = await asyncio.to_thread(self.enricher.enrich, call.caller_raw)
+            try:
+                extra = await self._prefetch(call)
+            except Exception:  # the database may be down: pop the caller anyway
+                log.exception("customer lookup for %s failed; popping without it", call.linkedid)
+                extra = {"match": {"status": "unknown", "number": call.caller_number, "contact": None,
+                                   "candidates": [], "error": "customer lookup unavailable"},
+                         "open_tickets": [], "recent_calls": []}
             pop = {"linkedid": call.linkedid, "queue": call.queue,
                    "caller": {"number": call.caller_number, "raw": call.caller_raw,
                               "name": call.caller_name},

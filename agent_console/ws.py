@@ -74,20 +74,25 @@ async def feed(ws: WebSocket) -> None:
 
 
 async def _pump(ws: WebSocket, client: Client) -> None:
+    """Send the client's messages; stop as soon as the browser goes away (the reader
+    ends) rather than at the next send, so a closed tab leaves the hub at once."""
     reader = asyncio.create_task(_drain_incoming(ws), name=f"ws-read-{client.username}")
     try:
         while True:
-            try:
-                msg = await asyncio.wait_for(client.queue.get(), HEARTBEAT)
-            except TimeoutError:
+            getter = asyncio.ensure_future(client.queue.get())
+            done, _ = await asyncio.wait({getter, reader}, timeout=HEARTBEAT,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if getter not in done:
+                getter.cancel()
+                if reader in done:
+                    return
                 await ws.send_json({"seq": None, "type": "ping", "data": {}})
                 continue
+            msg = getter.result()
             if msg is None:  # dropped as too slow
                 await ws.close(code=4408, reason="too slow; reconnect for a snapshot")
                 return
             await ws.send_json(msg.wire())
-            if reader.done():
-                return
     finally:
         reader.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):

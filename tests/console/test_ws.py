@@ -115,3 +115,19 @@ def test_a_slow_client_is_dropped_not_awaited(app: Any, client: TestClient, logi
             while True:
                 w.receive_json()
         assert closed.value.code == 4408
+
+
+def test_pop_still_arrives_when_the_customer_lookup_fails(app: Any, client: TestClient, login: Any) -> None:
+    anna = login("anna")
+
+    def broken(_raw: str) -> dict[str, Any]:
+        raise RuntimeError("database is down")
+
+    app.state.services.notifier.enricher.enrich = broken
+    with anna.ws() as w:
+        w.receive_json()
+        call = snap("1700000000.5", ringing_agents=("PJSIP/1001",))
+        publish(client, app, ev.CallUpdated(T0, ev.CallChange.RINGING, call))
+        pop = until(w, "call.ringing")["data"]
+    assert pop["linkedid"] == call.linkedid and pop["match"]["status"] == "unknown"
+    assert pop["caller"]["number"] == "+4934125385555"
