@@ -198,7 +198,7 @@ async def run(rig: LiveRig, args: argparse.Namespace) -> list[Step]:
         dropped = [c.who for c in clients if not c.alive]
         await asyncio.gather(*(c.close() for c in clients))
     print_tables(steps)
-    print(f"\nWebSocket clients dropped during the run: {len(dropped)} {dropped or ''}; "
+    print(f"\nWebSocket clients dropped during the run: {len(dropped)}{' ' + str(dropped) if dropped else ''}; "
           f"serve log 'too slow' lines: {rig.serve_log_drops()}; frames received: {feed.messages}")
     return steps
 
