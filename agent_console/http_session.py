@@ -20,7 +20,8 @@ router = APIRouter(tags=["session"])
 
 
 class LoginBody(BaseModel):
-    username: str = Field(min_length=1, max_length=64)
+    # no control characters: PostgreSQL refuses NUL in a query (a 500), and no username has them
+    username: str = Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]*$")
     password: str = Field(min_length=1, max_length=256)
 
 

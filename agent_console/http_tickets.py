@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agent_console.auth import ANY, SessionUser
 from agent_console.services import Services
@@ -19,7 +19,17 @@ MAX_ID = 2**31 - 1  # ids are INTEGER columns: a larger number is a 422, not an 
 TicketId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
-class TicketIn(BaseModel):
+class _Text(BaseModel):
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        """PostgreSQL cannot store NUL in text: a 422 here, not a 500 from the driver (and the same on SQLite)."""
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("NUL characters are not allowed")
+        return value
+
+
+class TicketIn(_Text):
     subject: str = Field(min_length=1, max_length=300)
     description: str = Field("", max_length=20000)
     contact_id: int | None = Field(None, ge=1, le=MAX_ID)
@@ -28,7 +38,7 @@ class TicketIn(BaseModel):
     channel: str = Field("phone", pattern="^(phone|email|fax|form|web)$")
 
 
-class TicketPatch(BaseModel):
+class TicketPatch(_Text):
     model_config = ConfigDict(extra="forbid")
     subject: str | None = Field(None, min_length=1, max_length=300)
     description: str | None = Field(None, max_length=20000)
@@ -41,7 +51,7 @@ class TicketPatch(BaseModel):
     first_contact_resolution: bool | None = None
 
 
-class EscalateIn(BaseModel):
+class EscalateIn(_Text):
     level: int = Field(ge=2, le=3)
     reason: str = Field(min_length=1, max_length=500)
 
