@@ -107,9 +107,11 @@ def fill(engine: Engine, data: Dataset) -> int:
         _insert_all(conn, Organisation.__table__, org_rows)
         _insert_all(conn, Contact.__table__, contact_rows)
         _insert_all(conn, Phone.__table__, phone_rows())
-    with engine.connect() as conn:
-        if engine.dialect.name == "postgresql":  # what autovacuum would do shortly after a bulk load
-            conn.execute(text("ANALYZE"))
+    with engine.begin() as conn:  # committed: ANALYZE in a rolled-back transaction leaves no statistics
+        if engine.dialect.name == "postgresql":
+            # what autovacuum does some time after a bulk load; without statistics the planner guesses
+            # 5,000 rows per number and runs a parallel bitmap scan: ~10 ms per lookup instead of ~1 ms
+            conn.execute(text("ANALYZE phones, contacts, organisations"))
         return int(conn.execute(text("SELECT count(*) FROM phones")).scalar_one())
 
 
