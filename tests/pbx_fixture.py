@@ -7,6 +7,7 @@ nothing here is mocked. Other suites use `pbx` for end-to-end tests.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import secrets
 import socket
@@ -161,8 +162,12 @@ class Pbx:
                 proc.kill()
 
 
+_started = itertools.count()
+
+
 def start_pbx(name: str, **overrides: object) -> PrivateAsterisk:
-    rtp = 30000 + (os.getpid() % 200) * 100
+    # each instance of this process gets its own RTP range (two may run at once)
+    rtp = 20000 + ((os.getpid() % 100) * 4 + next(_started) % 4) * 100
     config = PbxConfig(
         name=name, ami_port=free_tcp_port(), sip_port=free_udp_port(), rtp_start=rtp,
         rtp_end=rtp + 99, trunk_peer_port=free_udp_port(),

@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.db_fixture import database_url  # noqa: F401
-from tests.pbx_fixture import Pbx, free_tcp_port, pbx  # noqa: F401
+from tests.pbx_fixture import Pbx, free_tcp_port
 from tests.serve_process import serve
 from tickets.customers import CustomerService
 from tickets.db import make_engine, session_factory
@@ -31,7 +30,7 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def server(pbx: Pbx, database_url: str,  # noqa: F811
+def server(pbx: Pbx, database_url: str,
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     db = session_factory(make_engine(database_url))
     users = UserService(db)

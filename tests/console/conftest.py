@@ -12,7 +12,6 @@ from sqlalchemy import delete
 from agent_console.app import create_app
 from agent_console.auth import COOKIE
 from agent_console.settings import Settings
-from tests.db_fixture import database_url  # noqa: F401
 from tickets.db import make_engine, session_factory
 from tickets.models import (
     Callback,
@@ -41,7 +40,7 @@ def wipe(url: str) -> None:
 
 
 @pytest.fixture()
-def settings(database_url: str) -> Settings:  # noqa: F811
+def settings(database_url: str) -> Settings:
     return Settings(database_url=database_url, session_secret="x" * 32, ami_enabled=False,
                     login_rate_limit_per_minute=5)
 

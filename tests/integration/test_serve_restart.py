@@ -17,7 +17,6 @@ import pytest
 from sqlalchemy import func, select
 
 from cti.queue_log import finished_calls
-from tests.db_fixture import database_url  # noqa: F401
 from tests.pbx_fixture import Pbx, free_tcp_port
 from tests.serve_process import serve
 from tickets.db import make_engine, session_factory
@@ -34,7 +33,7 @@ def poll(pred: Callable[[], object], timeout: float = 30.0) -> None:
 
 
 def test_killed_process_reconciles_from_queue_log_exactly_once(
-        pbx: Pbx, database_url: str, tmp_path: Path) -> None:  # noqa: F811
+        pbx: Pbx, database_url: str, tmp_path: Path) -> None:
     db = session_factory(make_engine(database_url))
 
     def record(number: str) -> CallRecord | None:

@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import func, select
 
 from cti.queue_log import finished_calls
-from tests.db_fixture import database_url  # noqa: F401
 from tests.integration.test_serve_restart import poll
 from tests.pbx_fixture import Pbx, free_tcp_port
 from tests.serve_process import serve
@@ -26,12 +25,12 @@ pytestmark = pytest.mark.asterisk
 NUMBER = "+49 341 7100001"
 
 
-def test_blind_transfer_from_the_console_moves_the_caller(pbx: Pbx, database_url: str,  # noqa: F811
+def test_blind_transfer_from_the_console_moves_the_caller(pbx: Pbx, database_url: str,
                                                          tmp_path: Path) -> None:
     db = session_factory(make_engine(database_url))
     users = UserService(db)
     with db.begin() as s:
-        s.query(User).filter(User.username == "tina").delete()
+        s.query(User).filter((User.username == "tina") | (User.endpoint == "PJSIP/1001")).delete()
     users.add("tina", "transfer-pass", Role.AGENT, "PJSIP/1001")
     port = free_tcp_port()
     base = f"http://127.0.0.1:{port}"

@@ -1,1 +1,0 @@
-from tests.db_fixture import database_url  # noqa: F401
