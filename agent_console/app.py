@@ -108,7 +108,8 @@ def build_services(settings: Settings, clock: Callable[[], datetime] = _utcnow) 
                     sessions=Sessions(settings.session_secret.get_secret_value(), users, settings.cookie_secure),
                     limiter=LoginLimiter(settings.login_rate_limit_per_minute), customers=customers,
                     lookup=lookup, desk=desk, projection=projection, hub=hub, notifier=notifier,
-                    writer=writer, bridge=bridge, database_ok=database_ok)
+                    writer=writer, bridge=bridge, database_ok=database_ok,
+                    close_database=engine.dispose)
 
 
 def _wire(services: Services) -> None:
@@ -240,6 +241,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
             await services.notifier.close()
             await services.writer.drain()
             await services.writer.close()
+            services.close_database()
 
     app = FastAPI(title="hotline", version="0.1.0", lifespan=lifespan, openapi_url=None, docs_url=None,
                   redoc_url=None, description="Help-desk hotline on Asterisk: screen pops, tickets, live queue.")

@@ -43,4 +43,5 @@ class Services:
     writer: DbWriter
     bridge: AmiBridge | None
     database_ok: Callable[[], bool]
+    close_database: Callable[[], None]
     extra: dict[str, Any] = field(default_factory=dict)

@@ -31,6 +31,8 @@ def snapshot(services: Services, who: SessionUser) -> dict[str, Any]:
     if registry and who.user.endpoint:
         current = next((views.call_json(c) for c in registry.calls()
                         if c.agent == who.user.endpoint and c.ended_at is None), None)
+        if current is not None:  # a reloaded console gets its call's ticket back
+            current["ticket_id"] = services.notifier.pops.get(current["linkedid"], {}).get("ticket_id")
     data: dict[str, Any] = {
         "user": {"username": who.user.username, "role": who.user.role.value,
                  "endpoint": who.user.endpoint},

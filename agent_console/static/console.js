@@ -149,7 +149,7 @@ function renderAgent() {
 const handlers = {
   snapshot(d) {
     state.pops = new Map(d.ringing.map((p) => [p.linkedid, p])); state.agent = d.agent;
-    if (d.current_call) { state.call = d.current_call; }
+    if (d.current_call) { state.call = d.current_call; if (d.current_call.ticket_id) loadTicket(d.current_call.ticket_id); }
     renderPops(); renderAgent(); renderCall();
     say(d.pbx_connected ? "" : t("pbx_down"));
   },
