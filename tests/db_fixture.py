@@ -1,8 +1,14 @@
 """The database for tests: a temp SQLite file, or PostgreSQL when
-HOTLINE_TEST_DATABASE_URL says so (a throwaway schema per session, dropped after)."""
+HOTLINE_TEST_DATABASE_URL says so (a throwaway schema, dropped after).
+
+`database_url` is one database for the whole session (unit and API tests clean
+up after themselves); `module_database_url` is a fresh one per test module, for
+the tests that run a real `hotline serve` with users and calls of their own.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from collections.abc import Iterator
@@ -15,12 +21,11 @@ from tickets.db import make_engine
 from tickets.migrate import upgrade
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextlib.contextmanager
+def throwaway_database(folder: Path) -> Iterator[str]:
     base = os.environ.get("HOTLINE_TEST_DATABASE_URL", "")
     if not base.startswith("postgresql"):
-        path: Path = tmp_path_factory.mktemp("db") / "hotline.db"
-        url = f"sqlite:///{path}"
+        url = f"sqlite:///{folder / 'hotline.db'}"
         upgrade(url)
         yield url
         return
@@ -37,3 +42,15 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with throwaway_database(tmp_path_factory.mktemp("db")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def module_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with throwaway_database(tmp_path_factory.mktemp("moddb")) as url:
+        yield url

@@ -30,8 +30,9 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def server(pbx: Pbx, database_url: str,
+def server(pbx: Pbx, module_database_url: str,
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    database_url = module_database_url  # its own database: users and calls of its own
     db = session_factory(make_engine(database_url))
     users = UserService(db)
     existing = {u.username for u in users.all()}

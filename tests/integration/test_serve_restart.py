@@ -33,7 +33,8 @@ def poll(pred: Callable[[], object], timeout: float = 30.0) -> None:
 
 
 def test_killed_process_reconciles_from_queue_log_exactly_once(
-        pbx: Pbx, database_url: str, tmp_path: Path) -> None:
+        pbx: Pbx, module_database_url: str, tmp_path: Path) -> None:
+    database_url = module_database_url  # its own database
     db = session_factory(make_engine(database_url))
 
     def record(number: str) -> CallRecord | None:

@@ -25,8 +25,9 @@ pytestmark = pytest.mark.asterisk
 NUMBER = "+49 341 7100001"
 
 
-def test_blind_transfer_from_the_console_moves_the_caller(pbx: Pbx, database_url: str,
+def test_blind_transfer_from_the_console_moves_the_caller(pbx: Pbx, module_database_url: str,
                                                          tmp_path: Path) -> None:
+    database_url = module_database_url  # its own database
     db = session_factory(make_engine(database_url))
     users = UserService(db)
     with db.begin() as s:
