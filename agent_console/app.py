@@ -264,6 +264,40 @@ def _pages(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
 
+_ERROR = {"type": "object", "required": ["detail"],
+          "properties": {"detail": {"type": "string"},
+                         "errors": {"type": "array", "items": {"type": "object"}}}}
+_PBX_ROUTES = ("/api/agent/", "/transfer")
+
+
+def _answer(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ERROR}}}
+
+
+def truthful_openapi(spec: dict[str, Any]) -> dict[str, Any]:
+    """FastAPI's generated document, corrected to what the app answers: every refusal is
+    `{"detail": reason}` (422 adds `errors`), 401/403 on every route, 503 without a PBX,
+    and /metrics is Prometheus text."""
+    for path, operations in spec.get("paths", {}).items():
+        for operation in operations.values():
+            responses = operation["responses"]
+            for code in [c for c in responses if c.startswith("4")]:
+                del responses[code]
+            responses["401"] = _answer("not logged in (or the session expired)")
+            responses["403"] = _answer("wrong role, or the X-CSRF-Token header is missing on a write")
+            responses["422"] = _answer("invalid input; `errors` names each field and why")
+            responses["4XX"] = _answer("other refusals: unknown id (404), conflict (409), rate limit (429)")
+            if any(marker in path for marker in _PBX_ROUTES):
+                responses["502"] = _answer("the PBX refused the action")
+                responses["503"] = _answer("the PBX is not connected")
+            if path == "/healthz":
+                responses["503"] = {"description": "degraded: database or AMI down (same body as 200)"}
+            if path == "/metrics":
+                responses["200"] = {"description": "Prometheus text", "content": {"text/plain": {"schema": {}}}}
+    spec.get("components", {}).get("schemas", {}).pop("HTTPValidationError", None)
+    return spec
+
+
 def _docs(app: FastAPI) -> None:
     """OpenAPI and its viewer, behind a session like every other route."""
     from fastapi.openapi.docs import get_swagger_ui_html
@@ -271,7 +305,9 @@ def _docs(app: FastAPI) -> None:
     from agent_console.auth import ANY
 
     def openapi(_who: Any = ANY) -> JSONResponse:
-        return JSONResponse(app.openapi())
+        if app.openapi_schema is None:
+            app.openapi_schema = truthful_openapi(app.openapi())
+        return JSONResponse(app.openapi_schema)
 
     def docs(_who: Any = ANY) -> Any:
         return get_swagger_ui_html(openapi_url="/openapi.json", title="hotline API")
