@@ -39,7 +39,7 @@ from tickets.db import make_engine, session_factory  # noqa: E402
 from tickets.events import TicketCreated  # noqa: E402
 from tickets.migrate import upgrade  # noqa: E402
 from tickets.models import CallRecord, Contact, Phone, PhoneKind, Ticket  # noqa: E402
-from tickets.writer import DbWriter  # noqa: E402
+from tickets.writer import GIL_SWITCH_INTERVAL, DbWriter  # noqa: E402
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 CONTACTS = 1_000
@@ -194,7 +194,11 @@ def main() -> int:
     ap.add_argument("--rate", type=float, help="offered calls per second (default: as fast as the writer drains)")
     ap.add_argument("--window", type=int, default=64, help="max backlog (updates) when offering as fast as drained")
     ap.add_argument("--pg", help="PostgreSQL URL; a throwaway schema is created and dropped")
+    ap.add_argument("--switch-interval", type=float, default=GIL_SWITCH_INTERVAL,
+                    help="sys.setswitchinterval in seconds (hotline serve uses %(default)s; Python's default 0.005)")
     args = ap.parse_args()
+    sys.setswitchinterval(args.switch_interval)
+    print(f"GIL switch interval {sys.getswitchinterval() * 1000:.1f} ms")
     with tempfile.TemporaryDirectory() as tmp:
         run("sqlite", f"sqlite:///{Path(tmp) / 'bench.db'}", args.calls, args.rate, args.window)
     if args.pg:

@@ -50,6 +50,9 @@ def run_serve(_args: argparse.Namespace) -> int:
     except (ConfigError, ValueError) as exc:
         print(f"hotline serve: {exc}", file=sys.stderr)
         return 2
+    from tickets.writer import GIL_SWITCH_INTERVAL
+
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     print(f"hotline serving on http://{settings.http_host}:{settings.http_port}/", flush=True)
     uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_level="warning")
     return 0

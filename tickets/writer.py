@@ -16,6 +16,10 @@ from typing import Any
 from sqlalchemy.exc import OperationalError
 
 log = logging.getLogger(__name__)
+# The writer thread runs SQLAlchemy (pure Python) while the loop serves AMI and
+# WebSockets; with Python's default 5 ms GIL switch interval the loop waited up to
+# that long (and more) for the GIL. `hotline serve` sets 1 ms (bench/bench_writes.py).
+GIL_SWITCH_INTERVAL = 0.001
 
 
 class DbWriter:
