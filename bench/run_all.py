@@ -1,0 +1,100 @@
+"""Every benchmark in one run, one after another, into bench/RESULTS.md.
+
+Run: .venv/bin/python bench/run_all.py [--pg URL] [--soak-minutes 10] [--quick]
+
+Each benchmark prints its own table with what it is compared to (bench_ami puts
+our parser beside asterisk-ami and panoramisk on the same bytes; bench_e2e splits
+pop latency into Asterisk's part and ours; bench_lookup and bench_writes run on
+SQLite and PostgreSQL side by side). This script runs them in sequence (never in
+parallel: they would measure each other), echoes their output, and writes it all
+to bench/RESULTS.md under the machine and the command, so the figures in the
+README come from one run. --quick shrinks every bench for a smoke test (the
+figures are then not the ones to quote).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f", {kb / 2**20:.1f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    system = f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    return f"{os.cpu_count()} CPUs ({cpu}){mem}, {system}"
+
+
+def plan(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
+    pg = ["--pg", args.pg] if args.pg else []
+    q = args.quick
+    return [
+        ("AMI parsing: ours vs asterisk-ami vs panoramisk (same recorded bytes)",
+         ["bench_ami.py", *(["--events", "20000", "--repeat", "1"] if q else [])]),
+        ("Caller lookup at 1,000,000 stored numbers",
+         ["bench_lookup.py", *(["--numbers", "20000", "--lookups", "1000"] if q else []), *pg]),
+        ("Ticket + call-record writes, event-loop lag",
+         ["bench_writes.py", *(["--calls", "300"] if q else []), *pg]),
+        ("Customer CSV import (100,000 rows, 1 % broken)",
+         ["bench_import.py", *(["--rows", "5000"] if q else []), *pg]),
+        ("Screen-pop latency and 1,000-client WebSocket broadcast",
+         ["bench_ws.py", *(["--pops", "20", "--calls", "10", "--rounds", "1", "--clients", "50",
+                            "--broadcasts", "5"] if q else [])]),
+        ("End to end with real Asterisk and SIPp at rising call rates",
+         ["bench_e2e.py", *(["--rates", "1,5", "--seconds", "3"] if q else [])]),
+        (f"Soak: {args.soak_minutes:g} minutes, 200 WebSocket clients",
+         ["soak.py", "--minutes", str(0.5 if q else args.soak_minutes)]),
+    ]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pg", default=PG_DEFAULT, help="PostgreSQL URL for the database benches ('' to skip)")
+    ap.add_argument("--soak-minutes", type=float, default=10)
+    ap.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test, not figures to quote")
+    ap.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
+    args = ap.parse_args()
+    command = "python bench/run_all.py " + " ".join(sys.argv[1:])
+    parts = [f"# Benchmark results\n\nMachine: {machine()}  \nRun: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC  \n"
+             f"Command: `.venv/bin/{command.strip()}`\n"]
+    failed = 0
+    for title, cmd in plan(args):
+        print(f"\n=== {title}: {' '.join(cmd)}", flush=True)
+        start = time.monotonic()
+        proc = subprocess.run([sys.executable, str(HERE / cmd[0]), *cmd[1:]], capture_output=True, text=True,
+                              cwd=HERE.parent)
+        took = time.monotonic() - start
+        out = proc.stdout + (f"\n[stderr]\n{proc.stderr[-3000:]}" if proc.returncode else "")
+        print(out, flush=True)
+        failed += proc.returncode != 0
+        status = "" if proc.returncode == 0 else f" — FAILED (exit {proc.returncode})"
+        parts.append(f"\n## {title}{status}\n\n`{' '.join(['bench/' + cmd[0], *cmd[1:]])}` ({took:.0f} s)\n\n"
+                     f"```\n{out.rstrip()}\n```\n")
+    args.out.write_text("".join(parts))
+    print(f"\nwritten to {args.out}; {failed} bench(es) failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
