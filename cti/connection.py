@@ -31,6 +31,7 @@ from typing import Any
 from cti.protocol import AmiMessage, AmiParser, FrameTooLarge, encode_action
 
 log = logging.getLogger(__name__)
+BOOT_WAIT = 10.0  # seconds to wait for FullyBooted after login
 
 OnMessage = Callable[[AmiMessage], Awaitable[None] | None]
 OnConnected = Callable[[bool], Awaitable[None] | None]
@@ -255,7 +256,9 @@ class AmiClient:
 
     async def _announce(self, booted: asyncio.Future[AmiMessage]) -> None:
         try:
-            msg = await asyncio.wait_for(asyncio.shield(booted), 2.0)
+            # a client that logs in while Asterisk still boots gets FullyBooted when
+            # it is done, which on a loaded machine took more than 2 s
+            msg = await asyncio.wait_for(asyncio.shield(booted), BOOT_WAIT)
             uptime = float(msg.get("Uptime") or 0)
         except (TimeoutError, ValueError):
             uptime = None

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from agent_console.app import create_app
 from agent_console.auth import COOKIE
@@ -27,6 +27,7 @@ from tickets.models import (
 from tickets.users import UserService
 
 PASSWORD = "test-password-1"
+_CREATED: dict[str, str] = {}  # username -> the hash this fixture stored
 ORIGIN = "http://testserver"
 USERS = [("anna", Role.AGENT, "PJSIP/1001"), ("bert", Role.AGENT, "PJSIP/1002"),
          ("sven", Role.SUPERVISOR, None), ("admin", Role.ADMIN, None)]
@@ -49,12 +50,17 @@ def settings(database_url: str) -> Settings:
 def app(settings: Settings) -> Iterator[Any]:
     wipe(settings.database_url)
     users = UserService(session_factory(make_engine(settings.database_url)))
-    present = {u.username: u for u in users.all()}
+    with users.sessions() as s:
+        stored = {u.username: u.password_hash for u in s.scalars(select(User))}
     for name, role, endpoint in USERS:  # argon2 is slow on purpose: create them once
-        if name not in present or present[name].role != role or present[name].endpoint != endpoint:
-            with users.sessions.begin() as s:
-                s.execute(delete(User).where(User.username == name))
-            users.add(name, PASSWORD, role, endpoint)
+        if name in stored and stored[name] == _CREATED.get(name):
+            continue  # still the row this fixture made (other tests may replace users)
+        with users.sessions.begin() as s:
+            clash = (User.username == name) | (User.endpoint == endpoint) if endpoint else User.username == name
+            s.execute(delete(User).where(clash))
+        users.add(name, PASSWORD, role, endpoint)
+        with users.sessions() as s:
+            _CREATED[name] = s.scalar(select(User.password_hash).where(User.username == name)) or ""
     yield create_app(settings)
     wipe(settings.database_url)
 
