@@ -36,6 +36,7 @@ from cti import queue_log
 from cti.bridge import AmiBridge
 from cti.bus import EventBus
 from cti.calls import CallRegistry
+from tickets import writer_process
 from tickets.calls_service import TicketService
 from tickets.customers import CustomerService
 from tickets.db import make_engine, session_factory
@@ -47,6 +48,7 @@ from tickets.retention import purge
 from tickets.sla import ServiceHours, SlaPolicy
 from tickets.users import UserService
 from tickets.writer import DbWriter
+from tickets.writer_process import WriterConfig
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -69,6 +71,16 @@ def _policy(s: Settings) -> SlaPolicy:
     return SlaPolicy(hours, ServiceHours.parse(s.service_hours) if s.service_hours else None, s.timezone)
 
 
+def _writer(settings: Settings, db: Any, policy: SlaPolicy, bus: EventBus) -> DbWriter:
+    window = timedelta(minutes=settings.callback_window_minutes)
+    if settings.writer_process:  # the loop never waits for the writer's GIL
+        config = WriterConfig(settings.database_url, policy, window, settings.short_abandon_seconds)
+        return DbWriter(writer_process.handle, on_result=bus.publish, executor=writer_process.executor(config))
+    tickets = TicketService(db, policy=policy, callback_window=window,
+                            short_abandon_seconds=settings.short_abandon_seconds)
+    return DbWriter(tickets.handle, on_result=bus.publish)
+
+
 def build_services(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Services:
     if settings.session_secret is None or len(settings.session_secret.get_secret_value()) < 16:
         raise ConfigError("HOTLINE_SESSION_SECRET is not set (at least 16 characters)")
@@ -85,10 +97,7 @@ def build_services(settings: Settings, clock: Callable[[], datetime] = _utcnow) 
                                  short_abandon=settings.short_abandon_seconds)
     notifier = Notifier(hub, projection, PopEnricher(lookup, desk, customers), clock,
                         settings.mask_caller_numbers)
-    tickets = TicketService(db, policy=policy,
-                            callback_window=timedelta(minutes=settings.callback_window_minutes),
-                            short_abandon_seconds=settings.short_abandon_seconds)
-    writer = DbWriter(tickets.handle, on_result=bus.publish)
+    writer = _writer(settings, db, policy, bus)
     bridge = None
     if settings.ami_enabled and settings.ami_secret is not None:
         bridge = AmiBridge(host=settings.ami_host, port=settings.ami_port, username=settings.ami_username,

@@ -34,12 +34,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cti import events as ev  # noqa: E402
+from tickets import writer_process  # noqa: E402
 from tickets.calls_service import TicketService  # noqa: E402
 from tickets.db import make_engine, session_factory  # noqa: E402
 from tickets.events import TicketCreated  # noqa: E402
 from tickets.migrate import upgrade  # noqa: E402
 from tickets.models import CallRecord, Contact, Phone, PhoneKind, Ticket  # noqa: E402
 from tickets.writer import GIL_SWITCH_INTERVAL, DbWriter  # noqa: E402
+from tickets.writer_process import WriterConfig  # noqa: E402
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 CONTACTS = 1_000
@@ -117,10 +119,15 @@ async def feed(writer: DbWriter, calls: int, prefix: str, rate: float | None, wi
             writer.submit(update)
 
 
-async def measure(url: str, calls: int, rate: float | None, window: int, prefix: str) -> dict[str, Any]:
+async def measure(url: str, calls: int, rate: float | None, window: int, prefix: str,
+                  process: bool = False) -> dict[str, Any]:
     engine = make_engine(url)
     created: list[TicketCreated] = []
-    writer = DbWriter(TicketService(session_factory(engine)).handle, on_result=created.append)
+    if process:  # as `hotline serve` runs it: the writer in a process of its own
+        config = WriterConfig(url, None, timedelta(minutes=60), 5)
+        writer = DbWriter(writer_process.handle, on_result=created.append, executor=writer_process.executor(config))
+    else:
+        writer = DbWriter(TicketService(session_factory(engine)).handle, on_result=created.append)
     monitor = LagMonitor()
     writer.start()
     lag_task = asyncio.create_task(monitor.run())
@@ -153,11 +160,12 @@ def count(url: str, prefix: str) -> tuple[int, int, int, int]:
     return int(tickets), int(distinct), int(records), int(final)
 
 
-def run(label: str, url: str, calls: int, rate: float | None, window: int) -> None:
+def run(label: str, url: str, calls: int, rate: float | None, window: int, process: bool = False) -> None:
     upgrade(url)
     seed_contacts(url)
     prefix = f"1796{secrets.randbelow(10**6):06d}"
-    result = asyncio.run(measure(url, calls, rate, window, prefix))
+    result = asyncio.run(measure(url, calls, rate, window, prefix, process))
+    label = f"{label} ({'process' if process else 'thread'})"
     tickets, distinct, records, final = count(url, prefix)
     elapsed, monitor = result["elapsed"], result["monitor"]
     ok = tickets == distinct == records == final == result["created"] == calls
@@ -199,11 +207,12 @@ def main() -> int:
     args = ap.parse_args()
     sys.setswitchinterval(args.switch_interval)
     print(f"GIL switch interval {sys.getswitchinterval() * 1000:.1f} ms")
-    with tempfile.TemporaryDirectory() as tmp:
-        run("sqlite", f"sqlite:///{Path(tmp) / 'bench.db'}", args.calls, args.rate, args.window)
-    if args.pg:
-        with pg_schema(args.pg) as url:
-            run("postgresql", url, args.calls, args.rate, args.window)
+    for process in (False, True):  # the writer on a thread, then in its own process (as hotline serve)
+        with tempfile.TemporaryDirectory() as tmp:
+            run("sqlite", f"sqlite:///{Path(tmp) / 'bench.db'}", args.calls, args.rate, args.window, process)
+        if args.pg:
+            with pg_schema(args.pg) as url:
+                run("postgresql", url, args.calls, args.rate, args.window, process)
     return 0
 
 

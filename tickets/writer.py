@@ -1,8 +1,9 @@
 """DbWriter: database writes off the event loop, in order, nothing lost.
 
-Layer: I/O shell. One worker thread runs the sync service calls; the loop only
-enqueues. When the database is unavailable the update stays at the head of the
-queue and is retried with capped backoff until it lands.
+Layer: I/O shell. One worker (a thread, or with `executor=` a separate process,
+see writer_process.py) runs the sync service calls; the loop only enqueues.
+When the database is unavailable the update stays at the head of the queue and
+is retried with capped backoff until it lands.
 """
 
 from __future__ import annotations
@@ -22,12 +23,17 @@ log = logging.getLogger(__name__)
 GIL_SWITCH_INTERVAL = 0.001
 
 
+class RetryLater(Exception):
+    """The database is unavailable; raised by a worker process instead of
+    OperationalError, which does not always survive pickling."""
+
+
 class DbWriter:
     def __init__(self, work: Callable[[Any], Any], on_result: Callable[[Any], Any] | None = None,
-                 backoff_max: float = 5.0) -> None:
+                 backoff_max: float = 5.0, executor: concurrent.futures.Executor | None = None) -> None:
         self._work, self._on_result, self.backoff_max = work, on_result, backoff_max
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
-        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="db-writer")
+        self._pool = executor or concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="db-writer")
         self._task: asyncio.Task[None] | None = None
         self.written = 0
         self.retries = 0
@@ -59,9 +65,10 @@ class DbWriter:
                 try:
                     result = await loop.run_in_executor(self._pool, self._work, item)
                     break
-                except OperationalError as exc:
+                except (OperationalError, RetryLater) as exc:
                     self.retries += 1
-                    log.warning("database unavailable (%s); retrying in %.1f s", exc.orig, delay)
+                    reason = exc.orig if isinstance(exc, OperationalError) else exc
+                    log.warning("database unavailable (%s); retrying in %.1f s", reason, delay)
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, self.backoff_max)
                 except Exception:  # a bad row must not stop every later write

@@ -42,7 +42,7 @@ def wipe(url: str) -> None:
 
 @pytest.fixture()
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, session_secret="x" * 32, ami_enabled=False,
+    return Settings(database_url=database_url, session_secret="x" * 32, ami_enabled=False, writer_process=False,
                     login_rate_limit_per_minute=5)
 
 

@@ -1,0 +1,53 @@
+"""The writer as `hotline serve` runs it: in a process of its own, same results, same retries."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from tests.tickets.test_ticket_service import add_contact, answered_call, sessions  # noqa: F401
+from tickets import writer_process
+from tickets.events import TicketCreated
+from tickets.models import CallRecord, Ticket
+from tickets.writer import DbWriter, RetryLater
+from tickets.writer_process import WriterConfig
+
+
+async def test_process_writer_creates_one_ticket_per_call_and_reports_it(
+        sessions, database_url: str) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    contact = add_contact(sessions, "Erika Prozess", "+4934199990001")
+    created: list[TicketCreated] = []
+    config = WriterConfig(database_url, None, timedelta(minutes=60), 5)
+    writer = DbWriter(writer_process.handle, on_result=created.append, executor=writer_process.executor(config))
+    writer.start()
+    updates = answered_call("+4934199990001")
+    for update in [*updates, *updates]:  # replayed: still one ticket
+        writer.submit(update)
+    await asyncio.wait_for(writer.drain(), 60)
+    await writer.close()
+    linkedid = updates[0].call.linkedid
+    assert [(c.linkedid, c.contact_id) for c in created] == [(linkedid, contact)]
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Ticket).where(Ticket.linkedid == linkedid)) == 1
+        record = s.scalars(select(CallRecord).where(CallRecord.linkedid == linkedid)).one()
+    assert record.outcome == "answered" and record.talk_seconds == 120.0
+
+
+async def test_retry_later_is_retried_until_it_lands() -> None:
+    attempts: list[int] = []
+
+    def flaky(item: int) -> int:
+        attempts.append(item)
+        if len(attempts) < 3:
+            raise RetryLater("database is starting up")
+        return item * 2
+
+    results: list[int] = []
+    writer = DbWriter(flaky, on_result=results.append, backoff_max=0.05)
+    writer.start()
+    writer.submit(21)
+    await asyncio.wait_for(writer.drain(), 10)
+    await writer.close()
+    assert results == [42] and writer.retries == 2 and attempts == [21, 21, 21]
