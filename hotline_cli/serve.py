@@ -7,6 +7,7 @@ run side by side on other ports and databases.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 
 
@@ -53,6 +54,9 @@ def run_serve(_args: argparse.Namespace) -> int:
     from tickets.writer import GIL_SWITCH_INTERVAL
 
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)
+    # everything built so far lives as long as the process: keep it out of the
+    # collector's full passes, which otherwise walk it and pause the loop
+    gc.freeze()
     print(f"hotline serving on http://{settings.http_host}:{settings.http_port}/", flush=True)
     uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_level="warning")
     return 0

@@ -11,7 +11,9 @@ and results cross as frozen dataclasses.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import multiprocessing
+import os
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -35,8 +37,13 @@ class WriterConfig:
     short_abandon_seconds: float
 
 
+WRITER_NICENESS = 5  # on a busy machine the event loop's process gets the CPU first
+
+
 def _init(config: WriterConfig) -> None:
     global _service  # one per worker process: the process is the unit of state here
+    with contextlib.suppress(OSError):
+        os.nice(WRITER_NICENESS)
     _service = TicketService(session_factory(make_engine(config.database_url)), policy=config.policy,
                              callback_window=config.callback_window,
                              short_abandon_seconds=config.short_abandon_seconds)
