@@ -14,6 +14,8 @@ import concurrent.futures
 import contextlib
 import multiprocessing
 import os
+import threading
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -44,9 +46,19 @@ def _init(config: WriterConfig) -> None:
     global _service  # one per worker process: the process is the unit of state here
     with contextlib.suppress(OSError):
         os.nice(WRITER_NICENESS)
+    parent = os.getppid()
+    threading.Thread(target=_exit_with, args=(parent,), name="parent-watch", daemon=True).start()
     _service = TicketService(session_factory(make_engine(config.database_url)), policy=config.policy,
                              callback_window=config.callback_window,
                              short_abandon_seconds=config.short_abandon_seconds)
+
+
+def _exit_with(parent: int) -> None:
+    """A killed server (SIGKILL: no shutdown) must not leave its writer behind,
+    holding database connections: leave when the parent is gone."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
 
 
 def handle(update: CallUpdated) -> TicketCreated | None:

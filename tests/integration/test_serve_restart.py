@@ -32,6 +32,18 @@ def poll(pred: Callable[[], object], timeout: float = 30.0) -> None:
         time.sleep(0.2)
 
 
+def children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
 def test_killed_process_reconciles_from_queue_log_exactly_once(
         pbx: Pbx, module_database_url: str, tmp_path: Path) -> None:
     database_url = module_database_url  # its own database
@@ -51,8 +63,11 @@ def test_killed_process_reconciles_from_queue_log_exactly_once(
         with serve(pbx, database_url, port, secret, log, **env) as proc:
             during = pbx.place_call("+49 341 7000001", name="Vor dem Absturz", duration=8)
             poll(lambda: (r := record("+49 341 7000001")) is not None and r.ticket_id is not None)
+            writers = children(proc.pid)
+            assert writers, "hotline serve runs its ticket writer in a child process"
             proc.send_signal(signal.SIGKILL)  # no shutdown, no flush: a crash
             proc.wait(timeout=10)
+            poll(lambda: not any(Path(f"/proc/{pid}").exists() for pid in writers), timeout=10)
         assert isinstance(during, subprocess.Popen)
         during.wait(timeout=40)  # ends while hotline is down
         while_down = pbx.place_call("+49 341 7000002", name="Waehrend", duration=4)
