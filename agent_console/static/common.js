@@ -23,6 +23,7 @@ const I18N = {
     on_call_with: "Im Gespräch mit", pbx_down: "Telefonanlage nicht verbunden", chart: "Wartende und Servicelevel",
     wallboard_today: "Heute", reason_lunch: "Mittag", reason_break: "Pause", reason_backoffice: "Backoffice",
     withheld_caller: "Rufnummer unterdrückt", seconds: "s",
+    idle: "Keine Anrufe. Sobald Ihr Telefon klingelt, steht der Anrufer hier.",
   },
   en: {
     login: "Log in", username: "Username", password: "Password", logout: "Log out",
@@ -44,6 +45,7 @@ const I18N = {
     on_call_with: "On call with", pbx_down: "PBX not connected", chart: "Waiting calls and service level",
     wallboard_today: "Today", reason_lunch: "Lunch", reason_break: "Break", reason_backoffice: "Back office",
     withheld_caller: "Number withheld", seconds: "s",
+    idle: "No calls. When your phone rings, the caller shows up here.",
   },
 };
 

@@ -93,6 +93,7 @@ function popCard(pop) {
 function renderPops() {
   const box = $("pops"); box.replaceChildren();
   for (const pop of state.pops.values()) box.append(popCard(pop));
+  if (!state.pops.size && !state.call) box.append(el("p", { class: "idle", text: t("idle") }));
 }
 
 function field(label, input) { return el("label", {}, el("span", { text: label }), input); }
@@ -127,7 +128,7 @@ function ticketEditor(tk) {
 
 function renderCall() {
   const box = $("call");
-  if (!state.call) { box.hidden = true; box.replaceChildren(); return; }
+  if (!state.call) { box.hidden = true; box.replaceChildren(); renderIdle(); return; }
   box.hidden = false;
   const target = el("input", { size: 10, placeholder: t("number"), id: "transfer-target" });
   box.replaceChildren(
@@ -138,6 +139,11 @@ function renderCall() {
 
 async function loadTicket(id) {
   try { state.ticket = await hl.api("GET", `/api/tickets/${id}`); renderCall(); } catch (e) { say(e.message); }
+}
+
+function renderIdle() {
+  const box = $("pops");
+  if (!state.pops.size && !box.querySelector(".idle")) box.append(el("p", { class: "idle", text: t("idle") }));
 }
 
 function renderAgent() {
