@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import flag_modified
 
 from cti.events import Outcome
+from tickets import reports
 from tickets.models import (
     Callback,
     CallbackStatus,
@@ -324,14 +325,9 @@ class TicketDesk:
 
     def finished_calls(self, start: datetime, end: datetime) -> list[FinishedCall]:
         """Calls that ended in [start, end), oldest first, for callqueue.metrics.figures
-        (counted when they end, as tickets.reports does, so both give the same figures)."""
-        q = select(CallRecord).where(
-            CallRecord.ended_at >= _aware(start, "start"), CallRecord.ended_at < _aware(end, "end"),
-            CallRecord.outcome.is_not(None)).order_by(CallRecord.ended_at, CallRecord.id)
-        with self.sessions() as s:
-            return [FinishedCall(outcome=r.outcome or "", wait_seconds=r.wait_seconds or 0.0,
-                                 talk_seconds=r.talk_seconds or 0.0, answered=r.answered_at is not None)
-                    for r in s.scalars(q)]
+        (tickets.reports' query, with the desk's check for time zones)."""
+        found = reports.finished_calls(self.sessions, _aware(start, "start"), _aware(end, "end"))
+        return [call for _queue, _ended, call in found]
 
     # --- callbacks ----------------------------------------------------------
 

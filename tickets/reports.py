@@ -24,4 +24,4 @@ def finished_calls(sessions: sessionmaker[Session], start: datetime, end: dateti
     with sessions() as s:
         return [(r.queue, r.ended_at, FinishedCall(r.outcome or "", r.wait_seconds or 0.0,
                                                    r.talk_seconds or 0.0, r.answered_at is not None))
-                for r in s.scalars(q.order_by(CallRecord.ended_at)) if r.ended_at is not None]
+                for r in s.scalars(q.order_by(CallRecord.ended_at, CallRecord.id)) if r.ended_at is not None]
