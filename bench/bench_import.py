@@ -9,23 +9,19 @@ Each line says rows/s over all data rows, imported contacts and bad rows.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import random
-import secrets
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-
-from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tickets.customers import COLUMNS, CustomerService  # noqa: E402
-from tickets.db import make_engine, session_factory  # noqa: E402
+from tickets.db import make_engine, scratch_schema, session_factory  # noqa: E402
 from tickets.migrate import upgrade  # noqa: E402
 
 FIRST = ("Anna", "Bernd", "Clara", "Dieter", "Erika", "Frank", "Greta", "Hans", "Ida", "Jonas")
@@ -57,19 +53,8 @@ def write_csv(path: Path, rows: int, seed: int = 7) -> int:
     return broken
 
 
-@contextmanager
-def pg_schema(base: str) -> Iterator[str]:
-    schema = f"hl_bench_{secrets.token_hex(4)}"
-    admin = make_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+def pg_schema(base: str) -> contextlib.AbstractContextManager[str]:
+    return scratch_schema(base, "hl_bench")
 
 
 def run(label: str, url: str, csv_path: Path, rows: int) -> None:

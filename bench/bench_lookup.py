@@ -16,15 +16,14 @@ lookups/s, and how many results had an unexpected status (should be 0).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
-import secrets
 import statistics
 import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,7 @@ from sqlalchemy import Connection, Engine, insert, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tickets.db import make_engine, session_factory  # noqa: E402
+from tickets.db import make_engine, scratch_schema, session_factory  # noqa: E402
 from tickets.lookup import CustomerLookup, MatchStatus  # noqa: E402
 from tickets.migrate import upgrade  # noqa: E402
 from tickets.models import Contact, Organisation, Phone, PhoneKind  # noqa: E402
@@ -197,19 +196,8 @@ def run(label: str, url: str, data: Dataset, lookups: int) -> None:
               f"mean {statistics.fmean(values) * 1000:.2f} ms")
 
 
-@contextmanager
-def pg_schema(base: str) -> Iterator[str]:
-    schema = f"hl_bench_{secrets.token_hex(4)}"
-    admin = make_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+def pg_schema(base: str) -> contextlib.AbstractContextManager[str]:
+    return scratch_schema(base, "hl_bench")
 
 
 def main() -> int:

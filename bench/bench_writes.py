@@ -18,18 +18,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import secrets
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -37,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 from cti import events as ev  # noqa: E402
 from tickets import writer_process  # noqa: E402
 from tickets.calls_service import TicketService  # noqa: E402
-from tickets.db import make_engine, session_factory  # noqa: E402
+from tickets.db import make_engine, scratch_schema, session_factory  # noqa: E402
 from tickets.events import TicketCreated  # noqa: E402
 from tickets.migrate import upgrade  # noqa: E402
 from tickets.models import CallRecord, Contact, Phone, PhoneKind, Ticket  # noqa: E402
@@ -182,19 +181,8 @@ def run(label: str, url: str, calls: int, rate: float | None, window: int, proce
           f"{'every call exactly one ticket and one finalized record' if ok else 'MISMATCH'}")
 
 
-@contextmanager
-def pg_schema(base: str) -> Iterator[str]:
-    schema = f"hl_bench_{secrets.token_hex(4)}"
-    admin = make_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+def pg_schema(base: str) -> contextlib.AbstractContextManager[str]:
+    return scratch_schema(base, "hl_bench")
 
 
 async def idle_lag(seconds: float) -> LagMonitor:

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
-from tickets.db import make_engine
+from tickets.db import scratch_schema
 from tickets.migrate import upgrade
 
 
@@ -29,19 +27,9 @@ def throwaway_database(folder: Path) -> Iterator[str]:
         upgrade(url)
         yield url
         return
-    schema = f"hl_test_{secrets.token_hex(4)}"
-    admin = make_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    url = f"{base}{sep}options=-csearch_path%3D{schema}"
-    upgrade(url)
-    try:
+    with scratch_schema(base, "hl_test") as url:
+        upgrade(url)
         yield url
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -5,9 +5,12 @@ Layer: storage shell.
 
 from __future__ import annotations
 
+import contextlib
+import secrets
+from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -29,3 +32,20 @@ def make_engine(url: str) -> Engine:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextlib.contextmanager
+def scratch_schema(base_url: str, prefix: str = "hl_scratch") -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards
+    (tests and benchmarks share one database without seeing each other's rows)."""
+    schema = f"{prefix}_{secrets.token_hex(4)}"
+    admin = make_engine(base_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in base_url else "?"
+    try:
+        yield f"{base_url}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
