@@ -11,6 +11,7 @@ import json
 import os
 import random
 import subprocess
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,11 +26,10 @@ from tests.pbx_fixture import Pbx
 TRANSCRIPTS = Path(__file__).resolve().parent.parent / "transcripts"
 
 
-def replay(raw: bytes, seed: int = 0) -> dict[str, ev.CallSnapshot]:
+def updates(raw: bytes, seed: int = 0) -> Iterator[ev.CallUpdated | ev.AgentUpdated]:
     """Feed real AMI bytes through protocol + translate + registry in random chunks."""
     rng = random.Random(seed)
     parser, registry = AmiParser(), CallRegistry()
-    ended: dict[str, ev.CallSnapshot] = {}
     pos = 0
     while pos < len(raw):
         size = rng.randint(1, 700)
@@ -37,11 +37,14 @@ def replay(raw: bytes, seed: int = 0) -> dict[str, ev.CallSnapshot]:
             if isinstance(msg, AmiMessage):
                 now = datetime.now(UTC)
                 for event in translate(msg, now):
-                    for update in registry.apply(event, now):
-                        if isinstance(update, ev.CallUpdated) and update.change == "ended":
-                            ended[update.call.linkedid] = update.call
+                    yield from registry.apply(event, now)
         pos += size
-    return ended
+
+
+def replay(raw: bytes, seed: int = 0) -> dict[str, ev.CallSnapshot]:
+    """The calls that ended, by Linkedid, as the registry saw them."""
+    return {u.call.linkedid: u.call for u in updates(raw, seed)
+            if isinstance(u, ev.CallUpdated) and u.change == "ended"}
 
 
 def check_and_keep(pbx: Pbx, since_raw: int, name: str, linkedid: str,
@@ -266,18 +269,5 @@ def test_pause_with_reason_and_unpause_are_reported(pbx: Pbx) -> None:
 
 def agent_states(raw: bytes, agent: str, seed: int = 0) -> list[tuple[str, str]]:
     """The agent's (state, pause reason) sequence from AMI bytes fed in random chunks."""
-    rng = random.Random(seed)
-    parser, registry = AmiParser(), CallRegistry()
-    states: list[tuple[str, str]] = []
-    pos = 0
-    while pos < len(raw):
-        size = rng.randint(1, 700)
-        for msg in parser.feed(raw[pos:pos + size]):
-            if isinstance(msg, AmiMessage):
-                now = datetime.now(UTC)
-                for event in translate(msg, now):
-                    for update in registry.apply(event, now):
-                        if isinstance(update, ev.AgentUpdated) and update.agent.agent == agent:
-                            states.append((update.agent.state.value, update.agent.pause_reason))
-        pos += size
-    return states
+    return [(u.agent.state.value, u.agent.pause_reason) for u in updates(raw, seed)
+            if isinstance(u, ev.AgentUpdated) and u.agent.agent == agent]
