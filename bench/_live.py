@@ -55,7 +55,7 @@ from websockets.asyncio.client import ClientConnection, connect  # noqa: E402
 from agent_console.auth import COOKIE  # noqa: E402
 from hotline_cli import phones as sip_phones  # noqa: E402
 from hotline_cli.asterisk import AGENTS, PrivateAsterisk  # noqa: E402
-from tests.pbx_fixture import AmiTap, Pbx, _parse, free_tcp_port, start_pbx  # noqa: E402
+from tests.pbx_fixture import AmiTap, Pbx, free_tcp_port, start_pbx  # noqa: E402
 from tests.serve_process import serve  # noqa: E402
 from tickets.db import make_engine, session_factory  # noqa: E402
 from tickets.migrate import upgrade  # noqa: E402
@@ -79,27 +79,14 @@ class TimedTap(AmiTap):
                       "AgentComplete", "AgentRingNoAnswer", "QueueCallerAbandon", "QueueCallerLeave",
                       "Hangup", "UserEvent"})
 
-    def _run(self) -> None:
-        buf = b""
-        while not self._stop:
-            try:
-                chunk = self._sock.recv(65536)
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            if not chunk:
-                return
-            now = repr(time.perf_counter())
-            buf += chunk
-            *frames, buf = buf.split(b"\r\n\r\n")
-            parsed = [_parse(f) for f in frames if f.strip()]
-            keep = [e for e in parsed if e.get("Event") in self.KEEP]
-            for e in keep:
-                e["_t"] = now
-            with self._cond:
-                self.events.extend(keep)
-                self._cond.notify_all()
+    def _store(self, chunk: bytes, parsed: list[dict[str, str]], received: float) -> None:
+        now = repr(received)
+        keep = [e for e in parsed if e.get("Event") in self.KEEP]
+        for e in keep:
+            e["_t"] = now
+        with self._cond:
+            self.events.extend(keep)
+            self._cond.notify_all()
 
     def since(self, mark: int) -> list[dict[str, str]]:
         with self._cond:

@@ -61,13 +61,17 @@ class AmiTap:
                 return
             if not chunk:
                 return
-            self.raw += chunk
+            received = time.perf_counter()
             buf += chunk
             *frames, buf = buf.split(b"\r\n\r\n")
-            parsed = [_parse(f) for f in frames if f.strip()]
-            with self._cond:
-                self.events.extend(e for e in parsed if "Event" in e)
-                self._cond.notify_all()
+            self._store(chunk, [_parse(f) for f in frames if f.strip()], received)
+
+    def _store(self, chunk: bytes, parsed: list[Event], received: float) -> None:
+        """Keep what arrived (a subclass may keep less)."""
+        self.raw += chunk
+        with self._cond:
+            self.events.extend(e for e in parsed if "Event" in e)
+            self._cond.notify_all()
 
     def wait_for(self, pred: Callable[[Event], bool], timeout: float = 20.0) -> Event:
         deadline = time.monotonic() + timeout
