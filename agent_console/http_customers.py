@@ -55,10 +55,7 @@ def create(body: CustomerIn, request: Request, who: Annotated[SessionUser, ANY])
 @router.get("/api/customers/lookup")
 def lookup(request: Request, who: Annotated[SessionUser, ANY],
            number: Annotated[str, Query(max_length=200)]) -> dict[str, Any]:
-    services = _services(request)
-    result = services.lookup.lookup(number)
-    best = result.candidates[0] if result.status.value == "known" else None
-    contact = services.customers.get(best.contact_id) if best and best.contact_id else None
+    result, contact = _services(request).notifier.enricher.match(number)
     return {**match_json(result, contact), "raw": result.raw}
 
 

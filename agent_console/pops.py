@@ -37,10 +37,14 @@ class PopEnricher:
     desk: Desk
     contacts: Contacts
 
-    def enrich(self, caller_raw: str) -> dict[str, Any]:
+    def match(self, caller_raw: str) -> tuple[LookupResult, dict[str, Any] | None]:
+        """The lookup and, when it is known, the contact it names."""
         result = self.lookup.lookup(caller_raw)
         best = result.candidates[0] if result.status.value == "known" else None
-        contact = self.contacts.get(best.contact_id) if best and best.contact_id else None
+        return result, self.contacts.get(best.contact_id) if best and best.contact_id else None
+
+    def enrich(self, caller_raw: str) -> dict[str, Any]:
+        result, contact = self.match(caller_raw)
         open_tickets: list[dict[str, Any]] = []
         recent: list[dict[str, Any]] = []
         if contact:
