@@ -7,7 +7,8 @@ Every message gets a hub-wide `seq`. Each message names who may see it
 kept in a ring buffer: a reconnecting browser that sends its last `seq` gets
 what it missed (its own audience only) or, when that is too old, a fresh snapshot.
 A client whose queue is full is dropped, never awaited: one slow browser must
-not delay a screen pop for everyone else.
+not delay a screen pop for everyone else. Clients are indexed by endpoint and
+role, so a pop for one agent costs the same with 10 or 1,000 browsers connected.
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ class Hub:
     def __init__(self, buffer: int = BUFFER) -> None:
         self._seq = itertools.count(1)
         self._clients: set[Client] = set()
+        self._supervisors: set[Client] = set()
+        self._by_endpoint: dict[str, set[Client]] = {}
         self._buffer: deque[Message] = deque(maxlen=buffer)
         self.last_seq = 0
         self.sent = 0
@@ -92,10 +95,17 @@ class Hub:
     def publish(self, type_: str, data: dict[str, Any], audience: Audience = ALL) -> Message:
         msg = Message(self.next_seq(), type_, data, audience, time.perf_counter())
         self._buffer.append(msg)
-        for client in list(self._clients):
-            if audience.admits(client):
-                self._offer(client, msg)
+        for client in self._audience(audience):
+            self._offer(client, msg)
         return msg
+
+    def _audience(self, audience: Audience) -> list[Client]:
+        if audience.everyone:
+            return list(self._clients)
+        chosen = set(self._supervisors) if audience.supervisors else set()
+        for endpoint in audience.endpoints:
+            chosen.update(self._by_endpoint.get(endpoint, ()))
+        return list(chosen)
 
     def _offer(self, client: Client, msg: Message) -> None:
         try:
@@ -108,7 +118,7 @@ class Hub:
 
     def drop(self, client: Client) -> None:
         if client in self._clients:
-            self._clients.discard(client)
+            self.detach(client)
             client.dropped = True
             self.dropped_clients += 1
             while not client.queue.empty():  # make room for the close marker
@@ -119,6 +129,10 @@ class Hub:
         """Register the client. Returns the missed messages to replay, or None when
         the client needs a fresh snapshot (first connect, or `since` too old)."""
         self._clients.add(client)
+        if client.supervisor:
+            self._supervisors.add(client)
+        if client.endpoint is not None:
+            self._by_endpoint.setdefault(client.endpoint, set()).add(client)
         if since is None or since > self.last_seq:
             return None
         oldest = self._buffer[0].seq if self._buffer else self.last_seq + 1
@@ -128,3 +142,10 @@ class Hub:
 
     def detach(self, client: Client) -> None:
         self._clients.discard(client)
+        self._supervisors.discard(client)
+        if client.endpoint is not None:
+            same = self._by_endpoint.get(client.endpoint)
+            if same is not None:
+                same.discard(client)
+                if not same:
+                    del self._by_endpoint[client.endpoint]

@@ -1,0 +1,53 @@
+"""The hub's audiences, without sockets: who gets a message, and that the endpoint
+and role index follows attach/detach/drop."""
+
+from __future__ import annotations
+
+import asyncio
+
+from agent_console.hub import ALL, SUPERVISORS_ONLY, Client, Hub, agents
+
+
+def _client(name: str, endpoint: str | None = None, supervisor: bool = False) -> Client:
+    return Client(user_id=hash(name) & 0xFFFF, username=name, endpoint=endpoint, supervisor=supervisor)
+
+
+def _got(client: Client) -> list[str]:
+    out = []
+    while not client.queue.empty():
+        msg = client.queue.get_nowait()
+        out.append(msg.type if msg is not None else "closed")
+    return out
+
+
+def test_each_audience_reaches_exactly_its_clients() -> None:
+    async def go() -> None:
+        hub = Hub()
+        anna_tab1, anna_tab2 = _client("anna", "PJSIP/1001"), _client("anna", "PJSIP/1001")
+        bert, sven = _client("bert", "PJSIP/1002"), _client("sven", supervisor=True)
+        lead = _client("lead", "PJSIP/1009", supervisor=True)  # a supervisor with a phone
+        everyone = [anna_tab1, anna_tab2, bert, sven, lead]
+        for c in everyone:
+            assert hub.attach(c, None) is None
+        hub.publish("call.ringing", {}, agents("PJSIP/1001"))
+        hub.publish("agent.state", {}, agents("PJSIP/1002", supervisors=True))
+        hub.publish("queue.updated", {}, SUPERVISORS_ONLY)
+        hub.publish("notice", {}, ALL)
+        hub.publish("call.ringing", {}, agents("PJSIP/1009", "PJSIP/7777"))
+        assert _got(anna_tab1) == _got(anna_tab2) == ["call.ringing", "notice"]
+        assert _got(bert) == ["agent.state", "notice"]
+        assert _got(sven) == ["agent.state", "queue.updated", "notice"]
+        assert _got(lead) == ["agent.state", "queue.updated", "notice", "call.ringing"]  # once, not twice
+
+        hub.detach(anna_tab1)
+        hub.drop(sven)
+        hub.publish("call.ringing", {}, agents("PJSIP/1001", supervisors=True))
+        assert _got(anna_tab1) == [] and _got(anna_tab2) == ["call.ringing"]
+        assert _got(sven) == ["closed"] and _got(lead) == ["call.ringing"]
+        assert hub.clients == 3 and hub.dropped_clients == 1
+        # a reconnect replays only what this client may see
+        missed = hub.attach(anna_tab1, 0)
+        assert missed is not None
+        assert [m.type for m in missed] == ["call.ringing", "notice", "call.ringing"]
+
+    asyncio.run(go())
