@@ -18,6 +18,9 @@ _QUEUE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 _NUMBER = re.compile(r"^\+?[0-9*#]{1,32}$")
 _CONTEXT = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 _REASON_MAX = 64
+# The pause reason of an extended wrap-up ("more time" after a call): Asterisk shows
+# it in `queue show` and QueueMemberPause; the console labels it in the user's language.
+WRAP_UP_REASON = "wrap-up"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,12 @@ def queue_pause(interface: str, queue: str, reason: str) -> Action:
     return Action("QueuePause", {"Interface": _match(_INTERFACE, interface, "interface"),
                                  "Queue": _match(_QUEUE, queue, "queue"), "Paused": "true",
                                  "Reason": _reason(reason)}, idempotent=True)
+
+
+def wrap_up_pause(interface: str, queue: str) -> Action:
+    """More time after a call: a QueuePause with the wrap-up reason keeps the agent
+    out of the queue once Asterisk's own wrap-up (wrapuptime) is over."""
+    return queue_pause(interface, queue, WRAP_UP_REASON)
 
 
 def queue_unpause(interface: str, queue: str) -> Action:

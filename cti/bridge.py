@@ -7,10 +7,17 @@ translated into snapshot events and applied, then ResyncCompleted ends the
 calls Asterisk no longer has, so the registry matches Asterisk again.
 AMI has no replay: whatever happened while disconnected is only visible in
 that snapshot (and in queue_log).
+
+Wrap-up: before QueueStatus the resync asks Asterisk for the queue's
+`wrapuptime` from its own queues.conf (Getvar of AST_CONFIG(), func_config.so;
+the AMI user's `call` class suffices). Asterisk sends no event when a member's
+wrap-up ends, so the bridge keeps one timer per agent in wrap-up and applies a
+WrapUpDue when it runs out.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -39,6 +46,8 @@ class AmiBridge:
                                 on_disconnected=self._on_disconnected,
                                 ping_interval=ping_interval)
         self.resyncs = 0
+        self._wrapup_timers: dict[str, asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
 
     @property
     def connected(self) -> bool:
@@ -48,6 +57,11 @@ class AmiBridge:
         self.client.start()
 
     async def close(self) -> None:
+        for timer in self._wrapup_timers.values():
+            timer.cancel()
+        self._wrapup_timers.clear()
+        for task in list(self._tasks):
+            task.cancel()
         await self.client.close()
 
     async def send(self, name: str, fields: dict[str, str]) -> AmiMessage:
@@ -58,7 +72,46 @@ class AmiBridge:
         for event in events:
             await self.bus.publish(event)
             for update in self.registry.apply(event, now):
+                if isinstance(update, ev.AgentUpdated):
+                    self._watch_wrapup(update.agent)
                 await self.bus.publish(update)
+
+    def _watch_wrapup(self, agent: ev.AgentSnapshot) -> None:
+        """One timer per agent, set while Asterisk's wrap-up runs."""
+        old = self._wrapup_timers.pop(agent.agent, None)
+        if old is not None:
+            old.cancel()
+        until = agent.wrapup_until
+        if until is None:
+            return
+        delay = max(0.0, (until - self.clock()).total_seconds())
+        self._wrapup_timers[agent.agent] = asyncio.get_running_loop().call_later(
+            delay, self._wrapup_due, agent.agent, until)
+
+    def _wrapup_due(self, interface: str, until: datetime) -> None:
+        self._wrapup_timers.pop(interface, None)
+        now = max(self.clock(), until)  # the loop's timer may fire a hair early
+        task = asyncio.get_running_loop().create_task(
+            self._publish([ev.WrapUpDue(at=now, agent=interface)], now))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def wrapup_seconds(self) -> int | None:
+        """The queue's wrapuptime from Asterisk's queues.conf; None when unreadable.
+        AST_CONFIG answers "" both for an unset key and without func_config.so, so an
+        empty answer counts as 0 only when it can read manager.conf's `enabled`
+        (which must be set for this AMI session to exist)."""
+        async def get(variable: str) -> str:
+            reply = await self.client.send_action("Getvar", {"Variable": variable})
+            return reply.get("Value").strip()
+
+        value = await get(f"AST_CONFIG(queues.conf,{self.queue},wrapuptime)")
+        if not value:
+            return 0 if await get("AST_CONFIG(manager.conf,general,enabled)") else None
+        try:
+            return max(0, int(value))
+        except ValueError:
+            return None
 
     async def _on_message(self, msg: AmiMessage) -> None:
         now = self.clock()
@@ -76,6 +129,16 @@ class AmiBridge:
         await self.bus.publish(ev.PbxDisconnected(at=self.clock(), reason=reason))
 
     async def resync(self) -> None:
+        try:
+            wrapup = await self.wrapup_seconds()
+        except (AmiError, TimeoutError) as exc:
+            log.warning("could not read the queue's wrapuptime: %s", exc)
+            wrapup = None
+        if wrapup is None:
+            log.warning("queue %s: wrapuptime unknown (load func_config.so in Asterisk); "
+                        "wrap-up is shown without its remaining time", self.queue)
+        await self._publish([ev.QueueWrapUpTime(at=self.clock(), queue=self.queue, seconds=wrapup)],
+                            self.clock())
         channels = await self.client.send_action_list("CoreShowChannels", "CoreShowChannelsComplete")
         status = await self.client.send_action_list("QueueStatus", "QueueStatusComplete",
                                                     {"Queue": self.queue})

@@ -158,7 +158,7 @@ class CallRegistry:
         call.wait = float(e.wait_seconds)
         if e.completed_by is ev.CompletedBy.TRANSFER:
             call.outcome = ev.Outcome.TRANSFERRED
-        return list(self.agents.wrap_up(e.agent, e.at))
+        return list(self.agents.wrap_up(e.agent, e.queue, e.at))
 
     def _on_abandon(self, e: ev.CallAbandoned, now: datetime) -> list[Update]:
         call = self._get(e.linkedid, create=False)

@@ -3,13 +3,19 @@
 Layer: domain. Must not import from the rest of the project.
 State per agent interface (e.g. PJSIP/1001): available, ringing, on call,
 wrap-up, paused with reason, logged out, unavailable (phone not registered).
+
+Wrap-up: Asterisk holds a member for the queue's `wrapuptime` after each queue
+call (counted from the call's end, its LastCall) and sends no event when that
+time is over, so the board keeps `wrapup_until` and leaves WRAP_UP on the
+bridge's WrapUpDue timer. An agent paused during wrap-up who unpauses before
+`wrapup_until` is back in Asterisk's wrap-up, not available.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from cti import events as ev
 
@@ -26,17 +32,26 @@ class _Agent:
     queues: set[str] = field(default_factory=set)
     linkedid: str | None = None
     paused: bool = False
+    wrapup_until: datetime | None = None
 
     def snapshot(self, at: datetime) -> ev.AgentSnapshot:
         return ev.AgentSnapshot(
             agent=self.agent, member_name=self.member_name, state=self.state,
             pause_reason=self.pause_reason, since=self.since or at,
-            queues=tuple(sorted(self.queues)), linkedid=self.linkedid)
+            queues=tuple(sorted(self.queues)), linkedid=self.linkedid,
+            wrapup_until=self.wrapup_until)
+
+    def in_wrapup(self, at: datetime) -> bool:
+        return self.wrapup_until is not None and at < self.wrapup_until
 
 
 class AgentBoard:
     def __init__(self) -> None:
         self._agents: dict[str, _Agent] = {}
+        self._wrapup: dict[str, int | None] = {}  # queue -> wrapuptime (s), from Asterisk
+
+    def wrapup_seconds(self, queue: str) -> int | None:
+        return self._wrapup.get(queue)
 
     def snapshots(self) -> list[ev.AgentSnapshot]:
         return [a.snapshot(a.since or datetime.min) for a in self._agents.values()]
@@ -65,19 +80,42 @@ class AgentBoard:
 
     def on_call(self, interface: str, name: str, linkedid: str,
                 at: datetime) -> Iterator[ev.AgentUpdated]:
-        yield from self._set(self._agent(interface, name), S.ON_CALL, at, linkedid)
+        agent = self._agent(interface, name)
+        agent.wrapup_until = None
+        yield from self._set(agent, S.ON_CALL, at, linkedid)
 
     def released(self, interface: str, at: datetime) -> Iterator[ev.AgentUpdated]:
         agent = self._agent(interface)
         if agent.state == S.RINGING:
             yield from self._set(agent, S.AVAILABLE, at)
 
-    def wrap_up(self, interface: str, at: datetime) -> Iterator[ev.AgentUpdated]:
-        yield from self._set(self._agent(interface), S.WRAP_UP, at)
+    def wrap_up(self, interface: str, queue: str, at: datetime) -> Iterator[ev.AgentUpdated]:
+        """A queue call ended (AgentComplete): Asterisk's wrap-up starts now."""
+        agent = self._agent(interface)
+        seconds = self._wrapup.get(queue)
+        agent.wrapup_until = at + timedelta(seconds=seconds) if seconds else None
+        if seconds == 0:  # no wrapuptime: Asterisk offers the next call at once
+            yield from self._set(agent, S.AVAILABLE, at)
+        else:  # unknown length (None): wrap-up until the next state change
+            yield from self._set(agent, S.WRAP_UP, at)
+
+    def _wrapup_due(self, e: ev.WrapUpDue) -> Iterator[ev.AgentUpdated]:
+        agent = self._agents.get(e.agent)
+        if agent is None or agent.wrapup_until is None or agent.in_wrapup(e.at):
+            return  # unknown, or a stale timer of an earlier wrap-up
+        agent.wrapup_until = None
+        if agent.state == S.WRAP_UP:
+            yield from self._set(agent, S.AVAILABLE, e.at)
+        elif agent.state == S.PAUSED:  # e.g. extended wrap-up: Asterisk's part is over
+            yield ev.AgentUpdated(at=e.at, agent=agent.snapshot(e.at))
 
     def apply(self, e: ev.AgentEvent | ev.MemberSnapshot,
               now: datetime) -> Iterator[ev.AgentUpdated]:
-        if isinstance(e, ev.AgentLoggedIn):
+        if isinstance(e, ev.QueueWrapUpTime):
+            self._wrapup[e.queue] = e.seconds
+        elif isinstance(e, ev.WrapUpDue):
+            yield from self._wrapup_due(e)
+        elif isinstance(e, ev.AgentLoggedIn):
             agent = self._agent(e.agent, e.member_name)
             agent.queues.add(e.queue)
             agent.paused, agent.pause_reason = e.paused, e.pause_reason
@@ -96,8 +134,8 @@ class AgentBoard:
         elif isinstance(e, ev.AgentUnpaused):
             agent = self._agent(e.agent)
             agent.paused, agent.pause_reason = False, ""
-            if agent.state == S.PAUSED:
-                yield from self._set(agent, S.AVAILABLE, e.at)
+            if agent.state == S.PAUSED:  # back in Asterisk's wrap-up if it still runs
+                yield from self._set(agent, S.WRAP_UP if agent.in_wrapup(e.at) else S.AVAILABLE, e.at)
         else:
             yield from self._device(e, now)
 
@@ -114,11 +152,24 @@ class AgentBoard:
         elif e.available:
             # the device is free; after a call Asterisk's wrap-up still holds
             # the agent, which AgentComplete has already marked as WRAP_UP
-            state = agent.state if agent.state == S.WRAP_UP and not e.paused else S.AVAILABLE
+            self._resync_wrapup(agent, e)
+            state = S.WRAP_UP if agent.state == S.WRAP_UP or agent.in_wrapup(e.at) else S.AVAILABLE
         else:
             state = agent.state if agent.state in (S.RINGING, S.ON_CALL) else S.ON_CALL
         if e.paused and state in (S.AVAILABLE, S.WRAP_UP):
             state = S.PAUSED
+        if state == S.WRAP_UP and agent.wrapup_until is not None and not agent.in_wrapup(e.at):
+            state = S.AVAILABLE  # its timer may have been missed (e.g. while disconnected)
         at = e.at
         yield from self._set(agent, state, at, agent.linkedid if state in (S.RINGING, S.ON_CALL)
                              else None)
+
+    def _resync_wrapup(self, agent: _Agent, e: ev.AgentDeviceChanged | ev.MemberSnapshot) -> None:
+        """After a (re)connect, QueueStatus' LastCall tells whether Asterisk still
+        holds the member in wrap-up (a console reloaded mid-wrap-up keeps its countdown)."""
+        last_call = getattr(e, "last_call", None)
+        seconds = self._wrapup.get(e.queue)
+        if last_call is not None and seconds and agent.wrapup_until is None:
+            until = last_call + timedelta(seconds=seconds)
+            if e.at < until:
+                agent.wrapup_until = until

@@ -227,6 +227,25 @@ class AgentDeviceChanged:
     wrapup: bool  # Asterisk 22 QueueMemberStatus Wrapuptime handling, see translate
 
 
+@dataclass(frozen=True, slots=True)
+class QueueWrapUpTime:
+    """The queue's `wrapuptime` as Asterisk's own queues.conf says (read at every
+    resync); None when it could not be read (see cti.bridge)."""
+
+    at: datetime
+    queue: str
+    seconds: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class WrapUpDue:
+    """The bridge's timer: Asterisk's wrap-up of `agent` has run out by `at`
+    (Asterisk sends no event when a member's wrapuptime ends)."""
+
+    at: datetime
+    agent: str
+
+
 # --- connection / resync events --------------------------------------------
 
 
@@ -271,6 +290,7 @@ class MemberSnapshot:
     registered: bool
     paused: bool
     pause_reason: str
+    last_call: datetime | None = None  # when the member's last queue call ended (LastCall)
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,7 +331,8 @@ CallEvent = (
     | ChannelHungUp
     | CallEnded
 )
-AgentEvent = AgentLoggedIn | AgentLoggedOut | AgentPaused | AgentUnpaused | AgentDeviceChanged
+AgentEvent = (AgentLoggedIn | AgentLoggedOut | AgentPaused | AgentUnpaused | AgentDeviceChanged
+              | QueueWrapUpTime | WrapUpDue)
 SnapshotEvent = WaitingCallerSnapshot | MemberSnapshot | ActiveChannelSnapshot | ResyncCompleted
 ConnectionEvent = PbxConnected | PbxDisconnected
 DomainEvent = CallEvent | AgentEvent | SnapshotEvent | ConnectionEvent
@@ -372,6 +393,9 @@ class AgentSnapshot:
     since: datetime
     queues: tuple[str, ...]
     linkedid: str | None  # the call ringing or in progress, if any
+    # when Asterisk's wrap-up (the queue's wrapuptime after a call) ends; None when
+    # not in wrap-up or its length is unknown
+    wrapup_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

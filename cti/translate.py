@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
 
 from cti import events as ev
@@ -158,13 +158,23 @@ def _queue_entry(m: Message, at: datetime) -> list[ev.DomainEvent]:
         caller_name=_text(m, "CallerIDName"), wait_seconds=_int(m, "Wait"))]
 
 
+def _epoch(m: Message, key: str) -> datetime | None:
+    """Unix seconds (QueueMember LastCall); 0 or garbage: None."""
+    seconds = _int(m, key)
+    try:
+        return datetime.fromtimestamp(seconds, UTC) if seconds > 0 else None
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
 def _queue_member(m: Message, at: datetime) -> list[ev.DomainEvent]:
     status = m.get("Status")
     return [ev.MemberSnapshot(
         at=at, agent=m.get("Location") or m.get("Interface"), member_name=_text(m, "Name"),
         queue=m.get("Queue"), in_call=m.get("InCall") == "1",
         available=status in _DEVICE_AVAILABLE, registered=status not in _DEVICE_UNREGISTERED,
-        paused=m.get("Paused") == "1", pause_reason=_text(m, "PausedReason"))]
+        paused=m.get("Paused") == "1", pause_reason=_text(m, "PausedReason"),
+        last_call=_epoch(m, "LastCall"))]
 
 
 def _channel(m: Message, at: datetime) -> list[ev.DomainEvent]:

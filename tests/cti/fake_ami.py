@@ -27,6 +27,7 @@ class FakeAmi:
     channels: list[dict[str, str]] = field(default_factory=list)
     entries: list[dict[str, str]] = field(default_factory=list)
     actions: list[AmiMessage] = field(default_factory=list)
+    variables: dict[str, str] = field(default_factory=dict)  # Getvar answers
     logins: int = 0
     port: int = 0
 
@@ -95,6 +96,9 @@ class FakeAmi:
             self._list(writer, aid, "CoreShowChannel", self.channels, "CoreShowChannelsComplete")
         elif action == "QueueStatus":
             self._list(writer, aid, "QueueEntry", self.entries, "QueueStatusComplete")
+        elif action == "Getvar":
+            writer.write(frame(Response="Success", ActionID=aid, Variable=msg.get("Variable"),
+                               Value=self.variables.get(msg.get("Variable"), "")))
         elif action == "Originate":
             pass  # never answered: lets a test cut the connection while it is pending
         else:
