@@ -1,4 +1,5 @@
-"""The agent's own phone: pause with reason, unpause, queue login/logout, click-to-dial.
+"""The agent's own phone: pause with reason, unpause, queue login/logout, click-to-dial,
+and more time for wrap-up (a pause with the wrap-up reason; /unpause ends it).
 
 Layer: edge. Every value goes through cti.actions' validators (no CR/LF
 reaches AMI); an agent can only act on the endpoint stored with their user.
@@ -51,6 +52,14 @@ def _queue(request: Request) -> str:
 async def pause(body: PauseIn, request: Request, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
     ep = _endpoint(who)
     return await _run(request, lambda: actions.queue_pause(ep, _queue(request), body.reason))
+
+
+@router.post("/api/agent/wrap-up")
+async def wrap_up(request: Request, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
+    """More time after a call: stay out of the queue when Asterisk's wrapuptime ends,
+    until /api/agent/unpause ("ready")."""
+    ep = _endpoint(who)
+    return await _run(request, lambda: actions.wrap_up_pause(ep, _queue(request)))
 
 
 @router.post("/api/agent/unpause")

@@ -14,6 +14,7 @@ from callqueue.live import QueueView, Sample
 from callqueue.metrics import QueueFigures
 
 from cti import events as ev
+from cti.actions import WRAP_UP_REASON
 
 
 def iso(t: datetime | None) -> str | None:
@@ -43,10 +44,19 @@ def call_json(call: ev.CallSnapshot) -> dict[str, Any]:
 
 
 def agent_json(a: ev.AgentSnapshot, now: datetime) -> dict[str, Any]:
+    """`wrapup_remaining_seconds`: what is left of Asterisk's wrap-up (the queue's
+    wrapuptime) at `now`, so a browser counts down without trusting its own clock;
+    None when not in wrap-up or its length is unknown. `extended_wrap_up`: paused
+    with the wrap-up reason ("more time")."""
+    remaining = None
+    if a.wrapup_until is not None and a.state in (ev.AgentState.WRAP_UP, ev.AgentState.PAUSED):
+        remaining = max(0.0, (a.wrapup_until - now).total_seconds())
     return {"agent": a.agent, "name": a.member_name, "state": a.state.value,
             "pause_reason": a.pause_reason, "since": iso(a.since),
             "seconds_in_state": max(0.0, (now - a.since).total_seconds()),
-            "queues": list(a.queues), "linkedid": a.linkedid}
+            "queues": list(a.queues), "linkedid": a.linkedid,
+            "wrapup_until": iso(a.wrapup_until), "wrapup_remaining_seconds": remaining,
+            "extended_wrap_up": a.state == ev.AgentState.PAUSED and a.pause_reason == WRAP_UP_REASON}
 
 
 def figures_json(f: QueueFigures) -> dict[str, Any]:

@@ -24,6 +24,10 @@ const I18N = {
     wallboard_today: "Heute", reason_lunch: "Mittag", reason_break: "Pause", reason_backoffice: "Backoffice",
     withheld_caller: "Rufnummer unterdrückt", seconds: "s",
     idle: "Keine Anrufe. Sobald Ihr Telefon klingelt, steht der Anrufer hier.",
+    reason_wrap_up: "Nachbearbeitung", wrapup_title: "Nachbearbeitung", wrapup_left: "noch",
+    wrapup_then: "Danach stellt die Telefonanlage wieder Anrufe zu.", wrapup_unknown: "Dauer unbekannt",
+    wrapup_extended: "Nachbearbeitung verlängert", wrapup_extended_note: "Keine Anrufe, bis Sie auf „Bereit“ klicken.",
+    more_time: "Mehr Zeit", ready: "Bereit",
   },
   en: {
     login: "Log in", username: "Username", password: "Password", logout: "Log out",
@@ -46,6 +50,10 @@ const I18N = {
     wallboard_today: "Today", reason_lunch: "Lunch", reason_break: "Break", reason_backoffice: "Back office",
     withheld_caller: "Number withheld", seconds: "s",
     idle: "No calls. When your phone rings, the caller shows up here.",
+    reason_wrap_up: "Wrap-up", wrapup_title: "Wrap-up", wrapup_left: "left",
+    wrapup_then: "Then the PBX puts calls through again.", wrapup_unknown: "length unknown",
+    wrapup_extended: "Wrap-up extended", wrapup_extended_note: "No calls until you click Ready.",
+    more_time: "More time", ready: "Ready",
   },
 };
 

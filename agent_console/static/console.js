@@ -1,7 +1,8 @@
 // The agent console: screen pops, the call's ticket, the agent's own phone.
 "use strict";
 
-const state = { pops: new Map(), call: null, ticket: null, agent: null };
+const state = { pops: new Map(), call: null, ticket: null, agent: null, agentAt: 0, wrapDeadline: null };
+const WRAP_UP_REASON = "wrap-up";  // cti.actions.WRAP_UP_REASON: the pause of "more time"
 const $ = (id) => document.getElementById(id);
 const { el, t } = { el: hl.el.bind(hl), t: hl.t.bind(hl) };
 
@@ -146,15 +147,66 @@ function renderIdle() {
   if (!state.pops.size && !box.querySelector(".idle")) box.append(el("p", { class: "idle", text: t("idle") }));
 }
 
+function reasonLabel(reason) {
+  const key = `reason_${reason.replace(/-/g, "_")}`, label = t(key);
+  return label === key ? reason : label;  // a reason set elsewhere (e.g. a desk phone) as given
+}
+
+// Wrap-up after a call: Asterisk's (the queue's wrapuptime; the server sends what is
+// left, counted down here on the browser's monotonic clock) or extended ("more time":
+// paused with the wrap-up reason until "ready").
+function wrapPhase(a) {
+  if (a && a.state === "wrap_up") return "asterisk";
+  if (a && a.state === "paused" && a.pause_reason === WRAP_UP_REASON) return "extended";
+  return null;
+}
+
+function noteAgent(a) {
+  state.agent = a; state.agentAt = performance.now();
+  const left = a ? a.wrapup_remaining_seconds : null;
+  state.wrapDeadline = left === null || left === undefined ? null : state.agentAt + left * 1000;
+}
+
+function wrapClock() {
+  const node = $("wrapup-countdown"), a = state.agent, phase = wrapPhase(a);
+  if (!node || !phase) return;
+  if (phase === "extended") {
+    node.textContent = `${t("since")} ${hl.seconds(a.seconds_in_state + (performance.now() - state.agentAt) / 1000)}`;
+  } else if (state.wrapDeadline === null) {
+    node.textContent = t("wrapup_unknown"); delete node.dataset.remaining;
+  } else {
+    const left = Math.max(0, Math.ceil((state.wrapDeadline - performance.now()) / 1000));
+    node.dataset.remaining = String(left);
+    node.textContent = `${t("wrapup_left")} ${hl.seconds(left)}`;
+  }
+}
+
+function renderWrapUp() {
+  const box = $("wrapup"), phase = wrapPhase(state.agent);
+  box.hidden = !phase; box.dataset.phase = phase || ""; box.className = `card wrapup ${phase || ""}`;
+  if (!phase) { box.replaceChildren(); return; }
+  const extended = phase === "extended";
+  const button = extended
+    ? el("button", { class: "primary", id: "wrapup-ready", text: t("ready"), onclick: () => act("/api/agent/unpause") })
+    : el("button", { class: "primary", id: "wrapup-more", text: t("more_time"), onclick: () => act("/api/agent/wrap-up") });
+  box.replaceChildren(
+    el("h2", { text: t(extended ? "wrapup_extended" : "wrapup_title") }),
+    el("p", {}, el("span", { class: "countdown", id: "wrapup-countdown" })),
+    el("p", { class: "muted", text: t(extended ? "wrapup_extended_note" : "wrapup_then") }),
+    el("div", { class: "row" }, button));
+  wrapClock();
+}
+
 function renderAgent() {
   const a = state.agent, badge = $("agent-state");
   badge.className = `badge ${a ? a.state : "logged_out"}`; badge.textContent = t(a ? a.state : "logged_out");
-  $("pause-reason").textContent = a && a.pause_reason ? a.pause_reason : "";
+  $("pause-reason").textContent = a && a.pause_reason ? reasonLabel(a.pause_reason) : "";
+  renderWrapUp();
 }
 
 const handlers = {
   snapshot(d) {
-    state.pops = new Map(d.ringing.map((p) => [p.linkedid, p])); state.agent = d.agent;
+    state.pops = new Map(d.ringing.map((p) => [p.linkedid, p])); noteAgent(d.agent);
     if (d.current_call) { state.call = d.current_call; if (d.current_call.ticket_id) loadTicket(d.current_call.ticket_id); }
     renderPops(); renderAgent(); renderCall();
     say(d.pbx_connected ? "" : t("pbx_down"));
@@ -170,7 +222,7 @@ const handlers = {
   "ticket.created"(d) { if (state.call && state.call.linkedid === d.linkedid) loadTicket(d.ticket_id); },
   "ticket.updated"(tk) { if (state.ticket && state.ticket.id === tk.id) { state.ticket = tk; } },
   "call.ended"(call) { if (state.call && state.call.linkedid === call.linkedid) { state.call.ended = true; } state.pops.delete(call.linkedid); renderPops(); },
-  "agent.state"(a) { if (hl.me && a.agent === hl.me.endpoint) { state.agent = a; renderAgent(); if (a.state === "available" && state.call && state.call.ended) { state.call = null; state.ticket = null; renderCall(); } } },
+  "agent.state"(a) { if (hl.me && a.agent === hl.me.endpoint) { noteAgent(a); renderAgent(); if (a.state === "available" && state.call && state.call.ended) { state.call = null; state.ticket = null; renderCall(); } } },
 };
 
 (async () => {
@@ -185,5 +237,6 @@ const handlers = {
   $("qlogin").onclick = () => act("/api/agent/queue-login");
   $("qlogout").onclick = () => act("/api/agent/queue-logout");
   $("dial").onclick = () => act("/api/agent/dial", { number: $("dial-number").value });
+  setInterval(wrapClock, 250);
   hl.connect(handlers);
 })();

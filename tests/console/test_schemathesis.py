@@ -32,7 +32,7 @@ from tests.console.conftest import Browser
 MAX_EXAMPLES = 25
 BASE_URL = "http://testserver"
 PBX = {"/api/agent/pause", "/api/agent/unpause", "/api/agent/queue-login", "/api/agent/queue-logout",
-       "/api/agent/dial", "/api/calls/{linkedid}/transfer"}
+       "/api/agent/dial", "/api/agent/wrap-up", "/api/calls/{linkedid}/transfer"}
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
