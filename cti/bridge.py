@@ -9,8 +9,9 @@ AMI has no replay: whatever happened while disconnected is only visible in
 that snapshot (and in queue_log).
 
 Wrap-up: before QueueStatus the resync asks Asterisk for the queue's
-`wrapuptime` from its own queues.conf (Getvar of AST_CONFIG(), func_config.so;
-the AMI user's `call` class suffices). Asterisk sends no event when a member's
+`wrapuptime`, published by the dialplan as the global HOTLINE_WRAPUP_SECONDS
+(Getvar; the AMI user's `call` class suffices, and no func_config.so, which
+would let the AMI user read every config file). Asterisk sends no event when a member's
 wrap-up ends, so the bridge keeps one timer per agent in wrap-up and applies a
 WrapUpDue when it runs out.
 """
@@ -30,6 +31,7 @@ from cti.protocol import AmiMessage
 from cti.translate import translate
 
 log = logging.getLogger(__name__)
+WRAPUP_VARIABLE = "HOTLINE_WRAPUP_SECONDS"  # dialplan global = queues.conf wrapuptime
 
 
 def utc_now() -> datetime:
@@ -97,17 +99,12 @@ class AmiBridge:
         task.add_done_callback(self._tasks.discard)
 
     async def wrapup_seconds(self) -> int | None:
-        """The queue's wrapuptime from Asterisk's queues.conf; None when unreadable.
-        AST_CONFIG answers "" both for an unset key and without func_config.so, so an
-        empty answer counts as 0 only when it can read manager.conf's `enabled`
-        (which must be set for this AMI session to exist)."""
-        async def get(variable: str) -> str:
-            reply = await self.client.send_action("Getvar", {"Variable": variable})
-            return reply.get("Value").strip()
-
-        value = await get(f"AST_CONFIG(queues.conf,{self.queue},wrapuptime)")
+        """The queue's wrapuptime as the dialplan publishes it (global
+        HOTLINE_WRAPUP_SECONDS); None when unset or not a number."""
+        reply = await self.client.send_action("Getvar", {"Variable": WRAPUP_VARIABLE})
+        value = reply.get("Value").strip()
         if not value:
-            return 0 if await get("AST_CONFIG(manager.conf,general,enabled)") else None
+            return None
         try:
             return max(0, int(value))
         except ValueError:
@@ -135,8 +132,9 @@ class AmiBridge:
             log.warning("could not read the queue's wrapuptime: %s", exc)
             wrapup = None
         if wrapup is None:
-            log.warning("queue %s: wrapuptime unknown (load func_config.so in Asterisk); "
-                        "wrap-up is shown without its remaining time", self.queue)
+            log.warning("queue %s: wrapuptime unknown (set the dialplan global %s to the queue's "
+                        "wrapuptime, see asterisk-config/extensions.conf); "
+                        "wrap-up is shown without its remaining time", self.queue, WRAPUP_VARIABLE)
         await self._publish([ev.QueueWrapUpTime(at=self.clock(), queue=self.queue, seconds=wrapup)],
                             self.clock())
         channels = await self.client.send_action_list("CoreShowChannels", "CoreShowChannelsComplete")

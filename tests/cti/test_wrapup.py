@@ -121,7 +121,7 @@ async def _bridge(fake: FakeAmi) -> tuple[AmiBridge, list[object]]:
 
 
 async def test_bridge_reads_wrapuptime_from_asterisk_and_ends_the_wrap_up_on_time() -> None:
-    fake = await FakeAmi(variables={"AST_CONFIG(queues.conf,hotline,wrapuptime)": "1"}).start()
+    fake = await FakeAmi(variables={"HOTLINE_WRAPUP_SECONDS": "1"}).start()
     bridge, seen = await _bridge(fake)
     try:
         assert [e.seconds for e in seen if isinstance(e, ev.QueueWrapUpTime)] == [1]
@@ -150,18 +150,13 @@ async def test_bridge_reads_wrapuptime_from_asterisk_and_ends_the_wrap_up_on_tim
         await fake.stop()
 
 
-async def test_bridge_without_func_config_reports_the_wrapuptime_unknown() -> None:
-    fake = await FakeAmi().start()  # AST_CONFIG answers "" for everything
-    bridge, seen = await _bridge(fake)
-    try:
-        assert [e.seconds for e in seen if isinstance(e, ev.QueueWrapUpTime)] == [None]
-    finally:
-        await bridge.close()
-        await fake.stop()
-    fake = await FakeAmi(variables={"AST_CONFIG(manager.conf,general,enabled)": "yes"}).start()
-    bridge, seen = await _bridge(fake)  # func_config works, wrapuptime unset: Asterisk's 0
-    try:
-        assert [e.seconds for e in seen if isinstance(e, ev.QueueWrapUpTime)] == [0]
-    finally:
-        await bridge.close()
-        await fake.stop()
+async def test_bridge_without_the_wrapup_global_reports_the_wrapuptime_unknown() -> None:
+    for variables, expected in (({}, None), ({"HOTLINE_WRAPUP_SECONDS": "soon"}, None),
+                                ({"HOTLINE_WRAPUP_SECONDS": "0"}, 0)):
+        fake = await FakeAmi(variables=variables).start()  # unset globals answer ""
+        bridge, seen = await _bridge(fake)
+        try:
+            assert [e.seconds for e in seen if isinstance(e, ev.QueueWrapUpTime)] == [expected]
+        finally:
+            await bridge.close()
+            await fake.stop()
