@@ -1,7 +1,9 @@
 """Run a validated cti action on the PBX and turn AMI errors into HTTP answers.
 
 Layer: edge. Actions are never re-sent: an Originate after a reconnect would
-ring a phone twice.
+ring a phone twice. The PBX is this instance's AMI bridge or, on a web-only
+instance, the bridge instance over Redis (agent_console.redis_remote): no way
+to it is a 503, a refusal by Asterisk a 502, on either.
 """
 
 from __future__ import annotations
@@ -10,16 +12,36 @@ from typing import Any
 
 from fastapi import HTTPException
 
+from agent_console.pbx_port import PbxPort, PbxUnavailable
 from agent_console.services import Services
 from cti.actions import Action
 from cti.connection import AmiError, ConnectionLost
+from cti.protocol import AmiMessage
+
+
+def _pbx(services: Services) -> PbxPort:
+    if services.pbx is None or not services.pbx.connected:
+        raise HTTPException(503, "the PBX is not connected; try again in a moment")
+    return services.pbx
 
 
 async def run_action(services: Services, action: Action) -> dict[str, Any]:
-    if services.bridge is None or not services.bridge.connected:
-        raise HTTPException(503, "the PBX is not connected; try again in a moment")
+    pbx = _pbx(services)
     try:
-        reply = await services.bridge.send(action.name, action.fields)
+        reply = await pbx.send(action.name, action.fields)
+    except PbxUnavailable as exc:
+        raise HTTPException(503, f"{action.name} did not reach the PBX: {exc}") from exc
     except (AmiError, ConnectionLost, TimeoutError) as exc:
         raise HTTPException(502, f"the PBX refused {action.name}: {exc}") from exc
     return {"status": "ok", "action": action.name, "message": reply.get("Message")}
+
+
+async def run_list(services: Services, name: str, complete_event: str) -> list[AmiMessage]:
+    """A read-only listing (CoreShowChannels), with the same answers as run_action."""
+    pbx = _pbx(services)
+    try:
+        return await pbx.send_list(name, complete_event)
+    except PbxUnavailable as exc:
+        raise HTTPException(503, f"{name} did not reach the PBX: {exc}") from exc
+    except (AmiError, ConnectionLost, TimeoutError) as exc:
+        raise HTTPException(502, f"the PBX refused {name}: {exc}") from exc

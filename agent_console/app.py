@@ -28,7 +28,11 @@ from agent_console import http_agent, http_calls, http_customers, http_ops, http
 from agent_console.auth import LoginLimiter, Sessions
 from agent_console.hub import Hub
 from agent_console.notifier import Notifier
+from agent_console.pbx_port import LocalPbx
 from agent_console.pops import PopEnricher
+from agent_console.redis_link import Channels
+from agent_console.redis_relay import BridgeRelay
+from agent_console.redis_remote import RemoteBridge
 from agent_console.services import Services
 from agent_console.settings import Settings
 from cti import events as ev
@@ -105,6 +109,8 @@ def build_services(settings: Settings, clock: Callable[[], datetime] = _utcnow) 
                            registry=CallRegistry(settings.default_region), clock=clock,
                            queue=settings.queue_name)
 
+    bus_link = _bus_link(settings, bus, bridge, clock)
+
     def database_ok() -> bool:
         try:
             with engine.connect() as conn:
@@ -118,12 +124,28 @@ def build_services(settings: Settings, clock: Callable[[], datetime] = _utcnow) 
                     limiter=LoginLimiter(settings.login_rate_limit_per_minute), customers=customers,
                     lookup=lookup, desk=desk, projection=projection, hub=hub, notifier=notifier,
                     writer=writer, bridge=bridge, database_ok=database_ok,
-                    close_database=engine.dispose)
+                    close_database=engine.dispose,
+                    pbx=bus_link if isinstance(bus_link, RemoteBridge) else (LocalPbx(bridge) if bridge else None),
+                    bus_link=bus_link)
+
+
+def _bus_link(settings: Settings, bus: EventBus, bridge: AmiBridge | None,
+              clock: Callable[[], datetime]) -> BridgeRelay | RemoteBridge | None:
+    """HOTLINE_REDIS_URL: the bridge instance relays, a web-only instance follows."""
+    if not settings.redis_url:
+        return None
+    channels = Channels.of(settings.redis_prefix, settings.queue_name)
+    if bridge is not None:
+        return BridgeRelay(settings.redis_url, channels, bridge, clock)
+    return RemoteBridge(settings.redis_url, channels, bus, clock, settings.redis_action_timeout)
 
 
 def _wire(services: Services) -> None:
     services.notifier.subscribe(services.bus)
-    services.bus.subscribe(ev.CallUpdated, _to_writer(services))
+    if isinstance(services.bus_link, BridgeRelay):
+        services.bus_link.subscribe(services.bus)
+    if not services.settings.web_only:  # only the bridge instance's writer writes
+        services.bus.subscribe(ev.CallUpdated, _to_writer(services))
 
 
 def _to_writer(services: Services) -> Callable[[ev.CallUpdated], None]:
@@ -236,15 +258,20 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
         services.notifier.start()
         loop = asyncio.get_running_loop()
         tasks.add(loop.create_task(_sampler(services), name="queue-sampler"))
-        tasks.add(loop.create_task(_retention(services), name="retention"))
+        if services.bus_link:
+            services.bus_link.start()
         if services.bridge:
             services.bridge.start()
-        tasks.add(asyncio.get_running_loop().create_task(_reconcile_after_resync(services), name="reconcile"))
+        if not services.settings.web_only:  # writes belong to the one bridge instance
+            tasks.add(loop.create_task(_retention(services), name="retention"))
+            tasks.add(loop.create_task(_reconcile_after_resync(services), name="reconcile"))
         try:
             yield
         finally:
             if services.bridge:
                 await services.bridge.close()
+            if services.bus_link:
+                await services.bus_link.close()
             for task in tasks:
                 task.cancel()
             await services.notifier.close()
@@ -298,9 +325,11 @@ def truthful_openapi(spec: dict[str, Any]) -> dict[str, Any]:
             responses["4XX"] = _answer("other refusals: unknown id (404), conflict (409), rate limit (429)")
             if any(marker in path for marker in _PBX_ROUTES):
                 responses["502"] = _answer("the PBX refused the action")
-                responses["503"] = _answer("the PBX is not connected")
+                responses["503"] = _answer("the PBX is not connected (or, scaled out, the bridge "
+                                           "instance is not reachable over Redis or did not answer in time)")
             if path == "/healthz":
-                responses["503"] = {"description": "degraded: database or AMI down (same body as 200)"}
+                responses["503"] = {"description": "degraded: database, AMI or the Redis bus down "
+                                                   "(same body as 200)"}
             if path == "/metrics":
                 responses["200"] = {"description": "Prometheus text", "content": {"text/plain": {"schema": {}}}}
     spec.get("components", {}).get("schemas", {}).pop("HTTPValidationError", None)

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
 
-from agent_console.actions import run_action
+from agent_console.actions import run_action, run_list
 from agent_console.auth import ANY, SessionUser
 from agent_console.services import Services
 from cti import actions
@@ -59,7 +59,7 @@ async def transfer(linkedid: LinkedId, body: TransferIn, request: Request,
     """Blind transfer of the agent's current call to an extension or number."""
     services: Services = request.app.state.services
     endpoint = who.user.endpoint
-    call = services.bridge.registry.call(linkedid) if services.bridge else None
+    call = services.pbx.registry.call(linkedid) if services.pbx else None
     if call is None or endpoint is None or call.agent != endpoint or call.ended_at:
         raise HTTPException(409, "you are not on this call")
     channel = await _agent_channel(services, linkedid, endpoint)
@@ -72,8 +72,7 @@ async def transfer(linkedid: LinkedId, body: TransferIn, request: Request,
 
 async def _agent_channel(services: Services, linkedid: str, endpoint: str) -> str:
     """The agent's own leg of the call, asked from Asterisk (CoreShowChannels)."""
-    assert services.bridge is not None
-    listing = await services.bridge.client.send_action_list("CoreShowChannels", "CoreShowChannelsComplete")
+    listing = await run_list(services, "CoreShowChannels", "CoreShowChannelsComplete")
     for msg in listing:
         if msg.get("Linkedid") == linkedid and msg.get("Channel").startswith(endpoint + "-"):
             return msg.get("Channel")

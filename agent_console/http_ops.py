@@ -1,4 +1,4 @@
-"""GET /healthz (AMI and database status) and GET /metrics (Prometheus).
+"""GET /healthz (AMI, database and, scaled out, Redis bus status) and GET /metrics (Prometheus).
 
 Layer: edge. Both need a session like every other route; /metrics is
 supervisor data.
@@ -22,11 +22,15 @@ router = APIRouter(tags=["operations"])
 def healthz(request: Request, response: Response, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
     services: Services = request.app.state.services
     db = services.database_ok()
-    ami = bool(services.bridge and services.bridge.connected)
-    ok = db and (ami or not services.settings.ami_enabled)
+    ami = bool(services.pbx and services.pbx.connected)
+    link = services.bus_link
+    bus_ok = link is None or link.link.up
+    needs_pbx = services.settings.ami_enabled or services.settings.web_only
+    ok = db and bus_ok and (ami or not needs_pbx)
     response.status_code = 200 if ok else 503
     return {"status": "ok" if ok else "degraded", "database": "ok" if db else "unavailable",
-            "ami": "connected" if ami else ("disabled" if not services.settings.ami_enabled else "disconnected"),
+            "ami": "connected" if ami else ("disconnected" if needs_pbx else "disabled"),
+            "bus": link.state() if link else {"kind": "in-process", "status": "connected"},
             "db_backlog": services.writer.backlog, "websocket_clients": services.hub.clients}
 
 
@@ -40,8 +44,10 @@ def metrics(request: Request, who: Annotated[SessionUser, SUPERVISOR]) -> Respon
         g = Gauge(name, doc, list(labels), registry=reg)
         (g.labels(**labels) if labels else g).set(value)
 
-    gauge("hotline_ami_connected", "1 when the AMI connection is up",
-          float(bool(services.bridge and services.bridge.connected)))
+    gauge("hotline_ami_connected", "1 when the AMI connection is up (via the bridge instance when web-only)",
+          float(bool(services.pbx and services.pbx.connected)))
+    gauge("hotline_bus_connected", "1 when the event bus is up (Redis, when HOTLINE_REDIS_URL is set)",
+          float(services.bus_link is None or services.bus_link.link.up))
     gauge("hotline_db_backlog", "call updates waiting to be written", services.writer.backlog)
     gauge("hotline_websocket_clients", "connected WebSocket clients", services.hub.clients)
     gauge("hotline_ws_messages_sent_total", "messages queued to WebSocket clients", services.hub.sent)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from callqueue.live import QueueProjection
 
@@ -24,6 +24,11 @@ from tickets.desk import TicketDesk
 from tickets.lookup import CustomerLookup
 from tickets.users import UserService
 from tickets.writer import DbWriter
+
+if TYPE_CHECKING:
+    from agent_console.pbx_port import PbxPort
+    from agent_console.redis_relay import BridgeRelay
+    from agent_console.redis_remote import RemoteBridge
 
 
 @dataclass
@@ -45,3 +50,7 @@ class Services:
     database_ok: Callable[[], bool]
     close_database: Callable[[], None]
     extra: dict[str, Any] = field(default_factory=dict)
+    # the way to the PBX: `bridge` here, or the bridge instance over Redis when web-only
+    pbx: PbxPort | None = None
+    # HOTLINE_REDIS_URL set: the relay (bridge instance) or the remote (web-only instance)
+    bus_link: BridgeRelay | RemoteBridge | None = None

@@ -14,7 +14,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HOTLINE_", extra="ignore")
 
     database_url: str = "sqlite:///hotline.db"
+    # set: events and agent actions are shared over Redis pub/sub between the one
+    # instance with the AMI bridge (ami_enabled) and web-only instances (ami_enabled=false)
     redis_url: str | None = None
+    redis_prefix: str = "hotline"  # channels are <prefix>:<queue_name>:events|requests|reply:<id>
+    redis_action_timeout: float = 8.0  # a web-only instance's wait for the bridge's answer (then 503)
 
     ami_host: str = "127.0.0.1"
     ami_port: int = 5038
@@ -51,3 +55,9 @@ class Settings(BaseSettings):
     retention_days: int = 0  # 0: keep call records forever
     mask_caller_numbers: bool = False
     login_rate_limit_per_minute: int = 10
+
+    @property
+    def web_only(self) -> bool:
+        """Scaled out without the AMI bridge: events come over Redis, and this
+        instance neither writes call records nor reconciles queue_log."""
+        return bool(self.redis_url) and not self.ami_enabled

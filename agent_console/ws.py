@@ -25,7 +25,7 @@ HEARTBEAT = 20.0
 
 def snapshot(services: Services, who: SessionUser) -> dict[str, Any]:
     now = services.clock()
-    registry = services.bridge.registry if services.bridge else None
+    registry = services.pbx.registry if services.pbx else None
     me = next((a for a in (registry.agent_list() if registry else []) if a.agent == who.user.endpoint), None)
     current = None
     if registry and who.user.endpoint:
@@ -39,7 +39,7 @@ def snapshot(services: Services, who: SessionUser) -> dict[str, Any]:
         "agent": views.agent_json(me, now) if me else None,
         "ringing": services.notifier.ringing_for(who.user.endpoint),
         "current_call": current,
-        "pbx_connected": bool(services.bridge and services.bridge.connected),
+        "pbx_connected": bool(services.pbx and services.pbx.connected),
     }
     if who.supervisor:
         data["queues"] = services.notifier.queue_views()

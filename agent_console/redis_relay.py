@@ -1,0 +1,181 @@
+"""BridgeRelay: the instance that owns the AMI bridge shares it over Redis.
+
+Layer: I/O shell (the bridge side of scale-out; web-only instances use
+redis_remote). It
+- relays the bus events web instances consume (bus_codec.RELAYED) to the
+  events channel, numbered by `seq` so a subscriber notices a gap;
+- answers state requests with its registry's calls and agents, through the
+  same ordered outbox as the events, so a reply sits exactly at its `seq`;
+- runs AMI actions web instances forward, each at most once (a repeated request
+  id is ignored; an Originate is never sent twice), and answers on the
+  requester's reply channel.
+While Redis is down events are dropped, not queued: web instances ask for the
+state again when they reconnect or see the gap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import uuid
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from datetime import datetime
+
+import redis.asyncio as aioredis
+
+from agent_console import bus_codec as codec
+from agent_console.pbx_port import LocalPbx
+from agent_console.redis_link import Channels, RedisLink, cancelled, run_together, spawn, stop
+from cti import events as ev
+from cti.bridge import AmiBridge
+from cti.bus import EventBus
+from cti.connection import AmiError, ConnectionLost
+from cti.protocol import AmiMessage
+
+log = logging.getLogger(__name__)
+# Only what the console's routes build with cti.actions (and the channel listing the
+# transfer needs): Redis must not become a way to run any AMI command.
+ACTIONS = frozenset({"QueuePause", "QueueAdd", "QueueRemove", "Originate", "BlindTransfer", "Hangup"})
+LISTS = {"CoreShowChannels": "CoreShowChannelsComplete"}
+OUTBOX_LIMIT = 10_000
+_SAFE = re.compile(r"^[^\r\n\0]*$")
+
+
+def _fields(msg: AmiMessage) -> tuple[tuple[str, str], ...]:
+    return tuple(msg.fields)
+
+
+class BridgeRelay:
+    def __init__(self, url: str, channels: Channels, bridge: AmiBridge, clock: Callable[[], datetime]) -> None:
+        self.channels, self.bridge, self.clock = channels, bridge, clock
+        self.pbx = LocalPbx(bridge)
+        self.link = RedisLink(url, "bridge", clock)
+        self.origin = uuid.uuid4().hex
+        self.seq = 0
+        self.dropped = 0
+        self._outbox: deque[tuple[str, codec.Message]] = deque()
+        self._ready = asyncio.Event()
+        self._seen: OrderedDict[str, None] = OrderedDict()  # action request ids already run
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    # --- wiring -------------------------------------------------------------------
+    def subscribe(self, bus: EventBus) -> None:
+        for kind in codec.RELAYED:
+            bus.subscribe(kind, self._on_event)
+
+    @property
+    def connected(self) -> bool:
+        return self.link.up
+
+    def state(self) -> dict[str, object]:
+        return {**self.link.state(), "events_relayed": self.seq, "events_dropped": self.dropped}
+
+    def start(self) -> None:
+        spawn(self.link.run(self._session), "redis-relay", self.tasks)
+
+    async def close(self) -> None:
+        await stop(self.tasks)
+
+    # --- out: events and replies, in order -----------------------------------------
+    def _on_event(self, event: object) -> None:
+        """A bus handler: only numbers and enqueues, never waits."""
+        self.seq += 1
+        if not self.link.up:
+            self.dropped += 1
+            return
+        self._send(self.channels.events, codec.EventMessage(self.origin, self.seq, event))
+
+    def _send(self, channel: str, message: codec.Message) -> None:
+        if len(self._outbox) >= OUTBOX_LIMIT:
+            self._outbox.popleft()
+            self.dropped += 1
+        self._outbox.append((channel, message))
+        self._ready.set()
+
+    async def _publish(self, client: aioredis.Redis) -> None:
+        # what was queued before this connection is stale: subscribers resync by state
+        stale = sum(1 for _, m in self._outbox if isinstance(m, codec.EventMessage))
+        self._outbox = deque(item for item in self._outbox if not isinstance(item[1], codec.EventMessage))
+        self.dropped += stale
+        while not cancelled():
+            if not self._outbox:
+                self._ready.clear()
+                await self._ready.wait()
+                continue
+            channel, message = self._outbox[0]
+            try:
+                data = codec.encode(message)
+            except codec.CodecError:
+                log.exception("cannot encode %s for Redis; not relayed", type(message).__name__)
+                self._outbox.popleft()
+                continue
+            await client.publish(channel, data)
+            self._outbox.popleft()  # only once Redis took it
+        raise asyncio.CancelledError
+
+    # --- in: requests from web instances ---------------------------------------------
+    async def _session(self, client: aioredis.Redis) -> None:
+        await run_together(self._publish(client), self._listen(client),
+                           names=("redis-relay-publish", "redis-relay-requests"))
+
+    async def _listen(self, client: aioredis.Redis) -> None:
+        async with client.pubsub() as pubsub:
+            await pubsub.subscribe(self.channels.requests)
+            while not cancelled():
+                raw = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                if raw is None or raw.get("type") != "message":
+                    continue
+                try:
+                    request = codec.decode(raw["data"])
+                except codec.CodecError as exc:
+                    log.warning("ignoring a request on %s: %s", self.channels.requests, exc)
+                    continue
+                self._on_request(request)
+        raise asyncio.CancelledError
+
+    def _on_request(self, request: codec.Message) -> None:
+        if isinstance(request, codec.StateRequest) and request.reply_to.startswith(self.channels.reply_prefix):
+            self._send(request.reply_to, self.state_reply())
+        elif isinstance(request, codec.ActionRequest) and request.reply_to.startswith(self.channels.reply_prefix):
+            if request.id in self._seen:
+                log.warning("action request %s seen before; not run again", request.id)
+                return
+            self._seen[request.id] = None
+            while len(self._seen) > 10_000:
+                self._seen.popitem(last=False)
+            spawn(self._run_action(request), f"redis-action-{request.name}-{request.id[:8]}", self.tasks)
+        else:
+            log.warning("ignoring %s on %s", type(request).__name__, self.channels.requests)
+
+    def state_reply(self) -> codec.StateReply:
+        """The registry now, as of the last numbered event (pure: no I/O)."""
+        now, registry = self.clock(), self.bridge.registry
+        calls = [ev.CallUpdated(at=now, change=ev.CallChange.RESYNCED, call=c)
+                 for c in registry.calls() if c.ended_at is None]
+        agents = [ev.AgentUpdated(at=now, agent=a) for a in registry.agent_list()]
+        return codec.StateReply(self.origin, self.seq, self.bridge.connected, (*calls, *agents))
+
+    async def _run_action(self, request: codec.ActionRequest) -> None:
+        reply = await self.execute(request)
+        self._send(request.reply_to, reply)
+
+    async def execute(self, r: codec.ActionRequest) -> codec.ActionReply:
+        """Run one forwarded action; AMI errors become a REFUSED reply (502 on the
+        web instance, as on this one), no AMI link an UNAVAILABLE one (503)."""
+        fields = dict(r.fields)
+        allowed = r.name in ACTIONS if not r.list_complete else LISTS.get(r.name) == r.list_complete
+        if not allowed or not all(_SAFE.match(k + v) for k, v in fields.items()):
+            return codec.ActionReply(r.id, codec.ActionStatus.REFUSED, f"{r.name} is not relayed", ())
+        if not self.bridge.connected:
+            return codec.ActionReply(r.id, codec.ActionStatus.UNAVAILABLE,
+                                     "the PBX is not connected; try again in a moment", ())
+        try:
+            if r.list_complete:
+                items = await self.pbx.send_list(r.name, r.list_complete, fields)
+                return codec.ActionReply(r.id, codec.ActionStatus.OK, "", tuple(_fields(m) for m in items))
+            reply = await self.bridge.send(r.name, fields)
+        except (AmiError, ConnectionLost, TimeoutError, ValueError) as exc:
+            return codec.ActionReply(r.id, codec.ActionStatus.REFUSED, str(exc) or type(exc).__name__, ())
+        return codec.ActionReply(r.id, codec.ActionStatus.OK, reply.get("Message"), (_fields(reply),))

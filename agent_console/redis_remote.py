@@ -1,0 +1,210 @@
+"""RemoteBridge: a web-only instance's way to the PBX, through the bridge instance.
+
+Layer: I/O shell (the web side of scale-out; the bridge side is redis_relay).
+It subscribes to the events channel and its own reply channel, publishes the
+decoded events on this instance's bus (so the notifier, the live queue and the
+hub work exactly as on the bridge instance) and keeps a LiveMirror of the
+registry for snapshots and transfers. On every (re)connect, on a new bridge
+instance and on a gap in the events' `seq` it asks for the state again. Agent
+actions are forwarded once, never repeated: no answer within the timeout is a
+503 that says the action may still have run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from agent_console import bus_codec as codec
+from agent_console.pbx_port import LiveMirror, PbxUnavailable
+from agent_console.redis_link import Channels, RedisLink, cancelled, run_together, spawn, stop
+from cti import events as ev
+from cti.bus import EventBus
+from cti.connection import AmiError
+from cti.protocol import AmiMessage
+
+log = logging.getLogger(__name__)
+STATE_RETRY = 2.0  # seconds between state requests until the bridge instance answers
+
+
+class RemoteBridge:
+    def __init__(self, url: str, channels: Channels, bus: EventBus, clock: Callable[[], datetime],
+                 action_timeout: float = 8.0) -> None:
+        self.channels, self.bus, self.clock, self.action_timeout = channels, bus, clock, action_timeout
+        self.link = RedisLink(url, "web", clock)
+        self.instance = uuid.uuid4().hex
+        self.reply_channel = channels.reply(self.instance)
+        self.mirror = LiveMirror()
+        self.origin: str | None = None  # the bridge instance whose events we follow
+        self.last_seq = 0
+        self._synced = asyncio.Event()  # a state reply arrived since the last (re)connect or gap
+        self.pbx_up = False
+        self.resyncs = 0
+        self._client: aioredis.Redis | None = None
+        self._pending: dict[str, asyncio.Future[codec.ActionReply]] = {}
+        self._want_state = asyncio.Event()
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def synced(self) -> bool:
+        return self._synced.is_set()
+
+    # --- PbxPort ------------------------------------------------------------------
+    @property
+    def connected(self) -> bool:
+        return self.link.up and self.synced and self.pbx_up
+
+    @property
+    def registry(self) -> LiveMirror:
+        return self.mirror
+
+    async def send(self, name: str, fields: dict[str, str]) -> AmiMessage:
+        reply = await self._request(name, fields, "")
+        return AmiMessage(reply.items[0] if reply.items else (("Message", reply.message),))
+
+    async def send_list(self, name: str, complete_event: str,
+                        fields: dict[str, str] | None = None) -> list[AmiMessage]:
+        reply = await self._request(name, fields or {}, complete_event)
+        return [AmiMessage(item) for item in reply.items]
+
+    # --- lifecycle ------------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        return {**self.link.state(), "synced": self.synced, "bridge_instance": self.origin,
+                "pbx_connected": self.pbx_up}
+
+    def start(self) -> None:
+        spawn(self.link.run(self._session), "redis-remote", self.tasks)
+
+    async def close(self) -> None:
+        await stop(self.tasks)
+
+    # --- actions -----------------------------------------------------------------------
+    async def _request(self, name: str, fields: dict[str, str], list_complete: str) -> codec.ActionReply:
+        client = self._client
+        if client is None or not self.link.up:
+            raise PbxUnavailable(f"the bus to the bridge instance (Redis) is down; {name} was not sent")
+        request = codec.ActionRequest(uuid.uuid4().hex, self.reply_channel, name, tuple(fields.items()),
+                                      list_complete)
+        future: asyncio.Future[codec.ActionReply] = asyncio.get_running_loop().create_future()
+        self._pending[request.id] = future
+        try:
+            try:  # published once; a failure here is never followed by a second try
+                receivers = await client.publish(self.channels.requests, codec.encode(request))
+            except (RedisError, OSError) as exc:
+                raise PbxUnavailable(f"Redis failed while sending {name} ({exc}); not repeated") from exc
+            if receivers == 0:
+                raise PbxUnavailable(f"no bridge instance listens on {self.channels.requests}; {name} was not sent")
+            try:
+                reply = await asyncio.wait_for(future, self.action_timeout)
+            except TimeoutError as exc:
+                raise PbxUnavailable(f"the bridge instance did not answer {name} within {self.action_timeout:g} s;"
+                                     " it may still have been carried out and was not repeated") from exc
+        finally:
+            self._pending.pop(request.id, None)
+        if reply.status == codec.ActionStatus.UNAVAILABLE:
+            raise PbxUnavailable(reply.message)
+        if reply.status == codec.ActionStatus.REFUSED:
+            raise AmiError(reply.message)
+        return reply
+
+    # --- the session: events and replies in, state requests out ---------------------------
+    async def _session(self, client: aioredis.Redis) -> None:
+        self._client = client
+        self._resync()
+        try:
+            async with client.pubsub() as pubsub:
+                await pubsub.subscribe(self.channels.events, self.reply_channel)
+                await run_together(self._listen(pubsub), self._ask_state(client),
+                                   names=("redis-remote-events", "redis-remote-state"))
+        finally:
+            self._client = None
+            self._synced.clear()
+            for future in self._pending.values():
+                if not future.done():
+                    future.set_exception(PbxUnavailable("the link to Redis broke before the bridge instance "
+                                                        "answered; the action may have run and was not repeated"))
+
+    async def _ask_state(self, client: aioredis.Redis) -> None:
+        while not cancelled():
+            await self._want_state.wait()
+            if not self.synced:
+                receivers = await client.publish(self.channels.requests,
+                                                 codec.encode(codec.StateRequest(self.reply_channel)))
+                if receivers == 0:
+                    log.warning("no bridge instance listens on %s yet; asking again", self.channels.requests)
+            self._want_state.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._synced.wait(), STATE_RETRY)
+            if not self.synced:
+                self._want_state.set()
+        raise asyncio.CancelledError
+
+    async def _listen(self, pubsub: Any) -> None:
+        while not cancelled():
+            raw = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+            if raw is None or raw.get("type") != "message":
+                continue
+            try:
+                message = codec.decode(raw["data"])
+            except codec.CodecError as exc:
+                log.warning("ignoring a message on %s: %s", raw.get("channel"), exc)
+                continue
+            await self.receive(message)
+        raise asyncio.CancelledError
+
+    async def receive(self, message: codec.Message) -> None:
+        if isinstance(message, codec.EventMessage):
+            await self._on_event(message)
+        elif isinstance(message, codec.StateReply):
+            await self._on_state(message)
+        elif isinstance(message, codec.ActionReply):
+            future = self._pending.get(message.id)
+            if future is not None and not future.done():
+                future.set_result(message)
+
+    async def _on_event(self, m: codec.EventMessage) -> None:
+        if m.origin != self.origin:
+            if self.origin is not None:
+                log.warning("a new bridge instance (%s) publishes events; asking it for the state", m.origin[:8])
+            self.origin, self.last_seq = m.origin, m.seq - 1
+            self._resync()
+        if m.seq <= self.last_seq:
+            return  # a repeat after the bridge re-published on a new connection
+        if m.seq > self.last_seq + 1:
+            log.warning("missed %d event(s) from the bridge instance; asking for the state", m.seq - self.last_seq - 1)
+            self._resync()
+        self.last_seq = m.seq
+        await self._deliver(m.event)
+
+    def _resync(self) -> None:
+        self._synced.clear()
+        self._want_state.set()
+
+    async def _on_state(self, m: codec.StateReply) -> None:
+        now = self.clock()
+        self.origin, self.last_seq, self.pbx_up = m.origin, m.seq, m.pbx_connected
+        for update in self.mirror.gone(m.events, now):
+            await self._deliver(update)
+        for event in m.events:
+            await self._deliver(event)
+        self._synced.set()
+        self.resyncs += 1
+        log.info("redis web: live state from bridge instance %s: %d call(s), %d agent(s)", m.origin[:8],
+                 sum(isinstance(e, ev.CallUpdated) for e in m.events),
+                 sum(isinstance(e, ev.AgentUpdated) for e in m.events))
+
+    async def _deliver(self, event: object) -> None:
+        self.mirror.apply(event)
+        if isinstance(event, ev.PbxConnected):
+            self.pbx_up = True
+        elif isinstance(event, ev.PbxDisconnected):
+            self.pbx_up = False
+        await self.bus.publish(event)

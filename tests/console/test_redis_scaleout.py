@@ -1,0 +1,362 @@
+"""Scale-out over real Redis: one bridge instance (fed by the fake AMI server) and
+web-only instances, each a real create_app, sharing a channel prefix unique to the
+test. Pops, withdrawals and ticket ids reach a web-only instance's WebSockets; it
+writes nothing; a late one gets the live state; agent actions reach the bridge's
+AMI once; a Redis outage shows on /healthz and heals. Plus the codec's round trips.
+
+Redis: $HOTLINE_TEST_REDIS_URL (default the local server). Not reachable is a
+failure, never a skip (`./hotline.sh test` starts one).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import os
+import time
+import types
+import typing
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+import redis
+from anyio.from_thread import BlockingPortal, start_blocking_portal
+from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+from pydantic import SecretStr
+from sqlalchemy import func, select
+
+from agent_console import bus_codec as codec
+from agent_console.app import create_app
+from agent_console.auth import COOKIE
+from agent_console.settings import Settings
+from cti import events as ev
+from cti.connection import AmiError
+from tests.console.conftest import PASSWORD, Browser
+from tests.cti.fake_ami import FakeAmi, frame
+from tests.tcp_proxy import TcpProxy
+from tickets.db import make_engine, session_factory
+from tickets.models import CallRecord, Ticket
+
+REDIS_URL = os.environ.get("HOTLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+AMI_SECRET = "s3cret"  # the fake AMI server's
+ORIGIN = "http://testserver"
+
+
+# --- the codec ---------------------------------------------------------------------
+
+_ZONES = st.sampled_from([UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-9, minutes=-30))])
+
+
+def strategy(hint: Any) -> st.SearchStrategy[Any]:
+    """Values of a declared field type, built from the dataclasses' own hints (so a
+    field added to an event is covered without touching this test)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (types.UnionType, typing.Union):
+        return st.one_of(*(strategy(a) for a in args))
+    if hint is type(None):
+        return st.none()
+    if hint is datetime:
+        return st.datetimes(timezones=_ZONES)
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return st.sampled_from(list(hint))
+    if dataclasses.is_dataclass(hint):
+        hints = typing.get_type_hints(hint)
+        return st.builds(hint, **{f.name: strategy(hints[f.name]) for f in dataclasses.fields(hint)})
+    if origin is frozenset:
+        return st.frozensets(strategy(args[0]), max_size=4)
+    if origin is tuple and args[-1] is Ellipsis:
+        return st.lists(strategy(args[0]), max_size=4).map(tuple)
+    if origin is tuple:
+        return st.tuples(*(strategy(a) for a in args))
+    if hint is object:
+        return st.one_of(*(strategy(t) for t in codec.RELAYED))
+    return {str: st.text(st.characters(codec=None, exclude_categories=())), int: st.integers(),
+            bool: st.booleans(), float: st.floats(allow_nan=False, allow_infinity=False)}[hint]
+
+
+@pytest.mark.parametrize("kind", codec.RELAYED, ids=lambda t: t.__name__)
+@hsettings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_every_relayed_event_round_trips(kind: type, data: st.DataObject) -> None:
+    event = data.draw(strategy(kind))
+    message = codec.EventMessage(origin="o" * 32, seq=data.draw(st.integers(0, 2**53)), event=event)
+    wire = codec.encode(message)
+    assert wire.isascii()
+    back = codec.decode(wire)
+    assert back == message and type(back.event) is kind  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("kind", codec.MESSAGES, ids=lambda t: t.__name__)
+@hsettings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_every_relay_message_round_trips(kind: type, data: st.DataObject) -> None:
+    message = data.draw(strategy(kind))
+    assert codec.decode(codec.encode(message)) == message
+
+
+def test_the_codec_refuses_what_is_not_ours() -> None:
+    at = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+    good = codec.encode(codec.EventMessage("o", 1, ev.PbxConnected(at=at, restarted=False)))
+    bad = [
+        b"\x80\x04\x95pickle", b"[]", good.replace(b'"v":1', b'"v":2'),
+        good.replace(b"PbxConnected", b"ResyncCompleted"),  # a real event, but not relayed
+        good.replace(b'"restarted":false', b'"restarted":0'),  # wrong type
+        good.replace(b',"restarted":false', b""),  # missing field
+        good.replace(b'"restarted":false', b'"restarted":false,"extra":1'),
+        good.replace(b"+00:00", b""),  # a naive datetime
+    ]
+    for data in bad:
+        with pytest.raises(codec.CodecError):
+            codec.decode(data)
+    with pytest.raises(codec.CodecError):  # the bridge's own events stay in its process
+        codec.encode(codec.EventMessage("o", 1, ev.ResyncCompleted(at=at, active_linkedids=frozenset())))
+    with pytest.raises(codec.CodecError):
+        codec.encode(codec.EventMessage("o", 1, ev.PbxConnected(at=at.replace(tzinfo=None), restarted=False)))
+
+
+# --- two (or three) instances over real Redis ----------------------------------------------
+
+
+def wait_until(check: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+
+
+def until(ws: Any, type_: str, limit: int = 30) -> dict[str, Any]:
+    for _ in range(limit):
+        msg = ws.receive_json()
+        if msg["type"] == type_:
+            return msg  # type: ignore[no-any-return]
+    raise AssertionError(f"no {type_} message")
+
+
+def log_in(client: TestClient, name: str) -> Browser:
+    r = client.post("/api/session", json={"username": name, "password": PASSWORD}, headers={"Origin": ORIGIN})
+    assert r.status_code == 200, r.text
+    cookie = r.cookies.get(COOKIE)
+    client.cookies.clear()
+    assert cookie
+    return Browser(client, cookie, r.json()["csrf_token"])
+
+
+@pytest.fixture()
+def prefix() -> str:
+    """A channel prefix of this test's own; Redis must answer (fail, never skip)."""
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        pytest.fail(f"Redis at {REDIS_URL} does not answer ({exc}); `./hotline.sh test` starts one, "
+                    "or set HOTLINE_TEST_REDIS_URL")
+    return f"hotline-test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture()
+def settings(database_url: str, prefix: str) -> Settings:
+    """conftest's `app` and `client` are the web-only instance."""
+    return Settings(database_url=database_url, session_secret="x" * 32, ami_enabled=False, writer_process=False,
+                    login_rate_limit_per_minute=100, redis_url=REDIS_URL, redis_prefix=prefix,
+                    redis_action_timeout=2.0)
+
+
+@pytest.fixture()
+def side() -> Iterator[BlockingPortal]:
+    """An event loop of the test's own for the fake AMI server and the TCP proxy."""
+    with start_blocking_portal() as portal:
+        yield portal
+
+
+@pytest.fixture()
+def fake(side: BlockingPortal) -> Iterator[FakeAmi]:
+    server = side.call(FakeAmi(secret=AMI_SECRET).start)
+    yield server
+    side.call(server.stop)
+
+
+@pytest.fixture()
+def bridge(app: Any, settings: Settings, fake: FakeAmi) -> Iterator[TestClient]:
+    """The instance that owns the AMI bridge (after `app`, which made the users)."""
+    own = settings.model_copy(update={"ami_enabled": True, "ami_port": fake.port,
+                                      "ami_secret": SecretStr(AMI_SECRET)})
+    with TestClient(create_app(own)) as c:
+        wait_until(lambda: services(c).bridge.resyncs >= 1, "the bridge's first resync")  # type: ignore[union-attr]
+        yield c
+
+
+def services(client: TestClient) -> Any:
+    return client.app.state.services  # type: ignore[attr-defined]
+
+
+def synced(client: TestClient) -> None:
+    wait_until(lambda: services(client).pbx.connected, "the web-only instance to sync with the bridge")
+
+
+def ami(side: BlockingPortal, fake: FakeAmi, **fields: str) -> None:
+    side.call(fake.send, frame(**fields))
+
+
+def join(side: BlockingPortal, fake: FakeAmi, linkedid: str, number: str = "0341 2538-5555") -> None:
+    fake.channels.append({"Channel": "PJSIP/trunk-00000001", "Uniqueid": linkedid, "Linkedid": linkedid,
+                          "CallerIDNum": number, "CallerIDName": "Erika", "Application": "Queue",
+                          "Duration": "00:00:03"})
+    ami(side, fake, Event="QueueCallerJoin", Linkedid=linkedid, Uniqueid=linkedid, Channel="PJSIP/trunk-00000001",
+        Queue="hotline", CallerIDNum=number, CallerIDName="Erika <b>M</b>", Position="1")
+
+
+def ring(side: BlockingPortal, fake: FakeAmi, linkedid: str, agent: str) -> None:
+    ami(side, fake, Event="AgentCalled", Linkedid=linkedid, Queue="hotline", Interface=agent,
+        MemberName=agent[-4:], DestUniqueid=f"{linkedid}1")
+
+
+def answer(side: BlockingPortal, fake: FakeAmi, linkedid: str, agent: str) -> None:
+    fake.channels.append({"Channel": f"{agent}-0000000a", "Uniqueid": f"{linkedid}1", "Linkedid": linkedid,
+                          "CallerIDNum": "1002", "CallerIDName": "", "Application": "AppQueue",
+                          "Duration": "00:00:01", "BridgeId": "b1"})
+    ami(side, fake, Event="AgentConnect", Linkedid=linkedid, Queue="hotline", Interface=agent,
+        MemberName=agent[-4:], HoldTime="4", RingTime="2")
+
+
+def hang_up(side: BlockingPortal, fake: FakeAmi, linkedid: str) -> None:
+    fake.channels[:] = [c for c in fake.channels if c["Linkedid"] != linkedid]
+    ami(side, fake, Event="Hangup", Linkedid=linkedid, Uniqueid=linkedid, Channel="PJSIP/trunk-00000001",
+        Cause="16")
+
+
+def count(url: str, model: Any) -> int:
+    with session_factory(make_engine(url))() as s:
+        return int(s.scalar(select(func.count()).select_from(model)) or 0)
+
+
+@pytest.mark.timeout(60)
+def test_pops_withdrawals_and_ticket_ids_reach_a_web_only_instance_which_writes_nothing(
+        client: TestClient, bridge: TestClient, side: BlockingPortal, fake: FakeAmi, settings: Settings) -> None:
+    anna, bert, sven = log_in(client, "anna"), log_in(client, "bert"), log_in(client, "sven")
+    r = anna.send("POST", "/api/customers", json={"name": "Erika Muster", "organization": "Stadtwerke",
+                                                   "phones": ["0341 2538-5555"]})
+    assert r.status_code in (200, 201), r.text
+    synced(client)
+    lid = "1700000100.11"
+    with anna.ws() as wa, bert.ws() as wb, sven.ws() as ws:
+        for w in (wa, wb, ws):
+            assert w.receive_json()["type"] == "snapshot"
+        join(side, fake, lid)
+        ring(side, fake, lid, "PJSIP/1001")
+        pop = until(wa, "call.ringing")["data"]
+        assert pop["linkedid"] == lid and pop["caller"]["name"] == "Erika <b>M</b>"
+        assert pop["match"]["status"] == "known" and pop["match"]["contact"]["name"] == "Erika Muster"
+        assert until(ws, "queue.updated")["data"]["waiting_count"] == 1
+        answer(side, fake, lid, "PJSIP/1002")  # bert answers: anna's pop is withdrawn
+        assert until(wa, "call.withdrawn")["data"] == {"linkedid": lid, "reason": "answered_elsewhere"}
+        ticket = until(wb, "ticket.created")["data"]  # written by the bridge instance, relayed
+        assert ticket["linkedid"] == lid and ticket["ticket_id"]
+        assert until(ws, "ticket.created")["data"]["ticket_id"] == ticket["ticket_id"]
+        hang_up(side, fake, lid)
+        assert until(wb, "call.ended")["data"]["linkedid"] == lid
+    web, own = services(client), services(bridge)
+    wait_until(lambda: own.writer.written >= 2, "the bridge's writer (answer and end)")
+    assert web.writer.written == 0 and web.writer.backlog == 0  # the web-only instance never writes
+    assert count(settings.database_url, Ticket) == 1 and count(settings.database_url, CallRecord) == 1
+    health = sven.get("/healthz").json()
+    assert health["status"] == "ok" and health["ami"] == "connected"
+    assert health["bus"]["status"] == "connected" and health["bus"]["role"] == "web"
+    assert sven.get("/healthz").status_code == 200
+
+
+@pytest.mark.timeout(60)
+def test_a_web_instance_started_during_a_call_gets_the_live_state(
+        app: Any, bridge: TestClient, side: BlockingPortal, fake: FakeAmi, settings: Settings) -> None:
+    lid = "1700000100.21"
+    join(side, fake, lid, number="+49 341 999")
+    ring(side, fake, lid, "PJSIP/1001")
+    wait_until(lambda: services(bridge).bridge.registry.call(lid) is not None, "the bridge to know the call")
+    with TestClient(create_app(settings)) as late:  # started while PJSIP/1001 rings
+        synced(late)
+        anna, sven = log_in(late, "anna"), log_in(late, "sven")
+        wait_until(lambda: bool(services(late).notifier.ringing_for("PJSIP/1001")), "the late instance's pop")
+        with anna.ws() as wa, sven.ws() as ws:
+            snap = wa.receive_json()
+            assert snap["type"] == "snapshot" and snap["data"]["pbx_connected"]
+            assert [p["linkedid"] for p in snap["data"]["ringing"]] == [lid]
+            assert snap["data"]["agent"]["state"] == "ringing"
+            queues = ws.receive_json()["data"]["queues"]
+            assert [w["linkedid"] for w in queues[0]["waiting"]] == [lid]
+            hang_up(side, fake, lid)  # the caller gives up: the late instance withdraws the pop
+            assert until(wa, "call.withdrawn")["data"] == {"linkedid": lid, "reason": "caller_left"}
+        assert services(late).pbx.registry.calls() == []
+
+
+@pytest.mark.timeout(60)
+def test_agent_actions_from_a_web_only_instance_run_once_on_the_bridges_ami(
+        client: TestClient, bridge: TestClient, side: BlockingPortal, fake: FakeAmi) -> None:
+    anna = log_in(client, "anna")
+    synced(client)
+    r = anna.send("POST", "/api/agent/pause", json={"reason": "Pause <lunch>"})
+    assert r.status_code == 200, r.text
+    pause = [a for a in fake.actions if a.get("Action") == "QueuePause"]
+    assert len(pause) == 1 and pause[0].get("Interface") == "PJSIP/1001" and pause[0].get("Paused") == "true"
+    assert anna.send("POST", "/api/agent/queue-logout").status_code == 200
+    assert "QueueRemove" in fake.names()
+    # a call anna answered: the transfer's channel listing and BlindTransfer both go over Redis
+    lid = "1700000100.31"
+    join(side, fake, lid)
+    answer(side, fake, lid, "PJSIP/1001")
+    wait_until(lambda: services(client).pbx.registry.call(lid) is not None, "the web instance's mirror")
+    r = anna.send("POST", f"/api/calls/{lid}/transfer", json={"target": "2000"})
+    assert r.status_code == 200, r.text
+    blind = [a for a in fake.actions if a.get("Action") == "BlindTransfer"]
+    assert [(a.get("Channel"), a.get("Exten")) for a in blind] == [("PJSIP/1001-0000000a", "2000")]
+    # the fake PBX never answers an Originate: 503 after the web's timeout, and it is not sent again
+    started = time.monotonic()
+    r = anna.send("POST", "/api/agent/dial", json={"number": "0341 123"})
+    assert r.status_code == 503 and "did not answer Originate" in r.json()["detail"], r.text
+    assert time.monotonic() - started < 4
+    relay = services(bridge).bus_link
+    wait_until(lambda: not any(t.get_name().startswith("redis-action") for t in relay.tasks),
+               "the bridge's own AMI timeout for the Originate")
+    assert fake.names().count("Originate") == 1
+    # Redis is no way to run other AMI commands: refused, as Asterisk's refusals are (502)
+    with pytest.raises(AmiError, match="not relayed"):
+        client.portal.call(services(client).pbx.send, "Command", {"Command": "core stop now"})  # type: ignore[union-attr]
+    assert "Command" not in fake.names()
+
+
+@pytest.mark.timeout(90)
+def test_a_redis_outage_shows_on_healthz_and_heals_with_the_state(
+        app: Any, bridge: TestClient, side: BlockingPortal, fake: FakeAmi, settings: Settings) -> None:
+    target = redis.Redis.from_url(REDIS_URL).connection_pool.connection_kwargs
+    proxy = side.call(TcpProxy(int(target.get("port", 6379))).start)
+    via_proxy = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{proxy.port}/{target.get('db', 0)}"})
+    try:
+        with TestClient(create_app(via_proxy)) as web:
+            synced(web)
+            anna, sven = log_in(web, "anna"), log_in(web, "sven")
+            lid = "1700000100.41"
+            join(side, fake, lid)
+            ring(side, fake, lid, "PJSIP/1001")
+            with anna.ws() as wa:
+                until(wa, "call.ringing")
+                side.call(proxy.cut)  # Redis goes away for the web instance only
+                wait_until(lambda: not services(web).bus_link.link.up, "the web instance to notice")
+                health = sven.get("/healthz")
+                assert health.status_code == 503 and health.json()["bus"]["status"] == "disconnected"
+                r = anna.send("POST", "/api/agent/unpause")
+                assert r.status_code == 503, r.text
+                hang_up(side, fake, lid)  # ends while the web instance hears nothing
+                time.sleep(0.3)
+                proxy.blocked = False  # Redis is back: reconnect, ask for the state, withdraw the stale pop
+                assert until(wa, "call.withdrawn")["data"] == {"linkedid": lid, "reason": "caller_left"}
+            synced(web)
+            assert sven.get("/healthz").status_code == 200
+            assert services(web).bus_link.link.outages == 1 and services(web).pbx.registry.calls() == []
+            assert anna.send("POST", "/api/agent/unpause").status_code == 200
+    finally:
+        side.call(proxy.stop)
