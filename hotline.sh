@@ -51,6 +51,27 @@ PY
   export HOTLINE_TEST_PG_URL="postgresql+psycopg:///test?host=/var/run/postgresql"
 }
 
+redis_up() {
+  # The scale-out tests (tests/console/test_redis_scaleout.py) need a real Redis;
+  # use the local one when it answers, else install Debian's and start it on loopback.
+  if .venv/bin/python - <<'PY'
+import socket, sys
+s = socket.socket(); s.settimeout(1)
+sys.exit(0 if s.connect_ex(("127.0.0.1", 6379)) == 0 else 1)
+PY
+  then return 0; fi
+  apt_install redis-server
+  # the package may have started its own service already (systemd); otherwise start one
+  redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 ||
+    redis-server --bind 127.0.0.1 --port 6379 --save '' --appendonly no --daemonize yes >/dev/null || true
+  for _ in $(seq 50); do
+    redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "hotline: redis-server did not answer on 127.0.0.1:6379" >&2
+  exit 1
+}
+
 case "${1:-}" in
   up)
     need_root "$@"
@@ -64,6 +85,7 @@ case "${1:-}" in
     apt_install python3 mmdebstrap ca-certificates chromium procps
     python_env "test,bench"
     postgres_up
+    redis_up
     shift
     exec .venv/bin/python -m tests.run_all "$@"
     ;;
