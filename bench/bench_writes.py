@@ -94,6 +94,38 @@ class LagMonitor:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
+class CallbackTimer:
+    """How long the loop's own callbacks hold it: every asyncio Handle (task step,
+    call_soon callback, I/O callback) timed in wall time and in this thread's CPU
+    time. Wake-up lateness (LagMonitor) also counts the OS giving the CPU to another
+    process; a callback's CPU time is only our code holding the loop."""
+
+    def __init__(self) -> None:
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+        self._orig: Any = None
+
+    def __enter__(self) -> CallbackTimer:
+        self._orig = orig = asyncio.events.Handle._run
+        wall, cpu = self.wall, self.cpu
+
+        def timed(handle: asyncio.events.Handle) -> None:
+            t0, c0 = time.perf_counter(), time.thread_time()
+            orig(handle)
+            cpu.append(time.thread_time() - c0)
+            wall.append(time.perf_counter() - t0)
+
+        asyncio.events.Handle._run = timed  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        asyncio.events.Handle._run = self._orig  # type: ignore[method-assign]
+
+    @staticmethod
+    def worst(samples: list[float]) -> float:
+        return max(samples, default=0.0) * 1000
+
+
 def seed_contacts(url: str) -> None:
     engine = make_engine(url)
     with engine.begin() as conn:
@@ -133,13 +165,15 @@ async def measure(url: str, calls: int, rate: float | None, window: int, prefix:
     lag_task = asyncio.create_task(monitor.run())
     await asyncio.sleep(0.05)  # a baseline before the first write
     start = time.perf_counter()
-    await feed(writer, calls, prefix, rate, window)
-    await writer.drain()
+    with CallbackTimer() as callbacks:
+        await feed(writer, calls, prefix, rate, window)
+        await writer.drain()
     elapsed = time.perf_counter() - start
     lag_task.cancel()
     await writer.close()
     engine.dispose()
-    return {"elapsed": elapsed, "created": len(created), "retries": writer.retries, "monitor": monitor}
+    return {"elapsed": elapsed, "created": len(created), "retries": writer.retries, "monitor": monitor,
+            "callbacks": callbacks}
 
 
 def count(url: str, prefix: str) -> tuple[int, int, int, int]:
@@ -176,6 +210,10 @@ def run(label: str, url: str, calls: int, rate: float | None, window: int, proce
           f"max {monitor.ms(1.0):.2f} ms  > {LAG_TARGET_MS:.0f} ms: {monitor.over(LAG_TARGET_MS)} times  "
           f"(target: never > {LAG_TARGET_MS:.0f} ms -> "
           f"{'met' if monitor.ms(1.0) <= LAG_TARGET_MS else 'NOT met'})")
+    cb = result["callbacks"]
+    print(f"{'':10s} longest loop callback ({len(cb.cpu):,} timed): {cb.worst(cb.cpu):.2f} ms CPU, "
+          f"{cb.worst(cb.wall):.2f} ms wall; callbacks over {LAG_TARGET_MS:.0f} ms wall: "
+          f"{sum(1 for w in cb.wall if w * 1000 > LAG_TARGET_MS)}")
     print(f"{'':10s} in DB: tickets {tickets:,} (distinct calls {distinct:,}), call records {records:,}, "
           f"finalized+linked {final:,}, TicketCreated {result['created']:,} -> "
           f"{'every call exactly one ticket and one finalized record' if ok else 'MISMATCH'}")
@@ -201,6 +239,8 @@ def main() -> int:
     ap.add_argument("--pg", help="PostgreSQL URL; a throwaway schema is created and dropped")
     ap.add_argument("--switch-interval", type=float, default=GIL_SWITCH_INTERVAL,
                     help="sys.setswitchinterval in seconds (hotline serve uses %(default)s; Python's default 0.005)")
+    ap.add_argument("--writer", choices=("thread", "process", "both"), default="both",
+                    help="where the writer runs (hotline serve: process)")
     args = ap.parse_args()
     sys.setswitchinterval(args.switch_interval)
     gc.freeze()  # as hotline serve does after start-up: full collections skip the start-up heap
@@ -209,7 +249,8 @@ def main() -> int:
     print(f"{'baseline':10s} loop lag with nothing to do for 10 s (this machine's own noise): "
           f"p99 {idle.ms(0.99):.2f} ms  max {idle.ms(1.0):.2f} ms  > {LAG_TARGET_MS:.0f} ms: "
           f"{idle.over(LAG_TARGET_MS)} times")
-    for process in (False, True):  # the writer on a thread, then in its own process (as hotline serve)
+    modes = {"thread": (False,), "process": (True,), "both": (False, True)}[args.writer]
+    for process in modes:  # the writer on a thread, then in its own process (as hotline serve)
         with tempfile.TemporaryDirectory() as tmp:
             run("sqlite", f"sqlite:///{Path(tmp) / 'bench.db'}", args.calls, args.rate, args.window, process)
         if args.pg:

@@ -28,6 +28,11 @@ class RetryLater(Exception):
     OperationalError, which does not always survive pickling."""
 
 
+def _ready() -> bool:
+    """A no-op for the worker (module level, so a process pool can pickle it)."""
+    return True
+
+
 class DbWriter:
     def __init__(self, work: Callable[[Any], Any], on_result: Callable[[Any], Any] | None = None,
                  backoff_max: float = 5.0, executor: concurrent.futures.Executor | None = None) -> None:
@@ -54,10 +59,15 @@ class DbWriter:
     async def close(self) -> None:
         if self._task:
             self._task.cancel()
-        self._pool.shutdown(wait=True)
+        # joining a process pool's worker takes ~0.1 s: not on the loop
+        await asyncio.get_running_loop().run_in_executor(None, self._pool.shutdown, True)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
+        # A process pool starts its worker on the first submit, inside submit():
+        # spawning Python took ~100 ms, which on the loop would hold up the first
+        # answered call's pop. Start it from a helper thread before the first item.
+        await loop.run_in_executor(None, lambda: self._pool.submit(_ready).result())
         while True:
             item = await self._queue.get()
             delay = 0.1
