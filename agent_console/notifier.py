@@ -45,7 +45,8 @@ class Notifier:
         self.tasks: set[asyncio.Task[None]] = set()
 
     def subscribe(self, bus: EventBus) -> None:
-        for kind in (ev.CallUpdated, ev.AgentUpdated, TicketCreated, ev.CallerJoinedQueue):
+        for kind in (ev.CallUpdated, ev.AgentUpdated, TicketCreated, ev.CallerJoinedQueue,
+                     ev.QueueWrapUpTime):
             bus.subscribe(kind, self._inbox.put_nowait)
 
     def start(self) -> None:
@@ -84,6 +85,10 @@ class Notifier:
             self.projection.apply(item, self.clock())
             self.hub.publish("agent.state", views.agent_json(item.agent, self.clock()),
                              agents(item.agent.agent, supervisors=True))
+            self._queue_dirty.set()
+        elif isinstance(item, ev.QueueWrapUpTime):
+            # AHT = talk + wrap-up: the queue's wrapuptime as Asterisk has it (0 if unknown)
+            self.projection.wrapup_seconds = float(item.seconds or 0)
             self._queue_dirty.set()
         elif isinstance(item, TicketCreated):
             data = {"linkedid": item.linkedid, "ticket_id": item.ticket_id,

@@ -229,8 +229,8 @@ class AgentDeviceChanged:
 
 @dataclass(frozen=True, slots=True)
 class QueueWrapUpTime:
-    """The queue's `wrapuptime` as Asterisk's own queues.conf says (read at every
-    resync); None when it could not be read (see cti.bridge)."""
+    """The queue's `wrapuptime`, as the dialplan publishes it for hotline (global
+    HOTLINE_WRAPUP_SECONDS, read at every resync); None when unset (see cti.bridge)."""
 
     at: datetime
     queue: str

@@ -131,3 +131,16 @@ def test_pop_still_arrives_when_the_customer_lookup_fails(app: Any, client: Test
         pop = until(w, "call.ringing")["data"]
     assert pop["linkedid"] == call.linkedid and pop["match"]["status"] == "unknown"
     assert pop["caller"]["number"] == "+4934125385555"
+
+
+def test_the_wallboards_aht_counts_the_queues_wrapuptime(app: Any, client: TestClient, login: Any) -> None:
+    sven = login("sven")
+    done = replace(snap("1700000099.9"), answered_at=T0 + timedelta(seconds=3), agent="PJSIP/1001",
+                   ended_at=T0 + timedelta(seconds=103), outcome=ev.Outcome.ANSWERED, wait_seconds=3.0,
+                   ring_seconds=1.0, talk_seconds=100.0, duration_seconds=103.0)
+    publish(client, app, ev.CallUpdated(T0, ev.CallChange.ENDED, done), ev.QueueWrapUpTime(T0, "hotline", None))
+    with sven.ws() as ws:
+        before = until(ws, "snapshot")["data"]["queues"][0]["today"]["aht_seconds"]
+        publish(client, app, ev.QueueWrapUpTime(T0, "hotline", 30))
+        after = until(ws, "queue.updated")["data"]["today"]["aht_seconds"]
+    assert before is not None and after == pytest.approx(before + 30)
