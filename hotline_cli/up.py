@@ -103,7 +103,7 @@ def run_up(args: argparse.Namespace) -> int:
 
 def _start_server(http_port: int, ami_port: int, secret: str, queue_log: str) -> subprocess.Popen[bytes] | None:
     env = _server_env(http_port, ami_port, secret, queue_log)
-    for step in (["db", "upgrade"], ["demo", "seed"]):
+    for step in (["db", "upgrade"], ["demo", "seed", "--no-logins"]):
         done = subprocess.run([sys.executable, "-m", "hotline_cli.main", *step], env=env, check=False)
         if done.returncode != 0:
             print(f"hotline up: `hotline {' '.join(step)}` failed; not starting the server", file=sys.stderr)

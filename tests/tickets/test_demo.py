@@ -93,3 +93,15 @@ def test_cli_demo_seed_prints_logins_then_leaves_the_database_alone(
     assert UserService(sessions).authenticate("anna", password) is not None
     again = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert again.returncode == 0 and "database not empty; demo data not added" in again.stdout
+
+
+def test_cli_demo_seed_no_logins_keeps_the_passwords_off_the_screen(
+        sessions: sessionmaker[Session], database_url: str, tmp_path: Path) -> None:
+    """`hotline up` seeds with --no-logins and prints the logins once itself."""
+    env = {**os.environ, "HOTLINE_DATABASE_URL": database_url, "XDG_STATE_HOME": str(tmp_path)}
+    cmd = [sys.executable, "-m", "hotline_cli.main", "demo", "seed", "--no-logins"]
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    password = (tmp_path / "hotline" / "demo_password_anna").read_text(encoding="utf-8").strip()
+    assert done.stdout.strip() == "demo data added" and password not in done.stdout
+    assert UserService(sessions).authenticate("anna", password) is not None
