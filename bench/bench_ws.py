@@ -73,7 +73,7 @@ from websockets.asyncio.client import ClientConnection, connect  # noqa: E402
 
 from agent_console.app import create_app  # noqa: E402
 from agent_console.auth import COOKIE  # noqa: E402
-from agent_console.hub import ALL  # noqa: E402
+from agent_console.hub import ALL, Audience, Message  # noqa: E402
 from agent_console.services import Services  # noqa: E402
 from agent_console.settings import Settings  # noqa: E402
 from cti.protocol import AmiMessage, AmiParser  # noqa: E402
@@ -212,6 +212,7 @@ class Recorder:
     """What the clients saw; futures resolve when a pop arrives."""
 
     pops: dict[str, asyncio.Future[float]] = field(default_factory=dict)
+    published: dict[str, float] = field(default_factory=dict)  # linkedid -> hub.publish of its pop
     expected_endpoint: dict[str, str] = field(default_factory=dict)
     misrouted: int = 0
     broadcast: dict[int, list[float]] = field(default_factory=dict)
@@ -351,7 +352,7 @@ class Bench:
             await asyncio.sleep(0.1)
         return time.perf_counter() - t
 
-    async def pop_round(self, extensions: list[int]) -> tuple[list[float], int]:
+    async def pop_round(self, extensions: list[int]) -> tuple[list[float], list[float]]:
         loop = asyncio.get_running_loop()
         batch = [self.calls.make(ext) for ext in extensions]
         for c in batch:
@@ -368,21 +369,26 @@ class Bench:
         futs = [self.rec.pops[c.linkedid] for c in batch]
         await asyncio.wait(futs, timeout=POP_TIMEOUT)
         samples = [self.rec.pops[lid].result() - t for lid, t in sent.items() if self.rec.pops[lid].done()]
+        server = [self.rec.published.pop(lid) - t for lid, t in sent.items() if lid in self.rec.published]
         for c in batch:
             self.ami.write(c.after)
             self.rec.pops.pop(c.linkedid).cancel()
         await self.ami.drain()
         await self.idle()
-        return samples, len(batch) - len(samples)
+        return samples, server
 
-    async def pops(self, extensions: list[int], rounds: int) -> Row:
+    async def pops(self, extensions: list[int], rounds: int) -> list[Row]:
         samples: list[float] = []
+        server: list[float] = []
         for _ in range(rounds):
-            got, _lost = await self.pop_round(extensions)
+            got, server_part = await self.pop_round(extensions)
             samples.extend(got)
+            server.extend(server_part)
         n = len(extensions)
         name = "screen pop, 1 call at a time" if n == 1 else f"screen pop, {n} concurrent calls"
-        return Row(name, samples, n * rounds, f"{rounds} round(s)" if n > 1 else "")
+        return [Row(name, samples, n * rounds, f"{rounds} round(s)" if n > 1 else ""),
+                Row("  of it: AMI frame -> hub.publish", server, n * rounds,
+                    "server side: parse, translate, registry, bus, notifier")]
 
     async def broadcast(self, clients: int, messages: int, link: Link, where: str) -> tuple[Row, Row]:
         hub = self.services.hub
@@ -554,6 +560,15 @@ async def run(args: argparse.Namespace) -> None:
             while services.bridge.resyncs == 0:  # noqa: ASYNC110 (no event to wait on)
                 await asyncio.sleep(0.01)
             bench = Bench(services, ami, CallFactory(TRANSCRIPT), rec)
+            publish = services.hub.publish
+
+            def traced(type_: str, data: dict[str, Any], audience: Audience = ALL) -> Message:
+                msg = publish(type_, data, audience)
+                if type_ == "call.ringing":
+                    rec.published.setdefault(data["linkedid"], msg.created)
+                return msg
+
+            services.hub.publish = traced  # type: ignore[method-assign]
             async with httpx.AsyncClient(base_url=base, timeout=60) as http:
                 t = time.perf_counter()
                 cookies = await gather_limited([login(http, base, f"agent{e}") for e in agents], 8)
@@ -562,9 +577,9 @@ async def run(args: argparse.Namespace) -> None:
                 print(f"{len(clients)} agents logged in and connected in {time.perf_counter() - t:.1f} s")
                 try:
                     await bench.pops(agents[:1], 20)  # warm-up, not reported
-                    rows.append(await bench.pops(agents[:1], args.pops))
+                    rows.extend(await bench.pops(agents[:1], args.pops))
                     if args.calls > 1:
-                        rows.append(await bench.pops(agents, args.rounds))
+                        rows.extend(await bench.pops(agents, args.rounds))
                 finally:
                     await asyncio.gather(*(c.close() for c in clients))
                     print(f"server let go of the closed agent sockets after {await bench.settle():.1f} s")
