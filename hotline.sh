@@ -37,12 +37,15 @@ python_env() {
 
 postgres_up() {
   # The tests run once more against PostgreSQL; use the local server when there is one.
+  # Either way the server binaries must be here: tests/integration/test_pg_restart.py
+  # stops and starts a private cluster of its own (initdb, pg_ctl) and must not skip.
+  # Probe before installing: the package may start Debian's cluster, which still needs the set-up below.
   if .venv/bin/python - <<'PY'
 import socket, sys
 s = socket.socket(); s.settimeout(1)
 sys.exit(0 if s.connect_ex(("127.0.0.1", 5432)) == 0 else 1)
 PY
-  then return 0; fi
+  then apt_install postgresql; return 0; fi
   apt_install postgresql
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
   # a fresh Debian server authenticates local socket users by peer: give root a role

@@ -1,0 +1,204 @@
+"""PostgreSQL stopped for 30 s and started again: the writer keeps every event and writes it once.
+
+The shared server on 127.0.0.1:5432 must stay up (other tests and CI use it), so
+this test runs a private cluster of its own (initdb into a temp dir, a free
+loopback port, trust auth, run as the `postgres` user since PostgreSQL refuses
+root), migrates it and drives the writer exactly as `hotline serve` builds it
+(agent_console.app._writer: DbWriter over tickets.writer_process in its own
+process). Two calls are written, then `pg_ctl stop -m fast` (a real shutdown:
+the writer's pooled connections are terminated), 20 calls' ANSWERED/ENDED
+updates arrive during 30 s without a server, `pg_ctl start`, and after the
+writer drains every call has exactly one ticket and one finished call record,
+reported once, and nothing else was written.
+(tests/tickets/test_db_outage.py covers the same outage with a cut TCP proxy
+against the shared server.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import itertools
+import os
+import pwd
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, inspect, select, table
+
+from agent_console.app import _policy, _writer
+from agent_console.settings import Settings
+from cti.bus import EventBus
+from tests.pbx_fixture import free_tcp_port
+from tests.tickets.test_db_outage import CALLS_DURING_OUTAGE, OUTAGE_S, T0, call_updates
+from tickets.db import make_engine, session_factory
+from tickets.events import TicketCreated
+from tickets.migrate import upgrade
+from tickets.models import CallRecord, Ticket
+
+SERVER_BINARIES = ("initdb", "pg_ctl", "postgres")
+
+
+def server_bindir() -> Path:
+    """`pg_config --bindir` when it holds the server binaries (it may be a client-only
+    libpq-dev), else the newest /usr/lib/postgresql/<version>/bin."""
+    candidates: list[Path] = []
+    if shutil.which("pg_config"):
+        out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=False)
+        if out.returncode == 0 and out.stdout.strip():
+            candidates.append(Path(out.stdout.strip()))
+    versions = Path("/usr/lib/postgresql").glob("*/bin")
+    candidates += sorted(versions, key=lambda p: [int(n) for n in re.findall(r"\d+", p.parent.name)], reverse=True)
+    for bindir in candidates:
+        if all((bindir / name).is_file() for name in SERVER_BINARIES):
+            return bindir
+    pytest.fail("PostgreSQL server binaries (initdb, pg_ctl, postgres) not found: install the Debian package "
+                "`postgresql` (./hotline.sh test does)", pytrace=False)
+
+
+@dataclass
+class PrivatePostgres:
+    bindir: Path
+    root: Path  # owned by the postgres user: data/, the unix socket, the log
+    port: int
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _as_postgres(self, *args: str, timeout: float = 120) -> None:
+        cmd = ["runuser", "-u", "postgres", "--", *args]
+        out = subprocess.run(cmd, cwd=self.root, capture_output=True, text=True, timeout=timeout, check=False)
+        assert out.returncode == 0, f"{' '.join(cmd)} failed:\n{out.stdout}{out.stderr}\n{self.log()}"
+
+    def log(self) -> str:
+        path = self.root / "server.log"
+        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+
+    def initdb(self) -> None:
+        self._as_postgres(str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
+                          "--encoding=UTF8", "--no-locale", "--no-sync")
+
+    def start(self) -> None:
+        options = (f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} -c fsync=off "
+                   "-c max_connections=20")
+        self._as_postgres(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "server.log"),
+                          "-o", options, "-w", "-t", "60", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self._as_postgres(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop")
+
+    def running(self) -> bool:
+        return (self.data / "postmaster.pid").exists()
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivatePostgres]:
+    bindir = server_bindir()
+    try:
+        owner = pwd.getpwnam("postgres")
+    except KeyError:
+        pytest.fail("no `postgres` system user: PostgreSQL refuses to run as root; install the Debian package "
+                    "`postgresql` (it creates the user)", pytrace=False)
+    root = Path(tempfile.mkdtemp(prefix="hl-pg-"))  # short: the unix socket path must stay under 108 bytes
+    os.chown(root, owner.pw_uid, owner.pw_gid)
+    cluster = PrivatePostgres(bindir, root, free_tcp_port())
+    try:
+        cluster.initdb()
+        cluster.start()
+        yield cluster
+    finally:
+        if cluster.running():
+            subprocess.run(["runuser", "-u", "postgres", "--", str(bindir / "pg_ctl"), "-D", str(cluster.data),
+                            "-m", "immediate", "-w", "-t", "30", "stop"],
+                           cwd=root, capture_output=True, timeout=60, check=False)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def row_counts(url: str) -> dict[str, int]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            names = inspect(conn).get_table_names()
+            return {name: conn.execute(select(func.count()).select_from(table(name))).scalar_one()
+                    for name in names}
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.timeout(240)
+async def test_postgres_stopped_for_30_seconds_and_started_loses_nothing(private_postgres: PrivatePostgres) -> None:
+    pg = private_postgres
+    await asyncio.to_thread(upgrade, pg.url)
+    rows_before = await asyncio.to_thread(row_counts, pg.url)
+    prefix = f"1798{time.time_ns() % 10**6:06d}"
+
+    settings = Settings(database_url=pg.url, writer_process=True)
+    bus = EventBus()
+    created: list[TicketCreated] = []
+    bus.subscribe(TicketCreated, created.append)
+    parent_engine = make_engine(pg.url)  # the thread writer's; the process writer opens its own
+    writer = _writer(settings, session_factory(parent_engine), _policy(settings), bus)
+    assert isinstance(writer._pool, concurrent.futures.ProcessPoolExecutor), "not the writer `hotline serve` runs"
+    writer.start()
+    try:
+        before = [call_updates(prefix, "+4934125380011"), call_updates(prefix, None)]
+        for u in itertools.chain.from_iterable(before):
+            writer.submit(u)
+        await asyncio.wait_for(writer.drain(), 60)  # the worker process holds a pooled connection now
+        assert writer.retries == 0 and len(created) == 2
+
+        await asyncio.to_thread(pg.stop, "fast")
+        down_at = time.monotonic()
+        during = [call_updates(prefix, f"+4930{61_000_000 + i:08d}" if i % 4 else None)
+                  for i in range(CALLS_DURING_OUTAGE)]
+        for updates in during:  # one call a second, spread over the outage
+            for u in updates:
+                writer.submit(u)
+            await asyncio.sleep(1.0)
+        await asyncio.sleep(max(0.0, OUTAGE_S - (time.monotonic() - down_at)))
+        assert writer.written == 4, "nothing can be written while the server is stopped"
+        assert writer.backlog >= 2 * CALLS_DURING_OUTAGE - 1
+        assert writer.retries > 0, "the writer did not notice the server was gone"
+        await asyncio.to_thread(pg.start)
+
+        await asyncio.wait_for(writer.drain(), 90)
+    finally:
+        await writer.close()
+        parent_engine.dispose()
+    assert writer.written == 2 * (2 + CALLS_DURING_OUTAGE)
+
+    linkedids = {u.call.linkedid for updates in before + during for u in updates}
+    engine = make_engine(pg.url)
+    sessions = session_factory(engine)
+    try:
+        with sessions() as s:
+            tickets = s.execute(select(Ticket.linkedid, func.count()).group_by(Ticket.linkedid)).all()
+            ticket_ids = dict(s.execute(select(Ticket.linkedid, Ticket.id)).all())
+            records = s.scalars(select(CallRecord)).all()
+    finally:
+        engine.dispose()
+    assert {lid for lid, _ in tickets} == linkedids and all(n == 1 for _, n in tickets)
+    assert sorted(r.linkedid for r in records) == sorted(linkedids)  # one record per call, none twice
+    for r in records:
+        assert r.ended_at == T0 + timedelta(seconds=64) and r.outcome == "answered"
+        assert (r.talk_seconds, r.duration_seconds) == (60.0, 64.0)
+        assert r.ticket_id == ticket_ids[r.linkedid]
+    assert sorted(c.linkedid for c in created) == sorted(linkedids)  # each ticket reported exactly once
+    assert all(c.ticket_id == ticket_ids[c.linkedid] for c in created)
+
+    rows_after = await asyncio.to_thread(row_counts, pg.url)
+    grown = {name: n - rows_before.get(name, 0) for name, n in rows_after.items() if n != rows_before.get(name, 0)}
+    assert grown == {"tickets": len(linkedids), "call_records": len(linkedids)}, "nothing else is written"
