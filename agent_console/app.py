@@ -142,7 +142,7 @@ def _bus_link(settings: Settings, bus: EventBus, bridge: AmiBridge | None,
 
 def _wire(services: Services) -> None:
     services.notifier.subscribe(services.bus)
-    if isinstance(services.bus_link, BridgeRelay):
+    if services.bus_link is not None:  # relayed events out, and shared ones (ticket edits) both ways
         services.bus_link.subscribe(services.bus)
     if not services.settings.web_only:  # only the bridge instance's writer writes
         services.bus.subscribe(ev.CallUpdated, _to_writer(services))

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from cti import events as ev
-from tickets.events import TicketCreated
+from tickets.events import TicketCreated, TicketUpdated
 
 VERSION = 1
 
@@ -29,7 +29,10 @@ VERSION = 1
 # projection, the hub and /healthz consume on a web-only instance.
 RELAYED: tuple[type, ...] = (ev.CallerJoinedQueue, ev.CallUpdated, ev.AgentUpdated, ev.PbxConnected,
                              ev.PbxDisconnected, TicketCreated)
-_NESTED: tuple[type, ...] = (ev.CallSnapshot, ev.AgentSnapshot)
+# What every instance shares with all the others (the bridge instance and web
+# instances alike): edits made through one instance's API. Carried by PeerEvent.
+SHARED: tuple[type, ...] = (TicketUpdated,)
+_NESTED: tuple[type, ...] = (ev.CallSnapshot, ev.AgentSnapshot, *SHARED)
 
 
 class CodecError(ValueError):
@@ -93,8 +96,27 @@ class ActionReply:
     items: tuple[tuple[tuple[str, str], ...], ...]  # a reply's or a list's AMI fields
 
 
-Message = EventMessage | StateRequest | StateReply | ActionRequest | ActionReply
-MESSAGES: tuple[type, ...] = (EventMessage, StateRequest, StateReply, ActionRequest, ActionReply)
+@dataclass(frozen=True, slots=True)
+class PeerEvent:
+    """A SHARED event from instance `origin` (bridge or web) to every other instance,
+    on the peers channel; not numbered (nothing to resync: the database has it)."""
+
+    origin: str
+    event: TicketUpdated
+
+
+@dataclass(frozen=True, slots=True)
+class BridgeAnnouncement:
+    """A bridge instance says it runs, on the peers channel (when it connects, every
+    few seconds, and in answer to another one it had not seen): a second bridge
+    instance on the same prefix and queue is a configuration error that must show."""
+
+    origin: str
+
+
+Message = EventMessage | StateRequest | StateReply | ActionRequest | ActionReply | PeerEvent | BridgeAnnouncement
+MESSAGES: tuple[type, ...] = (EventMessage, StateRequest, StateReply, ActionRequest, ActionReply, PeerEvent,
+                              BridgeAnnouncement)
 
 _EVENT_TAGS = {t.__name__: t for t in RELAYED}
 _NESTED_TAGS = {t.__name__: t for t in _NESTED}

@@ -1,5 +1,9 @@
 """GET /healthz (AMI, database and, scaled out, Redis bus status) and GET /metrics (Prometheus).
 
+Scaled out, a bridge instance that hears another bridge instance on its Redis
+channels is degraded (503, `problems` says which two): both would run every
+forwarded agent action.
+
 Layer: edge. Both need a session like every other route; /metrics is
 supervisor data.
 """
@@ -13,6 +17,7 @@ from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from agent_console.auth import ANY, SUPERVISOR, SessionUser
+from agent_console.redis_relay import BridgeRelay
 from agent_console.services import Services
 
 router = APIRouter(tags=["operations"])
@@ -26,11 +31,13 @@ def healthz(request: Request, response: Response, who: Annotated[SessionUser, AN
     link = services.bus_link
     bus_ok = link is None or link.link.up
     needs_pbx = services.settings.ami_enabled or services.settings.web_only
-    ok = db and bus_ok and (ami or not needs_pbx)
+    duplicate = link.problem() if isinstance(link, BridgeRelay) else None
+    ok = db and bus_ok and (ami or not needs_pbx) and duplicate is None
     response.status_code = 200 if ok else 503
     return {"status": "ok" if ok else "degraded", "database": "ok" if db else "unavailable",
             "ami": "connected" if ami else ("disconnected" if needs_pbx else "disabled"),
             "bus": link.state() if link else {"kind": "in-process", "status": "connected"},
+            "problems": [duplicate] if duplicate else [],
             "db_backlog": services.writer.backlog, "websocket_clients": services.hub.clients}
 
 
@@ -48,6 +55,12 @@ def metrics(request: Request, who: Annotated[SessionUser, SUPERVISOR]) -> Respon
           float(bool(services.pbx and services.pbx.connected)))
     gauge("hotline_bus_connected", "1 when the event bus is up (Redis, when HOTLINE_REDIS_URL is set)",
           float(services.bus_link is None or services.bus_link.link.up))
+    relay = services.bus_link if isinstance(services.bus_link, BridgeRelay) else None
+    gauge("hotline_bridge_duplicates", "other bridge instances heard on this bridge instance's Redis channels now",
+          len(relay.duplicates()) if relay else 0)
+    gauge("hotline_bridge_duplicate_detections_total",
+          "times another bridge instance was first heard on this bridge instance's Redis channels",
+          relay.duplicate_detections if relay else 0)
     gauge("hotline_db_backlog", "call updates waiting to be written", services.writer.backlog)
     gauge("hotline_websocket_clients", "connected WebSocket clients", services.hub.clients)
     gauge("hotline_ws_messages_sent_total", "messages queued to WebSocket clients", services.hub.sent)

@@ -1,18 +1,23 @@
 """Tickets: list, create, read, update in place, escalate, history.
 
 Layer: edge. Validation errors from the desk become 422, unknown ids 404.
+An edit or escalation is published on the bus as tickets.events.TicketUpdated:
+the notifier makes it the console's `ticket.updated`, and scaled out the Redis
+link shares it with every other instance.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
+from anyio import from_thread
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agent_console.auth import ANY, SessionUser
 from agent_console.services import Services
 from tickets.desk import DeskError
+from tickets.events import TicketUpdated
 
 router = APIRouter(tags=["tickets"])
 MAX_ID = 2**31 - 1  # ids are INTEGER columns: a larger number is a 422, not an overflow in the driver
@@ -61,6 +66,12 @@ def _desk(request: Request) -> Any:
     return services.desk
 
 
+def _updated(request: Request, ticket: dict[str, Any]) -> None:
+    """On the bus, from this route's worker thread (the bus and the hub live on the loop)."""
+    services: Services = request.app.state.services
+    from_thread.run(services.bus.publish, TicketUpdated.of(ticket))
+
+
 def _found(ticket: dict[str, Any] | None, ticket_id: int) -> dict[str, Any]:
     if ticket is None:
         raise HTTPException(404, f"no ticket {ticket_id}")
@@ -100,7 +111,7 @@ def update_ticket(ticket_id: TicketId, body: TicketPatch, request: Request,
         ticket = desk.update(ticket_id, changes, who.user.username)
     except DeskError as exc:
         raise HTTPException(422, str(exc)) from exc
-    request.app.state.services.hub.publish("ticket.updated", ticket)
+    _updated(request, ticket)
     return ticket
 
 
@@ -113,7 +124,7 @@ def escalate(ticket_id: TicketId, body: EscalateIn, request: Request,
         ticket = desk.escalate(ticket_id, body.level, body.reason, who.user.username)
     except DeskError as exc:
         raise HTTPException(422, str(exc)) from exc
-    request.app.state.services.hub.publish("ticket.updated", ticket)
+    _updated(request, ticket)
     return ticket
 
 

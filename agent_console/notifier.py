@@ -17,11 +17,11 @@ from typing import Any
 from callqueue.live import QueueProjection
 
 from agent_console import views
-from agent_console.hub import SUPERVISORS_ONLY, Hub, agents
+from agent_console.hub import ALL, SUPERVISORS_ONLY, Hub, agents
 from agent_console.pops import PopEnricher
 from cti import events as ev
 from cti.bus import EventBus
-from tickets.events import TicketCreated
+from tickets.events import TicketCreated, TicketUpdated
 
 log = logging.getLogger(__name__)
 QUEUE_EVERY = 0.25
@@ -48,6 +48,7 @@ class Notifier:
         for kind in (ev.CallUpdated, ev.AgentUpdated, TicketCreated, ev.CallerJoinedQueue,
                      ev.QueueWrapUpTime):
             bus.subscribe(kind, self._inbox.put_nowait)
+        bus.subscribe(TicketUpdated, self._inbox.put_nowait)  # an edit, from this instance's API or a peer's
 
     def start(self) -> None:
         for name, coro in (("notifier", self._run()), ("queue-updates", self._queues())):
@@ -97,6 +98,8 @@ class Notifier:
                 self.pops[item.linkedid]["ticket_id"] = item.ticket_id
             self.hub.publish("ticket.created", data,
                              agents(*([item.agent] if item.agent else []), supervisors=True))
+        elif isinstance(item, TicketUpdated):
+            self.hub.publish("ticket.updated", item.json(), ALL)
 
     def _prefetch(self, call: ev.CallSnapshot) -> asyncio.Future[dict[str, Any]]:
         found = self._lookups.get(call.linkedid)

@@ -31,16 +31,18 @@ STOP_WITHIN = 2.0  # seconds a session's tasks get to stop after a cancel
 @dataclass(frozen=True, slots=True)
 class Channels:
     """`<prefix>:<queue>:events` (bridge -> all), `:requests` (web -> bridge),
-    `:reply:<instance>` (bridge -> one web instance)."""
+    `:reply:<instance>` (bridge -> one web instance), `:peers` (every instance ->
+    every other: shared events such as ticket edits, and bridge announcements)."""
 
     events: str
     requests: str
     reply_prefix: str
+    peers: str
 
     @classmethod
     def of(cls, prefix: str, queue: str) -> Channels:
         base = f"{prefix}:{queue}"
-        return cls(f"{base}:events", f"{base}:requests", f"{base}:reply:")
+        return cls(f"{base}:events", f"{base}:requests", f"{base}:reply:", f"{base}:peers")
 
     def reply(self, instance: str) -> str:
         return self.reply_prefix + instance

@@ -8,7 +8,13 @@ redis_remote). It
   same ordered outbox as the events, so a reply sits exactly at its `seq`;
 - runs AMI actions web instances forward, each at most once (a repeated request
   id is ignored; an Originate is never sent twice), and answers on the
-  requester's reply channel.
+  requester's reply channel;
+- shares this instance's own SHARED events (ticket edits) with every other
+  instance on the peers channel, and publishes theirs on this instance's bus
+  (never its own back: it had them first);
+- announces itself on the peers channel, and reports another bridge instance
+  announcing itself there (same prefix and queue: both would run every forwarded
+  action) as an error on the log, /metrics and /healthz. It elects nobody.
 While Redis is down events are dropped, not queued: web instances ask for the
 state again when they reconnect or see the gap.
 """
@@ -18,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable
@@ -40,6 +47,8 @@ log = logging.getLogger(__name__)
 ACTIONS = frozenset({"QueuePause", "QueueAdd", "QueueRemove", "Originate", "BlindTransfer", "Hangup"})
 LISTS = {"CoreShowChannels": "CoreShowChannelsComplete"}
 OUTBOX_LIMIT = 10_000
+ANNOUNCE_EVERY = 5.0  # seconds between a bridge instance's announcements
+DUPLICATE_FOR = 3 * ANNOUNCE_EVERY  # another bridge instance counts as running this long after its last one
 _SAFE = re.compile(r"^[^\r\n\0]*$")
 
 
@@ -59,18 +68,43 @@ class BridgeRelay:
         self._ready = asyncio.Event()
         self._seen: OrderedDict[str, None] = OrderedDict()  # action request ids already run
         self.tasks: set[asyncio.Task[None]] = set()
+        self.bus: EventBus | None = None
+        self._inbound: list[object] = []  # peers' events being published on our bus right now
+        self.peer_events_in = 0
+        self.announce_every, self.duplicate_for = ANNOUNCE_EVERY, DUPLICATE_FOR
+        self._bridges: dict[str, float] = {}  # other bridge instances -> when last heard (monotonic)
+        self.duplicate_detections = 0
 
     # --- wiring -------------------------------------------------------------------
     def subscribe(self, bus: EventBus) -> None:
+        self.bus = bus
         for kind in codec.RELAYED:
             bus.subscribe(kind, self._on_event)
+        for kind in codec.SHARED:
+            bus.subscribe(kind, self._on_shared)
 
     @property
     def connected(self) -> bool:
         return self.link.up
 
     def state(self) -> dict[str, object]:
-        return {**self.link.state(), "events_relayed": self.seq, "events_dropped": self.dropped}
+        return {**self.link.state(), "instance": self.origin, "events_relayed": self.seq,
+                "events_dropped": self.dropped, "peer_events_received": self.peer_events_in,
+                "duplicate_bridges": self.duplicates()}
+
+    def duplicates(self) -> list[str]:
+        """The other bridge instances heard on the peers channel lately."""
+        now = time.monotonic()
+        return sorted(o for o, seen in self._bridges.items() if now - seen <= self.duplicate_for)
+
+    def problem(self) -> str | None:
+        """What /healthz says while another bridge instance shares our channels."""
+        others = self.duplicates()
+        if not others:
+            return None
+        return (f"another bridge instance ({', '.join(others)}) runs on the same Redis channels "
+                f"({self.channels.requests.rpartition(':')[0]}) as this one ({self.origin}): both run every "
+                "forwarded agent action; keep one with HOTLINE_AMI_ENABLED=true per prefix and queue")
 
     def start(self) -> None:
         spawn(self.link.run(self._session), "redis-relay", self.tasks)
@@ -87,6 +121,15 @@ class BridgeRelay:
             return
         self._send(self.channels.events, codec.EventMessage(self.origin, self.seq, event))
 
+    def _on_shared(self, event: object) -> None:
+        """A bus handler for SHARED events: this instance's own go to the peers channel."""
+        if any(event is e for e in self._inbound) or not isinstance(event, codec.SHARED):
+            return  # a peer's, which we are delivering: it already reached everyone
+        if not self.link.up:
+            self.dropped += 1
+            return
+        self._send(self.channels.peers, codec.PeerEvent(self.origin, event))  # type: ignore[arg-type]
+
     def _send(self, channel: str, message: codec.Message) -> None:
         if len(self._outbox) >= OUTBOX_LIMIT:
             self._outbox.popleft()
@@ -96,8 +139,9 @@ class BridgeRelay:
 
     async def _publish(self, client: aioredis.Redis) -> None:
         # what was queued before this connection is stale: subscribers resync by state
-        stale = sum(1 for _, m in self._outbox if isinstance(m, codec.EventMessage))
-        self._outbox = deque(item for item in self._outbox if not isinstance(item[1], codec.EventMessage))
+        stale = sum(1 for _, m in self._outbox if isinstance(m, codec.EventMessage | codec.PeerEvent))
+        self._outbox = deque(item for item in self._outbox
+                             if not isinstance(item[1], codec.EventMessage | codec.PeerEvent))
         self.dropped += stale
         while not cancelled():
             if not self._outbox:
@@ -117,23 +161,57 @@ class BridgeRelay:
 
     # --- in: requests from web instances ---------------------------------------------
     async def _session(self, client: aioredis.Redis) -> None:
-        await run_together(self._publish(client), self._listen(client),
-                           names=("redis-relay-publish", "redis-relay-requests"))
+        await run_together(self._publish(client), self._listen(client), self._announce(),
+                           names=("redis-relay-publish", "redis-relay-requests", "redis-relay-announce"))
+
+    async def _announce(self) -> None:
+        while not cancelled():
+            self._send(self.channels.peers, codec.BridgeAnnouncement(self.origin))
+            await asyncio.sleep(self.announce_every)
+        raise asyncio.CancelledError
 
     async def _listen(self, client: aioredis.Redis) -> None:
         async with client.pubsub() as pubsub:
-            await pubsub.subscribe(self.channels.requests)
+            await pubsub.subscribe(self.channels.requests, self.channels.peers)
             while not cancelled():
                 raw = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
                 if raw is None or raw.get("type") != "message":
                     continue
+                channel = raw.get("channel")
+                channel = channel.decode(errors="replace") if isinstance(channel, bytes) else str(channel)
                 try:
-                    request = codec.decode(raw["data"])
+                    message = codec.decode(raw["data"])
                 except codec.CodecError as exc:
-                    log.warning("ignoring a request on %s: %s", self.channels.requests, exc)
+                    log.warning("ignoring a message on %s: %s", channel, exc)
                     continue
-                self._on_request(request)
+                if channel == self.channels.peers:
+                    await self._on_peer(message)
+                else:
+                    self._on_request(message)
         raise asyncio.CancelledError
+
+    async def _on_peer(self, message: codec.Message) -> None:
+        if isinstance(message, codec.BridgeAnnouncement) and message.origin != self.origin:
+            self._heard_bridge(message.origin)
+        elif isinstance(message, codec.PeerEvent) and message.origin != self.origin and self.bus is not None:
+            self.peer_events_in += 1
+            self._inbound.append(message.event)
+            try:
+                await self.bus.publish(message.event)
+            finally:
+                self._inbound.remove(message.event)
+
+    def _heard_bridge(self, other: str) -> None:
+        now = time.monotonic()
+        last = self._bridges.get(other)
+        self._bridges[other] = now
+        if last is not None and now - last <= self.duplicate_for:
+            return
+        self.duplicate_detections += 1
+        log.error("another bridge instance %s announces itself on %s; this bridge instance is %s. Both run every "
+                  "agent action web instances forward: run exactly one bridge instance per prefix and queue",
+                  other, self.channels.peers, self.origin)
+        self._send(self.channels.peers, codec.BridgeAnnouncement(self.origin))  # so it learns of us at once
 
     def _on_request(self, request: codec.Message) -> None:
         if isinstance(request, codec.StateRequest) and request.reply_to.startswith(self.channels.reply_prefix):

@@ -7,7 +7,9 @@ hub work exactly as on the bridge instance) and keeps a LiveMirror of the
 registry for snapshots and transfers. On every (re)connect, on a new bridge
 instance and on a gap in the events' `seq` it asks for the state again. Agent
 actions are forwarded once, never repeated: no answer within the timeout is a
-503 that says the action may still have run.
+503 that says the action may still have run. SHARED events (ticket edits) go
+both ways on the peers channel: this instance's own out to every other instance,
+the others' onto this instance's bus (never its own back: it had them first).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -33,6 +36,7 @@ from cti.protocol import AmiMessage
 
 log = logging.getLogger(__name__)
 STATE_RETRY = 2.0  # seconds between state requests until the bridge instance answers
+PEER_OUTBOX_LIMIT = 1_000
 
 
 class RemoteBridge:
@@ -52,6 +56,16 @@ class RemoteBridge:
         self._pending: dict[str, asyncio.Future[codec.ActionReply]] = {}
         self._want_state = asyncio.Event()
         self.tasks: set[asyncio.Task[None]] = set()
+        self._peer_out: deque[codec.PeerEvent] = deque()
+        self._peer_ready = asyncio.Event()
+        self._inbound: list[object] = []  # peers' events being published on our bus right now
+        self.peer_events_in = 0
+        self.peer_events_dropped = 0
+
+    def subscribe(self, bus: EventBus) -> None:
+        """This instance's own SHARED events go to the peers channel."""
+        for kind in codec.SHARED:
+            bus.subscribe(kind, self._on_shared)
 
     @property
     def synced(self) -> bool:
@@ -77,8 +91,9 @@ class RemoteBridge:
 
     # --- lifecycle ------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
-        return {**self.link.state(), "synced": self.synced, "bridge_instance": self.origin,
-                "pbx_connected": self.pbx_up}
+        return {**self.link.state(), "instance": self.instance, "synced": self.synced,
+                "bridge_instance": self.origin, "pbx_connected": self.pbx_up,
+                "peer_events_received": self.peer_events_in, "peer_events_dropped": self.peer_events_dropped}
 
     def start(self) -> None:
         spawn(self.link.run(self._session), "redis-remote", self.tasks)
@@ -119,11 +134,13 @@ class RemoteBridge:
     async def _session(self, client: aioredis.Redis) -> None:
         self._client = client
         self._resync()
+        self.peer_events_dropped += len(self._peer_out)  # stale: nothing is sent later
+        self._peer_out.clear()
         try:
             async with client.pubsub() as pubsub:
-                await pubsub.subscribe(self.channels.events, self.reply_channel)
-                await run_together(self._listen(pubsub), self._ask_state(client),
-                                   names=("redis-remote-events", "redis-remote-state"))
+                await pubsub.subscribe(self.channels.events, self.reply_channel, self.channels.peers)
+                await run_together(self._listen(pubsub), self._ask_state(client), self._publish_peers(client),
+                                   names=("redis-remote-events", "redis-remote-state", "redis-remote-peers"))
         finally:
             self._client = None
             self._synced.clear()
@@ -152,13 +169,55 @@ class RemoteBridge:
             raw = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
             if raw is None or raw.get("type") != "message":
                 continue
+            channel = raw.get("channel")
+            channel = channel.decode(errors="replace") if isinstance(channel, bytes) else str(channel)
             try:
                 message = codec.decode(raw["data"])
             except codec.CodecError as exc:
-                log.warning("ignoring a message on %s: %s", raw.get("channel"), exc)
+                log.warning("ignoring a message on %s: %s", channel, exc)
                 continue
-            await self.receive(message)
+            if channel == self.channels.peers:
+                await self._on_peer(message)
+            else:
+                await self.receive(message)
         raise asyncio.CancelledError
+
+    # --- shared events: ours out, the other instances' in -------------------------------------
+    def _on_shared(self, event: object) -> None:
+        """A bus handler: only enqueues, never waits."""
+        if any(event is e for e in self._inbound) or not isinstance(event, codec.SHARED):
+            return  # a peer's, which we are delivering: it already reached everyone
+        if self._client is None or not self.link.up or len(self._peer_out) >= PEER_OUTBOX_LIMIT:
+            self.peer_events_dropped += 1
+            return
+        self._peer_out.append(codec.PeerEvent(self.instance, event))  # type: ignore[arg-type]
+        self._peer_ready.set()
+
+    async def _publish_peers(self, client: aioredis.Redis) -> None:
+        while not cancelled():
+            if not self._peer_out:
+                self._peer_ready.clear()
+                await self._peer_ready.wait()
+                continue
+            try:
+                data = codec.encode(self._peer_out[0])
+            except codec.CodecError:
+                log.exception("cannot encode %s for Redis; not shared", type(self._peer_out[0].event).__name__)
+                self._peer_out.popleft()
+                continue
+            await client.publish(self.channels.peers, data)
+            self._peer_out.popleft()  # only once Redis took it
+        raise asyncio.CancelledError
+
+    async def _on_peer(self, message: codec.Message) -> None:
+        """Another instance's shared event; bridge announcements are the bridge's business."""
+        if isinstance(message, codec.PeerEvent) and message.origin != self.instance:
+            self.peer_events_in += 1
+            self._inbound.append(message.event)
+            try:
+                await self.bus.publish(message.event)
+            finally:
+                self._inbound.remove(message.event)
 
     async def receive(self, message: codec.Message) -> None:
         if isinstance(message, codec.EventMessage):

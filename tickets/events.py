@@ -1,11 +1,15 @@
-"""Events the ticket layer publishes on the bus (for the console's ticket.created).
+"""Events the ticket layer publishes on the bus (for the console's ticket.created
+and ticket.updated).
 
 Layer: domain. Frozen dataclasses, no I/O.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,3 +19,50 @@ class TicketCreated:
     ticket_number: str
     contact_id: int | None
     agent: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TicketUpdated:
+    """A ticket after an edit or an escalation, as the console shows it: exactly the
+    fields of tickets.desk.ticket_dict (`of` refuses a dict with other keys, so the
+    two cannot drift apart silently); `json()` is that dict again."""
+
+    id: int
+    number: str
+    subject: str
+    description: str
+    status: str
+    priority: str
+    level: int
+    team: str
+    assignee: str
+    category: str
+    channel: str
+    first_contact_resolution: bool
+    contact_id: int | None
+    linkedid: str | None
+    due_at: datetime | None
+    overdue: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, ticket: Mapping[str, Any]) -> TicketUpdated:
+        names = [f.name for f in fields(cls)]
+        if set(ticket) != set(names):
+            raise ValueError(f"a ticket has exactly the fields {names}, not {sorted(ticket)}")
+        values: dict[str, Any] = {name: datetime.fromisoformat(ticket[name])
+                                  if name in _TIMES and ticket[name] is not None else ticket[name]
+                                  for name in names}
+        return cls(**values)
+
+    def json(self) -> dict[str, Any]:
+        return {f.name: _iso(getattr(self, f.name)) if f.name in _TIMES else getattr(self, f.name)
+                for f in fields(self)}
+
+
+_TIMES = frozenset({"due_at", "created_at", "updated_at"})
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
