@@ -340,10 +340,13 @@ def test_a_redis_outage_shows_on_healthz_and_heals_with_the_state(
             synced(web)
             anna, sven = log_in(web, "anna"), log_in(web, "sven")
             lid = "1700000100.41"
-            join(side, fake, lid)
-            ring(side, fake, lid, "PJSIP/1001")
             with anna.ws() as wa:
-                until(wa, "call.ringing")
+                # connected before the phone rings: a pop that came first would be in the
+                # snapshot, not a `call.ringing` message (this test hung on that race)
+                assert wa.receive_json()["type"] == "snapshot"
+                join(side, fake, lid)
+                ring(side, fake, lid, "PJSIP/1001")
+                assert until(wa, "call.ringing")["data"]["linkedid"] == lid
                 side.call(proxy.cut)  # Redis goes away for the web instance only
                 wait_until(lambda: not services(web).bus_link.link.up, "the web instance to notice")
                 health = sven.get("/healthz")
