@@ -28,7 +28,7 @@ VERSION = 1
 # What the bridge instance relays: everything the notifier, the live queue
 # projection, the hub and /healthz consume on a web-only instance.
 RELAYED: tuple[type, ...] = (ev.CallerJoinedQueue, ev.CallUpdated, ev.AgentUpdated, ev.PbxConnected,
-                             ev.PbxDisconnected, TicketCreated)
+                             ev.PbxDisconnected, TicketCreated, ev.QueueWrapUpTime)
 # What every instance shares with all the others (the bridge instance and web
 # instances alike): edits made through one instance's API. Carried by PeerEvent.
 SHARED: tuple[type, ...] = (TicketUpdated,)
@@ -61,8 +61,8 @@ class StateRequest:
 
 @dataclass(frozen=True, slots=True)
 class StateReply:
-    """The bridge's registry as of event `seq`: a RESYNCED CallUpdated per live call
-    and an AgentUpdated per agent."""
+    """The bridge's registry as of event `seq`: a RESYNCED CallUpdated per live call,
+    an AgentUpdated per agent and the queue's wrapuptime (QueueWrapUpTime)."""
 
     origin: str
     seq: int

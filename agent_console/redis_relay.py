@@ -233,7 +233,9 @@ class BridgeRelay:
         calls = [ev.CallUpdated(at=now, change=ev.CallChange.RESYNCED, call=c)
                  for c in registry.calls() if c.ended_at is None]
         agents = [ev.AgentUpdated(at=now, agent=a) for a in registry.agent_list()]
-        return codec.StateReply(self.origin, self.seq, self.bridge.connected, (*calls, *agents))
+        queue = self.bridge.queue
+        wrapup = ev.QueueWrapUpTime(at=now, queue=queue, seconds=registry.agents.wrapup_seconds(queue))
+        return codec.StateReply(self.origin, self.seq, self.bridge.connected, (*calls, *agents, wrapup))
 
     async def _run_action(self, request: codec.ActionRequest) -> None:
         reply = await self.execute(request)

@@ -177,7 +177,7 @@ def side() -> Iterator[BlockingPortal]:
 
 @pytest.fixture()
 def fake(side: BlockingPortal) -> Iterator[FakeAmi]:
-    server = side.call(FakeAmi(secret=AMI_SECRET).start)
+    server = side.call(FakeAmi(secret=AMI_SECRET, variables={"HOTLINE_WRAPUP_SECONDS": "7"}).start)
     yield server
     side.call(server.stop)
 
@@ -292,6 +292,7 @@ def test_a_web_instance_started_during_a_call_gets_the_live_state(
             hang_up(side, fake, lid)  # the caller gives up: the late instance withdraws the pop
             assert until(wa, "call.withdrawn")["data"] == {"linkedid": lid, "reason": "caller_left"}
         assert services(late).pbx.registry.calls() == []
+        assert services(late).projection.wrapup_seconds == 7  # the wallboard's AHT counts it there too
 
 
 @pytest.mark.timeout(60)
