@@ -3,12 +3,16 @@
 Run: .venv/bin/python bench/bench_writes.py [--calls 5000] [--rate CALLS_PER_S]
      [--pg postgresql+psycopg://user@host/db]
 An asyncio producer submits, per call, an ANSWERED then an ENDED CallUpdated to
-the DbWriter (one worker thread running TicketService.handle). Without --rate
+the DbWriter (TicketService.handle on a worker thread, or in the writer process
+`hotline serve` uses). Without --rate
 it offers as fast as the writer drains (the backlog is kept at --window
 updates); with --rate it offers that many calls per second on a fixed schedule.
-Meanwhile a monitor task sleeps 1 ms in a loop and records how late it wakes:
-the issue's target is "event loop never blocked longer than 5 ms", printed as
-measured, not asserted. Half the callers are known contacts (1,000 seeded).
+The issue's target is "event loop never blocked longer than 5 ms", measured two
+ways and printed, not asserted: every loop callback is timed (wall and CPU; the
+longest one is the longest the loop was blocked), and a task sleeping 1 ms in a
+loop records how late it wakes (which also counts the OS running other
+processes on this process's CPU: the idle baseline shows that part alone).
+Half the callers are known contacts (1,000 seeded).
 Afterwards the database is counted: every call must have exactly one ticket and
 one finalized call record (ended, answered, linked to its ticket).
 SQLite is a fresh migrated file in a temp dir; PostgreSQL gets a throwaway schema.
@@ -206,14 +210,15 @@ def run(label: str, url: str, calls: int, rate: float | None, window: int, proce
     offered = f"offered {rate:,.0f} calls/s" if rate else f"offered as fast as drained (backlog <= {window})"
     print(f"{label:10s} {calls:,} calls, {offered}: {calls / elapsed:,.0f} calls/s written "
           f"({2 * calls / elapsed:,.0f} updates/s, {elapsed:.1f} s), retries {result['retries']}")
-    print(f"{'':10s} loop lag (1 ms sleeper, {len(monitor.lateness):,} samples): p99 {monitor.ms(0.99):.2f} ms  "
-          f"max {monitor.ms(1.0):.2f} ms  > {LAG_TARGET_MS:.0f} ms: {monitor.over(LAG_TARGET_MS)} times  "
-          f"(target: never > {LAG_TARGET_MS:.0f} ms -> "
-          f"{'met' if monitor.ms(1.0) <= LAG_TARGET_MS else 'NOT met'})")
     cb = result["callbacks"]
-    print(f"{'':10s} longest loop callback ({len(cb.cpu):,} timed): {cb.worst(cb.cpu):.2f} ms CPU, "
-          f"{cb.worst(cb.wall):.2f} ms wall; callbacks over {LAG_TARGET_MS:.0f} ms wall: "
-          f"{sum(1 for w in cb.wall if w * 1000 > LAG_TARGET_MS)}")
+    blocked = cb.worst(cb.wall)
+    print(f"{'':10s} loop blocked: longest callback {blocked:.2f} ms wall ({cb.worst(cb.cpu):.2f} ms CPU) "
+          f"of {len(cb.cpu):,} timed; over {LAG_TARGET_MS:.0f} ms: "
+          f"{sum(1 for w in cb.wall if w * 1000 > LAG_TARGET_MS)}  (target: never blocked > "
+          f"{LAG_TARGET_MS:.0f} ms -> {'met' if blocked <= LAG_TARGET_MS else 'NOT met'})")
+    print(f"{'':10s} wake-up lateness (1 ms sleeper, {len(monitor.lateness):,} samples; includes the OS "
+          f"scheduling other processes, see baseline): p99 {monitor.ms(0.99):.2f} ms  "
+          f"max {monitor.ms(1.0):.2f} ms  > {LAG_TARGET_MS:.0f} ms: {monitor.over(LAG_TARGET_MS)} times")
     print(f"{'':10s} in DB: tickets {tickets:,} (distinct calls {distinct:,}), call records {records:,}, "
           f"finalized+linked {final:,}, TicketCreated {result['created']:,} -> "
           f"{'every call exactly one ticket and one finalized record' if ok else 'MISMATCH'}")
@@ -246,7 +251,7 @@ def main() -> int:
     gc.freeze()  # as hotline serve does after start-up: full collections skip the start-up heap
     print(f"GIL switch interval {sys.getswitchinterval() * 1000:.1f} ms")
     idle = asyncio.run(idle_lag(10.0))
-    print(f"{'baseline':10s} loop lag with nothing to do for 10 s (this machine's own noise): "
+    print(f"{'baseline':10s} wake-up lateness with nothing to do for 10 s (this machine's own noise): "
           f"p99 {idle.ms(0.99):.2f} ms  max {idle.ms(1.0):.2f} ms  > {LAG_TARGET_MS:.0f} ms: "
           f"{idle.over(LAG_TARGET_MS)} times")
     modes = {"thread": (False,), "process": (True,), "both": (False, True)}[args.writer]
