@@ -14,10 +14,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -143,6 +144,47 @@ def cancelled() -> bool:
     """True once the current task was asked to stop (even if a library swallowed it)."""
     task = asyncio.current_task()
     return bool(task and task.cancelling())
+
+
+M = TypeVar("M")
+
+
+async def incoming(pubsub: Any, decode: Callable[[bytes | str], M]) -> AsyncIterator[tuple[str, M]]:
+    """(channel, decoded message) from a subscribed pubsub until the task is asked to
+    stop; a message `decode` refuses (ValueError) is logged and skipped."""
+    while not cancelled():
+        raw = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+        if raw is None or raw.get("type") != "message":
+            continue
+        channel = raw.get("channel")
+        channel = channel.decode(errors="replace") if isinstance(channel, bytes) else str(channel)
+        try:
+            message = decode(raw["data"])
+        except ValueError as exc:
+            log.warning("ignoring a message on %s: %s", channel, exc)
+            continue
+        yield channel, message
+
+
+async def send_queued(client: Any, outbox: deque[tuple[str, M]], ready: asyncio.Event,
+                      encode: Callable[[M], bytes | str]) -> None:
+    """Publish `outbox`'s (channel, message) items in order, each removed only once
+    Redis took it; one `encode` refuses (ValueError) is logged and dropped. Waits on
+    `ready` while empty, until the task is asked to stop."""
+    while not cancelled():
+        if not outbox:
+            ready.clear()
+            await ready.wait()
+            continue
+        channel, message = outbox[0]
+        try:
+            data = encode(message)
+        except ValueError:
+            log.exception("cannot encode %s for Redis; not sent", type(message).__name__)
+            outbox.popleft()
+            continue
+        await client.publish(channel, data)
+        outbox.popleft()
 
 
 def spawn(coro: Coroutine[Any, Any, None], name: str, tasks: set[asyncio.Task[None]]) -> None:

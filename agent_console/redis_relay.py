@@ -34,7 +34,7 @@ import redis.asyncio as aioredis
 
 from agent_console import bus_codec as codec
 from agent_console.pbx_port import LocalPbx
-from agent_console.redis_link import Channels, RedisLink, cancelled, run_together, spawn, stop
+from agent_console.redis_link import Channels, RedisLink, cancelled, incoming, run_together, send_queued, spawn, stop
 from cti import events as ev
 from cti.bridge import AmiBridge
 from cti.bus import EventBus
@@ -143,20 +143,7 @@ class BridgeRelay:
         self._outbox = deque(item for item in self._outbox
                              if not isinstance(item[1], codec.EventMessage | codec.PeerEvent))
         self.dropped += stale
-        while not cancelled():
-            if not self._outbox:
-                self._ready.clear()
-                await self._ready.wait()
-                continue
-            channel, message = self._outbox[0]
-            try:
-                data = codec.encode(message)
-            except codec.CodecError:
-                log.exception("cannot encode %s for Redis; not relayed", type(message).__name__)
-                self._outbox.popleft()
-                continue
-            await client.publish(channel, data)
-            self._outbox.popleft()  # only once Redis took it
+        await send_queued(client, self._outbox, self._ready, codec.encode)
         raise asyncio.CancelledError
 
     # --- in: requests from web instances ---------------------------------------------
@@ -173,17 +160,7 @@ class BridgeRelay:
     async def _listen(self, client: aioredis.Redis) -> None:
         async with client.pubsub() as pubsub:
             await pubsub.subscribe(self.channels.requests, self.channels.peers)
-            while not cancelled():
-                raw = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-                if raw is None or raw.get("type") != "message":
-                    continue
-                channel = raw.get("channel")
-                channel = channel.decode(errors="replace") if isinstance(channel, bytes) else str(channel)
-                try:
-                    message = codec.decode(raw["data"])
-                except codec.CodecError as exc:
-                    log.warning("ignoring a message on %s: %s", channel, exc)
-                    continue
+            async for channel, message in incoming(pubsub, codec.decode):
                 if channel == self.channels.peers:
                     await self._on_peer(message)
                 else:

@@ -28,7 +28,7 @@ from redis.exceptions import RedisError
 
 from agent_console import bus_codec as codec
 from agent_console.pbx_port import LiveMirror, PbxUnavailable
-from agent_console.redis_link import Channels, RedisLink, cancelled, run_together, spawn, stop
+from agent_console.redis_link import Channels, RedisLink, cancelled, incoming, run_together, send_queued, spawn, stop
 from cti import events as ev
 from cti.bus import EventBus
 from cti.connection import AmiError
@@ -56,7 +56,7 @@ class RemoteBridge:
         self._pending: dict[str, asyncio.Future[codec.ActionReply]] = {}
         self._want_state = asyncio.Event()
         self.tasks: set[asyncio.Task[None]] = set()
-        self._peer_out: deque[codec.PeerEvent] = deque()
+        self._peer_out: deque[tuple[str, codec.PeerEvent]] = deque()
         self._peer_ready = asyncio.Event()
         self._inbound: list[object] = []  # peers' events being published on our bus right now
         self.peer_events_in = 0
@@ -165,17 +165,7 @@ class RemoteBridge:
         raise asyncio.CancelledError
 
     async def _listen(self, pubsub: Any) -> None:
-        while not cancelled():
-            raw = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-            if raw is None or raw.get("type") != "message":
-                continue
-            channel = raw.get("channel")
-            channel = channel.decode(errors="replace") if isinstance(channel, bytes) else str(channel)
-            try:
-                message = codec.decode(raw["data"])
-            except codec.CodecError as exc:
-                log.warning("ignoring a message on %s: %s", channel, exc)
-                continue
+        async for channel, message in incoming(pubsub, codec.decode):
             if channel == self.channels.peers:
                 await self._on_peer(message)
             else:
@@ -190,23 +180,11 @@ class RemoteBridge:
         if self._client is None or not self.link.up or len(self._peer_out) >= PEER_OUTBOX_LIMIT:
             self.peer_events_dropped += 1
             return
-        self._peer_out.append(codec.PeerEvent(self.instance, event))  # type: ignore[arg-type]
+        self._peer_out.append((self.channels.peers, codec.PeerEvent(self.instance, event)))  # type: ignore[arg-type]
         self._peer_ready.set()
 
     async def _publish_peers(self, client: aioredis.Redis) -> None:
-        while not cancelled():
-            if not self._peer_out:
-                self._peer_ready.clear()
-                await self._peer_ready.wait()
-                continue
-            try:
-                data = codec.encode(self._peer_out[0])
-            except codec.CodecError:
-                log.exception("cannot encode %s for Redis; not shared", type(self._peer_out[0].event).__name__)
-                self._peer_out.popleft()
-                continue
-            await client.publish(self.channels.peers, data)
-            self._peer_out.popleft()  # only once Redis took it
+        await send_queued(client, self._peer_out, self._peer_ready, codec.encode)
         raise asyncio.CancelledError
 
     async def _on_peer(self, message: codec.Message) -> None:
