@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import itertools
 import os
 import pwd
 import re
@@ -38,7 +37,7 @@ from agent_console.app import _policy, _writer
 from agent_console.settings import Settings
 from cti.bus import EventBus
 from tests.pbx_fixture import free_tcp_port
-from tests.tickets.test_db_outage import CALLS_DURING_OUTAGE, OUTAGE_S, T0, call_updates
+from tests.tickets.test_db_outage import CALLS_DURING_OUTAGE, T0, ride_out_outage
 from tickets.db import make_engine, session_factory
 from tickets.events import TicketCreated
 from tickets.migrate import upgrade
@@ -154,23 +153,9 @@ async def test_postgres_stopped_for_30_seconds_and_started_loses_nothing(private
     assert isinstance(writer._pool, concurrent.futures.ProcessPoolExecutor), "not the writer `hotline serve` runs"
     writer.start()
     try:
-        before = [call_updates(prefix, "+4934125380011"), call_updates(prefix, None)]
-        for u in itertools.chain.from_iterable(before):
-            writer.submit(u)
-        await asyncio.wait_for(writer.drain(), 60)  # the worker process holds a pooled connection now
-        assert writer.retries == 0 and len(created) == 2
-
-        await asyncio.to_thread(pg.stop, "fast")
-        down_at = time.monotonic()
-        during = [call_updates(prefix, f"+4930{61_000_000 + i:08d}" if i % 4 else None)
-                  for i in range(CALLS_DURING_OUTAGE)]
-        for updates in during:  # one call a second, spread over the outage
-            for u in updates:
-                writer.submit(u)
-            await asyncio.sleep(1.0)
-        await asyncio.sleep(max(0.0, OUTAGE_S - (time.monotonic() - down_at)))
-        assert writer.written == 4, "nothing can be written while the server is stopped"
-        assert writer.backlog >= 2 * CALLS_DURING_OUTAGE - 1
+        # the first drain waits for the worker process to start and hold a pooled connection
+        before, during = await ride_out_outage(writer, created, prefix, "+4934125380011", 61_000_000,
+                                               lambda: asyncio.to_thread(pg.stop, "fast"), 60)
         assert writer.retries > 0, "the writer did not notice the server was gone"
         await asyncio.to_thread(pg.start)
 

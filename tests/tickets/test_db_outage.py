@@ -14,7 +14,7 @@ import asyncio
 import itertools
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -48,6 +48,37 @@ def call_updates(prefix: str, number: str | None) -> list[ev.CallUpdated]:
     end = ev.CallSnapshot(**{**base, "ended_at": T0 + timedelta(seconds=64), "talk_seconds": 60.0,
                              "duration_seconds": 64.0})
     return [ev.CallUpdated(T0, ev.CallChange.ANSWERED, ans), ev.CallUpdated(T0, ev.CallChange.ENDED, end)]
+
+
+Calls = list[list[ev.CallUpdated]]
+
+
+async def ride_out_outage(writer: DbWriter, created: list[TicketCreated], prefix: str, first_number: str,
+                          during_base: int, take_down: Callable[[], Awaitable[None] | None],
+                          drain_s: float) -> tuple[Calls, Calls]:
+    """Two calls written, then the database taken down and one call a second offered
+    for OUTAGE_S seconds, none of which may be written yet. Returns (before, during);
+    the caller brings the database back."""
+    before = [call_updates(prefix, first_number), call_updates(prefix, None)]
+    for u in itertools.chain.from_iterable(before):
+        writer.submit(u)
+    await asyncio.wait_for(writer.drain(), drain_s)  # pooled connections exist when the outage starts
+    assert writer.retries == 0 and len(created) == 2
+
+    down = take_down()
+    if down is not None:
+        await down
+    down_at = time.monotonic()
+    during = [call_updates(prefix, f"+4930{during_base + i:08d}" if i % 4 else None)
+              for i in range(CALLS_DURING_OUTAGE)]
+    for updates in during:  # one call a second, spread over the outage
+        for u in updates:
+            writer.submit(u)
+        await asyncio.sleep(1.0)
+    await asyncio.sleep(max(0.0, OUTAGE_S - (time.monotonic() - down_at)))
+    assert writer.written == 4, "nothing can be written while the database is unavailable"
+    assert writer.backlog >= 2 * CALLS_DURING_OUTAGE - 1
+    return before, during
 
 
 def sqlite_engine_with_short_busy_timeout(url: str) -> Engine:
@@ -106,23 +137,8 @@ async def test_database_unreachable_for_30_seconds_loses_nothing(database_url: s
         writer = DbWriter(TicketService(sessions).handle, on_result=created.append)
         writer.start()
         try:
-            before = [call_updates(prefix, "+4934125380001"), call_updates(prefix, None)]
-            for u in itertools.chain.from_iterable(before):
-                writer.submit(u)
-            await asyncio.wait_for(writer.drain(), 15)  # pooled connections exist when the outage starts
-            assert writer.retries == 0 and len(created) == 2
-
-            take_down()
-            down_at = time.monotonic()
-            during = [call_updates(prefix, f"+4930{60_000_000 + i:08d}" if i % 4 else None)
-                      for i in range(CALLS_DURING_OUTAGE)]
-            for updates in during:  # one call a second, spread over the outage
-                for u in updates:
-                    writer.submit(u)
-                await asyncio.sleep(1.0)
-            await asyncio.sleep(max(0.0, OUTAGE_S - (time.monotonic() - down_at)))
-            assert writer.written == 4, "nothing can be written while the database is unreachable"
-            assert writer.backlog >= 2 * CALLS_DURING_OUTAGE - 1
+            before, during = await ride_out_outage(writer, created, prefix, "+4934125380001", 60_000_000,
+                                                   take_down, 15)
             bring_back()
 
             await asyncio.wait_for(writer.drain(), 15)
