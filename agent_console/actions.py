@@ -8,6 +8,8 @@ to it is a 503, a refusal by Asterisk a 502, on either.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import HTTPException
@@ -25,23 +27,26 @@ def _pbx(services: Services) -> PbxPort:
     return services.pbx
 
 
+@contextlib.contextmanager
+def _answers(name: str) -> Iterator[None]:
+    """No way to the PBX: 503; Asterisk refused (or the link broke mid-action): 502."""
+    try:
+        yield
+    except PbxUnavailable as exc:
+        raise HTTPException(503, f"{name} did not reach the PBX: {exc}") from exc
+    except (AmiError, ConnectionLost, TimeoutError) as exc:
+        raise HTTPException(502, f"the PBX refused {name}: {exc}") from exc
+
+
 async def run_action(services: Services, action: Action) -> dict[str, Any]:
     pbx = _pbx(services)
-    try:
+    with _answers(action.name):
         reply = await pbx.send(action.name, action.fields)
-    except PbxUnavailable as exc:
-        raise HTTPException(503, f"{action.name} did not reach the PBX: {exc}") from exc
-    except (AmiError, ConnectionLost, TimeoutError) as exc:
-        raise HTTPException(502, f"the PBX refused {action.name}: {exc}") from exc
     return {"status": "ok", "action": action.name, "message": reply.get("Message")}
 
 
 async def run_list(services: Services, name: str, complete_event: str) -> list[AmiMessage]:
     """A read-only listing (CoreShowChannels), with the same answers as run_action."""
     pbx = _pbx(services)
-    try:
+    with _answers(name):
         return await pbx.send_list(name, complete_event)
-    except PbxUnavailable as exc:
-        raise HTTPException(503, f"{name} did not reach the PBX: {exc}") from exc
-    except (AmiError, ConnectionLost, TimeoutError) as exc:
-        raise HTTPException(502, f"the PBX refused {name}: {exc}") from exc
