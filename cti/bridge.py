@@ -28,6 +28,7 @@ from cti.bus import EventBus
 from cti.calls import CallRegistry
 from cti.connection import AmiClient, AmiError, ConnectionLost
 from cti.protocol import AmiMessage
+from cti.tasks import TaskSet
 from cti.translate import translate
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ class AmiBridge:
                                 ping_interval=ping_interval)
         self.resyncs = 0
         self._wrapup_timers: dict[str, asyncio.TimerHandle] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet()
 
     @property
     def connected(self) -> bool:
@@ -62,8 +63,7 @@ class AmiBridge:
         for timer in self._wrapup_timers.values():
             timer.cancel()
         self._wrapup_timers.clear()
-        for task in list(self._tasks):
-            task.cancel()
+        self._tasks.cancel()
         await self.client.close()
 
     async def send(self, name: str, fields: dict[str, str]) -> AmiMessage:
@@ -93,10 +93,7 @@ class AmiBridge:
     def _wrapup_due(self, interface: str, until: datetime) -> None:
         self._wrapup_timers.pop(interface, None)
         now = max(self.clock(), until)  # the loop's timer may fire a hair early
-        task = asyncio.get_running_loop().create_task(
-            self._publish([ev.WrapUpDue(at=now, agent=interface)], now))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(self._publish([ev.WrapUpDue(at=now, agent=interface)], now), f"wrapup-due-{interface}")
 
     async def wrapup_seconds(self) -> int | None:
         """The queue's wrapuptime as the dialplan publishes it (global

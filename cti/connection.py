@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cti.protocol import AmiMessage, AmiParser, FrameTooLarge, encode_action
+from cti.tasks import TaskSet
 
 log = logging.getLogger(__name__)
 BOOT_WAIT = 10.0  # seconds to wait for FullyBooted after login
@@ -88,7 +89,7 @@ class AmiClient:
         self._lists: dict[str, _ListCollector] = {}
         self._writer: asyncio.StreamWriter | None = None
         self._backlog: asyncio.Queue[AmiMessage] = asyncio.Queue()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet()
         self._boot_epoch: float | None = None
         self._closing = False
         self.last_error = ""
@@ -103,11 +104,7 @@ class AmiClient:
     async def close(self) -> None:
         self._closing = True
         self._drop_connection()
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await self._tasks.stop()
 
     async def send_action(self, name: str, fields: Mapping[str, str | Sequence[str]] | None = None,
                           timeout: float | None = None) -> AmiMessage:
@@ -146,10 +143,7 @@ class AmiClient:
         return f"hl-{next(self._ids)}", writer
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+        return self._tasks.spawn(coro, name)
 
     async def _run(self) -> None:
         delay = 0.5
