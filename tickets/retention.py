@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import CursorResult, Result, delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tickets.models import Callback, CallRecord
@@ -22,6 +23,11 @@ class Purged:
     callbacks: int
 
 
+def _deleted(result: Result[Any]) -> int:
+    """Rows a DELETE removed (a DML statement's result is a CursorResult)."""
+    return int(cast(CursorResult[Any], result).rowcount or 0)
+
+
 def purge(sessions: sessionmaker[Session], days: int, now: datetime) -> Purged:
     """Delete what is older than `days` (0 or less: keep everything)."""
     if days <= 0:
@@ -31,6 +37,6 @@ def purge(sessions: sessionmaker[Session], days: int, now: datetime) -> Purged:
     with sessions.begin() as s:
         gone_callbacks = select(Callback.id).where(Callback.last_call_at < cutoff)
         s.execute(update(CallRecord).where(CallRecord.callback_id.in_(gone_callbacks)).values(callback_id=None))
-        records = s.execute(delete(CallRecord).where(old)).rowcount or 0
-        callbacks = s.execute(delete(Callback).where(Callback.last_call_at < cutoff)).rowcount or 0
+        records = _deleted(s.execute(delete(CallRecord).where(old)))
+        callbacks = _deleted(s.execute(delete(Callback).where(Callback.last_call_at < cutoff)))
     return Purged(records, callbacks)
