@@ -7,14 +7,15 @@ reaches AMI); an agent can only act on the endpoint stored with their user.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
 from agent_console.actions import run_action
 from agent_console.auth import ANY, SessionUser
-from agent_console.services import Services
+from agent_console.services import Services, ServicesDep
 from cti import actions
 
 router = APIRouter(tags=["agent"])
@@ -34,8 +35,7 @@ def _endpoint(who: SessionUser) -> str:
     return who.user.endpoint
 
 
-async def _run(request: Request, build: Any) -> dict[str, Any]:
-    services: Services = request.app.state.services
+async def _run(services: Services, build: Callable[[], actions.Action]) -> dict[str, Any]:
     try:
         action = build()
     except ValueError as exc:
@@ -43,45 +43,40 @@ async def _run(request: Request, build: Any) -> dict[str, Any]:
     return await run_action(services, action)
 
 
-def _queue(request: Request) -> str:
-    services: Services = request.app.state.services
-    return services.settings.queue_name
-
-
 @router.post("/api/agent/pause")
-async def pause(body: PauseIn, request: Request, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
+async def pause(body: PauseIn, services: ServicesDep, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
     ep = _endpoint(who)
-    return await _run(request, lambda: actions.queue_pause(ep, _queue(request), body.reason))
+    return await _run(services, lambda: actions.queue_pause(ep, services.settings.queue_name, body.reason))
 
 
 @router.post("/api/agent/wrap-up")
-async def wrap_up(request: Request, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
+async def wrap_up(services: ServicesDep, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
     """More time after a call: stay out of the queue when Asterisk's wrapuptime ends,
     until /api/agent/unpause ("ready")."""
     ep = _endpoint(who)
-    return await _run(request, lambda: actions.wrap_up_pause(ep, _queue(request)))
+    return await _run(services, lambda: actions.wrap_up_pause(ep, services.settings.queue_name))
 
 
 @router.post("/api/agent/unpause")
-async def unpause(request: Request, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
+async def unpause(services: ServicesDep, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
     ep = _endpoint(who)
-    return await _run(request, lambda: actions.queue_unpause(ep, _queue(request)))
+    return await _run(services, lambda: actions.queue_unpause(ep, services.settings.queue_name))
 
 
 @router.post("/api/agent/queue-login")
-async def queue_login(request: Request, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
+async def queue_login(services: ServicesDep, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
     ep = _endpoint(who)
     name = who.user.username
-    return await _run(request, lambda: actions.queue_add(ep, _queue(request), name))
+    return await _run(services, lambda: actions.queue_add(ep, services.settings.queue_name, name))
 
 
 @router.post("/api/agent/queue-logout")
-async def queue_logout(request: Request, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
+async def queue_logout(services: ServicesDep, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
     ep = _endpoint(who)
-    return await _run(request, lambda: actions.queue_remove(ep, _queue(request)))
+    return await _run(services, lambda: actions.queue_remove(ep, services.settings.queue_name))
 
 
 @router.post("/api/agent/dial")
-async def dial(body: DialIn, request: Request, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
+async def dial(body: DialIn, services: ServicesDep, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
     ep = _endpoint(who)
-    return await _run(request, lambda: actions.originate(ep, body.number))
+    return await _run(services, lambda: actions.originate(ep, body.number))

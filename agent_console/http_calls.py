@@ -8,13 +8,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 
 from agent_console.actions import run_action, run_list
 from agent_console.auth import ANY, SessionUser
-from agent_console.services import Services
+from agent_console.services import Services, ServicesDep
 from cti import actions
+from cti.events import Outcome
 
 router = APIRouter(tags=["calls"])
 PRINTABLE = r"^[^\x00-\x1f]*$"  # PostgreSQL refuses NUL in a query: a 422 here, not a 500
@@ -30,13 +31,10 @@ def _mine(who: SessionUser, call: dict[str, Any]) -> bool:
 
 
 @router.get("/api/calls")
-def list_calls(request: Request, who: Annotated[SessionUser, ANY], since: datetime | None = None,
+def list_calls(services: ServicesDep, who: Annotated[SessionUser, ANY], since: datetime | None = None,
                limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                queue: Annotated[str | None, Query(max_length=64, pattern=PRINTABLE)] = None,
-               outcome: Annotated[str | None, Query(
-                   pattern="^(answered|abandoned|timeout|transferred|after_hours)$")] = None,
-               ) -> list[dict[str, Any]]:
-    services: Services = request.app.state.services
+               outcome: Outcome | None = None) -> list[dict[str, Any]]:
     if since is not None and since.tzinfo is None:
         raise HTTPException(422, "since: give a time zone, e.g. 2026-11-23T08:00:00+01:00")
     calls = services.desk.calls(since=since, limit=limit if who.supervisor else 1000,
@@ -45,8 +43,7 @@ def list_calls(request: Request, who: Annotated[SessionUser, ANY], since: dateti
 
 
 @router.get("/api/calls/{linkedid}")
-def get_call(linkedid: LinkedId, request: Request, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
-    services: Services = request.app.state.services
+def get_call(linkedid: LinkedId, services: ServicesDep, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
     call = services.desk.call(linkedid)
     if call is None or not _mine(who, call):
         raise HTTPException(404, f"no call {linkedid}")
@@ -54,10 +51,9 @@ def get_call(linkedid: LinkedId, request: Request, who: Annotated[SessionUser, A
 
 
 @router.post("/api/calls/{linkedid}/transfer")
-async def transfer(linkedid: LinkedId, body: TransferIn, request: Request,
+async def transfer(linkedid: LinkedId, body: TransferIn, services: ServicesDep,
                    who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
     """Blind transfer of the agent's current call to an extension or number."""
-    services: Services = request.app.state.services
     endpoint = who.user.endpoint
     call = services.pbx.registry.call(linkedid) if services.pbx else None
     if call is None or endpoint is None or call.agent != endpoint or call.ended_at:

@@ -9,11 +9,12 @@ import io
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from agent_console.auth import ANY, SUPERVISOR, SessionUser
 from agent_console.pops import match_json
-from agent_console.services import Services
+from agent_console.services import ServicesDep
 from tickets.customers import CustomerError
 
 router = APIRouter(tags=["customers"])
@@ -30,22 +31,17 @@ class CustomerIn(BaseModel):
     team: str = Field("", max_length=100)
 
 
-def _services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
-
-
 @router.get("/api/customers")
-def search(request: Request, who: Annotated[SessionUser, ANY],
+def search(services: ServicesDep, who: Annotated[SessionUser, ANY],
            q: Annotated[str, Query(max_length=100)] = "",
            limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[dict[str, Any]]:
-    return _services(request).customers.search(q, limit)
+    return services.customers.search(q, limit)
 
 
 @router.post("/api/customers", status_code=201)
-def create(body: CustomerIn, request: Request, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
+def create(body: CustomerIn, services: ServicesDep, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
     try:
-        return _services(request).customers.create(
+        return services.customers.create(
             body.name, organization=body.organization, phones=tuple(body.phones),
             email=body.email, language=body.language, team=body.team)
     except CustomerError as exc:
@@ -53,16 +49,15 @@ def create(body: CustomerIn, request: Request, who: Annotated[SessionUser, ANY])
 
 
 @router.get("/api/customers/lookup")
-def lookup(request: Request, who: Annotated[SessionUser, ANY],
+def lookup(services: ServicesDep, who: Annotated[SessionUser, ANY],
            number: Annotated[str, Query(max_length=200)]) -> dict[str, Any]:
-    result, contact = _services(request).notifier.enricher.match(number)
+    result, contact = services.notifier.enricher.match(number)
     return {**match_json(result, contact), "raw": result.raw}
 
 
 @router.get("/api/customers/{contact_id}")
-def get(contact_id: Annotated[int, Path(ge=1, le=MAX_ID)], request: Request,
+def get(contact_id: Annotated[int, Path(ge=1, le=MAX_ID)], services: ServicesDep,
         who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
-    services = _services(request)
     contact = services.customers.get(contact_id)
     if contact is None:
         raise HTTPException(404, f"no customer {contact_id}")
@@ -71,7 +66,8 @@ def get(contact_id: Annotated[int, Path(ge=1, le=MAX_ID)], request: Request,
 
 
 @router.post("/api/customers/import")
-async def import_csv(request: Request, who: Annotated[SessionUser, SUPERVISOR]) -> dict[str, Any]:
+async def import_csv(request: Request, services: ServicesDep,
+                     who: Annotated[SessionUser, SUPERVISOR]) -> dict[str, Any]:
     """Body: the CSV file itself (text/csv, UTF-8), header name,organization,phones,email,language,team."""
     raw = await request.body()
     if len(raw) > MAX_IMPORT_BYTES:
@@ -80,10 +76,8 @@ async def import_csv(request: Request, who: Annotated[SessionUser, SUPERVISOR]) 
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise HTTPException(422, f"CSV is not UTF-8 (byte {exc.start})") from exc
-    from fastapi.concurrency import run_in_threadpool
-
     try:
-        report = await run_in_threadpool(_services(request).customers.import_csv, io.StringIO(text))
+        report = await run_in_threadpool(services.customers.import_csv, io.StringIO(text))
     except CustomerError as exc:
         raise HTTPException(422, str(exc)) from exc
     return {"imported": report.imported,

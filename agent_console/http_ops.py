@@ -12,20 +12,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from agent_console.auth import ANY, SUPERVISOR, SessionUser
 from agent_console.redis_relay import BridgeRelay
-from agent_console.services import Services
+from agent_console.services import ServicesDep
 
 router = APIRouter(tags=["operations"])
 
 
 @router.get("/healthz")
-def healthz(request: Request, response: Response, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
-    services: Services = request.app.state.services
+def healthz(services: ServicesDep, response: Response, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
     db = services.database_ok()
     ami = bool(services.pbx and services.pbx.connected)
     link = services.bus_link
@@ -42,8 +41,7 @@ def healthz(request: Request, response: Response, who: Annotated[SessionUser, AN
 
 
 @router.get("/metrics")
-def metrics(request: Request, who: Annotated[SessionUser, SUPERVISOR]) -> Response:
-    services: Services = request.app.state.services
+def metrics(services: ServicesDep, who: Annotated[SessionUser, SUPERVISOR]) -> Response:
     reg = CollectorRegistry()
     now = services.clock()
 
@@ -67,8 +65,8 @@ def metrics(request: Request, who: Annotated[SessionUser, SUPERVISOR]) -> Respon
     gauge("hotline_ws_clients_dropped_total", "slow WebSocket clients dropped", services.hub.dropped_clients)
     waiting = Gauge("hotline_queue_waiting", "callers waiting", ["queue"], registry=reg)
     longest = Gauge("hotline_queue_longest_wait_seconds", "longest current wait", ["queue"], registry=reg)
-    for name in sorted(services.projection.queues):
-        view = services.projection.view(name, now)
+    for name in sorted(services.queue_feed.projection.queues):
+        view = services.queue_feed.projection.view(name, now)
         waiting.labels(queue=name).set(len(view.waiting))
         longest.labels(queue=name).set(view.longest_wait_seconds or 0.0)
     return Response(generate_latest(reg), media_type=CONTENT_TYPE_LATEST)

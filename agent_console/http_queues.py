@@ -9,11 +9,11 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from callqueue.metrics import figures
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query
 
 from agent_console import views
 from agent_console.auth import SUPERVISOR, SessionUser
-from agent_console.services import Services
+from agent_console.services import ServicesDep
 from tickets.reports import finished_calls
 
 router = APIRouter(tags=["queues"])
@@ -22,16 +22,14 @@ QueueName = Annotated[str, Path(max_length=64, pattern=r"^[^\x00-\x1f]*$")]
 
 
 @router.get("/api/queues")
-def live(request: Request, who: Annotated[SessionUser, SUPERVISOR]) -> list[dict[str, Any]]:
-    services: Services = request.app.state.services
-    return services.notifier.queue_views()
+def live(services: ServicesDep, who: Annotated[SessionUser, SUPERVISOR]) -> list[dict[str, Any]]:
+    return services.wallboard.views()
 
 
 @router.get("/api/queues/{name}/stats")
-def stats(name: QueueName, request: Request, who: Annotated[SessionUser, SUPERVISOR],
+def stats(name: QueueName, services: ServicesDep, who: Annotated[SessionUser, SUPERVISOR],
           from_: Annotated[datetime, Query(alias="from")],
           to: Annotated[datetime, Query()]) -> dict[str, Any]:
-    services: Services = request.app.state.services
     if from_.tzinfo is None or to.tzinfo is None:
         raise HTTPException(422, "from/to: give a time zone, e.g. 2026-11-23T00:00:00+01:00")
     if to <= from_:

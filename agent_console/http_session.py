@@ -13,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from agent_console.auth import ANY, COOKIE, MAX_AGE, SessionUser, origin_allowed
-from agent_console.services import Services
+from agent_console.services import ServicesDep
 from tickets.users import UserView
 
 router = APIRouter(tags=["session"])
@@ -32,8 +32,7 @@ def user_json(user: UserView, csrf: str) -> dict[str, Any]:
 
 
 @router.post("/api/session")
-async def login(body: LoginBody, request: Request, response: Response) -> dict[str, Any]:
-    services: Services = request.app.state.services
+async def login(body: LoginBody, request: Request, response: Response, services: ServicesDep) -> dict[str, Any]:
     origin = request.headers.get("origin")
     if origin and not origin_allowed(origin, request.headers.get("host"),
                                      services.settings.allowed_origins):

@@ -11,13 +11,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from anyio import from_thread
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agent_console.auth import ANY, SessionUser
-from agent_console.services import Services
+from agent_console.services import Services, ServicesDep
 from tickets.desk import DeskError
 from tickets.events import TicketUpdated
+from tickets.models import Channel, Priority, TicketStatus
 
 router = APIRouter(tags=["tickets"])
 MAX_ID = 2**31 - 1  # ids are INTEGER columns: a larger number is a 422, not an overflow in the driver
@@ -38,17 +39,17 @@ class TicketIn(_Text):
     subject: str = Field(min_length=1, max_length=300)
     description: str = Field("", max_length=20000)
     contact_id: int | None = Field(None, ge=1, le=MAX_ID)
-    priority: str = Field("normal", pattern="^(critical|high|normal|low)$")
+    priority: Priority = Priority.NORMAL
     category: str = Field("", max_length=100)
-    channel: str = Field("phone", pattern="^(phone|email|fax|form|web)$")
+    channel: Channel = Channel.PHONE
 
 
 class TicketPatch(_Text):
     model_config = ConfigDict(extra="forbid")
     subject: str | None = Field(None, min_length=1, max_length=300)
     description: str | None = Field(None, max_length=20000)
-    status: str | None = Field(None, pattern="^(new|open|pending|resolved|closed)$")
-    priority: str | None = Field(None, pattern="^(critical|high|normal|low)$")
+    status: TicketStatus | None = None
+    priority: Priority | None = None
     category: str | None = Field(None, max_length=100)
     assignee: str | None = Field(None, max_length=100)
     team: str | None = Field(None, max_length=100)
@@ -61,14 +62,8 @@ class EscalateIn(_Text):
     reason: str = Field(min_length=1, max_length=500)
 
 
-def _desk(request: Request) -> Any:
-    services: Services = request.app.state.services
-    return services.desk
-
-
-def _updated(request: Request, ticket: dict[str, Any]) -> None:
+def _updated(services: Services, ticket: dict[str, Any]) -> None:
     """On the bus, from this route's worker thread (the bus and the hub live on the loop)."""
-    services: Services = request.app.state.services
     from_thread.run(services.bus.publish, TicketUpdated.of(ticket))
 
 
@@ -79,17 +74,17 @@ def _found(ticket: dict[str, Any] | None, ticket_id: int) -> dict[str, Any]:
 
 
 @router.get("/api/tickets")
-def list_tickets(request: Request, who: Annotated[SessionUser, ANY],
-                 status: Annotated[str | None, Query(pattern="^(new|open|pending|resolved|closed)$")] = None,
+def list_tickets(services: ServicesDep, who: Annotated[SessionUser, ANY],
+                 status: TicketStatus | None = None,
                  contact_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None, overdue: bool | None = None,
                  limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[dict[str, Any]]:
-    return _desk(request).tickets(status=status, contact_id=contact_id, overdue=overdue, limit=limit)
+    return services.desk.tickets(status=status, contact_id=contact_id, overdue=overdue, limit=limit)
 
 
 @router.post("/api/tickets", status_code=201)
-def create_ticket(body: TicketIn, request: Request, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
+def create_ticket(body: TicketIn, services: ServicesDep, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
     try:
-        return _desk(request).create(body.subject, who.user.username, contact_id=body.contact_id,
+        return services.desk.create(body.subject, who.user.username, contact_id=body.contact_id,
                                      description=body.description, priority=body.priority,
                                      category=body.category, channel=body.channel)
     except DeskError as exc:
@@ -97,39 +92,39 @@ def create_ticket(body: TicketIn, request: Request, who: Annotated[SessionUser, 
 
 
 @router.get("/api/tickets/{ticket_id}")
-def get_ticket(ticket_id: TicketId, request: Request, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
-    return _found(_desk(request).ticket(ticket_id), ticket_id)
+def get_ticket(ticket_id: TicketId, services: ServicesDep, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
+    return _found(services.desk.ticket(ticket_id), ticket_id)
 
 
 @router.patch("/api/tickets/{ticket_id}")
-def update_ticket(ticket_id: TicketId, body: TicketPatch, request: Request,
+def update_ticket(ticket_id: TicketId, body: TicketPatch, services: ServicesDep,
                   who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
-    desk = _desk(request)
+    desk = services.desk
     _found(desk.ticket(ticket_id), ticket_id)
     changes = body.model_dump(exclude_unset=True)
     try:
         ticket = desk.update(ticket_id, changes, who.user.username)
     except DeskError as exc:
         raise HTTPException(422, str(exc)) from exc
-    _updated(request, ticket)
+    _updated(services, ticket)
     return ticket
 
 
 @router.post("/api/tickets/{ticket_id}/escalate")
-def escalate(ticket_id: TicketId, body: EscalateIn, request: Request,
+def escalate(ticket_id: TicketId, body: EscalateIn, services: ServicesDep,
              who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
-    desk = _desk(request)
+    desk = services.desk
     _found(desk.ticket(ticket_id), ticket_id)
     try:
         ticket = desk.escalate(ticket_id, body.level, body.reason, who.user.username)
     except DeskError as exc:
         raise HTTPException(422, str(exc)) from exc
-    _updated(request, ticket)
+    _updated(services, ticket)
     return ticket
 
 
 @router.get("/api/tickets/{ticket_id}/history")
-def history(ticket_id: TicketId, request: Request, who: Annotated[SessionUser, ANY]) -> list[dict[str, Any]]:
-    desk = _desk(request)
+def history(ticket_id: TicketId, services: ServicesDep, who: Annotated[SessionUser, ANY]) -> list[dict[str, Any]]:
+    desk = services.desk
     _found(desk.ticket(ticket_id), ticket_id)
     return desk.history(ticket_id)

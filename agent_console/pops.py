@@ -1,11 +1,12 @@
 """What a screen pop shows beside the call: the match, open tickets, recent calls.
 
-Layer: service glue (sync; run on a worker thread, never on the event loop).
+Layer: service glue. PopEnricher is sync (run on a worker thread, never on the
+event loop); PopBook is the pure record of the pops now out.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from tickets.lookup import CustomerLookup, LookupResult
@@ -54,3 +55,32 @@ class PopEnricher:
             recent = self.desk.recent_calls(number=result.number, limit=5)
         return {"match": match_json(result, contact), "open_tickets": open_tickets,
                 "recent_calls": recent}
+
+
+@dataclass
+class PopBook:
+    """The pops of the calls now ringing somewhere: what each shows, which agents got
+    it, and the ticket the call got. Written by the notifier, read by the WebSocket
+    snapshot (a reloaded console gets its ringing pops and its call's ticket back).
+
+    Layer: pure state (no I/O)."""
+
+    pops: dict[str, dict[str, Any]] = field(default_factory=dict)  # linkedid -> pop data
+    popped: dict[str, set[str]] = field(default_factory=dict)  # linkedid -> endpoints that got it
+
+    def ringing_for(self, endpoint: str | None) -> list[dict[str, Any]]:
+        if not endpoint:
+            return []
+        return [self.pops[lid] for lid, eps in self.popped.items() if endpoint in eps and lid in self.pops]
+
+    def ticket_for(self, linkedid: str) -> int | None:
+        ticket: int | None = self.pops.get(linkedid, {}).get("ticket_id")
+        return ticket
+
+    def set_ticket(self, linkedid: str, ticket_id: int) -> None:
+        if linkedid in self.pops:
+            self.pops[linkedid]["ticket_id"] = ticket_id
+
+    def forget(self, linkedid: str) -> None:
+        self.pops.pop(linkedid, None)
+        self.popped.pop(linkedid, None)

@@ -1,23 +1,25 @@
-"""The objects one running app holds, built by create_app and passed to routes
-through `app.state.services` (no module-level singletons).
+"""The objects one running app holds, built by create_app and handed to the routes
+(no module-level singletons).
 
-Layer: edge (wiring types only).
+Layer: edge (wiring types only). Routes take them as `services: ServicesDep`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated
 
-from callqueue.live import QueueProjection
+from callqueue.feed import QueueFeed
+from fastapi import Depends
+from starlette.requests import HTTPConnection
 
 from agent_console.auth import LoginLimiter, Sessions
 from agent_console.hub import Hub
-from agent_console.notifier import Notifier
+from agent_console.notifier import PopNotifier
 from agent_console.settings import Settings
-from cti.bridge import AmiBridge
+from agent_console.wallboard import WallboardPush
 from cti.bus import EventBus
 from tickets.customers import CustomerService
 from tickets.desk import TicketDesk
@@ -42,15 +44,23 @@ class Services:
     customers: CustomerService
     lookup: CustomerLookup
     desk: TicketDesk
-    projection: QueueProjection
     hub: Hub
-    notifier: Notifier
+    queue_feed: QueueFeed  # the live queue projection and what moves it
+    wallboard: WallboardPush  # the supervisors' queue views
+    notifier: PopNotifier  # pops, withdrawals, ticket and agent messages; the pops now out
     writer: DbWriter
-    bridge: AmiBridge | None
     database_ok: Callable[[], bool]
     close_database: Callable[[], None]
-    extra: dict[str, Any] = field(default_factory=dict)
-    # the way to the PBX: `bridge` here, or the bridge instance over Redis when web-only
+    # the way to the PBX: this instance's AMI bridge, or the bridge instance over Redis when web-only
     pbx: PbxPort | None = None
     # HOTLINE_REDIS_URL set: the relay (bridge instance) or the remote (web-only instance)
     bus_link: BridgeRelay | RemoteBridge | None = None
+
+
+def get_services(conn: HTTPConnection) -> Services:
+    """The app's Services (HTTP routes and the WebSocket alike)."""
+    services: Services = conn.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]

@@ -17,7 +17,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from agent_console import views
 from agent_console.auth import SessionUser, origin_allowed, websocket_user
 from agent_console.hub import Client
-from agent_console.services import Services
+from agent_console.services import Services, ServicesDep
 
 router = APIRouter()
 HEARTBEAT = 20.0
@@ -32,23 +32,22 @@ def snapshot(services: Services, who: SessionUser) -> dict[str, Any]:
         current = next((views.call_json(c) for c in registry.calls()
                         if c.agent == who.user.endpoint and c.ended_at is None), None)
         if current is not None:  # a reloaded console gets its call's ticket back
-            current["ticket_id"] = services.notifier.pops.get(current["linkedid"], {}).get("ticket_id")
+            current["ticket_id"] = services.notifier.book.ticket_for(current["linkedid"])
     data: dict[str, Any] = {
         "user": {"username": who.user.username, "role": who.user.role.value,
                  "endpoint": who.user.endpoint},
         "agent": views.agent_json(me, now) if me else None,
-        "ringing": services.notifier.ringing_for(who.user.endpoint),
+        "ringing": services.notifier.book.ringing_for(who.user.endpoint),
         "current_call": current,
         "pbx_connected": bool(services.pbx and services.pbx.connected),
     }
     if who.supervisor:
-        data["queues"] = services.notifier.queue_views()
+        data["queues"] = services.wallboard.views()
     return data
 
 
 @router.websocket("/ws")
-async def feed(ws: WebSocket) -> None:
-    services: Services = ws.app.state.services
+async def feed(ws: WebSocket, services: ServicesDep) -> None:
     if not origin_allowed(ws.headers.get("origin"), ws.headers.get("host"),
                           services.settings.allowed_origins):
         await ws.close(code=4403, reason="origin not allowed")
@@ -81,7 +80,7 @@ async def _pump(ws: WebSocket, client: Client) -> None:
     reader = asyncio.create_task(_drain_incoming(ws), name=f"ws-read-{client.username}")
     try:
         while True:
-            getter = asyncio.ensure_future(client.queue.get())
+            getter = asyncio.create_task(client.queue.get(), name=f"ws-next-{client.username}")
             done, _ = await asyncio.wait({getter, reader}, timeout=HEARTBEAT,
                                          return_when=asyncio.FIRST_COMPLETED)
             if getter not in done:

@@ -74,6 +74,7 @@ from websockets.asyncio.client import ClientConnection, connect  # noqa: E402
 from agent_console.app import create_app  # noqa: E402
 from agent_console.auth import COOKIE  # noqa: E402
 from agent_console.hub import ALL, Audience, Message  # noqa: E402
+from agent_console.pbx_port import LocalPbx  # noqa: E402
 from agent_console.services import Services  # noqa: E402
 from agent_console.settings import Settings  # noqa: E402
 from cti.protocol import AmiMessage, AmiParser  # noqa: E402
@@ -556,8 +557,8 @@ async def run(args: argparse.Namespace) -> None:
 
         async def body(services: Services, base: str) -> None:
             await asyncio.wait_for(ami.connected.wait(), 10)
-            assert services.bridge is not None
-            while services.bridge.resyncs == 0:  # noqa: ASYNC110 (no event to wait on)
+            assert isinstance(services.pbx, LocalPbx)
+            while services.pbx.bridge.resyncs == 0:  # noqa: ASYNC110 (no event to wait on)
                 await asyncio.sleep(0.01)
             bench = Bench(services, ami, CallFactory(TRANSCRIPT), rec)
             publish = services.hub.publish

@@ -30,6 +30,13 @@ _RECORD_FIELDS = ("caller_number", "caller_raw", "caller_name", "queue", "entere
                   "answered_at", "ended_at", "wait_seconds", "ring_seconds", "talk_seconds",
                   "duration_seconds", "position", "agent")
 _CALLBACK_OUTCOMES = (ev.Outcome.ABANDONED, ev.Outcome.TIMEOUT, ev.Outcome.AFTER_HOURS)
+RECORDED = frozenset({ev.CallChange.ANSWERED, ev.CallChange.ENDED})
+
+
+def recorded(update: ev.CallUpdated) -> bool:
+    """The updates that write something: an answered call makes its ticket, an ended one
+    finishes its record (and maybe a callback). The writer is sent only these."""
+    return update.change in RECORDED
 
 
 def _insert(session: Session, model: type[Any]) -> Any:

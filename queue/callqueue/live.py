@@ -7,8 +7,10 @@ callqueue.metrics; nothing else of the project.
 Per queue: waiting callers with position and live wait, an expected-wait
 estimate and an "at risk" flag for the answer promise (default 25 s); agents
 with state and time in state; today's figures from the calls that finished
-since `day_start` (the shell moves it at local midnight); a per-minute series
-of waiting calls and service level for the wallboard's chart.
+since `day_start` (callqueue.feed moves it at local midnight); a series of
+waiting calls and service level for the wallboard's chart (sampled by the feed).
+The queue's wrap-up time (for AHT) comes in as a QueueWrapUpTime event, as the
+registry's agent board gets it: each reducer folds the events it needs.
 """
 
 from __future__ import annotations
@@ -85,17 +87,22 @@ class _Finished:
 class QueueProjection:
     threshold: int = 25
     short_abandon: int = 5
-    wrapup_seconds: float = 0.0
     day_start: datetime | None = None
     queues: set[str] = field(default_factory=set)
     _waiting: dict[str, WaitingCaller] = field(default_factory=dict)
     _agents: dict[str, ev.AgentSnapshot] = field(default_factory=dict)
     _finished: deque[_Finished] = field(default_factory=deque)
     _series: dict[str, deque[Sample]] = field(default_factory=dict)
+    _wrapup: dict[str, float] = field(default_factory=dict)  # queue -> wrapuptime (AHT = talk + wrap-up)
 
     # --- input -----------------------------------------------------------
-    def apply(self, update: ev.CallUpdated | ev.AgentUpdated, now: datetime) -> bool:
+    def apply(self, update: ev.CallUpdated | ev.AgentUpdated | ev.QueueWrapUpTime, now: datetime) -> bool:
         """Fold one registry update in; True when the view changed."""
+        if isinstance(update, ev.QueueWrapUpTime):
+            # Asterisk's wrapuptime as the bridge read it (None: unknown, counted as 0)
+            self._wrapup[update.queue] = float(update.seconds or 0)
+            self.queues.add(update.queue)
+            return True
         if isinstance(update, ev.AgentUpdated):
             self._agents[update.agent.agent] = update.agent
             self.queues.update(update.agent.queues)
@@ -145,13 +152,16 @@ class QueueProjection:
         return taken
 
     # --- output ----------------------------------------------------------
+    def wrapup_for(self, queue: str) -> float:
+        return self._wrapup.get(queue, 0.0)
+
     def series(self, queue: str) -> list[Sample]:
         return list(self._series.get(queue, ()))
 
     def today(self, queue: str) -> QueueFigures:
         calls = [f.call for f in self._finished
                  if f.queue == queue and (self.day_start is None or f.ended_at >= self.day_start)]
-        return figures(calls, self.threshold, self.short_abandon, self.wrapup_seconds)
+        return figures(calls, self.threshold, self.short_abandon, self.wrapup_for(queue))
 
     def view(self, queue: str, now: datetime) -> QueueView:
         agents = [a for a in self._agents.values() if queue in a.queues]

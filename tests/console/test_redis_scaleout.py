@@ -188,7 +188,7 @@ def bridge(app: Any, settings: Settings, fake: FakeAmi) -> Iterator[TestClient]:
     own = settings.model_copy(update={"ami_enabled": True, "ami_port": fake.port,
                                       "ami_secret": SecretStr(AMI_SECRET)})
     with TestClient(create_app(own)) as c:
-        wait_until(lambda: services(c).bridge.resyncs >= 1, "the bridge's first resync")  # type: ignore[union-attr]
+        wait_until(lambda: services(c).pbx.bridge.resyncs >= 1, "the bridge's first resync")
         yield c
 
 
@@ -277,11 +277,11 @@ def test_a_web_instance_started_during_a_call_gets_the_live_state(
     lid = "1700000100.21"
     join(side, fake, lid, number="+49 341 999")
     ring(side, fake, lid, "PJSIP/1001")
-    wait_until(lambda: services(bridge).bridge.registry.call(lid) is not None, "the bridge to know the call")
+    wait_until(lambda: services(bridge).pbx.registry.call(lid) is not None, "the bridge to know the call")
     with TestClient(create_app(settings)) as late:  # started while PJSIP/1001 rings
         synced(late)
         anna, sven = log_in(late, "anna"), log_in(late, "sven")
-        wait_until(lambda: bool(services(late).notifier.ringing_for("PJSIP/1001")), "the late instance's pop")
+        wait_until(lambda: bool(services(late).notifier.book.ringing_for("PJSIP/1001")), "the late instance's pop")
         with anna.ws() as wa, sven.ws() as ws:
             snap = wa.receive_json()
             assert snap["type"] == "snapshot" and snap["data"]["pbx_connected"]
@@ -292,7 +292,8 @@ def test_a_web_instance_started_during_a_call_gets_the_live_state(
             hang_up(side, fake, lid)  # the caller gives up: the late instance withdraws the pop
             assert until(wa, "call.withdrawn")["data"] == {"linkedid": lid, "reason": "caller_left"}
         assert services(late).pbx.registry.calls() == []
-        assert services(late).projection.wrapup_seconds == 7  # the wallboard's AHT counts it there too
+        # the wallboard's AHT counts it there too
+        assert services(late).queue_feed.projection.wrapup_for("hotline") == 7
 
 
 @pytest.mark.timeout(60)

@@ -113,7 +113,7 @@ def test_a_second_bridge_instance_on_the_same_channels_makes_both_degraded(
     first = services(bridge).bus_link.origin
     own = settings.model_copy(update={"ami_enabled": True, "ami_port": fake.port, "ami_secret": SecretStr(AMI_SECRET)})
     with caplog.at_level(logging.ERROR, logger="agent_console.redis_relay"), TestClient(create_app(own)) as second:
-        wait_until(lambda: services(second).bridge.resyncs >= 1, "the second bridge's resync")
+        wait_until(lambda: services(second).pbx.bridge.resyncs >= 1, "the second bridge's resync")
         assert services(second).pbx.connected
         second_id = services(second).bus_link.origin
         wait_until(lambda: services(bridge).bus_link.duplicates() == [second_id], "the first bridge to hear it")

@@ -35,8 +35,7 @@ class RecordingBridge:
 
 
 def with_bridge(app: Any, bridge: RecordingBridge) -> RecordingBridge:
-    """The app's way to the PBX (`pbx`; `bridge` in apps without a separate port)."""
-    app.state.services.bridge = bridge
+    """The app's way to the PBX."""
     app.state.services.pbx = bridge
     return bridge
 

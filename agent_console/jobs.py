@@ -1,0 +1,102 @@
+"""Background jobs of the bridge instance: catching up from queue_log, and retention.
+
+Layer: I/O shell. The logic lives in tickets.reconcile and tickets.retention
+(sync, run on worker threads); here are only the loops and the moments they
+run. Web-only instances run neither: writes belong to the one bridge instance.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from callqueue.feed import QueueFeed
+from sqlalchemy.orm import Session, sessionmaker
+
+from cti import events as ev
+from cti.bridge import AmiBridge
+from cti.bus import EventBus
+from cti.tasks import TaskSet
+from tickets.reconcile import Reconciler
+from tickets.retention import purge
+from tickets.writer import DbWriter
+
+log = logging.getLogger(__name__)
+RETENTION_EVERY = 3600.0  # seconds between purges
+RESYNC_WAIT = 30.0  # seconds the first reconciliation waits for the PBX's member names
+
+
+@dataclass
+class Jobs:
+    bus: EventBus
+    sessions: sessionmaker[Session]
+    writer: DbWriter
+    feed: QueueFeed
+    clock: Callable[[], datetime]
+    bridge: AmiBridge | None
+    reconciler: Reconciler | None  # None: HOTLINE_QUEUE_LOG not set
+    retention_days: int
+
+    def __post_init__(self) -> None:
+        self._tasks = TaskSet()
+
+    def start(self) -> None:
+        if self.retention_days > 0:
+            self._tasks.spawn(self._retention(), "retention")
+        if self.reconciler is not None:
+            self._tasks.spawn(self._reconcile_after_resync(), "reconcile")
+
+    async def close(self) -> None:
+        await self._tasks.stop()
+
+    async def reconcile(self) -> int:
+        """Calls that finished while hotline was not listening get their records and tickets
+        now (from Asterisk's queue_log), through the same writer as live calls: exactly once."""
+        r = self.reconciler
+        if r is None:
+            return 0
+        if not await asyncio.to_thread(r.path.exists):
+            log.warning("HOTLINE_QUEUE_LOG %s does not exist; no reconciliation", r.path)
+            return 0
+        registry_agents = self.bridge.registry.agent_list() if self.bridge else []
+        members = {a.member_name: a.agent for a in registry_agents if a.member_name}
+        missing = await asyncio.to_thread(r.missing, self.clock(), members)
+        for call in missing:
+            for update in r.updates(call):
+                self.writer.submit(update)  # not on the bus: no pops for calls long gone
+                if update.change == ev.CallChange.ENDED:
+                    self.feed.record(update)
+        if missing:
+            log.info("reconciled %d call(s) from %s that ended while hotline was down", len(missing), r.path)
+        return len(missing)
+
+    async def _reconcile_after_resync(self) -> None:
+        """After the first resync the bridge knows each queue member's name, which
+        queue_log uses for the agent; without a PBX in RESYNC_WAIT s, reconcile anyway."""
+        if self.bridge and self.bridge.resyncs == 0:
+            resynced = asyncio.Event()
+            unsubscribe = self.bus.subscribe(ev.ResyncCompleted, lambda _e: resynced.set())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(resynced.wait(), RESYNC_WAIT)
+            unsubscribe()
+        try:
+            await self.reconcile()
+        except Exception:
+            log.exception("reconciliation from queue_log failed")
+
+    async def _retention(self) -> None:
+        """HOTLINE_RETENTION_DAYS > 0: purge old call records and callbacks hourly."""
+        days = self.retention_days
+        while True:
+            try:
+                done = await asyncio.to_thread(purge, self.sessions, days, self.clock())
+                if done.call_records or done.callbacks:
+                    log.info("retention: purged %d call record(s), %d callback(s) older than %d days",
+                             done.call_records, done.callbacks, days)
+            except Exception:
+                log.exception("retention purge failed; trying again in an hour")
+            await asyncio.sleep(RETENTION_EVERY)

@@ -1,0 +1,64 @@
+"""WallboardPush: the supervisors' live queue view, pushed and asked for.
+
+Layer: I/O shell (callqueue.feed in, hub out). Each change of the queue
+projection marks the view dirty; one named task publishes `queue.updated` to
+supervisors at most once per `every` seconds per burst, so a flood of AMI
+events costs one message per interval. `views()` is the same data for the
+WebSocket snapshot and `GET /api/queues`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from callqueue.feed import QueueFeed
+from callqueue.live import QueueProjection
+
+from agent_console import views
+from agent_console.hub import SUPERVISORS_ONLY, Hub
+from cti.tasks import TaskSet
+
+QUEUE_EVERY = 0.25  # seconds: the most often a supervisor gets queue.updated
+
+
+class WallboardPush:
+    def __init__(self, hub: Hub, projection: QueueProjection, clock: Callable[[], datetime],
+                 mask_numbers: bool = False, every: float = QUEUE_EVERY) -> None:
+        self.hub, self.projection, self.clock = hub, projection, clock
+        self.mask_numbers, self.every = mask_numbers, every
+        self._dirty = asyncio.Event()
+        self._tasks = TaskSet()
+
+    def watch(self, feed: QueueFeed) -> None:
+        """Push after every change the feed makes to the projection."""
+        feed.on_change(self._dirty.set)
+
+    def start(self) -> None:
+        self._tasks.spawn(self._run(), "queue-updates")
+
+    async def close(self) -> None:
+        await self._tasks.stop()
+
+    def views(self) -> list[dict[str, Any]]:
+        now, projection = self.clock(), self.projection
+        out = []
+        for name in sorted(projection.queues):
+            data = views.queue_json(projection.view(name, now), now, self.mask_numbers)
+            data["series"] = [views.sample_json(s) for s in projection.series(name)]
+            out.append(data)
+        return out
+
+    async def _run(self) -> None:
+        while True:
+            await self._dirty.wait()
+            self._dirty.clear()
+            now, projection = self.clock(), self.projection
+            for name in sorted(projection.queues):
+                data = views.queue_json(projection.view(name, now), now, self.mask_numbers)
+                series = projection.series(name)
+                data["sample"] = views.sample_json(series[-1]) if series else None
+                self.hub.publish("queue.updated", data, SUPERVISORS_ONLY)
+            await asyncio.sleep(self.every)

@@ -1,0 +1,39 @@
+"""The pages, the static files and the shape of every error answer.
+
+Layer: edge. Pages are plain HTML files (the browser code under static/ fetches
+the data); each is sent with `Cache-Control: no-store`. Every refusal is
+`{"detail": reason}`; a 422 adds `errors`, one `{field, error}` per problem.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+STATIC = Path(__file__).resolve().parent / "static"
+PAGES = {"/": "index.html", "/console": "console.html", "/wallboard": "wallboard.html"}
+
+
+def add_pages(app: FastAPI) -> None:
+    for route, filename in PAGES.items():
+        def page(filename: str = filename) -> FileResponse:
+            return FileResponse(STATIC / filename, headers={"Cache-Control": "no-store"})
+
+        app.add_api_route(route, page, include_in_schema=False, methods=["GET"])
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+
+def add_error_shapes(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"field": ".".join(str(p) for p in e.get("loc", ())), "error": e.get("msg", "")}
+                  for e in exc.errors()]
+        return JSONResponse({"detail": "invalid request", "errors": errors}, status_code=422)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
