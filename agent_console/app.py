@@ -173,6 +173,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> _Runni
                 0 if settings.web_only else settings.retention_days)
 
     feed.subscribe(bus)
+    jobs.subscribe(bus)
     notifier.subscribe(bus)
     wallboard.watch(feed)
     if bus_link is not None:  # relayed events out, and shared ones (ticket edits) both ways

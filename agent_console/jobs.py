@@ -3,6 +3,13 @@
 Layer: I/O shell. The logic lives in tickets.reconcile and tickets.retention
 (sync, run on worker threads); here are only the loops and the moments they
 run. Web-only instances run neither: writes belong to the one bridge instance.
+
+Catching up runs at start-up (once the first resync has named the queue members,
+or after RESYNC_WAIT without a PBX) and again after every later resync, i.e.
+after every reconnect of the AMI link: AMI has no replay, so a call that started
+and ended while the link was cut exists only in queue_log. Each run reads what
+queue_log gained since the previous one and waits for the writer to finish what
+it has, so a call is written once, from whichever side saw it.
 """
 
 from __future__ import annotations
@@ -43,12 +50,18 @@ class Jobs:
 
     def __post_init__(self) -> None:
         self._tasks = TaskSet()
+        self._resynced = asyncio.Event()
+        self.reconciled = 0  # calls recovered from queue_log so far
+        self.runs = 0  # reconciliations done
+
+    def subscribe(self, bus: EventBus) -> None:
+        bus.subscribe(ev.ResyncCompleted, lambda _e: self._resynced.set())
 
     def start(self) -> None:
         if self.retention_days > 0:
             self._tasks.spawn(self._retention(), "retention")
         if self.reconciler is not None:
-            self._tasks.spawn(self._reconcile_after_resync(), "reconcile")
+            self._tasks.spawn(self._reconcile_after_resyncs(), "reconcile")
 
     async def close(self) -> None:
         await self._tasks.stop()
@@ -62,6 +75,7 @@ class Jobs:
         if not await asyncio.to_thread(r.path.exists):
             log.warning("HOTLINE_QUEUE_LOG %s does not exist; no reconciliation", r.path)
             return 0
+        await self.writer.drain()  # what the bridge saw itself is written first
         registry_agents = self.bridge.registry.agent_list() if self.bridge else []
         members = {a.member_name: a.agent for a in registry_agents if a.member_name}
         missing = await asyncio.to_thread(r.missing, self.clock(), members)
@@ -70,23 +84,26 @@ class Jobs:
                 self.writer.submit(update)  # not on the bus: no pops for calls long gone
                 if update.change == ev.CallChange.ENDED:
                     self.feed.record(update)
+        self.runs += 1
+        self.reconciled += len(missing)
         if missing:
-            log.info("reconciled %d call(s) from %s that ended while hotline was down", len(missing), r.path)
+            log.info("reconciled %d call(s) from %s that ended while hotline was not following the PBX",
+                     len(missing), r.path)
         return len(missing)
 
-    async def _reconcile_after_resync(self) -> None:
-        """After the first resync the bridge knows each queue member's name, which
-        queue_log uses for the agent; without a PBX in RESYNC_WAIT s, reconcile anyway."""
-        if self.bridge and self.bridge.resyncs == 0:
-            resynced = asyncio.Event()
-            unsubscribe = self.bus.subscribe(ev.ResyncCompleted, lambda _e: resynced.set())
+    async def _reconcile_after_resyncs(self) -> None:
+        """The first run waits for the first resync (it names each queue member, which
+        queue_log uses for the agent) or RESYNC_WAIT s; then one run after every resync."""
+        if self.bridge is None or self.bridge.resyncs == 0:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(resynced.wait(), RESYNC_WAIT)
-            unsubscribe()
-        try:
-            await self.reconcile()
-        except Exception:
-            log.exception("reconciliation from queue_log failed")
+                await asyncio.wait_for(self._resynced.wait(), RESYNC_WAIT)
+        while True:
+            self._resynced.clear()
+            try:
+                await self.reconcile()
+            except Exception:
+                log.exception("reconciliation from queue_log failed; trying again after the next resync")
+            await self._resynced.wait()
 
     async def _retention(self) -> None:
         """HOTLINE_RETENTION_DAYS > 0: purge old call records and callbacks hourly."""

@@ -70,29 +70,54 @@ def _when(epoch: str) -> datetime | None:
         return None
 
 
+class QueueLogReader:
+    """Follows queue_log as it grows: `feed(lines)` returns the calls that finished in
+    those lines, remembering the calls still open (entered, not yet finished) for the
+    next feed, so a call whose lines fall into two reads is still found. At most
+    `max_open` calls are remembered (the oldest entries are forgotten first: a call
+    that never finishes, e.g. lines lost to a rotation, must not grow memory)."""
+
+    def __init__(self, max_open: int = 50_000) -> None:
+        self.max_open = max_open
+        self._open: dict[str, _Open] = {}
+
+    @property
+    def open_calls(self) -> int:
+        return len(self._open)
+
+    def feed(self, lines: Iterable[str], members: Mapping[str, str] | None = None) -> list[LoggedCall]:
+        """The calls that finished in `lines`, in order. Malformed lines are skipped; a
+        call without its ENTERQUEUE line is skipped too (the log was rotated in between).
+        `members` maps member names to interfaces."""
+        names = members or {}
+        done: list[LoggedCall] = []
+        for line in lines:
+            parts = line.rstrip("\r\n").split("|")
+            if len(parts) < 5 or (at := _when(parts[0])) is None:
+                continue
+            callid, agent, event, data = parts[1], parts[3], parts[4], parts[5:]
+            if event == "ENTERQUEUE":
+                self._enter(callid, _Open(parts[2], at, data[1] if len(data) > 1 else "",
+                                          _int(data[2]) if len(data) > 2 else 0))
+            elif (call := self._open.get(callid)) is not None:
+                if event == "CONNECT":
+                    call.answered_at, call.agent = at, names.get(agent, agent)
+                    call.ring = float(_int(data[2])) if len(data) > 2 else None
+                elif event in _FINAL:
+                    done.append(_finish(callid, call, at, agent, event, data))
+                    del self._open[callid]
+        return done
+
+    def _enter(self, callid: str, call: _Open) -> None:
+        self._open.pop(callid, None)
+        self._open[callid] = call
+        while len(self._open) > self.max_open:
+            del self._open[next(iter(self._open))]
+
+
 def finished_calls(lines: Iterable[str], members: Mapping[str, str] | None = None) -> list[LoggedCall]:
-    """Every call that entered a queue and finished, in the order it finished.
-    Malformed lines are skipped; a call without its ENTERQUEUE line is skipped too
-    (the log was rotated in between). `members` maps member names to interfaces."""
-    names = members or {}
-    open_calls: dict[str, _Open] = {}
-    done: list[LoggedCall] = []
-    for line in lines:
-        parts = line.rstrip("\r\n").split("|")
-        if len(parts) < 5 or (at := _when(parts[0])) is None:
-            continue
-        callid, queue, agent, event, data = parts[1], parts[2], parts[3], parts[4], parts[5:]
-        if event == "ENTERQUEUE":
-            open_calls[callid] = _Open(queue, at, data[1] if len(data) > 1 else "",
-                                       _int(data[2]) if len(data) > 2 else 0)
-        elif (call := open_calls.get(callid)) is not None:
-            if event == "CONNECT":
-                call.answered_at, call.agent = at, names.get(agent, agent)
-                call.ring = float(_int(data[2])) if len(data) > 2 else None
-            elif event in _FINAL:
-                done.append(_finish(callid, call, at, agent, event, data))
-                del open_calls[callid]
-    return done
+    """Every call that entered a queue and finished in `lines`, in the order it finished."""
+    return QueueLogReader().feed(lines, members)
 
 
 def _finish(callid: str, call: _Open, at: datetime, agent: str, event: str, data: list[str]) -> LoggedCall:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from cti.events import CallChange, Outcome
-from cti.queue_log import as_updates, finished_calls
+from cti.queue_log import QueueLogReader, as_updates, finished_calls
 
 LOG = """\
 1795440184|NONE|NONE|NONE|QUEUESTART|
@@ -58,3 +58,20 @@ def test_updates_are_what_the_bridge_would_have_published() -> None:
     abandoned = finished_calls(LOG.splitlines())[1]
     assert [u.change for u in as_updates(abandoned)] == [CallChange.ENDED]
     assert as_updates(abandoned)[0].call.caller_number is None  # withheld
+
+
+def test_a_reader_fed_in_pieces_finds_what_one_read_finds_and_remembers_open_calls() -> None:
+    lines = LOG.splitlines()
+    whole = finished_calls(lines)
+    reader = QueueLogReader()
+    pieces = [reader.feed(lines[i:i + 3]) for i in range(0, len(lines), 3)]
+    assert [c for piece in pieces for c in piece] == whole
+    assert reader.open_calls == 1  # +4930333 entered and never finished
+
+
+def test_a_reader_forgets_the_oldest_open_calls_first() -> None:
+    reader = QueueLogReader(max_open=2)
+    reader.feed([f"17954401{n:02d}|c.{n}|hotline|NONE|ENTERQUEUE||+4930{n}|1" for n in range(3)])
+    assert reader.open_calls == 2
+    done = reader.feed(["1795440200|c.0|hotline|NONE|ABANDON|1|1|9", "1795440200|c.2|hotline|NONE|ABANDON|1|1|9"])
+    assert [c.linkedid for c in done] == ["c.2"]

@@ -8,13 +8,24 @@ import os
 import subprocess
 
 import pytest
+from callqueue.feed import QueueFeed
+from callqueue.live import QueueProjection
+from sqlalchemy import func, select
 
+from agent_console.jobs import Jobs
 from cti import events as ev
 from cti.bridge import AmiBridge
 from cti.bus import EventBus
 from cti.calls import CallRegistry
+from cti.queue_log import finished_calls
 from tests.pbx_fixture import Pbx
 from tests.tcp_proxy import TcpProxy
+from tickets.calls_service import TicketService
+from tickets.db import make_engine, session_factory
+from tickets.models import CallRecord, Ticket
+from tickets.reconcile import Reconciler
+from tickets.recorder import CallRecorder
+from tickets.writer import DbWriter
 
 pytestmark = pytest.mark.asterisk
 
@@ -169,3 +180,47 @@ async def test_asterisk_restart_mid_call_ends_the_call_once_and_the_bridge_follo
         await f.bridge.close()
         tap.close()
         asterisk.stop()
+
+
+async def test_a_call_that_comes_and_goes_during_an_ami_cut_gets_its_record_and_ticket_once(
+        pbx: Pbx, module_database_url: str) -> None:
+    """AMI has no replay: a call that starts and ends while the link is cut exists only
+    in queue_log. After the reconnect (not only at start-up) the bridge instance's
+    jobs read what queue_log gained and write that call's record and ticket, once."""
+    proxy = await TcpProxy(pbx.ami_port).start()
+    f = Follower(pbx, proxy.port)
+    db = session_factory(make_engine(module_database_url))
+    writer = DbWriter(TicketService(db).handle, on_result=f.bus.publish)
+    feed = QueueFeed(QueueProjection(), f.bridge.clock, "Europe/Berlin", "hotline")
+    jobs = Jobs(f.bus, db, writer, feed, f.bridge.clock, f.bridge,
+                Reconciler(db, pbx.asterisk.queue_log, 24, "DE"), retention_days=0)
+    for consumer in (feed, jobs, CallRecorder(writer)):
+        consumer.subscribe(f.bus)
+    writer.start()
+    f.bridge.start()
+    jobs.start()
+    await wait_until(lambda: jobs.runs >= 1)  # the start-up run (after the first resync)
+    with pbx.phone("1001", answer_after=1.0):
+        await wait_until(lambda: any(a.agent == "PJSIP/1001" and a.state == ev.AgentState.AVAILABLE
+                                     for a in f.bridge.registry.agent_list()))
+        proxy.cut(block=True)
+        lost = pbx.place_call("+49 30 3333333", name="Im Funkloch", duration=6)
+        assert isinstance(lost, subprocess.Popen)
+        lost.wait(timeout=30)  # answered and hung up while the bridge was blind
+        proxy.blocked = False
+        await wait_until(lambda: jobs.runs >= 2, timeout=40)
+    await writer.drain()
+    linkedid = next(c.linkedid for c in finished_calls(pbx.asterisk.queue_log.read_text().splitlines())
+                    if c.caller_raw == "+49 30 3333333")
+    assert linkedid not in f.ended  # the bridge itself never saw it
+    await jobs.reconcile()  # another run finds nothing more to do
+    await writer.drain()
+    with db() as s:
+        record = s.scalars(select(CallRecord).where(CallRecord.linkedid == linkedid)).one()
+        tickets = s.scalar(select(func.count()).select_from(Ticket).where(Ticket.linkedid == linkedid))
+    assert record.outcome == "answered" and record.agent == "PJSIP/1001" and record.ticket_id is not None
+    assert tickets == 1
+    await jobs.close()
+    await f.bridge.close()
+    await writer.close()
+    await proxy.stop()
