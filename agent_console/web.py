@@ -1,8 +1,11 @@
-"""The pages, the static files and the shape of every error answer.
+"""The pages, the static files, the liveness probe and the shape of every error answer.
 
 Layer: edge. Pages are plain HTML files (the browser code under static/ fetches
-the data); each is sent with `Cache-Control: no-store`. Every refusal is
-`{"detail": reason}`; a 422 adds `errors`, one `{field, error}` per problem.
+the data); each is sent with `Cache-Control: no-store`. `GET /livez` answers
+without a session and without details (for load balancers, systemd and
+Kubernetes probes: the process serves HTTP); the detailed `/healthz` needs a
+session. Every refusal is `{"detail": reason}`; a 422 adds `errors`, one
+`{field, error}` per problem.
 """
 
 from __future__ import annotations
@@ -25,6 +28,11 @@ def add_pages(app: FastAPI) -> None:
 
         app.add_api_route(route, page, include_in_schema=False, methods=["GET"])
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    def livez() -> JSONResponse:
+        return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
+
+    app.add_api_route("/livez", livez, include_in_schema=False, methods=["GET", "HEAD"])
 
 
 def add_error_shapes(app: FastAPI) -> None:

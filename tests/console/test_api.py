@@ -141,3 +141,11 @@ def test_openapi_and_health_need_a_session(client: TestClient, login: Any) -> No
     assert "/api/customers/lookup" in spec["paths"] and "/api/tickets/{ticket_id}/escalate" in spec["paths"]
     health = sven.get("/healthz").json()
     assert health["database"] == "ok" and health["ami"] == "disabled"
+
+
+def test_livez_answers_without_a_session_and_without_details(client: TestClient) -> None:
+    r = client.get("/livez")
+    assert r.status_code == 200 and r.json() == {"status": "ok"}
+    assert r.headers["cache-control"] == "no-store"
+    assert client.head("/livez").status_code == 200
+    assert client.get("/healthz").status_code == 401  # the detailed one stays behind a session
