@@ -2,7 +2,7 @@
 
 Layer: edge. Actions are never re-sent: an Originate after a reconnect would
 ring a phone twice. The PBX is this instance's AMI bridge or, on a web-only
-instance, the bridge instance over Redis (agent_console.redis_remote): no way
+instance, the bridge instance over Redis (agent_console.scaleout.remote): no way
 to it is a 503, a refusal by Asterisk a 502, on either.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import HTTPException
 
-from agent_console.pbx_port import PbxPort, PbxUnavailable
+from agent_console.scaleout.port import PbxPort, PbxUnavailable
 from agent_console.services import Services
 from cti.actions import Action
 from cti.connection import AmiError, ConnectionLost

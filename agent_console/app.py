@@ -28,11 +28,11 @@ from agent_console import http_agent, http_calls, http_customers, http_ops, http
 from agent_console.auth import LoginLimiter, Sessions
 from agent_console.hub import Hub
 from agent_console.notifier import Notifier
-from agent_console.pbx_port import LocalPbx
 from agent_console.pops import PopEnricher
-from agent_console.redis_link import Channels
-from agent_console.redis_relay import BridgeRelay
-from agent_console.redis_remote import RemoteBridge
+from agent_console.scaleout.link import Channels
+from agent_console.scaleout.port import LocalPbx
+from agent_console.scaleout.relay import BridgeRelay
+from agent_console.scaleout.remote import RemoteBridge
 from agent_console.services import Services
 from agent_console.settings import Settings
 from cti import events as ev

@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from agent_console.auth import ANY, SUPERVISOR, SessionUser
-from agent_console.redis_relay import BridgeRelay
+from agent_console.scaleout.relay import BridgeRelay
 from agent_console.services import Services
 
 router = APIRouter(tags=["operations"])

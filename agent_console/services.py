@@ -26,9 +26,9 @@ from tickets.users import UserService
 from tickets.writer import DbWriter
 
 if TYPE_CHECKING:
-    from agent_console.pbx_port import PbxPort
-    from agent_console.redis_relay import BridgeRelay
-    from agent_console.redis_remote import RemoteBridge
+    from agent_console.scaleout.port import PbxPort
+    from agent_console.scaleout.relay import BridgeRelay
+    from agent_console.scaleout.remote import RemoteBridge
 
 
 @dataclass

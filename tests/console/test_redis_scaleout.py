@@ -31,9 +31,9 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
-from agent_console import bus_codec as codec
 from agent_console.app import create_app
 from agent_console.auth import COOKIE
+from agent_console.scaleout import codec
 from agent_console.settings import Settings
 from cti import events as ev
 from cti.connection import AmiError

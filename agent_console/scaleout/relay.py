@@ -1,8 +1,8 @@
 """BridgeRelay: the instance that owns the AMI bridge shares it over Redis.
 
 Layer: I/O shell (the bridge side of scale-out; web-only instances use
-redis_remote). It
-- relays the bus events web instances consume (bus_codec.RELAYED) to the
+scaleout.remote). It
+- relays the bus events web instances consume (codec.RELAYED) to the
   events channel, numbered by `seq` so a subscriber notices a gap;
 - answers state requests with its registry's calls and agents, through the
   same ordered outbox as the events, so a reply sits exactly at its `seq`;
@@ -32,9 +32,9 @@ from datetime import datetime
 
 import redis.asyncio as aioredis
 
-from agent_console import bus_codec as codec
-from agent_console.pbx_port import LocalPbx
-from agent_console.redis_link import Channels, RedisLink, cancelled, incoming, run_together, send_queued, spawn, stop
+from agent_console.scaleout import codec
+from agent_console.scaleout.link import Channels, RedisLink, cancelled, incoming, run_together, send_queued, spawn, stop
+from agent_console.scaleout.port import LocalPbx
 from cti import events as ev
 from cti.bridge import AmiBridge
 from cti.bus import EventBus

@@ -2,7 +2,7 @@
 
 Layer: edge types plus one pure reducer; no I/O of its own. `PbxPort` is met
 by LocalPbx (this instance's own cti.bridge.AmiBridge) and by
-agent_console.redis_remote.RemoteBridge (a web-only instance that reaches the
+agent_console.scaleout.remote.RemoteBridge (a web-only instance that reaches the
 bridge instance over Redis). `LiveMirror` is the web-only instance's copy of
 the bridge's call registry, folded from the relayed registry updates.
 """

@@ -1,6 +1,6 @@
 """RemoteBridge: a web-only instance's way to the PBX, through the bridge instance.
 
-Layer: I/O shell (the web side of scale-out; the bridge side is redis_relay).
+Layer: I/O shell (the web side of scale-out; the bridge side is scaleout.relay).
 It subscribes to the events channel and its own reply channel, publishes the
 decoded events on this instance's bus (so the notifier, the live queue and the
 hub work exactly as on the bridge instance) and keeps a LiveMirror of the
@@ -26,9 +26,9 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from agent_console import bus_codec as codec
-from agent_console.pbx_port import LiveMirror, PbxUnavailable
-from agent_console.redis_link import Channels, RedisLink, cancelled, incoming, run_together, send_queued, spawn, stop
+from agent_console.scaleout import codec
+from agent_console.scaleout.link import Channels, RedisLink, cancelled, incoming, run_together, send_queued, spawn, stop
+from agent_console.scaleout.port import LiveMirror, PbxUnavailable
 from cti import events as ev
 from cti.bus import EventBus
 from cti.connection import AmiError

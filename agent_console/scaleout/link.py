@@ -1,6 +1,6 @@
 """One Redis link kept up: connect, run a session, reconnect with capped backoff.
 
-Layer: I/O shell shared by redis_relay (the bridge instance) and redis_remote
+Layer: I/O shell shared by scaleout.relay (the bridge instance) and scaleout.remote
 (web-only instances). Channel names and the backoff schedule are pure.
 The redis client's own retries are off: this loop is the one place that
 reconnects, and it logs each outage once when it starts and once when it ends.
