@@ -11,7 +11,7 @@ scaleout.remote). It
   requester's reply channel;
 - shares this instance's own SHARED events (ticket edits) with every other
   instance on the peers channel, and publishes theirs on this instance's bus
-  (never its own back: it had them first);
+  (never its own back: it had them first), through scaleout.peers;
 - announces itself on the peers channel, and reports another bridge instance
   announcing itself there (same prefix and queue: both would run every forwarded
   action) as an error on the log, /metrics and /healthz. It elects nobody.
@@ -34,6 +34,7 @@ import redis.asyncio as aioredis
 
 from agent_console.scaleout import codec
 from agent_console.scaleout.link import Channels, RedisLink, cancelled, incoming, run_together, send_queued, spawn, stop
+from agent_console.scaleout.peers import PeerShare
 from agent_console.scaleout.port import LocalPbx
 from cti import events as ev
 from cti.bridge import AmiBridge
@@ -68,24 +69,24 @@ class BridgeRelay:
         self._ready = asyncio.Event()
         self._seen: OrderedDict[str, None] = OrderedDict()  # action request ids already run
         self.tasks: set[asyncio.Task[None]] = set()
-        self.bus: EventBus | None = None
-        self._inbound: list[object] = []  # peers' events being published on our bus right now
-        self.peer_events_in = 0
+        self.peers = PeerShare(self.origin, channels.peers, self._send_live)
         self.announce_every, self.duplicate_for = ANNOUNCE_EVERY, DUPLICATE_FOR
         self._bridges: dict[str, float] = {}  # other bridge instances -> when last heard (monotonic)
         self.duplicate_detections = 0
 
     # --- wiring -------------------------------------------------------------------
     def subscribe(self, bus: EventBus) -> None:
-        self.bus = bus
         for kind in codec.RELAYED:
             bus.subscribe(kind, self._on_event)
-        for kind in codec.SHARED:
-            bus.subscribe(kind, self._on_shared)
+        self.peers.subscribe(bus)
 
     @property
     def connected(self) -> bool:
         return self.link.up
+
+    @property
+    def peer_events_in(self) -> int:
+        return self.peers.received
 
     def state(self) -> dict[str, object]:
         return {**self.link.state(), "instance": self.origin, "events_relayed": self.seq,
@@ -116,19 +117,14 @@ class BridgeRelay:
     def _on_event(self, event: object) -> None:
         """A bus handler: only numbers and enqueues, never waits."""
         self.seq += 1
-        if not self.link.up:
-            self.dropped += 1
-            return
-        self._send(self.channels.events, codec.EventMessage(self.origin, self.seq, event))
+        self._send_live(self.channels.events, codec.EventMessage(self.origin, self.seq, event))
 
-    def _on_shared(self, event: object) -> None:
-        """A bus handler for SHARED events: this instance's own go to the peers channel."""
-        if any(event is e for e in self._inbound) or not isinstance(event, codec.SHARED):
-            return  # a peer's, which we are delivering: it already reached everyone
+    def _send_live(self, channel: str, message: codec.EventMessage | codec.PeerEvent) -> None:
+        """Events (ours, and our shared ones) while Redis is down are dropped, not queued."""
         if not self.link.up:
             self.dropped += 1
             return
-        self._send(self.channels.peers, codec.PeerEvent(self.origin, event))  # type: ignore[arg-type]
+        self._send(channel, message)
 
     def _send(self, channel: str, message: codec.Message) -> None:
         if len(self._outbox) >= OUTBOX_LIMIT:
@@ -170,13 +166,8 @@ class BridgeRelay:
     async def _on_peer(self, message: codec.Message) -> None:
         if isinstance(message, codec.BridgeAnnouncement) and message.origin != self.origin:
             self._heard_bridge(message.origin)
-        elif isinstance(message, codec.PeerEvent) and message.origin != self.origin and self.bus is not None:
-            self.peer_events_in += 1
-            self._inbound.append(message.event)
-            try:
-                await self.bus.publish(message.event)
-            finally:
-                self._inbound.remove(message.event)
+        else:
+            await self.peers.receive(message)
 
     def _heard_bridge(self, other: str) -> None:
         now = time.monotonic()

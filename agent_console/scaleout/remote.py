@@ -9,7 +9,8 @@ instance and on a gap in the events' `seq` it asks for the state again. Agent
 actions are forwarded once, never repeated: no answer within the timeout is a
 503 that says the action may still have run. SHARED events (ticket edits) go
 both ways on the peers channel: this instance's own out to every other instance,
-the others' onto this instance's bus (never its own back: it had them first).
+the others' onto this instance's bus (never its own back: it had them first),
+through scaleout.peers as on the bridge instance.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from redis.exceptions import RedisError
 
 from agent_console.scaleout import codec
 from agent_console.scaleout.link import Channels, RedisLink, cancelled, incoming, run_together, send_queued, spawn, stop
+from agent_console.scaleout.peers import PeerShare
 from agent_console.scaleout.port import LiveMirror, PbxUnavailable
 from cti import events as ev
 from cti.bus import EventBus
@@ -58,14 +60,16 @@ class RemoteBridge:
         self.tasks: set[asyncio.Task[None]] = set()
         self._peer_out: deque[tuple[str, codec.PeerEvent]] = deque()
         self._peer_ready = asyncio.Event()
-        self._inbound: list[object] = []  # peers' events being published on our bus right now
-        self.peer_events_in = 0
+        self.peers = PeerShare(self.instance, channels.peers, self._queue_peer)
         self.peer_events_dropped = 0
 
     def subscribe(self, bus: EventBus) -> None:
-        """This instance's own SHARED events go to the peers channel."""
-        for kind in codec.SHARED:
-            bus.subscribe(kind, self._on_shared)
+        """This instance's own SHARED events go to the peers channel, the others' onto `bus`."""
+        self.peers.subscribe(bus)
+
+    @property
+    def peer_events_in(self) -> int:
+        return self.peers.received
 
     @property
     def synced(self) -> bool:
@@ -167,35 +171,23 @@ class RemoteBridge:
     async def _listen(self, pubsub: Any) -> None:
         async for channel, message in incoming(pubsub, codec.decode):
             if channel == self.channels.peers:
-                await self._on_peer(message)
+                await self.peers.receive(message)  # bridge announcements are the bridge's business
             else:
                 await self.receive(message)
         raise asyncio.CancelledError
 
     # --- shared events: ours out, the other instances' in -------------------------------------
-    def _on_shared(self, event: object) -> None:
-        """A bus handler: only enqueues, never waits."""
-        if any(event is e for e in self._inbound) or not isinstance(event, codec.SHARED):
-            return  # a peer's, which we are delivering: it already reached everyone
+    def _queue_peer(self, channel: str, message: codec.PeerEvent) -> None:
+        """Only while the link is up, and bounded: nothing waits for a later connection."""
         if self._client is None or not self.link.up or len(self._peer_out) >= PEER_OUTBOX_LIMIT:
             self.peer_events_dropped += 1
             return
-        self._peer_out.append((self.channels.peers, codec.PeerEvent(self.instance, event)))  # type: ignore[arg-type]
+        self._peer_out.append((channel, message))
         self._peer_ready.set()
 
     async def _publish_peers(self, client: aioredis.Redis) -> None:
         await send_queued(client, self._peer_out, self._peer_ready, codec.encode)
         raise asyncio.CancelledError
-
-    async def _on_peer(self, message: codec.Message) -> None:
-        """Another instance's shared event; bridge announcements are the bridge's business."""
-        if isinstance(message, codec.PeerEvent) and message.origin != self.instance:
-            self.peer_events_in += 1
-            self._inbound.append(message.event)
-            try:
-                await self.bus.publish(message.event)
-            finally:
-                self._inbound.remove(message.event)
 
     async def receive(self, message: codec.Message) -> None:
         if isinstance(message, codec.EventMessage):
