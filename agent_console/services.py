@@ -26,9 +26,8 @@ from tickets.users import UserService
 from tickets.writer import DbWriter
 
 if TYPE_CHECKING:
+    from agent_console.scaleout.health import BusLink
     from agent_console.scaleout.port import PbxPort
-    from agent_console.scaleout.relay import BridgeRelay
-    from agent_console.scaleout.remote import RemoteBridge
 
 
 @dataclass
@@ -53,4 +52,4 @@ class Services:
     # the way to the PBX: `bridge` here, or the bridge instance over Redis when web-only
     pbx: PbxPort | None = None
     # HOTLINE_REDIS_URL set: the relay (bridge instance) or the remote (web-only instance)
-    bus_link: BridgeRelay | RemoteBridge | None = None
+    bus_link: BusLink | None = None

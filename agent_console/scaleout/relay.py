@@ -33,6 +33,7 @@ from datetime import datetime
 import redis.asyncio as aioredis
 
 from agent_console.scaleout import codec
+from agent_console.scaleout.health import BusHealth
 from agent_console.scaleout.link import Channels, RedisLink, cancelled, incoming, run_together, send_queued, spawn, stop
 from agent_console.scaleout.peers import PeerShare
 from agent_console.scaleout.port import LocalPbx
@@ -88,21 +89,21 @@ class BridgeRelay:
     def peer_events_in(self) -> int:
         return self.peers.received
 
-    def state(self) -> dict[str, object]:
-        return {**self.link.state(), "instance": self.origin, "events_relayed": self.seq,
-                "events_dropped": self.dropped, "peer_events_received": self.peer_events_in,
-                "duplicate_bridges": self.duplicates()}
+    def health(self) -> BusHealth:
+        """The link, and another bridge instance on our channels as a problem (503)."""
+        others = self.duplicates()
+        details = {**self.link.state(), "instance": self.origin, "events_relayed": self.seq,
+                   "events_dropped": self.dropped, "peer_events_received": self.peer_events_in,
+                   "duplicate_bridges": others}
+        problems = (self._duplicate_problem(others),) if others else ()
+        return BusHealth(self.link.status, problems, details, tuple(others), self.duplicate_detections)
 
     def duplicates(self) -> list[str]:
         """The other bridge instances heard on the peers channel lately."""
         now = time.monotonic()
         return sorted(o for o, seen in self._bridges.items() if now - seen <= self.duplicate_for)
 
-    def problem(self) -> str | None:
-        """What /healthz says while another bridge instance shares our channels."""
-        others = self.duplicates()
-        if not others:
-            return None
+    def _duplicate_problem(self, others: list[str]) -> str:
         return (f"another bridge instance ({', '.join(others)}) runs on the same Redis channels "
                 f"({self.channels.requests.rpartition(':')[0]}) as this one ({self.origin}): both run every "
                 "forwarded agent action; keep one with HOTLINE_AMI_ENABLED=true per prefix and queue")

@@ -28,6 +28,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from agent_console.scaleout import codec
+from agent_console.scaleout.health import BusHealth
 from agent_console.scaleout.link import Channels, RedisLink, cancelled, incoming, run_together, send_queued, spawn, stop
 from agent_console.scaleout.peers import PeerShare
 from agent_console.scaleout.port import LiveMirror, PbxUnavailable
@@ -94,10 +95,13 @@ class RemoteBridge:
         return [AmiMessage(item) for item in reply.items]
 
     # --- lifecycle ------------------------------------------------------------------
-    def state(self) -> dict[str, Any]:
-        return {**self.link.state(), "instance": self.instance, "synced": self.synced,
-                "bridge_instance": self.origin, "pbx_connected": self.pbx_up,
-                "peer_events_received": self.peer_events_in, "peer_events_dropped": self.peer_events_dropped}
+    def health(self) -> BusHealth:
+        """The link; a bridge instance not answering yet shows as `synced: false` and
+        `pbx_connected: false` (the PBX's own 503 on /healthz), not as a bus problem."""
+        details = {**self.link.state(), "instance": self.instance, "synced": self.synced,
+                   "bridge_instance": self.origin, "pbx_connected": self.pbx_up,
+                   "peer_events_received": self.peer_events_in, "peer_events_dropped": self.peer_events_dropped}
+        return BusHealth(self.link.status, (), details)
 
     def start(self) -> None:
         spawn(self.link.run(self._session), "redis-remote", self.tasks)

@@ -5,10 +5,17 @@ instance's ticket edit goes out once and a peer's is never sent back) and the on
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from agent_console.scaleout import codec
+from agent_console.scaleout.health import BusHealth, LinkStatus
+from agent_console.scaleout.link import Channels
 from agent_console.scaleout.peers import PeerShare
+from agent_console.scaleout.relay import BridgeRelay
+from agent_console.scaleout.remote import RemoteBridge
+from cti.bridge import AmiBridge
 from cti.bus import EventBus
+from cti.calls import CallRegistry
 from tickets.events import TicketUpdated
 
 AT = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -46,3 +53,78 @@ async def test_peer_share_publishes_nothing_before_it_is_subscribed() -> None:
     share = PeerShare("me", "p", lambda channel, message: sent.append(message))
     await share.receive(codec.PeerEvent("other", edit(3)))
     assert share.received == 0 and sent == []
+
+
+# --- health(): one typed value from every link ----------------------------------------------
+
+CHANNELS = Channels.of("hotline-test", "hotline")
+URL = "redis://:secret@127.0.0.1:6379/0"
+
+
+def relay() -> BridgeRelay:
+    bus = EventBus()
+    bridge = AmiBridge(host="127.0.0.1", port=1, username="u", secret="s", bus=bus, registry=CallRegistry())
+    return BridgeRelay(URL, CHANNELS, bridge, lambda: AT)
+
+
+async def test_a_bridge_relay_reports_another_bridge_instance_as_a_problem() -> None:
+    link = relay()
+    down = link.health()
+    assert down.status is LinkStatus.DISCONNECTED and not down.up and down.problems == ()
+    assert down.details["role"] == "bridge" and down.details["url"] == "redis://127.0.0.1:6379/0"
+    link.link.up = True
+    assert link.health().up and link.health().problems == () and link.health().duplicate_bridges == ()
+    await link._on_peer(codec.BridgeAnnouncement(link.origin))  # its own announcement, echoed
+    assert link.health().problems == ()
+    await link._on_peer(codec.BridgeAnnouncement("b" * 32))
+    health = link.health()
+    assert health.up and health.duplicate_bridges == ("b" * 32,) and health.duplicate_detections == 1
+    [problem] = health.problems
+    assert "another bridge instance" in problem and "b" * 32 in problem and link.origin in problem
+    assert health.details["duplicate_bridges"] == ["b" * 32]
+
+
+def test_a_web_remote_and_the_in_process_bus_have_no_problems_of_their_own() -> None:
+    remote = RemoteBridge(URL, CHANNELS, EventBus(), lambda: AT)
+    health = remote.health()
+    assert health.status is LinkStatus.DISCONNECTED and health.problems == () and health.details["role"] == "web"
+    remote.link.up = True
+    assert remote.health().up and remote.health().details["status"] == "connected"
+    local = BusHealth.in_process()
+    assert local.up and local.problems == () and local.details == {"kind": "in-process", "status": "connected"}
+
+
+class StubLink:
+    """A bus link that is neither relay nor remote: the routes must take its word."""
+
+    def __init__(self, health: BusHealth) -> None:
+        self.answer = health
+
+    def subscribe(self, bus: EventBus) -> None:
+        pass
+
+    def start(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+    def health(self) -> BusHealth:
+        return self.answer
+
+
+def test_healthz_and_metrics_take_any_links_own_health(app: Any, login: Any) -> None:
+    sven = login("sven")
+    details = {"kind": "stub", "status": "connected"}
+    app.state.services.bus_link = StubLink(BusHealth(LinkStatus.CONNECTED, ("two bridges",), details, ("b2",), 3))
+    r = sven.get("/healthz")
+    assert r.status_code == 503 and r.json()["status"] == "degraded", r.text
+    assert r.json()["problems"] == ["two bridges"] and r.json()["bus"] == details
+    metrics = sven.get("/metrics").text
+    assert "hotline_bus_connected 1.0" in metrics and "hotline_bridge_duplicates 1.0" in metrics
+    assert "hotline_bridge_duplicate_detections_total 3.0" in metrics
+    app.state.services.bus_link = StubLink(BusHealth(LinkStatus.DISCONNECTED, (), {"status": "disconnected"}))
+    assert sven.get("/healthz").status_code == 503 and "hotline_bus_connected 0.0" in sven.get("/metrics").text
+    app.state.services.bus_link = StubLink(BusHealth(LinkStatus.CONNECTED, (), details))
+    r = sven.get("/healthz")
+    assert r.status_code == 200 and r.json()["problems"] == [] and r.json()["status"] == "ok", r.text
