@@ -66,7 +66,8 @@ def _noanswer(m: Message, at: datetime) -> list[ev.DomainEvent]:
 def _connect(m: Message, at: datetime) -> list[ev.DomainEvent]:
     return [ev.CallAnswered(at=at, linkedid=m.get("Linkedid"), queue=m.get("Queue"),
                             agent=m.get("Interface"), member_name=_text(m, "MemberName"),
-                            wait_seconds=_int(m, "HoldTime"), ring_seconds=_int(m, "RingTime"))]
+                            wait_seconds=_int(m, "HoldTime"), ring_seconds=_int(m, "RingTime"),
+                            agent_channel=m.get("DestChannel"))]
 
 
 def _complete(m: Message, at: datetime) -> list[ev.DomainEvent]:
