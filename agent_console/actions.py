@@ -18,7 +18,6 @@ from agent_console.scaleout.port import PbxPort, PbxUnavailable
 from agent_console.services import Services
 from cti.actions import Action
 from cti.connection import AmiError, ConnectionLost
-from cti.protocol import AmiMessage
 
 
 def _pbx(services: Services) -> PbxPort:
@@ -42,11 +41,4 @@ async def run_action(services: Services, action: Action) -> dict[str, Any]:
     pbx = _pbx(services)
     with _answers(action.name):
         reply = await pbx.send(action.name, action.fields)
-    return {"status": "ok", "action": action.name, "message": reply.get("Message")}
-
-
-async def run_list(services: Services, name: str, complete_event: str) -> list[AmiMessage]:
-    """A read-only listing (CoreShowChannels), with the same answers as run_action."""
-    pbx = _pbx(services)
-    with _answers(name):
-        return await pbx.send_list(name, complete_event)
+    return {"status": "ok", "action": action.name, "message": reply.message}

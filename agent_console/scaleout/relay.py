@@ -36,32 +36,24 @@ from agent_console.scaleout import codec
 from agent_console.scaleout.health import BusHealth
 from agent_console.scaleout.link import Channels, RedisLink, cancelled, incoming, run_together, send_queued, spawn, stop
 from agent_console.scaleout.peers import PeerShare
-from agent_console.scaleout.port import LocalPbx
 from cti import events as ev
 from cti.bridge import AmiBridge
 from cti.bus import EventBus
 from cti.connection import AmiError, ConnectionLost
-from cti.protocol import AmiMessage
 
 log = logging.getLogger(__name__)
-# Only what the console's routes build with cti.actions (and the channel listing the
-# transfer needs): Redis must not become a way to run any AMI command.
+# Only what the console's routes build with cti.actions: Redis must not become a way
+# to run any AMI command (nor listings: the transfer takes its channel from the registry).
 ACTIONS = frozenset({"QueuePause", "QueueAdd", "QueueRemove", "Originate", "BlindTransfer", "Hangup"})
-LISTS = {"CoreShowChannels": "CoreShowChannelsComplete"}
 OUTBOX_LIMIT = 10_000
 ANNOUNCE_EVERY = 5.0  # seconds between a bridge instance's announcements
 DUPLICATE_FOR = 3 * ANNOUNCE_EVERY  # another bridge instance counts as running this long after its last one
 _SAFE = re.compile(r"^[^\r\n\0]*$")
 
 
-def _fields(msg: AmiMessage) -> tuple[tuple[str, str], ...]:
-    return tuple(msg.fields)
-
-
 class BridgeRelay:
     def __init__(self, url: str, channels: Channels, bridge: AmiBridge, clock: Callable[[], datetime]) -> None:
         self.channels, self.bridge, self.clock = channels, bridge, clock
-        self.pbx = LocalPbx(bridge)
         self.link = RedisLink(url, "bridge", clock)
         self.origin = uuid.uuid4().hex
         self.seq = 0
@@ -214,17 +206,13 @@ class BridgeRelay:
         """Run one forwarded action; AMI errors become a REFUSED reply (502 on the
         web instance, as on this one), no AMI link an UNAVAILABLE one (503)."""
         fields = dict(r.fields)
-        allowed = r.name in ACTIONS if not r.list_complete else LISTS.get(r.name) == r.list_complete
-        if not allowed or not all(_SAFE.match(k + v) for k, v in fields.items()):
-            return codec.ActionReply(r.id, codec.ActionStatus.REFUSED, f"{r.name} is not relayed", ())
+        if r.name not in ACTIONS or not all(_SAFE.match(k + v) for k, v in fields.items()):
+            return codec.ActionReply(r.id, codec.ActionStatus.REFUSED, f"{r.name} is not relayed")
         if not self.bridge.connected:
             return codec.ActionReply(r.id, codec.ActionStatus.UNAVAILABLE,
-                                     "the PBX is not connected; try again in a moment", ())
+                                     "the PBX is not connected; try again in a moment")
         try:
-            if r.list_complete:
-                items = await self.pbx.send_list(r.name, r.list_complete, fields)
-                return codec.ActionReply(r.id, codec.ActionStatus.OK, "", tuple(_fields(m) for m in items))
-            reply = await self.bridge.send(r.name, fields)
+            result = await self.bridge.send(r.name, fields)
         except (AmiError, ConnectionLost, TimeoutError, ValueError) as exc:
-            return codec.ActionReply(r.id, codec.ActionStatus.REFUSED, str(exc) or type(exc).__name__, ())
-        return codec.ActionReply(r.id, codec.ActionStatus.OK, reply.get("Message"), (_fields(reply),))
+            return codec.ActionReply(r.id, codec.ActionStatus.REFUSED, str(exc) or type(exc).__name__)
+        return codec.ActionReply(r.id, codec.ActionStatus.OK, result.message)

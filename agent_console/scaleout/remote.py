@@ -33,9 +33,9 @@ from agent_console.scaleout.link import Channels, RedisLink, cancelled, incoming
 from agent_console.scaleout.peers import PeerShare
 from agent_console.scaleout.port import LiveMirror, PbxUnavailable
 from cti import events as ev
+from cti.actions import ActionResult
 from cti.bus import EventBus
 from cti.connection import AmiError
-from cti.protocol import AmiMessage
 
 log = logging.getLogger(__name__)
 STATE_RETRY = 2.0  # seconds between state requests until the bridge instance answers
@@ -85,14 +85,9 @@ class RemoteBridge:
     def registry(self) -> LiveMirror:
         return self.mirror
 
-    async def send(self, name: str, fields: dict[str, str]) -> AmiMessage:
-        reply = await self._request(name, fields, "")
-        return AmiMessage(reply.items[0] if reply.items else (("Message", reply.message),))
-
-    async def send_list(self, name: str, complete_event: str,
-                        fields: dict[str, str] | None = None) -> list[AmiMessage]:
-        reply = await self._request(name, fields or {}, complete_event)
-        return [AmiMessage(item) for item in reply.items]
+    async def send(self, name: str, fields: dict[str, str]) -> ActionResult:
+        reply = await self._request(name, fields)
+        return ActionResult(message=reply.message)
 
     # --- lifecycle ------------------------------------------------------------------
     def health(self) -> BusHealth:
@@ -110,12 +105,11 @@ class RemoteBridge:
         await stop(self.tasks)
 
     # --- actions -----------------------------------------------------------------------
-    async def _request(self, name: str, fields: dict[str, str], list_complete: str) -> codec.ActionReply:
+    async def _request(self, name: str, fields: dict[str, str]) -> codec.ActionReply:
         client = self._client
         if client is None or not self.link.up:
             raise PbxUnavailable(f"the bus to the bridge instance (Redis) is down; {name} was not sent")
-        request = codec.ActionRequest(uuid.uuid4().hex, self.reply_channel, name, tuple(fields.items()),
-                                      list_complete)
+        request = codec.ActionRequest(uuid.uuid4().hex, self.reply_channel, name, tuple(fields.items()))
         future: asyncio.Future[codec.ActionReply] = asyncio.get_running_loop().create_future()
         self._pending[request.id] = future
         try:

@@ -128,3 +128,10 @@ def test_healthz_and_metrics_take_any_links_own_health(app: Any, login: Any) -> 
     app.state.services.bus_link = StubLink(BusHealth(LinkStatus.CONNECTED, (), details))
     r = sven.get("/healthz")
     assert r.status_code == 200 and r.json()["problems"] == [] and r.json()["status"] == "ok", r.text
+
+
+async def test_the_relay_runs_no_listing_for_a_web_instance() -> None:
+    """The transfer takes its channel from the registry: Redis is no way to list channels."""
+    link = relay()
+    reply = await link.execute(codec.ActionRequest("1", CHANNELS.reply("w"), "CoreShowChannels", ()))
+    assert reply == codec.ActionReply("1", codec.ActionStatus.REFUSED, "CoreShowChannels is not relayed")
