@@ -374,9 +374,7 @@ class CallSnapshot:
     talk_seconds: float | None
     duration_seconds: float | None
     transferred_to: str | None
-    # the answering agent's own leg (what a transfer moves the caller from) while it
-    # is up; None before the answer and once the agent's part ended or was transferred
-    agent_channel: str | None = None
+    agent_channel: str | None = None  # the answering agent's own leg while it is up (what a transfer moves)
 
 
 @dataclass(frozen=True, slots=True)

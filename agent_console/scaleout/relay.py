@@ -74,10 +74,6 @@ class BridgeRelay:
         self.peers.subscribe(bus)
 
     @property
-    def connected(self) -> bool:
-        return self.link.up
-
-    @property
     def peer_events_in(self) -> int:
         return self.peers.received
 
