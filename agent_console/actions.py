@@ -2,7 +2,7 @@
 
 Layer: edge. Actions are never re-sent: an Originate after a reconnect would
 ring a phone twice. The PBX is this instance's AMI bridge or, on a web-only
-instance, the bridge instance over Redis (agent_console.redis_remote): no way
+instance, the bridge instance over Redis (agent_console.scaleout.remote): no way
 to it is a 503, a refusal by Asterisk a 502, on either.
 """
 
@@ -14,11 +14,10 @@ from typing import Any
 
 from fastapi import HTTPException
 
-from agent_console.pbx_port import PbxPort, PbxUnavailable
+from agent_console.scaleout.port import PbxPort, PbxUnavailable
 from agent_console.services import Services
 from cti.actions import Action
 from cti.connection import AmiError, ConnectionLost
-from cti.protocol import AmiMessage
 
 
 def _pbx(services: Services) -> PbxPort:
@@ -42,11 +41,4 @@ async def run_action(services: Services, action: Action) -> dict[str, Any]:
     pbx = _pbx(services)
     with _answers(action.name):
         reply = await pbx.send(action.name, action.fields)
-    return {"status": "ok", "action": action.name, "message": reply.get("Message")}
-
-
-async def run_list(services: Services, name: str, complete_event: str) -> list[AmiMessage]:
-    """A read-only listing (CoreShowChannels), with the same answers as run_action."""
-    pbx = _pbx(services)
-    with _answers(name):
-        return await pbx.send_list(name, complete_event)
+    return {"status": "ok", "action": action.name, "message": reply.message}

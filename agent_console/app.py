@@ -28,11 +28,12 @@ from agent_console.hub import Hub
 from agent_console.jobs import Jobs
 from agent_console.notifier import PopNotifier
 from agent_console.openapi import add_docs
-from agent_console.pbx_port import LocalPbx, PbxPort
 from agent_console.pops import PopEnricher
-from agent_console.redis_link import Channels
-from agent_console.redis_relay import BridgeRelay
-from agent_console.redis_remote import RemoteBridge
+from agent_console.scaleout.health import BusLink
+from agent_console.scaleout.link import Channels
+from agent_console.scaleout.port import LocalPbx, PbxPort
+from agent_console.scaleout.relay import BridgeRelay
+from agent_console.scaleout.remote import RemoteBridge
 from agent_console.services import Services
 from agent_console.settings import Settings
 from agent_console.wallboard import WallboardPush
@@ -55,8 +56,6 @@ from tickets.sla import ServiceHours, SlaPolicy
 from tickets.users import UserService
 from tickets.writer import DbWriter
 from tickets.writer_process import WriterConfig
-
-BusLink = BridgeRelay | RemoteBridge
 
 
 class ConfigError(RuntimeError):

@@ -11,9 +11,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 
-from agent_console.actions import run_action, run_list
+from agent_console.actions import run_action
 from agent_console.auth import ANY, SessionUser
-from agent_console.services import Services, ServicesDep
+from agent_console.services import ServicesDep
 from cti import actions
 from cti.events import Outcome
 
@@ -53,23 +53,17 @@ def get_call(linkedid: LinkedId, services: ServicesDep, who: Annotated[SessionUs
 @router.post("/api/calls/{linkedid}/transfer")
 async def transfer(linkedid: LinkedId, body: TransferIn, services: ServicesDep,
                    who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
-    """Blind transfer of the agent's current call to an extension or number."""
+    """Blind transfer of the agent's current call to an extension or number. The
+    agent's own leg comes from the call registry (on a web-only instance its mirror):
+    nothing here asks Asterisk for a channel listing or reads AMI fields."""
     endpoint = who.user.endpoint
     call = services.pbx.registry.call(linkedid) if services.pbx else None
     if call is None or endpoint is None or call.agent != endpoint or call.ended_at:
         raise HTTPException(409, "you are not on this call")
-    channel = await _agent_channel(services, linkedid, endpoint)
+    if call.agent_channel is None:
+        raise HTTPException(409, "the call's agent channel is gone")
     try:
-        action = actions.blind_transfer(channel, body.target)
+        action = actions.blind_transfer(call.agent_channel, body.target)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from exc
     return await run_action(services, action)
-
-
-async def _agent_channel(services: Services, linkedid: str, endpoint: str) -> str:
-    """The agent's own leg of the call, asked from Asterisk (CoreShowChannels)."""
-    listing = await run_list(services, "CoreShowChannels", "CoreShowChannelsComplete")
-    for msg in listing:
-        if msg.get("Linkedid") == linkedid and msg.get("Channel").startswith(endpoint + "-"):
-            return msg.get("Channel")
-    raise HTTPException(409, "the call's agent channel is gone")

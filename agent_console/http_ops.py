@@ -2,7 +2,8 @@
 
 Scaled out, a bridge instance that hears another bridge instance on its Redis
 channels is degraded (503, `problems` says which two): both would run every
-forwarded agent action.
+forwarded agent action. The routes read the bus link's own `health()` (one typed
+value whichever side the link is), never its class.
 
 Layer: edge. Both need a session like every other route; /metrics is
 supervisor data.
@@ -17,26 +18,28 @@ from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from agent_console.auth import ANY, SUPERVISOR, SessionUser
-from agent_console.redis_relay import BridgeRelay
-from agent_console.services import ServicesDep
+from agent_console.scaleout.health import BusHealth
+from agent_console.services import Services, ServicesDep
 
 router = APIRouter(tags=["operations"])
+
+
+def _bus(services: Services) -> BusHealth:
+    """Whatever the link is (bridge relay, web remote, none), it answers for itself."""
+    return services.bus_link.health() if services.bus_link is not None else BusHealth.in_process()
 
 
 @router.get("/healthz")
 def healthz(services: ServicesDep, response: Response, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
     db = services.database_ok()
     ami = bool(services.pbx and services.pbx.connected)
-    link = services.bus_link
-    bus_ok = link is None or link.link.up
+    bus = _bus(services)
     needs_pbx = services.settings.ami_enabled or services.settings.web_only
-    duplicate = link.problem() if isinstance(link, BridgeRelay) else None
-    ok = db and bus_ok and (ami or not needs_pbx) and duplicate is None
+    ok = db and bus.up and (ami or not needs_pbx) and not bus.problems
     response.status_code = 200 if ok else 503
     return {"status": "ok" if ok else "degraded", "database": "ok" if db else "unavailable",
             "ami": "connected" if ami else ("disconnected" if needs_pbx else "disabled"),
-            "bus": link.state() if link else {"kind": "in-process", "status": "connected"},
-            "problems": [duplicate] if duplicate else [],
+            "bus": bus.details, "problems": list(bus.problems),
             "db_backlog": services.writer.backlog, "websocket_clients": services.hub.clients}
 
 
@@ -51,14 +54,14 @@ def metrics(services: ServicesDep, who: Annotated[SessionUser, SUPERVISOR]) -> R
 
     gauge("hotline_ami_connected", "1 when the AMI connection is up (via the bridge instance when web-only)",
           float(bool(services.pbx and services.pbx.connected)))
+    bus = _bus(services)
     gauge("hotline_bus_connected", "1 when the event bus is up (Redis, when HOTLINE_REDIS_URL is set)",
-          float(services.bus_link is None or services.bus_link.link.up))
-    relay = services.bus_link if isinstance(services.bus_link, BridgeRelay) else None
+          float(bus.up))
     gauge("hotline_bridge_duplicates", "other bridge instances heard on this bridge instance's Redis channels now",
-          len(relay.duplicates()) if relay else 0)
+          len(bus.duplicate_bridges))
     gauge("hotline_bridge_duplicate_detections_total",
           "times another bridge instance was first heard on this bridge instance's Redis channels",
-          relay.duplicate_detections if relay else 0)
+          bus.duplicate_detections)
     gauge("hotline_db_backlog", "call updates waiting to be written", services.writer.backlog)
     gauge("hotline_websocket_clients", "connected WebSocket clients", services.hub.clients)
     gauge("hotline_ws_messages_sent_total", "messages queued to WebSocket clients", services.hub.sent)

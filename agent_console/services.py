@@ -28,9 +28,8 @@ from tickets.users import UserService
 from tickets.writer import DbWriter
 
 if TYPE_CHECKING:
-    from agent_console.pbx_port import PbxPort
-    from agent_console.redis_relay import BridgeRelay
-    from agent_console.redis_remote import RemoteBridge
+    from agent_console.scaleout.health import BusLink
+    from agent_console.scaleout.port import PbxPort
 
 
 @dataclass
@@ -54,7 +53,7 @@ class Services:
     # the way to the PBX: this instance's AMI bridge, or the bridge instance over Redis when web-only
     pbx: PbxPort | None = None
     # HOTLINE_REDIS_URL set: the relay (bridge instance) or the remote (web-only instance)
-    bus_link: BridgeRelay | RemoteBridge | None = None
+    bus_link: BusLink | None = None
 
 
 def get_services(conn: HTTPConnection) -> Services:

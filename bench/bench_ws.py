@@ -74,7 +74,7 @@ from websockets.asyncio.client import ClientConnection, connect  # noqa: E402
 from agent_console.app import create_app  # noqa: E402
 from agent_console.auth import COOKIE  # noqa: E402
 from agent_console.hub import ALL, Audience, Message  # noqa: E402
-from agent_console.pbx_port import LocalPbx  # noqa: E402
+from agent_console.scaleout.port import LocalPbx  # noqa: E402
 from agent_console.services import Services  # noqa: E402
 from agent_console.settings import Settings  # noqa: E402
 from cti.protocol import AmiMessage, AmiParser  # noqa: E402

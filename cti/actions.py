@@ -30,6 +30,14 @@ class Action:
     idempotent: bool
 
 
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    """Asterisk accepted an action; `message` is what it said (may be empty). A
+    refusal is an AmiError instead. Made from the raw reply by cti.translate."""
+
+    message: str
+
+
 def _match(pattern: re.Pattern[str], value: str, what: str) -> str:
     if not isinstance(value, str) or not pattern.match(value):
         raise ValueError(f"invalid {what}: {value!r}")

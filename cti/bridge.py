@@ -24,12 +24,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from cti import events as ev
+from cti.actions import ActionResult
 from cti.bus import EventBus
 from cti.calls import CallRegistry
 from cti.connection import AmiClient, AmiError, ConnectionLost
 from cti.protocol import AmiMessage
 from cti.tasks import TaskSet
-from cti.translate import translate
+from cti.translate import action_result, translate
 
 log = logging.getLogger(__name__)
 WRAPUP_VARIABLE = "HOTLINE_WRAPUP_SECONDS"  # dialplan global = queues.conf wrapuptime
@@ -66,9 +67,10 @@ class AmiBridge:
         self._tasks.cancel()
         await self.client.close()
 
-    async def send(self, name: str, fields: dict[str, str]) -> AmiMessage:
-        """Run one action (built and validated by cti.actions); never re-sent."""
-        return await self.client.send_action(name, fields)
+    async def send(self, name: str, fields: dict[str, str]) -> ActionResult:
+        """Run one action (built and validated by cti.actions); never re-sent. The
+        reply comes back typed: raw AMI stays inside cti."""
+        return action_result(await self.client.send_action(name, fields))
 
     async def _publish(self, events: list[ev.DomainEvent], now: datetime) -> None:
         for event in events:

@@ -44,6 +44,7 @@ class _Call:
     ring: float | None = None
     talk: float | None = None
     transferred_to: str | None = None
+    agent_channel: str | None = None
 
     def snapshot(self) -> ev.CallSnapshot:
         start = self.entered_at
@@ -55,7 +56,7 @@ class _Call:
             answered_at=self.answered_at, agent=self.agent, ended_at=self.ended_at,
             outcome=self.outcome, wait_seconds=self.wait, ring_seconds=self.ring,
             talk_seconds=self.talk, duration_seconds=duration,
-            transferred_to=self.transferred_to)
+            transferred_to=self.transferred_to, agent_channel=self.agent_channel)
 
 
 class CallRegistry:
@@ -142,7 +143,7 @@ class CallRegistry:
     def _on_answer(self, e: ev.CallAnswered, now: datetime) -> list[Update]:
         call = self._get(e.linkedid)
         assert call is not None
-        call.answered_at, call.agent = e.at, e.agent
+        call.answered_at, call.agent, call.agent_channel = e.at, e.agent, e.agent_channel or None
         call.wait, call.ring = float(e.wait_seconds), float(e.ring_seconds)
         call.queue = call.queue or e.queue
         call.outcome = ev.Outcome.ANSWERED
@@ -156,6 +157,8 @@ class CallRegistry:
             return []
         call.talk = float(e.talk_seconds)
         call.wait = float(e.wait_seconds)
+        if e.agent == call.agent:
+            call.agent_channel = None  # the agent's part is over: nothing left to transfer from
         if e.completed_by is ev.CompletedBy.TRANSFER:
             call.outcome = ev.Outcome.TRANSFERRED
         return list(self.agents.wrap_up(e.agent, e.queue, e.at))
@@ -179,6 +182,8 @@ class CallRegistry:
         if call is None:
             return []
         call.transferred_to, call.outcome = e.target, ev.Outcome.TRANSFERRED
+        if e.by_agent == call.agent:
+            call.agent_channel = None  # the transferring agent's leg leaves the call
         return [self._update(call, ev.CallChange.TRANSFERRED, e.at)]
 
     def _on_after_hours(self, e: ev.AfterHoursCall, now: datetime) -> list[Update]:

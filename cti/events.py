@@ -93,6 +93,7 @@ class CallAnswered:
     member_name: str
     wait_seconds: int  # AgentConnect HoldTime
     ring_seconds: int  # AgentConnect RingTime (seconds here)
+    agent_channel: str = ""  # DestChannel: the agent's leg, e.g. PJSIP/1001-00000001
 
 
 @dataclass(frozen=True, slots=True)
@@ -373,6 +374,7 @@ class CallSnapshot:
     talk_seconds: float | None
     duration_seconds: float | None
     transferred_to: str | None
+    agent_channel: str | None = None  # the answering agent's own leg while it is up (what a transfer moves)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from cti import events as ev
+from cti.actions import ActionResult
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,8 @@ def _noanswer(m: Message, at: datetime) -> list[ev.DomainEvent]:
 def _connect(m: Message, at: datetime) -> list[ev.DomainEvent]:
     return [ev.CallAnswered(at=at, linkedid=m.get("Linkedid"), queue=m.get("Queue"),
                             agent=m.get("Interface"), member_name=_text(m, "MemberName"),
-                            wait_seconds=_int(m, "HoldTime"), ring_seconds=_int(m, "RingTime"))]
+                            wait_seconds=_int(m, "HoldTime"), ring_seconds=_int(m, "RingTime"),
+                            agent_channel=m.get("DestChannel"))]
 
 
 def _complete(m: Message, at: datetime) -> list[ev.DomainEvent]:
@@ -200,6 +202,11 @@ _TABLE: dict[str, Callable[[Message, datetime], list[ev.DomainEvent]]] = {
     "QueueMemberStatus": _member_status, "QueueEntry": _queue_entry,
     "QueueMember": _queue_member, "CoreShowChannel": _channel,
 }
+
+
+def action_result(reply: Message) -> ActionResult:
+    """An accepted action's reply (a refused one is an AmiError already)."""
+    return ActionResult(message=reply.get("Message"))
 
 
 def translate(msg: Message, at: datetime) -> list[ev.DomainEvent]:

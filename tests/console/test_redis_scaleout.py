@@ -31,9 +31,9 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
-from agent_console import bus_codec as codec
 from agent_console.app import create_app
 from agent_console.auth import COOKIE
+from agent_console.scaleout import codec
 from agent_console.settings import Settings
 from cti import events as ev
 from cti.connection import AmiError
@@ -222,7 +222,7 @@ def answer(side: BlockingPortal, fake: FakeAmi, linkedid: str, agent: str) -> No
                           "CallerIDNum": "1002", "CallerIDName": "", "Application": "AppQueue",
                           "Duration": "00:00:01", "BridgeId": "b1"})
     ami(side, fake, Event="AgentConnect", Linkedid=linkedid, Queue="hotline", Interface=agent,
-        MemberName=agent[-4:], HoldTime="4", RingTime="2")
+        MemberName=agent[-4:], HoldTime="4", RingTime="2", DestChannel=f"{agent}-0000000a")
 
 
 def hang_up(side: BlockingPortal, fake: FakeAmi, linkedid: str) -> None:
@@ -307,7 +307,7 @@ def test_agent_actions_from_a_web_only_instance_run_once_on_the_bridges_ami(
     assert len(pause) == 1 and pause[0].get("Interface") == "PJSIP/1001" and pause[0].get("Paused") == "true"
     assert anna.send("POST", "/api/agent/queue-logout").status_code == 200
     assert "QueueRemove" in fake.names()
-    # a call anna answered: the transfer's channel listing and BlindTransfer both go over Redis
+    # a call anna answered: her channel comes with the relayed call, BlindTransfer goes over Redis
     lid = "1700000100.31"
     join(side, fake, lid)
     answer(side, fake, lid, "PJSIP/1001")

@@ -18,8 +18,8 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from agent_console import bus_codec as codec
 from agent_console.app import create_app
+from agent_console.scaleout import codec
 from agent_console.settings import Settings
 from tests.console.test_redis_scaleout import (  # noqa: F401  (fixtures)
     AMI_SECRET,
@@ -112,7 +112,7 @@ def test_a_second_bridge_instance_on_the_same_channels_makes_both_degraded(
     assert health.status_code == 200 and health.json()["problems"] == [], health.text
     first = services(bridge).bus_link.origin
     own = settings.model_copy(update={"ami_enabled": True, "ami_port": fake.port, "ami_secret": SecretStr(AMI_SECRET)})
-    with caplog.at_level(logging.ERROR, logger="agent_console.redis_relay"), TestClient(create_app(own)) as second:
+    with caplog.at_level(logging.ERROR, logger="agent_console.scaleout.relay"), TestClient(create_app(own)) as second:
         wait_until(lambda: services(second).pbx.bridge.resyncs >= 1, "the second bridge's resync")
         assert services(second).pbx.connected
         second_id = services(second).bus_link.origin

@@ -9,6 +9,7 @@ from typing import Any
 
 from agent_console import views
 from cti import events as ev
+from cti.actions import ActionResult
 from cti.calls import CallRegistry
 from cti.connection import AmiError
 
@@ -20,15 +21,11 @@ class RecordingBridge:
         self.sent: list[tuple[str, dict[str, str]]] = []
         self.registry, self.connected, self.refuse = CallRegistry(), True, refuse
 
-    async def send(self, name: str, fields: dict[str, str]) -> dict[str, str]:
+    async def send(self, name: str, fields: dict[str, str]) -> ActionResult:
         if self.refuse:
             raise AmiError(f"{name}: Interface not found")
         self.sent.append((name, dict(fields)))
-        return {"Response": "Success", "Message": "Interface paused successfully"}
-
-    async def send_list(self, name: str, complete_event: str,
-                        fields: dict[str, str] | None = None) -> list[Any]:
-        return []
+        return ActionResult("Interface paused successfully")
 
     async def close(self) -> None:
         pass

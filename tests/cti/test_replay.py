@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cti import events as ev
-from tests.integration.test_asterisk_calls import replay
+from tests.integration.test_asterisk_calls import replay, updates
 
 TRANSCRIPTS = Path(__file__).resolve().parent.parent / "transcripts"
 NAMES = sorted(p.stem for p in TRANSCRIPTS.glob("*.ami")
@@ -29,6 +29,25 @@ def test_transcript_gives_the_recorded_figures(name: str, seed: int) -> None:
             assert got is not None and abs(got - want) <= 1, (key, got, want)
         else:
             assert got == want, (key, got, want)
+
+
+def agent_channels(name: str, seed: int) -> list[tuple[str, str | None]]:
+    """(change, agent_channel) of every update of the transcript's call, in order."""
+    linkedid = json.loads((TRANSCRIPTS / f"{name}.json").read_text())["linkedid"]
+    return [(u.change.value, u.call.agent_channel) for u in updates((TRANSCRIPTS / f"{name}.ami").read_bytes(), seed)
+            if isinstance(u, ev.CallUpdated) and u.call.linkedid == linkedid]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_registry_keeps_the_agents_own_leg_from_the_answer_until_the_transfer(seed: int) -> None:
+    """AgentConnect's DestChannel is the leg a console transfer moves the caller from;
+    once the agent transferred the call it is gone (Asterisk hung that leg up)."""
+    assert agent_channels("blind_transfer", seed) == [
+        ("joined", None), ("ringing", None), ("answered", "PJSIP/1001-00000001"),
+        ("transferred", None), ("ended", None)]
+    assert agent_channels("answered", seed) == [
+        ("joined", None), ("ringing", None), ("answered", "PJSIP/1001-00000001"), ("ended", None)]
+    assert {channel for _, channel in agent_channels("abandoned", seed)} == {None}  # nobody answered
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

@@ -1,6 +1,6 @@
 """RemoteBridge: a web-only instance's way to the PBX, through the bridge instance.
 
-Layer: I/O shell (the web side of scale-out; the bridge side is redis_relay).
+Layer: I/O shell (the web side of scale-out; the bridge side is scaleout.relay).
 It subscribes to the events channel and its own reply channel, publishes the
 decoded events on this instance's bus (so the notifier, the live queue and the
 hub work exactly as on the bridge instance) and keeps a LiveMirror of the
@@ -9,7 +9,8 @@ instance and on a gap in the events' `seq` it asks for the state again. Agent
 actions are forwarded once, never repeated: no answer within the timeout is a
 503 that says the action may still have run. SHARED events (ticket edits) go
 both ways on the peers channel: this instance's own out to every other instance,
-the others' onto this instance's bus (never its own back: it had them first).
+the others' onto this instance's bus (never its own back: it had them first),
+through scaleout.peers as on the bridge instance.
 """
 
 from __future__ import annotations
@@ -26,13 +27,15 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from agent_console import bus_codec as codec
-from agent_console.pbx_port import LiveMirror, PbxUnavailable
-from agent_console.redis_link import Channels, RedisLink, cancelled, incoming, run_together, send_queued, spawn, stop
+from agent_console.scaleout import codec
+from agent_console.scaleout.health import BusHealth
+from agent_console.scaleout.link import Channels, RedisLink, cancelled, incoming, run_together, send_queued, spawn, stop
+from agent_console.scaleout.peers import PeerShare
+from agent_console.scaleout.port import LiveMirror, PbxUnavailable
 from cti import events as ev
+from cti.actions import ActionResult
 from cti.bus import EventBus
 from cti.connection import AmiError
-from cti.protocol import AmiMessage
 
 log = logging.getLogger(__name__)
 STATE_RETRY = 2.0  # seconds between state requests until the bridge instance answers
@@ -58,14 +61,16 @@ class RemoteBridge:
         self.tasks: set[asyncio.Task[None]] = set()
         self._peer_out: deque[tuple[str, codec.PeerEvent]] = deque()
         self._peer_ready = asyncio.Event()
-        self._inbound: list[object] = []  # peers' events being published on our bus right now
-        self.peer_events_in = 0
+        self.peers = PeerShare(self.instance, channels.peers, self._queue_peer)
         self.peer_events_dropped = 0
 
     def subscribe(self, bus: EventBus) -> None:
-        """This instance's own SHARED events go to the peers channel."""
-        for kind in codec.SHARED:
-            bus.subscribe(kind, self._on_shared)
+        """This instance's own SHARED events go to the peers channel, the others' onto `bus`."""
+        self.peers.subscribe(bus)
+
+    @property
+    def peer_events_in(self) -> int:
+        return self.peers.received
 
     @property
     def synced(self) -> bool:
@@ -80,20 +85,18 @@ class RemoteBridge:
     def registry(self) -> LiveMirror:
         return self.mirror
 
-    async def send(self, name: str, fields: dict[str, str]) -> AmiMessage:
-        reply = await self._request(name, fields, "")
-        return AmiMessage(reply.items[0] if reply.items else (("Message", reply.message),))
-
-    async def send_list(self, name: str, complete_event: str,
-                        fields: dict[str, str] | None = None) -> list[AmiMessage]:
-        reply = await self._request(name, fields or {}, complete_event)
-        return [AmiMessage(item) for item in reply.items]
+    async def send(self, name: str, fields: dict[str, str]) -> ActionResult:
+        reply = await self._request(name, fields)
+        return ActionResult(message=reply.message)
 
     # --- lifecycle ------------------------------------------------------------------
-    def state(self) -> dict[str, Any]:
-        return {**self.link.state(), "instance": self.instance, "synced": self.synced,
-                "bridge_instance": self.origin, "pbx_connected": self.pbx_up,
-                "peer_events_received": self.peer_events_in, "peer_events_dropped": self.peer_events_dropped}
+    def health(self) -> BusHealth:
+        """The link; a bridge instance not answering yet shows as `synced: false` and
+        `pbx_connected: false` (the PBX's own 503 on /healthz), not as a bus problem."""
+        details = {**self.link.state(), "instance": self.instance, "synced": self.synced,
+                   "bridge_instance": self.origin, "pbx_connected": self.pbx_up,
+                   "peer_events_received": self.peer_events_in, "peer_events_dropped": self.peer_events_dropped}
+        return BusHealth(self.link.status, (), details)
 
     def start(self) -> None:
         spawn(self.link.run(self._session), "redis-remote", self.tasks)
@@ -102,12 +105,11 @@ class RemoteBridge:
         await stop(self.tasks)
 
     # --- actions -----------------------------------------------------------------------
-    async def _request(self, name: str, fields: dict[str, str], list_complete: str) -> codec.ActionReply:
+    async def _request(self, name: str, fields: dict[str, str]) -> codec.ActionReply:
         client = self._client
         if client is None or not self.link.up:
             raise PbxUnavailable(f"the bus to the bridge instance (Redis) is down; {name} was not sent")
-        request = codec.ActionRequest(uuid.uuid4().hex, self.reply_channel, name, tuple(fields.items()),
-                                      list_complete)
+        request = codec.ActionRequest(uuid.uuid4().hex, self.reply_channel, name, tuple(fields.items()))
         future: asyncio.Future[codec.ActionReply] = asyncio.get_running_loop().create_future()
         self._pending[request.id] = future
         try:
@@ -167,35 +169,23 @@ class RemoteBridge:
     async def _listen(self, pubsub: Any) -> None:
         async for channel, message in incoming(pubsub, codec.decode):
             if channel == self.channels.peers:
-                await self._on_peer(message)
+                await self.peers.receive(message)  # bridge announcements are the bridge's business
             else:
                 await self.receive(message)
         raise asyncio.CancelledError
 
     # --- shared events: ours out, the other instances' in -------------------------------------
-    def _on_shared(self, event: object) -> None:
-        """A bus handler: only enqueues, never waits."""
-        if any(event is e for e in self._inbound) or not isinstance(event, codec.SHARED):
-            return  # a peer's, which we are delivering: it already reached everyone
+    def _queue_peer(self, channel: str, message: codec.PeerEvent) -> None:
+        """Only while the link is up, and bounded: nothing waits for a later connection."""
         if self._client is None or not self.link.up or len(self._peer_out) >= PEER_OUTBOX_LIMIT:
             self.peer_events_dropped += 1
             return
-        self._peer_out.append((self.channels.peers, codec.PeerEvent(self.instance, event)))  # type: ignore[arg-type]
+        self._peer_out.append((channel, message))
         self._peer_ready.set()
 
     async def _publish_peers(self, client: aioredis.Redis) -> None:
         await send_queued(client, self._peer_out, self._peer_ready, codec.encode)
         raise asyncio.CancelledError
-
-    async def _on_peer(self, message: codec.Message) -> None:
-        """Another instance's shared event; bridge announcements are the bridge's business."""
-        if isinstance(message, codec.PeerEvent) and message.origin != self.instance:
-            self.peer_events_in += 1
-            self._inbound.append(message.event)
-            try:
-                await self.bus.publish(message.event)
-            finally:
-                self._inbound.remove(message.event)
 
     async def receive(self, message: codec.Message) -> None:
         if isinstance(message, codec.EventMessage):

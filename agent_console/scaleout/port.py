@@ -2,7 +2,7 @@
 
 Layer: edge types plus one pure reducer; no I/O of its own. `PbxPort` is met
 by LocalPbx (this instance's own cti.bridge.AmiBridge) and by
-agent_console.redis_remote.RemoteBridge (a web-only instance that reaches the
+agent_console.scaleout.remote.RemoteBridge (a web-only instance that reaches the
 bridge instance over Redis). `LiveMirror` is the web-only instance's copy of
 the bridge's call registry, folded from the relayed registry updates.
 """
@@ -14,8 +14,8 @@ from datetime import datetime
 from typing import Protocol
 
 from cti import events as ev
+from cti.actions import ActionResult
 from cti.bridge import AmiBridge
-from cti.protocol import AmiMessage
 
 
 class PbxUnavailable(Exception):
@@ -38,10 +38,7 @@ class PbxPort(Protocol):
     @property
     def registry(self) -> LiveRegistry: ...
 
-    async def send(self, name: str, fields: dict[str, str]) -> AmiMessage: ...
-
-    async def send_list(self, name: str, complete_event: str,
-                        fields: dict[str, str] | None = None) -> list[AmiMessage]: ...
+    async def send(self, name: str, fields: dict[str, str]) -> ActionResult: ...
 
 
 class LocalPbx:
@@ -58,12 +55,8 @@ class LocalPbx:
     def registry(self) -> LiveRegistry:
         return self.bridge.registry
 
-    async def send(self, name: str, fields: dict[str, str]) -> AmiMessage:
+    async def send(self, name: str, fields: dict[str, str]) -> ActionResult:
         return await self.bridge.send(name, fields)
-
-    async def send_list(self, name: str, complete_event: str,
-                        fields: dict[str, str] | None = None) -> list[AmiMessage]:
-        return await self.bridge.client.send_action_list(name, complete_event, fields)
 
 
 class LiveMirror:

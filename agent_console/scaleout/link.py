@@ -1,6 +1,6 @@
 """One Redis link kept up: connect, run a session, reconnect with capped backoff.
 
-Layer: I/O shell shared by redis_relay (the bridge instance) and redis_remote
+Layer: I/O shell shared by scaleout.relay (the bridge instance) and scaleout.remote
 (web-only instances). Channel names and the backoff schedule are pure.
 The redis client's own retries are off: this loop is the one place that
 reconnects, and it logs each outage once when it starts and once when it ends.
@@ -24,6 +24,8 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+
+from agent_console.scaleout.health import LinkStatus
 
 log = logging.getLogger(__name__)
 STOP_WITHIN = 2.0  # seconds a session's tasks get to stop after a cancel
@@ -81,9 +83,12 @@ class RedisLink:
         self.last_error = ""
         self.outages = 0
 
+    @property
+    def status(self) -> LinkStatus:
+        return LinkStatus.CONNECTED if self.up else LinkStatus.DISCONNECTED
+
     def state(self) -> dict[str, Any]:
-        return {"kind": "redis", "url": redact(self.url), "role": self.name,
-                "status": "connected" if self.up else "disconnected",
+        return {"kind": "redis", "url": redact(self.url), "role": self.name, "status": self.status.value,
                 "since": self.since.isoformat() if self.since else None, "last_error": self.last_error}
 
     def client(self) -> aioredis.Redis:

@@ -1,8 +1,8 @@
 """BridgeRelay: the instance that owns the AMI bridge shares it over Redis.
 
 Layer: I/O shell (the bridge side of scale-out; web-only instances use
-redis_remote). It
-- relays the bus events web instances consume (bus_codec.RELAYED) to the
+scaleout.remote). It
+- relays the bus events web instances consume (codec.RELAYED) to the
   events channel, numbered by `seq` so a subscriber notices a gap;
 - answers state requests with its registry's calls and agents, through the
   same ordered outbox as the events, so a reply sits exactly at its `seq`;
@@ -11,7 +11,7 @@ redis_remote). It
   requester's reply channel;
 - shares this instance's own SHARED events (ticket edits) with every other
   instance on the peers channel, and publishes theirs on this instance's bus
-  (never its own back: it had them first);
+  (never its own back: it had them first), through scaleout.peers;
 - announces itself on the peers channel, and reports another bridge instance
   announcing itself there (same prefix and queue: both would run every forwarded
   action) as an error on the log, /metrics and /healthz. It elects nobody.
@@ -32,34 +32,28 @@ from datetime import datetime
 
 import redis.asyncio as aioredis
 
-from agent_console import bus_codec as codec
-from agent_console.pbx_port import LocalPbx
-from agent_console.redis_link import Channels, RedisLink, cancelled, incoming, run_together, send_queued, spawn, stop
+from agent_console.scaleout import codec
+from agent_console.scaleout.health import BusHealth
+from agent_console.scaleout.link import Channels, RedisLink, cancelled, incoming, run_together, send_queued, spawn, stop
+from agent_console.scaleout.peers import PeerShare
 from cti import events as ev
 from cti.bridge import AmiBridge
 from cti.bus import EventBus
 from cti.connection import AmiError, ConnectionLost
-from cti.protocol import AmiMessage
 
 log = logging.getLogger(__name__)
-# Only what the console's routes build with cti.actions (and the channel listing the
-# transfer needs): Redis must not become a way to run any AMI command.
+# Only what the console's routes build with cti.actions: Redis must not become a way
+# to run any AMI command (nor listings: the transfer takes its channel from the registry).
 ACTIONS = frozenset({"QueuePause", "QueueAdd", "QueueRemove", "Originate", "BlindTransfer", "Hangup"})
-LISTS = {"CoreShowChannels": "CoreShowChannelsComplete"}
 OUTBOX_LIMIT = 10_000
 ANNOUNCE_EVERY = 5.0  # seconds between a bridge instance's announcements
 DUPLICATE_FOR = 3 * ANNOUNCE_EVERY  # another bridge instance counts as running this long after its last one
 _SAFE = re.compile(r"^[^\r\n\0]*$")
 
 
-def _fields(msg: AmiMessage) -> tuple[tuple[str, str], ...]:
-    return tuple(msg.fields)
-
-
 class BridgeRelay:
     def __init__(self, url: str, channels: Channels, bridge: AmiBridge, clock: Callable[[], datetime]) -> None:
         self.channels, self.bridge, self.clock = channels, bridge, clock
-        self.pbx = LocalPbx(bridge)
         self.link = RedisLink(url, "bridge", clock)
         self.origin = uuid.uuid4().hex
         self.seq = 0
@@ -68,40 +62,36 @@ class BridgeRelay:
         self._ready = asyncio.Event()
         self._seen: OrderedDict[str, None] = OrderedDict()  # action request ids already run
         self.tasks: set[asyncio.Task[None]] = set()
-        self.bus: EventBus | None = None
-        self._inbound: list[object] = []  # peers' events being published on our bus right now
-        self.peer_events_in = 0
+        self.peers = PeerShare(self.origin, channels.peers, self._send_live)
         self.announce_every, self.duplicate_for = ANNOUNCE_EVERY, DUPLICATE_FOR
         self._bridges: dict[str, float] = {}  # other bridge instances -> when last heard (monotonic)
         self.duplicate_detections = 0
 
     # --- wiring -------------------------------------------------------------------
     def subscribe(self, bus: EventBus) -> None:
-        self.bus = bus
         for kind in codec.RELAYED:
             bus.subscribe(kind, self._on_event)
-        for kind in codec.SHARED:
-            bus.subscribe(kind, self._on_shared)
+        self.peers.subscribe(bus)
 
     @property
-    def connected(self) -> bool:
-        return self.link.up
+    def peer_events_in(self) -> int:
+        return self.peers.received
 
-    def state(self) -> dict[str, object]:
-        return {**self.link.state(), "instance": self.origin, "events_relayed": self.seq,
-                "events_dropped": self.dropped, "peer_events_received": self.peer_events_in,
-                "duplicate_bridges": self.duplicates()}
+    def health(self) -> BusHealth:
+        """The link, and another bridge instance on our channels as a problem (503)."""
+        others = self.duplicates()
+        details = {**self.link.state(), "instance": self.origin, "events_relayed": self.seq,
+                   "events_dropped": self.dropped, "peer_events_received": self.peer_events_in,
+                   "duplicate_bridges": others}
+        problems = (self._duplicate_problem(others),) if others else ()
+        return BusHealth(self.link.status, problems, details, tuple(others), self.duplicate_detections)
 
     def duplicates(self) -> list[str]:
         """The other bridge instances heard on the peers channel lately."""
         now = time.monotonic()
         return sorted(o for o, seen in self._bridges.items() if now - seen <= self.duplicate_for)
 
-    def problem(self) -> str | None:
-        """What /healthz says while another bridge instance shares our channels."""
-        others = self.duplicates()
-        if not others:
-            return None
+    def _duplicate_problem(self, others: list[str]) -> str:
         return (f"another bridge instance ({', '.join(others)}) runs on the same Redis channels "
                 f"({self.channels.requests.rpartition(':')[0]}) as this one ({self.origin}): both run every "
                 "forwarded agent action; keep one with HOTLINE_AMI_ENABLED=true per prefix and queue")
@@ -116,19 +106,14 @@ class BridgeRelay:
     def _on_event(self, event: object) -> None:
         """A bus handler: only numbers and enqueues, never waits."""
         self.seq += 1
-        if not self.link.up:
-            self.dropped += 1
-            return
-        self._send(self.channels.events, codec.EventMessage(self.origin, self.seq, event))
+        self._send_live(self.channels.events, codec.EventMessage(self.origin, self.seq, event))
 
-    def _on_shared(self, event: object) -> None:
-        """A bus handler for SHARED events: this instance's own go to the peers channel."""
-        if any(event is e for e in self._inbound) or not isinstance(event, codec.SHARED):
-            return  # a peer's, which we are delivering: it already reached everyone
+    def _send_live(self, channel: str, message: codec.EventMessage | codec.PeerEvent) -> None:
+        """Events (ours, and our shared ones) while Redis is down are dropped, not queued."""
         if not self.link.up:
             self.dropped += 1
             return
-        self._send(self.channels.peers, codec.PeerEvent(self.origin, event))  # type: ignore[arg-type]
+        self._send(channel, message)
 
     def _send(self, channel: str, message: codec.Message) -> None:
         if len(self._outbox) >= OUTBOX_LIMIT:
@@ -170,13 +155,8 @@ class BridgeRelay:
     async def _on_peer(self, message: codec.Message) -> None:
         if isinstance(message, codec.BridgeAnnouncement) and message.origin != self.origin:
             self._heard_bridge(message.origin)
-        elif isinstance(message, codec.PeerEvent) and message.origin != self.origin and self.bus is not None:
-            self.peer_events_in += 1
-            self._inbound.append(message.event)
-            try:
-                await self.bus.publish(message.event)
-            finally:
-                self._inbound.remove(message.event)
+        else:
+            await self.peers.receive(message)
 
     def _heard_bridge(self, other: str) -> None:
         now = time.monotonic()
@@ -222,17 +202,13 @@ class BridgeRelay:
         """Run one forwarded action; AMI errors become a REFUSED reply (502 on the
         web instance, as on this one), no AMI link an UNAVAILABLE one (503)."""
         fields = dict(r.fields)
-        allowed = r.name in ACTIONS if not r.list_complete else LISTS.get(r.name) == r.list_complete
-        if not allowed or not all(_SAFE.match(k + v) for k, v in fields.items()):
-            return codec.ActionReply(r.id, codec.ActionStatus.REFUSED, f"{r.name} is not relayed", ())
+        if r.name not in ACTIONS or not all(_SAFE.match(k + v) for k, v in fields.items()):
+            return codec.ActionReply(r.id, codec.ActionStatus.REFUSED, f"{r.name} is not relayed")
         if not self.bridge.connected:
             return codec.ActionReply(r.id, codec.ActionStatus.UNAVAILABLE,
-                                     "the PBX is not connected; try again in a moment", ())
+                                     "the PBX is not connected; try again in a moment")
         try:
-            if r.list_complete:
-                items = await self.pbx.send_list(r.name, r.list_complete, fields)
-                return codec.ActionReply(r.id, codec.ActionStatus.OK, "", tuple(_fields(m) for m in items))
-            reply = await self.bridge.send(r.name, fields)
+            result = await self.bridge.send(r.name, fields)
         except (AmiError, ConnectionLost, TimeoutError, ValueError) as exc:
-            return codec.ActionReply(r.id, codec.ActionStatus.REFUSED, str(exc) or type(exc).__name__, ())
-        return codec.ActionReply(r.id, codec.ActionStatus.OK, reply.get("Message"), (_fields(reply),))
+            return codec.ActionReply(r.id, codec.ActionStatus.REFUSED, str(exc) or type(exc).__name__)
+        return codec.ActionReply(r.id, codec.ActionStatus.OK, result.message)

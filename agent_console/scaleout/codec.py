@@ -72,14 +72,12 @@ class StateReply:
 
 @dataclass(frozen=True, slots=True)
 class ActionRequest:
-    """Run one AMI action on the bridge instance. `list_complete` names the event
-    ending a list action (CoreShowChannels); empty for a plain action."""
+    """Run one agent action (built by cti.actions) on the bridge instance."""
 
     id: str
     reply_to: str
     name: str
     fields: tuple[tuple[str, str], ...]
-    list_complete: str
 
 
 class ActionStatus(enum.StrEnum):
@@ -90,10 +88,11 @@ class ActionStatus(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ActionReply:
+    """The outcome of one ActionRequest, typed: what Asterisk said, never its raw fields."""
+
     id: str
     status: ActionStatus
     message: str
-    items: tuple[tuple[tuple[str, str], ...], ...]  # a reply's or a list's AMI fields
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,137 @@
+"""The scale-out package's parts without Redis: PeerShare's echo suppression (one
+instance's ticket edit goes out once and a peer's is never sent back) and the one
+`health()` every bus link answers /healthz and /metrics with."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from agent_console.scaleout import codec
+from agent_console.scaleout.health import BusHealth, LinkStatus
+from agent_console.scaleout.link import Channels
+from agent_console.scaleout.peers import PeerShare
+from agent_console.scaleout.relay import BridgeRelay
+from agent_console.scaleout.remote import RemoteBridge
+from cti.bridge import AmiBridge
+from cti.bus import EventBus
+from cti.calls import CallRegistry
+from tickets.events import TicketUpdated
+
+AT = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+def edit(ticket_id: int) -> TicketUpdated:
+    return TicketUpdated(id=ticket_id, number=f"2026-{ticket_id:06d}", subject="Drucker", description="",
+                         status="open", priority="normal", level=1, team="L1", assignee="", category="",
+                         channel="phone", first_contact_resolution=False, contact_id=None, linkedid=None,
+                         due_at=None, overdue=False, created_at=AT, updated_at=AT)
+
+
+async def test_peer_share_sends_its_own_edits_and_never_echoes_a_peers() -> None:
+    bus = EventBus()
+    sent: list[tuple[str, codec.PeerEvent]] = []
+    seen: list[TicketUpdated] = []
+    share = PeerShare("me", "hotline:hotline:peers", lambda channel, message: sent.append((channel, message)))
+    share.subscribe(bus)
+    bus.subscribe(TicketUpdated, seen.append)
+    mine, theirs = edit(1), edit(2)
+    await bus.publish(mine)  # an edit made through this instance's API
+    assert sent == [("hotline:hotline:peers", codec.PeerEvent("me", mine))]
+    await share.receive(codec.PeerEvent("other", theirs))  # another instance's edit
+    assert seen == [mine, theirs] and share.received == 1
+    assert len(sent) == 1  # delivered on our bus, not sent back out (it would echo for ever)
+    await share.receive(codec.PeerEvent("me", mine))  # Redis hands us our own back
+    await share.receive(codec.BridgeAnnouncement("other"))  # not a shared event
+    assert seen == [mine, theirs] and share.received == 1
+    await bus.publish(theirs)  # once delivered, the same object published here is ours to share
+    assert sent[1:] == [("hotline:hotline:peers", codec.PeerEvent("me", theirs))]
+
+
+async def test_peer_share_publishes_nothing_before_it_is_subscribed() -> None:
+    sent: list[object] = []
+    share = PeerShare("me", "p", lambda channel, message: sent.append(message))
+    await share.receive(codec.PeerEvent("other", edit(3)))
+    assert share.received == 0 and sent == []
+
+
+# --- health(): one typed value from every link ----------------------------------------------
+
+CHANNELS = Channels.of("hotline-test", "hotline")
+URL = "redis://:secret@127.0.0.1:6379/0"
+
+
+def relay() -> BridgeRelay:
+    bus = EventBus()
+    bridge = AmiBridge(host="127.0.0.1", port=1, username="u", secret="s", bus=bus, registry=CallRegistry())
+    return BridgeRelay(URL, CHANNELS, bridge, lambda: AT)
+
+
+async def test_a_bridge_relay_reports_another_bridge_instance_as_a_problem() -> None:
+    link = relay()
+    down = link.health()
+    assert down.status is LinkStatus.DISCONNECTED and not down.up and down.problems == ()
+    assert down.details["role"] == "bridge" and down.details["url"] == "redis://127.0.0.1:6379/0"
+    link.link.up = True
+    assert link.health().up and link.health().problems == () and link.health().duplicate_bridges == ()
+    await link._on_peer(codec.BridgeAnnouncement(link.origin))  # its own announcement, echoed
+    assert link.health().problems == ()
+    await link._on_peer(codec.BridgeAnnouncement("b" * 32))
+    health = link.health()
+    assert health.up and health.duplicate_bridges == ("b" * 32,) and health.duplicate_detections == 1
+    [problem] = health.problems
+    assert "another bridge instance" in problem and "b" * 32 in problem and link.origin in problem
+    assert health.details["duplicate_bridges"] == ["b" * 32]
+
+
+def test_a_web_remote_and_the_in_process_bus_have_no_problems_of_their_own() -> None:
+    remote = RemoteBridge(URL, CHANNELS, EventBus(), lambda: AT)
+    health = remote.health()
+    assert health.status is LinkStatus.DISCONNECTED and health.problems == () and health.details["role"] == "web"
+    remote.link.up = True
+    assert remote.health().up and remote.health().details["status"] == "connected"
+    local = BusHealth.in_process()
+    assert local.up and local.problems == () and local.details == {"kind": "in-process", "status": "connected"}
+
+
+class StubLink:
+    """A bus link that is neither relay nor remote: the routes must take its word."""
+
+    def __init__(self, health: BusHealth) -> None:
+        self.answer = health
+
+    def subscribe(self, bus: EventBus) -> None:
+        pass
+
+    def start(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+    def health(self) -> BusHealth:
+        return self.answer
+
+
+def test_healthz_and_metrics_take_any_links_own_health(app: Any, login: Any) -> None:
+    sven = login("sven")
+    details = {"kind": "stub", "status": "connected"}
+    app.state.services.bus_link = StubLink(BusHealth(LinkStatus.CONNECTED, ("two bridges",), details, ("b2",), 3))
+    r = sven.get("/healthz")
+    assert r.status_code == 503 and r.json()["status"] == "degraded", r.text
+    assert r.json()["problems"] == ["two bridges"] and r.json()["bus"] == details
+    metrics = sven.get("/metrics").text
+    assert "hotline_bus_connected 1.0" in metrics and "hotline_bridge_duplicates 1.0" in metrics
+    assert "hotline_bridge_duplicate_detections_total 3.0" in metrics
+    app.state.services.bus_link = StubLink(BusHealth(LinkStatus.DISCONNECTED, (), {"status": "disconnected"}))
+    assert sven.get("/healthz").status_code == 503 and "hotline_bus_connected 0.0" in sven.get("/metrics").text
+    app.state.services.bus_link = StubLink(BusHealth(LinkStatus.CONNECTED, (), details))
+    r = sven.get("/healthz")
+    assert r.status_code == 200 and r.json()["problems"] == [] and r.json()["status"] == "ok", r.text
+
+
+async def test_the_relay_runs_no_listing_for_a_web_instance() -> None:
+    """The transfer takes its channel from the registry: Redis is no way to list channels."""
+    link = relay()
+    reply = await link.execute(codec.ActionRequest("1", CHANNELS.reply("w"), "CoreShowChannels", ()))
+    assert reply == codec.ActionReply("1", codec.ActionStatus.REFUSED, "CoreShowChannels is not relayed")
