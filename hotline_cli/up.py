@@ -35,8 +35,9 @@ def add_up_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 @contextlib.contextmanager
-def demo_phones(agents: tuple[str, ...], sip_port: int, password: str,
+def demo_phones(agents: tuple[str, ...], sip_port: int, passwords: dict[str, str],
                 answer_after: float) -> Iterator[list[subprocess.Popen[str]]]:
+    """One softphone per agent, each registering with that agent's own SIP password."""
     procs: list[subprocess.Popen[str]] = []
     try:
         for agent in agents:
@@ -46,7 +47,7 @@ def demo_phones(agents: tuple[str, ...], sip_port: int, password: str,
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             )
             assert proc.stdin and proc.stdout
-            proc.stdin.write(password + "\n")
+            proc.stdin.write(passwords[agent] + "\n")
             proc.stdin.close()
             print(f"  {proc.stdout.readline().strip()}")
             procs.append(proc)
@@ -73,10 +74,10 @@ def _server_env(http_port: int, ami_port: int, ami_secret: str, queue_log: str) 
 
 
 def run_up(args: argparse.Namespace) -> int:
-    pbx = default_pbx()
     try:
+        pbx = default_pbx()
         pbx.start()
-    except PbxSetupError as exc:
+    except (PbxSetupError, ValueError) as exc:  # ValueError: a HOTLINE_* setting
         print(f"hotline up: {exc}", file=sys.stderr)
         return 1
     c = pbx.config
@@ -84,7 +85,7 @@ def run_up(args: argparse.Namespace) -> int:
     phones = () if args.no_phones else DEMO_PHONES
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with demo_phones(phones, c.sip_port, c.agent_password, args.answer_after):
+    with demo_phones(phones, c.sip_port, c.agent_passwords, args.answer_after):
         server = _start_server(args.http_port, c.ami_port, c.ami_secret, str(pbx.queue_log))
         _print_howto(args.http_port, phones, server is not None)
         try:
