@@ -2,7 +2,9 @@
 database with demo data when empty, and the web server — and say how to use it.
 
 Layer: edge (the one place that starts everything for a person at a terminal).
-Secrets are generated once into the state folder; nothing has a default.
+Secrets are generated once into the state folder; nothing has a default, and
+none is printed: the screen shows the logins' names and roles and the path of
+the 0600 file that holds their passwords.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import time
 from collections.abc import Iterator
 
 from hotline_cli.asterisk import AMI_USERNAME, default_pbx
+from hotline_cli.demo import logins_overview, write_demo_logins
 from hotline_cli.pbx_root import PbxSetupError
 from hotline_cli.state import load_or_create_secret, state_dir
 
@@ -122,14 +125,13 @@ def _start_server(http_port: int, ami_port: int, secret: str, queue_log: str) ->
 
 
 def _print_howto(http_port: int, phones: tuple[str, ...], serving: bool) -> None:
-    from tickets.demo import DEMO_USERS
-
     print()
     if serving:
-        print(f"Open http://127.0.0.1:{http_port}/ and log in (demo logins; passwords kept in {state_dir()}):")
-        for user, role, endpoint, _lang in DEMO_USERS:
-            password = load_or_create_secret(f"demo_password_{user}")
-            print(f"  {user:8s} {role.value:10s} {password}" + (f"  phone {endpoint}" if endpoint else ""))
+        logins = write_demo_logins()
+        print(f"Open http://127.0.0.1:{http_port}/ and log in as one of the demo users;")
+        print(f"their passwords are in {logins} (readable only by you):")
+        for line in logins_overview():
+            print(f"  {line}")
     if phones:
         print(f"Demo agents' phones {', '.join(phones)} answer after a few seconds of ringing.")
     print('Place a call:  .venv/bin/hotline call --from "0341 2538-5555" --name "Erika Mustermann"')

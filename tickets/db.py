@@ -1,21 +1,50 @@
 """Engines and sessions: SQLite by default (WAL, busy timeout, foreign keys), PostgreSQL.
 
-Layer: storage shell.
+Layer: storage shell. A SQLite file holds password hashes and callers' numbers:
+it is created readable by its owner only (0600), and so are its -wal and -shm.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
+
+
+def _private_sqlite_file(url: str) -> None:
+    """Create the database file 0600 before SQLite does (SQLite would use the umask,
+    0644 by default), or take group and other access away from an existing one.
+    SQLite gives the -wal and -shm files the database file's mode when it makes them."""
+    parsed = make_url(url)
+    name = parsed.database or ""
+    if not name or name == ":memory:" or name.startswith("file:") or parsed.query.get("mode") == "memory":
+        return  # in memory, or a URI SQLite resolves itself
+    path = Path(name)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return  # no such folder, read-only...: SQLite reports it on connect, as before
+    try:
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+    for suffix in ("-wal", "-shm"):  # left by an earlier run with the wider mode
+        with contextlib.suppress(FileNotFoundError):
+            side = path.with_name(path.name + suffix)
+            if side.stat().st_mode & 0o077:
+                side.chmod(0o600)
 
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
+        _private_sqlite_file(url)
         engine = create_engine(url, connect_args={"timeout": 10})
 
         @event.listens_for(engine, "connect")
