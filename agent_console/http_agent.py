@@ -2,7 +2,8 @@
 and more time for wrap-up (a pause with the wrap-up reason; /unpause ends it).
 
 Layer: edge. Every value goes through cti.actions' validators (no CR/LF
-reaches AMI); an agent can only act on the endpoint stored with their user.
+reaches AMI, a number to dial must be on HOTLINE_DIAL_ALLOW); an agent can
+only act on the endpoint stored with their user.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from agent_console.actions import run_action
 from agent_console.auth import ANY, SessionUser
 from agent_console.services import Services
 from cti import actions
+from cti.dial_allow import DialAllowList
 
 router = APIRouter(tags=["agent"])
 
@@ -46,6 +48,11 @@ async def _run(request: Request, build: Any) -> dict[str, Any]:
 def _queue(request: Request) -> str:
     services: Services = request.app.state.services
     return services.settings.queue_name
+
+
+def _dial_allow(request: Request) -> DialAllowList:
+    services: Services = request.app.state.services
+    return services.settings.dial_allow_list
 
 
 @router.post("/api/agent/pause")
@@ -84,4 +91,4 @@ async def queue_logout(request: Request, who: Annotated[SessionUser, ANY]) -> di
 @router.post("/api/agent/dial")
 async def dial(body: DialIn, request: Request, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
     ep = _endpoint(who)
-    return await _run(request, lambda: actions.originate(ep, body.number))
+    return await _run(request, lambda: actions.originate(ep, body.number, _dial_allow(request)))

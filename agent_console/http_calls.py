@@ -64,7 +64,7 @@ async def transfer(linkedid: LinkedId, body: TransferIn, request: Request,
         raise HTTPException(409, "you are not on this call")
     channel = await _agent_channel(services, linkedid, endpoint)
     try:
-        action = actions.blind_transfer(channel, body.target)
+        action = actions.blind_transfer(channel, body.target, services.settings.dial_allow_list)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from exc
     return await run_action(services, action)

@@ -2,9 +2,10 @@
 
 Layer: domain (pure). Must not import from the rest of the project.
 Values are checked against strict patterns before they reach AMI, so caller-
-or agent-supplied text can never inject headers (CR/LF/NUL) or dial strings.
-Patterns are applied with fullmatch: a `$`-anchored `re.match` also accepts a
-trailing newline. `idempotent` says whether the action may be repeated safely; the
+or agent-supplied text can never inject headers (CR/LF/NUL) or dial strings,
+and numbers to dial must be on the dial allow-list (cti.dial_allow). Patterns
+are applied with fullmatch: a `$`-anchored `re.match` also accepts a trailing
+newline. `idempotent` says whether the action may be repeated safely; the
 client never re-sends any action after a reconnect either way.
 """
 
@@ -13,6 +14,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+
+from cti.dial_allow import DialAllowList
 
 _INTERFACE = re.compile(r"PJSIP/[A-Za-z0-9_.+-]{1,40}")
 _CHANNEL = re.compile(r"PJSIP/[A-Za-z0-9_.+-]{1,40}-[0-9a-f]{8}")
@@ -95,19 +98,22 @@ def queue_remove(interface: str, queue: str) -> Action:
                                   "Queue": _match(_QUEUE, queue, "queue")}, idempotent=True)
 
 
-def originate(from_interface: str, number: str, context: str = "agents",
+def originate(from_interface: str, number: str, allow: DialAllowList, context: str = "agents",
               timeout_s: int = 30) -> Action:
-    """Click-to-dial: ring the agent's own phone, then dial `number` from it."""
+    """Click-to-dial: ring the agent's own phone, then dial `number` from it
+    (only a number on the allow-list: DialRefused, a ValueError, otherwise)."""
+    exten = allow.check(dial_number(number))
     return Action("Originate", {
         "Channel": _match(_INTERFACE, from_interface, "interface"),
-        "Exten": dial_number(number), "Context": _match(_CONTEXT, context, "context"),
+        "Exten": exten, "Context": _match(_CONTEXT, context, "context"),
         "Priority": "1", "Timeout": str(int(timeout_s) * 1000), "Async": "true",
-        "CallerID": f"<{dial_number(number)}>"}, idempotent=False)
+        "CallerID": f"<{exten}>"}, idempotent=False)
 
 
-def blind_transfer(channel: str, exten: str, context: str = "agents") -> Action:
+def blind_transfer(channel: str, exten: str, allow: DialAllowList, context: str = "agents") -> Action:
+    """Move the other party of `channel` to `exten` (on the allow-list, as originate)."""
     return Action("BlindTransfer", {"Channel": _match(_CHANNEL, channel, "channel"),
-                                    "Exten": dial_number(exten),
+                                    "Exten": allow.check(dial_number(exten)),
                                     "Context": _match(_CONTEXT, context, "context")},
                   idempotent=False)
 

@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cti.dial_allow import DEFAULT_DIAL_ALLOW, DialAllowList
 from hotline_cli import pbx_root
 from hotline_cli.state import load_or_create_secret, state_dir, write_private
 
@@ -44,6 +45,7 @@ class PbxConfig:
     trunk_peer_port: int = 5070
     ami_secret: str = ""
     agent_passwords: dict[str, str] = field(default_factory=dict)  # extension -> its own SIP password
+    dial_allow: str = DEFAULT_DIAL_ALLOW  # HOTLINE_DIAL_ALLOW, rendered into the `agents` context
     service_hours: str = "*"
     queue_max_wait: int = 60
     wrapup_time: int = 5
@@ -55,6 +57,7 @@ class PrivateAsterisk:
 
     def __init__(self, config: PbxConfig) -> None:
         _check_secrets(config)
+        DialAllowList.parse(config.dial_allow)  # a bad pattern: ValueError now, not at render
         self.config = config
         self.system = shutil.which("asterisk") is not None and not os.environ.get(
             "HOTLINE_ASTERISK_ROOT"
@@ -147,6 +150,8 @@ class PrivateAsterisk:
     def _values(self) -> dict[str, str]:
         """What each @PLACEHOLDER@ in asterisk-config/ becomes for this instance."""
         c = self.config
+        allow = DialAllowList.parse(c.dial_allow)
+        lines = [f"exten => {p},1,Goto(agents-dial,${{EXTEN}},1)" for p in allow.dialplan_patterns()]
         return {
             "CONF_DIR": str(self.inner / "etc"), "RUN_DIR": str(self.inner),
             "MOD_DIR": _module_dir(self.root), "AMI_PORT": str(c.ami_port),
@@ -155,6 +160,7 @@ class PrivateAsterisk:
             "RTP_END": str(c.rtp_end), "TRUNK_PEER_PORT": str(c.trunk_peer_port),
             "SERVICE_HOURS": c.service_hours or "*",
             "QUEUE_MAX_WAIT": str(c.queue_max_wait), "WRAPUP_TIME": str(c.wrapup_time),
+            "DIAL_ALLOW": "\n".join(lines) or "; the dial allow-list is empty: agents dial nothing",
             **{f"SIP_PASSWORD_{agent}": c.agent_passwords[agent] for agent in AGENTS},
         }
 
@@ -267,6 +273,7 @@ def default_pbx() -> PrivateAsterisk:
         name="default",
         ami_secret=load_or_create_secret("ami_secret", folder),
         agent_passwords={agent: load_or_create_secret(f"sip_password_{agent}", folder) for agent in AGENTS},
+        dial_allow=os.environ.get("HOTLINE_DIAL_ALLOW", DEFAULT_DIAL_ALLOW),
         service_hours=service_hours_to_asterisk(os.environ.get("HOTLINE_SERVICE_HOURS", "")),
         members=AGENTS[:3],
     ))
