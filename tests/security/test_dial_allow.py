@@ -17,7 +17,6 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import SecretStr, ValidationError
-from sqlalchemy import select
 
 from agent_console.settings import Settings
 from cti import actions
@@ -28,7 +27,7 @@ from tests.integration.test_serve_restart import poll
 from tests.pbx_fixture import Pbx, free_tcp_port
 from tests.serve_process import serve
 from tickets.db import make_engine, session_factory
-from tickets.models import CallRecord, Role, User
+from tickets.models import Role, User
 from tickets.users import UserService
 
 SECRET = SecretStr("x" * 32)
@@ -162,21 +161,21 @@ def test_the_console_cannot_dial_or_transfer_off_the_list(pbx: Pbx, module_datab
         caller = "+49 341 7100003"
         call = pbx.place_call(caller, name="Allow-list", duration=4)
         assert isinstance(call, subprocess.Popen)
+        connect = pbx.tap.wait_for(lambda e: e.get("Event") == "AgentConnect" and e.get("CallerIDNum") == caller)
+        linkedid = connect["Linkedid"]
+        moves: list[httpx.Response] = []
 
-        def answered() -> CallRecord | None:
-            with db() as s:
-                return s.scalars(select(CallRecord).where(CallRecord.caller_raw == caller,
-                                                          CallRecord.agent.is_not(None))).one_or_none()
+        def transfer_checked() -> bool:
+            """409 until `hotline serve` has seen the answer too (its own AMI link)."""
+            moves.append(http.post(f"/api/calls/{linkedid}/transfer", json={"target": EXTERNAL}, headers=csrf))
+            return moves[-1].status_code != 409
 
-        poll(answered, timeout=30)
-        record = answered()
-        assert record is not None
-        moved = http.post(f"/api/calls/{record.linkedid}/transfer", json={"target": EXTERNAL}, headers=csrf)
-        assert moved.status_code == 422 and "dial allow-list" in moved.json()["detail"], moved.text
+        poll(transfer_checked, timeout=10)
+        assert moves[-1].status_code == 422 and "dial allow-list" in moves[-1].json()["detail"], moves[-1].text
         call.wait(timeout=40)
-        pbx.tap.wait_for(lambda e: e.get("Event") == "Hangup" and e.get("Linkedid") == record.linkedid)
+        pbx.tap.wait_for(lambda e: e.get("Event") == "Hangup" and e.get("Linkedid") == linkedid)
     # AMI events arrive in order: nothing was dialled for this call before it ended
     assert not [e for e in pbx.tap.events if e.get("Event") == "BlindTransfer"
-                and record.linkedid in (e.get("TransfereeLinkedid"), e.get("TransfererLinkedid"))]
+                and linkedid in (e.get("TransfereeLinkedid"), e.get("TransfererLinkedid"))]
     assert not [e for e in pbx.tap.events if e.get("Event") == "OriginateResponse"
                 and e.get("Exten", "").startswith("+49341")]
