@@ -19,27 +19,27 @@ from sqlalchemy.orm import Session, sessionmaker
 
 def _private_sqlite_file(url: str) -> None:
     """Create the database file 0600 before SQLite does (SQLite would use the umask,
-    0644 by default), or take group and other access away from an existing one.
-    SQLite gives the -wal and -shm files the database file's mode when it makes them."""
+    0644 by default), or take group and other access away from an existing one and
+    its -wal/-shm. SQLite gives the -wal and -shm it makes the database file's mode.
+
+    An existing file is never opened here, only chmod-ed by path: closing any
+    descriptor of a file drops every POSIX lock this process holds on it, so an
+    open+close beside a live connection corrupted the database (seen in the suite)."""
     parsed = make_url(url)
     name = parsed.database or ""
     if not name or name == ":memory:" or name.startswith("file:") or parsed.query.get("mode") == "memory":
         return  # in memory, or a URI SQLite resolves itself
     path = Path(name)
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
     except OSError:
         return  # no such folder, read-only...: SQLite reports it on connect, as before
-    try:
-        if os.fstat(fd).st_mode & 0o077:
-            os.fchmod(fd, 0o600)
-    finally:
-        os.close(fd)
-    for suffix in ("-wal", "-shm"):  # left by an earlier run with the wider mode
-        with contextlib.suppress(FileNotFoundError):
-            side = path.with_name(path.name + suffix)
-            if side.stat().st_mode & 0o077:
-                side.chmod(0o600)
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(OSError):  # -wal/-shm may not exist (yet)
+            if file.stat().st_mode & 0o077:
+                file.chmod(0o600)
 
 
 def make_engine(url: str) -> Engine:

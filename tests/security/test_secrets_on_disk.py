@@ -104,3 +104,25 @@ def test_an_existing_wider_database_is_narrowed(tmp_path: Path, usual_umask: Non
     make_engine(f"sqlite:///{db}").dispose()
     assert [_mode(p) for p in (db, tmp_path / "old.db-wal", tmp_path / "old.db-shm")] == [0o600] * 3
 
+
+
+def test_making_another_engine_keeps_the_locks_of_a_live_connection(tmp_path: Path) -> None:
+    """Making the file private must not open and close it beside a live connection:
+    closing any descriptor of a file drops this process's POSIX locks on it. Then
+    another process (the writer process, a CLI) that connects and closes believes it
+    is the last one, checkpoints and deletes the -wal under the live connection: the
+    suite saw "database disk image is malformed"."""
+    db = tmp_path / "busy.db"
+    first = make_engine(f"sqlite:///{db}")
+    with first.connect() as holder:  # WAL mode: holds a shared lock on the file while open
+        holder.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+        holder.exec_driver_sql("INSERT INTO t VALUES (1)")
+        holder.commit()
+        make_engine(f"sqlite:///{db}").dispose()
+        probe = "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('SELECT * FROM t'); c.close()"
+        subprocess.run([sys.executable, "-c", probe, str(db)], check=True, timeout=30)
+        assert (tmp_path / "busy.db-wal").exists(), "another process took this connection for gone"
+        holder.exec_driver_sql("INSERT INTO t VALUES (2)")
+        holder.commit()
+        assert holder.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+    first.dispose()
