@@ -2,7 +2,8 @@
 and more time for wrap-up (a pause with the wrap-up reason; /unpause ends it).
 
 Layer: edge. Every value goes through cti.actions' validators (no CR/LF
-reaches AMI); an agent can only act on the endpoint stored with their user.
+reaches AMI, a number to dial must be on HOTLINE_DIAL_ALLOW); an agent can
+only act on the endpoint stored with their user.
 """
 
 from __future__ import annotations
@@ -79,4 +80,4 @@ async def queue_logout(services: ServicesDep, who: Annotated[SessionUser, ANY]) 
 @router.post("/api/agent/dial")
 async def dial(body: DialIn, services: ServicesDep, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
     ep = _endpoint(who)
-    return await _run(services, lambda: actions.originate(ep, body.number))
+    return await _run(services, lambda: actions.originate(ep, body.number, services.settings.dial_allow_list))

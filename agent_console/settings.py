@@ -6,8 +6,10 @@ must be set (`hotline up` generates both and keeps them in the state folder).
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from cti.dial_allow import DEFAULT_DIAL_ALLOW, DialAllowList
 
 
 class Settings(BaseSettings):
@@ -34,6 +36,10 @@ class Settings(BaseSettings):
 
     default_region: str = "DE"
     queue_name: str = "hotline"
+    # what click-to-dial and transfer may reach: Asterisk extension patterns, comma-
+    # separated ("10XX,5555,0[1-9]X."); `hotline asterisk up` renders the same list
+    # into the `agents` dialplan context. Default: the agents' extensions and the hotline.
+    dial_allow: str = DEFAULT_DIAL_ALLOW
     service_level_seconds: int = 25
     short_abandon_seconds: int = 5
     callback_window_minutes: int = 60
@@ -55,6 +61,16 @@ class Settings(BaseSettings):
     retention_days: int = 0  # 0: keep call records forever
     mask_caller_numbers: bool = False
     login_rate_limit_per_minute: int = 10
+
+    @field_validator("dial_allow")
+    @classmethod
+    def _dial_allow_parses(cls, value: str) -> str:
+        DialAllowList.parse(value)  # a bad pattern stops the start with its reason
+        return value
+
+    @property
+    def dial_allow_list(self) -> DialAllowList:
+        return DialAllowList.parse(self.dial_allow)
 
     @property
     def web_only(self) -> bool:

@@ -338,8 +338,8 @@ class LiveRig:
         self.asterisk_stats = ProcStats(ast_pid) if ast_pid else None
         self.stack.callback(self._stop_sipp)
         self.stack.callback(self._stop_phones)
-        password = self.asterisk.config.agent_password
-        self.phones = [AgentPhone(a, self.asterisk.config.sip_port, password, self.answer_after, self.hangup_after)
+        passwords = self.asterisk.config.agent_passwords  # each endpoint its own
+        self.phones = [AgentPhone(a, self.asterisk.config.sip_port, passwords[a], self.answer_after, self.hangup_after)
                        for a in AGENTS]
         for p in self.phones:
             if not p.registered.wait(30) or p.failed:

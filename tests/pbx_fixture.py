@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline_cli.asterisk import AMI_USERNAME, PbxConfig, PrivateAsterisk
+from hotline_cli.asterisk import AMI_USERNAME, PbxConfig, PrivateAsterisk, new_agent_passwords
 from hotline_cli.phones import CallResult, free_udp_port, place_calls
 
 
@@ -140,6 +140,10 @@ class Pbx:
         return place_calls(number, name=name, sip_port=self.sip_port, duration=duration,
                            background=background)
 
+    def sip_password(self, agent: str) -> str:
+        """That agent's own SIP password (every endpoint has a different one)."""
+        return self.asterisk.config.agent_passwords[agent]
+
     @contextlib.contextmanager
     def phone(self, agent: str, answer_after: float = 1.0,
               hangup_after: float = 0.0) -> Iterator[subprocess.Popen[str]]:
@@ -150,7 +154,7 @@ class Pbx:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         assert proc.stdin and proc.stdout
-        proc.stdin.write(self.asterisk.config.agent_password + "\n")
+        proc.stdin.write(self.sip_password(agent) + "\n")
         proc.stdin.close()
         line = proc.stdout.readline()
         if "registered" not in line:
@@ -175,7 +179,7 @@ def start_pbx(name: str, **overrides: object) -> PrivateAsterisk:
     config = PbxConfig(
         name=name, ami_port=free_tcp_port(), sip_port=free_udp_port(), rtp_start=rtp,
         rtp_end=rtp + 99, trunk_peer_port=free_udp_port(),
-        ami_secret=secrets.token_urlsafe(12), agent_password=secrets.token_urlsafe(12),
+        ami_secret=secrets.token_urlsafe(12), agent_passwords=new_agent_passwords(),
         queue_max_wait=8, wrapup_time=1, members=("1001", "1002"),
     )
     for key, value in overrides.items():

@@ -89,7 +89,10 @@ def test_cli_demo_seed_prints_logins_then_leaves_the_database_alone(
     first = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert first.returncode == 0, first.stderr
     password = (tmp_path / "hotline" / "demo_password_anna").read_text(encoding="utf-8").strip()
-    assert f"anna     agent      {password}" in first.stdout
+    # issue 11: the login is listed, its password only in the 0600 file the output names
+    logins = tmp_path / "hotline" / "demo-logins"
+    assert "anna     agent" in first.stdout and password not in first.stdout and str(logins) in first.stdout
+    assert f"anna     agent      {password}" in logins.read_text(encoding="utf-8")
     assert UserService(sessions).authenticate("anna", password) is not None
     again = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert again.returncode == 0 and "database not empty; demo data not added" in again.stdout
