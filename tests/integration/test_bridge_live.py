@@ -13,6 +13,7 @@ from cti import events as ev
 from cti.bridge import AmiBridge
 from cti.bus import EventBus
 from cti.calls import CallRegistry
+from tests.factories import capture_events
 from tests.pbx_fixture import Pbx
 from tests.tcp_proxy import TcpProxy
 
@@ -29,9 +30,9 @@ async def wait_until(pred, timeout: float = 30.0) -> None:  # type: ignore[no-un
 
 class Follower:
     def __init__(self, pbx: Pbx, port: int) -> None:
-        self.bus, self.ended, self.events = EventBus(), {}, []
+        self.bus, self.ended = EventBus(), {}
         self.bus.subscribe(ev.CallUpdated, self._on_call)
-        self.bus.subscribe(object, self.events.append)
+        self.events = capture_events(self.bus)
         self.bridge = AmiBridge(host="127.0.0.1", port=port, username=pbx.ami_username,
                                 secret=pbx.ami_secret, bus=self.bus, registry=CallRegistry(),
                                 ping_interval=2.0)
