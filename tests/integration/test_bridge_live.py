@@ -168,5 +168,6 @@ async def test_asterisk_restart_mid_call_ends_the_call_once_and_the_bridge_follo
         assert f.ended_count[second] == 1 and f.ended_count[linkedid] == 1
     finally:
         await f.bridge.close()
+        own.end_calls()
         tap.close()
         asterisk.stop()
