@@ -33,7 +33,8 @@ def settings(database_url: str) -> Settings:
 
 @pytest.fixture()
 def app(settings: Settings) -> Iterator[Any]:
-    users = UserService(session_factory(make_engine(settings.database_url)))
+    engine = make_engine(settings.database_url)
+    users = UserService(session_factory(engine))
     wipe(users.sessions, keep=KEEP)
     with users.sessions() as s:
         stored = {u.username: u.password_hash for u in s.scalars(select(User))}
@@ -48,6 +49,7 @@ def app(settings: Settings) -> Iterator[Any]:
             _CREATED[name] = s.scalar(select(User.password_hash).where(User.username == name)) or ""
     yield create_app(settings)
     wipe(users.sessions, keep=KEEP)
+    engine.dispose()  # its pooled connections closed now, not left to the garbage collector
 
 
 class Browser:

@@ -232,8 +232,12 @@ def hang_up(side: BlockingPortal, fake: FakeAmiServer, linkedid: str) -> None:
 
 
 def count(url: str, model: Any) -> int:
-    with session_factory(make_engine(url))() as s:
-        return int(s.scalar(select(func.count()).select_from(model)) or 0)
+    engine = make_engine(url)
+    try:
+        with session_factory(engine)() as s:
+            return int(s.scalar(select(func.count()).select_from(model)) or 0)
+    finally:
+        engine.dispose()
 
 
 @pytest.mark.timeout(60)
