@@ -61,6 +61,8 @@ def demo_phones(agents: tuple[str, ...], sip_port: int, passwords: dict[str, str
         for proc in procs:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=5)
+            if proc.stdout is not None:
+                proc.stdout.close()
 
 
 def _server_env(http_port: int, ami_port: int, ami_secret: str, queue_log: str) -> dict[str, str]:

@@ -114,7 +114,7 @@ def _parse(frame: bytes) -> Event:
 class Pbx:
     asterisk: PrivateAsterisk
     tap: AmiTap
-    phones: list[subprocess.Popen[str]] = field(default_factory=list)
+    calls: list[subprocess.Popen[str]] = field(default_factory=list)  # background SIPp callers
 
     @property
     def ami_port(self) -> int:
@@ -137,8 +137,22 @@ class Pbx:
 
     def place_call(self, number: str, name: str = "", duration: float = 5.0,
                    background: bool = True) -> CallResult | subprocess.Popen[str]:
-        return place_calls(number, name=name, sip_port=self.sip_port, duration=duration,
+        call = place_calls(number, name=name, sip_port=self.sip_port, duration=duration,
                            background=background)
+        if isinstance(call, subprocess.Popen):
+            self.calls.append(call)
+        return call
+
+    def end_calls(self) -> None:
+        """Reap the background callers: kill one a test left running (it failed before
+        waiting), wait, close the pipe. No SIPp outlives its test or leaks its pipe."""
+        for call in self.calls:
+            if call.poll() is None:
+                call.kill()
+            call.wait()
+            if call.stdout is not None:
+                call.stdout.close()
+        self.calls.clear()
 
     def sip_password(self, agent: str) -> str:
         """That agent's own SIP password (every endpoint has a different one)."""
@@ -154,20 +168,21 @@ class Pbx:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         assert proc.stdin and proc.stdout
-        proc.stdin.write(self.sip_password(agent) + "\n")
-        proc.stdin.close()
-        line = proc.stdout.readline()
-        if "registered" not in line:
-            proc.kill()
-            raise AssertionError(f"phone {agent} did not register: {line!r}")
-        try:
-            yield proc
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
+        with proc:  # on leaving: the pipes closed and the process waited for
+            proc.stdin.write(self.sip_password(agent) + "\n")
+            proc.stdin.close()
+            line = proc.stdout.readline()
+            if "registered" not in line:
                 proc.kill()
+                raise AssertionError(f"phone {agent} did not register: {line!r}")
+            try:
+                yield proc
+            finally:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
 
 
 _started = itertools.count()
@@ -187,6 +202,14 @@ def start_pbx(name: str, **overrides: object) -> PrivateAsterisk:
     pbx = PrivateAsterisk(config)
     pbx.start()
     return pbx
+
+
+@pytest.fixture(autouse=True)
+def end_background_calls(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After every test that used `pbx`: its SIPp callers reaped (Pbx.end_calls)."""
+    yield
+    if "pbx" in request.fixturenames:
+        request.getfixturevalue("pbx").end_calls()
 
 
 @pytest.fixture(scope="session")

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from callqueue.live import QueueProjection
 
 from cti import events as ev
+from tests.factories import call_snapshot
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 def call(linkedid: str, entered: datetime, **kw: object) -> ev.CallSnapshot:
-    base = ev.CallSnapshot(
-        linkedid=linkedid, caller_raw="0341 1", caller_number="+493411", caller_name="<b>x</b>",
-        queue="hotline", entered_at=entered, position=1, ringing_agents=(), answered_at=None,
-        agent=None, ended_at=None, outcome=None, wait_seconds=None, ring_seconds=None,
-        talk_seconds=None, duration_seconds=None, transferred_to=None)
-    return replace(base, **kw)  # type: ignore[arg-type]
+    return call_snapshot(linkedid, caller_raw="0341 1", caller_number="+493411", caller_name="<b>x</b>",
+                         entered_at=entered, **kw)
 
 
 def agent(interface: str, state: ev.AgentState, since: datetime) -> ev.AgentUpdated:

@@ -13,17 +13,14 @@ from starlette.websockets import WebSocketDisconnect
 
 from cti import events as ev
 from tests.console.conftest import ORIGIN
+from tests.factories import call_snapshot
 
 T0 = datetime.now(UTC) - timedelta(seconds=5)
 
 
 def snap(linkedid: str = "1700000000.1", **kw: Any) -> ev.CallSnapshot:
-    base = ev.CallSnapshot(
-        linkedid=linkedid, caller_raw="0341 2538-5555", caller_number="+4934125385555",
-        caller_name='<script>alert("x")</script>', queue="hotline", entered_at=T0, position=1,
-        ringing_agents=(), answered_at=None, agent=None, ended_at=None, outcome=None, wait_seconds=None,
-        ring_seconds=None, talk_seconds=None, duration_seconds=None, transferred_to=None)
-    return replace(base, **kw)
+    return call_snapshot(linkedid, caller_raw="0341 2538-5555", caller_number="+4934125385555",
+                         caller_name='<script>alert("x")</script>', entered_at=T0, **kw)
 
 
 def publish(client: TestClient, app: Any, *events: object) -> None:
