@@ -1,0 +1,55 @@
+"""One password check behind the login throttle and the password pool.
+
+Layer: edge (async shell). Must not import routes. The throttle
+(login_limits.LoginLimiter, pure) counts the attempt before the check; the
+check runs on the password pool's own threads; the answer is one of 429
+(throttled, with Retry-After), 503 (checks busy, at once), 401 (wrong) or the
+user. Everything on the event loop between "counted" and "allowed" happens
+without an await, which is what makes the count atomic on an instance.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from fastapi import HTTPException
+
+from agent_console.login_limits import LoginLimiter, LoginPolicy, Refused
+from agent_console.password_pool import PasswordPool, PoolFull
+from agent_console.settings import Settings
+
+T = TypeVar("T")
+
+
+class LoginGuard:
+    def __init__(self, limiter: LoginLimiter, pool: PasswordPool,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.limiter, self.pool, self._now = limiter, pool, monotonic
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> LoginGuard:
+        policy = LoginPolicy(per_pair=s.login_rate_limit_per_minute, per_address=s.login_address_limit_per_minute,
+                             free_failures=s.login_free_failures, backoff_max=s.login_backoff_max_seconds)
+        return cls(LoginLimiter(policy), PasswordPool(s.login_workers, s.login_queue))
+
+    async def check(self, username: str, address: str, verify: Callable[[], T | None]) -> T:
+        attempt = self.limiter.begin(username, address, self._now())
+        if isinstance(attempt, Refused):
+            raise HTTPException(429, attempt.detail, headers={"Retry-After": str(math.ceil(attempt.retry_after))})
+        try:
+            found = await self.pool.run(verify)
+        except PoolFull as exc:
+            self.limiter.cancel(attempt)  # never checked: it does not count
+            raise HTTPException(503, str(exc), headers={"Retry-After": "1"}) from exc
+        # any other end (an error, the client gone) leaves the attempt counted
+        if found is None:
+            self.limiter.failed(attempt)
+            raise HTTPException(401, "wrong username or password")
+        self.limiter.succeeded(attempt)
+        return found
+
+    def close(self) -> None:
+        self.pool.close()
