@@ -24,9 +24,19 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
-from agent_console import http_agent, http_calls, http_customers, http_ops, http_queues, http_session, http_tickets, ws
-from agent_console.auth import LoginLimiter, Sessions
+from agent_console import (
+    http_agent,
+    http_calls,
+    http_customers,
+    http_ops,
+    http_queues,
+    http_session,
+    http_tickets,
+    middleware,
+    ws,
+)
 from agent_console.hub import Hub
+from agent_console.login_guard import LoginGuard
 from agent_console.notifier import Notifier
 from agent_console.pbx_port import LocalPbx
 from agent_console.pops import PopEnricher
@@ -34,6 +44,7 @@ from agent_console.redis_link import Channels
 from agent_console.redis_relay import BridgeRelay
 from agent_console.redis_remote import RemoteBridge
 from agent_console.services import Services
+from agent_console.sessions import Sessions
 from agent_console.settings import Settings
 from cti import events as ev
 from cti import queue_log
@@ -120,8 +131,8 @@ def build_services(settings: Settings, clock: Callable[[], datetime] = _utcnow) 
             return False
 
     return Services(settings=settings, clock=clock, bus=bus, users=users,
-                    sessions=Sessions(settings.session_secret.get_secret_value(), users, settings.cookie_secure),
-                    limiter=LoginLimiter(settings.login_rate_limit_per_minute), customers=customers,
+                    sessions=Sessions.from_settings(settings, db, clock), login=LoginGuard.from_settings(settings),
+                    customers=customers,
                     lookup=lookup, desk=desk, projection=projection, hub=hub, notifier=notifier,
                     writer=writer, bridge=bridge, database_ok=database_ok,
                     close_database=engine.dispose,
@@ -277,6 +288,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
             await services.notifier.close()
             await services.writer.drain()
             await services.writer.close()
+            services.login.close()
             services.close_database()
 
     app = FastAPI(title="hotline", version="0.1.0", lifespan=lifespan, openapi_url=None, docs_url=None,
@@ -288,6 +300,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     _pages(app)
     _docs(app)
     _errors(app)
+    middleware.install(app, services.settings)
     return app
 
 

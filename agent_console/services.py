@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from callqueue.live import QueueProjection
 
-from agent_console.auth import LoginLimiter, Sessions
 from agent_console.hub import Hub
+from agent_console.login_guard import LoginGuard
 from agent_console.notifier import Notifier
+from agent_console.sessions import Sessions
 from agent_console.settings import Settings
 from cti.bridge import AmiBridge
 from cti.bus import EventBus
@@ -38,7 +39,7 @@ class Services:
     bus: EventBus
     users: UserService
     sessions: Sessions
-    limiter: LoginLimiter
+    login: LoginGuard
     customers: CustomerService
     lookup: CustomerLookup
     desk: TicketDesk
