@@ -1,0 +1,82 @@
+"""Issue 11 row 2: a login flood does not starve the routes that share AnyIO's
+thread pool.
+
+Today's code ran argon2 through `run_in_threadpool`: 48 concurrent failed logins
+took the pool and /healthz waited seconds. Password checks now run on their own
+executor (HOTLINE_LOGIN_WORKERS + HOTLINE_LOGIN_QUEUE); beyond that a login gets
+503 at once. The flood's figures against a real server are bench/bench_login_flood.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from agent_console.password_pool import PasswordPool, PoolFull
+from agent_console.settings import Settings
+from tests.console import conftest as console
+from tests.security.auth_app import Gate, base_settings, post_login, wait_until
+
+FLOOD = 60
+
+app, client, login = console.app, console.client, console.login  # the console tests' fixtures
+
+
+@pytest.fixture()
+def settings(database_url: str) -> Settings:
+    return base_settings(database_url, login_workers=2, login_queue=8)
+
+
+def test_a_login_flood_leaves_plain_routes_their_threads(app: Any, client: TestClient, login: Any) -> None:
+    anna = login("anna")
+    services = app.state.services
+    gate = Gate(services.users.authenticate)  # every password check hangs until the test is done
+    services.users.authenticate = gate
+    capacity = services.settings.login_workers + services.settings.login_queue
+    with ThreadPoolExecutor(FLOOD + 1) as pool:
+        flood = [pool.submit(lambda n: post_login(client, f"user{n}", "wrong-password", f"10.1.{n}.1").status_code, n)
+                 for n in range(FLOOD)]
+        try:
+            # what the checks cannot take is refused at once, not queued
+            wait_until(lambda: sum(f.done() for f in flood) >= FLOOD - capacity, "the refused logins")
+            started = time.monotonic()
+            me = pool.submit(anna.get, "/api/me")
+            wait_until(me.done, "GET /api/me during the flood", timeout=5)
+            assert me.result().status_code == 200 and time.monotonic() - started < 2
+            assert gate.entered <= services.settings.login_workers
+        finally:
+            gate.opened.set()
+        statuses = Counter(f.result() for f in flood)
+    assert statuses[503] >= FLOOD - capacity and statuses[401] <= capacity, statuses
+
+
+async def test_the_pool_refuses_beyond_workers_plus_queue_and_counts_down_when_work_ends() -> None:
+    pool = PasswordPool(workers=1, queue=1)
+    release = threading.Event()
+    try:
+        first = asyncio.ensure_future(pool.run(release.wait, 10))
+        second = asyncio.ensure_future(pool.run(release.wait, 10))
+        await asyncio.sleep(0)
+        assert pool.in_flight == 2
+        with pytest.raises(PoolFull):
+            await pool.run(release.wait, 10)
+        first.cancel()  # the browser gave up; its check still runs and keeps its place
+        await asyncio.sleep(0)
+        assert pool.in_flight == 2
+        release.set()
+        assert await second is True
+        deadline = time.monotonic() + 5
+        while pool.in_flight and time.monotonic() < deadline:  # noqa: ASYNC110 (the count has no event)
+            await asyncio.sleep(0.01)
+        assert pool.in_flight == 0
+        assert await pool.run(lambda: 42) == 42
+    finally:
+        release.set()
+        pool.close()
