@@ -74,7 +74,8 @@ class BodyTooLarge(HTTPException):
     so the route's own error handler answers 413."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(413, f"request body larger than {limit:,} bytes")
+        # close: the rest of the body is not wanted, and the peer may still be sending it
+        super().__init__(413, f"request body larger than {limit:,} bytes", headers={"Connection": "close"})
 
 
 class BodyLimit:
@@ -126,5 +127,6 @@ def _content_length(scope: Scope) -> int | None:
 
 
 async def _refuse(limit: int, scope: Scope, receive: Receive, send: Send) -> None:
-    body: dict[str, Any] = {"detail": BodyTooLarge(limit).detail}
-    await JSONResponse(body, status_code=413, headers={"Connection": "close"})(scope, receive, send)
+    refusal = BodyTooLarge(limit)
+    body: dict[str, Any] = {"detail": refusal.detail}
+    await JSONResponse(body, status_code=413, headers=refusal.headers)(scope, receive, send)

@@ -27,6 +27,9 @@ from agent_console.settings import Settings
 from tests.console.conftest import ORIGIN, PASSWORD, Browser
 from tests.pbx_fixture import free_tcp_port
 from tests.serve_process import wait_port
+from tickets.db import make_engine, session_factory
+from tickets.models import Role
+from tickets.users import UserService
 
 SECRET = "s" * 32
 
@@ -117,6 +120,8 @@ def read_status(sock: socket.socket, deadline: float) -> int | None:
             chunk = sock.recv(4096)
         except TimeoutError:
             return None
+        except ConnectionResetError:  # closed with our unread bytes in its buffer: the answer may be lost
+            break
         if not chunk:
             break
         data += chunk
@@ -141,3 +146,9 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = 10.0) 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.01)
+
+
+def add_user(database_url: str, name: str = "anna", endpoint: str | None = "PJSIP/1001") -> None:
+    users = UserService(session_factory(make_engine(database_url)))
+    if name not in {u.username for u in users.all()}:
+        users.add(name, PASSWORD, Role.AGENT if endpoint else Role.SUPERVISOR, endpoint)
