@@ -1,11 +1,16 @@
-"""One password check behind the login throttle and the password pool.
+"""One password check behind the login throttle and the password pools.
 
 Layer: edge (async shell). Must not import routes. The throttle
 (login_limits.LoginLimiter, pure) counts the attempt before the check; the
-check runs on the password pool's own threads; the answer is one of 429
+check runs on a password pool's own threads; the answer is one of 429
 (throttled, with Retry-After), 503 (checks busy, at once), 401 (wrong) or the
 user. Everything on the event loop between "counted" and "allowed" happens
 without an await, which is what makes the count atomic on an instance.
+
+Two lanes: attempts from addresses that already failed within the minute
+(`Attempt.suspect`) use one pool, all others the other, HOTLINE_LOGIN_WORKERS
+split between them. A flood from failing addresses fills only its own lane,
+so the real user, whose address has not failed, still gets a check at once.
 """
 
 from __future__ import annotations
@@ -25,22 +30,24 @@ T = TypeVar("T")
 
 
 class LoginGuard:
-    def __init__(self, limiter: LoginLimiter, pool: PasswordPool,
+    def __init__(self, limiter: LoginLimiter, clean: PasswordPool, suspect: PasswordPool,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
-        self.limiter, self.pool, self._now = limiter, pool, monotonic
+        self.limiter, self.clean, self.suspect, self._now = limiter, clean, suspect, monotonic
 
     @classmethod
     def from_settings(cls, s: Settings) -> LoginGuard:
         policy = LoginPolicy(per_pair=s.login_rate_limit_per_minute, per_address=s.login_address_limit_per_minute,
                              free_failures=s.login_free_failures, backoff_max=s.login_backoff_max_seconds)
-        return cls(LoginLimiter(policy), PasswordPool(s.login_workers, s.login_queue))
+        clean = max(1, s.login_workers // 2)
+        return cls(LoginLimiter(policy), PasswordPool(clean, s.login_queue),
+                   PasswordPool(max(1, s.login_workers - clean), s.login_queue))
 
     async def check(self, username: str, address: str, verify: Callable[[], T | None]) -> T:
         attempt = self.limiter.begin(username, address, self._now())
         if isinstance(attempt, Refused):
             raise HTTPException(429, attempt.detail, headers={"Retry-After": str(math.ceil(attempt.retry_after))})
         try:
-            found = await self.pool.run(verify)
+            found = await (self.suspect if attempt.suspect else self.clean).run(verify)
         except PoolFull as exc:
             self.limiter.cancel(attempt)  # never checked: it does not count
             raise HTTPException(503, str(exc), headers={"Retry-After": "1"}) from exc
@@ -52,4 +59,5 @@ class LoginGuard:
         return found
 
     def close(self) -> None:
-        self.pool.close()
+        self.clean.close()
+        self.suspect.close()

@@ -27,6 +27,10 @@ everyone, never lock out an office behind one NAT address):
   Once `everyone_after` (100) failures are counted (an attack from many
   addresses) or more than `max_suspects` addresses failed, it applies to every
   address. A success resets the streak; so does `streak_memory` s without one.
+- Each attempt says whether its address already failed within the window
+  (`suspect`): the password checks of such addresses run in a lane of their
+  own (login_guard), so a flood from addresses that keep failing cannot take
+  the checks of someone whose address has not failed.
 - Memory is bounded: counters expire after two windows, streaks after
   `streak_memory`, and each table holds at most `max_keys` entries (the least
   recently used go first; dropping one forgets a count, it never blocks).
@@ -60,11 +64,13 @@ class LoginPolicy:
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
-    """Counted and allowed to go on to the password check."""
+    """Counted and allowed to go on to the password check. `suspect`: its address
+    already failed within the window (the check then waits in the suspects' lane)."""
 
     account: str
     address: str
     at: float
+    suspect: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,8 +146,9 @@ class LoginLimiter:
             wait = self._backoff(streak, address) - (now - streak.last)
             if wait > 0:
                 return Refused(f"too many failed logins for this username; try again in {wait:.0f} s", wait)
+        suspect = per_address is not None and per_address.value(now) >= 1
         self._count(account, address, now)
-        return Attempt(account, address, now)
+        return Attempt(account, address, now, suspect)
 
     def succeeded(self, attempt: Attempt) -> None:
         """The password was right: refund the attempt and end the username's streak."""

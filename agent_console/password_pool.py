@@ -29,7 +29,7 @@ class PasswordPool:
     def __init__(self, workers: int, queue: int) -> None:
         if workers < 1 or queue < 0:
             raise ValueError("login workers must be >= 1 and the login queue >= 0")
-        self.capacity = workers + queue
+        self.workers, self.capacity = workers, workers + queue
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="password-check")
         self._lock = threading.Lock()
         self._in_flight = 0  # submitted and not finished (running or waiting)

@@ -64,7 +64,8 @@ class Settings(BaseSettings):
     login_free_failures: int = 5
     login_backoff_max_seconds: float = 300
     # password checks (argon2) run on their own threads, never on the pool plain
-    # `def` routes share; beyond workers + queue a login gets 503 at once
+    # `def` routes share, split into two lanes (addresses with and without a recent
+    # failure); beyond a lane's workers + queue a login gets 503 at once
     login_workers: int = 2
     login_queue: int = 8
     # comma-separated addresses/networks of reverse proxies whose X-Forwarded-For

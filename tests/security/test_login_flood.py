@@ -22,6 +22,7 @@ from fastapi.testclient import TestClient
 from agent_console.password_pool import PasswordPool, PoolFull
 from agent_console.settings import Settings
 from tests.console import conftest as console
+from tests.console.conftest import PASSWORD
 from tests.security.auth_app import Gate, base_settings, post_login, wait_until
 
 FLOOD = 60
@@ -39,7 +40,8 @@ def test_a_login_flood_leaves_plain_routes_their_threads(app: Any, client: TestC
     services = app.state.services
     gate = Gate(services.users.authenticate)  # every password check hangs until the test is done
     services.users.authenticate = gate
-    capacity = services.settings.login_workers + services.settings.login_queue
+    lane = services.login.clean  # first attempts from every address: none has failed yet
+    capacity = lane.capacity
     with ThreadPoolExecutor(FLOOD + 1) as pool:
         flood = [pool.submit(lambda n: post_login(client, f"user{n}", "wrong-password", f"10.1.{n}.1").status_code, n)
                  for n in range(FLOOD)]
@@ -50,11 +52,32 @@ def test_a_login_flood_leaves_plain_routes_their_threads(app: Any, client: TestC
             me = pool.submit(anna.get, "/api/me")
             wait_until(me.done, "GET /api/me during the flood", timeout=5)
             assert me.result().status_code == 200 and time.monotonic() - started < 2
-            assert gate.entered <= services.settings.login_workers
+            assert gate.entered <= lane.workers
         finally:
             gate.opened.set()
         statuses = Counter(f.result() for f in flood)
     assert statuses[503] >= FLOOD - capacity and statuses[401] <= capacity, statuses
+
+
+def test_a_flood_from_failing_addresses_leaves_the_real_user_a_check(app: Any, client: TestClient) -> None:
+    services = app.state.services
+    attackers = [f"10.2.0.{n}" for n in range(20)]
+    for address in attackers:  # each has failed once: from now on they are suspects
+        assert post_login(client, "nobody", "wrong-password", address).status_code == 401
+    gate = Gate(services.users.authenticate)
+    services.users.authenticate = lambda user, pw: gate(user, pw) if user != "anna" else gate.check(user, pw)
+    with ThreadPoolExecutor(FLOOD) as pool:
+        flood = [pool.submit(lambda n: post_login(client, f"user{n}", "wrong-password",
+                                                  attackers[n % 20]).status_code, n) for n in range(FLOOD)]
+        try:
+            suspects = services.login.suspect
+            wait_until(lambda: sum(f.done() for f in flood) >= FLOOD - suspects.capacity, "the refused logins")
+            assert suspects.in_flight == suspects.capacity  # the suspects' lane is full
+            assert post_login(client, "anna", PASSWORD, "198.51.100.7").status_code == 200  # straight in
+        finally:
+            gate.opened.set()
+        statuses = Counter(f.result() for f in flood)
+    assert statuses[503] >= FLOOD - suspects.capacity, statuses
 
 
 async def test_the_pool_refuses_beyond_workers_plus_queue_and_counts_down_when_work_ends() -> None:
