@@ -8,10 +8,8 @@ fixtures (users anna, bert, sven, admin); each module defines its own `settings`
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,7 +24,7 @@ from agent_console.auth import COOKIE
 from agent_console.settings import Settings
 from tests.console.conftest import ORIGIN, PASSWORD, Browser
 from tests.pbx_fixture import free_tcp_port
-from tests.serve_process import wait_port
+from tests.serve_process import serve
 from tickets.db import make_engine, session_factory
 from tickets.models import Role
 from tickets.users import UserService
@@ -86,23 +84,12 @@ class Served:
 
 @contextlib.contextmanager
 def serve_without_pbx(database_url: str, log: Path, **extra: str) -> Iterator[Served]:
-    """`hotline serve` as a process (uvicorn, real sockets), AMI off."""
+    """`hotline serve` as a process (uvicorn, real sockets), AMI off; X-Forwarded-For
+    trusted only when `extra` says so."""
     port = free_tcp_port()
-    env = {k: v for k, v in os.environ.items() if k != "HOTLINE_TRUSTED_PROXIES"}
-    env.update(HOTLINE_DATABASE_URL=database_url, HOTLINE_AMI_ENABLED="false", HOTLINE_HTTP_PORT=str(port),
-               HOTLINE_SESSION_SECRET=SECRET, HOTLINE_WRITER_PROCESS="false", **extra)
-    with log.open("a") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "hotline_cli.main", "serve"], env=env,
-                                stdout=out, stderr=subprocess.STDOUT, text=True)
-    try:
-        wait_port(port, proc)
+    extra = {"HOTLINE_WRITER_PROCESS": "false", "HOTLINE_TRUSTED_PROXIES": "", **extra}
+    with serve(None, database_url, port, SECRET, log, **extra) as proc:
         yield Served(f"http://127.0.0.1:{port}", proc)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def raw_http(port: int, head: bytes, timeout: float = 10.0) -> socket.socket:

@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS
+from tests.browser import conftest as browser_tests
 from tests.console.conftest import PASSWORD
 from tests.security.auth_app import Served, add_user, serve_without_pbx
 
 pytestmark = pytest.mark.browser
+browser = browser_tests.browser  # headless Debian chromium, as the other browser tests
 WATCH = """window.__violations = [];
 document.addEventListener('securitypolicyviolation',
   (e) => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI));"""
@@ -27,18 +28,6 @@ def served(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) -
     add_user(module_database_url, "sven", None)
     with serve_without_pbx(module_database_url, tmp_path_factory.mktemp("serve") / "serve.log") as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def fresh_page(browser: Any) -> tuple[Any, list[str]]:

@@ -9,7 +9,9 @@ address it was counted under. Checked against a real `hotline serve`.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -32,20 +34,24 @@ def test_the_limiter_forgets_old_keys_and_holds_at_most_max_keys() -> None:
     assert len(limiter) == 3  # only the new attempt's pair, address and streak
 
 
+@contextlib.contextmanager
+def server(database_url: str, folder: Path, **extra: str) -> Iterator[Served]:
+    add_user(database_url)
+    with serve_without_pbx(database_url, folder / "serve.log", **extra) as served:
+        yield served
+
+
 @pytest.fixture(scope="module")
 def untrusting(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    add_user(module_database_url)
-    with serve_without_pbx(module_database_url, tmp_path_factory.mktemp("serve") / "serve.log",
-                           HOTLINE_LOGIN_ADDRESS_LIMIT_PER_MINUTE="3") as server:
-        yield server
+    with server(module_database_url, tmp_path_factory.mktemp("serve"),
+                HOTLINE_LOGIN_ADDRESS_LIMIT_PER_MINUTE="3") as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
 def behind_proxy(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    add_user(module_database_url)
-    with serve_without_pbx(module_database_url, tmp_path_factory.mktemp("serve") / "serve.log",
-                           HOTLINE_TRUSTED_PROXIES="127.0.0.1") as server:
-        yield server
+    with server(module_database_url, tmp_path_factory.mktemp("serve"), HOTLINE_TRUSTED_PROXIES="127.0.0.1") as served:
+        yield served
 
 
 def session_address(server: Served, forwarded_for: str) -> str:
