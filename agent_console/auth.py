@@ -15,8 +15,9 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 
-from agent_console.sessions import Sessions, SessionUser
+from agent_console.sessions import MISS, Sessions, SessionUser
 from tickets.models import Role
 
 __all__ = ["ADMIN", "ANY", "COOKIE", "CSRF_HEADER", "SUPERVISOR", "SessionUser", "current", "origin_allowed",
@@ -45,8 +46,14 @@ def session_token(request: Request) -> str | None:
     return request.cookies.get(COOKIE)
 
 
-def current(request: Request) -> SessionUser:
-    found = _sessions(request).read(session_token(request))
+async def current(request: Request) -> SessionUser:
+    """The caller's session. Async on purpose: a cached session is answered on the
+    event loop, with no hop to the thread pool (which a busy server makes wait);
+    only a cache miss reads the database, on a worker thread."""
+    sessions, token = _sessions(request), session_token(request)
+    found = sessions.peek(token) if token else None
+    if found is MISS:
+        found = await run_in_threadpool(sessions.read, token)
     if found is None:
         raise HTTPException(401, "log in first: POST /api/session")
     if request.method not in _SAFE and not secrets.compare_digest(
@@ -56,7 +63,7 @@ def current(request: Request) -> SessionUser:
 
 
 def require(*roles: Role) -> Any:
-    def check(who: Annotated[SessionUser, Depends(current)]) -> SessionUser:
+    async def check(who: Annotated[SessionUser, Depends(current)]) -> SessionUser:
         if roles and who.user.role not in roles:
             raise HTTPException(403, f"needs role {' or '.join(r.value for r in roles)}")
         return who

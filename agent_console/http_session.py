@@ -91,7 +91,7 @@ def logout(who: Annotated[SessionUser, ANY], request: Request, response: Respons
 
 
 @router.get("/api/me")
-def me(who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
+async def me(who: Annotated[SessionUser, ANY]) -> dict[str, Any]:  # no I/O: answered on the loop
     return user_json(who.user, who.csrf)
 
 

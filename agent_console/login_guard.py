@@ -7,10 +7,10 @@ check runs on a password pool's own threads; the answer is one of 429
 user. Everything on the event loop between "counted" and "allowed" happens
 without an await, which is what makes the count atomic on an instance.
 
-Two lanes: attempts from addresses that already failed within the minute
-(`Attempt.suspect`) use one pool, all others the other, HOTLINE_LOGIN_WORKERS
-split between them. A flood from failing addresses fills only its own lane,
-so the real user, whose address has not failed, still gets a check at once.
+Two lanes: attempts from suspect addresses (several unsuccessful attempts
+within the minute, `Attempt.suspect`) use one pool, all others the other,
+HOTLINE_LOGIN_WORKERS split between them. A flood fills only its own lane, so
+the real user still gets a check at once.
 """
 
 from __future__ import annotations

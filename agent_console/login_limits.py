@@ -13,7 +13,8 @@ everyone, never lock out an office behind one NAT address):
   the rest are refused at once; a right password sent among them cannot slip
   through once the limit is used up. A success refunds its attempt; an attempt
   that never reached the password check (the check's queue was full) is
-  cancelled.
+  refunded to the username and the (username, address) pair, but still counts
+  for its address.
 - Per (username, address): at most `per_pair` attempts a minute
   (HOTLINE_LOGIN_RATE_LIMIT_PER_MINUTE, 10). This is the strict limit.
 - Per address, any username: at most `per_address` a minute
@@ -22,15 +23,17 @@ everyone, never lock out an office behind one NAT address):
 - Per username, any address: consecutive failures are counted; after
   `free_failures` (5) every further attempt must wait 1, 2, 4, 8 ... s (at most
   `backoff_max`, 300 s) after the previous one. The backoff applies only to
-  addresses that failed for this username during the streak, so the real user
-  at another address is not refused because someone else hammered the name.
-  Once `everyone_after` (100) failures are counted (an attack from many
-  addresses) or more than `max_suspects` addresses failed, it applies to every
-  address. A success resets the streak; so does `streak_memory` s without one.
-- Each attempt says whether its address already failed within the window
-  (`suspect`): the password checks of such addresses run in a lane of their
-  own (login_guard), so a flood from addresses that keep failing cannot take
-  the checks of someone whose address has not failed.
+  addresses that failed for this username during the streak (the latest
+  `max_suspects`, 256), so the real user at another address is never refused
+  because someone else hammered the name. The price, accepted: an attacker gets
+  one more guess per address he has never used for the name; after that each
+  of his addresses waits out the same growing backoff. A success resets the
+  streak; so does `streak_memory` s without an attempt.
+- Each attempt says whether its address is a suspect: at least `suspect_after`
+  (3) attempts from it within the minute did not succeed, wrong or refused for
+  want of a free password check. Such checks run in a lane of their own
+  (login_guard), so a flood's addresses stop competing with everyone else's
+  within seconds, while someone who mistyped once is not moved.
 - Memory is bounded: counters expire after two windows, streaks after
   `streak_memory`, and each table holds at most `max_keys` entries (the least
   recently used go first; dropping one forgets a count, it never blocks).
@@ -56,8 +59,8 @@ class LoginPolicy:
     free_failures: int = 5
     backoff_base: float = 1.0
     backoff_max: float = 300.0
-    everyone_after: int = 100
     max_suspects: int = 256
+    suspect_after: int = 3
     streak_memory: float = 900.0
     max_keys: int = 50_000
 
@@ -71,6 +74,7 @@ class Attempt:
     address: str
     at: float
     suspect: bool = False
+    new_for_account: bool = False  # its address had not failed for this username before
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +120,7 @@ class _Streak:
 
     failures: int = 0
     last: float = 0.0
-    suspects: OrderedDict[str, None] = field(default_factory=OrderedDict)
-    crowded: bool = False  # more addresses failed than we keep: treat every address as one
+    suspects: OrderedDict[str, None] = field(default_factory=OrderedDict)  # addresses that failed, oldest first
 
 
 class LoginLimiter:
@@ -146,9 +149,10 @@ class LoginLimiter:
             wait = self._backoff(streak, address) - (now - streak.last)
             if wait > 0:
                 return Refused(f"too many failed logins for this username; try again in {wait:.0f} s", wait)
-        suspect = per_address is not None and per_address.value(now) >= 1
+        suspect = per_address is not None and per_address.value(now) >= self.policy.suspect_after
+        new_for_account = streak is None or address not in streak.suspects
         self._count(account, address, now)
-        return Attempt(account, address, now, suspect)
+        return Attempt(account, address, now, suspect, new_for_account)
 
     def succeeded(self, attempt: Attempt) -> None:
         """The password was right: refund the attempt and end the username's streak."""
@@ -159,18 +163,22 @@ class LoginLimiter:
         """Wrong: it was counted when it began; nothing more to do."""
 
     def cancel(self, attempt: Attempt) -> None:
-        """It never reached the password check: as if it had not been made."""
-        self._refund(attempt)
+        """It never reached the password check: not held against the username or the
+        pair; still counted for the address (flooding the checks is not free)."""
+        pair = self._pairs.get((attempt.account, attempt.address))
+        if pair is not None:
+            pair.refund(attempt.at)
         streak = self._streaks.get(attempt.account)
         if streak is not None and streak.failures:
             streak.failures -= 1
+            if attempt.new_for_account:  # no wrong password from there after all
+                streak.suspects.pop(attempt.address, None)
 
     def _backoff(self, streak: _Streak, address: str) -> float:
         p = self.policy
         if streak.failures < p.free_failures:
             return 0.0
-        everyone = streak.crowded or streak.failures >= p.everyone_after
-        if not everyone and address not in streak.suspects:
+        if address not in streak.suspects:
             return 0.0
         return float(min(p.backoff_max, p.backoff_base * 2 ** min(streak.failures - p.free_failures, 30)))
 
@@ -180,10 +188,10 @@ class LoginLimiter:
         streak = self._streaks.get(account) or _Streak()
         streak.failures += 1
         streak.last = now
-        if address in streak.suspects or len(streak.suspects) < self.policy.max_suspects:
-            streak.suspects[address] = None
-        else:
-            streak.crowded = True
+        streak.suspects[address] = None
+        streak.suspects.move_to_end(address)
+        if len(streak.suspects) > self.policy.max_suspects:
+            streak.suspects.popitem(last=False)  # bounded: the oldest gets one more guess
         self._streaks[account] = streak
         self._streaks.move_to_end(account)
         self._cap()

@@ -7,18 +7,33 @@ check on purpose. Run on AnyIO's shared thread pool (what `run_in_threadpool`
 and every plain `def` route use), 48 concurrent failed logins took all its
 threads and /healthz waited six seconds. Here at most `workers` checks run and
 at most `queue` wait; anything beyond is refused at once (`PoolFull`, a 503), so
-a login flood costs at most `workers` cores and never a route's thread.
+a login flood costs at most `workers` checks at a time and never a route's thread.
+
+The threads run at a lower CPU priority (nice 10; on Linux nice is per thread,
+and argon2's own helper threads inherit it): with parallelism 4 each check
+starts four threads of its own, and at equal priority two checks on two cores
+took the CPU from the event loop (/api/me waited over a second in a flood).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+
+NICE = 10
+
+
+def _lower_priority() -> None:
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: same priority, still capped
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
 
 
 class PoolFull(RuntimeError):
@@ -30,7 +45,8 @@ class PasswordPool:
         if workers < 1 or queue < 0:
             raise ValueError("login workers must be >= 1 and the login queue >= 0")
         self.workers, self.capacity = workers, workers + queue
-        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="password-check")
+        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="password-check",
+                                            initializer=_lower_priority)
         self._lock = threading.Lock()
         self._in_flight = 0  # submitted and not finished (running or waiting)
 

@@ -122,6 +122,8 @@ class Sessions:
     def peek(self, token: str) -> SessionUser | _Miss | None:
         """From the cache only (no I/O, safe on the event loop): the user, None when
         it is known to be over, or MISS when only `read` can tell."""
+        if len(token) > MAX_TOKEN:
+            return None
         key, now = self._hash(token), self.clock()
         with self._lock:
             entry = self._fresh(key, now)

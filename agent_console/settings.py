@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     # `def` routes share, split into two lanes (addresses with and without a recent
     # failure); beyond a lane's workers + queue a login gets 503 at once
     login_workers: int = 2
-    login_queue: int = 8
+    login_queue: int = 4
     # comma-separated addresses/networks of reverse proxies whose X-Forwarded-For
     # is believed; empty: the header is ignored (the client is the TCP peer)
     trusted_proxies: str = ""

@@ -18,11 +18,12 @@ HTTP/1.1 writer (pre-encoded requests), so it costs the server more than it cost
 Measured at the same time:
   /api/me   bert, logged in before the flood, sends GET /api/me every 20 ms on his own
             connection: p50 / p99 / max round trip (also 5 s before the flood, for comparison);
-  real user anna logs in with the right password from her own address every 5 s: how
-            many got 200 at the first try, and their round trips;
+  real user anna logs in with the right password from her own address every 5 s (again
+            after Retry-After when the checks are busy, 503, at most 5 tries, as a person
+            clicking again would): how many got in, how many at the first try, how long it took;
   attack    answers by status, attempts/s, password checks run (the 401s);
   server    CPU seconds and RSS of the `hotline serve` process (/proc).
-Target: /api/me p99 <= 100 ms during the flood, and every real-user login 200.
+Target: /api/me p99 <= 100 ms during the flood, and the real user logged in every time.
 """
 
 from __future__ import annotations
@@ -149,14 +150,21 @@ async def attacker(port: int, k: int, args: argparse.Namespace, until: float, st
         await conn.close()
 
 
-async def real_user(port: int, until: float, results: list[tuple[int, float]]) -> None:
+async def real_user(port: int, until: float, results: list[tuple[list[int], float]]) -> None:
+    """Every 5 s: log in like the page would, trying again after Retry-After on a 503
+    (at most 5 tries); records the statuses and the time until logged in (or given up)."""
     conn = Conn(port)
     try:
         while time.monotonic() < until - 1:
             await asyncio.sleep(5)
-            t = time.perf_counter()
-            status, _, _ = await conn.request(login_request(port, "anna", PASSWORD, OWN_ADDRESS))
-            results.append((status, time.perf_counter() - t))
+            t, statuses = time.perf_counter(), []
+            for _ in range(5):
+                status, headers, _ = await conn.request(login_request(port, "anna", PASSWORD, OWN_ADDRESS))
+                statuses.append(status)
+                if status != 503:
+                    break
+                await asyncio.sleep(float(headers.get("retry-after", "1")))
+            results.append((statuses, time.perf_counter() - t))
     finally:
         await conn.close()
 
@@ -184,7 +192,7 @@ async def bench(port: int, pid: int, args: argparse.Namespace) -> int:
     me: list[float] = []
     me_status: Counter[int] = Counter()
     attack: Counter[int] = Counter()
-    logins: list[tuple[int, float]] = []
+    logins: list[tuple[list[int], float]] = []
     started = time.monotonic()
     await asyncio.gather(poll_me(port, cookie, until, me, me_status), real_user(port, until, logins),
                          *(attacker(port, k, args, until, attack) for k in range(args.concurrency)))
@@ -196,13 +204,16 @@ async def bench(port: int, pid: int, args: argparse.Namespace) -> int:
           + ", ".join(f"{code} x {count:,}" for code, count in sorted(attack.items()))
           + f"  (401 = a password check ran: {attack[401] / took:.1f}/s)")
     print(f"/api/me during the flood (every 20 ms): {figures(me)}  statuses {dict(me_status)}")
-    ok = sum(1 for s, _ in logins if s == 200)
-    print(f"real user (right password, own address, every 5 s): {ok}/{len(logins)} logged in at the first try; "
-          f"round trips {', '.join(f'{t * 1000:.0f}' for _, t in logins)} ms; statuses {[s for s, _ in logins]}")
+    first = sum(1 for s, _ in logins if s[0] == 200)
+    ok = sum(1 for s, _ in logins if s[-1] == 200)
+    print(f"real user (right password, own address, every 5 s, again after Retry-After on 503): "
+          f"{ok}/{len(logins)} logged in, {first} at the first try; time to log in "
+          f"{', '.join(f'{t * 1000:.0f}' for _, t in logins)} ms; statuses {[s for s, _ in logins]}")
     print(f"hotline serve: CPU {cpu1 - cpu0:.1f} s in {took:.0f} s ({(cpu1 - cpu0) / took:.0%} of one core), "
-          f"RSS {rss0:.0f} -> {rss1:.0f} MB")
+          f"RSS {rss0:.0f} -> {rss1:.0f} MB; machine load average (1 min) at the end {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} CPUs (other work included)")
     met = me and pct(me, 99) <= 100 and logins and ok == len(logins)
-    print(f"target (/api/me p99 <= 100 ms, every real-user login 200): {'met' if met else 'NOT met'}")
+    print(f"target (/api/me p99 <= 100 ms, the real user logged in every time): {'met' if met else 'NOT met'}")
     return 0 if met else 1
 
 

@@ -10,6 +10,7 @@ executor (HOTLINE_LOGIN_WORKERS + HOTLINE_LOGIN_QUEUE); beyond that a login gets
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 import time
 from collections import Counter
@@ -61,6 +62,8 @@ def test_a_login_flood_leaves_plain_routes_their_threads(app: Any, client: TestC
 
 def test_a_flood_from_failing_addresses_leaves_the_real_user_a_check(app: Any, client: TestClient) -> None:
     services = app.state.services
+    limiter = services.login.limiter
+    limiter.policy = dataclasses.replace(limiter.policy, suspect_after=1)  # one failure makes a suspect here
     attackers = [f"10.2.0.{n}" for n in range(20)]
     for address in attackers:  # each has failed once: from now on they are suspects
         assert post_login(client, "nobody", "wrong-password", address).status_code == 401

@@ -84,15 +84,33 @@ def test_the_backoff_doubles_per_failure_and_a_success_resets_it() -> None:
     assert isinstance(begin(limiter, ATTACKER, now), Attempt)
 
 
-def test_a_distributed_attack_slows_the_username_for_every_address() -> None:
-    limiter = LoginLimiter(LoginPolicy(per_pair=1000, free_failures=5, everyone_after=50, backoff_max=60))
-    now = 0.0
-    for n in range(50):  # fifty addresses, one try each, a second apart (no backoff for fresh addresses)
-        attempt = begin(limiter, f"10.0.{n // 250}.{n % 250}", now + n)
+def test_an_attack_from_many_addresses_never_locks_out_the_owner() -> None:
+    limiter = LoginLimiter(LoginPolicy(per_pair=1000, free_failures=5, backoff_max=60, max_suspects=100))
+    attackers = [f"10.0.{n // 250}.{n % 250}" for n in range(300)]
+    for n, address in enumerate(attackers):  # three hundred addresses, one guess each, a second apart
+        attempt = begin(limiter, address, float(n))
         assert isinstance(attempt, Attempt), (n, attempt)
         limiter.failed(attempt)
-    refused = begin(limiter, OWNER, now + 50)  # past `everyone_after`: even a fresh address waits
-    assert isinstance(refused, Refused) and refused.retry_after > 1
+    # an address that guessed lately waits out the username's backoff, grown to its cap
+    refused = begin(limiter, attackers[-1], 300.0)
+    assert isinstance(refused, Refused) and refused.retry_after > 50
+    # the owner's address never failed: straight to the password check
+    assert isinstance(begin(limiter, OWNER, 300.0), Attempt)
+
+
+def test_an_address_becomes_a_suspect_after_a_few_unsuccessful_attempts() -> None:
+    limiter = LoginLimiter(LoginPolicy(suspect_after=3, free_failures=100))
+    flags = []
+    for n in range(5):
+        attempt = begin(limiter, ATTACKER, 0.0, f"user{n}")
+        assert isinstance(attempt, Attempt)
+        flags.append(attempt.suspect)
+        limiter.cancel(attempt)  # even refused for want of a free check, it counts for the address
+    assert flags == [False, False, False, True, True]
+    mistyped = begin(limiter, OWNER, 0.0)
+    assert isinstance(mistyped, Attempt)
+    limiter.failed(mistyped)
+    assert not getattr(begin(limiter, OWNER, 1.0), "suspect", True)  # one typo: still in the ordinary lane
 
 
 def test_a_refused_check_does_not_count_and_a_cancelled_one_is_refunded() -> None:
@@ -106,3 +124,15 @@ def test_a_refused_check_does_not_count_and_a_cancelled_one_is_refunded() -> Non
         limiter.failed(attempt)
     assert isinstance(begin(limiter, ATTACKER, 2.0), Refused)
     assert isinstance(begin(limiter, ATTACKER, 2.0 + 121), Attempt)  # two windows later: forgotten
+
+
+def test_a_check_refused_for_want_of_capacity_does_not_hold_the_owner_back() -> None:
+    limiter = LoginLimiter(LoginPolicy(per_pair=1000, free_failures=2))
+    for n in range(3):  # someone hammers anna from elsewhere: her streak is past the free failures
+        attempt = begin(limiter, f"10.9.9.{n}", 0.0)
+        assert isinstance(attempt, Attempt)
+        limiter.failed(attempt)
+    busy = begin(limiter, OWNER, 0.0)
+    assert isinstance(busy, Attempt)
+    limiter.cancel(busy)  # 503: the password checks were busy, hers was never checked
+    assert isinstance(begin(limiter, OWNER, 0.0), Attempt)  # so she may try again at once
