@@ -300,7 +300,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     _pages(app)
     _docs(app)
     _errors(app)
-    middleware.install(app, services.settings)
+    middleware.install(app, services.settings, {"/api/customers/import": http_customers.MAX_IMPORT_BYTES})
     return app
 
 

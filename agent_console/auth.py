@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from fastapi import Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 
-from agent_console.sessions import MISS, Sessions, SessionUser
+from agent_console.sessions import CacheMiss, Sessions, SessionUser
 from tickets.models import Role
 
 __all__ = ["ADMIN", "ANY", "COOKIE", "CSRF_HEADER", "SUPERVISOR", "SessionUser", "current", "origin_allowed",
@@ -52,7 +52,7 @@ async def current(request: Request) -> SessionUser:
     only a cache miss reads the database, on a worker thread."""
     sessions, token = _sessions(request), session_token(request)
     found = sessions.peek(token) if token else None
-    if found is MISS:
+    if isinstance(found, CacheMiss):
         found = await run_in_threadpool(sessions.read, token)
     if found is None:
         raise HTTPException(401, "log in first: POST /api/session")

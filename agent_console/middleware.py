@@ -1,7 +1,7 @@
 """ASGI middleware: security headers, request-body limits, trusted proxies.
 
-Layer: edge (plain ASGI around the FastAPI app; no routes, no services).
-`install(app, settings)` is the one line create_app calls.
+Layer: edge (plain ASGI around the FastAPI app). Must not import routes or
+services. `install(app, settings, route_limits)` is the one line create_app calls.
 
 - Every HTTP response gets a Content-Security-Policy that allows only this
   origin (no inline script, no framing), X-Frame-Options DENY,
@@ -25,7 +25,6 @@ from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agent_console.http_customers import MAX_IMPORT_BYTES
 from agent_console.settings import Settings
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -34,12 +33,13 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 HEADERS = {"content-security-policy": CSP, "x-frame-options": "DENY",
            "x-content-type-options": "nosniff", "referrer-policy": "same-origin"}
 SMALL = 16 * 1024  # a username and a password in JSON (at most ~1 KiB) with room to spare
-ROUTE_LIMITS = {"/api/session": SMALL, "/api/me/password": SMALL, "/api/customers/import": MAX_IMPORT_BYTES}
+ROUTE_LIMITS = {"/api/session": SMALL, "/api/me/password": SMALL}
 
 
-def install(app: FastAPI, settings: Settings) -> None:
+def install(app: FastAPI, settings: Settings, route_limits: dict[str, int]) -> None:
+    """`route_limits`: body limits of routes that take more than the default (path: bytes)."""
     # the last added runs first: proxies, then headers (so a 413 has them too), then limits
-    app.add_middleware(BodyLimit, default=settings.max_body_bytes, routes=ROUTE_LIMITS)
+    app.add_middleware(BodyLimit, default=settings.max_body_bytes, routes={**ROUTE_LIMITS, **route_limits})
     app.add_middleware(SecurityHeaders)
     if settings.trusted_proxies.strip():
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware

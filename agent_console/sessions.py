@@ -56,11 +56,11 @@ class _Cached:
     fetched: datetime
 
 
-class _Miss:
+class CacheMiss:
     """`peek` found nothing fresh in the cache: ask `read` (which may hit the database)."""
 
 
-MISS: Final = _Miss()
+MISS: Final = CacheMiss()
 
 
 class Sessions:
@@ -119,7 +119,7 @@ class Sessions:
             entry.record = replace(record, last_seen_at=now)
         return SessionUser(entry.user, record.csrf, record.id)
 
-    def peek(self, token: str) -> SessionUser | _Miss | None:
+    def peek(self, token: str) -> SessionUser | CacheMiss | None:
         """From the cache only (no I/O, safe on the event loop): the user, None when
         it is known to be over, or MISS when only `read` can tell."""
         if len(token) > MAX_TOKEN:

@@ -26,7 +26,7 @@ from agent_console import views
 from agent_console.auth import COOKIE, SessionUser, origin_allowed
 from agent_console.hub import Client
 from agent_console.services import Services
-from agent_console.sessions import MISS
+from agent_console.sessions import CacheMiss
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -114,7 +114,7 @@ async def _session_ends(services: Services, token: str) -> None:
         await asyncio.sleep(services.settings.ws_session_check_seconds)
         try:
             found = services.sessions.peek(token)
-            if found is MISS:
+            if isinstance(found, CacheMiss):
                 found = await asyncio.to_thread(services.sessions.read, token)
         except Exception:  # the database is down: keep the socket, ask again later
             log.warning("could not re-check a WebSocket's session", exc_info=True)
