@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     login_address_limit_per_minute: int = 100
     login_free_failures: int = 5
     login_backoff_max_seconds: float = 300
+    login_refusal_delay_seconds: float = 1.0  # a throttled login's 429 comes after this pause
     # password checks (argon2) run on their own threads, never on the pool plain
     # `def` routes share, split into two lanes (addresses with and without a recent
     # failure); beyond a lane's workers + queue a login gets 503 at once

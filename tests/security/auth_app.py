@@ -37,7 +37,7 @@ def base_settings(database_url: str, **overrides: Any) -> Settings:
     test can log in "from" any address."""
     values: dict[str, Any] = {"database_url": database_url, "session_secret": SECRET, "ami_enabled": False,
                                "writer_process": False, "login_rate_limit_per_minute": 5,
-                               "trusted_proxies": "testclient"}
+                               "trusted_proxies": "testclient", "login_refusal_delay_seconds": 0}
     return Settings(**{**values, **overrides})
 
 

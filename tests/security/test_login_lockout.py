@@ -11,6 +11,7 @@ X-Forwarded-For (the TestClient is a trusted proxy in these settings).
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -136,3 +137,12 @@ def test_a_check_refused_for_want_of_capacity_does_not_hold_the_owner_back() -> 
     assert isinstance(busy, Attempt)
     limiter.cancel(busy)  # 503: the password checks were busy, hers was never checked
     assert isinstance(begin(limiter, OWNER, 0.0), Attempt)  # so she may try again at once
+
+
+def test_a_throttled_login_hears_so_only_after_a_pause(client: TestClient, app: Any) -> None:
+    app.state.services.login.refusal_delay = 0.5  # (these tests run without it)
+    statuses = [post_login(client, "anna", "wrong-password", ATTACKER).status_code for _ in range(5)]
+    assert statuses == [401] * 5
+    started = time.monotonic()
+    assert post_login(client, "anna", "wrong-password", ATTACKER).status_code == 429
+    assert time.monotonic() - started >= 0.5  # a script that fires its next guess at once is slowed down
