@@ -332,7 +332,8 @@ class LiveRig:
         self.db = session_factory(make_engine(self.url))
         pbx = Pbx(self.asterisk, self.tap)
         self.serve_proc = self.stack.enter_context(
-            serve(pbx, self.url, self.port, secrets.token_urlsafe(24), self.log))
+            serve(pbx, self.url, self.port, secrets.token_urlsafe(24), self.log,
+                  HOTLINE_WS_PER_SESSION="10000"))  # the supervisor clients share one session
         self.serve_stats = ProcStats(self.serve_proc.pid)
         ast_pid = self.asterisk.pid()
         self.asterisk_stats = ProcStats(ast_pid) if ast_pid else None

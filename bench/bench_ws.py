@@ -475,7 +475,8 @@ async def run(args: argparse.Namespace) -> None:
         sock.bind(("127.0.0.1", 0))
         settings = Settings(database_url=url, session_secret=SecretStr("x" * 32), ami_enabled=True,
                             ami_host="127.0.0.1", ami_port=ami.port, ami_secret=SecretStr(AMI_SECRET),
-                            http_port=sock.getsockname()[1])
+                            http_port=sock.getsockname()[1],
+                            ws_per_session=args.clients + 10)  # all broadcast clients share one session
         rec = Recorder()
 
         async def body(services: Services, base: str) -> None:

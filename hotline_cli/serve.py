@@ -58,5 +58,10 @@ def run_serve(_args: argparse.Namespace) -> int:
     # collector's full passes, which otherwise walk it and pause the loop
     gc.freeze()
     print(f"hotline serving on http://{settings.http_host}:{settings.http_port}/", flush=True)
-    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_level="warning")
+    # uvicorn would believe X-Forwarded-For from 127.0.0.1 by default, so any local
+    # client could pick its address (and dodge the login throttle): proxies are
+    # trusted only through HOTLINE_TRUSTED_PROXIES, in the app (agent_console/middleware.py).
+    # No WebSocket message we read is larger than a few bytes.
+    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_level="warning",
+                proxy_headers=False, ws_max_size=64 * 1024)
     return 0

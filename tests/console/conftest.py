@@ -56,8 +56,15 @@ class Browser:
     """One logged-in user on the shared TestClient: its own session cookie, the CSRF
     header on writes, the Origin header a browser sends."""
 
-    def __init__(self, client: TestClient, cookie: str, csrf: str) -> None:
-        self.client, self.cookie, self.csrf = client, cookie, csrf
+    def __init__(self, client: TestClient, cookie: str, csrf: str, user_id: int = 0) -> None:
+        self.client, self.cookie, self.csrf, self.user_id = client, cookie, csrf, user_id
+
+    def renew(self) -> None:
+        """A fresh session straight from the app (no password check, no throttle):
+        for tests that end the session on purpose and go on."""
+        services = self.client.app.state.services  # type: ignore[attr-defined]
+        self.cookie, who = services.sessions.issue(services.users.get(self.user_id))
+        self.csrf = who.csrf
 
     def headers(self, extra: dict[str, str] | None = None, csrf: bool = True) -> dict[str, str]:
         h = {"Cookie": f"{COOKIE}={self.cookie}", "Origin": ORIGIN}
@@ -91,6 +98,6 @@ def login(client: TestClient) -> Any:
         cookie = r.cookies.get(COOKIE)
         client.cookies.clear()
         assert cookie
-        return Browser(client, cookie, r.json()["csrf_token"])
+        return Browser(client, cookie, r.json()["csrf_token"], r.json()["id"])
 
     return as_user
