@@ -26,6 +26,7 @@ from sqlalchemy import text
 
 from agent_console import http_agent, http_calls, http_customers, http_ops, http_queues, http_session, http_tickets, ws
 from agent_console.auth import LoginLimiter, Sessions
+from agent_console.errors import error_body, field_errors
 from agent_console.hub import Hub
 from agent_console.notifier import Notifier
 from agent_console.pbx_port import LocalPbx
@@ -301,7 +302,7 @@ def _pages(app: FastAPI) -> None:
 
 
 _ERROR = {"type": "object", "required": ["detail"],
-          "properties": {"detail": {"type": "string"},
+          "properties": {"detail": {"type": "string"}, "code": {"type": "string"},
                          "errors": {"type": "array", "items": {"type": "object"}}}}
 _PBX_ROUTES = ("/api/agent/", "/transfer")
 
@@ -357,10 +358,9 @@ def _docs(app: FastAPI) -> None:
 def _errors(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": ".".join(str(p) for p in e.get("loc", ())), "error": e.get("msg", "")}
-                  for e in exc.errors()]
-        return JSONResponse({"detail": "invalid request", "errors": errors}, status_code=422)
+        return JSONResponse({"detail": "invalid request", "code": "invalid",
+                             "errors": field_errors(list(exc.errors()))}, status_code=422)
 
     @app.exception_handler(HTTPException)
     async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        return JSONResponse(error_body(exc), status_code=exc.status_code, headers=exc.headers)
