@@ -97,10 +97,10 @@ window.HOTLINE_I18N = {
   "session.drafts_kept": "Unsaved input was kept on this device.",
 
   "agent_state.logged_out": "logged out", "agent_state.available": "available", "agent_state.ringing": "ringing",
-  "agent_state.on_call": "on a call", "agent_state.wrap_up": "wrap-up", "agent_state.paused": "paused",
+  "agent_state.on_call": "on a call", "agent_state.wrap_up": "after-call work", "agent_state.paused": "paused",
   "agent_state.unavailable": "unreachable",
   "pause_reason.lunch": "Lunch", "pause_reason.break": "Short break", "pause_reason.backoffice": "Back office",
-  "pause_reason.wrap-up": "Wrap-up",
+  "pause_reason.wrap-up": "After-call work",
   "pause_reason.other": "Paused: {reason}",
   "match_status.known": "known", "match_status.ambiguous": "ambiguous", "match_status.unknown": "unknown",
   "match_status.withheld": "withheld",
