@@ -32,8 +32,8 @@ from agent_console.app import create_app
 from agent_console.settings import Settings
 from cti import events as ev
 from tests.pbx_fixture import free_tcp_port
-from tickets.migrate import upgrade
 from tickets.db import make_engine, session_factory
+from tickets.migrate import upgrade
 from tickets.models import Role
 from tickets.users import UserService
 
@@ -46,7 +46,7 @@ SAMPLE_EVERY = timedelta(seconds=15)
 PASSWORD = "demo-password-1"
 AGENTS = [("PJSIP/1001", "anna", "Anna Schmidt", ev.AgentState.ON_CALL, ""),
           ("PJSIP/1002", "bert", "Bert Krüger", ev.AgentState.PAUSED, "lunch"),
-          ("PJSIP/1003", "cem", "Cem Yılmaz", ev.AgentState.AVAILABLE, ""),
+          ("PJSIP/1003", "cem", "Cem Aydin", ev.AgentState.AVAILABLE, ""),
           ("PJSIP/1004", "dora", "Dora Weiß", ev.AgentState.WRAP_UP, ""),
           ("PJSIP/1005", "emil", "Emil Novak", ev.AgentState.ON_CALL, ""),
           ("PJSIP/1006", "frieda", "Frieda Lang", ev.AgentState.PAUSED, "backoffice")]

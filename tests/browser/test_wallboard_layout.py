@@ -90,7 +90,7 @@ def test_no_raw_enum_and_no_utc_time_in_either_language(demo: DemoServer, browse
         names = page.evaluate("[...document.querySelectorAll('#agents .agent-name')].map((n) => n.textContent)")
         assert "Bert Krüger" in names and "bert" not in names  # display names, not member names
         bert = page.inner_text("#agents li[data-agent='PJSIP/1002'] .badge")
-        assert bert == {"de": "Pause – Mittag", "en": "paused – Lunch"}[lang]
+        assert bert == {"de": "Pause \u2013 Mittag", "en": "paused \u2013 Lunch"}[lang]
         banner = {"de": r"\d Anrufer warten? länger als 25 s", "en": r"\d callers? ha(s|ve) waited longer than 25 s"}
         assert re.match(banner[lang], page.inner_text("#banner")), page.inner_text("#banner")
     finally:
