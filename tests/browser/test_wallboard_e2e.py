@@ -23,7 +23,7 @@ import pytest
 
 from tests.browser.axe import assert_no_serious_violations
 from tests.browser.conftest import PASSWORD, Server
-from tests.pbx_fixture import AmiTap, Pbx, start_pbx
+from tests.pbx_fixture import Pbx, running_pbx
 from tests.tcp_proxy import TcpProxy
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.browser]
@@ -36,14 +36,8 @@ BERLIN = ZoneInfo("Europe/Berlin")
 @pytest.fixture(scope="module")
 def pbx() -> Iterator[Pbx]:
     """This module's own Asterisk: callers may wait two minutes (the shared one: 8 s)."""
-    asterisk = start_pbx(f"wallboard-{os.getpid()}", queue_max_wait=150)
-    tap = AmiTap(asterisk.config.ami_port, asterisk.config.ami_secret)
-    try:
-        tap.wait_for(lambda e: e.get("Event") == "FullyBooted", timeout=10)
-        yield Pbx(asterisk, tap)
-    finally:
-        tap.close()
-        asterisk.stop()
+    with running_pbx(f"wallboard-{os.getpid()}", queue_max_wait=150) as found:
+        yield found
 
 
 class ThreadedProxy:
