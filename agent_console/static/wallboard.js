@@ -214,7 +214,7 @@ const handlers = {
   renderAll();
   if (me.role === "agent") {  // a friendly way on, not a bare 403
     $("not-allowed").hidden = false;
-    document.querySelectorAll("#sound, #notify, #tv-toggle, #conn").forEach((n) => { n.hidden = true; });
+    document.querySelectorAll("#sound, #notify, #tv-toggle, #conn, #queue-name").forEach((n) => { n.hidden = true; });
     return;
   }
   $("board").hidden = false;

@@ -27,6 +27,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from callqueue.live import QueueProjection
+from pydantic import SecretStr
 
 from agent_console.app import create_app
 from agent_console.settings import Settings
@@ -154,8 +155,8 @@ def demo_server(database_url: str, now: datetime = NOW) -> Iterator[DemoServer]:
 
     add_users(database_url)
     clock = clock_from(now)
-    settings = Settings(database_url=database_url, session_secret=secrets.token_urlsafe(24), ami_enabled=False,
-                        writer_process=False)
+    settings = Settings(database_url=database_url, session_secret=SecretStr(secrets.token_urlsafe(24)),
+                        ami_enabled=False, writer_process=False)
     app = create_app(settings, clock=clock)
     seed(app.state.services.projection, clock())
     app.state.services.pbx = ConnectedPbx()

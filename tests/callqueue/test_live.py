@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 from callqueue.live import QueueProjection, Sample, thin
 
@@ -127,6 +128,6 @@ def test_thinning_keeps_peaks_and_gaps() -> None:
     kept = thin(samples, 50)
     assert len(kept) <= 50 and kept[-1] == samples[-1]
     assert any(s.waiting == 7 for s in kept)  # the peak survives
-    steps = [(b.at - a.at).total_seconds() for a, b in zip(kept, kept[1:], strict=False)]
+    steps = [(b.at - a.at).total_seconds() for a, b in pairwise(kept)]
     assert max(steps) > 2000  # the stretch without samples is still without points
     assert thin(samples[:10], 50) == samples[:10]
