@@ -30,6 +30,7 @@ from callqueue.live import QueueProjection
 from pydantic import SecretStr
 
 from agent_console.app import create_app
+from agent_console.pbx_port import PbxUnavailable
 from agent_console.settings import Settings
 from cti import events as ev
 from tests.pbx_fixture import free_tcp_port
@@ -140,6 +141,9 @@ class ConnectedPbx:
 
     connected: bool = True
     registry: None = None
+
+    async def send(self, name: str, fields: dict[str, str]) -> dict[str, str]:
+        raise PbxUnavailable(f"the demo has no Asterisk to send {name} to")  # a 503, as with no PBX
 
 
 @dataclass
