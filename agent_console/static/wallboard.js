@@ -188,7 +188,7 @@ const handlers = {
     if (!q) return;
     wb.names = d.agent_names || {};
     wb.series = q.series || [];
-    wb.alerted = { breached: new Set(), atRisk: new Set() };  // a fresh start: alert what is open now
+    // wb.alerted survives a reconnect: a caller already announced is not announced again
     render(q);
     drawChart(hl.live.now(), wbModel.rows(q, hl.live.now()));
   },
