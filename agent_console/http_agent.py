@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from agent_console.actions import run_action
 from agent_console.auth import ANY, SessionUser
+from agent_console.errors import CodedError
 from agent_console.services import Services, ServicesDep
 from cti import actions
 
@@ -32,7 +33,7 @@ class DialIn(BaseModel):
 
 def _endpoint(who: SessionUser) -> str:
     if not who.user.endpoint:
-        raise HTTPException(409, "your user has no phone endpoint (hotline users add --endpoint PJSIP/…)")
+        raise CodedError(409, "no_endpoint", "your user has no phone endpoint (hotline users add --endpoint PJSIP/…)")
     return who.user.endpoint
 
 

@@ -35,7 +35,15 @@ SESSION_ENDED = 4401
 TOO_MANY_SOCKETS = 4429
 
 
-def snapshot(services: Services, who: SessionUser) -> dict[str, Any]:
+def agent_names(services: Services) -> dict[str, str]:
+    """Endpoint -> the user's display name, for the wallboard (Asterisk knows only the
+    queue member name). Reads the database: call it off the event loop."""
+    return {u.endpoint: u.display_name for u in services.users.all() if u.endpoint and u.display_name}
+
+
+def snapshot(services: Services, who: SessionUser, names: dict[str, str] | None = None) -> dict[str, Any]:
+    """`server_time`: when this was taken, on the server's clock; the page runs every
+    live timer against it (never against the time of replayed messages)."""
     now = services.clock()
     registry = services.pbx.registry if services.pbx else None
     me = next((a for a in (registry.agent_list() if registry else []) if a.agent == who.user.endpoint), None)
@@ -52,9 +60,11 @@ def snapshot(services: Services, who: SessionUser) -> dict[str, Any]:
         "ringing": services.notifier.book.ringing_for(who.user.endpoint),
         "current_call": current,
         "pbx_connected": bool(services.pbx and services.pbx.connected),
+        "server_time": views.iso(now),
     }
     if who.supervisor:
         data["queues"] = services.wallboard.views()
+        data["agent_names"] = names or {}
     return data
 
 
@@ -92,12 +102,13 @@ async def _refuse(ws: WebSocket, code: int, reason: str) -> None:
 
 async def _serve(ws: WebSocket, services: Services, who: SessionUser, token: str) -> None:
     since = ws.query_params.get("since")
+    names = await asyncio.to_thread(agent_names, services) if who.supervisor else None
     client = Client(who.user.id, who.user.username, who.user.endpoint, who.supervisor)
     missed = services.hub.attach(client, int(since) if since and since.isdigit() else None)
     try:
         if missed is None:
             seq = services.hub.next_seq()
-            await ws.send_json({"seq": seq, "type": "snapshot", "data": snapshot(services, who)})
+            await ws.send_json({"seq": seq, "type": "snapshot", "data": snapshot(services, who, names)})
         else:
             for msg in missed:
                 await ws.send_json(msg.wire())

@@ -212,16 +212,25 @@ def end_background_calls(request: pytest.FixtureRequest) -> Iterator[None]:
         request.getfixturevalue("pbx").end_calls()
 
 
-@pytest.fixture(scope="session")
-def pbx() -> Iterator[Pbx]:
-    asterisk = start_pbx(f"test-{os.getpid()}")
+@contextlib.contextmanager
+def running_pbx(name: str, **overrides: object) -> Iterator[Pbx]:
+    """A private Asterisk (start_pbx's settings with `overrides`), booted, with its AMI tap."""
+    asterisk = start_pbx(name, **overrides)
     tap = AmiTap(asterisk.config.ami_port, asterisk.config.ami_secret)
-    tap.wait_for(lambda e: e.get("Event") == "FullyBooted", timeout=10)
     try:
+        tap.wait_for(lambda e: e.get("Event") == "FullyBooted", timeout=10)
         yield Pbx(asterisk, tap)
     finally:
         tap.close()
         asterisk.stop()
-        record = os.environ.get("HOTLINE_RECORD_TRANSCRIPT")
-        if record:
-            Path(record).write_bytes(bytes(tap.raw))
+
+
+@pytest.fixture(scope="session")
+def pbx() -> Iterator[Pbx]:
+    with running_pbx(f"test-{os.getpid()}") as found:
+        try:
+            yield found
+        finally:
+            record = os.environ.get("HOTLINE_RECORD_TRANSCRIPT")
+            if record:
+                Path(record).write_bytes(bytes(found.tap.raw))
