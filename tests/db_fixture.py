@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
-from tickets.db import scratch_schema
+from tickets.db import make_engine, scratch_schema, session_factory
 from tickets.migrate import upgrade
 from tickets.models import Base
 
@@ -57,3 +57,14 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def module_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with throwaway_database(tmp_path_factory.mktemp("moddb")) as url:
         yield url
+
+
+@contextlib.contextmanager
+def db_sessions(url: str) -> Iterator[sessionmaker[Session]]:
+    """A session factory on `url` whose engine is disposed on leaving (its pooled
+    connections closed now, not left to the garbage collector: a ResourceWarning)."""
+    engine = make_engine(url)
+    try:
+        yield session_factory(engine)
+    finally:
+        engine.dispose()

@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from agent_console.pbx_port import PbxUnavailable
 from callqueue.live import QueueProjection
 from pydantic import SecretStr
 
 from agent_console.app import create_app
+from agent_console.scaleout.port import PbxUnavailable
 from agent_console.settings import Settings
 from cti import events as ev
 from tests.pbx_fixture import free_tcp_port
@@ -162,7 +162,7 @@ def demo_server(database_url: str, now: datetime = NOW) -> Iterator[DemoServer]:
     settings = Settings(database_url=database_url, session_secret=SecretStr(secrets.token_urlsafe(24)),
                         ami_enabled=False, writer_process=False)
     app = create_app(settings, clock=clock)
-    seed(app.state.services.projection, clock())
+    seed(app.state.services.queue_feed.projection, clock())
     app.state.services.pbx = ConnectedPbx()
     port = free_tcp_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
@@ -184,7 +184,8 @@ VIEWS = {"tv-1920": ((1920, 1080), True), "laptop-1366": ((1366, 768), False), "
 
 def open_wallboard(browser: Any, server: DemoServer, lang: str, size: tuple[int, int], tv: bool) -> Any:
     """A logged-in supervisor's wallboard in `lang`, Berlin time, at `size`."""
-    context = browser.new_context(locale="de-DE" if lang == "de" else "en-GB", timezone_id="Europe/Berlin",
+    context = browser.new_context(bypass_csp=True, locale="de-DE" if lang == "de" else "en-GB",
+                                  timezone_id="Europe/Berlin",
                                   viewport={"width": size[0], "height": size[1]})
     context.add_init_script(f"localStorage.setItem('hotline.lang', '{lang}')")
     page = context.new_page()

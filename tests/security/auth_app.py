@@ -23,9 +23,9 @@ from fastapi.testclient import TestClient
 from agent_console.auth import COOKIE
 from agent_console.settings import Settings
 from tests.console.conftest import ORIGIN, PASSWORD, Browser
+from tests.db_fixture import db_sessions
 from tests.pbx_fixture import free_tcp_port
 from tests.serve_process import serve
-from tickets.db import make_engine, session_factory
 from tickets.models import Role
 from tickets.users import UserService
 
@@ -136,6 +136,7 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = 10.0) 
 
 
 def add_user(database_url: str, name: str = "anna", endpoint: str | None = "PJSIP/1001") -> None:
-    users = UserService(session_factory(make_engine(database_url)))
-    if name not in {u.username for u in users.all()}:
-        users.add(name, PASSWORD, Role.AGENT if endpoint else Role.SUPERVISOR, endpoint)
+    with db_sessions(database_url) as sessions:
+        users = UserService(sessions)
+        if name not in {u.username for u in users.all()}:
+            users.add(name, PASSWORD, Role.AGENT if endpoint else Role.SUPERVISOR, endpoint)

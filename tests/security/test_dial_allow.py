@@ -23,10 +23,10 @@ from cti import actions
 from cti.dial_allow import DialAllowList, DialRefused
 from hotline_cli.asterisk import PbxConfig, PrivateAsterisk, new_agent_passwords
 from hotline_cli.phones import _sipp_prefix, free_udp_port
+from tests.db_fixture import db_sessions
 from tests.integration.test_serve_restart import poll
 from tests.pbx_fixture import Pbx, free_tcp_port
 from tests.serve_process import serve
-from tickets.db import make_engine, session_factory
 from tickets.models import Role, User
 from tickets.users import UserService
 
@@ -145,10 +145,10 @@ def test_a_desk_phone_cannot_dial_around_the_list(pbx: Pbx) -> None:
 @pytest.mark.timeout(120)
 def test_the_console_cannot_dial_or_transfer_off_the_list(pbx: Pbx, module_database_url: str,
                                                           tmp_path: Path) -> None:
-    db = session_factory(make_engine(module_database_url))
-    with db.begin() as s:
-        s.query(User).filter((User.username == "tina") | (User.endpoint == "PJSIP/1001")).delete()
-    UserService(db).add("tina", "allow-list-pass", Role.AGENT, "PJSIP/1001")
+    with db_sessions(module_database_url) as db:
+        with db.begin() as s:
+            s.query(User).filter((User.username == "tina") | (User.endpoint == "PJSIP/1001")).delete()
+        UserService(db).add("tina", "allow-list-pass", Role.AGENT, "PJSIP/1001")
     port = free_tcp_port()
     base = f"http://127.0.0.1:{port}"
     with pbx.phone("1001", answer_after=0.5), \

@@ -20,8 +20,8 @@ from agent_console.app import create_app
 from agent_console.settings import Settings
 from tests.console import conftest as console
 from tests.console.conftest import PASSWORD, Browser
+from tests.db_fixture import db_sessions
 from tests.security.auth_app import Clock, base_settings, login_as, post_login
-from tickets.db import make_engine, session_factory
 from tickets.models import UserSession
 
 app, client = console.app, console.client  # the console tests' fixtures
@@ -35,7 +35,7 @@ def settings(database_url: str) -> Settings:
 @pytest.fixture(autouse=True)
 def no_sessions(settings: Settings) -> None:
     """Each test starts with nobody logged in (the database lives for the whole run)."""
-    with session_factory(make_engine(settings.database_url)).begin() as db:
+    with db_sessions(settings.database_url) as sessions, sessions.begin() as db:
         db.execute(delete(UserSession))
 
 
@@ -68,7 +68,7 @@ def test_the_cookie_is_only_a_random_token(client: TestClient, settings: Setting
     first, second = login_as(client, "anna"), login_as(client, "anna")
     assert first.cookie != second.cookie and len(first.cookie) >= 40
     assert "." not in first.cookie  # not a signed payload
-    with session_factory(make_engine(settings.database_url))() as db:
+    with db_sessions(settings.database_url) as sessions, sessions() as db:
         stored = set(db.scalars(select(UserSession.token_hash)))
     assert first.cookie not in stored and second.cookie not in stored  # only a keyed hash is kept
 
