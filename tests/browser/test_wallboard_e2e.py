@@ -68,6 +68,7 @@ class ThreadedProxy:
         self._call(self.proxy.stop())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=5)
+        self.loop.close()  # its self-pipe sockets closed now, not by the collector in a later test
 
 
 @pytest.fixture(scope="module")
