@@ -5,7 +5,6 @@ Layer: edge.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query
@@ -13,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from agent_console.actions import run_action
 from agent_console.auth import ANY, SessionUser
+from agent_console.fields import AwareTime
 from agent_console.services import ServicesDep
 from cti import actions
 from cti.events import Outcome
@@ -31,12 +31,10 @@ def _mine(who: SessionUser, call: dict[str, Any]) -> bool:
 
 
 @router.get("/api/calls")
-def list_calls(services: ServicesDep, who: Annotated[SessionUser, ANY], since: datetime | None = None,
+def list_calls(services: ServicesDep, who: Annotated[SessionUser, ANY], since: AwareTime | None = None,
                limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                queue: Annotated[str | None, Query(max_length=64, pattern=PRINTABLE)] = None,
                outcome: Outcome | None = None) -> list[dict[str, Any]]:
-    if since is not None and since.tzinfo is None:
-        raise HTTPException(422, "since: give a time zone, e.g. 2026-11-23T08:00:00+01:00")
     calls = services.desk.calls(since=since, limit=limit if who.supervisor else 1000,
                                 queue=queue, outcome=outcome)
     return [c for c in calls if _mine(who, c)][:limit]

@@ -5,7 +5,6 @@ Layer: edge. Agents get 403 here: queue-wide figures are supervisor data.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from callqueue.metrics import figures
@@ -13,6 +12,7 @@ from fastapi import APIRouter, HTTPException, Path, Query
 
 from agent_console import views
 from agent_console.auth import SUPERVISOR, SessionUser
+from agent_console.fields import AwareTime
 from agent_console.services import ServicesDep
 from tickets.reports import finished_calls
 
@@ -28,10 +28,8 @@ def live(services: ServicesDep, who: Annotated[SessionUser, SUPERVISOR]) -> list
 
 @router.get("/api/queues/{name}/stats")
 def stats(name: QueueName, services: ServicesDep, who: Annotated[SessionUser, SUPERVISOR],
-          from_: Annotated[datetime, Query(alias="from")],
-          to: Annotated[datetime, Query()]) -> dict[str, Any]:
-    if from_.tzinfo is None or to.tzinfo is None:
-        raise HTTPException(422, "from/to: give a time zone, e.g. 2026-11-23T00:00:00+01:00")
+          from_: Annotated[AwareTime, Query(alias="from")],
+          to: Annotated[AwareTime, Query()]) -> dict[str, Any]:
     if to <= from_:
         raise HTTPException(422, "to must be after from")
     s = services.settings

@@ -15,6 +15,7 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agent_console.auth import ANY, SessionUser
+from agent_console.fields import Notes, OneLine
 from agent_console.services import Services, ServicesDep
 from tickets.desk import DeskError
 from tickets.events import TicketUpdated
@@ -36,30 +37,30 @@ class _Text(BaseModel):
 
 
 class TicketIn(_Text):
-    subject: str = Field(min_length=1, max_length=300)
-    description: str = Field("", max_length=20000)
+    subject: OneLine = Field(min_length=1, max_length=300)
+    description: Notes = Field("", max_length=20000)
     contact_id: int | None = Field(None, ge=1, le=MAX_ID)
     priority: Priority = Priority.NORMAL
-    category: str = Field("", max_length=100)
+    category: OneLine = Field("", max_length=100)
     channel: Channel = Channel.PHONE
 
 
 class TicketPatch(_Text):
     model_config = ConfigDict(extra="forbid")
-    subject: str | None = Field(None, min_length=1, max_length=300)
-    description: str | None = Field(None, max_length=20000)
+    subject: OneLine | None = Field(None, min_length=1, max_length=300)
+    description: Notes | None = Field(None, max_length=20000)
     status: TicketStatus | None = None
     priority: Priority | None = None
-    category: str | None = Field(None, max_length=100)
-    assignee: str | None = Field(None, max_length=100)
-    team: str | None = Field(None, max_length=100)
+    category: OneLine | None = Field(None, max_length=100)
+    assignee: OneLine | None = Field(None, max_length=100)
+    team: OneLine | None = Field(None, max_length=100)
     contact_id: int | None = Field(None, ge=1, le=MAX_ID)
     first_contact_resolution: bool | None = None
 
 
 class EscalateIn(_Text):
     level: int = Field(ge=2, le=3)
-    reason: str = Field(min_length=1, max_length=500)
+    reason: OneLine = Field(min_length=1, max_length=500)
 
 
 def _updated(services: Services, ticket: dict[str, Any]) -> None:

@@ -104,7 +104,7 @@ async def _serve(ws: WebSocket, services: Services, who: SessionUser, token: str
     since = ws.query_params.get("since")
     names = await asyncio.to_thread(agent_names, services) if who.supervisor else None
     client = Client(who.user.id, who.user.username, who.user.endpoint, who.supervisor)
-    missed = services.hub.attach(client, int(since) if since and since.isdigit() else None)
+    missed = services.hub.attach(client, int(since) if since and since.isascii() and since.isdigit() else None)
     try:
         if missed is None:
             seq = services.hub.next_seq()

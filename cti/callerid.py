@@ -48,6 +48,10 @@ def normalize(raw: str | None, default_region: str = "DE") -> CallerNumber:
                             kind=NumberKind.INVALID)
     if text.lower() in WITHHELD_TOKENS:
         return CallerNumber(raw=text, kind=NumberKind.WITHHELD)
+    if any(ch.isalpha() for ch in text):
+        # phonenumbers reads letters as a keypad's ("0341-FLOWERS") and skips words: "call me
+        # at 12" would become +4912. Neither a caller ID nor a contact's number has letters.
+        return CallerNumber(raw=text, kind=NumberKind.INVALID)
     cleaned = _STRIP.sub("", _NATIONAL_TRUNK_IN_PARENS.sub("", text))
     if cleaned.isdigit() and len(cleaned) <= MAX_EXTENSION_DIGITS and not cleaned.startswith("0"):
         return CallerNumber(raw=text, kind=NumberKind.EXTENSION, extension=cleaned)

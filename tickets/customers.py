@@ -129,6 +129,20 @@ def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterator[Sequence[An
         yield items[i:i + size]
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what makes a spreadsheet cell a formula
+
+
+def neutralise(cell: str) -> str:
+    """A cell a spreadsheet would run as a formula (OWASP "CSV injection"), behind an
+    apostrophe, which spreadsheets show as text; `csv_cells` takes it off again."""
+    return "'" + cell if cell.startswith(FORMULA_START) else cell
+
+
+def csv_cells(fields: list[str]) -> list[str]:
+    """The cells as exported values read back: a neutralised formula loses its apostrophe."""
+    return [f[1:] if f.startswith("'") and f[1:].startswith(FORMULA_START) else f for f in fields]
+
+
 def csv_records(reader: Any, errors: list[tuple[int, str]]) -> Iterator[tuple[int, list[str]]]:
     """(line the record starts on, fields); blank records skipped, unreadable ones reported."""
     while True:
@@ -143,7 +157,7 @@ def csv_records(reader: Any, errors: list[tuple[int, str]]) -> Iterator[tuple[in
                 return
             continue
         if any(f.strip() for f in fields):
-            yield line, fields
+            yield line, csv_cells(fields)
 
 
 def read_header(records: Iterator[tuple[int, list[str]]]) -> list[str]:
@@ -348,8 +362,9 @@ class CustomerService:
                 phones = _direct_phones(s, [c.id for c, _ in rows])
             if not rows:
                 return count
-            writer.writerows([c.name, org or "", PHONE_SEPARATOR.join(raw for raw, _ in phones.get(c.id, [])),
-                              c.email, c.language, c.team] for c, org in rows)
+            writer.writerows([neutralise(cell) for cell in (
+                c.name, org or "", PHONE_SEPARATOR.join(raw for raw, _ in phones.get(c.id, [])),
+                c.email, c.language, c.team)] for c, org in rows)
             count, last = count + len(rows), rows[-1][0].id
 
 

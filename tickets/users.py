@@ -61,11 +61,11 @@ def hash_password(password: str) -> str:
 
 
 def validate_new_user(username: str, password: str, endpoint: str | None) -> None:
-    if not USERNAME.match(username):
+    if not USERNAME.fullmatch(username):
         raise UserError("username: 1-64 letters, digits, '.', '_' or '-'")
     if len(password) < MIN_PASSWORD:
         raise UserError(f"password: at least {MIN_PASSWORD} characters")
-    if endpoint is not None and not ENDPOINT.match(endpoint):
+    if endpoint is not None and not ENDPOINT.fullmatch(endpoint):
         raise UserError("endpoint: like PJSIP/1001")
 
 

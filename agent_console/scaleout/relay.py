@@ -48,7 +48,7 @@ ACTIONS = frozenset({"QueuePause", "QueueAdd", "QueueRemove", "Originate", "Blin
 OUTBOX_LIMIT = 10_000
 ANNOUNCE_EVERY = 5.0  # seconds between a bridge instance's announcements
 DUPLICATE_FOR = 3 * ANNOUNCE_EVERY  # another bridge instance counts as running this long after its last one
-_SAFE = re.compile(r"^[^\r\n\0]*$")
+_SAFE = re.compile(r"[^\r\n\0]*")  # fullmatch: a "$" would let a trailing newline through
 
 
 class BridgeRelay:
@@ -202,7 +202,7 @@ class BridgeRelay:
         """Run one forwarded action; AMI errors become a REFUSED reply (502 on the
         web instance, as on this one), no AMI link an UNAVAILABLE one (503)."""
         fields = dict(r.fields)
-        if r.name not in ACTIONS or not all(_SAFE.match(k + v) for k, v in fields.items()):
+        if r.name not in ACTIONS or not all(_SAFE.fullmatch(k + v) for k, v in fields.items()):
             return codec.ActionReply(r.id, codec.ActionStatus.REFUSED, f"{r.name} is not relayed")
         if not self.bridge.connected:
             return codec.ActionReply(r.id, codec.ActionStatus.UNAVAILABLE,
