@@ -34,6 +34,10 @@ def match_json(result: LookupResult, contact: dict[str, Any] | None) -> dict[str
 
 @dataclass
 class PopEnricher:
+    """A pop's customer data in two phases, each one call on a worker thread:
+    `match_pop` (the ranked match and its contact: what the ring shows at once) and
+    `history` (open tickets and recent calls: they may follow as `call.enriched`)."""
+
     lookup: CustomerLookup
     desk: Desk
     contacts: Contacts
@@ -44,17 +48,21 @@ class PopEnricher:
         best = result.candidates[0] if result.status.value == "known" else None
         return result, self.contacts.get(best.contact_id) if best and best.contact_id else None
 
-    def enrich(self, caller_raw: str) -> dict[str, Any]:
+    def match_pop(self, caller_raw: str) -> dict[str, Any]:
         result, contact = self.match(caller_raw)
+        return match_json(result, contact)
+
+    def history(self, match: dict[str, Any]) -> dict[str, Any]:
+        """Open tickets and recent calls of the matched contact, or of the number."""
+        contact = match.get("contact")
         open_tickets: list[dict[str, Any]] = []
         recent: list[dict[str, Any]] = []
         if contact:
             open_tickets = self.desk.open_tickets_for(contact["id"], limit=10)
             recent = self.desk.recent_calls(contact_id=contact["id"], limit=5)
-        elif result.number:
-            recent = self.desk.recent_calls(number=result.number, limit=5)
-        return {"match": match_json(result, contact), "open_tickets": open_tickets,
-                "recent_calls": recent}
+        elif match.get("number"):
+            recent = self.desk.recent_calls(number=match["number"], limit=5)
+        return {"open_tickets": open_tickets, "recent_calls": recent}
 
 
 @dataclass

@@ -123,7 +123,7 @@ def test_pop_still_arrives_when_the_customer_lookup_fails(app: Any, client: Test
     def broken(_raw: str) -> dict[str, Any]:
         raise RuntimeError("database is down")
 
-    app.state.services.notifier.enricher.enrich = broken
+    app.state.services.notifier.enricher.match_pop = broken
     with anna.ws() as w:
         w.receive_json()
         call = snap("1700000000.5", ringing_agents=("PJSIP/1001",))
