@@ -47,11 +47,11 @@ Item = ev.CallUpdated | ev.AgentUpdated | TicketCreated | TicketUpdated | Histor
 
 @dataclass(frozen=True, slots=True)
 class _Lookups:
-    match: asyncio.Task[dict[str, Any]]
+    match: asyncio.Future[dict[str, Any]]
     history: asyncio.Task[dict[str, Any]]
 
 
-def _retrieved(task: asyncio.Task[Any]) -> None:
+def _retrieved(task: asyncio.Future[Any]) -> None:
     if not task.cancelled():
         task.exception()
 
@@ -67,6 +67,8 @@ class PopNotifier:
         self.book = PopBook()
         self._inbox: asyncio.Queue[Item] = asyncio.Queue()
         self._lookups: dict[str, _Lookups] = {}  # linkedid -> the pop's customer data, both phases
+        self._unmatched: dict[str, tuple[str, asyncio.Future[dict[str, Any]]]] = {}  # linkedid -> caller
+        self._matcher: asyncio.Task[None] | None = None
         self._settled: set[str] = set()  # linkedids past ringing: no call.enriched any more
         self._tasks = TaskSet()
 
@@ -117,15 +119,34 @@ class PopNotifier:
         found = self._lookups.get(call.linkedid)
         if found is None:
             lid = call.linkedid
-            match = self._tasks.spawn(asyncio.to_thread(self.enricher.match_pop, call.caller_raw),
-                                      f"pop-match-{lid}")
+            match: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+            self._unmatched[lid] = (call.caller_raw, match)
+            if self._matcher is None or self._matcher.done():
+                self._matcher = self._tasks.spawn(self._match_all(), "pop-matcher")
             history = self._tasks.spawn(self._history(lid, match), f"pop-history-{lid}")
             for task in (match, history):  # a pop nobody rang for still had its error looked at
                 task.add_done_callback(_retrieved)
             found = self._lookups[lid] = _Lookups(match, history)
         return found
 
-    async def _history(self, linkedid: str, match: asyncio.Task[dict[str, Any]]) -> dict[str, Any]:
+    async def _match_all(self) -> None:
+        """Match every caller waiting for it in one lookup on a worker thread, until none
+        waits: a burst of 100 callers costs a few statements, not 100 lookups in a row."""
+        while self._unmatched:
+            batch, self._unmatched = self._unmatched, {}
+            waiting = [(raw, fut) for raw, fut in batch.values() if not fut.done()]
+            try:
+                found = await asyncio.to_thread(self.enricher.match_pops, [raw for raw, _ in waiting])
+            except Exception as exc:
+                for _, fut in waiting:
+                    if not fut.done():
+                        fut.set_exception(exc)
+                continue
+            for (_, fut), match in zip(waiting, found, strict=True):
+                if not fut.done():
+                    fut.set_result(match)
+
+    async def _history(self, linkedid: str, match: asyncio.Future[dict[str, Any]]) -> dict[str, Any]:
         try:
             data = await asyncio.to_thread(self.enricher.history, await match)
         except Exception:
@@ -196,6 +217,7 @@ class PopNotifier:
             self.book.forget(lid)
             self._settled.discard(lid)
             found = self._lookups.pop(lid, None)
+            self._unmatched.pop(lid, None)
             for task in (found.match, found.history) if found else ():
                 if not task.done():
                     task.cancel()

@@ -6,6 +6,7 @@ event loop); PopBook is the pure record of the pops now out.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -22,6 +23,8 @@ class Desk(Protocol):
 class Contacts(Protocol):
     def get(self, contact_id: int) -> dict[str, Any] | None: ...
 
+    def get_many(self, contact_ids: Iterable[int]) -> Mapping[int, dict[str, Any]]: ...
+
 
 def match_json(result: LookupResult, contact: dict[str, Any] | None) -> dict[str, Any]:
     return {
@@ -35,7 +38,8 @@ def match_json(result: LookupResult, contact: dict[str, Any] | None) -> dict[str
 @dataclass
 class PopEnricher:
     """A pop's customer data in two phases, each one call on a worker thread:
-    `match_pop` (the ranked match and its contact: what the ring shows at once) and
+    `match_pops` (ranked matches and their contacts, for every caller that joined the
+    queue since the last call: what the ring shows at once) and
     `history` (open tickets and recent calls: they may follow as `call.enriched`)."""
 
     lookup: CustomerLookup
@@ -48,9 +52,13 @@ class PopEnricher:
         best = result.candidates[0] if result.status.value == "known" else None
         return result, self.contacts.get(best.contact_id) if best and best.contact_id else None
 
-    def match_pop(self, caller_raw: str) -> dict[str, Any]:
-        result, contact = self.match(caller_raw)
-        return match_json(result, contact)
+    def match_pops(self, callers_raw: list[str]) -> list[dict[str, Any]]:
+        """The matches of several callers, in two statements (numbers, then contacts)."""
+        results = self.lookup.lookup_many(callers_raw)
+        best = {i: r.candidates[0].contact_id for i, r in enumerate(results)
+                if r.status.value == "known" and r.candidates[0].contact_id}
+        contacts = self.contacts.get_many(best.values())
+        return [match_json(r, contacts.get(best[i]) if i in best else None) for i, r in enumerate(results)]
 
     def history(self, match: dict[str, Any]) -> dict[str, Any]:
         """Open tickets and recent calls of the matched contact, or of the number."""

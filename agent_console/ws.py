@@ -16,7 +16,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from agent_console import views
 from agent_console.auth import SessionUser, origin_allowed, websocket_user
-from agent_console.hub import Client
+from agent_console.hub import Client, Message
 from agent_console.services import Services, ServicesDep
 
 router = APIRouter()
@@ -66,7 +66,7 @@ async def feed(ws: WebSocket, services: ServicesDep) -> None:
             await ws.send_json({"seq": seq, "type": "snapshot", "data": snapshot(services, who)})
         else:
             for msg in missed:
-                await ws.send_json(msg.wire())
+                await ws.send_text(msg.text)
         await _pump(ws, client)
     except (WebSocketDisconnect, RuntimeError):
         pass
@@ -89,15 +89,24 @@ async def _pump(ws: WebSocket, client: Client) -> None:
                     return
                 await ws.send_json({"seq": None, "type": "ping", "data": {}})
                 continue
-            msg = getter.result()
-            if msg is None:  # dropped as too slow
-                await ws.close(code=4408, reason="too slow; reconnect for a snapshot")
+            if not await _send_ready(ws, client, getter.result()):
                 return
-            await ws.send_json(msg.wire())
     finally:
         reader.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await reader
+
+
+async def _send_ready(ws: WebSocket, client: Client, msg: Message | None) -> bool:
+    """Send `msg` and whatever queued behind it, without a task per message; each is
+    text the hub encoded once for everyone. False once the client was cut off."""
+    while msg is not None:
+        await ws.send_text(msg.text)
+        if client.queue.empty():
+            return True
+        msg = client.queue.get_nowait()
+    await ws.close(code=4408, reason="too slow; reconnect for a snapshot")  # dropped as too slow
+    return False
 
 
 async def _drain_incoming(ws: WebSocket) -> None:

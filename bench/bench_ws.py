@@ -82,11 +82,13 @@ from tickets.db import make_engine, session_factory  # noqa: E402
 from tickets.migrate import upgrade  # noqa: E402
 from tickets.models import Role, User  # noqa: E402
 from tickets.users import hash_password  # noqa: E402
+from tickets.writer import GIL_SWITCH_INTERVAL  # noqa: E402
 
 TRANSCRIPT = ROOT / "tests" / "transcripts" / "answered.ami"
 AMI_SECRET = "bench-secret"
 PASSWORD = "bench-password-1"
 POP_TIMEOUT = 10.0
+ANSWER_GAP = 0.5  # s from joining the queue to the first ring: Asterisk's Answer() (see bench_e2e)
 BROADCAST_TIMEOUT = 10.0
 
 
@@ -219,6 +221,8 @@ class Recorder:
     broadcast: dict[int, list[float]] = field(default_factory=dict)
     broadcast_target: int = 0
     on_complete: Callable[[int], None] | None = None  # message k reached every client
+    rings_with_history: int = 0  # call.ringing that carried open tickets and recent calls
+    enriched_later: int = 0  # call.enriched that followed a ring without them
 
 
 class WsClient:
@@ -240,9 +244,12 @@ class WsClient:
                     lid = msg["data"]["linkedid"]
                     if rec.expected_endpoint.get(lid) != self.endpoint:
                         rec.misrouted += 1
+                    rec.rings_with_history += bool(msg["data"].get("enriched"))
                     fut = rec.pops.get(lid)
                     if fut is not None and not fut.done():
                         fut.set_result(now)
+                elif kind == "call.enriched":
+                    rec.enriched_later += 1
                 elif kind == "bench.broadcast":
                     k = msg["data"]["k"]
                     got = rec.broadcast.setdefault(k, [])
@@ -353,7 +360,7 @@ class Bench:
             await asyncio.sleep(0.1)
         return time.perf_counter() - t
 
-    async def pop_round(self, extensions: list[int]) -> tuple[list[float], list[float]]:
+    async def pop_round(self, extensions: list[int], gap: float) -> tuple[list[float], list[float]]:
         loop = asyncio.get_running_loop()
         batch = [self.calls.make(ext) for ext in extensions]
         for c in batch:
@@ -362,6 +369,7 @@ class Bench:
             self.ami.write(c.before)
         await self.ami.drain()
         await self.idle()  # callers are in the queue; now the phones ring
+        await asyncio.sleep(gap)
         sent: dict[str, float] = {}
         for c in batch:
             sent[c.linkedid] = time.perf_counter()
@@ -378,15 +386,17 @@ class Bench:
         await self.idle()
         return samples, server
 
-    async def pops(self, extensions: list[int], rounds: int) -> list[Row]:
+    async def pops(self, extensions: list[int], rounds: int, gap: float = 0.0) -> list[Row]:
         samples: list[float] = []
         server: list[float] = []
         for _ in range(rounds):
-            got, server_part = await self.pop_round(extensions)
+            got, server_part = await self.pop_round(extensions, gap)
             samples.extend(got)
             server.extend(server_part)
         n = len(extensions)
         name = "screen pop, 1 call at a time" if n == 1 else f"screen pop, {n} concurrent calls"
+        if n > 1:
+            name += f", ring {gap:g} s after join"
         return [Row(name, samples, n * rounds, f"{rounds} round(s)" if n > 1 else ""),
                 Row("  of it: AMI frame -> hub.publish", server, n * rounds,
                     "server side: parse, translate, registry, bus, notifier")]
@@ -579,8 +589,9 @@ async def run(args: argparse.Namespace) -> None:
                 try:
                     await bench.pops(agents[:1], 20)  # warm-up, not reported
                     rows.extend(await bench.pops(agents[:1], args.pops))
-                    if args.calls > 1:
+                    if args.calls > 1:  # at once (lookups still running), then as Asterisk's Answer() spaces it
                         rows.extend(await bench.pops(agents, args.rounds))
+                        rows.extend(await bench.pops(agents, args.rounds, ANSWER_GAP))
                 finally:
                     await asyncio.gather(*(c.close() for c in clients))
                     print(f"server let go of the closed agent sockets after {await bench.settle():.1f} s")
@@ -611,6 +622,8 @@ async def run(args: argparse.Namespace) -> None:
                             await bench.settle()
             if rec.misrouted:
                 print(f"WARNING: {rec.misrouted} call.ringing frame(s) reached a client of another endpoint")
+            print(f"pops: {rec.rings_with_history} ring(s) carried open tickets and recent calls; "
+                  f"{rec.enriched_later} call.enriched followed a ring without them; misrouted {rec.misrouted}")
 
         try:
             await with_server(settings, sock, body)
@@ -633,6 +646,9 @@ def main() -> int:
     p.add_argument("--worker", nargs=2, metavar=("BASE", "COOKIE"), help=argparse.SUPPRESS)
     args = p.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL)  # as `hotline serve` sets it
+    if not args.worker:  # the worker's stdout is its report to the parent
+        print(f"GIL switch interval {sys.getswitchinterval() * 1000:.1f} ms (as hotline serve)")
     coro = worker(args.worker[0], args.worker[1], args.clients) if args.worker else run(args)
     if args.no_uvloop:
         asyncio.run(coro)

@@ -94,6 +94,29 @@ class CustomerLookup:
         status, candidates = _ranked(key, rows)
         return LookupResult(status, key, n.raw, candidates)
 
+    def lookup_many(self, raws: Sequence[str]) -> list[LookupResult]:
+        """Several callers in one statement (a burst of calls joining the queue at once)."""
+        numbers = [normalize(raw, self.default_region) for raw in raws]
+        keys = {k: n.e164 is not None for n in numbers if n.kind is not NumberKind.WITHHELD
+                and (k := n.e164 or n.extension)}
+        wanted = sorted({x for k, e164 in keys.items() for x in ([k, *block_prefixes(k)] if e164 else [k])})
+        by_number: dict[str, list[Any]] = {}
+        if wanted:
+            with self.engine.connect() as conn:
+                for row in _select(conn, wanted):
+                    by_number.setdefault(row[0], []).append(row)
+        out = []
+        for n in numbers:
+            key = n.e164 or n.extension
+            if n.kind is NumberKind.WITHHELD or key is None:
+                status = MatchStatus.WITHHELD if n.kind is NumberKind.WITHHELD else MatchStatus.UNKNOWN
+                out.append(LookupResult(status, None, n.raw, ()))
+                continue
+            rows = [r for k in ([key, *block_prefixes(key)] if keys[key] else [key]) for r in by_number.get(k, ())]
+            status, candidates = _ranked(key, rows)
+            out.append(LookupResult(status, key, n.raw, candidates))
+        return out
+
     def _rows(self, key: str, e164: bool) -> Sequence[Any]:
         with self.engine.connect() as conn:
             return fetch(conn, key, e164)
@@ -101,7 +124,10 @@ class CustomerLookup:
 
 def fetch(conn: Connection | Session, key: str, e164: bool) -> Sequence[Any]:
     """The phones stored under `key` and (for E.164) its block prefixes, in one statement."""
-    keys = [key, *block_prefixes(key)] if e164 else [key]
+    return _select(conn, [key, *block_prefixes(key)] if e164 else [key])
+
+
+def _select(conn: Connection | Session, keys: list[str]) -> Sequence[Any]:
     dialect = conn.get_bind().dialect.name if isinstance(conn, Session) else conn.dialect.name
     stmt = _BY_ARRAY if dialect == "postgresql" else _BY_LIST
     return conn.execute(stmt, {"keys": keys}).all()

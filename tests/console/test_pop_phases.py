@@ -26,9 +26,9 @@ class SlowHistory(PopEnricher):
         self.release = threading.Event()
         self.histories = 0
 
-    def match_pop(self, caller_raw: str) -> dict[str, Any]:
-        return {"status": "known", "number": "+4934125385555", "contact": {"id": 1, "name": "Erika"},
-                "candidates": []}
+    def match_pops(self, callers_raw: list[str]) -> list[dict[str, Any]]:
+        return [{"status": "known", "number": "+4934125385555", "contact": {"id": 1, "name": "Erika"},
+                 "candidates": []} for _ in callers_raw]
 
     def history(self, match: dict[str, Any]) -> dict[str, Any]:
         assert self.release.wait(10), "the test never released the history"
