@@ -106,6 +106,8 @@ class PopNotifier:
             self.hub.publish("agent.state", views.agent_json(item.agent, self.clock()),
                              agents(item.agent.agent, supervisors=True))
         elif isinstance(item, TicketCreated):
+            if self.book.ticket_for(item.linkedid) == item.ticket_id:
+                return  # told again by a state reply (scaled out): the consoles have it
             self.book.set_ticket(item.linkedid, item.ticket_id)
             data = {"linkedid": item.linkedid, "ticket_id": item.ticket_id,
                     "number": item.ticket_number, "contact_id": item.contact_id}

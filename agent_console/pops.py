@@ -83,6 +83,7 @@ class PopBook:
 
     pops: dict[str, dict[str, Any]] = field(default_factory=dict)  # linkedid -> pop data
     popped: dict[str, set[str]] = field(default_factory=dict)  # linkedid -> endpoints that got it
+    tickets: dict[str, int] = field(default_factory=dict)  # linkedid -> its ticket, popped here or not
 
     def ringing_for(self, endpoint: str | None) -> list[dict[str, Any]]:
         if not endpoint:
@@ -90,13 +91,14 @@ class PopBook:
         return [self.pops[lid] for lid, eps in self.popped.items() if endpoint in eps and lid in self.pops]
 
     def ticket_for(self, linkedid: str) -> int | None:
-        ticket: int | None = self.pops.get(linkedid, {}).get("ticket_id")
-        return ticket
+        return self.tickets.get(linkedid)
 
     def set_ticket(self, linkedid: str, ticket_id: int) -> None:
+        self.tickets[linkedid] = ticket_id
         if linkedid in self.pops:
             self.pops[linkedid]["ticket_id"] = ticket_id
 
     def forget(self, linkedid: str) -> None:
         self.pops.pop(linkedid, None)
         self.popped.pop(linkedid, None)
+        self.tickets.pop(linkedid, None)
