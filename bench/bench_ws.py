@@ -56,7 +56,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -195,9 +195,10 @@ class CallFactory:
         self.count += 1
         n, ext = self.count, str(extension)
         linkedid, agent_uid = f"{1_900_000_000 + n}.{2 * n}", f"{1_900_000_000 + n}.{2 * n + 1}"
-        subs = [("1795358313.0", linkedid), ("1795358314.1", agent_uid),
-                ("trunk-00000000", f"trunk-{2 * n:08x}"), ("1001-00000001", f"{ext}-{2 * n + 1:08x}"),
-                (self.bridge_id, str(uuid.uuid4())), ("1001", ext)]
+        # the agent first: a fresh id may contain "1001" (call 1001's linkedid did, and lost its pop)
+        subs = [("1001", ext), ("1795358313.0", linkedid), ("1795358314.1", agent_uid),
+                ("trunk-00000000", f"trunk-{2 * n:08x}"), (f"{ext}-00000001", f"{ext}-{2 * n + 1:08x}"),
+                (self.bridge_id.replace("1001", ext), str(uuid.uuid4()))]
 
         def sub(text: str) -> bytes:
             for old, new in subs:
@@ -484,6 +485,84 @@ class WorkerLink(Link):
         return self.rec.broadcast
 
 
+class PopWorker:
+    """The agents' consoles in a second process (`--pop-worker`): it prints one JSON line
+    per call.ringing / call.enriched frame with its perf_counter receipt time, which this
+    side feeds into the Recorder as if its own clients had read them."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, rec: Recorder) -> None:
+        self.proc, self.rec = proc, rec
+        self.reader = asyncio.get_running_loop().create_task(self._read(), name="pop-worker-reader")
+
+    @classmethod
+    async def spawn(cls, base: str, cookies: dict[int, str], rec: Recorder, tmp: Path) -> PopWorker:
+        keys = tmp / "agent-cookies.txt"
+        keys.write_text("".join(f"{ext} {cookie}\n" for ext, cookie in cookies.items()))
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "--pop-worker", base, str(keys), stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE, limit=2**24)
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(proc.stdout.readline(), 300)
+        if line.strip() != b"ready":
+            proc.kill()
+            await proc.wait()
+            raise RuntimeError(f"pop worker did not get ready: {line!r}")
+        return cls(proc, rec)
+
+    async def _read(self) -> None:
+        assert self.proc.stdout is not None
+        rec = self.rec
+        while line := await self.proc.stdout.readline():
+            item = json.loads(line)
+            if item["type"] == "call.enriched":
+                rec.enriched_later += 1
+                continue
+            lid = item["linkedid"]
+            rec.misrouted += rec.expected_endpoint.get(lid) != item["endpoint"]
+            rec.rings_with_history += bool(item["enriched"])
+            fut = rec.pops.get(lid)
+            if fut is not None and not fut.done():
+                fut.set_result(item["t"])
+
+    async def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        await self.proc.wait()
+        await self.reader
+
+
+async def pop_worker(base: str, cookies: list[list[str]]) -> None:
+    """The client side of PopWorker: `cookies` are [extension, session cookie] pairs."""
+    raise_nofile(len(cookies) + 256)
+    host = base.split("://", 1)[1]
+
+    async def one(ext: str, cookie: str) -> None:
+        conn = await connect(f"ws://{host}/ws", open_timeout=60, max_size=2**22,
+                             additional_headers={"Cookie": f"{COOKIE}={cookie}", "Origin": base})
+        await conn.recv()  # the snapshot
+        ready.release()
+        with contextlib.suppress(websockets.ConnectionClosed, asyncio.CancelledError):
+            async for raw in conn:
+                now = time.perf_counter()
+                msg = json.loads(raw)
+                if msg["type"] in ("call.ringing", "call.enriched"):
+                    data = msg["data"]
+                    sys.stdout.write(json.dumps({"type": msg["type"], "linkedid": data["linkedid"], "t": now,
+                                                 "endpoint": f"PJSIP/{ext}", "enriched": data.get("enriched")}) + "\n")
+                    sys.stdout.flush()
+        await conn.close()
+
+    ready = asyncio.Semaphore(0)
+    tasks = [asyncio.get_running_loop().create_task(one(ext, c), name=f"agent-{ext}") for ext, c in cookies]
+    for _ in tasks:
+        await ready.acquire()
+    print("ready", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.buffer.read)  # until the parent closes stdin
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 async def worker(base: str, cookie: str, clients: int) -> None:
     """The client side of the broadcast in its own process; see WorkerLink."""
     raise_nofile(clients + 256)
@@ -595,6 +674,15 @@ async def run(args: argparse.Namespace) -> None:
                 finally:
                     await asyncio.gather(*(c.close() for c in clients))
                     print(f"server let go of the closed agent sockets after {await bench.settle():.1f} s")
+                if args.calls > 1 and not args.no_worker:  # the same agents' consoles in a 2nd process
+                    pops = await PopWorker.spawn(base, dict(zip(agents, cookies, strict=True)), rec, Path(tmp))
+                    try:
+                        for gap in (0.0, ANSWER_GAP):
+                            for row in await bench.pops(agents, args.rounds, gap):
+                                rows.append(replace(row, scenario=row.scenario + " (2nd proc)"))
+                    finally:
+                        await pops.close()
+                        await bench.settle()
                 if args.clients > 0:
                     t = time.perf_counter()
                     sup = await login(http, base, "bench-sup")
@@ -644,12 +732,15 @@ def main() -> int:
     p.add_argument("--no-uvloop", action="store_true", help="plain asyncio loop instead of uvloop")
     p.add_argument("--no-worker", action="store_true", help="skip the broadcast with clients in a 2nd process")
     p.add_argument("--worker", nargs=2, metavar=("BASE", "COOKIE"), help=argparse.SUPPRESS)
+    p.add_argument("--pop-worker", nargs=2, metavar=("BASE", "COOKIES"), help=argparse.SUPPRESS)
     args = p.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)  # as `hotline serve` sets it
-    if not args.worker:  # the worker's stdout is its report to the parent
+    if not args.worker and not args.pop_worker:  # a worker's stdout is its report to the parent
         print(f"GIL switch interval {sys.getswitchinterval() * 1000:.1f} ms (as hotline serve)")
-    coro = worker(args.worker[0], args.worker[1], args.clients) if args.worker else run(args)
+    coro = (worker(args.worker[0], args.worker[1], args.clients) if args.worker else
+            pop_worker(args.pop_worker[0], [ln.split() for ln in Path(args.pop_worker[1]).read_text().splitlines()])
+            if args.pop_worker else run(args))
     if args.no_uvloop:
         asyncio.run(coro)
     else:
