@@ -43,6 +43,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import math
@@ -608,7 +609,8 @@ async def with_server(settings: Settings, sock: socket.socket,
                       body: Callable[[Services, str], Awaitable[None]]) -> None:
     app = create_app(settings)
     services: Services = app.state.services
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    gc.freeze()  # as `hotline serve`, which also turns permessage-deflate off:
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", ws_per_message_deflate=False))
     task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]), name="uvicorn")
     try:
         while not server.started:

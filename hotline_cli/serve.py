@@ -58,5 +58,9 @@ def run_serve(_args: argparse.Namespace) -> int:
     # collector's full passes, which otherwise walk it and pause the loop
     gc.freeze()
     print(f"hotline serving on http://{settings.http_host}:{settings.http_port}/", flush=True)
-    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_level="warning")
+    # no permessage-deflate: each socket compresses on its own (zlib keeps a context per
+    # socket), so one broadcast to 1,000 consoles was 1,000 compressions of the same small
+    # JSON on the loop; console messages are a few hundred bytes on a LAN
+    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_level="warning",
+                ws_per_message_deflate=False)
     return 0
