@@ -56,8 +56,6 @@ def test_each_audience_reaches_exactly_its_clients() -> None:
 def test_a_message_is_encoded_once_for_its_whole_audience(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import json
 
-    from agent_console import hub as hub_module
-
     calls: list[object] = []
     real = json.dumps
 
@@ -65,7 +63,7 @@ def test_a_message_is_encoded_once_for_its_whole_audience(monkeypatch) -> None: 
         calls.append(obj)
         return real(obj, *args, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(hub_module.json, "dumps", counting)
+    monkeypatch.setattr(json, "dumps", counting)  # the hub's json.dumps is this one
 
     async def go() -> None:
         hub = Hub()

@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import redis
 from anyio.from_thread import BlockingPortal
 from fastapi.testclient import TestClient
 
@@ -27,8 +26,8 @@ from agent_console.scaleout.peers import PeerShare
 from agent_console.settings import Settings
 from cti.bus import EventBus
 from tests.console.test_redis_scaleout import (  # noqa: F401  (fixtures)
-    REDIS_URL,
     answer,
+    behind_proxy,
     bridge,
     fake,
     join,
@@ -44,7 +43,6 @@ from tests.console.test_redis_scaleout import (  # noqa: F401  (fixtures)
 )
 from tests.console.test_redis_tickets import ticket_updates
 from tests.cti.fake_ami import FakeAmi
-from tests.tcp_proxy import TcpProxy
 from tickets.events import TicketUpdated
 
 
@@ -72,10 +70,7 @@ def test_a_web_instance_started_during_an_answered_call_knows_its_ticket_at_once
 @pytest.mark.timeout(90)
 def test_a_ticket_edit_made_while_the_link_is_down_reaches_the_others_once_it_is_back(
         app: Any, bridge: TestClient, side: BlockingPortal, settings: Settings) -> None:  # noqa: F811
-    target = redis.Redis.from_url(REDIS_URL).connection_pool.connection_kwargs
-    proxy = side.call(TcpProxy(int(target.get("port", 6379))).start)
-    via_proxy = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{proxy.port}/{target.get('db', 0)}"})
-    try:
+    with behind_proxy(side, settings) as (proxy, via_proxy):
         with TestClient(create_app(via_proxy)) as web:
             synced(web)
             on_web, on_bridge = log_in(web, "anna"), log_in(bridge, "bert")
@@ -95,8 +90,6 @@ def test_a_ticket_edit_made_while_the_link_is_down_reaches_the_others_once_it_is
                 assert until(wb, "ticket.updated")["data"] == edited
                 assert ticket_updates(bridge, wb) == []  # exactly once
             assert services(web).bus_link.peer_events_dropped == 0
-    finally:
-        side.call(proxy.stop)
 
 
 def _ticket(updated: datetime, subject: str) -> TicketUpdated:
