@@ -23,10 +23,20 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from agent_console import http_agent, http_calls, http_customers, http_ops, http_queues, http_session, http_tickets, ws
-from agent_console.auth import LoginLimiter, Sessions
+from agent_console import (
+    http_agent,
+    http_calls,
+    http_customers,
+    http_ops,
+    http_queues,
+    http_session,
+    http_tickets,
+    middleware,
+    ws,
+)
 from agent_console.hub import Hub
 from agent_console.jobs import Jobs
+from agent_console.login_guard import LoginGuard
 from agent_console.notifier import PopNotifier
 from agent_console.openapi import add_docs
 from agent_console.pops import PopEnricher
@@ -36,6 +46,7 @@ from agent_console.scaleout.port import LocalPbx, PbxPort
 from agent_console.scaleout.relay import BridgeRelay
 from agent_console.scaleout.remote import RemoteBridge
 from agent_console.services import Services
+from agent_console.sessions import Sessions
 from agent_console.settings import Settings
 from agent_console.wallboard import WallboardPush
 from agent_console.web import add_error_shapes, add_pages
@@ -152,6 +163,7 @@ class _Running:
         await s.notifier.close()
         await s.writer.drain()
         await s.writer.close()
+        s.login.close()
         s.close_database()
 
 
@@ -188,9 +200,8 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> _Runni
 
     services = Services(
         settings=settings, clock=clock, bus=bus, users=users,
-        sessions=Sessions(settings.session_secret.get_secret_value() if settings.session_secret else "",
-                          users, settings.cookie_secure),
-        limiter=LoginLimiter(settings.login_rate_limit_per_minute), customers=customers, lookup=lookup,
+        sessions=Sessions.from_settings(settings, db, clock), login=LoginGuard.from_settings(settings),
+        customers=customers, lookup=lookup,
         desk=desk, hub=hub, queue_feed=feed, wallboard=wallboard, notifier=notifier, writer=writer,
         database_ok=lambda: database_ok(engine), close_database=lambda: _dispose(engine, reads),
         pbx=pbx, bus_link=bus_link)
@@ -218,4 +229,5 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     add_pages(app)
     add_docs(app)
     add_error_shapes(app)
+    middleware.install(app, running.services.settings, {"/api/customers/import": http_customers.MAX_IMPORT_BYTES})
     return app

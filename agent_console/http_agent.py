@@ -2,7 +2,8 @@
 and more time for wrap-up (a pause with the wrap-up reason; /unpause ends it).
 
 Layer: edge. Every value goes through cti.actions' validators (no CR/LF
-reaches AMI); an agent can only act on the endpoint stored with their user.
+reaches AMI, a number to dial must be on HOTLINE_DIAL_ALLOW); an agent can
+only act on the endpoint stored with their user.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from agent_console.actions import run_action
 from agent_console.auth import ANY, SessionUser
+from agent_console.errors import CodedError
 from agent_console.services import Services, ServicesDep
 from cti import actions
 
@@ -31,7 +33,7 @@ class DialIn(BaseModel):
 
 def _endpoint(who: SessionUser) -> str:
     if not who.user.endpoint:
-        raise HTTPException(409, "your user has no phone endpoint (hotline users add --endpoint PJSIP/…)")
+        raise CodedError(409, "no_endpoint", "your user has no phone endpoint (hotline users add --endpoint PJSIP/…)")
     return who.user.endpoint
 
 
@@ -79,4 +81,4 @@ async def queue_logout(services: ServicesDep, who: Annotated[SessionUser, ANY]) 
 @router.post("/api/agent/dial")
 async def dial(body: DialIn, services: ServicesDep, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
     ep = _endpoint(who)
-    return await _run(services, lambda: actions.originate(ep, body.number))
+    return await _run(services, lambda: actions.originate(ep, body.number, services.settings.dial_allow_list))

@@ -63,7 +63,7 @@ async def transfer(linkedid: LinkedId, body: TransferIn, services: ServicesDep,
     if call.agent_channel is None:
         raise HTTPException(409, "the call's agent channel is gone")
     try:
-        action = actions.blind_transfer(call.agent_channel, body.target)
+        action = actions.blind_transfer(call.agent_channel, body.target, services.settings.dial_allow_list)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from exc
     return await run_action(services, action)

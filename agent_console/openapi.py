@@ -19,7 +19,7 @@ from agent_console.auth import ANY, SessionUser
 
 STATIC = Path(__file__).resolve().parent / "static"
 _ERROR = {"type": "object", "required": ["detail"],
-          "properties": {"detail": {"type": "string"},
+          "properties": {"detail": {"type": "string"}, "code": {"type": "string"},
                          "errors": {"type": "array", "items": {"type": "object"}}}}
 _PBX_ROUTES = ("/api/agent/", "/transfer")
 

@@ -15,9 +15,10 @@ from callqueue.feed import QueueFeed
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
-from agent_console.auth import LoginLimiter, Sessions
 from agent_console.hub import Hub
+from agent_console.login_guard import LoginGuard
 from agent_console.notifier import PopNotifier
+from agent_console.sessions import Sessions
 from agent_console.settings import Settings
 from agent_console.wallboard import WallboardPush
 from cti.bus import EventBus
@@ -39,7 +40,7 @@ class Services:
     bus: EventBus
     users: UserService
     sessions: Sessions
-    limiter: LoginLimiter
+    login: LoginGuard
     customers: CustomerService
     lookup: CustomerLookup
     desk: TicketDesk

@@ -6,8 +6,10 @@ must be set (`hotline up` generates both and keeps them in the state folder).
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from cti.dial_allow import DEFAULT_DIAL_ALLOW, DialAllowList
 
 
 class Settings(BaseSettings):
@@ -34,6 +36,10 @@ class Settings(BaseSettings):
 
     default_region: str = "DE"
     queue_name: str = "hotline"
+    # what click-to-dial and transfer may reach: Asterisk extension patterns, comma-
+    # separated ("10XX,5555,0[1-9]X."); `hotline asterisk up` renders the same list
+    # into the `agents` dialplan context. Default: the agents' extensions and the hotline.
+    dial_allow: str = DEFAULT_DIAL_ALLOW
     service_level_seconds: int = 25
     short_abandon_seconds: int = 5
     callback_window_minutes: int = 60
@@ -54,7 +60,46 @@ class Settings(BaseSettings):
     writer_process: bool = True
     retention_days: int = 0  # 0: keep call records forever
     mask_caller_numbers: bool = False
+
+    # logins (policy in agent_console/login_limits.py): failed attempts per
+    # (username, address) a minute; per address (any username) a minute, high
+    # enough for an office behind one NAT address; consecutive failures of one
+    # username before its backoff starts, and the longest backoff
     login_rate_limit_per_minute: int = 10
+    login_address_limit_per_minute: int = 100
+    login_free_failures: int = 5
+    login_backoff_max_seconds: float = 300
+    login_refusal_delay_seconds: float = 1.0  # a throttled login's 429 comes after this pause
+    # password checks (argon2) run on their own threads, never on the pool plain
+    # `def` routes share, split into two lanes (addresses with and without a recent
+    # failure); beyond a lane's workers + queue a login gets 503 at once
+    login_workers: int = 2
+    login_queue: int = 4
+    # comma-separated addresses/networks of reverse proxies whose X-Forwarded-For
+    # is believed; empty: the header is ignored (the client is the TCP peer)
+    trusted_proxies: str = ""
+
+    # server-side sessions: idle timeout, absolute lifetime, at most N per user
+    # (the oldest ends); a session read is cached this long on each instance
+    session_idle_minutes: float = 30
+    session_lifetime_hours: float = 12
+    sessions_per_user: int = 10
+    session_cache_seconds: float = 5
+    # WebSockets: at most N per session (close 4429 beyond), session re-checked every N s (4401)
+    ws_per_session: int = 10
+    ws_session_check_seconds: float = 5
+    # request bodies: the default limit; /api/session and the CSV import have their own
+    max_body_bytes: int = 1024 * 1024
+
+    @field_validator("dial_allow")
+    @classmethod
+    def _dial_allow_parses(cls, value: str) -> str:
+        DialAllowList.parse(value)  # a bad pattern stops the start with its reason
+        return value
+
+    @property
+    def dial_allow_list(self) -> DialAllowList:
+        return DialAllowList.parse(self.dial_allow)
 
     @property
     def web_only(self) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from callqueue.live import QueueView, Sample
+from callqueue.live import WARN_MARGIN_SECONDS, QueueView, Sample
 from callqueue.metrics import QueueFigures
 
 from cti import events as ev
@@ -87,7 +87,8 @@ def queue_json(v: QueueView, now: datetime, mask: bool = False) -> dict[str, Any
                    "raw": mask_number(w.caller.caller_raw) if mask else w.caller.caller_raw,
                    "name": w.caller.caller_name},
         "entered_at": iso(w.caller.entered_at), "wait_seconds": w.wait_seconds,
-        "expected_wait_seconds": w.expected_wait_seconds, "at_risk": w.at_risk,
+        "expected_wait_seconds": w.expected_wait_seconds,
+        "expected_remaining_seconds": w.expected_remaining_seconds, "at_risk": w.at_risk,
         "breached": w.breached, "ringing_agents": list(w.caller.ringing_agents),
     } for i, w in enumerate(v.waiting)]
     return {
@@ -96,4 +97,6 @@ def queue_json(v: QueueView, now: datetime, mask: bool = False) -> dict[str, Any
         "agents": [agent_json(a.agent, now) for a in v.agents],
         "available_agents": v.available_agents, "staffed_agents": v.staffed_agents,
         "today": figures_json(v.today),
+        "service_level_if_answered_now": v.service_level_now,
+        "warn_margin_seconds": WARN_MARGIN_SECONDS,
     }

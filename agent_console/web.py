@@ -17,6 +17,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from agent_console.errors import error_body, field_errors
+
 STATIC = Path(__file__).resolve().parent / "static"
 PAGES = {"/": "index.html", "/console": "console.html", "/wallboard": "wallboard.html"}
 
@@ -38,10 +40,9 @@ def add_pages(app: FastAPI) -> None:
 def add_error_shapes(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": ".".join(str(p) for p in e.get("loc", ())), "error": e.get("msg", "")}
-                  for e in exc.errors()]
-        return JSONResponse({"detail": "invalid request", "errors": errors}, status_code=422)
+        return JSONResponse({"detail": "invalid request", "code": "invalid",
+                             "errors": field_errors(list(exc.errors()))}, status_code=422)
 
     @app.exception_handler(HTTPException)
     async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        return JSONResponse(error_body(exc), status_code=exc.status_code, headers=exc.headers)

@@ -1,29 +1,49 @@
 """GET /ws: the session's live feed. First a `snapshot`, then deltas with `seq`.
 
-Layer: edge. The session cookie and the Origin header are checked before the
-socket is accepted (close codes 4401 / 4403). `?since=N` resumes after message
-N when the hub still holds what came after it; otherwise a fresh snapshot.
-A heartbeat `ping` goes out every HEARTBEAT seconds so dead peers are noticed.
+Layer: edge. The Origin header is checked before the socket is accepted (4403).
+The session is checked at the handshake and again every
+HOTLINE_WS_SESSION_CHECK_SECONDS while the socket is open: without a valid
+session, or once it has ended (logout, revoked, expired, idle), the socket is
+closed with 4401 (accepted first: a refusal before accepting reaches a browser
+as a bare HTTP 403 with no code the page can act on). A session holds at most
+HOTLINE_WS_PER_SESSION sockets; the next is closed with 4429. A client that
+falls behind is closed with 4408. `?since=N` resumes after message N when the
+hub still holds what came after it; otherwise a fresh snapshot. A heartbeat
+`ping` goes out every HEARTBEAT seconds so dead peers are noticed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+from collections.abc import Coroutine
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from agent_console import views
-from agent_console.auth import SessionUser, origin_allowed, websocket_user
+from agent_console.auth import COOKIE, SessionUser, origin_allowed
 from agent_console.hub import Client, Message
 from agent_console.services import Services, ServicesDep
+from agent_console.sessions import CacheMiss
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 HEARTBEAT = 20.0
+SESSION_ENDED = 4401
+TOO_MANY_SOCKETS = 4429
 
 
-def snapshot(services: Services, who: SessionUser) -> dict[str, Any]:
+def agent_names(services: Services) -> dict[str, str]:
+    """Endpoint -> the user's display name, for the wallboard (Asterisk knows only the
+    queue member name). Reads the database: call it off the event loop."""
+    return {u.endpoint: u.display_name for u in services.users.all() if u.endpoint and u.display_name}
+
+
+def snapshot(services: Services, who: SessionUser, names: dict[str, str] | None = None) -> dict[str, Any]:
+    """`server_time`: when this was taken, on the server's clock; the page runs every
+    live timer against it (never against the time of replayed messages)."""
     now = services.clock()
     registry = services.pbx.registry if services.pbx else None
     me = next((a for a in (registry.agent_list() if registry else []) if a.agent == who.user.endpoint), None)
@@ -40,9 +60,11 @@ def snapshot(services: Services, who: SessionUser) -> dict[str, Any]:
         "ringing": services.notifier.book.ringing_for(who.user.endpoint),
         "current_call": current,
         "pbx_connected": bool(services.pbx and services.pbx.connected),
+        "server_time": views.iso(now),
     }
     if who.supervisor:
         data["queues"] = services.wallboard.views()
+        data["agent_names"] = names or {}
     return data
 
 
@@ -52,49 +74,92 @@ async def feed(ws: WebSocket, services: ServicesDep) -> None:
                           services.settings.allowed_origins):
         await ws.close(code=4403, reason="origin not allowed")
         return
-    who = await asyncio.to_thread(websocket_user, ws, services.sessions)
+    token = ws.cookies.get(COOKIE) or ""
+    who = await asyncio.to_thread(services.sessions.read, token)
     if who is None:
-        await ws.close(code=4401, reason="log in first")
+        await _refuse(ws, SESSION_ENDED, "log in first")
         return
+    sockets = services.sessions.sockets
+    if sockets[who.session_id] >= services.settings.ws_per_session:
+        await _refuse(ws, TOO_MANY_SOCKETS, "too many WebSockets for this session")
+        return
+    sockets[who.session_id] += 1
+    try:
+        await ws.accept()
+        await _serve(ws, services, who, token)
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        sockets[who.session_id] -= 1
+        if sockets[who.session_id] <= 0:
+            del sockets[who.session_id]
+
+
+async def _refuse(ws: WebSocket, code: int, reason: str) -> None:
     await ws.accept()
+    await ws.close(code=code, reason=reason)
+
+
+async def _serve(ws: WebSocket, services: Services, who: SessionUser, token: str) -> None:
     since = ws.query_params.get("since")
+    names = await asyncio.to_thread(agent_names, services) if who.supervisor else None
     client = Client(who.user.id, who.user.username, who.user.endpoint, who.supervisor)
     missed = services.hub.attach(client, int(since) if since and since.isdigit() else None)
     try:
         if missed is None:
             seq = services.hub.next_seq()
-            await ws.send_json({"seq": seq, "type": "snapshot", "data": snapshot(services, who)})
+            await ws.send_json({"seq": seq, "type": "snapshot", "data": snapshot(services, who, names)})
         else:
             for msg in missed:
                 await ws.send_text(msg.text)
-        await _pump(ws, client)
-    except (WebSocketDisconnect, RuntimeError):
-        pass
+        await _pump(ws, client, _session_ends(services, token))
     finally:
         services.hub.detach(client)
 
 
-async def _pump(ws: WebSocket, client: Client) -> None:
+async def _session_ends(services: Services, token: str) -> None:
+    """Return once the session is over. A cached answer costs nothing; the database
+    is asked (off the loop) when the cache has none, at most every few seconds."""
+    while True:
+        await asyncio.sleep(services.settings.ws_session_check_seconds)
+        try:
+            found = services.sessions.peek(token)
+            if isinstance(found, CacheMiss):
+                found = await asyncio.to_thread(services.sessions.read, token)
+        except Exception:  # the database is down: keep the socket, ask again later
+            log.warning("could not re-check a WebSocket's session", exc_info=True)
+            continue
+        if found is None:
+            return
+
+
+async def _pump(ws: WebSocket, client: Client, session_ends: Coroutine[Any, Any, None]) -> None:
     """Send the client's messages; stop as soon as the browser goes away (the reader
-    ends) rather than at the next send, so a closed tab leaves the hub at once."""
+    ends) rather than at the next send, so a closed tab leaves the hub at once, and
+    close with 4401 as soon as the session is over."""
     reader = asyncio.create_task(_drain_incoming(ws), name=f"ws-read-{client.username}")
+    watcher = asyncio.create_task(session_ends, name=f"ws-session-{client.username}")
     try:
         while True:
             getter = asyncio.create_task(client.queue.get(), name=f"ws-next-{client.username}")
-            done, _ = await asyncio.wait({getter, reader}, timeout=HEARTBEAT,
+            done, _ = await asyncio.wait({getter, reader, watcher}, timeout=HEARTBEAT,
                                          return_when=asyncio.FIRST_COMPLETED)
             if getter not in done:
                 getter.cancel()
                 if reader in done:
+                    return
+                if watcher in done:
+                    await ws.close(code=SESSION_ENDED, reason="session ended; log in again")
                     return
                 await ws.send_json({"seq": None, "type": "ping", "data": {}})
                 continue
             if not await _send_ready(ws, client, getter.result()):
                 return
     finally:
-        reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await reader
+        for task in (reader, watcher):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
 
 
 async def _send_ready(ws: WebSocket, client: Client, msg: Message | None) -> bool:

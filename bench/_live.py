@@ -332,14 +332,15 @@ class LiveRig:
         self.db = session_factory(make_engine(self.url))
         pbx = Pbx(self.asterisk, self.tap)
         self.serve_proc = self.stack.enter_context(
-            serve(pbx, self.url, self.port, secrets.token_urlsafe(24), self.log))
+            serve(pbx, self.url, self.port, secrets.token_urlsafe(24), self.log,
+                  HOTLINE_WS_PER_SESSION="10000"))  # the supervisor clients share one session
         self.serve_stats = ProcStats(self.serve_proc.pid)
         ast_pid = self.asterisk.pid()
         self.asterisk_stats = ProcStats(ast_pid) if ast_pid else None
         self.stack.callback(self._stop_sipp)
         self.stack.callback(self._stop_phones)
-        password = self.asterisk.config.agent_password
-        self.phones = [AgentPhone(a, self.asterisk.config.sip_port, password, self.answer_after, self.hangup_after)
+        passwords = self.asterisk.config.agent_passwords  # each endpoint its own
+        self.phones = [AgentPhone(a, self.asterisk.config.sip_port, passwords[a], self.answer_after, self.hangup_after)
                        for a in AGENTS]
         for p in self.phones:
             if not p.registered.wait(30) or p.failed:

@@ -3,7 +3,7 @@
 Run: .venv/bin/python bench/bench_ami.py [--events 200000] [--repeat 3]
 The same bytes (tests/transcripts/*.ami, repeated with fresh Linkedids until
 about N events) go through each parser in 4 KiB reads, in one run:
-- ours: cti.protocol.AmiParser, then also + translate + CallRegistry;
+- ours: cti.protocol.AmiParser, then cti.tracker.CallTracker (+ translate + CallRegistry);
 - asterisk-ami 0.1.7: its own reader loop (AMIClient.listen) on a socketpair;
 - panoramisk 1.4: AMIProtocol.data_received, chunk by chunk.
 Each row says how many events it delivered out of how many were sent.
@@ -43,21 +43,25 @@ def chunks(data: bytes) -> list[bytes]:
     return [data[i:i + CHUNK] for i in range(0, len(data), CHUNK)]
 
 
-def bench_ours(data: bytes, full: bool) -> int:
-    from cti.calls import CallRegistry
+def bench_ours(data: bytes) -> int:
     from cti.protocol import AmiMessage, AmiParser
-    from cti.translate import translate
 
-    parser, registry, n = AmiParser(), CallRegistry(), 0
-    now = datetime.now(UTC)
+    parser, n = AmiParser(), 0
     for chunk in chunks(data):
         for msg in parser.feed(chunk):
             if isinstance(msg, AmiMessage) and msg.kind == "event":
                 n += 1
-                if full:
-                    for event in translate(msg, now):
-                        registry.apply(event, now)
     return n
+
+
+def bench_tracker(data: bytes) -> int:
+    """parse + translate + registry: cti.tracker, the bridge's steps without the socket."""
+    from cti.tracker import CallTracker
+
+    tracker, now = CallTracker(), datetime.now(UTC)
+    for chunk in chunks(data):
+        tracker.feed(chunk, now)
+    return tracker.events
 
 
 def bench_panoramisk(data: bytes) -> int:
@@ -111,8 +115,8 @@ def main() -> None:
     data, expected = corpus(args.events)
     print(f"corpus: {len(data) / 1e6:.1f} MB, {expected} events from recorded Asterisk 22 calls")
     rows = [
-        ("hotline protocol (AmiParser)", lambda: bench_ours(data, False)),
-        ("hotline protocol+translate+registry", lambda: bench_ours(data, True)),
+        ("hotline protocol (AmiParser)", lambda: bench_ours(data)),
+        ("hotline protocol+translate+registry", lambda: bench_tracker(data)),
         ("asterisk-ami 0.1.7 (listen loop)", lambda: bench_asterisk_ami(data)),
         ("panoramisk 1.4 (data_received)", lambda: bench_panoramisk(data)),
     ]

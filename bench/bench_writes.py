@@ -28,7 +28,7 @@ import secrets
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cti import events as ev  # noqa: E402
+from tests.factories import T0, answered_call  # noqa: E402
 from tickets import writer_process  # noqa: E402
 from tickets.calls_service import TicketService  # noqa: E402
 from tickets.db import make_engine, scratch_schema, session_factory  # noqa: E402
@@ -47,34 +48,16 @@ from tickets.models import CallRecord, Contact, Phone, PhoneKind, Ticket  # noqa
 from tickets.writer import GIL_SWITCH_INTERVAL, DbWriter  # noqa: E402
 from tickets.writer_process import WriterConfig  # noqa: E402
 
-T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 CONTACTS = 1_000
 LAG_TARGET_MS = 5.0
 
 
-def _snapshot(linkedid: str, number: str | None, **kw: Any) -> ev.CallSnapshot:
-    base: dict[str, Any] = dict(
-        linkedid=linkedid, caller_raw=number or "anonymous", caller_number=number, caller_name="Bench Caller",
-        queue="hotline", entered_at=T0, position=1, ringing_agents=(), answered_at=None, agent=None,
-        ended_at=None, outcome=None, wait_seconds=None, ring_seconds=None, talk_seconds=None,
-        duration_seconds=None, transferred_to=None)
-    base.update(kw)
-    return ev.CallSnapshot(**base)
-
-
-def call_updates(i: int, prefix: str) -> tuple[ev.CallUpdated, ev.CallUpdated]:
+def call_updates(i: int, prefix: str) -> list[ev.CallUpdated]:
     """ANSWERED and ENDED for call i: half from known contacts, 40% unknown, 10% withheld."""
     number = (f"+4934160{i % CONTACTS:05d}" if i % 2 == 0 else
               None if i % 10 == 1 else f"+4940{70_000_000 + i:08d}")
-    lid, agent = f"{prefix}.{i}", f"PJSIP/{1001 + i % 20}"
-    answered_at = T0 + timedelta(seconds=i % 60 + 5)
-    ans = _snapshot(lid, number, answered_at=answered_at, agent=agent, wait_seconds=5.0, ring_seconds=2.0,
-                    outcome=ev.Outcome.ANSWERED)
-    end = _snapshot(lid, number, answered_at=answered_at, agent=agent, wait_seconds=5.0, ring_seconds=2.0,
-                    talk_seconds=90.0, duration_seconds=95.0, ended_at=answered_at + timedelta(seconds=90),
-                    outcome=ev.Outcome.ANSWERED)
-    return (ev.CallUpdated(answered_at, ev.CallChange.ANSWERED, ans),
-            ev.CallUpdated(end.ended_at or answered_at, ev.CallChange.ENDED, end))
+    return answered_call(number, linkedid=f"{prefix}.{i}", entered_at=T0 + timedelta(seconds=i % 60),
+                         wait=5.0, ring=2.0, talk=90.0, agent=f"PJSIP/{1001 + i % 20}", caller_name="Bench Caller")
 
 
 class LagMonitor:

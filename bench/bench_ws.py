@@ -6,7 +6,7 @@ Run: .venv/bin/python bench/bench_ws.py [--pops 200] [--calls 100] [--rounds 5] 
 Setup: a fresh SQLite database (tickets.migrate.upgrade in a temp dir), the real
 app from agent_console.app.create_app served by uvicorn as an asyncio task on a
 free port (uvloop, httptools and the websockets implementation, as `hotline serve`
-gets them), its AMI bridge logged in to a small fake AMI TCP server in the same
+gets them), its AMI bridge logged in to a fake AMI TCP server (cti.testing) in the same
 loop, and `websockets` clients logged in through POST /api/session (cookie +
 Origin, like a browser). Same process, so every timestamp is the same
 time.perf_counter() clock.
@@ -78,7 +78,7 @@ from agent_console.hub import ALL, Audience, Message  # noqa: E402
 from agent_console.scaleout.port import LocalPbx  # noqa: E402
 from agent_console.services import Services  # noqa: E402
 from agent_console.settings import Settings  # noqa: E402
-from cti.protocol import AmiMessage, AmiParser  # noqa: E402
+from cti.testing import FakeAmiServer  # noqa: E402
 from tickets.db import make_engine, session_factory  # noqa: E402
 from tickets.migrate import upgrade  # noqa: E402
 from tickets.models import Role, User  # noqa: E402
@@ -91,82 +91,6 @@ PASSWORD = "bench-password-1"
 POP_TIMEOUT = 10.0
 ANSWER_GAP = 0.5  # s from joining the queue to the first ring: Asterisk's Answer() (see bench_e2e)
 BROADCAST_TIMEOUT = 10.0
-
-
-# --- the fake Asterisk ---------------------------------------------------------
-
-
-def frame(**fields: str) -> bytes:
-    return ("".join(f"{k}: {v}\r\n" for k, v in fields.items()) + "\r\n").encode()
-
-
-class FakeAmi:
-    """Just enough AMI for the bridge: greeting, Login, Ping, empty resync lists;
-    `write` pushes event bytes to the logged-in bridge without awaiting."""
-
-    def __init__(self, secret: str) -> None:
-        self.secret = secret
-        self.port = 0
-        self.connected = asyncio.Event()
-        self._server: asyncio.Server | None = None
-        self._writer: asyncio.StreamWriter | None = None
-        self._handlers: set[asyncio.Task[None]] = set()
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-        if self._server is not None:
-            self._server.close()
-            with contextlib.suppress(Exception):
-                await self._server.wait_closed()
-
-    def write(self, data: bytes) -> None:
-        assert self._writer is not None, "bridge not logged in"
-        self._writer.write(data)
-
-    async def drain(self) -> None:
-        assert self._writer is not None
-        await self._writer.drain()
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.write(b"Asterisk Call Manager/9.0.0\r\n")
-        parser = AmiParser()
-        try:
-            while data := await reader.read(65536):
-                for msg in parser.feed(data):
-                    if isinstance(msg, AmiMessage):
-                        self._answer(msg, writer)
-                await writer.drain()
-        except (ConnectionError, asyncio.CancelledError):
-            pass
-        finally:
-            if self._writer is writer:
-                self._writer = None
-                self.connected.clear()
-            writer.close()
-
-    def _answer(self, msg: AmiMessage, writer: asyncio.StreamWriter) -> None:
-        action, aid = msg.get("Action"), msg.action_id
-        if action == "Login":
-            if msg.get("Secret") != self.secret:
-                writer.write(frame(Response="Error", ActionID=aid, Message="Authentication failed"))
-                return
-            writer.write(frame(Response="Success", ActionID=aid, Message="Authentication accepted"))
-            writer.write(frame(Event="FullyBooted", Uptime="100", Status="Fully Booted"))
-            self._writer = writer
-            self.connected.set()
-        elif action == "Ping":
-            writer.write(frame(Response="Success", ActionID=aid, Ping="Pong"))
-        elif action in ("CoreShowChannels", "QueueStatus"):
-            done = "CoreShowChannelsComplete" if action == "CoreShowChannels" else "QueueStatusComplete"
-            writer.write(frame(Response="Success", ActionID=aid, EventList="start"))
-            writer.write(frame(Event=done, ActionID=aid, EventList="Complete", ListItems="0"))
-        else:
-            writer.write(frame(Response="Success", ActionID=aid, Message="ok"))
 
 
 # --- synthetic calls from the recorded transcript ------------------------------
@@ -339,7 +263,7 @@ def machine() -> str:
 
 
 class Bench:
-    def __init__(self, services: Services, ami: FakeAmi, calls: CallFactory, rec: Recorder) -> None:
+    def __init__(self, services: Services, ami: FakeAmiServer, calls: CallFactory, rec: Recorder) -> None:
         self.services, self.ami, self.calls, self.rec = services, ami, calls, rec
 
     async def idle(self) -> None:
@@ -636,14 +560,14 @@ async def run(args: argparse.Namespace) -> None:
         url = f"sqlite:///{tmp}/bench.db"
         upgrade(url)
         create_users(url, agents)
-        ami = FakeAmi(AMI_SECRET)
-        await ami.start()
+        ami = await FakeAmiServer(AMI_SECRET).start()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         settings = Settings(database_url=url, session_secret=SecretStr("x" * 32), ami_enabled=True,
                             ami_host="127.0.0.1", ami_port=ami.port, ami_secret=SecretStr(AMI_SECRET),
-                            http_port=sock.getsockname()[1])
+                            http_port=sock.getsockname()[1],
+                            ws_per_session=args.clients + 10)  # all broadcast clients share one session
         rec = Recorder()
 
         async def body(services: Services, base: str) -> None:

@@ -59,6 +59,8 @@ def plan(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
          ["bench_writes.py", *(["--calls", "300"] if q else []), *pg]),
         ("Customer CSV import (100,000 rows, 1 % broken)",
          ["bench_import.py", *(["--rows", "5000"] if q else []), *pg]),
+        ("Login flood: 200 addresses against a real hotline serve, /api/me and the real user meanwhile",
+         ["bench_login_flood.py", *(["--seconds", "10"] if q else [])]),
         ("Screen-pop latency and 1,000-client WebSocket broadcast",
          ["bench_ws.py", *(["--pops", "20", "--calls", "10", "--rounds", "1", "--clients", "50",
                             "--broadcasts", "5"] if q else [])]),

@@ -2,22 +2,35 @@
 
 Layer: domain (pure). Must not import from the rest of the project.
 Values are checked against strict patterns before they reach AMI, so caller-
-or agent-supplied text can never inject headers (CR/LF/NUL) or dial strings.
-`idempotent` says whether the action may be repeated safely; the client never
-re-sends any action after a reconnect either way.
+or agent-supplied text can never inject headers (CR/LF/NUL) or dial strings,
+and numbers to dial must be on the dial allow-list (cti.dial_allow). Patterns
+are applied with fullmatch: a `$`-anchored `re.match` also accepts a trailing
+newline. `idempotent` says whether the action may be repeated safely; the
+client never re-sends any action after a reconnect either way.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
-_INTERFACE = re.compile(r"^PJSIP/[A-Za-z0-9_.+-]{1,40}$")
-_CHANNEL = re.compile(r"^PJSIP/[A-Za-z0-9_.+-]{1,40}-[0-9a-f]{8}$")
-_QUEUE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
-_NUMBER = re.compile(r"^\+?[0-9*#]{1,32}$")
-_CONTEXT = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+from cti.dial_allow import DialAllowList
+
+_INTERFACE = re.compile(r"PJSIP/[A-Za-z0-9_.+-]{1,40}")
+_CHANNEL = re.compile(r"PJSIP/[A-Za-z0-9_.+-]{1,40}-[0-9a-f]{8}")
+_QUEUE = re.compile(r"[A-Za-z0-9_-]{1,40}")
+_NUMBER = re.compile(r"\+?[0-9*#]{1,32}")
+_CONTEXT = re.compile(r"[A-Za-z0-9_-]{1,40}")
+_MEMBER_NAME = re.compile(r"[A-Za-z0-9_. -]{1,40}")
 _REASON_MAX = 64
+# Free text that Asterisk writes into queue_log, whose fields are `|`-separated
+# lines: no control characters (Cc: also VT, FF, U+0085), no line or paragraph
+# separators (U+2028/9), no surrogates (not encodable as UTF-8), no unassigned
+# or private-use code points, no bidi overrides (they reorder what a supervisor
+# reads), and no `|`. The same set as tickets.customers.clean_text, plus `|`.
+_BAD_CATEGORIES = frozenset({"Cc", "Cs", "Co", "Cn", "Zl", "Zp"})
+_BAD_CHARS = frozenset("|\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 # The pause reason of an extended wrap-up ("more time" after a call): Asterisk shows
 # it in `queue show` and QueueMemberPause; the console labels it in the user's language.
 WRAP_UP_REASON = "wrap-up"
@@ -39,15 +52,20 @@ class ActionResult:
 
 
 def _match(pattern: re.Pattern[str], value: str, what: str) -> str:
-    if not isinstance(value, str) or not pattern.match(value):
+    if not isinstance(value, str) or not pattern.fullmatch(value):
         raise ValueError(f"invalid {what}: {value!r}")
     return value
 
 
-def _reason(reason: str) -> str:
-    if any(ch in reason for ch in "\r\n\0") or len(reason) > _REASON_MAX:
-        raise ValueError(f"pause reason must be one line of at most {_REASON_MAX} characters")
-    return reason.strip()
+def _queue_log_text(text: str, what: str, limit: int) -> str:
+    """One field of free text for AMI and queue_log, stripped; ValueError saying why not."""
+    bad = next((ch for ch in text if ch in _BAD_CHARS or unicodedata.category(ch) in _BAD_CATEGORIES), None)
+    if bad is not None:
+        raise ValueError(f"{what} must not contain control characters, line separators or '|' "
+                         f"(found U+{ord(bad):04X})")
+    if len(text) > limit:
+        raise ValueError(f"{what} must be at most {limit} characters")
+    return text.strip()
 
 
 def dial_number(number: str) -> str:
@@ -61,7 +79,7 @@ def dial_number(number: str) -> str:
 def queue_pause(interface: str, queue: str, reason: str) -> Action:
     return Action("QueuePause", {"Interface": _match(_INTERFACE, interface, "interface"),
                                  "Queue": _match(_QUEUE, queue, "queue"), "Paused": "true",
-                                 "Reason": _reason(reason)}, idempotent=True)
+                                 "Reason": _queue_log_text(reason, "pause reason", _REASON_MAX)}, idempotent=True)
 
 
 def wrap_up_pause(interface: str, queue: str) -> Action:
@@ -77,7 +95,7 @@ def queue_unpause(interface: str, queue: str) -> Action:
 
 
 def queue_add(interface: str, queue: str, member_name: str) -> Action:
-    name = _match(re.compile(r"^[A-Za-z0-9_. -]{1,40}$"), member_name, "member name")
+    name = _match(_MEMBER_NAME, member_name, "member name")
     return Action("QueueAdd", {"Interface": _match(_INTERFACE, interface, "interface"),
                                "Queue": _match(_QUEUE, queue, "queue"), "MemberName": name,
                                "StateInterface": interface, "Paused": "false"}, idempotent=True)
@@ -88,19 +106,22 @@ def queue_remove(interface: str, queue: str) -> Action:
                                   "Queue": _match(_QUEUE, queue, "queue")}, idempotent=True)
 
 
-def originate(from_interface: str, number: str, context: str = "agents",
+def originate(from_interface: str, number: str, allow: DialAllowList, context: str = "agents",
               timeout_s: int = 30) -> Action:
-    """Click-to-dial: ring the agent's own phone, then dial `number` from it."""
+    """Click-to-dial: ring the agent's own phone, then dial `number` from it
+    (only a number on the allow-list: DialRefused, a ValueError, otherwise)."""
+    exten = allow.check(dial_number(number))
     return Action("Originate", {
         "Channel": _match(_INTERFACE, from_interface, "interface"),
-        "Exten": dial_number(number), "Context": _match(_CONTEXT, context, "context"),
+        "Exten": exten, "Context": _match(_CONTEXT, context, "context"),
         "Priority": "1", "Timeout": str(int(timeout_s) * 1000), "Async": "true",
-        "CallerID": f"<{dial_number(number)}>"}, idempotent=False)
+        "CallerID": f"<{exten}>"}, idempotent=False)
 
 
-def blind_transfer(channel: str, exten: str, context: str = "agents") -> Action:
+def blind_transfer(channel: str, exten: str, allow: DialAllowList, context: str = "agents") -> Action:
+    """Move the other party of `channel` to `exten` (on the allow-list, as originate)."""
     return Action("BlindTransfer", {"Channel": _match(_CHANNEL, channel, "channel"),
-                                    "Exten": dial_number(exten),
+                                    "Exten": allow.check(dial_number(exten)),
                                     "Context": _match(_CONTEXT, context, "context")},
                   idempotent=False)
 

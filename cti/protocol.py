@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 DEFAULT_MAX_FRAME = 64 * 1024
-_KEY_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+_KEY_RE = re.compile(r"[A-Za-z0-9_-]+")  # with fullmatch: `$` would let a trailing "\n" through
 _FORBIDDEN = ("\r", "\n", "\0")
 
 
@@ -152,11 +152,11 @@ def encode_action(
     name: str, fields: Mapping[str, str | Sequence[str]], action_id: str
 ) -> bytes:
     """Serialise an action; refuses anything that could inject AMI headers."""
-    if not _KEY_RE.match(name):
+    if not _KEY_RE.fullmatch(name):
         raise ValueError(f"bad AMI action name: {name!r}")
     lines = [f"Action: {name}", f"ActionID: {_check(action_id, 'ActionID')}"]
     for key, value in fields.items():
-        if not _KEY_RE.match(key):
+        if not _KEY_RE.fullmatch(key):
             raise ValueError(f"bad AMI header name: {key!r}")
         values = [value] if isinstance(value, str) else list(value)
         lines.extend(f"{key}: {_check(v, key)}" for v in values)

@@ -3,7 +3,9 @@
 Layer: edge (subprocess, sockets). Each instance has its own folder (config,
 run, log, spool, astdb) inside the root, its own AMI and SIP ports, so test
 instances and `hotline up` can run side by side. `stop` stops only the
-Asterisk whose pid file this instance wrote.
+Asterisk whose pid file this instance wrote. Every agent's endpoint has its own
+SIP password, and the rendered config (it holds them and the AMI secret) is
+readable by its owner only (0600, in a 0700 folder).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -20,12 +23,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cti.dial_allow import DEFAULT_DIAL_ALLOW, DialAllowList
 from hotline_cli import pbx_root
-from hotline_cli.state import load_or_create_secret, state_dir
+from hotline_cli.state import load_or_create_secret, state_dir, write_private
 
 CONFIG_SRC = Path(__file__).resolve().parent.parent / "asterisk-config"
 AMI_USERNAME = "hotline"
 AGENTS = tuple(str(n) for n in range(1001, 1011))
+# what a secret may hold: it is written into .conf files, where `;` starts a comment
+_SECRET = re.compile(r"[A-Za-z0-9_.~+/=-]{8,128}")
+_PLACEHOLDER = re.compile(r"@[A-Z][A-Z0-9_]*@")
 
 
 @dataclass
@@ -37,7 +44,8 @@ class PbxConfig:
     rtp_end: int = 20999
     trunk_peer_port: int = 5070
     ami_secret: str = ""
-    agent_password: str = ""
+    agent_passwords: dict[str, str] = field(default_factory=dict)  # extension -> its own SIP password
+    dial_allow: str = DEFAULT_DIAL_ALLOW  # HOTLINE_DIAL_ALLOW, rendered into the `agents` context
     service_hours: str = "*"
     queue_max_wait: int = 60
     wrapup_time: int = 5
@@ -48,8 +56,8 @@ class PrivateAsterisk:
     """One Asterisk instance running in the sid root (or a system Asterisk)."""
 
     def __init__(self, config: PbxConfig) -> None:
-        if not config.ami_secret or not config.agent_password:
-            raise ValueError("PbxConfig needs ami_secret and agent_password (no defaults)")
+        _check_secrets(config)
+        DialAllowList.parse(config.dial_allow)  # a bad pattern: ValueError now, not at render
         self.config = config
         self.system = shutil.which("asterisk") is not None and not os.environ.get(
             "HOTLINE_ASTERISK_ROOT"
@@ -121,30 +129,40 @@ class PrivateAsterisk:
 
     # --- config ------------------------------------------------------------
     def render(self) -> None:
-        c = self.config
         etc = self.outer / "etc"
         for sub in ("etc", "run", "log", "spool", "db"):
             (self.outer / sub).mkdir(parents=True, exist_ok=True)
-        values = {
-            "CONF_DIR": str(self.inner / "etc"), "RUN_DIR": str(self.inner),
-            "MOD_DIR": _module_dir(self.root), "AMI_PORT": str(c.ami_port),
-            "AMI_USERNAME": AMI_USERNAME, "AMI_SECRET": c.ami_secret,
-            "SIP_PORT": str(c.sip_port), "RTP_START": str(c.rtp_start),
-            "RTP_END": str(c.rtp_end), "AGENT_PASSWORD": c.agent_password,
-            "TRUNK_PEER_PORT": str(c.trunk_peer_port),
-            "SERVICE_HOURS": c.service_hours or "*",
-            "QUEUE_MAX_WAIT": str(c.queue_max_wait), "WRAPUP_TIME": str(c.wrapup_time),
-        }
+        os.chmod(etc, 0o700)
+        values = self._values()
         for src in CONFIG_SRC.glob("*.conf"):
             text = src.read_text(encoding="utf-8")
             for key, value in values.items():
                 text = text.replace(f"@{key}@", value)
-            target = etc / src.name
-            target.write_text(text, encoding="utf-8")
-            os.chmod(target, 0o600 if src.name == "manager.conf" else 0o644)
+            if left := _unfilled(text):
+                raise pbx_root.PbxSetupError(f"{src.name}: no value for {', '.join(left)}")
+            # 0600 for every file: pjsip.conf and manager.conf hold secrets, and
+            # Asterisk runs as the user who renders them
+            write_private(etc / src.name, text)
         sipp = CONFIG_SRC / "sipp"
         if sipp.is_dir():
             shutil.copytree(sipp, self.outer / "sipp", dirs_exist_ok=True)
+
+    def _values(self) -> dict[str, str]:
+        """What each @PLACEHOLDER@ in asterisk-config/ becomes for this instance."""
+        c = self.config
+        allow = DialAllowList.parse(c.dial_allow)
+        lines = [f"exten => {p},1,Goto(agents-dial,${{EXTEN}},1)" for p in allow.dialplan_patterns()]
+        return {
+            "CONF_DIR": str(self.inner / "etc"), "RUN_DIR": str(self.inner),
+            "MOD_DIR": _module_dir(self.root), "AMI_PORT": str(c.ami_port),
+            "AMI_USERNAME": AMI_USERNAME, "AMI_SECRET": c.ami_secret,
+            "SIP_PORT": str(c.sip_port), "RTP_START": str(c.rtp_start),
+            "RTP_END": str(c.rtp_end), "TRUNK_PEER_PORT": str(c.trunk_peer_port),
+            "SERVICE_HOURS": c.service_hours or "*",
+            "QUEUE_MAX_WAIT": str(c.queue_max_wait), "WRAPUP_TIME": str(c.wrapup_time),
+            "DIAL_ALLOW": "\n".join(lines) or "; the dial allow-list is empty: agents dial nothing",
+            **{f"SIP_PASSWORD_{agent}": c.agent_passwords[agent] for agent in AGENTS},
+        }
 
     def _add_members(self, timeout: float = 10.0) -> None:
         """Log the configured agents into the queue (dynamic members, as QueueAdd would)."""
@@ -170,6 +188,30 @@ class PrivateAsterisk:
                 last = str(exc)
             time.sleep(0.1)
         raise pbx_root.PbxSetupError(f"AMI on 127.0.0.1:{self.config.ami_port} not up: {last}")
+
+
+def _check_secrets(config: PbxConfig) -> None:
+    """No defaults, one password per agent, none shared, each safe to write into a .conf."""
+    missing = [a for a in AGENTS if not config.agent_passwords.get(a)]
+    if not config.ami_secret or missing:
+        raise ValueError("PbxConfig needs ami_secret and a SIP password for every agent "
+                         f"(no defaults); missing: {', '.join(missing) or 'ami_secret'}")
+    chosen = [config.agent_passwords[a] for a in AGENTS]
+    if len(set(chosen)) != len(chosen):
+        raise ValueError("two agents share a SIP password: each endpoint needs its own")
+    if not all(_SECRET.fullmatch(s) for s in (config.ami_secret, *chosen)):
+        raise ValueError("a secret holds characters a .conf file would misread "
+                         "(allowed: 8-128 of A-Z a-z 0-9 _ . ~ + / = -)")
+
+
+def _unfilled(text: str) -> list[str]:
+    """@PLACEHOLDER@s left outside comments (`;` to the end of the line)."""
+    return sorted({m for line in text.splitlines() for m in _PLACEHOLDER.findall(line.split(";", 1)[0])})
+
+
+def new_agent_passwords() -> dict[str, str]:
+    """A fresh SIP password for every agent (tests, benchmarks: nothing kept)."""
+    return {agent: secrets.token_urlsafe(12) for agent in AGENTS}
 
 
 def ami_login_ok(port: int, username: str, secret: str, timeout: float = 2.0) -> bool:
@@ -230,7 +272,8 @@ def default_pbx() -> PrivateAsterisk:
     return PrivateAsterisk(PbxConfig(
         name="default",
         ami_secret=load_or_create_secret("ami_secret", folder),
-        agent_password=load_or_create_secret("agent_password", folder),
+        agent_passwords={agent: load_or_create_secret(f"sip_password_{agent}", folder) for agent in AGENTS},
+        dial_allow=os.environ.get("HOTLINE_DIAL_ALLOW", DEFAULT_DIAL_ALLOW),
         service_hours=service_hours_to_asterisk(os.environ.get("HOTLINE_SERVICE_HOURS", "")),
         members=AGENTS[:3],
     ))
@@ -243,8 +286,8 @@ def add_asterisk_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def run_asterisk(args: argparse.Namespace) -> int:
-    pbx = default_pbx()
     try:
+        pbx = default_pbx()
         if args.action == "up":
             pbx.start()
             print(f"asterisk up: AMI 127.0.0.1:{pbx.config.ami_port} (user {AMI_USERNAME}), "
@@ -253,7 +296,7 @@ def run_asterisk(args: argparse.Namespace) -> int:
             print("asterisk stopped" if pbx.stop() else "asterisk was not running (nothing stopped)")
         else:
             return _status(pbx)
-    except pbx_root.PbxSetupError as exc:
+    except (pbx_root.PbxSetupError, ValueError) as exc:  # ValueError: a HOTLINE_* setting
         print(f"hotline asterisk {args.action}: {exc}", file=sys.stderr)
         return 1
     return 0

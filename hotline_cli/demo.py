@@ -1,35 +1,69 @@
 """`hotline demo seed`: migrate, then add demo customers and users to an empty database.
 
 Layer: edge. Each demo user's password is generated once and kept in the
-state folder (hotline_cli.state, mode 0600); the logins are printed when the
-data is added. A database with contacts or users is left alone.
+state folder (hotline_cli.state, mode 0600). No password is printed: the
+screen (and a terminal's scrollback, a CI log) shows the usernames and roles
+and the path of `demo-logins`, a 0600 file that lists them with their
+passwords. A database with contacts or users is left alone.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+
+from hotline_cli.state import load_or_create_secret, state_dir, write_private
+
+LOGINS_FILE = "demo-logins"
 
 
 def add_demo_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("demo", help="demo data: seed an empty database with customers and users")
     p.add_argument("action", choices=("seed",))
     p.add_argument("--no-logins", action="store_true",
-                   help="do not print the logins (`hotline up` prints them itself)")
+                   help="do not list the logins (`hotline up` lists them itself)")
     p.set_defaults(func=run_demo_seed)
+
+
+def demo_passwords(folder: Path | None = None) -> dict[str, str]:
+    """Each demo user's password, generated once into the state folder."""
+    from tickets.demo import DEMO_USERS
+
+    return {user: load_or_create_secret(f"demo_password_{user}", folder) for user, _, _, _ in DEMO_USERS}
+
+
+def logins_overview() -> list[str]:
+    """One line per demo user: name, role, phone endpoint; never the password."""
+    from tickets.demo import DEMO_USERS
+
+    return [(f"{user:8s} {role.value:10s}" + (f" phone {endpoint}" if endpoint else "")).rstrip()
+            for user, role, endpoint, _language in DEMO_USERS]
+
+
+def write_demo_logins(folder: Path | None = None) -> Path:
+    """(Re)write `demo-logins` (0600) in the state folder with every demo login; its path."""
+    from tickets.demo import DEMO_USERS
+
+    folder = folder or state_dir()
+    passwords = demo_passwords(folder)
+    lines = ["# hotline demo logins: username, role, password (this file is readable only by you)"]
+    lines += [f"{user:8s} {role.value:10s} {passwords[user]}" for user, role, _, _ in DEMO_USERS]
+    path = folder / LOGINS_FILE
+    write_private(path, "\n".join(lines) + "\n")
+    return path
 
 
 def run_demo_seed(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import OperationalError
 
     from agent_console.settings import Settings
-    from hotline_cli.state import load_or_create_secret
     from tickets.db import make_engine, session_factory
-    from tickets.demo import DEMO_USERS, seed_demo
+    from tickets.demo import seed_demo
     from tickets.migrate import upgrade
 
     url = Settings().database_url
-    passwords = {user: load_or_create_secret(f"demo_password_{user}") for user, _, _, _ in DEMO_USERS}
+    passwords = demo_passwords()
     try:
         upgrade(url)
         engine = make_engine(url)
@@ -44,7 +78,7 @@ def run_demo_seed(args: argparse.Namespace) -> int:
     if args.no_logins:
         print("demo data added")
         return 0
-    print("demo data added; logins:")
-    for user, role, endpoint, _language in DEMO_USERS:
-        print(f"  {user:8s} {role.value:10s} {passwords[user]}" + (f"  ({endpoint})" if endpoint else ""))
+    print(f"demo data added; logins (passwords in {write_demo_logins()}, readable only by you):")
+    for line in logins_overview():
+        print(f"  {line}")
     return 0

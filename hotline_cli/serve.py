@@ -58,9 +58,13 @@ def run_serve(_args: argparse.Namespace) -> int:
     # collector's full passes, which otherwise walk it and pause the loop
     gc.freeze()
     print(f"hotline serving on http://{settings.http_host}:{settings.http_port}/", flush=True)
-    # no permessage-deflate: each socket compresses on its own (zlib keeps a context per
+    # uvicorn would believe X-Forwarded-For from 127.0.0.1 by default, so any local
+    # client could pick its address (and dodge the login throttle): proxies are
+    # trusted only through HOTLINE_TRUSTED_PROXIES, in the app (agent_console/middleware.py).
+    # No WebSocket message we read is larger than a few bytes.
+    # No permessage-deflate: each socket compresses on its own (zlib keeps a context per
     # socket), so one broadcast to 1,000 consoles was 1,000 compressions of the same small
-    # JSON on the loop; console messages are a few hundred bytes on a LAN
+    # JSON on the loop; console messages are a few hundred bytes on a LAN.
     uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_level="warning",
-                ws_per_message_deflate=False)
+                proxy_headers=False, ws_max_size=64 * 1024, ws_per_message_deflate=False)
     return 0

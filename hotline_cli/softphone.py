@@ -53,7 +53,9 @@ def run_phone(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     phone.start()
     deadline = time.monotonic() + 10
-    while phone.get_status() != PhoneStatus.REGISTERED and time.monotonic() < deadline:
+    # FAILED: pyVoIP gave up after its retries (e.g. Asterisk refused the password)
+    while (phone.get_status() not in (PhoneStatus.REGISTERED, PhoneStatus.FAILED)
+           and time.monotonic() < deadline):
         time.sleep(0.05)
     if phone.get_status() != PhoneStatus.REGISTERED:
         print(f"phone {args.agent}: registration failed", file=sys.stderr, flush=True)

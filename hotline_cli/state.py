@@ -18,6 +18,15 @@ def state_dir() -> Path:
     return path
 
 
+def write_private(path: Path, text: str) -> None:
+    """Write `text` to a file only its owner can read (0600), also when it existed
+    with a wider mode: the mode is set before the secret is written, never after."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+
+
 def load_or_create_secret(name: str, directory: Path | None = None) -> str:
     """Return the secret stored as `name` in the state folder, creating it once."""
     folder = directory or state_dir()
@@ -27,7 +36,5 @@ def load_or_create_secret(name: str, directory: Path | None = None) -> str:
         if value:
             return value
     value = secrets.token_urlsafe(18)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(value + "\n")
+    write_private(path, value + "\n")
     return value

@@ -2,7 +2,9 @@
 database with demo data when empty, and the web server — and say how to use it.
 
 Layer: edge (the one place that starts everything for a person at a terminal).
-Secrets are generated once into the state folder; nothing has a default.
+Secrets are generated once into the state folder; nothing has a default, and
+none is printed: the screen shows the logins' names and roles and the path of
+the 0600 file that holds their passwords.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import time
 from collections.abc import Iterator
 
 from hotline_cli.asterisk import AMI_USERNAME, default_pbx
+from hotline_cli.demo import logins_overview, write_demo_logins
 from hotline_cli.pbx_root import PbxSetupError
 from hotline_cli.state import load_or_create_secret, state_dir
 
@@ -35,8 +38,9 @@ def add_up_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 @contextlib.contextmanager
-def demo_phones(agents: tuple[str, ...], sip_port: int, password: str,
+def demo_phones(agents: tuple[str, ...], sip_port: int, passwords: dict[str, str],
                 answer_after: float) -> Iterator[list[subprocess.Popen[str]]]:
+    """One softphone per agent, each registering with that agent's own SIP password."""
     procs: list[subprocess.Popen[str]] = []
     try:
         for agent in agents:
@@ -46,7 +50,7 @@ def demo_phones(agents: tuple[str, ...], sip_port: int, password: str,
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             )
             assert proc.stdin and proc.stdout
-            proc.stdin.write(password + "\n")
+            proc.stdin.write(passwords[agent] + "\n")
             proc.stdin.close()
             print(f"  {proc.stdout.readline().strip()}")
             procs.append(proc)
@@ -57,6 +61,8 @@ def demo_phones(agents: tuple[str, ...], sip_port: int, password: str,
         for proc in procs:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=5)
+            if proc.stdout is not None:
+                proc.stdout.close()
 
 
 def _server_env(http_port: int, ami_port: int, ami_secret: str, queue_log: str) -> dict[str, str]:
@@ -73,10 +79,10 @@ def _server_env(http_port: int, ami_port: int, ami_secret: str, queue_log: str) 
 
 
 def run_up(args: argparse.Namespace) -> int:
-    pbx = default_pbx()
     try:
+        pbx = default_pbx()
         pbx.start()
-    except PbxSetupError as exc:
+    except (PbxSetupError, ValueError) as exc:  # ValueError: a HOTLINE_* setting
         print(f"hotline up: {exc}", file=sys.stderr)
         return 1
     c = pbx.config
@@ -84,7 +90,7 @@ def run_up(args: argparse.Namespace) -> int:
     phones = () if args.no_phones else DEMO_PHONES
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with demo_phones(phones, c.sip_port, c.agent_password, args.answer_after):
+    with demo_phones(phones, c.sip_port, c.agent_passwords, args.answer_after):
         server = _start_server(args.http_port, c.ami_port, c.ami_secret, str(pbx.queue_log))
         _print_howto(args.http_port, phones, server is not None)
         try:
@@ -121,14 +127,13 @@ def _start_server(http_port: int, ami_port: int, secret: str, queue_log: str) ->
 
 
 def _print_howto(http_port: int, phones: tuple[str, ...], serving: bool) -> None:
-    from tickets.demo import DEMO_USERS
-
     print()
     if serving:
-        print(f"Open http://127.0.0.1:{http_port}/ and log in (demo logins; passwords kept in {state_dir()}):")
-        for user, role, endpoint, _lang in DEMO_USERS:
-            password = load_or_create_secret(f"demo_password_{user}")
-            print(f"  {user:8s} {role.value:10s} {password}" + (f"  phone {endpoint}" if endpoint else ""))
+        logins = write_demo_logins()
+        print(f"Open http://127.0.0.1:{http_port}/ and log in as one of the demo users;")
+        print(f"their passwords are in {logins} (readable only by you):")
+        for line in logins_overview():
+            print(f"  {line}")
     if phones:
         print(f"Demo agents' phones {', '.join(phones)} answer after a few seconds of ringing.")
     print('Place a call:  .venv/bin/hotline call --from "0341 2538-5555" --name "Erika Mustermann"')

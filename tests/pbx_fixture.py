@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline_cli.asterisk import AMI_USERNAME, PbxConfig, PrivateAsterisk
+from hotline_cli.asterisk import AMI_USERNAME, PbxConfig, PrivateAsterisk, new_agent_passwords
 from hotline_cli.phones import CallResult, free_udp_port, place_calls
 
 
@@ -114,7 +114,7 @@ def _parse(frame: bytes) -> Event:
 class Pbx:
     asterisk: PrivateAsterisk
     tap: AmiTap
-    phones: list[subprocess.Popen[str]] = field(default_factory=list)
+    calls: list[subprocess.Popen[str]] = field(default_factory=list)  # background SIPp callers
 
     @property
     def ami_port(self) -> int:
@@ -137,8 +137,26 @@ class Pbx:
 
     def place_call(self, number: str, name: str = "", duration: float = 5.0,
                    background: bool = True) -> CallResult | subprocess.Popen[str]:
-        return place_calls(number, name=name, sip_port=self.sip_port, duration=duration,
+        call = place_calls(number, name=name, sip_port=self.sip_port, duration=duration,
                            background=background)
+        if isinstance(call, subprocess.Popen):
+            self.calls.append(call)
+        return call
+
+    def end_calls(self) -> None:
+        """Reap the background callers: kill one a test left running (it failed before
+        waiting), wait, close the pipe. No SIPp outlives its test or leaks its pipe."""
+        for call in self.calls:
+            if call.poll() is None:
+                call.kill()
+            call.wait()
+            if call.stdout is not None:
+                call.stdout.close()
+        self.calls.clear()
+
+    def sip_password(self, agent: str) -> str:
+        """That agent's own SIP password (every endpoint has a different one)."""
+        return self.asterisk.config.agent_passwords[agent]
 
     @contextlib.contextmanager
     def phone(self, agent: str, answer_after: float = 1.0,
@@ -150,20 +168,21 @@ class Pbx:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         assert proc.stdin and proc.stdout
-        proc.stdin.write(self.asterisk.config.agent_password + "\n")
-        proc.stdin.close()
-        line = proc.stdout.readline()
-        if "registered" not in line:
-            proc.kill()
-            raise AssertionError(f"phone {agent} did not register: {line!r}")
-        try:
-            yield proc
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
+        with proc:  # on leaving: the pipes closed and the process waited for
+            proc.stdin.write(self.sip_password(agent) + "\n")
+            proc.stdin.close()
+            line = proc.stdout.readline()
+            if "registered" not in line:
                 proc.kill()
+                raise AssertionError(f"phone {agent} did not register: {line!r}")
+            try:
+                yield proc
+            finally:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
 
 
 _started = itertools.count()
@@ -175,7 +194,7 @@ def start_pbx(name: str, **overrides: object) -> PrivateAsterisk:
     config = PbxConfig(
         name=name, ami_port=free_tcp_port(), sip_port=free_udp_port(), rtp_start=rtp,
         rtp_end=rtp + 99, trunk_peer_port=free_udp_port(),
-        ami_secret=secrets.token_urlsafe(12), agent_password=secrets.token_urlsafe(12),
+        ami_secret=secrets.token_urlsafe(12), agent_passwords=new_agent_passwords(),
         queue_max_wait=8, wrapup_time=1, members=("1001", "1002"),
     )
     for key, value in overrides.items():
@@ -185,16 +204,33 @@ def start_pbx(name: str, **overrides: object) -> PrivateAsterisk:
     return pbx
 
 
-@pytest.fixture(scope="session")
-def pbx() -> Iterator[Pbx]:
-    asterisk = start_pbx(f"test-{os.getpid()}")
+@pytest.fixture(autouse=True)
+def end_background_calls(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After every test that used `pbx`: its SIPp callers reaped (Pbx.end_calls)."""
+    yield
+    if "pbx" in request.fixturenames:
+        request.getfixturevalue("pbx").end_calls()
+
+
+@contextlib.contextmanager
+def running_pbx(name: str, **overrides: object) -> Iterator[Pbx]:
+    """A private Asterisk (start_pbx's settings with `overrides`), booted, with its AMI tap."""
+    asterisk = start_pbx(name, **overrides)
     tap = AmiTap(asterisk.config.ami_port, asterisk.config.ami_secret)
-    tap.wait_for(lambda e: e.get("Event") == "FullyBooted", timeout=10)
     try:
+        tap.wait_for(lambda e: e.get("Event") == "FullyBooted", timeout=10)
         yield Pbx(asterisk, tap)
     finally:
         tap.close()
         asterisk.stop()
-        record = os.environ.get("HOTLINE_RECORD_TRANSCRIPT")
-        if record:
-            Path(record).write_bytes(bytes(tap.raw))
+
+
+@pytest.fixture(scope="session")
+def pbx() -> Iterator[Pbx]:
+    with running_pbx(f"test-{os.getpid()}") as found:
+        try:
+            yield found
+        finally:
+            record = os.environ.get("HOTLINE_RECORD_TRANSCRIPT")
+            if record:
+                Path(record).write_bytes(bytes(found.tap.raw))

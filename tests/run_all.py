@@ -16,7 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # Suites that talk to the database and must pass on PostgreSQL as well.
-DB_SUITES = ["tests/tickets", "tests/console"]
+DB_SUITES = ["tests/tickets", "tests/console", "tests/security"]
 
 
 def run(args: list[str], env: dict[str, str], junit: Path) -> tuple[int, dict[str, int]]:

@@ -27,11 +27,13 @@ def wait_port(port: int, proc: subprocess.Popen[str], timeout: float = 30) -> No
 
 
 @contextlib.contextmanager
-def serve(pbx: Pbx, database_url: str, port: int, secret: str, log: Path,
+def serve(pbx: Pbx | None, database_url: str, port: int, secret: str, log: Path,
           **extra: str) -> Iterator[subprocess.Popen[str]]:
-    env = dict(os.environ, HOTLINE_DATABASE_URL=database_url, HOTLINE_AMI_PORT=str(pbx.ami_port),
-               HOTLINE_AMI_SECRET=pbx.ami_secret, HOTLINE_AMI_USERNAME=pbx.ami_username,
-               HOTLINE_HTTP_PORT=str(port), HOTLINE_SESSION_SECRET=secret, **extra)
+    """pbx None: a web app without the AMI bridge (HOTLINE_AMI_ENABLED=false)."""
+    ami = ({"HOTLINE_AMI_PORT": str(pbx.ami_port), "HOTLINE_AMI_SECRET": pbx.ami_secret,
+            "HOTLINE_AMI_USERNAME": pbx.ami_username} if pbx else {"HOTLINE_AMI_ENABLED": "false"})
+    env = dict(os.environ, HOTLINE_DATABASE_URL=database_url, HOTLINE_HTTP_PORT=str(port),
+               HOTLINE_SESSION_SECRET=secret, **{**ami, **extra})
     with log.open("a") as out:
         proc = subprocess.Popen([sys.executable, "-m", "hotline_cli.main", "serve"], env=env,
                                 stdout=out, stderr=subprocess.STDOUT, text=True)

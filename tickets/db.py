@@ -1,23 +1,52 @@
 """Engines and sessions: SQLite by default (WAL, busy timeout, foreign keys), PostgreSQL.
 
-Layer: storage shell.
+Layer: storage shell. A SQLite file holds password hashes and callers' numbers:
+it is created readable by its owner only (0600), and so are its -wal and -shm.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
+
+
+def _private_sqlite_file(url: str) -> None:
+    """Create the database file 0600 before SQLite does (SQLite would use the umask,
+    0644 by default), or take group and other access away from an existing one and
+    its -wal/-shm. SQLite gives the -wal and -shm it makes the database file's mode.
+
+    An existing file is never opened here, only chmod-ed by path: closing any
+    descriptor of a file drops every POSIX lock this process holds on it, so an
+    open+close beside a live connection corrupted the database (seen in the suite)."""
+    parsed = make_url(url)
+    name = parsed.database or ""
+    if not name or name == ":memory:" or name.startswith("file:") or parsed.query.get("mode") == "memory":
+        return  # in memory, or a URI SQLite resolves itself
+    path = Path(name)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError:
+        return  # no such folder, read-only...: SQLite reports it on connect, as before
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(OSError):  # -wal/-shm may not exist (yet)
+            if file.stat().st_mode & 0o077:
+                file.chmod(0o600)
 
 
 def make_engine(url: str, ping: bool = True) -> Engine:
     """`ping=False` for hot single-statement reads (the caller lookup): no round trip on every
     checkout; the caller retries once on an error whose `connection_invalidated` is set."""
     if url.startswith("sqlite"):
+        _private_sqlite_file(url)
         engine = create_engine(url, connect_args={"timeout": 10})
 
         @event.listens_for(engine, "connect")

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from tickets.models import Role, User
+from tickets.models import Role, User, UserSession
 
 _hasher = PasswordHasher()
 # A hash of a random string: verifying against it costs what a real check costs.
@@ -49,6 +49,11 @@ def _view(user: User) -> UserView:
     teams = tuple(t for t in user.teams.split(",") if t)
     return UserView(user.id, user.username, user.display_name or user.username, user.role,
                     user.endpoint, teams, user.language)
+
+
+def user_view(user: User) -> UserView:
+    """What the rest of the app sees of a user row (the session store joins users)."""
+    return _view(user)
 
 
 def hash_password(password: str) -> str:
@@ -91,6 +96,18 @@ class UserService:
             except (VerificationError, InvalidHashError):
                 return None
             return _view(user) if user else None
+
+    def set_password(self, user_id: int, password: str) -> None:
+        """A new password ends every session of the user, in the same transaction:
+        whoever knew the old one is logged out everywhere."""
+        if len(password) < MIN_PASSWORD:
+            raise UserError(f"password: at least {MIN_PASSWORD} characters")
+        hashed = hash_password(password)
+        with self.sessions.begin() as session:
+            done = session.execute(update(User).where(User.id == user_id).values(password_hash=hashed))
+            if not done.rowcount:  # type: ignore[attr-defined]
+                raise UserError(f"no user {user_id}")
+            session.execute(delete(UserSession).where(UserSession.user_id == user_id))
 
     def get(self, user_id: int) -> UserView | None:
         with self.sessions() as session:

@@ -1,68 +1,62 @@
-// hotline: shared browser code. Every caller-supplied text is set with
-// textContent (never innerHTML), so a caller name like <script> stays text.
+// hotline: the shared browser base every page loads after i18n.js (no framework, no
+// build step). What it gives a page, all on the one object `hl`:
+//   hl.t(key, params)            a string in the user's language ({name} filled in;
+//                                params.count picks key.one / key.other by Intl.PluralRules)
+//   hl.enum(kind, value)         an enum value's label (agent_state, pause_reason,
+//                                match_status, ticket_status, priority, outcome, channel, role)
+//   hl.fmt.*                     numbers, percentages, times, dates, timers and durations
+//   hl.el(tag, attrs, ...kids)   DOM building; text only ever through textContent
+//   hl.api(method, path, body)   JSON fetch with the CSRF header; a 401 ends the session
+//   hl.errorText(err)            a refusal translated by its `code` (never the server's detail)
+//   hl.forms.show/clear(form)    422 field errors next to their fields
+//   hl.session.onLeave(fn)       save drafts before the page goes to the login page
+//   hl.drafts.save/take(key)     drafts in localStorage
+// live.js adds hl.live (the WebSocket, the server clock, the connection indicator) and
+// alerts.js hl.alerts (sound, notification, tab title, aria-live).
+//
+// Why the browser's Intl (not Babel on the server): the server sends ISO times and
+// plain numbers; the page formats them in the user's own time zone and language, so
+// a screen in Berlin never shows UTC and one JSON feed serves both languages.
+// Caller-supplied text (names, numbers) is data: set with textContent, never innerHTML.
 "use strict";
 
-const I18N = {
-  de: {
-    login: "Anmelden", username: "Benutzername", password: "Passwort", logout: "Abmelden",
-    wrong_login: "Benutzername oder Passwort falsch", console: "Agenten-Konsole", wallboard: "Wallboard",
-    ringing: "Es klingelt", known: "bekannt", ambiguous: "mehrdeutig", unknown: "unbekannt",
-    withheld: "unterdrückt", choose_contact: "Kontakt wählen", create_contact: "Kontakt anlegen",
-    name: "Name", organization: "Organisation", team: "Team", open_tickets: "Offene Tickets",
-    recent_calls: "Letzte Anrufe", none: "keine", ticket: "Ticket", subject: "Betreff",
-    category: "Kategorie", priority: "Priorität", notes: "Notizen", fcr: "Im Erstkontakt gelöst",
-    save: "Speichern", saved: "Gespeichert", escalate: "Eskalieren", reason: "Grund",
-    level: "Level", pause: "Pause", unpause: "Weiter", queue_login: "In Warteschlange",
-    queue_logout: "Aus Warteschlange", dial: "Wählen", transfer: "Weiterleiten", number: "Nummer",
-    waiting: "Wartend", longest_wait: "Längste Wartezeit", service_level: "Servicelevel",
-    asa: "Ø Wartezeit (ASA)", abandon_rate: "Abbruchquote", answered: "Angenommen", offered: "Angeboten",
-    agents: "Agenten", state: "Status", since: "seit", position: "Pos.", caller: "Anrufer", wait: "Wartezeit",
-    expected: "erwartet", at_risk: "gefährdet", due: "fällig", overdue: "überfällig",
-    available: "frei", on_call: "im Gespräch", wrap_up: "Nachbearbeitung", paused: "Pause",
-    logged_out: "abgemeldet", unavailable: "nicht erreichbar", withdrawn: "Anruf woanders angenommen oder aufgelegt",
-    on_call_with: "Im Gespräch mit", pbx_down: "Telefonanlage nicht verbunden", chart: "Wartende und Servicelevel",
-    wallboard_today: "Heute", reason_lunch: "Mittag", reason_break: "Pause", reason_backoffice: "Backoffice",
-    withheld_caller: "Rufnummer unterdrückt", seconds: "s",
-    idle: "Keine Anrufe. Sobald Ihr Telefon klingelt, steht der Anrufer hier.",
-    reason_wrap_up: "Nachbearbeitung", wrapup_title: "Nachbearbeitung", wrapup_left: "noch",
-    wrapup_then: "Danach stellt die Telefonanlage wieder Anrufe zu.", wrapup_unknown: "Dauer unbekannt",
-    wrapup_extended: "Nachbearbeitung verlängert", wrapup_extended_note: "Keine Anrufe, bis Sie auf „Bereit“ klicken.",
-    more_time: "Mehr Zeit", ready: "Bereit",
-  },
-  en: {
-    login: "Log in", username: "Username", password: "Password", logout: "Log out",
-    wrong_login: "Wrong username or password", console: "Agent console", wallboard: "Wallboard",
-    ringing: "Ringing", known: "known", ambiguous: "ambiguous", unknown: "unknown",
-    withheld: "withheld", choose_contact: "Choose contact", create_contact: "Create contact",
-    name: "Name", organization: "Organisation", team: "Team", open_tickets: "Open tickets",
-    recent_calls: "Recent calls", none: "none", ticket: "Ticket", subject: "Subject",
-    category: "Category", priority: "Priority", notes: "Notes", fcr: "Solved on first contact",
-    save: "Save", saved: "Saved", escalate: "Escalate", reason: "Reason",
-    level: "Level", pause: "Pause", unpause: "Resume", queue_login: "Join queue",
-    queue_logout: "Leave queue", dial: "Dial", transfer: "Transfer", number: "Number",
-    waiting: "Waiting", longest_wait: "Longest wait", service_level: "Service level",
-    asa: "ASA", abandon_rate: "Abandon rate", answered: "Answered", offered: "Offered",
-    agents: "Agents", state: "State", since: "since", position: "Pos.", caller: "Caller", wait: "Wait",
-    expected: "expected", at_risk: "at risk", due: "due", overdue: "overdue",
-    available: "available", on_call: "on call", wrap_up: "wrap-up", paused: "paused",
-    logged_out: "logged out", unavailable: "unavailable", withdrawn: "Answered elsewhere or caller hung up",
-    on_call_with: "On call with", pbx_down: "PBX not connected", chart: "Waiting calls and service level",
-    wallboard_today: "Today", reason_lunch: "Lunch", reason_break: "Break", reason_backoffice: "Back office",
-    withheld_caller: "Number withheld", seconds: "s",
-    idle: "No calls. When your phone rings, the caller shows up here.",
-    reason_wrap_up: "Wrap-up", wrapup_title: "Wrap-up", wrapup_left: "left",
-    wrapup_then: "Then the PBX puts calls through again.", wrapup_unknown: "length unknown",
-    wrapup_extended: "Wrap-up extended", wrapup_extended_note: "No calls until you click Ready.",
-    more_time: "More time", ready: "Ready",
-  },
-};
+const I18N = window.HOTLINE_I18N;
 
 const hl = {
   lang: localStorage.getItem("hotline.lang") || (navigator.language || "de").slice(0, 2),
   csrf: null,
   me: null,
-  t(key) { return (I18N[this.lang] || I18N.en)[key] || I18N.en[key] || key; },
+  missing: new Set(),  // keys asked for but in no catalog: tests assert it stays empty
+
+  has(key) { return key in (I18N[this.lang] || I18N.en); },
+  t(key, params) {
+    const table = I18N[this.lang] || I18N.en;
+    if (params && typeof params.count === "number") {
+      const plural = `${key}.${new Intl.PluralRules(this.lang).select(params.count)}`;
+      if (plural in table) key = plural; else if (`${key}.other` in table) key = `${key}.other`;
+    }
+    let text = table[key];
+    if (text === undefined) { this.missing.add(key); text = I18N.en[key] === undefined ? key : I18N.en[key]; }
+    return params ? text.replace(/\{(\w+)\}/g, (m, name) => (name in params ? String(params[name]) : m)) : text;
+  },
+  enum(kind, value) {
+    if (value === null || value === undefined || value === "") return "–";
+    return this.t(`${kind}.${value}`);
+  },
+  // A pause reason is free text (a desk phone may set any); the known ones are translated.
+  pauseReason(reason) {
+    if (!reason) return "";
+    return this.has(`pause_reason.${reason}`) ? this.t(`pause_reason.${reason}`) : this.t("pause_reason.other", { reason });
+  },
   setLang(lang) { this.lang = I18N[lang] ? lang : "en"; localStorage.setItem("hotline.lang", this.lang); },
+  translatePage(root = document) {
+    root.querySelectorAll("[data-i18n]").forEach((n) => { n.textContent = hl.t(n.dataset.i18n); });
+    root.querySelectorAll("[data-i18n-placeholder]").forEach((n) => { n.placeholder = hl.t(n.dataset.i18nPlaceholder); });
+    root.querySelectorAll("[data-i18n-label]").forEach((n) => { n.setAttribute("aria-label", hl.t(n.dataset.i18nLabel)); });
+    root.querySelectorAll("[data-i18n-title]").forEach((n) => { n.title = hl.t(n.dataset.i18nTitle); });
+    document.documentElement.lang = hl.lang;
+  },
+
   el(tag, attrs = {}, ...children) {
     const node = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs)) {
@@ -74,55 +68,168 @@ const hl = {
     for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
     return node;
   },
-  translatePage() {
-    document.querySelectorAll("[data-i18n]").forEach((n) => { n.textContent = hl.t(n.dataset.i18n); });
-    document.querySelectorAll("[data-i18n-placeholder]").forEach((n) => { n.placeholder = hl.t(n.dataset.i18nPlaceholder); });
-    document.documentElement.lang = hl.lang;
-  },
+
   async api(method, path, body) {
     const headers = { "Accept": "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (method !== "GET" && this.csrf) headers["X-CSRF-Token"] = this.csrf;
-    const res = await fetch(path, { method, headers, credentials: "same-origin",
-                                    body: body === undefined ? undefined : JSON.stringify(body) });
+    let res;
+    try {
+      res = await fetch(path, { method, headers, credentials: "same-origin",
+                                body: body === undefined ? undefined : JSON.stringify(body) });
+    } catch (e) {
+      const err = new Error(hl.t("error.network")); err.status = 0; err.data = {}; throw err;
+    }
     const data = await res.json().catch(() => ({}));
-    if (!res.ok) { const err = new Error(typeof data.detail === "string" ? data.detail : res.statusText); err.status = res.status; err.data = data; throw err; }
+    if (!res.ok) {
+      if (res.status === 401 && path !== "/api/session") hl.session.lost();
+      const err = new Error(hl.errorText({ status: res.status, data }));
+      err.status = res.status; err.data = data; throw err;
+    }
     return data;
   },
+  // A refusal in the user's language: by the server's `code`, else by status. The
+  // server's `detail` is for developers and logs (it may name a CLI command).
+  errorText(err) {
+    const data = (err && err.data) || {}, status = (err && err.status) || 0;
+    if (data.detail) console.info("server said:", status, data.detail);
+    if (data.code && hl.has(`error.${data.code}`)) return hl.t(`error.${data.code}`);
+    if (status === 0) return hl.t("error.network");
+    if (status >= 500) return hl.t("error.http_5xx");
+    if (hl.has(`error.http_${status}`)) return hl.t(`error.http_${status}`);
+    return hl.t("error.unknown");
+  },
   async loadMe() {
-    try { this.me = await this.api("GET", "/api/me"); } catch (e) { if (e.status === 401) { location.href = "/"; return null; } throw e; }
+    try { this.me = await this.api("GET", "/api/me"); } catch (e) { if (e.status === 401) return null; throw e; }
     this.csrf = this.me.csrf_token;
     if (!localStorage.getItem("hotline.lang")) this.setLang(this.me.language);
     return this.me;
   },
-  async logout() { try { await this.api("DELETE", "/api/session"); } finally { location.href = "/"; } },
-  seconds(s) {
-    if (s === null || s === undefined) return "–";
-    s = Math.max(0, Math.round(s));
-    const m = Math.floor(s / 60), r = s % 60;
-    return m ? `${m}:${String(r).padStart(2, "0")}` : `${r} ${this.t("seconds")}`;
+  async logout() {
+    try { await this.api("DELETE", "/api/session"); } catch (e) { /* gone already: the login page either way */ }
+    location.href = "/";
   },
-  percent(x) { return x === null || x === undefined ? "–" : `${Math.round(x * 100)} %`; },
-  // The live feed: snapshot first, then deltas; resumes from the last seq.
-  connect(handlers) {
-    let lastSeq = null, delay = 500;
-    const open = () => {
-      const proto = location.protocol === "https:" ? "wss" : "ws";
-      const since = lastSeq === null ? "" : `?since=${lastSeq}`;
-      const ws = new WebSocket(`${proto}://${location.host}/ws${since}`);
-      hl.socket = ws;
-      ws.onopen = () => { delay = 500; document.body.dataset.ws = "open"; };
-      ws.onmessage = (e) => {
-        const msg = JSON.parse(e.data);
-        if (msg.seq !== null && msg.seq !== undefined) lastSeq = msg.seq;
-        const h = handlers[msg.type]; if (h) h(msg.data, msg);
-      };
-      ws.onclose = (e) => {
-        document.body.dataset.ws = "closed";
-        if (e.code === 4401) { location.href = "/"; return; }
-        setTimeout(open, delay); delay = Math.min(delay * 2, 10000);
-      };
-    };
-    open();
+  // compatibility for console.js (rebuilt later on hl.fmt)
+  seconds(s) { return hl.fmt.timer(s); },
+  percent(x) { return hl.fmt.percent(x); },
+};
+
+// --- formatting: Intl in the browser's time zone and the page's language --------------
+hl.fmt = {
+  _cache: new Map(),
+  // The page's language with the browser's region when they agree (en + en-US: 12-hour
+  // times); English without one is British English (a 24-hour clock, as in the office).
+  locale() {
+    const own = (navigator.languages || [navigator.language || ""]).find((l) => l.slice(0, 2) === hl.lang);
+    return own || (hl.lang === "en" ? "en-GB" : hl.lang);
+  },
+  _get(kind, options) {
+    const locale = this.locale(), key = `${locale}|${kind}|${JSON.stringify(options)}`;
+    if (!this._cache.has(key)) this._cache.set(key, new Intl[kind](locale, options));
+    return this._cache.get(key);
+  },
+  number(n, options = {}) { return n === null || n === undefined ? "–" : this._get("NumberFormat", options).format(n); },
+  percent(x) { return x === null || x === undefined ? "–" : this._get("NumberFormat", { style: "percent", maximumFractionDigits: 0 }).format(x); },
+  // "14:03" or "14:03:22": a wall-clock time in the browser's own time zone
+  time(t, seconds = false) {
+    if (t === null || t === undefined) return "–";
+    const opts = { hour: "2-digit", minute: "2-digit", ...(seconds ? { second: "2-digit" } : {}) };
+    return this._get("DateTimeFormat", opts).format(new Date(t));
+  },
+  dateTime(t) {
+    if (t === null || t === undefined) return "–";
+    return this._get("DateTimeFormat", { dateStyle: "medium", timeStyle: "short" }).format(new Date(t));
+  },
+  // a running timer: "0:39", "12:05", "1:02:03" (never "1437:20")
+  timer(s) {
+    if (s === null || s === undefined || Number.isNaN(s)) return "–";
+    s = Math.max(0, Math.floor(s));
+    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = String(s % 60).padStart(2, "0");
+    return h ? `${h}:${String(m).padStart(2, "0")}:${r}` : `${m}:${r}`;
+  },
+  // a coarse length: "23 Std.", "2 Tg., 3 Std.", "5 Min." (Intl.DurationFormat where the
+  // browser has it, else NumberFormat's units); the largest one or two units only
+  duration(s) {
+    if (s === null || s === undefined) return "–";
+    s = Math.max(0, Math.round(Math.abs(s)));
+    const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
+    const parts = d ? { days: d, hours: h } : h ? { hours: h } : m ? { minutes: m } : { seconds: s };
+    if (Intl.DurationFormat) return this._get("DurationFormat", { style: "short" }).format(parts);
+    const unit = { days: "day", hours: "hour", minutes: "minute", seconds: "second" };
+    return Object.entries(parts).filter(([, v]) => v).map(([k, v]) =>
+      this._get("NumberFormat", { style: "unit", unit: unit[k], unitDisplay: "short" }).format(v)).join(" ");
+  },
+  // "in 3 Std." / "vor 5 Min.": how far `t` is from `now` (both ms)
+  relative(t, now) {
+    const s = (new Date(t) - now) / 1000, abs = Math.abs(s);
+    const [value, unit] = abs >= 86400 ? [s / 86400, "day"] : abs >= 3600 ? [s / 3600, "hour"] : abs >= 60 ? [s / 60, "minute"] : [s, "second"];
+    return this._get("RelativeTimeFormat", { numeric: "auto", style: "short" }).format(Math.round(value), unit);
+  },
+};
+
+// --- 422 field errors next to their fields ------------------------------------------
+hl.forms = {
+  // `err` from hl.api: each `errors` item {field: "body.username", code, params} goes to
+  // the form's control named "username"; the rest to the form's [data-form-error].
+  show(form, err) {
+    this.clear(form);
+    const general = form.querySelector("[data-form-error]");
+    const items = (err.data && Array.isArray(err.data.errors)) ? err.data.errors : [];
+    let placed = 0;
+    for (const item of items) {
+      const name = String(item.field || "").split(".").slice(1).join(".");
+      const input = name && form.querySelector(`[name="${CSS.escape(name)}"]`);
+      if (!input) continue;
+      const params = item.params || {};
+      const code = item.code === "string_too_short" && params.min_length === 1 ? "missing" : item.code;
+      const text = hl.has(`error.${code}`) ? hl.t(`error.${code}`, params) : hl.t("error.field");
+      const id = `${input.id || input.name}-error`;
+      const msg = hl.el("span", { class: "field-error", id, "data-field-error": name, text });
+      const holder = input.closest("label, .field");
+      if (holder) holder.append(msg); else input.after(msg);
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-describedby", id);
+      placed += 1;
+    }
+    if (general) general.textContent = placed ? hl.t("error.invalid") : hl.errorText(err);
+    form.querySelector("[aria-invalid=true]")?.focus();
+  },
+  clear(form) {
+    form.querySelectorAll(".field-error").forEach((n) => n.remove());
+    form.querySelectorAll("[aria-invalid]").forEach((n) => { n.removeAttribute("aria-invalid"); n.removeAttribute("aria-describedby"); });
+    const general = form.querySelector("[data-form-error]");
+    if (general) general.textContent = "";
+  },
+};
+
+// --- drafts and the end of a session -------------------------------------------------
+hl.drafts = {
+  save(key, value) { localStorage.setItem(`hotline.draft.${key}`, JSON.stringify({ at: Date.now(), value })); },
+  take(key) {
+    const raw = localStorage.getItem(`hotline.draft.${key}`);
+    localStorage.removeItem(`hotline.draft.${key}`);
+    return raw ? JSON.parse(raw).value : null;
+  },
+};
+
+hl.session = {
+  _hooks: [],
+  _gone: false,
+  // fn() runs (synchronously) before the page leaves for the login page: it saves the
+  // page's drafts (hl.drafts.save) and returns true when it kept something
+  onLeave(fn) { this._hooks.push(fn); },
+  // The session is gone (expired, revoked, logged out elsewhere): keep drafts, go to login.
+  lost() {
+    if (this._gone) return;
+    this._gone = true;
+    let kept = false;
+    for (const fn of this._hooks) { try { kept = fn() === true || kept; } catch (e) { console.error(e); } }
+    const next = encodeURIComponent(location.pathname + location.search);
+    location.href = `/?expired=1${kept ? "&drafts=1" : ""}&next=${next}`;
+  },
+  // Where the login page sends a user back to: a path on this site only.
+  nextPath(search) {
+    const next = new URLSearchParams(search).get("next") || "";
+    return /^\/(?!\/)[\w\-/?=&.%]*$/.test(next) ? next : null;
   },
 };

@@ -7,8 +7,18 @@ callqueue.metrics; nothing else of the project.
 Per queue: waiting callers with position and live wait, an expected-wait
 estimate and an "at risk" flag for the answer promise (default 25 s); agents
 with state and time in state; today's figures from the calls that finished
-since `day_start` (callqueue.feed moves it at local midnight); a series of
-waiting calls and service level for the wallboard's chart (sampled by the feed).
+since `day_start` (callqueue.feed moves it at local midnight), with the live "if
+answered now" service level; a series of waiting calls and service level for
+the wallboard's chart, sampled whenever the shell calls `sample(now)` (any
+interval: the series is kept by age, not by count, and `series()` thins it to
+at most SERIES_MAX_POINTS, keeping each stretch's peak).
+
+The browser recomputes a waiting caller's flags every second between pushed
+views, with the same rule as `_waiting_view` (agent_console/static/
+wallboard-model.js): wait now = server time - entered_at; expected = wait now +
+`expected_remaining_seconds`; breached when wait > threshold; at risk when
+breached, within WARN_MARGIN_SECONDS of it, expected > threshold, or nobody is
+staffed (no estimate).
 The queue's wrap-up time (for AHT) comes in as a QueueWrapUpTime event, as the
 registry's agent board gets it: each reducer folds the events it needs.
 """
@@ -20,11 +30,12 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from callqueue.metrics import FinishedCall, QueueFigures, figures
+from callqueue.metrics import FinishedCall, QueueFigures, figures, service_level_if_answered_now
 from cti import events as ev
 
 HISTORY = timedelta(hours=26)
-SERIES_POINTS = 8 * 60  # one sample a minute, eight hours
+SERIES_WINDOW = timedelta(hours=24)  # samples are kept this long (and only since day_start)
+SERIES_MAX_POINTS = 720  # what `series()` hands out: a chart is ~1000-2000 px wide
 DEFAULT_HANDLE_SECONDS = 180.0  # until today's calls give a mean talk time
 WARN_MARGIN_SECONDS = 5.0  # flag a caller this long before the promise breaks
 _STAFFED = {ev.AgentState.AVAILABLE, ev.AgentState.RINGING, ev.AgentState.ON_CALL,
@@ -48,6 +59,7 @@ class WaitingView:
     caller: WaitingCaller
     wait_seconds: float
     expected_wait_seconds: float | None  # total expected wait; None when nobody is staffed
+    expected_remaining_seconds: float | None  # expected - waited: what the estimate adds to the wait
     at_risk: bool  # the promise is about to break (or will, by the estimate)
     breached: bool  # already waited longer than the promise
 
@@ -74,6 +86,7 @@ class QueueView:
     available_agents: int
     staffed_agents: int
     today: QueueFigures
+    service_level_now: float | None  # today's SL if every waiting caller were answered now
 
 
 @dataclass
@@ -94,6 +107,7 @@ class QueueProjection:
     _finished: deque[_Finished] = field(default_factory=deque)
     _series: dict[str, deque[Sample]] = field(default_factory=dict)
     _wrapup: dict[str, float] = field(default_factory=dict)  # queue -> wrapuptime (AHT = talk + wrap-up)
+    _thinned: dict[str, list[Sample]] = field(default_factory=dict)  # series() until the next sample
 
     # --- input -----------------------------------------------------------
     def apply(self, update: ev.CallUpdated | ev.AgentUpdated | ev.QueueWrapUpTime, now: datetime) -> bool:
@@ -141,13 +155,20 @@ class QueueProjection:
         self._finished.append(_Finished(queue, ended_at, call))
 
     def sample(self, now: datetime) -> dict[str, Sample]:
-        """Take the chart's per-minute sample (the shell calls this once a minute)."""
+        """Take the chart's sample, at whatever interval the shell calls this; samples
+        older than SERIES_WINDOW or from before `day_start` are dropped."""
         taken = {}
+        oldest = now - SERIES_WINDOW
+        if self.day_start is not None:
+            oldest = max(oldest, self.day_start)
+        self._thinned.clear()
         for name in sorted(self.queues):
             s = Sample(now, sum(1 for w in self._waiting.values() if w.queue == name),
                        self.today(name).service_level)
-            series = self._series.setdefault(name, deque(maxlen=SERIES_POINTS))
+            series = self._series.setdefault(name, deque())
             series.append(s)
+            while series and series[0].at < oldest:
+                series.popleft()
             taken[name] = s
         return taken
 
@@ -156,7 +177,12 @@ class QueueProjection:
         return self._wrapup.get(queue, 0.0)
 
     def series(self, queue: str) -> list[Sample]:
-        return list(self._series.get(queue, ()))
+        """The chart's samples, oldest first: all of them, or at most SERIES_MAX_POINTS
+        (see `thin`); the last one is always the latest sample."""
+        found = self._thinned.get(queue)
+        if found is None:
+            found = self._thinned[queue] = thin(list(self._series.get(queue, ())), SERIES_MAX_POINTS)
+        return found
 
     def today(self, queue: str) -> QueueFigures:
         calls = [f.call for f in self._finished
@@ -177,7 +203,8 @@ class QueueProjection:
         longest = max((v.wait_seconds for v in views), default=None)
         return QueueView(queue, views, longest,
                          tuple(AgentView(a, max(0.0, (now - a.since).total_seconds())) for a in agents),
-                         available, staffed, today)
+                         available, staffed, today,
+                         service_level_if_answered_now(today, (v.wait_seconds for v in views)))
 
     def _waiting_view(self, w: WaitingCaller, place: int, now: datetime, available: int,
                       staffed: int, handle: float) -> WaitingView:
@@ -193,4 +220,24 @@ class QueueProjection:
         breached = waited > self.threshold
         at_risk = breached or waited >= self.threshold - WARN_MARGIN_SECONDS or (
             expected is None or expected > self.threshold)
-        return WaitingView(w, waited, expected, at_risk, breached)
+        remaining = None if expected is None else expected - waited
+        return WaitingView(w, waited, expected, remaining, at_risk, breached)
+
+
+def thin(samples: list[Sample], max_points: int) -> list[Sample]:
+    """At most `max_points` of `samples` (oldest first): the span before the latest
+    sample is cut into equal stretches and each stretch keeps its sample with the
+    most waiting calls (a peak is what a supervisor looks for); a stretch without
+    samples stays empty, so a gap in sampling stays a gap. The latest sample is kept."""
+    if len(samples) <= max_points or max_points < 2:
+        return samples
+    *older, latest = samples
+    width = (latest.at - older[0].at) / (max_points - 1)
+    if width <= timedelta(0):  # a clock set back: no time order to thin by
+        return samples[-max_points:]
+    kept: dict[int, Sample] = {}
+    for s in older:
+        slot = min(max_points - 2, int((s.at - older[0].at) / width))
+        if slot not in kept or s.waiting >= kept[slot].waiting:
+            kept[slot] = s
+    return [kept[slot] for slot in sorted(kept)] + [latest]

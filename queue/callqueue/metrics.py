@@ -12,6 +12,9 @@ Definitions (threshold T, default 25 s; short-abandon threshold S, default 5 s):
 - Asterisk's SL (answered only): answered within T / answered;
 - Asterisk's SL2 (abandons within T count as success):
   (answered within T + abandoned within T) / (answered + abandoned);
+- "if answered now": the service level today would have if every caller still
+  waiting were answered this moment (one more offered call each, within T when
+  its wait so far is within T); the wallboard shows it beside today's figure;
 - ASA: mean wait of answered calls; AHT: mean talk + wrap-up of answered calls;
 - abandon rate: abandoned after S / offered; longest wait: of any offered call.
 A figure with nothing to divide by is None, not 0 or 100 %.
@@ -87,3 +90,11 @@ def figures(calls: Iterable[FinishedCall], threshold: int = 25, short_abandon: i
         abandon_rate=_ratio(len(abandoned) - len(short), offered),
         longest_wait=max((c.wait_seconds for c in queued), default=None),
         threshold=threshold, short_abandon=short_abandon)
+
+
+def service_level_if_answered_now(today: QueueFigures, waits: Iterable[float]) -> float | None:
+    """Today's service level if every caller still waiting (`waits`, seconds so far)
+    were answered now."""
+    waits = list(waits)
+    within = today.answered_within + sum(1 for w in waits if w <= today.threshold)
+    return _ratio(within, today.offered - today.short_abandons + len(waits))

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import Server, logged_in
-from tests.pbx_fixture import AmiTap, Pbx, start_pbx
+from tests.pbx_fixture import Pbx, running_pbx
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.browser]
 WRAPUP = 6  # this module's queues.conf wrapuptime: long enough to click during it
@@ -23,14 +23,8 @@ WRAPUP = 6  # this module's queues.conf wrapuptime: long enough to click during 
 @pytest.fixture(scope="module")
 def pbx() -> Iterator[Pbx]:
     """This module's own Asterisk (the shared one has a 1 s wrap-up); boots in ~0.5 s."""
-    asterisk = start_pbx(f"wrapup-{os.getpid()}", wrapup_time=WRAPUP)
-    tap = AmiTap(asterisk.config.ami_port, asterisk.config.ami_secret)
-    try:
-        tap.wait_for(lambda e: e.get("Event") == "FullyBooted", timeout=10)
-        yield Pbx(asterisk, tap)
-    finally:
-        tap.close()
-        asterisk.stop()
+    with running_pbx(f"wrapup-{os.getpid()}", wrapup_time=WRAPUP) as found:
+        yield found
 
 
 def member(pbx: Pbx, agent: str) -> str:

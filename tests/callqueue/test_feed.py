@@ -54,5 +54,6 @@ def test_tick_moves_today_at_local_midnight_and_samples() -> None:
     now[0] = T0 + timedelta(hours=1)  # 00:30 in Berlin: a new day
     feed.tick()
     assert feed.projection.today("hotline").answered == 0
-    assert [s.waiting for s in feed.projection.series("hotline")] == [0, 0]
+    # the chart starts afresh each day: yesterday's sample is gone
+    assert [s.waiting for s in feed.projection.series("hotline")] == [0]
     assert feed.projection.series("hotline")[-1].at == now[0]

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
-from callqueue.live import QueueProjection
+from callqueue.live import QueueProjection, Sample, thin
 
 from cti import events as ev
+from tests.factories import call_snapshot
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 def call(linkedid: str, entered: datetime, **kw: object) -> ev.CallSnapshot:
-    base = ev.CallSnapshot(
-        linkedid=linkedid, caller_raw="0341 1", caller_number="+493411", caller_name="<b>x</b>",
-        queue="hotline", entered_at=entered, position=1, ringing_agents=(), answered_at=None,
-        agent=None, ended_at=None, outcome=None, wait_seconds=None, ring_seconds=None,
-        talk_seconds=None, duration_seconds=None, transferred_to=None)
-    return replace(base, **kw)  # type: ignore[arg-type]
+    return call_snapshot(linkedid, caller_raw="0341 1", caller_number="+493411", caller_name="<b>x</b>",
+                         entered_at=entered, **kw)
 
 
 def agent(interface: str, state: ev.AgentState, since: datetime) -> ev.AgentUpdated:
@@ -57,8 +54,35 @@ def test_estimate_and_risk_flag_follow_the_agents() -> None:
     assert v.waiting[0].expected_wait_seconds == 100.0 and v.waiting[0].at_risk
     assert (v.staffed_agents, v.available_agents) == (2, 0)
     assert [a.seconds_in_state for a in v.agents] == [10.0, 10.0]
+    assert v.waiting[0].expected_remaining_seconds == 90.0  # what the browser adds to the live wait
     # 26 s waited: breached
     assert p.view("hotline", T0 + timedelta(seconds=26)).waiting[0].breached
+
+
+def test_expected_wait_follows_the_live_wait_when_an_agent_is_free() -> None:
+    """The wallboard's "expected" once stayed at its first figure (14 s) while the caller
+    waited on: with a free agent the estimate is the wait so far, at every moment."""
+    p = QueueProjection(threshold=25)
+    p.apply(agent("PJSIP/1001", ev.AgentState.AVAILABLE, T0), T0)
+    p.apply(ev.CallUpdated(T0, ev.CallChange.JOINED, call("a", T0)), T0)
+    early, late = (p.view("hotline", T0 + timedelta(seconds=s)).waiting[0] for s in (14, 39))
+    assert (early.expected_wait_seconds, early.expected_remaining_seconds, early.at_risk) == (14.0, 0.0, False)
+    assert (late.expected_wait_seconds, late.at_risk, late.breached) == (39.0, True, True)
+    nobody = QueueProjection(threshold=25)
+    nobody.apply(ev.CallUpdated(T0, ev.CallChange.JOINED, call("a", T0)), T0)
+    w = nobody.view("hotline", T0).waiting[0]
+    assert w.expected_remaining_seconds is None and w.at_risk
+
+
+def test_the_view_carries_the_service_level_if_everyone_waiting_were_answered_now() -> None:
+    p = QueueProjection(threshold=25, short_abandon=5)
+    done = call("x", T0, ended_at=T0 + timedelta(seconds=20), outcome=ev.Outcome.ANSWERED, wait_seconds=10,
+                talk_seconds=10, answered_at=T0 + timedelta(seconds=10))
+    p.apply(ev.CallUpdated(T0, ev.CallChange.ENDED, done), T0 + timedelta(seconds=20))
+    assert p.view("hotline", T0).service_level_now == 1.0  # nobody waiting: today's figure
+    p.apply(ev.CallUpdated(T0, ev.CallChange.JOINED, call("a", T0)), T0)
+    assert p.view("hotline", T0 + timedelta(seconds=20)).service_level_now == 1.0  # 20 s: within
+    assert p.view("hotline", T0 + timedelta(seconds=30)).service_level_now == 0.5  # 30 s: late
 
 
 def test_today_figures_from_ended_calls_and_day_start() -> None:
@@ -78,3 +102,28 @@ def test_today_figures_from_ended_calls_and_day_start() -> None:
     assert s.waiting == 0 and s.service_level == 1 / 3 and len(p.series("hotline")) == 1
     p.day_start = T0 + timedelta(hours=1)
     assert p.today("hotline").offered == 0
+
+
+def test_samples_at_any_interval_are_kept_by_age_and_thinned_to_the_chart() -> None:
+    p = QueueProjection()
+    p.queues.add("hotline")
+    for i in range(3 * 720):  # every 5 s for three hours
+        p.sample(T0 + timedelta(seconds=5 * i))
+    series = p.series("hotline")
+    assert len(series) <= 720 and series[-1].at == T0 + timedelta(seconds=5 * (3 * 720 - 1))
+    assert [s.at for s in series] == sorted(s.at for s in series)
+    p.day_start = T0 + timedelta(hours=4)  # a new day: yesterday's samples go with the next sample
+    p.sample(T0 + timedelta(hours=4, seconds=1))
+    assert [s.at for s in p.series("hotline")] == [T0 + timedelta(hours=4, seconds=1)]
+
+
+def test_thinning_keeps_peaks_and_gaps() -> None:
+    at = [T0 + timedelta(seconds=10 * i) for i in range(100)]
+    at += [T0 + timedelta(hours=1, seconds=10 * i) for i in range(100)]  # ~43 min without samples
+    samples = [Sample(t, 7 if i == 42 else 1, None) for i, t in enumerate(at)]
+    kept = thin(samples, 50)
+    assert len(kept) <= 50 and kept[-1] == samples[-1]
+    assert any(s.waiting == 7 for s in kept)  # the peak survives
+    steps = [(b.at - a.at).total_seconds() for a, b in pairwise(kept)]
+    assert max(steps) > 2000  # the stretch without samples is still without points
+    assert thin(samples[:10], 50) == samples[:10]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from callqueue.metrics import FinishedCall, figures
+from callqueue.metrics import FinishedCall, figures, service_level_if_answered_now
 
 CALLS = [
     FinishedCall("answered", 10, 100),   # within 25
@@ -42,3 +42,15 @@ def test_threshold_is_a_setting() -> None:
     calls = [FinishedCall("answered", 20, 60), FinishedCall("answered", 30, 60)]
     assert figures(calls, threshold=25).service_level == pytest.approx(0.5)
     assert figures(calls, threshold=30).service_level == pytest.approx(1.0)
+
+
+def test_service_level_if_every_waiting_caller_were_answered_now() -> None:
+    today = figures(CALLS, threshold=25, short_abandon=5)  # 3 within of 7 (8 offered - 1 short)
+    # two callers waiting: 10 s (would count within), 30 s (late); 3 s counts as offered too
+    assert service_level_if_answered_now(today, [10.0, 30.0]) == pytest.approx(4 / 9)
+    assert service_level_if_answered_now(today, [3.0]) == pytest.approx(4 / 8)
+    assert service_level_if_answered_now(today, [25.0]) == pytest.approx(4 / 8)  # <= T is within
+    assert service_level_if_answered_now(today, []) == today.service_level
+    empty = figures([], threshold=25)
+    assert service_level_if_answered_now(empty, []) is None  # nothing offered: no figure, not 100 %
+    assert service_level_if_answered_now(empty, [40.0]) == 0.0

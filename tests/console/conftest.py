@@ -12,18 +12,9 @@ from sqlalchemy import delete, select
 from agent_console.app import create_app
 from agent_console.auth import COOKIE
 from agent_console.settings import Settings
+from tests.db_fixture import wipe
 from tickets.db import make_engine, session_factory
-from tickets.models import (
-    Callback,
-    CallRecord,
-    Contact,
-    Organisation,
-    Phone,
-    Role,
-    Ticket,
-    TicketHistory,
-    User,
-)
+from tickets.models import Role, User
 from tickets.users import UserService
 
 PASSWORD = "test-password-1"
@@ -31,13 +22,7 @@ _CREATED: dict[str, str] = {}  # username -> the hash this fixture stored
 ORIGIN = "http://testserver"
 USERS = [("anna", Role.AGENT, "PJSIP/1001"), ("bert", Role.AGENT, "PJSIP/1002"),
          ("sven", Role.SUPERVISOR, None), ("admin", Role.ADMIN, None)]
-
-
-def wipe(url: str) -> None:
-    with session_factory(make_engine(url)).begin() as s:
-        s.execute(CallRecord.__table__.update().values(ticket_id=None, callback_id=None))
-        for model in (TicketHistory, Ticket, CallRecord, Callback, Phone, Contact, Organisation):
-            s.execute(delete(model))
+KEEP = {User.__tablename__}  # the users outlive a test: made once (see app)
 
 
 @pytest.fixture()
@@ -48,8 +33,9 @@ def settings(database_url: str) -> Settings:
 
 @pytest.fixture()
 def app(settings: Settings) -> Iterator[Any]:
-    wipe(settings.database_url)
-    users = UserService(session_factory(make_engine(settings.database_url)))
+    engine = make_engine(settings.database_url)
+    users = UserService(session_factory(engine))
+    wipe(users.sessions, keep=KEEP)
     with users.sessions() as s:
         stored = {u.username: u.password_hash for u in s.scalars(select(User))}
     for name, role, endpoint in USERS:  # argon2 is slow on purpose: create them once
@@ -62,15 +48,23 @@ def app(settings: Settings) -> Iterator[Any]:
         with users.sessions() as s:
             _CREATED[name] = s.scalar(select(User.password_hash).where(User.username == name)) or ""
     yield create_app(settings)
-    wipe(settings.database_url)
+    wipe(users.sessions, keep=KEEP)
+    engine.dispose()  # its pooled connections closed now, not left to the garbage collector
 
 
 class Browser:
     """One logged-in user on the shared TestClient: its own session cookie, the CSRF
     header on writes, the Origin header a browser sends."""
 
-    def __init__(self, client: TestClient, cookie: str, csrf: str) -> None:
-        self.client, self.cookie, self.csrf = client, cookie, csrf
+    def __init__(self, client: TestClient, cookie: str, csrf: str, user_id: int = 0) -> None:
+        self.client, self.cookie, self.csrf, self.user_id = client, cookie, csrf, user_id
+
+    def renew(self) -> None:
+        """A fresh session straight from the app (no password check, no throttle):
+        for tests that end the session on purpose and go on."""
+        services = self.client.app.state.services  # type: ignore[attr-defined]
+        self.cookie, who = services.sessions.issue(services.users.get(self.user_id))
+        self.csrf = who.csrf
 
     def headers(self, extra: dict[str, str] | None = None, csrf: bool = True) -> dict[str, str]:
         h = {"Cookie": f"{COOKIE}={self.cookie}", "Origin": ORIGIN}
@@ -104,6 +98,6 @@ def login(client: TestClient) -> Any:
         cookie = r.cookies.get(COOKIE)
         client.cookies.clear()
         assert cookie
-        return Browser(client, cookie, r.json()["csrf_token"])
+        return Browser(client, cookie, r.json()["csrf_token"], r.json()["id"])
 
     return as_user

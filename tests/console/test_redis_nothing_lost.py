@@ -25,6 +25,7 @@ from agent_console.scaleout import codec
 from agent_console.scaleout.peers import PeerShare
 from agent_console.settings import Settings
 from cti.bus import EventBus
+from cti.testing import FakeAmiServer
 from tests.console.test_redis_scaleout import (  # noqa: F401  (fixtures)
     answer,
     behind_proxy,
@@ -42,13 +43,12 @@ from tests.console.test_redis_scaleout import (  # noqa: F401  (fixtures)
     wait_until,
 )
 from tests.console.test_redis_tickets import ticket_updates
-from tests.cti.fake_ami import FakeAmi
 from tickets.events import TicketUpdated
 
 
 @pytest.mark.timeout(60)
 def test_a_web_instance_started_during_an_answered_call_knows_its_ticket_at_once(
-        app: Any, bridge: TestClient, side: BlockingPortal, fake: FakeAmi, settings: Settings) -> None:  # noqa: F811
+        app: Any, bridge: TestClient, side: BlockingPortal, fake: FakeAmiServer, settings: Settings) -> None:  # noqa: F811
     lid = "1700000200.11"
     join(side, fake, lid)
     ring(side, fake, lid, "PJSIP/1002")

@@ -38,8 +38,8 @@ from agent_console.scaleout import codec
 from agent_console.settings import Settings
 from cti import events as ev
 from cti.connection import AmiError
+from cti.testing import FakeAmiServer, frame
 from tests.console.conftest import PASSWORD, Browser
-from tests.cti.fake_ami import FakeAmi, frame
 from tests.tcp_proxy import TcpProxy
 from tickets.db import make_engine, session_factory
 from tickets.models import CallRecord, Ticket
@@ -166,7 +166,7 @@ def settings(database_url: str, prefix: str) -> Settings:
     """conftest's `app` and `client` are the web-only instance."""
     return Settings(database_url=database_url, session_secret="x" * 32, ami_enabled=False, writer_process=False,
                     login_rate_limit_per_minute=100, redis_url=REDIS_URL, redis_prefix=prefix,
-                    redis_action_timeout=2.0)
+                    redis_action_timeout=2.0, dial_allow="10XX,2XXX,0X.")  # what the tests dial and transfer to
 
 
 @pytest.fixture()
@@ -177,14 +177,14 @@ def side() -> Iterator[BlockingPortal]:
 
 
 @pytest.fixture()
-def fake(side: BlockingPortal) -> Iterator[FakeAmi]:
-    server = side.call(FakeAmi(secret=AMI_SECRET, variables={"HOTLINE_WRAPUP_SECONDS": "7"}).start)
+def fake(side: BlockingPortal) -> Iterator[FakeAmiServer]:
+    server = side.call(FakeAmiServer(secret=AMI_SECRET, variables={"HOTLINE_WRAPUP_SECONDS": "7"}).start)
     yield server
     side.call(server.stop)
 
 
 @pytest.fixture()
-def bridge(app: Any, settings: Settings, fake: FakeAmi) -> Iterator[TestClient]:
+def bridge(app: Any, settings: Settings, fake: FakeAmiServer) -> Iterator[TestClient]:
     """The instance that owns the AMI bridge (after `app`, which made the users)."""
     own = settings.model_copy(update={"ami_enabled": True, "ami_port": fake.port,
                                       "ami_secret": SecretStr(AMI_SECRET)})
@@ -201,11 +201,11 @@ def synced(client: TestClient) -> None:
     wait_until(lambda: services(client).pbx.connected, "the web-only instance to sync with the bridge")
 
 
-def ami(side: BlockingPortal, fake: FakeAmi, **fields: str) -> None:
+def ami(side: BlockingPortal, fake: FakeAmiServer, **fields: str) -> None:
     side.call(fake.send, frame(**fields))
 
 
-def join(side: BlockingPortal, fake: FakeAmi, linkedid: str, number: str = "0341 2538-5555") -> None:
+def join(side: BlockingPortal, fake: FakeAmiServer, linkedid: str, number: str = "0341 2538-5555") -> None:
     fake.channels.append({"Channel": "PJSIP/trunk-00000001", "Uniqueid": linkedid, "Linkedid": linkedid,
                           "CallerIDNum": number, "CallerIDName": "Erika", "Application": "Queue",
                           "Duration": "00:00:03"})
@@ -213,12 +213,12 @@ def join(side: BlockingPortal, fake: FakeAmi, linkedid: str, number: str = "0341
         Queue="hotline", CallerIDNum=number, CallerIDName="Erika <b>M</b>", Position="1")
 
 
-def ring(side: BlockingPortal, fake: FakeAmi, linkedid: str, agent: str) -> None:
+def ring(side: BlockingPortal, fake: FakeAmiServer, linkedid: str, agent: str) -> None:
     ami(side, fake, Event="AgentCalled", Linkedid=linkedid, Queue="hotline", Interface=agent,
         MemberName=agent[-4:], DestUniqueid=f"{linkedid}1")
 
 
-def answer(side: BlockingPortal, fake: FakeAmi, linkedid: str, agent: str) -> None:
+def answer(side: BlockingPortal, fake: FakeAmiServer, linkedid: str, agent: str) -> None:
     fake.channels.append({"Channel": f"{agent}-0000000a", "Uniqueid": f"{linkedid}1", "Linkedid": linkedid,
                           "CallerIDNum": "1002", "CallerIDName": "", "Application": "AppQueue",
                           "Duration": "00:00:01", "BridgeId": "b1"})
@@ -226,7 +226,7 @@ def answer(side: BlockingPortal, fake: FakeAmi, linkedid: str, agent: str) -> No
         MemberName=agent[-4:], HoldTime="4", RingTime="2", DestChannel=f"{agent}-0000000a")
 
 
-def hang_up(side: BlockingPortal, fake: FakeAmi, linkedid: str) -> None:
+def hang_up(side: BlockingPortal, fake: FakeAmiServer, linkedid: str) -> None:
     fake.channels[:] = [c for c in fake.channels if c["Linkedid"] != linkedid]
     ami(side, fake, Event="Hangup", Linkedid=linkedid, Uniqueid=linkedid, Channel="PJSIP/trunk-00000001",
         Cause="16")
@@ -245,13 +245,17 @@ def behind_proxy(side: BlockingPortal, settings: Settings) -> Iterator[tuple[Tcp
 
 
 def count(url: str, model: Any) -> int:
-    with session_factory(make_engine(url))() as s:
-        return int(s.scalar(select(func.count()).select_from(model)) or 0)
+    engine = make_engine(url)
+    try:
+        with session_factory(engine)() as s:
+            return int(s.scalar(select(func.count()).select_from(model)) or 0)
+    finally:
+        engine.dispose()
 
 
 @pytest.mark.timeout(60)
 def test_pops_withdrawals_and_ticket_ids_reach_a_web_only_instance_which_writes_nothing(
-        client: TestClient, bridge: TestClient, side: BlockingPortal, fake: FakeAmi, settings: Settings) -> None:
+        client: TestClient, bridge: TestClient, side: BlockingPortal, fake: FakeAmiServer, settings: Settings) -> None:
     anna, bert, sven = log_in(client, "anna"), log_in(client, "bert"), log_in(client, "sven")
     r = anna.send("POST", "/api/customers", json={"name": "Erika Muster", "organization": "Stadtwerke",
                                                    "phones": ["0341 2538-5555"]})
@@ -286,7 +290,7 @@ def test_pops_withdrawals_and_ticket_ids_reach_a_web_only_instance_which_writes_
 
 @pytest.mark.timeout(60)
 def test_a_web_instance_started_during_a_call_gets_the_live_state(
-        app: Any, bridge: TestClient, side: BlockingPortal, fake: FakeAmi, settings: Settings) -> None:
+        app: Any, bridge: TestClient, side: BlockingPortal, fake: FakeAmiServer, settings: Settings) -> None:
     lid = "1700000100.21"
     join(side, fake, lid, number="+49 341 999")
     ring(side, fake, lid, "PJSIP/1001")
@@ -311,7 +315,7 @@ def test_a_web_instance_started_during_a_call_gets_the_live_state(
 
 @pytest.mark.timeout(60)
 def test_agent_actions_from_a_web_only_instance_run_once_on_the_bridges_ami(
-        client: TestClient, bridge: TestClient, side: BlockingPortal, fake: FakeAmi) -> None:
+        client: TestClient, bridge: TestClient, side: BlockingPortal, fake: FakeAmiServer) -> None:
     anna = log_in(client, "anna")
     synced(client)
     r = anna.send("POST", "/api/agent/pause", json={"reason": "Pause <lunch>"})
@@ -346,7 +350,7 @@ def test_agent_actions_from_a_web_only_instance_run_once_on_the_bridges_ami(
 
 @pytest.mark.timeout(90)
 def test_a_redis_outage_shows_on_healthz_and_heals_with_the_state(
-        app: Any, bridge: TestClient, side: BlockingPortal, fake: FakeAmi, settings: Settings) -> None:
+        app: Any, bridge: TestClient, side: BlockingPortal, fake: FakeAmiServer, settings: Settings) -> None:
     with behind_proxy(side, settings) as (proxy, via_proxy):
         with TestClient(create_app(via_proxy)) as web:
             synced(web)

@@ -21,6 +21,7 @@ from pydantic import SecretStr
 from agent_console.app import create_app
 from agent_console.scaleout import codec
 from agent_console.settings import Settings
+from cti.testing import FakeAmiServer
 from tests.console.test_redis_scaleout import (  # noqa: F401  (fixtures)
     AMI_SECRET,
     bridge,
@@ -33,7 +34,6 @@ from tests.console.test_redis_scaleout import (  # noqa: F401  (fixtures)
     synced,
     wait_until,
 )
-from tests.cti.fake_ami import FakeAmi
 from tickets.events import TicketCreated, TicketUpdated
 
 MARK = "test.marker"
@@ -104,7 +104,7 @@ def test_a_ticket_edit_on_any_instance_reaches_every_instances_websockets_exactl
 
 @pytest.mark.timeout(90)
 def test_a_second_bridge_instance_on_the_same_channels_makes_both_degraded(
-        client: TestClient, bridge: TestClient, fake: FakeAmi, settings: Settings,  # noqa: F811
+        client: TestClient, bridge: TestClient, fake: FakeAmiServer, settings: Settings,  # noqa: F811
         caplog: pytest.LogCaptureFixture) -> None:
     synced(client)
     sven = log_in(bridge, "sven")

@@ -13,17 +13,15 @@ from starlette.websockets import WebSocketDisconnect
 
 from cti import events as ev
 from tests.console.conftest import ORIGIN
+from tests.factories import call_snapshot
 
 T0 = datetime.now(UTC) - timedelta(seconds=5)
 
 
 def snap(linkedid: str = "1700000000.1", **kw: Any) -> ev.CallSnapshot:
-    base = ev.CallSnapshot(
-        linkedid=linkedid, caller_raw="0341 2538-5555", caller_number="+4934125385555",
-        caller_name='<script>alert("x")</script>', queue="hotline", entered_at=T0, position=1,
-        ringing_agents=(), answered_at=None, agent=None, ended_at=None, outcome=None, wait_seconds=None,
-        ring_seconds=None, talk_seconds=None, duration_seconds=None, transferred_to=None)
-    return replace(base, **kw)
+    fields: dict[str, Any] = {"caller_raw": "0341 2538-5555", "caller_number": "+4934125385555",
+                              "caller_name": '<script>alert("x")</script>', "entered_at": T0, **kw}
+    return call_snapshot(linkedid, **fields)
 
 
 def publish(client: TestClient, app: Any, *events: object) -> None:
@@ -169,3 +167,29 @@ def test_a_broadcast_is_sent_as_the_hubs_text_without_json_work_per_socket(
         for w in (a, b, c):
             assert until(w, "test.broadcast")["data"] == {"n": 1}
     assert len(encoded) == 1
+
+
+def test_the_snapshot_carries_server_time_display_names_and_the_live_service_level(
+        app: Any, client: TestClient, login: Any) -> None:
+    """The page runs its timers against `server_time` (learnt from the snapshot only),
+    shows agents by the users' display names and SL "if answered now"."""
+    sven, anna = login("sven"), login("anna")
+    waiting = snap("1700000077.1", entered_at=datetime.now(UTC) - timedelta(seconds=40))
+    publish(client, app, ev.AgentUpdated(T0, ev.AgentSnapshot("PJSIP/1001", "agent1001", ev.AgentState.PAUSED,
+                                                              "lunch", T0, ("hotline",), None)),
+            ev.CallUpdated(T0, ev.CallChange.JOINED, waiting))
+    before = datetime.now(UTC)
+    with sven.ws() as ws:
+        data = until(ws, "snapshot")["data"]
+    after = datetime.now(UTC)
+    assert before <= datetime.fromisoformat(data["server_time"]) <= after
+    assert data["agent_names"]["PJSIP/1001"] == "anna"  # the users table's display name (default: username)
+    q = data["queues"][0]
+    assert q["agents"][0]["agent"] == "PJSIP/1001" and q["agents"][0]["pause_reason"] == "lunch"
+    row = q["waiting"][0]
+    assert row["breached"] and row["expected_remaining_seconds"] is None  # nobody staffed: no estimate
+    assert q["service_level_if_answered_now"] == 0.0  # the one caller would be answered late
+    assert q["warn_margin_seconds"] == 5.0
+    with anna.ws() as ws:
+        mine = until(ws, "snapshot")["data"]
+    assert "server_time" in mine and "agent_names" not in mine and "queues" not in mine

@@ -3,7 +3,11 @@ from __future__ import annotations
 import pytest
 
 from cti import actions
+from cti.dial_allow import DialAllowList
 from cti.protocol import encode_action
+
+# numbers these tests dial are on the list: the allow-list itself is tested in tests/security
+OPEN = DialAllowList.parse("10XX,+X.,0X.")
 
 
 def test_pause_with_reason_encodes() -> None:
@@ -19,9 +23,9 @@ def test_pause_with_reason_encodes() -> None:
     lambda: actions.queue_pause("SIP/1001", "hotline", "ok"),
     lambda: actions.queue_pause("PJSIP/1001", "hot line", "ok"),
     lambda: actions.queue_pause("PJSIP/1001", "hotline", "x" * 65),
-    lambda: actions.originate("PJSIP/1001", "0341;Dial(x)"),
-    lambda: actions.originate("PJSIP/1001", "0341\n"),
-    lambda: actions.blind_transfer("PJSIP/1001-0000000a", "1002&PJSIP/9"),
+    lambda: actions.originate("PJSIP/1001", "0341;Dial(x)", OPEN),
+    lambda: actions.originate("PJSIP/1001", "0341\n", OPEN),
+    lambda: actions.blind_transfer("PJSIP/1001-0000000a", "1002&PJSIP/9", OPEN),
     lambda: actions.hangup("PJSIP/1001"),
 ])
 def test_invalid_values_never_reach_ami(call) -> None:  # type: ignore[no-untyped-def]
@@ -30,6 +34,6 @@ def test_invalid_values_never_reach_ami(call) -> None:  # type: ignore[no-untype
 
 
 def test_originate_is_async_from_the_agents_phone_and_not_idempotent() -> None:
-    a = actions.originate("PJSIP/1001", "+49 341 2538-5555")
+    a = actions.originate("PJSIP/1001", "+49 341 2538-5555", OPEN)
     assert a.fields["Channel"] == "PJSIP/1001" and a.fields["Exten"] == "+4934125385555"
     assert a.fields["Async"] == "true" and not a.idempotent

@@ -14,14 +14,15 @@ from cti.bus import EventBus
 from cti.calls import CallRegistry
 from cti.connection import AmiClient, AmiError, ConnectionLost
 from cti.protocol import AmiMessage
-from tests.cti.fake_ami import FakeAmi, frame
+from cti.testing import FakeAmiServer, frame
+from tests.factories import capture_events
 
 TRANSCRIPTS = Path(__file__).resolve().parent.parent / "transcripts"
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeAmi]:
-    server = await FakeAmi().start()
+async def fake() -> AsyncIterator[FakeAmiServer]:
+    server = await FakeAmiServer().start()
     yield server
     await server.stop()
 
@@ -34,12 +35,12 @@ async def until(pred, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-
         await asyncio.sleep(0.01)
 
 
-def client(fake: FakeAmi, got: list[AmiMessage], **kw: object) -> AmiClient:
+def client(fake: FakeAmiServer, got: list[AmiMessage], **kw: object) -> AmiClient:
     return AmiClient("127.0.0.1", fake.port, "hotline", kw.pop("secret", fake.secret),  # type: ignore[arg-type]
                      on_message=got.append, **kw)  # type: ignore[arg-type]
 
 
-async def test_wrong_secret_is_a_clear_error_and_retried(fake: FakeAmi) -> None:
+async def test_wrong_secret_is_a_clear_error_and_retried(fake: FakeAmiServer) -> None:
     c = client(fake, [], secret="wrong", backoff_max=0.05)
     c.start()
     await until(lambda: "login refused" in c.last_error and c.stats.reconnects >= 2)
@@ -47,7 +48,7 @@ async def test_wrong_secret_is_a_clear_error_and_retried(fake: FakeAmi) -> None:
     await c.close()
 
 
-async def test_garbage_and_truncated_frames_do_not_stop_the_stream(fake: FakeAmi) -> None:
+async def test_garbage_and_truncated_frames_do_not_stop_the_stream(fake: FakeAmiServer) -> None:
     got: list[AmiMessage] = []
     c = client(fake, got)
     c.start()
@@ -61,7 +62,7 @@ async def test_garbage_and_truncated_frames_do_not_stop_the_stream(fake: FakeAmi
     await c.close()
 
 
-async def test_oversized_frame_refused_and_next_event_arrives(fake: FakeAmi) -> None:
+async def test_oversized_frame_refused_and_next_event_arrives(fake: FakeAmiServer) -> None:
     got: list[AmiMessage] = []
     c = client(fake, got, max_frame=4096)
     c.start()
@@ -74,7 +75,7 @@ async def test_oversized_frame_refused_and_next_event_arrives(fake: FakeAmi) -> 
 
 
 async def test_flood_reaches_a_slow_consumer_in_order_without_stalling_the_reader(
-        fake: FakeAmi) -> None:
+        fake: FakeAmiServer) -> None:
     seen: list[int] = []
 
     async def slow(msg: AmiMessage) -> None:
@@ -95,7 +96,7 @@ async def test_flood_reaches_a_slow_consumer_in_order_without_stalling_the_reade
     await c.close()
 
 
-async def test_pending_originate_fails_and_is_never_resent(fake: FakeAmi) -> None:
+async def test_pending_originate_fails_and_is_never_resent(fake: FakeAmiServer) -> None:
     c = client(fake, [], backoff_max=0.05)
     c.start()
     await c.connected.wait()
@@ -110,7 +111,7 @@ async def test_pending_originate_fails_and_is_never_resent(fake: FakeAmi) -> Non
     await c.close()
 
 
-async def test_missing_pong_drops_and_reconnects(fake: FakeAmi) -> None:
+async def test_missing_pong_drops_and_reconnects(fake: FakeAmiServer) -> None:
     fake.answer_pings = False
     c = client(fake, [], ping_interval=0.1, action_timeout=0.2, backoff_max=0.05)
     c.start()
@@ -119,19 +120,20 @@ async def test_missing_pong_drops_and_reconnects(fake: FakeAmi) -> None:
     await c.close()
 
 
-async def test_error_response_raises(fake: FakeAmi) -> None:
+async def test_error_response_raises(fake: FakeAmiServer) -> None:
     c = client(fake, [])
     c.start()
     await c.connected.wait()
+    writer, c._writer = c._writer, None  # as if the connection were gone
     with pytest.raises(ConnectionLost):
-        c._writer = None
         await c.send_action("Ping")
+    c._writer = writer  # so close() closes the socket (no unclosed transport left to the GC)
     await c.close()
 
 
-async def _bridge(fake: FakeAmi, secret: str = "") -> tuple[AmiBridge, list[object]]:
-    bus, seen = EventBus(), []
-    bus.subscribe(object, seen.append)
+async def _bridge(fake: FakeAmiServer, secret: str = "") -> tuple[AmiBridge, list[object]]:
+    bus = EventBus()
+    seen = capture_events(bus)
     bridge = AmiBridge(host="127.0.0.1", port=fake.port, username="hotline",
                        secret=secret or fake.secret,
                        bus=bus, registry=CallRegistry())
@@ -140,7 +142,7 @@ async def _bridge(fake: FakeAmi, secret: str = "") -> tuple[AmiBridge, list[obje
     return bridge, seen
 
 
-async def test_restart_is_detected_and_lost_calls_end_once_after_resync(fake: FakeAmi) -> None:
+async def test_restart_is_detected_and_lost_calls_end_once_after_resync(fake: FakeAmiServer) -> None:
     bridge, seen = await _bridge(fake)
     await until(lambda: bridge.resyncs == 1)
     await fake.send((TRANSCRIPTS / "answered.ami").read_bytes().split(b"Event: AgentConnect")[0])
@@ -157,7 +159,7 @@ async def test_restart_is_detected_and_lost_calls_end_once_after_resync(fake: Fa
     await bridge.close()
 
 
-async def test_reconnect_resync_keeps_a_call_asterisk_still_has(fake: FakeAmi) -> None:
+async def test_reconnect_resync_keeps_a_call_asterisk_still_has(fake: FakeAmiServer) -> None:
     bridge, seen = await _bridge(fake)
     await until(lambda: bridge.resyncs == 1)
     await fake.send(frame(Event="QueueCallerJoin", Linkedid="77.1", Uniqueid="77.1", Queue="hotline",
@@ -172,7 +174,7 @@ async def test_reconnect_resync_keeps_a_call_asterisk_still_has(fake: FakeAmi) -
     await bridge.close()
 
 
-async def test_wrong_secret_never_connects_the_bridge(fake: FakeAmi) -> None:
+async def test_wrong_secret_never_connects_the_bridge(fake: FakeAmiServer) -> None:
     bridge, _ = await _bridge(fake, secret="not-the-secret")
     await asyncio.sleep(0.3)
     assert not bridge.connected and "refused" in bridge.client.last_error

@@ -12,7 +12,8 @@ from cti import events as ev
 from cti.bridge import AmiBridge
 from cti.bus import EventBus
 from cti.calls import CallRegistry
-from tests.cti.fake_ami import FakeAmi, frame
+from cti.testing import FakeAmiServer, frame
+from tests.factories import capture_events
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 AGENT, Q = "PJSIP/1001", "hotline"
@@ -106,9 +107,9 @@ def test_wrap_up_pause_action_is_a_queuepause_with_the_reason() -> None:
                                                    "Paused": "true", "Reason": "wrap-up"}
 
 
-async def _bridge(fake: FakeAmi) -> tuple[AmiBridge, list[object]]:
-    bus, seen = EventBus(), list[object]()
-    bus.subscribe(object, seen.append)
+async def _bridge(fake: FakeAmiServer) -> tuple[AmiBridge, list[object]]:
+    bus = EventBus()
+    seen = capture_events(bus)
     bridge = AmiBridge(host="127.0.0.1", port=fake.port, username="hotline", secret=fake.secret,
                        bus=bus, registry=CallRegistry(), ping_interval=60)
     bridge.start()
@@ -121,7 +122,7 @@ async def _bridge(fake: FakeAmi) -> tuple[AmiBridge, list[object]]:
 
 
 async def test_bridge_reads_wrapuptime_from_asterisk_and_ends_the_wrap_up_on_time() -> None:
-    fake = await FakeAmi(variables={"HOTLINE_WRAPUP_SECONDS": "1"}).start()
+    fake = await FakeAmiServer(variables={"HOTLINE_WRAPUP_SECONDS": "1"}).start()
     bridge, seen = await _bridge(fake)
     try:
         assert [e.seconds for e in seen if isinstance(e, ev.QueueWrapUpTime)] == [1]
@@ -153,7 +154,7 @@ async def test_bridge_reads_wrapuptime_from_asterisk_and_ends_the_wrap_up_on_tim
 async def test_bridge_without_the_wrapup_global_reports_the_wrapuptime_unknown() -> None:
     for variables, expected in (({}, None), ({"HOTLINE_WRAPUP_SECONDS": "soon"}, None),
                                 ({"HOTLINE_WRAPUP_SECONDS": "0"}, 0)):
-        fake = await FakeAmi(variables=variables).start()  # unset globals answer ""
+        fake = await FakeAmiServer(variables=variables).start()  # unset globals answer ""
         bridge, seen = await _bridge(fake)
         try:
             assert [e.seconds for e in seen if isinstance(e, ev.QueueWrapUpTime)] == [expected]

@@ -9,42 +9,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import random
 import subprocess
-from collections.abc import Iterator
-from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from cti import events as ev
-from cti.calls import CallRegistry
-from cti.protocol import AmiMessage, AmiParser
-from cti.translate import translate
 from tests.pbx_fixture import Pbx
-
-TRANSCRIPTS = Path(__file__).resolve().parent.parent / "transcripts"
-
-
-def updates(raw: bytes, seed: int = 0) -> Iterator[ev.CallUpdated | ev.AgentUpdated]:
-    """Feed real AMI bytes through protocol + translate + registry in random chunks."""
-    rng = random.Random(seed)
-    parser, registry = AmiParser(), CallRegistry()
-    pos = 0
-    while pos < len(raw):
-        size = rng.randint(1, 700)
-        for msg in parser.feed(raw[pos:pos + size]):
-            if isinstance(msg, AmiMessage):
-                now = datetime.now(UTC)
-                for event in translate(msg, now):
-                    yield from registry.apply(event, now)
-        pos += size
-
-
-def replay(raw: bytes, seed: int = 0) -> dict[str, ev.CallSnapshot]:
-    """The calls that ended, by Linkedid, as the registry saw them."""
-    return {u.call.linkedid: u.call for u in updates(raw, seed)
-            if isinstance(u, ev.CallUpdated) and u.change == "ended"}
+from tests.replay import TRANSCRIPTS, agent_states, assert_figures, replay
 
 
 def check_and_keep(pbx: Pbx, since_raw: int, name: str, linkedid: str,
@@ -56,12 +27,7 @@ def check_and_keep(pbx: Pbx, since_raw: int, name: str, linkedid: str,
                                    duration_seconds=None) for c in calls]
     assert untimed[0] == untimed[1] == untimed[2]  # chunking never changes the result
     call = calls[0]
-    for key, value in expected.items():
-        got = getattr(call, key)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            assert got is not None and abs(got - value) <= 1, (key, got, value)
-        else:
-            assert got == value, (key, got, value)
+    assert_figures(call, expected)
     if not os.environ.get("HOTLINE_RECORD_TRANSCRIPTS"):
         return call  # set it to re-record tests/transcripts from this run
     TRANSCRIPTS.mkdir(exist_ok=True)
@@ -265,9 +231,3 @@ def test_pause_with_reason_and_unpause_are_reported(pbx: Pbx) -> None:
         (TRANSCRIPTS / "pause_unpause.ami").write_bytes(raw)
         (TRANSCRIPTS / "pause_unpause.json").write_text(json.dumps(
             {"agent": "PJSIP/1002", "states": states}, indent=1) + "\n")
-
-
-def agent_states(raw: bytes, agent: str, seed: int = 0) -> list[tuple[str, str]]:
-    """The agent's (state, pause reason) sequence from AMI bytes fed in random chunks."""
-    return [(u.agent.state.value, u.agent.pause_reason) for u in updates(raw, seed)
-            if isinstance(u, ev.AgentUpdated) and u.agent.agent == agent]

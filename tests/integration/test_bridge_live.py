@@ -18,6 +18,7 @@ from cti.bridge import AmiBridge
 from cti.bus import EventBus
 from cti.calls import CallRegistry
 from cti.queue_log import finished_calls
+from tests.factories import capture_events
 from tests.pbx_fixture import Pbx
 from tests.tcp_proxy import TcpProxy
 from tickets.calls_service import TicketService
@@ -40,9 +41,9 @@ async def wait_until(pred, timeout: float = 30.0) -> None:  # type: ignore[no-un
 
 class Follower:
     def __init__(self, pbx: Pbx, port: int) -> None:
-        self.bus, self.ended, self.events = EventBus(), {}, []
+        self.bus, self.ended = EventBus(), {}
         self.bus.subscribe(ev.CallUpdated, self._on_call)
-        self.bus.subscribe(object, self.events.append)
+        self.events = capture_events(self.bus)
         self.bridge = AmiBridge(host="127.0.0.1", port=port, username=pbx.ami_username,
                                 secret=pbx.ami_secret, bus=self.bus, registry=CallRegistry(),
                                 ping_interval=2.0)
@@ -178,6 +179,7 @@ async def test_asterisk_restart_mid_call_ends_the_call_once_and_the_bridge_follo
         assert f.ended_count[second] == 1 and f.ended_count[linkedid] == 1
     finally:
         await f.bridge.close()
+        own.end_calls()
         tap.close()
         asterisk.stop()
 

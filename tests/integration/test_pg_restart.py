@@ -27,7 +27,6 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -36,8 +35,9 @@ from sqlalchemy import func, inspect, select, table
 from agent_console.app import _policy, _writer
 from agent_console.settings import Settings
 from cti.bus import EventBus
+from tests.factories import capture_events
 from tests.pbx_fixture import free_tcp_port
-from tests.tickets.test_db_outage import CALLS_DURING_OUTAGE, T0, ride_out_outage
+from tests.tickets.test_db_outage import CALLS_DURING_OUTAGE, assert_each_call_written_once, ride_out_outage
 from tickets.db import make_engine, session_factory
 from tickets.events import TicketCreated
 from tickets.migrate import upgrade
@@ -146,8 +146,7 @@ async def test_postgres_stopped_for_30_seconds_and_started_loses_nothing(private
 
     settings = Settings(database_url=pg.url, writer_process=True)
     bus = EventBus()
-    created: list[TicketCreated] = []
-    bus.subscribe(TicketCreated, created.append)
+    created = capture_events(bus, TicketCreated)
     parent_engine = make_engine(pg.url)  # the thread writer's; the process writer opens its own
     writer = _writer(settings, session_factory(parent_engine), _policy(settings), bus)
     assert isinstance(writer._pool, concurrent.futures.ProcessPoolExecutor), "not the writer `hotline serve` runs"
@@ -175,12 +174,7 @@ async def test_postgres_stopped_for_30_seconds_and_started_loses_nothing(private
             records = s.scalars(select(CallRecord)).all()
     finally:
         engine.dispose()
-    assert {lid for lid, _ in tickets} == linkedids and all(n == 1 for _, n in tickets)
-    assert sorted(r.linkedid for r in records) == sorted(linkedids)  # one record per call, none twice
-    for r in records:
-        assert r.ended_at == T0 + timedelta(seconds=64) and r.outcome == "answered"
-        assert (r.talk_seconds, r.duration_seconds) == (60.0, 64.0)
-        assert r.ticket_id == ticket_ids[r.linkedid]
+    assert_each_call_written_once(tickets, records, ticket_ids, linkedids)  # all rows: no others
     assert sorted(c.linkedid for c in created) == sorted(linkedids)  # each ticket reported exactly once
     assert all(c.ticket_id == ticket_ids[c.linkedid] for c in created)
 

@@ -2,60 +2,30 @@
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import select
 
 from cti import events as ev
-from tests.tickets.test_ticket_service import add_contact, answered_call, snapshot
+from tests.db_fixture import Sessions
+from tests.factories import T0, add_contact, answered_call, gave_up
 from tickets.calls_service import TicketService
-from tickets.db import make_engine, session_factory
-from tickets.models import Callback, CallbackStatus, CallRecord, Contact, Phone, Priority, Ticket, TicketHistory
+from tickets.models import Callback, CallbackStatus, CallRecord, Priority, Ticket
 from tickets.sla import SlaPolicy
 
-T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday, 10:00 in Berlin
-_ids = itertools.count(1)
 
-
-def _clean(factory: sessionmaker[Session]) -> None:
-    with factory.begin() as s:
-        for model in (CallRecord, Callback, TicketHistory, Ticket, Phone, Contact):
-            s.execute(delete(model))
-
-
-@pytest.fixture
-def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(database_url)
-    factory = session_factory(engine)
-    _clean(factory)  # other modules' abandoned calls may have left callbacks behind
-    yield factory
-    _clean(factory)
-    engine.dispose()
-
-
-def gave_up(number: str | None, at: datetime, outcome: ev.Outcome = ev.Outcome.ABANDONED,
-            wait: float = 40.0) -> ev.CallUpdated:
-    lid = f"1796000000.{next(_ids)}"
-    end = snapshot(lid, number, entered_at=at, ended_at=at + timedelta(seconds=wait),
-                   wait_seconds=wait, duration_seconds=wait, outcome=outcome)
-    return ev.CallUpdated(at + timedelta(seconds=wait), ev.CallChange.ENDED, end)
-
-
-def items(sessions: sessionmaker[Session]) -> list[Callback]:
+def items(sessions: Sessions) -> list[Callback]:
     with sessions() as s:
         return list(s.scalars(select(Callback).order_by(Callback.id)))
 
 
-def records(sessions: sessionmaker[Session]) -> dict[str, int | None]:
+def records(sessions: Sessions) -> dict[str, int | None]:
     with sessions() as s:
         return {r.linkedid: r.callback_id for r in s.scalars(select(CallRecord))}
 
 
-def test_two_abandons_within_the_window_are_one_item_with_two_attempts(sessions) -> None:  # type: ignore[no-untyped-def]
+def test_two_abandons_within_the_window_are_one_item_with_two_attempts(sessions: Sessions) -> None:
     contact = add_contact(sessions, "Erika Muster", "+4934125385555")
     service = TicketService(sessions)
     first, second = gave_up("+4934125385555", T0), gave_up("+4934125385555", T0 + timedelta(minutes=50))
@@ -68,7 +38,7 @@ def test_two_abandons_within_the_window_are_one_item_with_two_attempts(sessions)
     assert set(records(sessions).values()) == {item.id}
 
 
-def test_the_window_runs_from_the_last_call_and_outside_it_a_new_item_starts(sessions) -> None:  # type: ignore[no-untyped-def]
+def test_the_window_runs_from_the_last_call_and_outside_it_a_new_item_starts(sessions: Sessions) -> None:
     service = TicketService(sessions, callback_window=timedelta(minutes=30))
     for minutes in (0, 25, 50):  # each within 30 min of the one before: one item
         service.handle(gave_up("+4930999001", T0 + timedelta(minutes=minutes)))
@@ -78,14 +48,14 @@ def test_the_window_runs_from_the_last_call_and_outside_it_a_new_item_starts(ses
     assert second.first_call_at == T0 + timedelta(minutes=81)
 
 
-def test_outside_the_default_window_two_items(sessions) -> None:  # type: ignore[no-untyped-def]
+def test_outside_the_default_window_two_items(sessions: Sessions) -> None:
     service = TicketService(sessions)
     service.handle(gave_up("+4930999002", T0))
     service.handle(gave_up("+4930999002", T0 + timedelta(minutes=61)))
     assert [i.attempts for i in items(sessions)] == [1, 1]
 
 
-def test_replayed_ended_changes_nothing(sessions) -> None:  # type: ignore[no-untyped-def]
+def test_replayed_ended_changes_nothing(sessions: Sessions) -> None:
     service = TicketService(sessions)
     call = gave_up("+4930999003", T0, outcome=ev.Outcome.TIMEOUT, wait=300.0)
     for _ in range(3):
@@ -94,7 +64,7 @@ def test_replayed_ended_changes_nothing(sessions) -> None:  # type: ignore[no-un
     assert item.attempts == 1 and item.reason == "timeout"
 
 
-def test_done_items_are_not_reopened(sessions) -> None:  # type: ignore[no-untyped-def]
+def test_done_items_are_not_reopened(sessions: Sessions) -> None:
     service = TicketService(sessions)
     service.handle(gave_up("+4930999004", T0))
     with sessions.begin() as s:
@@ -110,13 +80,13 @@ def test_done_items_are_not_reopened(sessions) -> None:  # type: ignore[no-untyp
     ("+4930999005", ev.Outcome.ANSWERED, 40.0),
     ("+4930999005", ev.Outcome.TRANSFERRED, 40.0),
 ])
-def test_no_callback_for_short_abandons_withheld_or_answered(sessions, number: str | None,  # type: ignore[no-untyped-def]
+def test_no_callback_for_short_abandons_withheld_or_answered(sessions: Sessions, number: str | None,
                                                               outcome: ev.Outcome, wait: float) -> None:
     TicketService(sessions).handle(gave_up(number, T0, outcome=outcome, wait=wait))
     assert items(sessions) == [] and list(records(sessions).values()) == [None]
 
 
-def test_after_hours_and_the_short_abandon_threshold_are_settings(sessions) -> None:  # type: ignore[no-untyped-def]
+def test_after_hours_and_the_short_abandon_threshold_are_settings(sessions: Sessions) -> None:
     service = TicketService(sessions, short_abandon_seconds=10)
     service.handle(gave_up("+4930999006", T0, wait=9.0))  # short under this threshold
     service.handle(gave_up("+4930999007", T0, outcome=ev.Outcome.AFTER_HOURS, wait=0.0))
@@ -125,7 +95,7 @@ def test_after_hours_and_the_short_abandon_threshold_are_settings(sessions) -> N
         ("+4930999007", "after_hours"), ("+4930999008", "abandoned")]
 
 
-def test_auto_created_tickets_get_a_normal_priority_due_time(sessions) -> None:  # type: ignore[no-untyped-def]
+def test_auto_created_tickets_get_a_normal_priority_due_time(sessions: Sessions) -> None:
     policy = SlaPolicy({Priority.NORMAL: 24, Priority.CRITICAL: 1})
     with_policy, without = TicketService(sessions, policy=policy), TicketService(sessions)
     made = [with_policy.handle(u) for u in answered_call("+4930999009")]

@@ -6,35 +6,22 @@ import io
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete
 
+from tests.db_fixture import Sessions, wipe
 from tickets.customers import CustomerError, CustomerService, ImportReport
-from tickets.db import make_engine, session_factory
 from tickets.lookup import CustomerLookup, MatchStatus
-from tickets.models import Contact, Organisation, Phone
+from tickets.models import Organisation
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADER = "name,organization,phones,email,language,team\r\n"
 
 
-def _wipe(service: CustomerService) -> None:
-    with service.sessions.begin() as s:
-        for model in (Phone, Contact, Organisation):
-            s.execute(delete(model))
-
-
 @pytest.fixture
-def customers(database_url: str) -> Iterator[CustomerService]:
-    engine = make_engine(database_url)
-    service = CustomerService(session_factory(engine))
-    _wipe(service)
-    yield service
-    _wipe(service)
-    engine.dispose()
+def customers(sessions: Sessions) -> CustomerService:
+    return CustomerService(sessions)
 
 
 def _csv(text: str) -> io.StringIO:
@@ -139,7 +126,7 @@ def test_export_then_import_round_trips(customers: CustomerService, tmp_path: Pa
     with path.open("w", encoding="utf-8", newline="") as fh:
         assert customers.export_csv(fh, chunk=2) == 4
     before = sorted(customers.search(limit=500), key=lambda c: c["name"])
-    _wipe(customers)
+    wipe(customers.sessions)
     with path.open(encoding="utf-8", newline="") as fh:
         report = customers.import_csv(fh)
     assert report.imported == 4 and report.errors == []

@@ -14,16 +14,17 @@ import asyncio
 import itertools
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, delete, event, func, select
+from sqlalchemy import Engine, Row, delete, event, func, select
 from sqlalchemy.engine import make_url
 
 from cti import events as ev
+from tests.factories import answered_call, new_linkedid
 from tests.tcp_proxy import TcpProxy
 from tickets.calls_service import TicketService
 from tickets.db import make_engine, session_factory
@@ -34,20 +35,23 @@ from tickets.writer import DbWriter
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 OUTAGE_S = 30.0
 CALLS_DURING_OUTAGE = 20
-_ids = itertools.count(1)
 
 
 def call_updates(prefix: str, number: str | None) -> list[ev.CallUpdated]:
-    lid = f"{prefix}.{next(_ids)}"
-    base: dict[str, Any] = dict(
-        linkedid=lid, caller_raw=number or "anonymous", caller_number=number, caller_name="Outage Caller",
-        queue="hotline", entered_at=T0, position=1, ringing_agents=(), answered_at=T0 + timedelta(seconds=4),
-        agent="PJSIP/1001", ended_at=None, outcome=ev.Outcome.ANSWERED, wait_seconds=4.0, ring_seconds=2.0,
-        talk_seconds=None, duration_seconds=None, transferred_to=None)
-    ans = ev.CallSnapshot(**base)
-    end = ev.CallSnapshot(**{**base, "ended_at": T0 + timedelta(seconds=64), "talk_seconds": 60.0,
-                             "duration_seconds": 64.0})
-    return [ev.CallUpdated(T0, ev.CallChange.ANSWERED, ans), ev.CallUpdated(T0, ev.CallChange.ENDED, end)]
+    """ANSWERED and ENDED of one call: answered after 4 s at T0 + 4 s, ended at T0 + 64 s."""
+    return answered_call(number, linkedid=new_linkedid(prefix), entered_at=T0, wait=4.0, ring=2.0, talk=60.0,
+                         caller_name="Outage Caller")
+
+
+def assert_each_call_written_once(tickets: Sequence[Row[tuple[str, int]]], records: Sequence[CallRecord],
+                                  ticket_ids: dict[str, int], linkedids: set[str]) -> None:
+    """(Linkedid, count) of the tickets, the call records: one each per call, all final."""
+    assert {lid for lid, _ in tickets} == linkedids and all(n == 1 for _, n in tickets)
+    assert sorted(r.linkedid for r in records) == sorted(linkedids)  # one record per call, none twice
+    for r in records:
+        assert r.ended_at == T0 + timedelta(seconds=64) and r.outcome == "answered"
+        assert (r.talk_seconds, r.duration_seconds) == (60.0, 64.0)
+        assert r.ticket_id == ticket_ids[r.linkedid]
 
 
 Calls = list[list[ev.CallUpdated]]
@@ -82,16 +86,12 @@ async def ride_out_outage(writer: DbWriter, created: list[TicketCreated], prefix
 
 
 def sqlite_engine_with_short_busy_timeout(url: str) -> Engine:
-    """Like tickets.db.make_engine for SQLite, but gives up on a lock after 50 ms instead of 10 s."""
-    engine = create_engine(url, connect_args={"timeout": 0.05})
+    """tickets.db.make_engine's SQLite engine, but it gives up on a lock after 50 ms instead of 10 s."""
+    engine = make_engine(url)
 
     @event.listens_for(engine, "connect")
-    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA busy_timeout=50")
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.close()
+    def _short_busy_timeout(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.execute("PRAGMA busy_timeout=50")  # runs after make_engine's pragmas: this one wins
 
     return engine
 
@@ -158,12 +158,7 @@ async def test_database_unreachable_for_30_seconds_loses_nothing(database_url: s
             records = s.scalars(select(CallRecord).where(CallRecord.linkedid.in_(linkedids))).all()
             ticket_ids = dict(s.execute(select(Ticket.linkedid, Ticket.id)
                                         .where(Ticket.linkedid.in_(linkedids))).all())
-        assert {lid for lid, _ in tickets} == linkedids and all(n == 1 for _, n in tickets)
-        assert sorted(r.linkedid for r in records) == sorted(linkedids)  # one record per call, none twice
-        for r in records:
-            assert r.ended_at == T0 + timedelta(seconds=64) and r.outcome == "answered"
-            assert (r.talk_seconds, r.duration_seconds) == (60.0, 64.0)
-            assert r.ticket_id == ticket_ids[r.linkedid]
+        assert_each_call_written_once(tickets, records, ticket_ids, linkedids)
         # a commit whose acknowledgement was lost is retried as a no-op, so at most one TicketCreated per call
         assert len({c.linkedid for c in created}) == len(created) <= len(linkedids)
     finally:

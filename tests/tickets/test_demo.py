@@ -5,44 +5,25 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete
-from sqlalchemy.orm import Session, sessionmaker
 
+from tests.db_fixture import Sessions, wipe
 from tickets.customers import CustomerService
-from tickets.db import make_engine, session_factory
 from tickets.demo import DEMO_USERS, seed_demo
 from tickets.lookup import CustomerLookup, MatchStatus
-from tickets.models import Contact, Organisation, Phone, Role, User
+from tickets.models import Role
 from tickets.users import UserService
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _wipe(sessions: sessionmaker[Session]) -> None:
-    with sessions.begin() as s:
-        for model in (Phone, Contact, Organisation, User):
-            s.execute(delete(model))
-
-
-@pytest.fixture
-def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(database_url)
-    factory = session_factory(engine)
-    _wipe(factory)
-    yield factory
-    _wipe(factory)
-    engine.dispose()
 
 
 def _passwords() -> dict[str, str]:
     return {user: f"pw-{user}-0123456789" for user, _, _, _ in DEMO_USERS}
 
 
-def test_seed_creates_users_that_log_in_and_customers_that_are_found(sessions: sessionmaker[Session]) -> None:
+def test_seed_creates_users_that_log_in_and_customers_that_are_found(sessions: Sessions) -> None:
     assert seed_demo(sessions, _passwords()) is True
     users = UserService(sessions)
     for user, role, endpoint, language in DEMO_USERS:
@@ -65,16 +46,16 @@ def test_seed_creates_users_that_log_in_and_customers_that_are_found(sessions: s
     assert CustomerService(sessions).count() >= 20
 
 
-def test_second_seed_and_a_non_empty_database_are_left_alone(sessions: sessionmaker[Session]) -> None:
+def test_second_seed_and_a_non_empty_database_are_left_alone(sessions: Sessions) -> None:
     assert seed_demo(sessions, _passwords()) is True
     assert seed_demo(sessions, _passwords()) is False
-    _wipe(sessions)
+    wipe(sessions)
     UserService(sessions).add("someone", "longenough", Role.ADMIN)
     assert seed_demo(sessions, _passwords()) is False
     assert CustomerService(sessions).count() == 0
 
 
-def test_missing_or_short_password_writes_nothing(sessions: sessionmaker[Session]) -> None:
+def test_missing_or_short_password_writes_nothing(sessions: Sessions) -> None:
     with pytest.raises(ValueError, match="admin"):
         seed_demo(sessions, {k: v for k, v in _passwords().items() if k != "admin"})
     with pytest.raises(ValueError, match="password"):
@@ -83,20 +64,23 @@ def test_missing_or_short_password_writes_nothing(sessions: sessionmaker[Session
 
 
 def test_cli_demo_seed_prints_logins_then_leaves_the_database_alone(
-        sessions: sessionmaker[Session], database_url: str, tmp_path: Path) -> None:
+        sessions: Sessions, database_url: str, tmp_path: Path) -> None:
     env = {**os.environ, "HOTLINE_DATABASE_URL": database_url, "XDG_STATE_HOME": str(tmp_path)}
     cmd = [sys.executable, "-m", "hotline_cli.main", "demo", "seed"]
     first = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert first.returncode == 0, first.stderr
     password = (tmp_path / "hotline" / "demo_password_anna").read_text(encoding="utf-8").strip()
-    assert f"anna     agent      {password}" in first.stdout
+    # issue 11: the login is listed, its password only in the 0600 file the output names
+    logins = tmp_path / "hotline" / "demo-logins"
+    assert "anna     agent" in first.stdout and password not in first.stdout and str(logins) in first.stdout
+    assert f"anna     agent      {password}" in logins.read_text(encoding="utf-8")
     assert UserService(sessions).authenticate("anna", password) is not None
     again = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert again.returncode == 0 and "database not empty; demo data not added" in again.stdout
 
 
 def test_cli_demo_seed_no_logins_keeps_the_passwords_off_the_screen(
-        sessions: sessionmaker[Session], database_url: str, tmp_path: Path) -> None:
+        sessions: Sessions, database_url: str, tmp_path: Path) -> None:
     """`hotline up` seeds with --no-logins and prints the logins once itself."""
     env = {**os.environ, "HOTLINE_DATABASE_URL": database_url, "XDG_STATE_HOME": str(tmp_path)}
     cmd = [sys.executable, "-m", "hotline_cli.main", "demo", "seed", "--no-logins"]

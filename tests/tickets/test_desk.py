@@ -9,8 +9,8 @@ import pytest
 from callqueue.metrics import FinishedCall, figures
 from sqlalchemy import func, select
 
-from tests.tickets.test_callbacks import gave_up, sessions  # noqa: F401
-from tests.tickets.test_ticket_service import add_contact
+from tests.db_fixture import Sessions
+from tests.factories import add_contact, gave_up
 from tickets.calls_service import TicketService
 from tickets.desk import CALL_FIELDS, DeskError, NotFound, TicketDesk
 from tickets.models import CallRecord, Priority, Ticket, TicketHistory
@@ -21,11 +21,11 @@ POLICY = SlaPolicy.from_hours(4, 8, 24, 72, "mon-fri 07:00-17:00", "Europe/Berli
 
 
 @pytest.fixture
-def desk(sessions) -> TicketDesk:  # type: ignore[no-untyped-def]  # noqa: F811
+def desk(sessions: Sessions) -> TicketDesk:
     return TicketDesk(sessions, POLICY)
 
 
-def test_create_numbers_the_ticket_sets_due_and_writes_history(desk: TicketDesk, sessions) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_create_numbers_the_ticket_sets_due_and_writes_history(desk: TicketDesk, sessions: Sessions) -> None:
     contact = add_contact(sessions, "Erika Muster", "+4934125385555")
     t = desk.create("  Drucker druckt nicht ", "anna", contact_id=contact, category="printer", now=FRI)
     # normal = 24 service hours: Fri 2 h, Mon 10 h, Tue 10 h, Wed 2 h -> Wed 09:00 CET = 08:00 UTC
@@ -118,7 +118,7 @@ def test_escalate_only_upward_with_a_reason(desk: TicketDesk) -> None:
         desk.escalate(closed["id"], 2, "too late", "anna")
 
 
-def test_overdue_flag_and_filter(desk: TicketDesk, sessions) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_overdue_flag_and_filter(desk: TicketDesk, sessions: Sessions) -> None:
     late = desk.create("late", "anna", priority="critical", now=FRI)  # due Mon 09:00 CET = 08:00 UTC
     done = desk.create("late but resolved", "anna", priority="critical", now=FRI)
     desk.update(done["id"], {"status": "resolved"}, "anna")
@@ -133,7 +133,7 @@ def test_overdue_flag_and_filter(desk: TicketDesk, sessions) -> None:  # type: i
     assert {t["id"] for t in desk.tickets(overdue=False, now=monday)} == {done["id"], fresh["id"], untimed["id"]}
 
 
-def test_listing_filters_and_open_tickets_for_a_contact(desk: TicketDesk, sessions) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_listing_filters_and_open_tickets_for_a_contact(desk: TicketDesk, sessions: Sessions) -> None:
     erika = add_contact(sessions, "Erika", "+4930111")
     ids = [desk.create(f"t{i}", "anna", contact_id=erika, now=FRI + timedelta(minutes=i))["id"] for i in range(3)]
     other = desk.create("someone else", "anna", now=FRI + timedelta(minutes=5))
@@ -150,7 +150,7 @@ def test_listing_filters_and_open_tickets_for_a_contact(desk: TicketDesk, sessio
         desk.tickets(limit=0)
 
 
-def _record(sessions, linkedid: str, minutes: int, **kw: object) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def _record(sessions: Sessions, linkedid: str, minutes: int, **kw: object) -> None:
     at = FRI + timedelta(minutes=minutes)
     values: dict[str, object] = dict(
         linkedid=linkedid, caller_number="+4930111", caller_raw="030 111", queue="hotline", entered_at=at,
@@ -160,7 +160,7 @@ def _record(sessions, linkedid: str, minutes: int, **kw: object) -> None:  # typ
         s.add(CallRecord(**values))
 
 
-def test_calls_newest_first_exact_fields_and_filters(desk: TicketDesk, sessions) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_calls_newest_first_exact_fields_and_filters(desk: TicketDesk, sessions: Sessions) -> None:
     erika = add_contact(sessions, "Erika", "+4930222")
     _record(sessions, "c.1", 0)
     _record(sessions, "c.2", 10, queue="vip", outcome="answered", answered_at=FRI + timedelta(minutes=10, seconds=20),
@@ -183,7 +183,7 @@ def test_calls_newest_first_exact_fields_and_filters(desk: TicketDesk, sessions)
     assert desk.recent_calls() == []
 
 
-def test_finished_calls_feed_the_queue_metrics(desk: TicketDesk, sessions) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_finished_calls_feed_the_queue_metrics(desk: TicketDesk, sessions: Sessions) -> None:
     _record(sessions, "f.0", -1, outcome="abandoned", wait_seconds=30.0,
             ended_at=FRI + timedelta(seconds=30))  # entered before the range, ended in it: counted
     _record(sessions, "f.1", 0, outcome="answered", answered_at=FRI, wait_seconds=10.0, talk_seconds=100.0)
@@ -200,7 +200,7 @@ def test_finished_calls_feed_the_queue_metrics(desk: TicketDesk, sessions) -> No
         desk.finished_calls(datetime(2026, 3, 6), FRI)
 
 
-def test_callbacks_list_and_complete(desk: TicketDesk, sessions) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_callbacks_list_and_complete(desk: TicketDesk, sessions: Sessions) -> None:
     service = TicketService(sessions)
     for number, minutes in (("+4930333", 0), ("+4930444", 5), ("+4930333", 10)):
         service.handle(gave_up(number, FRI + timedelta(minutes=minutes)))

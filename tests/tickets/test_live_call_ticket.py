@@ -12,9 +12,10 @@ from cti.bridge import AmiBridge
 from cti.bus import EventBus
 from cti.calls import CallRegistry
 from cti.events import CallUpdated
+from tests.db_fixture import Sessions
+from tests.factories import add_contact, capture_events
 from tests.integration.test_bridge_live import wait_until
 from tests.pbx_fixture import Pbx
-from tests.tickets.test_ticket_service import add_contact, sessions  # noqa: F401
 from tickets.calls_service import TicketService
 from tickets.events import TicketCreated
 from tickets.models import CallRecord, Ticket
@@ -23,13 +24,13 @@ from tickets.writer import DbWriter
 pytestmark = pytest.mark.asterisk
 
 
-async def test_real_call_from_known_number_makes_one_ticket(pbx: Pbx, sessions) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+async def test_real_call_from_known_number_makes_one_ticket(pbx: Pbx, sessions: Sessions) -> None:
     contact = add_contact(sessions, "Erika Muster", "+4934125385577")
-    bus, created = EventBus(), []
+    bus = EventBus()
     writer = DbWriter(TicketService(sessions).handle, on_result=bus.publish)
     writer.start()
     bus.subscribe(CallUpdated, writer.submit)
-    bus.subscribe(TicketCreated, created.append)
+    created = capture_events(bus, TicketCreated)
     bridge = AmiBridge(host="127.0.0.1", port=pbx.ami_port, username=pbx.ami_username,
                        secret=pbx.ami_secret, bus=bus, registry=CallRegistry())
     bridge.start()

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import delete
 
-from tests.tickets.test_ticket_service import sessions  # noqa: F401
+from tests.db_fixture import Sessions
 from tickets.lookup import CustomerLookup, MatchStatus
 from tickets.models import Contact, Organisation, Phone, PhoneKind
 
+Directory = tuple[CustomerLookup, dict[str, int]]
+
 
 @pytest.fixture
-def directory(sessions):  # type: ignore[no-untyped-def]  # noqa: F811
+def directory(sessions: Sessions) -> Directory:
     with sessions.begin() as s:
         stadt = Organisation(name="Stadtwerke Leipzig", team="Kommunen")
         amt = Organisation(name="Bürgeramt", team="Kommunen")
@@ -33,13 +34,10 @@ def directory(sessions):  # type: ignore[no-untyped-def]  # noqa: F811
             Phone(raw="030 777", normalized="+4930777", kind=PhoneKind.DIRECT, contact_id=b.id),
         ])
         ids = {"erika": erika.id, "stadt": stadt.id, "amt": amt.id}
-    yield CustomerLookup(sessions), ids
-    with sessions.begin() as s:
-        for model in (Phone, Contact, Organisation):
-            s.execute(delete(model))
+    return CustomerLookup(sessions), ids  # `sessions` empties the tables afterwards
 
 
-def test_direct_number_in_any_format_is_known(directory) -> None:  # type: ignore[no-untyped-def]
+def test_direct_number_in_any_format_is_known(directory: Directory) -> None:
     lookup, ids = directory
     for raw in ("+49 (0)341 2538-5555", "0341/2538-5555", "0049 341 25385555"):
         r = lookup.lookup(raw)
@@ -47,7 +45,7 @@ def test_direct_number_in_any_format_is_known(directory) -> None:  # type: ignor
         assert r.candidates[0].contact_id == ids["erika"] and r.candidates[0].reason == "direct"
 
 
-def test_longest_number_block_wins(directory) -> None:  # type: ignore[no-untyped-def]
+def test_longest_number_block_wins(directory: Directory) -> None:
     lookup, ids = directory
     r = lookup.lookup("0341 2538-4711")  # in both blocks; Stadtwerke's is longer
     assert r.status is MatchStatus.KNOWN
@@ -55,7 +53,7 @@ def test_longest_number_block_wins(directory) -> None:  # type: ignore[no-untype
     assert r.candidates[0].reason == "block" and r.candidates[0].contact_id is None
 
 
-def test_shared_direct_number_is_ambiguous_with_both_candidates(directory) -> None:  # type: ignore[no-untyped-def]
+def test_shared_direct_number_is_ambiguous_with_both_candidates(directory: Directory) -> None:
     lookup, _ = directory
     r = lookup.lookup("030 777")
     assert r.status is MatchStatus.AMBIGUOUS and [c.name for c in r.candidates] == ["Anna", "Bernd"]
@@ -64,7 +62,7 @@ def test_shared_direct_number_is_ambiguous_with_both_candidates(directory) -> No
 @pytest.mark.parametrize(("raw", "status"), [("anonymous", "withheld"), ("", "withheld"),
                                              ("+44 20 7946 0018", "unknown"), ("garbage", "unknown"),
                                              ("0341\r\n2538", "unknown")])
-def test_withheld_unknown_and_garbage(directory, raw: str, status: str) -> None:  # type: ignore[no-untyped-def]
+def test_withheld_unknown_and_garbage(directory: Directory, raw: str, status: str) -> None:
     lookup, _ = directory
     r = lookup.lookup(raw)
     assert r.status == status and r.candidates == ()

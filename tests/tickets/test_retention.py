@@ -4,21 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
-from tickets.db import make_engine, session_factory
+from tests.db_fixture import Sessions
 from tickets.models import Callback, CallRecord, Ticket
 from tickets.retention import purge
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
-def test_purge_deletes_only_what_is_older_than_the_setting(database_url: str) -> None:
-    db = session_factory(make_engine(database_url))
-    with db.begin() as s:
-        s.execute(CallRecord.__table__.update().values(callback_id=None, ticket_id=None))
-        for model in (CallRecord, Callback, Ticket):
-            s.execute(delete(model))
+def test_purge_deletes_only_what_is_older_than_the_setting(sessions: Sessions) -> None:
+    with sessions.begin() as s:
         old_cb = Callback(caller_number="+4930111", first_call_at=NOW - timedelta(days=40),
                           last_call_at=NOW - timedelta(days=40))
         s.add(old_cb)
@@ -35,14 +31,10 @@ def test_purge_deletes_only_what_is_older_than_the_setting(database_url: str) ->
             Callback(caller_number="+4930222", first_call_at=NOW - timedelta(days=1),
                      last_call_at=NOW - timedelta(days=1)),
         ])
-    assert purge(db, 0, NOW).call_records == 0  # 0 days: keep everything
-    done = purge(db, 30, NOW)
+    assert purge(sessions, 0, NOW).call_records == 0  # 0 days: keep everything
+    done = purge(sessions, 30, NOW)
     assert (done.call_records, done.callbacks) == (2, 1)
-    with db() as s:
+    with sessions() as s:
         assert s.scalars(select(CallRecord.linkedid)).all() == ["new.1"]
         assert s.scalar(select(func.count()).select_from(Callback)) == 1
         assert s.scalar(select(func.count()).select_from(Ticket)) == 1
-    with db.begin() as s:
-        s.execute(delete(CallRecord))
-        s.execute(delete(Callback))
-        s.execute(delete(Ticket))

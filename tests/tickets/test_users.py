@@ -7,17 +7,14 @@ import sys
 import pytest
 from sqlalchemy import select
 
-from tickets.db import make_engine, session_factory
+from tests.db_fixture import Sessions
 from tickets.models import Role, User
 from tickets.users import UserError, UserService
 
 
 @pytest.fixture()
-def users(database_url: str) -> UserService:
-    service = UserService(session_factory(make_engine(database_url)))
-    with service.sessions.begin() as s:
-        s.query(User).delete()
-    return service
+def users(sessions: Sessions) -> UserService:
+    return UserService(sessions)  # `sessions` starts on empty tables
 
 
 def test_password_is_stored_as_argon2_and_checked(users: UserService) -> None:

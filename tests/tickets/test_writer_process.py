@@ -7,7 +7,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from tests.tickets.test_ticket_service import add_contact, answered_call, sessions  # noqa: F401
+from tests.db_fixture import Sessions
+from tests.factories import add_contact, answered_call
 from tickets import writer_process
 from tickets.events import TicketCreated
 from tickets.models import CallRecord, Ticket
@@ -16,7 +17,7 @@ from tickets.writer_process import WriterConfig
 
 
 async def test_process_writer_creates_one_ticket_per_call_and_reports_it(
-        sessions, database_url: str) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+        sessions: Sessions, database_url: str) -> None:
     contact = add_contact(sessions, "Erika Prozess", "+4934199990001")
     created: list[TicketCreated] = []
     config = WriterConfig(database_url, None, timedelta(minutes=60), 5)

@@ -1,7 +1,7 @@
 """phones: one covering index for the caller lookup
 
 Revision ID: 0004
-Revises: 0002 (put after the newest head on main at merge time: the chain stays linear)
+Revises: 0003
 Create Date: 2026-12-01
 
 The lookup reads (normalized, kind, contact_id, organisation_id) of the rows whose
@@ -14,7 +14,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = '0004'
-down_revision = '0002'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,183 @@
+"""The wallboard with a day behind it (tests/browser/demo_day.py; no Asterisk needed):
+TV mode never scrolls, the laptop layout shows the chart, the chart draws gaps and no
+"no data as 100 %", every text is translated and local time, accessibility has no
+serious violations, an agent gets a friendly page, a 422 lands beside its field, and
+a lost session goes to the login page keeping drafts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.axe import assert_no_serious_violations
+from tests.browser.demo_day import BERLIN, PASSWORD, VIEWS, DemoServer, demo_server, open_wallboard
+
+pytestmark = [pytest.mark.browser]
+# values the server sends that must never reach a page as they are
+RAW = ["on_call", "wrap_up", "logged_out", "after_hours", "wrap-up", "backoffice", "lunch", "PJSIP/", "None",
+       "null", "undefined", "NaN"]
+
+
+@pytest.fixture(scope="module")
+def demo(module_database_url: str) -> Iterator[DemoServer]:
+    with demo_server(module_database_url) as server:
+        yield server
+
+
+def page_text(page: Any) -> str:
+    return str(page.evaluate("document.body.innerText"))
+
+
+@pytest.mark.parametrize("view", sorted(VIEWS))
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_tv_mode_never_scrolls_and_the_laptop_layout_shows_the_chart(
+        demo: DemoServer, browser: Any, view: str, lang: str, tmp_path: Path) -> None:
+    size, tv = VIEWS[view]
+    page = open_wallboard(browser, demo, lang, size, tv)
+    try:
+        page.screenshot(path=str(tmp_path / f"{view}-{lang}.png"))
+        box = page.evaluate("""() => { const r = document.getElementById('chart-box').getBoundingClientRect();
+            const s = document.scrollingElement;
+            return { top: r.top, bottom: r.bottom, height: r.height, vh: innerHeight, vw: innerWidth,
+                     sh: s.scrollHeight, sw: s.scrollWidth }; }""")
+        assert box["height"] >= 200, box  # a chart, not a sliver
+        assert box["bottom"] <= box["vh"], box  # in view without scrolling
+        if tv:
+            assert box["sh"] <= box["vh"] and box["sw"] <= box["vw"], box  # nothing to scroll
+            assert page.evaluate("getComputedStyle(document.body).overflow") == "hidden"
+            # what is cut to fit is said, and nothing cut is lost from the count
+            shown = page.evaluate("document.querySelectorAll('#agents li.agent:not([hidden])').length")
+            more = page.evaluate("document.querySelector('#agents li.more')?.textContent || ''")
+            assert shown >= 4 and (shown == 6 or more), (shown, more)
+        assert page.evaluate("hl.missing.size") == 0
+    finally:
+        page.context.close()
+
+
+def test_the_chart_has_time_axes_a_legend_and_draws_gaps(demo: DemoServer, browser: Any) -> None:
+    page = open_wallboard(browser, demo, "de", (1920, 1080), True)
+    try:
+        labels = page.evaluate("JSON.parse(document.getElementById('chart-box').dataset.xLabels)")
+        assert len(labels) >= 3 and all(len(x) == 5 and x[2] == ":" for x in labels), labels
+        assert min(labels) >= "07:00" and max(labels) <= "14:30", labels  # Berlin time (UTC would show 06:00)
+        assert int(page.get_attribute("#chart-box", "data-gaps") or 0) >= 1  # no samples 11:50-12:10
+        assert page.inner_text(".legend") .split("\n") == ["Wartende Anrufe", "Servicelevel"]
+        # before the first call of the day was offered SL has no value: drawn as nothing, not 100 %
+        first = page.evaluate("wbModel.chart(wb.series, null).data[2][0]")
+        assert page.evaluate("wb.series[0].service_level") is None and first is None
+        assert page.get_attribute("#chart-box", "aria-label").startswith("Wartende und Servicelevel heute.")
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_no_raw_enum_and_no_utc_time_in_either_language(demo: DemoServer, browser: Any, lang: str) -> None:
+    page = open_wallboard(browser, demo, lang, (1920, 1080), False)
+    try:
+        text = page_text(page)
+        assert [raw for raw in RAW if raw in text] == []
+        assert page.evaluate("hl.missing.size") == 0, page.evaluate("[...hl.missing]")
+        # the server's clock (13:25 UTC and on): a page in Berlin shows it an hour later, as 14:25
+        shown, server_ms = page.evaluate("[document.getElementById('clock').textContent, hl.live.serverNow()]")
+        berlin = datetime.fromtimestamp(server_ms / 1000, BERLIN)
+        assert shown in {(berlin - timedelta(seconds=d)).strftime("%H:%M:%S") for d in (0, 1)}, (shown, berlin)
+        assert berlin.hour != datetime.fromtimestamp(server_ms / 1000, UTC).hour
+        names = page.evaluate("[...document.querySelectorAll('#agents .agent-name')].map((n) => n.textContent)")
+        assert "Bert Krüger" in names and "bert" not in names  # display names, not member names
+        bert = page.inner_text("#agents li[data-agent='PJSIP/1002'] .badge")
+        assert bert == {"de": "Pause \u2013 Mittag", "en": "paused \u2013 Lunch"}[lang]
+        banner = {"de": r"\d Anrufer warten? länger als 25 s", "en": r"\d callers? ha(s|ve) waited longer than 25 s"}
+        assert re.match(banner[lang], page.inner_text("#banner")), page.inner_text("#banner")
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_axe_finds_nothing_serious_on_login_and_wallboard(demo: DemoServer, browser: Any, lang: str) -> None:
+    context = browser.new_context(locale="de-DE" if lang == "de" else "en-GB", timezone_id="Europe/Berlin")
+    context.add_init_script(f"localStorage.setItem('hotline.lang', '{lang}')")
+    login = context.new_page()
+    login.goto(demo.url + "/")
+    assert_no_serious_violations(login, f"login ({lang})")
+    context.close()
+    for size, tv in ((1366, 768), False), ((1920, 1080), True):
+        page = open_wallboard(browser, demo, lang, size, tv)
+        try:
+            assert_no_serious_violations(page, f"wallboard ({lang}, tv={tv})")
+        finally:
+            page.context.close()
+
+
+def _login(browser: Any, demo: DemoServer, username: str, lang: str = "de") -> Any:
+    context = browser.new_context(locale="de-DE", timezone_id="Europe/Berlin")
+    context.add_init_script(f"localStorage.setItem('hotline.lang', '{lang}')")
+    page = context.new_page()
+    page.goto(demo.url + "/")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    return page
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_an_agent_opening_the_wallboard_gets_a_friendly_page(demo: DemoServer, browser: Any, lang: str) -> None:
+    page = _login(browser, demo, "anna", lang)
+    try:
+        page.wait_for_url("**/console")
+        page.goto(demo.url + "/wallboard")
+        page.wait_for_selector("#not-allowed:not([hidden])")
+        text = page_text(page)
+        assert "403" not in text and "supervisors only" not in text
+        assert page.inner_text("#not-allowed h2") == {"de": "Das Wallboard ist für Supervisoren",
+                                                      "en": "The wallboard is for supervisors"}[lang]
+        assert page.get_attribute("#not-allowed a", "href") == "/console"
+        assert page.is_hidden("#board")
+        assert_no_serious_violations(page, f"friendly page ({lang})")
+    finally:
+        page.context.close()
+
+
+def test_a_422_is_shown_beside_its_field_translated_and_cleared(demo: DemoServer, browser: Any) -> None:
+    context = browser.new_context(locale="de-DE")
+    context.add_init_script("localStorage.setItem('hotline.lang', 'de')")
+    page = context.new_page()
+    try:
+        page.goto(demo.url + "/")
+        page.fill("#username", "x" * 65)
+        page.fill("#password", "whatever-1")
+        page.click("button[type=submit]")
+        page.wait_for_selector("label:has(#username) .field-error")
+        assert page.inner_text("label:has(#username) .field-error") == "Höchstens 64 Zeichen"
+        assert page.get_attribute("#username", "aria-invalid") == "true"
+        assert page.inner_text("#error") == "Bitte prüfen Sie die markierten Felder."
+        page.fill("#username", "sven")
+        page.fill("#password", "wrong-password")
+        page.click("button[type=submit]")
+        page.wait_for_function("document.getElementById('error').textContent === 'Benutzername oder Passwort falsch'")
+        assert page.query_selector(".field-error") is None and page.get_attribute("#username", "aria-invalid") is None
+    finally:
+        context.close()
+
+
+def test_a_401_sends_the_page_to_login_with_its_drafts_kept_and_back(demo: DemoServer, browser: Any) -> None:
+    page = _login(browser, demo, "sven")
+    try:
+        page.wait_for_url("**/wallboard")
+        page.wait_for_function("document.body.dataset.ws === 'open'")
+        page.evaluate("hl.session.onLeave(() => { hl.drafts.save('note', 'half a sentence'); return true; })")
+        page.context.clear_cookies()  # the session is gone (expired, revoked, logged out elsewhere)
+        page.evaluate("hl.api('GET', '/api/queues').catch(() => {})")
+        page.wait_for_url("**/?expired=1&drafts=1&next=%2Fwallboard")
+        assert page.evaluate("hl.drafts.take('note')") == "half a sentence"
+        assert "Sitzung ist abgelaufen" in page.inner_text("#expired")
+        page.fill("#username", "sven")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/wallboard")  # back where the user was
+    finally:
+        page.context.close()
