@@ -71,11 +71,13 @@ from bench._live import (
     open_client,
     pct,
     raise_nofile,
+    run_rig,
     sigterm_as_interrupt,
 )
 from hotline_cli import phones as sip_phones
-from hotline_cli.asterisk import PbxConfig, PrivateAsterisk
-from tests.pbx_fixture import Pbx, free_tcp_port, free_udp_port
+from hotline_cli.asterisk import PbxConfig, PrivateAsterisk, new_agent_passwords
+from hotline_cli.phones import free_udp_port
+from tests.pbx_fixture import Pbx, free_tcp_port
 from tests.serve_process import serve
 from tickets.db import make_engine, session_factory
 from tickets.migrate import upgrade
@@ -149,6 +151,11 @@ UAS_XML = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 """
 
 
+def _remove(folder: Path, pattern: str) -> None:
+    for path in folder.glob(pattern):
+        path.unlink(missing_ok=True)
+
+
 def agents(n: int) -> list[str]:
     return [str(FIRST_AGENT + i) for i in range(n)]
 
@@ -215,7 +222,7 @@ class LoadRig:
         uas_port = free_udp_port()
         config = PbxConfig(name=f"bench-load-{os.getpid()}", ami_port=free_tcp_port(), sip_port=free_udp_port(),
                            rtp_start=RTP_RANGE[0], rtp_end=RTP_RANGE[1], trunk_peer_port=free_udp_port(),
-                           ami_secret=secrets.token_urlsafe(12), agent_password=secrets.token_urlsafe(12),
+                           ami_secret=secrets.token_urlsafe(12), agent_passwords=new_agent_passwords(),
                            queue_max_wait=a.max_wait, wrapup_time=0, members=tuple(self.extensions))
         self.asterisk = LoadAsterisk(config, self.extensions, uas_port)
         self.stack.callback(shutil.rmtree, self.asterisk.outer, True)
@@ -253,7 +260,7 @@ class LoadRig:
                "-mi", "127.0.0.1", "-mp", str(free_udp_port()), "-nostdin", "-trace_stat",
                "-stf", str(inner / f"stat-uas-{tag}.csv"), "-fd", "5"]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.stack.callback(lambda: [p.unlink(missing_ok=True) for p in outer.glob(f"*-{tag}*")])
+        self.stack.callback(_remove, outer, f"*-{tag}*")
         return SippRun(proc, outer / f"stat-uas-{tag}.csv")
 
     def wait_members_free(self, timeout: float) -> None:
@@ -310,7 +317,7 @@ class LoadRig:
 
 
 async def open_agents(rig: LoadRig, feed: Feed) -> list[WsClient]:
-    sem = asyncio.Semaphore(10)
+    sem = asyncio.Semaphore(2)  # hotline serve checks 2 passwords at once (HOTLINE_LOGIN_WORKERS); more: 503
     async with httpx.AsyncClient(base_url=rig.base, timeout=120) as http:
 
         async def one(ext: str) -> WsClient:
@@ -463,15 +470,7 @@ def main() -> int:
           f"{args.agents} agents; ring {args.answer_after:g} s, talk {args.talk:g} s, wrap-up 0, queue max wait "
           f"{args.max_wait} s", flush=True)
     with sigterm_as_interrupt(), LoadRig(args) as rig:
-        try:
-            return asyncio.run(run(rig, args))
-        except KeyboardInterrupt:
-            print("interrupted; stopping everything", file=sys.stderr)
-            return 130
-        except Exception:
-            tail = rig.log.read_text(errors="replace")[-3000:] if rig.log.exists() else ""
-            print(f"--- hotline serve log (tail) ---\n{tail}", file=sys.stderr)
-            raise
+        return run_rig(rig.log, run(rig, args))
 
 
 if __name__ == "__main__":

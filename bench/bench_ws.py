@@ -587,7 +587,8 @@ async def run(args: argparse.Namespace) -> None:
             services.hub.publish = traced  # type: ignore[method-assign]
             async with httpx.AsyncClient(base_url=base, timeout=60) as http:
                 t = time.perf_counter()
-                cookies = await gather_limited([login(http, base, f"agent{e}") for e in agents], 8)
+                # 2 at a time: hotline serve checks 2 passwords at once (HOTLINE_LOGIN_WORKERS), more get 503
+                cookies = await gather_limited([login(http, base, f"agent{e}") for e in agents], 2)
                 clients = await gather_limited(
                     [open_client(base, c, f"PJSIP/{e}", rec) for c, e in zip(cookies, agents, strict=True)], 50)
                 print(f"{len(clients)} agents logged in and connected in {time.perf_counter() - t:.1f} s")
