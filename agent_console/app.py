@@ -20,6 +20,7 @@ from pathlib import Path
 from callqueue.feed import QueueFeed
 from callqueue.live import QueueProjection
 from fastapi import FastAPI
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent_console import (
@@ -82,6 +83,11 @@ def _check(s: Settings) -> None:
         raise ConfigError("HOTLINE_SESSION_SECRET is not set (at least 16 characters)")
     if s.ami_enabled and s.ami_secret is None:
         raise ConfigError("HOTLINE_AMI_SECRET is not set (or set HOTLINE_AMI_ENABLED=false)")
+
+
+def _dispose(*engines: Engine) -> None:
+    for engine in engines:
+        engine.dispose()
 
 
 def _policy(s: Settings) -> SlaPolicy:
@@ -163,10 +169,10 @@ class _Running:
 
 def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> _Running:
     _check(settings)
-    engine = make_engine(settings.database_url)
+    engine, reads = make_engine(settings.database_url), make_engine(settings.database_url, ping=False)
     db = session_factory(engine)
     policy = _policy(settings)
-    desk, lookup = TicketDesk(db, policy), CustomerLookup(db, settings.default_region)
+    desk, lookup = TicketDesk(db, policy), CustomerLookup(db, settings.default_region, reads)
     customers = CustomerService(db, settings.default_region)
     users = UserService(db)
     bus, hub = EventBus(), Hub()
@@ -197,7 +203,8 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> _Runni
         sessions=Sessions.from_settings(settings, db, clock), login=LoginGuard.from_settings(settings),
         customers=customers, lookup=lookup,
         desk=desk, hub=hub, queue_feed=feed, wallboard=wallboard, notifier=notifier, writer=writer,
-        database_ok=lambda: database_ok(engine), close_database=engine.dispose, pbx=pbx, bus_link=bus_link)
+        database_ok=lambda: database_ok(engine), close_database=lambda: _dispose(engine, reads),
+        pbx=pbx, bus_link=bus_link)
     return _Running(services, bridge, jobs)
 
 

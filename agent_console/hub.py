@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import logging
 import time
 from collections import deque
@@ -50,6 +51,11 @@ def agents(*endpoints: str, supervisors: bool = False) -> Audience:
     return Audience(supervisors=supervisors, endpoints=frozenset(endpoints))
 
 
+def encode(wire: dict[str, Any]) -> str:
+    """JSON text as Starlette's send_json makes it (compact, UTF-8 kept)."""
+    return json.dumps(wire, separators=(",", ":"), ensure_ascii=False)
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
     seq: int
@@ -57,6 +63,9 @@ class Message:
     data: dict[str, Any]
     audience: Audience
     created: float  # perf_counter when published, for latency figures
+    # the wire text, encoded once at publish for every client of its audience (and for
+    # replays): a broadcast to 1,000 browsers costs one json.dumps, not 1,000
+    text: str = field(default="", compare=False)
 
     def wire(self) -> dict[str, Any]:
         return {"seq": self.seq, "type": self.type, "data": self.data}
@@ -93,7 +102,9 @@ class Hub:
         return self.last_seq
 
     def publish(self, type_: str, data: dict[str, Any], audience: Audience = ALL) -> Message:
-        msg = Message(self.next_seq(), type_, data, audience, time.perf_counter())
+        seq = self.next_seq()
+        msg = Message(seq, type_, data, audience, time.perf_counter(),
+                      encode({"seq": seq, "type": type_, "data": data}))
         self._buffer.append(msg)
         for client in self._audience(audience):
             self._offer(client, msg)

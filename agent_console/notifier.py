@@ -2,10 +2,14 @@
 
 Layer: I/O shell (bus in, hub out). The bus handlers only enqueue; one named
 task works the queue in order, so the AMI reader is never held up by a database
-lookup and a pop is never overtaken by its own withdrawal. The customer lookup
-for a pop starts on a worker thread when the caller joins the queue, so it is
-(usually) done when a phone rings. The supervisors' queue view is not made
-here: agent_console.wallboard pushes it from callqueue.feed.
+lookup and a pop is never overtaken by its own withdrawal. The pop comes in two
+phases, both started on worker threads when the caller joins the queue: the
+match (one lookup; the ring waits for it, though it is usually done by then) and
+the history (open tickets, recent calls), which the ring never waits for: when
+it was not done in time it follows as `call.enriched`, through this same queue,
+so to one agent the order stays ringing -> (enriched) -> answered | withdrawn.
+The supervisors' queue view is not made here: agent_console.wallboard pushes it
+from callqueue.feed.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -27,12 +32,33 @@ from tickets.events import TicketCreated, TicketUpdated
 log = logging.getLogger(__name__)
 _GONE = {ev.CallChange.ANSWERED, ev.CallChange.LEFT_QUEUE, ev.CallChange.ENDED,
          ev.CallChange.AFTER_HOURS, ev.CallChange.TRANSFERRED}
-Item = ev.CallUpdated | ev.AgentUpdated | TicketCreated | TicketUpdated
+ANSWER_WAITS_FOR_HISTORY = 1.0  # seconds; the history is ms of queries, this bounds a stuck database
 
 
-def _retrieved(task: asyncio.Task[Any]) -> None:
+@dataclass(frozen=True, slots=True)
+class HistoryReady:
+    """A pop's second phase is done (queued behind what the bus sent before it)."""
+
+    linkedid: str
+
+
+Item = ev.CallUpdated | ev.AgentUpdated | TicketCreated | TicketUpdated | HistoryReady
+
+
+@dataclass(frozen=True, slots=True)
+class _Lookups:
+    match: asyncio.Future[dict[str, Any]]
+    history: asyncio.Task[dict[str, Any]]
+
+
+def _retrieved(task: asyncio.Future[Any]) -> None:
     if not task.cancelled():
         task.exception()
+
+
+def _unavailable(number: str | None) -> dict[str, Any]:
+    return {"status": "unknown", "number": number, "contact": None, "candidates": [],
+            "error": "customer lookup unavailable"}
 
 
 class PopNotifier:
@@ -40,7 +66,10 @@ class PopNotifier:
         self.hub, self.enricher, self.clock = hub, enricher, clock
         self.book = PopBook()
         self._inbox: asyncio.Queue[Item] = asyncio.Queue()
-        self._lookups: dict[str, asyncio.Task[dict[str, Any]]] = {}  # linkedid -> the pop's customer data
+        self._lookups: dict[str, _Lookups] = {}  # linkedid -> the pop's customer data, both phases
+        self._unmatched: dict[str, tuple[str, asyncio.Future[dict[str, Any]]]] = {}  # linkedid -> caller
+        self._matcher: asyncio.Task[None] | None = None
+        self._settled: set[str] = set()  # linkedids past ringing: no call.enriched any more
         self._tasks = TaskSet()
 
     def subscribe(self, bus: EventBus) -> None:
@@ -71,10 +100,14 @@ class PopNotifier:
     async def _handle(self, item: Item) -> None:
         if isinstance(item, ev.CallUpdated):
             await self._on_call(item)
+        elif isinstance(item, HistoryReady):
+            self._enrich(item.linkedid)
         elif isinstance(item, ev.AgentUpdated):
             self.hub.publish("agent.state", views.agent_json(item.agent, self.clock()),
                              agents(item.agent.agent, supervisors=True))
         elif isinstance(item, TicketCreated):
+            if self.book.ticket_for(item.linkedid) == item.ticket_id:
+                return  # told again by a state reply (scaled out): the consoles have it
             self.book.set_ticket(item.linkedid, item.ticket_id)
             data = {"linkedid": item.linkedid, "ticket_id": item.ticket_id,
                     "number": item.ticket_number, "contact_id": item.contact_id}
@@ -83,15 +116,75 @@ class PopNotifier:
         else:
             self.hub.publish("ticket.updated", item.json(), ALL)
 
-    def _prefetch(self, call: ev.CallSnapshot) -> asyncio.Task[dict[str, Any]]:
+    # --- the two phases -------------------------------------------------------------
+    def _prefetch(self, call: ev.CallSnapshot) -> _Lookups:
         found = self._lookups.get(call.linkedid)
         if found is None:
-            found = self._tasks.spawn(asyncio.to_thread(self.enricher.enrich, call.caller_raw),
-                                      f"pop-lookup-{call.linkedid}")
-            found.add_done_callback(_retrieved)  # a pop nobody rang for still had its error looked at
-            self._lookups[call.linkedid] = found
+            lid = call.linkedid
+            match: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+            self._unmatched[lid] = (call.caller_raw, match)
+            if self._matcher is None or self._matcher.done():
+                self._matcher = self._tasks.spawn(self._match_all(), "pop-matcher")
+            history = self._tasks.spawn(self._history(lid, match), f"pop-history-{lid}")
+            for task in (match, history):  # a pop nobody rang for still had its error looked at
+                task.add_done_callback(_retrieved)
+            found = self._lookups[lid] = _Lookups(match, history)
         return found
 
+    async def _match_all(self) -> None:
+        """Match every caller waiting for it in one lookup on a worker thread, until none
+        waits: a burst of 100 callers costs a few statements, not 100 lookups in a row."""
+        while self._unmatched:
+            batch, self._unmatched = self._unmatched, {}
+            waiting = [(raw, fut) for raw, fut in batch.values() if not fut.done()]
+            try:
+                found = await asyncio.to_thread(self.enricher.match_pops, [raw for raw, _ in waiting])
+            except Exception as exc:
+                for _, fut in waiting:
+                    if not fut.done():
+                        fut.set_exception(exc)
+                continue
+            for (_, fut), match in zip(waiting, found, strict=True):
+                if not fut.done():
+                    fut.set_result(match)
+
+    async def _history(self, linkedid: str, match: asyncio.Future[dict[str, Any]]) -> dict[str, Any]:
+        try:
+            data = await asyncio.to_thread(self.enricher.history, await match)
+        except Exception:
+            log.exception("open tickets and recent calls for %s failed; the pop shows none", linkedid)
+            raise
+        self._inbox.put_nowait(HistoryReady(linkedid))
+        return data
+
+    def _history_now(self, linkedid: str) -> dict[str, Any] | None:
+        found = self._lookups.get(linkedid)
+        task = found.history if found else None
+        if task is None or not task.done() or task.cancelled() or task.exception() is not None:
+            return None
+        return task.result()
+
+    def _enrich(self, linkedid: str) -> None:
+        """Phase two for the agents whose phone still rings (or who just answered)."""
+        pop, history = self.book.pops.get(linkedid), self._history_now(linkedid)
+        if pop is None or history is None or pop["enriched"] or linkedid in self._settled:
+            return  # not rung yet (the ring will carry it), already carried, or over
+        pop.update(history, enriched=True)
+        to = self.book.popped.get(linkedid, set())
+        if to:
+            self.hub.publish("call.enriched", {"linkedid": linkedid, "match": pop["match"], **history},
+                             agents(*to))
+
+    async def _settle(self, linkedid: str, answered: bool) -> None:
+        """The call stops ringing: the answering agent gets the history first if it is
+        only moments away; after this no `call.enriched` goes out for the call."""
+        found = self._lookups.get(linkedid)
+        if answered and found is not None and linkedid not in self._settled:
+            await asyncio.wait({found.history}, timeout=ANSWER_WAITS_FOR_HISTORY)
+            self._enrich(linkedid)
+        self._settled.add(linkedid)
+
+    # --- calls ------------------------------------------------------------------------
     async def _on_call(self, u: ev.CallUpdated) -> None:
         call, lid = u.call, u.call.linkedid
         if u.change in (ev.CallChange.JOINED, ev.CallChange.RESYNCED) and call.ended_at is None:
@@ -101,7 +194,7 @@ class PopNotifier:
         if fresh and u.change not in _GONE:
             pop = await self._pop(call)
             popped.update(fresh)
-            self.hub.publish("call.ringing", pop, agents(*fresh))
+            self.hub.publish("call.ringing", dict(pop), agents(*fresh))
         stopped = set(u.withdrawn_from) | (popped - set(call.ringing_agents))
         if u.change in _GONE:
             stopped = set(popped)
@@ -112,6 +205,8 @@ class PopNotifier:
             self.hub.publish("call.withdrawn", {"linkedid": lid, "reason": reason},
                              agents(*(stopped & popped)))
             popped -= stopped
+        if u.change in _GONE:
+            await self._settle(lid, answered=u.change == ev.CallChange.ANSWERED)
         self._publish_call(u)
 
     def _publish_call(self, u: ev.CallUpdated) -> None:
@@ -122,24 +217,30 @@ class PopNotifier:
         elif u.change == ev.CallChange.ENDED:
             self.hub.publish("call.ended", views.call_json(call), who)
             self.book.forget(lid)
-            lookup = self._lookups.pop(lid, None)
-            if lookup is not None and not lookup.done():
-                lookup.cancel()
+            self._settled.discard(lid)
+            found = self._lookups.pop(lid, None)
+            self._unmatched.pop(lid, None)
+            for task in (found.match, found.history) if found else ():
+                if not task.done():
+                    task.cancel()
 
     async def _pop(self, call: ev.CallSnapshot) -> dict[str, Any]:
         pop = self.book.pops.get(call.linkedid)
         if pop is None:
+            lookups = self._prefetch(call)
             try:
-                extra = await self._prefetch(call)
+                match = await asyncio.shield(lookups.match)
             except Exception:  # the database may be down: pop the caller anyway
                 log.exception("customer lookup for %s failed; popping without it", call.linkedid)
-                extra = {"match": {"status": "unknown", "number": call.caller_number, "contact": None,
-                                   "candidates": [], "error": "customer lookup unavailable"},
-                         "open_tickets": [], "recent_calls": []}
+                match = _unavailable(call.caller_number)
             pop = {"linkedid": call.linkedid, "queue": call.queue,
                    "caller": {"number": call.caller_number, "raw": call.caller_raw,
                               "name": call.caller_name},
-                   **extra, "ticket_id": None, "entered_at": views.iso(call.entered_at)}
+                   "match": match, "open_tickets": [], "recent_calls": [], "enriched": False,
+                   "ticket_id": None, "entered_at": views.iso(call.entered_at)}
+            history = self._history_now(call.linkedid)
+            if history is not None:  # usually: the caller waited in the queue meanwhile
+                pop.update(history, enriched=True)
             self.book.pops[call.linkedid] = pop
         now = self.clock()
         wait = (now - call.entered_at).total_seconds() if call.entered_at else 0.0

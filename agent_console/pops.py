@@ -6,6 +6,7 @@ event loop); PopBook is the pure record of the pops now out.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -22,6 +23,8 @@ class Desk(Protocol):
 class Contacts(Protocol):
     def get(self, contact_id: int) -> dict[str, Any] | None: ...
 
+    def get_many(self, contact_ids: Iterable[int]) -> Mapping[int, dict[str, Any]]: ...
+
 
 def match_json(result: LookupResult, contact: dict[str, Any] | None) -> dict[str, Any]:
     return {
@@ -34,6 +37,11 @@ def match_json(result: LookupResult, contact: dict[str, Any] | None) -> dict[str
 
 @dataclass
 class PopEnricher:
+    """A pop's customer data in two phases, each one call on a worker thread:
+    `match_pops` (ranked matches and their contacts, for every caller that joined the
+    queue since the last call: what the ring shows at once) and
+    `history` (open tickets and recent calls: they may follow as `call.enriched`)."""
+
     lookup: CustomerLookup
     desk: Desk
     contacts: Contacts
@@ -44,17 +52,25 @@ class PopEnricher:
         best = result.candidates[0] if result.status.value == "known" else None
         return result, self.contacts.get(best.contact_id) if best and best.contact_id else None
 
-    def enrich(self, caller_raw: str) -> dict[str, Any]:
-        result, contact = self.match(caller_raw)
+    def match_pops(self, callers_raw: list[str]) -> list[dict[str, Any]]:
+        """The matches of several callers, in two statements (numbers, then contacts)."""
+        results = self.lookup.lookup_many(callers_raw)
+        best = {i: r.candidates[0].contact_id for i, r in enumerate(results)
+                if r.status.value == "known" and r.candidates[0].contact_id}
+        contacts = self.contacts.get_many(best.values())
+        return [match_json(r, contacts.get(best[i]) if i in best else None) for i, r in enumerate(results)]
+
+    def history(self, match: dict[str, Any]) -> dict[str, Any]:
+        """Open tickets and recent calls of the matched contact, or of the number."""
+        contact = match.get("contact")
         open_tickets: list[dict[str, Any]] = []
         recent: list[dict[str, Any]] = []
         if contact:
             open_tickets = self.desk.open_tickets_for(contact["id"], limit=10)
             recent = self.desk.recent_calls(contact_id=contact["id"], limit=5)
-        elif result.number:
-            recent = self.desk.recent_calls(number=result.number, limit=5)
-        return {"match": match_json(result, contact), "open_tickets": open_tickets,
-                "recent_calls": recent}
+        elif match.get("number"):
+            recent = self.desk.recent_calls(number=match["number"], limit=5)
+        return {"open_tickets": open_tickets, "recent_calls": recent}
 
 
 @dataclass
@@ -67,6 +83,7 @@ class PopBook:
 
     pops: dict[str, dict[str, Any]] = field(default_factory=dict)  # linkedid -> pop data
     popped: dict[str, set[str]] = field(default_factory=dict)  # linkedid -> endpoints that got it
+    tickets: dict[str, int] = field(default_factory=dict)  # linkedid -> its ticket, popped here or not
 
     def ringing_for(self, endpoint: str | None) -> list[dict[str, Any]]:
         if not endpoint:
@@ -74,13 +91,14 @@ class PopBook:
         return [self.pops[lid] for lid, eps in self.popped.items() if endpoint in eps and lid in self.pops]
 
     def ticket_for(self, linkedid: str) -> int | None:
-        ticket: int | None = self.pops.get(linkedid, {}).get("ticket_id")
-        return ticket
+        return self.tickets.get(linkedid)
 
     def set_ticket(self, linkedid: str, ticket_id: int) -> None:
+        self.tickets[linkedid] = ticket_id
         if linkedid in self.pops:
             self.pops[linkedid]["ticket_id"] = ticket_id
 
     def forget(self, linkedid: str) -> None:
         self.pops.pop(linkedid, None)
         self.popped.pop(linkedid, None)
+        self.tickets.pop(linkedid, None)

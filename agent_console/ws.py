@@ -24,7 +24,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from agent_console import views
 from agent_console.auth import COOKIE, SessionUser, origin_allowed
-from agent_console.hub import Client
+from agent_console.hub import Client, Message
 from agent_console.services import Services, ServicesDep
 from agent_console.sessions import CacheMiss
 
@@ -111,7 +111,7 @@ async def _serve(ws: WebSocket, services: Services, who: SessionUser, token: str
             await ws.send_json({"seq": seq, "type": "snapshot", "data": snapshot(services, who, names)})
         else:
             for msg in missed:
-                await ws.send_json(msg.wire())
+                await ws.send_text(msg.text)
         await _pump(ws, client, _session_ends(services, token))
     finally:
         services.hub.detach(client)
@@ -153,16 +153,25 @@ async def _pump(ws: WebSocket, client: Client, session_ends: Coroutine[Any, Any,
                     return
                 await ws.send_json({"seq": None, "type": "ping", "data": {}})
                 continue
-            msg = getter.result()
-            if msg is None:  # dropped as too slow
-                await ws.close(code=4408, reason="too slow; reconnect for a snapshot")
+            if not await _send_ready(ws, client, getter.result()):
                 return
-            await ws.send_json(msg.wire())
     finally:
         for task in (reader, watcher):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+
+async def _send_ready(ws: WebSocket, client: Client, msg: Message | None) -> bool:
+    """Send `msg` and whatever queued behind it, without a task per message; each is
+    text the hub encoded once for everyone. False once the client was cut off."""
+    while msg is not None:
+        await ws.send_text(msg.text)
+        if client.queue.empty():
+            return True
+        msg = client.queue.get_nowait()
+    await ws.close(code=4408, reason="too slow; reconnect for a snapshot")  # dropped as too slow
+    return False
 
 
 async def _drain_incoming(ws: WebSocket) -> None:

@@ -37,7 +37,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -434,6 +434,21 @@ class LiveRig:
 
 
 # --- misc ----------------------------------------------------------------------------------
+
+
+def run_rig(log: Path, main: Coroutine[Any, Any, Any]) -> int:
+    """Run a live bench's `main` on a fresh loop: 130 on Ctrl-C or SIGTERM (see
+    sigterm_as_interrupt); on an error, the tail of hotline serve's log first."""
+    try:
+        result = asyncio.run(main)
+    except KeyboardInterrupt:
+        print("interrupted; stopping everything", file=sys.stderr)
+        return 130
+    except Exception:
+        tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+        print(f"--- hotline serve log (tail) ---\n{tail}", file=sys.stderr)
+        raise
+    return result if isinstance(result, int) else 0
 
 
 def pct(values: list[float], p: float) -> float:

@@ -65,6 +65,7 @@ from bench._live import (
     open_clients,
     pct,
     raise_nofile,
+    run_rig,
     sigterm_as_interrupt,
 )
 
@@ -221,16 +222,7 @@ def main() -> int:
           f"(+pyVoIP ~1 s), talk {args.hangup_after:g} s, wrapup 0", flush=True)
     with sigterm_as_interrupt(), LiveRig("bench-e2e", max_wait=args.max_wait, answer_after=args.answer_after,
                                          hangup_after=args.hangup_after) as rig:
-        try:
-            asyncio.run(run(rig, args))
-        except KeyboardInterrupt:
-            print("interrupted; stopping everything", file=sys.stderr)
-            return 130
-        except Exception:
-            tail = rig.log.read_text(errors="replace")[-3000:] if rig.log.exists() else ""
-            print(f"--- hotline serve log (tail) ---\n{tail}", file=sys.stderr)
-            raise
-    return 0
+        return run_rig(rig.log, run(rig, args))
 
 
 if __name__ == "__main__":

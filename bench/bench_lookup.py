@@ -169,7 +169,7 @@ def run(label: str, url: str, data: Dataset, lookups: int) -> None:
     fill_s = time.perf_counter() - start
     print(f"{label:10s} fill: {stored:,} phones ({data.contacts:,} contacts, {data.orgs:,} organisations) "
           f"in {fill_s:.1f} s ({stored / fill_s:,.0f} phones/s)")
-    service = CustomerLookup(session_factory(engine))
+    service = CustomerLookup(session_factory(engine), engine=make_engine(url, ping=False))  # as hotline serve
     mix = lookup_mix(data, lookups)
     for _, raw, _ in mix[:200]:  # warm the pool and the caches
         service.lookup(raw)
@@ -186,14 +186,26 @@ def run(label: str, url: str, data: Dataset, lookups: int) -> None:
         if result.status is not expected:
             wrong[category] += 1
     total = time.perf_counter() - start
+    prepared = _prepared(service)
     engine.dispose()
+    service.engine.dispose()
     print(f"{label:10s} {len(mix):,} lookups: p50 {_ms(times, 0.5):.2f} ms  p99 {_ms(times, 0.99):.2f} ms  "
           f"max {max(times) * 1000:.2f} ms  {len(mix) / total:,.0f} lookups/s  "
-          f"unexpected status: {sum(wrong.values())} {dict(wrong) if wrong else ''}")
+          f"unexpected status: {sum(wrong.values())} {dict(wrong) if wrong else ''}{prepared}")
     for category, values in sorted(by_category.items()):
         print(f"{'':10s}   {category:10s} n={len(values):5d}  p50 {_ms(values, 0.5):.2f} ms  "
               f"p99 {_ms(values, 0.99):.2f} ms  max {max(values) * 1000:.2f} ms  "
               f"mean {statistics.fmean(values) * 1000:.2f} ms")
+
+
+def _prepared(service: CustomerLookup) -> str:
+    """On PostgreSQL: whether the pooled connection the lookups used holds the lookup as a
+    prepared statement (psycopg prepares a statement after prepare_threshold uses)."""
+    if service.engine.dialect.name != "postgresql":
+        return ""
+    with service.engine.connect() as conn:
+        rows = conn.execute(text("SELECT statement FROM pg_prepared_statements")).scalars().all()
+    return f"; prepared on the connection: {sum('ANY' in r and 'phones' in r for r in rows)} lookup statement(s)"
 
 
 def pg_schema(base: str) -> contextlib.AbstractContextManager[str]:

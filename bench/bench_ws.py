@@ -43,6 +43,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import math
@@ -56,7 +57,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -82,11 +83,13 @@ from tickets.db import make_engine, session_factory  # noqa: E402
 from tickets.migrate import upgrade  # noqa: E402
 from tickets.models import Role, User  # noqa: E402
 from tickets.users import hash_password  # noqa: E402
+from tickets.writer import GIL_SWITCH_INTERVAL  # noqa: E402
 
 TRANSCRIPT = ROOT / "tests" / "transcripts" / "answered.ami"
 AMI_SECRET = "bench-secret"
 PASSWORD = "bench-password-1"
 POP_TIMEOUT = 10.0
+ANSWER_GAP = 0.5  # s from joining the queue to the first ring: Asterisk's Answer() (see bench_e2e)
 BROADCAST_TIMEOUT = 10.0
 
 
@@ -117,9 +120,10 @@ class CallFactory:
         self.count += 1
         n, ext = self.count, str(extension)
         linkedid, agent_uid = f"{1_900_000_000 + n}.{2 * n}", f"{1_900_000_000 + n}.{2 * n + 1}"
-        subs = [("1795358313.0", linkedid), ("1795358314.1", agent_uid),
-                ("trunk-00000000", f"trunk-{2 * n:08x}"), ("1001-00000001", f"{ext}-{2 * n + 1:08x}"),
-                (self.bridge_id, str(uuid.uuid4())), ("1001", ext)]
+        # the agent first: a fresh id may contain "1001" (call 1001's linkedid did, and lost its pop)
+        subs = [("1001", ext), ("1795358313.0", linkedid), ("1795358314.1", agent_uid),
+                ("trunk-00000000", f"trunk-{2 * n:08x}"), (f"{ext}-00000001", f"{ext}-{2 * n + 1:08x}"),
+                (self.bridge_id.replace("1001", ext), str(uuid.uuid4()))]
 
         def sub(text: str) -> bytes:
             for old, new in subs:
@@ -143,6 +147,8 @@ class Recorder:
     broadcast: dict[int, list[float]] = field(default_factory=dict)
     broadcast_target: int = 0
     on_complete: Callable[[int], None] | None = None  # message k reached every client
+    rings_with_history: int = 0  # call.ringing that carried open tickets and recent calls
+    enriched_later: int = 0  # call.enriched that followed a ring without them
 
 
 class WsClient:
@@ -164,9 +170,12 @@ class WsClient:
                     lid = msg["data"]["linkedid"]
                     if rec.expected_endpoint.get(lid) != self.endpoint:
                         rec.misrouted += 1
+                    rec.rings_with_history += bool(msg["data"].get("enriched"))
                     fut = rec.pops.get(lid)
                     if fut is not None and not fut.done():
                         fut.set_result(now)
+                elif kind == "call.enriched":
+                    rec.enriched_later += 1
                 elif kind == "bench.broadcast":
                     k = msg["data"]["k"]
                     got = rec.broadcast.setdefault(k, [])
@@ -277,7 +286,7 @@ class Bench:
             await asyncio.sleep(0.1)
         return time.perf_counter() - t
 
-    async def pop_round(self, extensions: list[int]) -> tuple[list[float], list[float]]:
+    async def pop_round(self, extensions: list[int], gap: float) -> tuple[list[float], list[float]]:
         loop = asyncio.get_running_loop()
         batch = [self.calls.make(ext) for ext in extensions]
         for c in batch:
@@ -286,6 +295,7 @@ class Bench:
             self.ami.write(c.before)
         await self.ami.drain()
         await self.idle()  # callers are in the queue; now the phones ring
+        await asyncio.sleep(gap)
         sent: dict[str, float] = {}
         for c in batch:
             sent[c.linkedid] = time.perf_counter()
@@ -302,15 +312,17 @@ class Bench:
         await self.idle()
         return samples, server
 
-    async def pops(self, extensions: list[int], rounds: int) -> list[Row]:
+    async def pops(self, extensions: list[int], rounds: int, gap: float = 0.0) -> list[Row]:
         samples: list[float] = []
         server: list[float] = []
         for _ in range(rounds):
-            got, server_part = await self.pop_round(extensions)
+            got, server_part = await self.pop_round(extensions, gap)
             samples.extend(got)
             server.extend(server_part)
         n = len(extensions)
         name = "screen pop, 1 call at a time" if n == 1 else f"screen pop, {n} concurrent calls"
+        if n > 1:
+            name += f", ring {gap:g} s after join"
         return [Row(name, samples, n * rounds, f"{rounds} round(s)" if n > 1 else ""),
                 Row("  of it: AMI frame -> hub.publish", server, n * rounds,
                     "server side: parse, translate, registry, bus, notifier")]
@@ -398,6 +410,84 @@ class WorkerLink(Link):
         return self.rec.broadcast
 
 
+class PopWorker:
+    """The agents' consoles in a second process (`--pop-worker`): it prints one JSON line
+    per call.ringing / call.enriched frame with its perf_counter receipt time, which this
+    side feeds into the Recorder as if its own clients had read them."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, rec: Recorder) -> None:
+        self.proc, self.rec = proc, rec
+        self.reader = asyncio.get_running_loop().create_task(self._read(), name="pop-worker-reader")
+
+    @classmethod
+    async def spawn(cls, base: str, cookies: dict[int, str], rec: Recorder, tmp: Path) -> PopWorker:
+        keys = tmp / "agent-cookies.txt"
+        keys.write_text("".join(f"{ext} {cookie}\n" for ext, cookie in cookies.items()))
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "--pop-worker", base, str(keys), stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE, limit=2**24)
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(proc.stdout.readline(), 300)
+        if line.strip() != b"ready":
+            proc.kill()
+            await proc.wait()
+            raise RuntimeError(f"pop worker did not get ready: {line!r}")
+        return cls(proc, rec)
+
+    async def _read(self) -> None:
+        assert self.proc.stdout is not None
+        rec = self.rec
+        while line := await self.proc.stdout.readline():
+            item = json.loads(line)
+            if item["type"] == "call.enriched":
+                rec.enriched_later += 1
+                continue
+            lid = item["linkedid"]
+            rec.misrouted += rec.expected_endpoint.get(lid) != item["endpoint"]
+            rec.rings_with_history += bool(item["enriched"])
+            fut = rec.pops.get(lid)
+            if fut is not None and not fut.done():
+                fut.set_result(item["t"])
+
+    async def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        await self.proc.wait()
+        await self.reader
+
+
+async def pop_worker(base: str, cookies: list[list[str]]) -> None:
+    """The client side of PopWorker: `cookies` are [extension, session cookie] pairs."""
+    raise_nofile(len(cookies) + 256)
+    host = base.split("://", 1)[1]
+
+    async def one(ext: str, cookie: str) -> None:
+        conn = await connect(f"ws://{host}/ws", open_timeout=60, max_size=2**22,
+                             additional_headers={"Cookie": f"{COOKIE}={cookie}", "Origin": base})
+        await conn.recv()  # the snapshot
+        ready.release()
+        with contextlib.suppress(websockets.ConnectionClosed, asyncio.CancelledError):
+            async for raw in conn:
+                now = time.perf_counter()
+                msg = json.loads(raw)
+                if msg["type"] in ("call.ringing", "call.enriched"):
+                    data = msg["data"]
+                    sys.stdout.write(json.dumps({"type": msg["type"], "linkedid": data["linkedid"], "t": now,
+                                                 "endpoint": f"PJSIP/{ext}", "enriched": data.get("enriched")}) + "\n")
+                    sys.stdout.flush()
+        await conn.close()
+
+    ready = asyncio.Semaphore(0)
+    tasks = [asyncio.get_running_loop().create_task(one(ext, c), name=f"agent-{ext}") for ext, c in cookies]
+    for _ in tasks:
+        await ready.acquire()
+    print("ready", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.buffer.read)  # until the parent closes stdin
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 async def worker(base: str, cookie: str, clients: int) -> None:
     """The client side of the broadcast in its own process; see WorkerLink."""
     raise_nofile(clients + 256)
@@ -443,7 +533,8 @@ async def with_server(settings: Settings, sock: socket.socket,
                       body: Callable[[Services, str], Awaitable[None]]) -> None:
     app = create_app(settings)
     services: Services = app.state.services
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    gc.freeze()  # as `hotline serve`, which also turns permessage-deflate off:
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", ws_per_message_deflate=False))
     task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]), name="uvicorn")
     try:
         while not server.started:
@@ -496,18 +587,29 @@ async def run(args: argparse.Namespace) -> None:
             services.hub.publish = traced  # type: ignore[method-assign]
             async with httpx.AsyncClient(base_url=base, timeout=60) as http:
                 t = time.perf_counter()
-                cookies = await gather_limited([login(http, base, f"agent{e}") for e in agents], 8)
+                # 2 at a time: hotline serve checks 2 passwords at once (HOTLINE_LOGIN_WORKERS), more get 503
+                cookies = await gather_limited([login(http, base, f"agent{e}") for e in agents], 2)
                 clients = await gather_limited(
                     [open_client(base, c, f"PJSIP/{e}", rec) for c, e in zip(cookies, agents, strict=True)], 50)
                 print(f"{len(clients)} agents logged in and connected in {time.perf_counter() - t:.1f} s")
                 try:
                     await bench.pops(agents[:1], 20)  # warm-up, not reported
                     rows.extend(await bench.pops(agents[:1], args.pops))
-                    if args.calls > 1:
+                    if args.calls > 1:  # at once (lookups still running), then as Asterisk's Answer() spaces it
                         rows.extend(await bench.pops(agents, args.rounds))
+                        rows.extend(await bench.pops(agents, args.rounds, ANSWER_GAP))
                 finally:
                     await asyncio.gather(*(c.close() for c in clients))
                     print(f"server let go of the closed agent sockets after {await bench.settle():.1f} s")
+                if args.calls > 1 and not args.no_worker:  # the same agents' consoles in a 2nd process
+                    pops = await PopWorker.spawn(base, dict(zip(agents, cookies, strict=True)), rec, Path(tmp))
+                    try:
+                        for gap in (0.0, ANSWER_GAP):
+                            for row in await bench.pops(agents, args.rounds, gap):
+                                rows.append(replace(row, scenario=row.scenario + " (2nd proc)"))
+                    finally:
+                        await pops.close()
+                        await bench.settle()
                 if args.clients > 0:
                     t = time.perf_counter()
                     sup = await login(http, base, "bench-sup")
@@ -535,6 +637,8 @@ async def run(args: argparse.Namespace) -> None:
                             await bench.settle()
             if rec.misrouted:
                 print(f"WARNING: {rec.misrouted} call.ringing frame(s) reached a client of another endpoint")
+            print(f"pops: {rec.rings_with_history} ring(s) carried open tickets and recent calls; "
+                  f"{rec.enriched_later} call.enriched followed a ring without them; misrouted {rec.misrouted}")
 
         try:
             await with_server(settings, sock, body)
@@ -555,9 +659,15 @@ def main() -> int:
     p.add_argument("--no-uvloop", action="store_true", help="plain asyncio loop instead of uvloop")
     p.add_argument("--no-worker", action="store_true", help="skip the broadcast with clients in a 2nd process")
     p.add_argument("--worker", nargs=2, metavar=("BASE", "COOKIE"), help=argparse.SUPPRESS)
+    p.add_argument("--pop-worker", nargs=2, metavar=("BASE", "COOKIES"), help=argparse.SUPPRESS)
     args = p.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    coro = worker(args.worker[0], args.worker[1], args.clients) if args.worker else run(args)
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL)  # as `hotline serve` sets it
+    if not args.worker and not args.pop_worker:  # a worker's stdout is its report to the parent
+        print(f"GIL switch interval {sys.getswitchinterval() * 1000:.1f} ms (as hotline serve)")
+    coro = (worker(args.worker[0], args.worker[1], args.clients) if args.worker else
+            pop_worker(args.pop_worker[0], [ln.split() for ln in Path(args.pop_worker[1]).read_text().splitlines()])
+            if args.pop_worker else run(args))
     if args.no_uvloop:
         asyncio.run(coro)
     else:

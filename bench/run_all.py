@@ -1,6 +1,7 @@
 """Every benchmark in one run, one after another, into bench/RESULTS.md.
 
-Run: .venv/bin/python bench/run_all.py [--pg URL] [--soak-minutes 10] [--quick]
+Run: .venv/bin/python bench/run_all.py [--pg URL] [--soak-minutes 10] [--load-rate 20] [--load-minutes 5]
+     [--target-minutes 1] [--quick]
 
 Each benchmark prints its own table with what it is compared to (bench_ami puts
 our parser beside asterisk-ami and panoramisk on the same bytes; bench_e2e splits
@@ -67,6 +68,11 @@ def plan(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
          ["bench_e2e.py", *(["--rates", "1,5", "--seconds", "3"] if q else [])]),
         (f"Soak: {args.soak_minutes:g} minutes, 200 WebSocket clients",
          ["soak.py", "--minutes", str(0.5 if q else args.soak_minutes)]),
+        (f"Sustained load: {args.load_rate:g} calls/s for {args.load_minutes:g} min, 200 agents (SIPp UAS)",
+         ["bench_load.py", "--rate", str(5 if q else args.load_rate), "--minutes",
+          str(0.5 if q else args.load_minutes)]),
+        (f"Sustained load at the target: 50 calls/s for {args.target_minutes:g} min, 200 agents (SIPp UAS)",
+         ["bench_load.py", "--rate", "50", "--minutes", str(0.25 if q else args.target_minutes)]),
     ]
 
 
@@ -74,6 +80,10 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pg", default=PG_DEFAULT, help="PostgreSQL URL for the database benches ('' to skip)")
     ap.add_argument("--soak-minutes", type=float, default=10)
+    ap.add_argument("--load-rate", type=float, default=20, help="calls/s of the sustained load run (what holds here)")
+    ap.add_argument("--load-minutes", type=float, default=5)
+    ap.add_argument("--target-minutes", type=float, default=1,
+                    help="minutes at 50 calls/s (the target rate; 5 for the full 15,000 calls)")
     ap.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test, not figures to quote")
     ap.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
     args = ap.parse_args()

@@ -47,6 +47,7 @@ from bench._live import (
     machine,
     open_clients,
     raise_nofile,
+    run_rig,
     sigterm_as_interrupt,
 )
 
@@ -138,15 +139,7 @@ def main() -> int:
           flush=True)
     with sigterm_as_interrupt(), LiveRig("soak", max_wait=args.max_wait, answer_after=args.answer_after,
                                          hangup_after=args.hangup_after) as rig:
-        try:
-            return asyncio.run(run(rig, args))
-        except KeyboardInterrupt:
-            print("interrupted; stopping everything", file=sys.stderr)
-            return 130
-        except Exception:
-            tail = rig.log.read_text(errors="replace")[-3000:] if rig.log.exists() else ""
-            print(f"--- hotline serve log (tail) ---\n{tail}", file=sys.stderr)
-            raise
+        return run_rig(rig.log, run(rig, args))
 
 
 if __name__ == "__main__":

@@ -62,6 +62,9 @@ def run_serve(_args: argparse.Namespace) -> int:
     # client could pick its address (and dodge the login throttle): proxies are
     # trusted only through HOTLINE_TRUSTED_PROXIES, in the app (agent_console/middleware.py).
     # No WebSocket message we read is larger than a few bytes.
+    # No permessage-deflate: each socket compresses on its own (zlib keeps a context per
+    # socket), so one broadcast to 1,000 consoles was 1,000 compressions of the same small
+    # JSON on the loop; console messages are a few hundred bytes on a LAN.
     uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_level="warning",
-                proxy_headers=False, ws_max_size=64 * 1024)
+                proxy_headers=False, ws_max_size=64 * 1024, ws_per_message_deflate=False)
     return 0

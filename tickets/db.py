@@ -42,7 +42,9 @@ def _private_sqlite_file(url: str) -> None:
                 file.chmod(0o600)
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, ping: bool = True) -> Engine:
+    """`ping=False` for hot single-statement reads (the caller lookup): no round trip on every
+    checkout; the caller retries once on an error whose `connection_invalidated` is set."""
     if url.startswith("sqlite"):
         _private_sqlite_file(url)
         engine = create_engine(url, connect_args={"timeout": 10})
@@ -56,7 +58,7 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=ping)
 
 
 def database_ok(engine: Engine) -> bool:

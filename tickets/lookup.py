@@ -3,15 +3,23 @@
 Layer: service (sync, run off the event loop). Normalisation is cti.callerid's;
 matching is indexed equality on `phones.normalized`: the E.164 number itself
 (a contact's direct number, or an organisation's main number), then its
-prefixes (an organisation's number block; the longest block wins).
+prefixes (an organisation's number block; the longest block wins). One
+statement fetches the number and all its prefixes at once, and a lookup runs it
+on an autocommit connection without a ping on checkout: one round trip to
+PostgreSQL (no BEGIN, ping or ROLLBACK around it). PostgreSQL binds the keys as
+one array, so the statement text never changes and psycopg prepares it after
+its `prepare_threshold` (5) uses on a connection.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ARRAY, Connection, Engine, String, any_, bindparam, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cti.callerid import NumberKind, normalize
@@ -45,6 +53,14 @@ class LookupResult:
 
 
 _RANK = {PhoneKind.DIRECT: 0, PhoneKind.MAIN: 1, PhoneKind.BLOCK: 2}
+_COLUMNS = (Phone.normalized, Phone.kind, Phone.contact_id, Phone.organisation_id, Contact.name,
+            Organisation.name)
+_JOINED = (select(*_COLUMNS).select_from(Phone)
+           .outerjoin(Contact, Phone.contact_id == Contact.id)
+           .outerjoin(Organisation, Phone.organisation_id == Organisation.id))
+# SQLite has no arrays: an expanding IN list (its text varies with the number's length)
+_BY_LIST = _JOINED.where(Phone.normalized.in_(bindparam("keys", expanding=True)))
+_BY_ARRAY = _JOINED.where(Phone.normalized == any_(bindparam("keys", type_=ARRAY(String))))
 
 
 def block_prefixes(e164: str) -> list[str]:
@@ -53,8 +69,14 @@ def block_prefixes(e164: str) -> list[str]:
 
 
 class CustomerLookup:
-    def __init__(self, sessions: sessionmaker[Session], default_region: str = "DE") -> None:
+    """`engine`: where lookups run (give one from tickets.db.make_engine(url, hot_reads=True));
+    by default the sessions' own engine, in autocommit."""
+
+    def __init__(self, sessions: sessionmaker[Session], default_region: str = "DE",
+                 engine: Engine | None = None) -> None:
         self.sessions, self.default_region = sessions, default_region
+        bind = engine or sessions.kw["bind"]
+        self.engine: Engine = bind.execution_options(isolation_level="AUTOCOMMIT")
 
     def lookup(self, raw: str) -> LookupResult:
         n = normalize(raw, self.default_region)
@@ -63,15 +85,67 @@ class CustomerLookup:
         key = n.e164 or n.extension
         if key is None:
             return LookupResult(MatchStatus.UNKNOWN, None, n.raw, ())
-        with self.sessions() as session:
-            status, candidates = rank(session, key, e164=n.e164 is not None)
+        try:
+            rows = self._rows(key, e164=n.e164 is not None)
+        except DBAPIError as exc:  # a pooled connection the server closed (no ping): once more
+            if not exc.connection_invalidated:
+                raise
+            rows = self._rows(key, e164=n.e164 is not None)
+        status, candidates = _ranked(key, rows)
         return LookupResult(status, key, n.raw, candidates)
+
+    def lookup_many(self, raws: Sequence[str]) -> list[LookupResult]:
+        """Several callers in one statement (a burst of calls joining the queue at once)."""
+        numbers = [normalize(raw, self.default_region) for raw in raws]
+        keys = {k: n.e164 is not None for n in numbers if n.kind is not NumberKind.WITHHELD
+                and (k := n.e164 or n.extension)}
+        wanted = sorted({x for k, e164 in keys.items() for x in ([k, *block_prefixes(k)] if e164 else [k])})
+        by_number: dict[str, list[Any]] = {}
+        if wanted:
+            with self.engine.connect() as conn:
+                for row in _select(conn, wanted):
+                    by_number.setdefault(row[0], []).append(row)
+        out = []
+        for n in numbers:
+            key = n.e164 or n.extension
+            if n.kind is NumberKind.WITHHELD or key is None:
+                status = MatchStatus.WITHHELD if n.kind is NumberKind.WITHHELD else MatchStatus.UNKNOWN
+                out.append(LookupResult(status, None, n.raw, ()))
+                continue
+            rows = [r for k in ([key, *block_prefixes(key)] if keys[key] else [key]) for r in by_number.get(k, ())]
+            status, candidates = _ranked(key, rows)
+            out.append(LookupResult(status, key, n.raw, candidates))
+        return out
+
+    def _rows(self, key: str, e164: bool) -> Sequence[Any]:
+        with self.engine.connect() as conn:
+            return fetch(conn, key, e164)
+
+
+def fetch(conn: Connection | Session, key: str, e164: bool) -> Sequence[Any]:
+    """The phones stored under `key` and (for E.164) its block prefixes, in one statement."""
+    return _select(conn, [key, *block_prefixes(key)] if e164 else [key])
+
+
+def _select(conn: Connection | Session, keys: list[str]) -> Sequence[Any]:
+    dialect = conn.get_bind().dialect.name if isinstance(conn, Session) else conn.dialect.name
+    stmt = _BY_ARRAY if dialect == "postgresql" else _BY_LIST
+    return conn.execute(stmt, {"keys": keys}).all()
 
 
 def rank(session: Session, key: str, e164: bool) -> tuple[MatchStatus, tuple[Candidate, ...]]:
     """Candidates for a normalised number (E.164 or extension), best first, in `session`."""
-    candidates = _exact(session, key) or (_block(session, key) if e164 else [])
-    candidates.sort(key=lambda c: (c.rank, c.name))
+    return _ranked(key, fetch(session, key, e164))
+
+
+def _ranked(key: str, rows: Sequence[Any]) -> tuple[MatchStatus, tuple[Candidate, ...]]:
+    """Exact non-block matches first; only without them the longest block prefix."""
+    exact = [r for r in rows if r[0] == key and r[1] is not PhoneKind.BLOCK]
+    blocks = [r for r in rows if r[0] != key and r[1] is PhoneKind.BLOCK]
+    if not exact and blocks:
+        longest = max(len(r[0]) for r in blocks)
+        exact = [r for r in blocks if len(r[0]) == longest]
+    candidates = sorted((_candidate(*r) for r in exact), key=lambda c: (c.rank, c.name))
     best = [c for c in candidates if c.rank == candidates[0].rank] if candidates else []
     status = (MatchStatus.UNKNOWN if not best else
               MatchStatus.KNOWN if len(best) == 1 else MatchStatus.AMBIGUOUS)
@@ -88,28 +162,9 @@ def direct_contact(session: Session, number: str | None) -> int | None:
     return None
 
 
-def _exact(session: Session, key: str) -> list[Candidate]:
-    rows = session.execute(
-        select(Phone, Contact, Organisation)
-        .outerjoin(Contact, Phone.contact_id == Contact.id)
-        .outerjoin(Organisation, Phone.organisation_id == Organisation.id)
-        .where(Phone.normalized == key, Phone.kind != PhoneKind.BLOCK)).all()
-    return [_candidate(p, c, o) for p, c, o in rows]
-
-
-def _block(session: Session, e164: str) -> list[Candidate]:
-    prefixes = block_prefixes(e164)
-    rows = session.execute(
-        select(Phone, Organisation).join(Organisation, Phone.organisation_id == Organisation.id)
-        .where(Phone.normalized.in_(prefixes), Phone.kind == PhoneKind.BLOCK)).all()
-    if not rows:
-        return []
-    longest = max(len(p.normalized) for p, _ in rows)
-    return [_candidate(p, None, o) for p, o in rows if len(p.normalized) == longest]
-
-
-def _candidate(phone: Phone, contact: Contact | None, org: Organisation | None) -> Candidate:
-    name = contact.name if contact else (org.name if org else "")
-    return Candidate(contact_id=contact.id if contact else None,
-                     organisation_id=org.id if org else phone.organisation_id,
-                     name=name, reason=phone.kind.value, rank=_RANK[phone.kind])
+def _candidate(_number: str, kind: PhoneKind, contact_id: int | None, organisation_id: int | None,
+               contact_name: str | None, org_name: str | None) -> Candidate:
+    # a contact row's organisation is its phone's, as before: a direct number names no organisation
+    name = contact_name if contact_id is not None else (org_name or "")
+    return Candidate(contact_id=contact_id, organisation_id=organisation_id, name=name or "",
+                     reason=kind.value, rank=_RANK[kind])

@@ -4,8 +4,10 @@ Layer: I/O shell (the bridge side of scale-out; web-only instances use
 scaleout.remote). It
 - relays the bus events web instances consume (codec.RELAYED) to the
   events channel, numbered by `seq` so a subscriber notices a gap;
-- answers state requests with its registry's calls and agents, through the
-  same ordered outbox as the events, so a reply sits exactly at its `seq`;
+- answers state requests with its registry's calls and agents, and the tickets
+  of the calls in progress (so an instance that starts during an answered call
+  knows its ticket at once), through the same ordered outbox as the events, so
+  a reply sits exactly at its `seq`;
 - runs AMI actions web instances forward, each at most once (a repeated request
   id is ignored; an Originate is never sent twice), and answers on the
   requester's reply channel;
@@ -16,7 +18,9 @@ scaleout.remote). It
   announcing itself there (same prefix and queue: both would run every forwarded
   action) as an error on the log, /metrics and /healthz. It elects nobody.
 While Redis is down events are dropped, not queued: web instances ask for the
-state again when they reconnect or see the gap.
+state again when they reconnect or see the gap. This instance's own shared
+events (ticket edits) are the exception: kept (bounded) and sent once the link
+is back, as nothing else would bring them to the other instances' consoles.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from cti import events as ev
 from cti.bridge import AmiBridge
 from cti.bus import EventBus
 from cti.connection import AmiError, ConnectionLost
+from tickets.events import TicketCreated
 
 log = logging.getLogger(__name__)
 # Only what the console's routes build with cti.actions: Redis must not become a way
@@ -65,6 +70,7 @@ class BridgeRelay:
         self.peers = PeerShare(self.origin, channels.peers, self._send_live)
         self.announce_every, self.duplicate_for = ANNOUNCE_EVERY, DUPLICATE_FOR
         self._bridges: dict[str, float] = {}  # other bridge instances -> when last heard (monotonic)
+        self._tickets: dict[str, TicketCreated] = {}  # linkedid -> its ticket, for the calls in progress
         self.duplicate_detections = 0
 
     # --- wiring -------------------------------------------------------------------
@@ -105,12 +111,16 @@ class BridgeRelay:
     # --- out: events and replies, in order -----------------------------------------
     def _on_event(self, event: object) -> None:
         """A bus handler: only numbers and enqueues, never waits."""
+        if isinstance(event, TicketCreated):
+            self._tickets[event.linkedid] = event
+        elif isinstance(event, ev.CallUpdated) and event.change == ev.CallChange.ENDED:
+            self._tickets.pop(event.call.linkedid, None)
         self.seq += 1
         self._send_live(self.channels.events, codec.EventMessage(self.origin, self.seq, event))
 
     def _send_live(self, channel: str, message: codec.EventMessage | codec.PeerEvent) -> None:
-        """Events (ours, and our shared ones) while Redis is down are dropped, not queued."""
-        if not self.link.up:
+        """Events while Redis is down are dropped, not queued; our shared ones wait for it."""
+        if not self.link.up and not isinstance(message, codec.PeerEvent):
             self.dropped += 1
             return
         self._send(channel, message)
@@ -123,10 +133,10 @@ class BridgeRelay:
         self._ready.set()
 
     async def _publish(self, client: aioredis.Redis) -> None:
-        # what was queued before this connection is stale: subscribers resync by state
-        stale = sum(1 for _, m in self._outbox if isinstance(m, codec.EventMessage | codec.PeerEvent))
-        self._outbox = deque(item for item in self._outbox
-                             if not isinstance(item[1], codec.EventMessage | codec.PeerEvent))
+        # events queued before this connection are stale: subscribers resync by state; our
+        # shared ones (ticket edits) are not: no state brings them, so they go out now
+        stale = sum(1 for _, m in self._outbox if isinstance(m, codec.EventMessage))
+        self._outbox = deque(item for item in self._outbox if not isinstance(item[1], codec.EventMessage))
         self.dropped += stale
         await send_queued(client, self._outbox, self._ready, codec.encode)
         raise asyncio.CancelledError
@@ -185,14 +195,16 @@ class BridgeRelay:
             log.warning("ignoring %s on %s", type(request).__name__, self.channels.requests)
 
     def state_reply(self) -> codec.StateReply:
-        """The registry now, as of the last numbered event (pure: no I/O)."""
+        """The registry now, as of the last numbered event, with the tickets of the calls
+        in progress (pure: no I/O)."""
         now, registry = self.clock(), self.bridge.registry
         calls = [ev.CallUpdated(at=now, change=ev.CallChange.RESYNCED, call=c)
                  for c in registry.calls() if c.ended_at is None]
+        tickets = [self._tickets[u.call.linkedid] for u in calls if u.call.linkedid in self._tickets]
         agents = [ev.AgentUpdated(at=now, agent=a) for a in registry.agent_list()]
         queue = self.bridge.queue
         wrapup = ev.QueueWrapUpTime(at=now, queue=queue, seconds=registry.agents.wrapup_seconds(queue))
-        return codec.StateReply(self.origin, self.seq, self.bridge.connected, (*calls, *agents, wrapup))
+        return codec.StateReply(self.origin, self.seq, self.bridge.connected, (*calls, *tickets, *agents, wrapup))
 
     async def _run_action(self, request: codec.ActionRequest) -> None:
         reply = await self.execute(request)

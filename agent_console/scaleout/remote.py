@@ -136,8 +136,6 @@ class RemoteBridge:
     async def _session(self, client: aioredis.Redis) -> None:
         self._client = client
         self._resync()
-        self.peer_events_dropped += len(self._peer_out)  # stale: nothing is sent later
-        self._peer_out.clear()
         try:
             async with client.pubsub() as pubsub:
                 await pubsub.subscribe(self.channels.events, self.reply_channel, self.channels.peers)
@@ -176,10 +174,11 @@ class RemoteBridge:
 
     # --- shared events: ours out, the other instances' in -------------------------------------
     def _queue_peer(self, channel: str, message: codec.PeerEvent) -> None:
-        """Only while the link is up, and bounded: nothing waits for a later connection."""
-        if self._client is None or not self.link.up or len(self._peer_out) >= PEER_OUTBOX_LIMIT:
+        """Also while the link is down (an edit made then reaches the other instances once
+        it is back), bounded: past PEER_OUTBOX_LIMIT the oldest goes."""
+        if len(self._peer_out) >= PEER_OUTBOX_LIMIT:
+            self._peer_out.popleft()
             self.peer_events_dropped += 1
-            return
         self._peer_out.append((channel, message))
         self._peer_ready.set()
 

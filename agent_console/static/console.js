@@ -212,6 +212,12 @@ const handlers = {
     say(d.pbx_connected ? "" : t("pbx_down"));
   },
   "call.ringing"(pop) { state.pops.set(pop.linkedid, pop); renderPops(); },
+  "call.enriched"(d) { // open tickets and recent calls that were not ready when the phone rang
+    const pop = state.pops.get(d.linkedid); // it always comes before the answer or withdrawal
+    if (!pop) return;
+    Object.assign(pop, { open_tickets: d.open_tickets, recent_calls: d.recent_calls, enriched: true }, d.match ? { match: d.match } : {});
+    renderPops();
+  },
   "call.withdrawn"(d) { state.pops.delete(d.linkedid); renderPops(); },
   "call.answered"(call) {
     const pop = state.pops.get(call.linkedid);

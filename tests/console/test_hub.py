@@ -51,3 +51,30 @@ def test_each_audience_reaches_exactly_its_clients() -> None:
         assert [m.type for m in missed] == ["call.ringing", "notice", "call.ringing"]
 
     asyncio.run(go())
+
+
+def test_a_message_is_encoded_once_for_its_whole_audience(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    calls: list[object] = []
+    real = json.dumps
+
+    def counting(obj: object, *args: object, **kw: object) -> str:
+        calls.append(obj)
+        return real(obj, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(json, "dumps", counting)  # the hub's json.dumps is this one
+
+    async def go() -> None:
+        hub = Hub()
+        clients = [_client(f"sup{i}", supervisor=True) for i in range(50)]
+        for c in clients:
+            hub.attach(c, None)
+        msg = hub.publish("queue.updated", {"waiting": ["Ünal <b>"]}, SUPERVISORS_ONLY)
+        assert len(calls) == 1
+        assert json.loads(msg.text) == {"seq": msg.seq, "type": "queue.updated", "data": {"waiting": ["Ünal <b>"]}}
+        got = [c.queue.get_nowait() for c in clients]
+        assert all(m is msg for m in got)  # the same text object for all 50, and for a replay
+        assert hub.attach(_client("late", supervisor=True), msg.seq - 1) == [msg]
+
+    asyncio.run(go())

@@ -10,6 +10,7 @@ failure, never a skip (`./hotline.sh test` starts one).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
 import os
@@ -231,6 +232,18 @@ def hang_up(side: BlockingPortal, fake: FakeAmiServer, linkedid: str) -> None:
         Cause="16")
 
 
+@contextlib.contextmanager
+def behind_proxy(side: BlockingPortal, settings: Settings) -> Iterator[tuple[TcpProxy, Settings]]:
+    """A TCP proxy to Redis (cut it to take Redis away) and `settings` that reach Redis through it."""
+    target = redis.Redis.from_url(REDIS_URL).connection_pool.connection_kwargs
+    proxy = side.call(TcpProxy(int(target.get("port", 6379))).start)
+    try:
+        yield proxy, settings.model_copy(
+            update={"redis_url": f"redis://127.0.0.1:{proxy.port}/{target.get('db', 0)}"})
+    finally:
+        side.call(proxy.stop)
+
+
 def count(url: str, model: Any) -> int:
     engine = make_engine(url)
     try:
@@ -338,10 +351,7 @@ def test_agent_actions_from_a_web_only_instance_run_once_on_the_bridges_ami(
 @pytest.mark.timeout(90)
 def test_a_redis_outage_shows_on_healthz_and_heals_with_the_state(
         app: Any, bridge: TestClient, side: BlockingPortal, fake: FakeAmiServer, settings: Settings) -> None:
-    target = redis.Redis.from_url(REDIS_URL).connection_pool.connection_kwargs
-    proxy = side.call(TcpProxy(int(target.get("port", 6379))).start)
-    via_proxy = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{proxy.port}/{target.get('db', 0)}"})
-    try:
+    with behind_proxy(side, settings) as (proxy, via_proxy):
         with TestClient(create_app(via_proxy)) as web:
             synced(web)
             anna, sven = log_in(web, "anna"), log_in(web, "sven")
@@ -367,5 +377,3 @@ def test_a_redis_outage_shows_on_healthz_and_heals_with_the_state(
             assert sven.get("/healthz").status_code == 200
             assert services(web).bus_link.link.outages == 1 and services(web).pbx.registry.calls() == []
             assert anna.send("POST", "/api/agent/unpause").status_code == 200
-    finally:
-        side.call(proxy.stop)

@@ -106,8 +106,11 @@ def test_a_slow_client_is_dropped_not_awaited(app: Any, client: TestClient, logi
     hub = app.state.services.hub
     with sven.ws() as w:
         w.receive_json()
-        for i in range(400):  # more than a client's queue holds, without reading
-            hub.publish("queue.updated", {"i": i})
+        def flood() -> None:  # on the server's loop, in one go: the hub is not thread-safe
+            for i in range(400):  # more than a client's queue holds, without reading
+                hub.publish("queue.updated", {"i": i})
+
+        client.portal.call(flood)  # type: ignore[union-attr]
         assert hub.dropped_clients == 1
         with pytest.raises(WebSocketDisconnect) as closed:
             while True:
@@ -121,7 +124,7 @@ def test_pop_still_arrives_when_the_customer_lookup_fails(app: Any, client: Test
     def broken(_raw: str) -> dict[str, Any]:
         raise RuntimeError("database is down")
 
-    app.state.services.notifier.enricher.enrich = broken
+    app.state.services.notifier.enricher.match_pops = broken
     with anna.ws() as w:
         w.receive_json()
         call = snap("1700000000.5", ringing_agents=("PJSIP/1001",))
@@ -142,6 +145,28 @@ def test_the_wallboards_aht_counts_the_queues_wrapuptime(app: Any, client: TestC
         publish(client, app, ev.QueueWrapUpTime(T0, "hotline", 30))
         after = until(ws, "queue.updated")["data"]["today"]["aht_seconds"]
     assert before is not None and after == pytest.approx(before + 30)
+
+
+def test_a_broadcast_is_sent_as_the_hubs_text_without_json_work_per_socket(
+        app: Any, client: TestClient, login: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+    encoded: list[object] = []
+    real = json.dumps
+
+    def counting(obj: Any, *args: Any, **kw: Any) -> str:
+        if isinstance(obj, dict) and obj.get("type") == "test.broadcast":
+            encoded.append(obj)
+        return real(obj, *args, **kw)
+
+    sven = login("sven")
+    with sven.ws() as a, sven.ws() as b, sven.ws() as c:
+        for w in (a, b, c):
+            assert w.receive_json()["type"] == "snapshot"
+        monkeypatch.setattr(json, "dumps", counting)  # every module's json.dumps, Starlette's too
+        client.portal.call(lambda: app.state.services.hub.publish("test.broadcast", {"n": 1}))  # type: ignore[union-attr]
+        for w in (a, b, c):
+            assert until(w, "test.broadcast")["data"] == {"n": 1}
+    assert len(encoded) == 1
 
 
 def test_the_snapshot_carries_server_time_display_names_and_the_live_service_level(

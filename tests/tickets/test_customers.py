@@ -191,3 +191,11 @@ def test_cli_many_bad_rows_are_cut_and_unreadable_file_fails(customers: Customer
     path.write_text("who,what\r\n", encoding="utf-8")
     bad_header = _cli(database_url, "import", str(path))
     assert bad_header.returncode == 1 and "unknown column" in bad_header.stderr
+
+
+def test_get_many_is_get_for_each(customers: CustomerService) -> None:
+    a = customers.create("Erika Muster", organization="Stadtwerke", phones=["0341 2538-5555"])
+    b = customers.create("Max Muster")
+    got = customers.get_many([b["id"], a["id"], a["id"], 999_999])
+    assert got == {a["id"]: customers.get(a["id"]), b["id"]: customers.get(b["id"])}
+    assert customers.get_many([]) == {}

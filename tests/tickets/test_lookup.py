@@ -66,3 +66,12 @@ def test_withheld_unknown_and_garbage(directory: Directory, raw: str, status: st
     lookup, _ = directory
     r = lookup.lookup(raw)
     assert r.status == status and r.candidates == ()
+
+
+def test_many_callers_in_one_lookup_rank_as_one_at_a_time(directory) -> None:  # type: ignore[no-untyped-def]
+    lookup, _ = directory
+    raws = ["0341 2538-5555", "0341 2538-4711", "030 777", "0341 2599 99", "anonymous", "040 1234567", "0341 2538-0"]
+    assert lookup.lookup_many(raws) == [lookup.lookup(r) for r in raws]
+    assert [r.status.value for r in lookup.lookup_many(raws)] == [
+        "known", "known", "ambiguous", "known", "withheld", "unknown", "known"]
+    assert lookup.lookup_many([]) == []

@@ -1,0 +1,150 @@
+"""The two-phase pop, without sockets: the ring carries the caller and the match at
+once; open tickets and recent calls follow as `call.enriched` when they were not
+ready, and to one agent the order stays ringing -> (enriched) -> answered | withdrawn."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from agent_console.hub import Client, Hub
+from agent_console.notifier import PopNotifier
+from agent_console.pops import PopEnricher
+from cti import events as ev
+
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+TICKETS = [{"id": 7, "subject": "printer"}]
+
+
+class SlowHistory(PopEnricher):
+    """The match at once; the history only once `release` is set (on its worker thread)."""
+
+    def __init__(self) -> None:  # no database: both phases are canned
+        self.release = threading.Event()
+        self.histories = 0
+
+    def match_pops(self, callers_raw: list[str]) -> list[dict[str, Any]]:
+        return [{"status": "known", "number": "+4934125385555", "contact": {"id": 1, "name": "Erika"},
+                 "candidates": []} for _ in callers_raw]
+
+    def history(self, match: dict[str, Any]) -> dict[str, Any]:
+        assert self.release.wait(10), "the test never released the history"
+        self.histories += 1
+        return {"open_tickets": TICKETS, "recent_calls": []}
+
+
+def _call(**kw: Any) -> ev.CallSnapshot:
+    base = ev.CallSnapshot(
+        linkedid="1.1", caller_raw="0341 2538-5555", caller_number="+4934125385555", caller_name="Erika",
+        queue="hotline", entered_at=T0, position=1, ringing_agents=(), answered_at=None, agent=None,
+        ended_at=None, outcome=None, wait_seconds=None, ring_seconds=None, talk_seconds=None,
+        duration_seconds=None, transferred_to=None)
+    return replace(base, **kw)
+
+
+def _seen(client: Client) -> list[tuple[str, dict[str, Any]]]:
+    out = []
+    while not client.queue.empty():
+        msg = client.queue.get_nowait()
+        assert msg is not None
+        out.append((msg.type, msg.data))
+    return out
+
+
+class Rig:
+    def __init__(self, enricher: SlowHistory) -> None:
+        self.hub, self.enricher = Hub(), enricher
+        self.notifier = PopNotifier(self.hub, enricher, lambda: T0 + timedelta(seconds=3))
+        self.anna, self.bert = Client(1, "anna", "PJSIP/1001", False), Client(2, "bert", "PJSIP/1002", False)
+        for c in (self.anna, self.bert):
+            self.hub.attach(c, None)
+
+    async def send(self, change: ev.CallChange, call: ev.CallSnapshot, withdrawn: tuple[str, ...] = ()) -> None:
+        self.notifier._inbox.put_nowait(ev.CallUpdated(T0, change, call, withdrawn_from=withdrawn))
+        await self.notifier.drain()
+
+    async def history_done(self) -> None:
+        self.enricher.release.set()
+        for _ in range(200):  # the worker thread, then its HistoryReady through the notifier
+            await asyncio.sleep(0.01)
+            await self.notifier.drain()
+            if self.enricher.histories:
+                await asyncio.sleep(0.01)
+                await self.notifier.drain()
+                return
+        raise AssertionError("history never finished")
+
+
+def _run(test: Any) -> None:
+    async def go() -> None:
+        rig = Rig(SlowHistory())
+        rig.notifier.start()
+        try:
+            await test(rig)
+        finally:
+            rig.enricher.release.set()
+            await rig.notifier.close()
+
+    asyncio.run(go())
+
+
+def test_the_ring_does_not_wait_for_the_history_which_follows_as_enriched() -> None:
+    async def test(rig: Rig) -> None:
+        call = _call()
+        await rig.send(ev.CallChange.JOINED, call)
+        await rig.send(ev.CallChange.RINGING, replace(call, ringing_agents=("PJSIP/1001",)))
+        [(kind, pop)] = _seen(rig.anna)
+        assert kind == "call.ringing" and pop["match"]["contact"]["name"] == "Erika"
+        assert pop["enriched"] is False and pop["open_tickets"] == []
+        await rig.history_done()
+        [(kind, extra)] = _seen(rig.anna)
+        assert kind == "call.enriched"
+        assert extra == {"linkedid": "1.1", "match": pop["match"], "open_tickets": TICKETS, "recent_calls": []}
+        assert _seen(rig.bert) == []  # bert's phone never rang
+        # a reloaded console gets the whole pop back
+        assert rig.notifier.book.ringing_for("PJSIP/1001")[0]["open_tickets"] == TICKETS
+
+    _run(test)
+
+
+def test_a_history_ready_before_the_ring_rides_on_the_ring() -> None:
+    async def test(rig: Rig) -> None:
+        call = _call()
+        await rig.send(ev.CallChange.JOINED, call)
+        await rig.history_done()
+        await rig.send(ev.CallChange.RINGING, replace(call, ringing_agents=("PJSIP/1001",)))
+        [(kind, pop)] = _seen(rig.anna)
+        assert kind == "call.ringing" and pop["enriched"] is True and pop["open_tickets"] == TICKETS
+
+    _run(test)
+
+
+def test_no_enriched_after_a_withdrawal() -> None:
+    async def test(rig: Rig) -> None:
+        call = replace(_call(), ringing_agents=("PJSIP/1001",))
+        await rig.send(ev.CallChange.JOINED, _call())
+        await rig.send(ev.CallChange.RINGING, call)
+        await rig.send(ev.CallChange.RINGING, replace(call, ringing_agents=()), withdrawn=("PJSIP/1001",))
+        await rig.history_done()
+        assert [kind for kind, _ in _seen(rig.anna)] == ["call.ringing", "call.withdrawn"]
+
+    _run(test)
+
+
+def test_the_answering_agent_gets_the_history_before_the_answer_the_others_never() -> None:
+    async def test(rig: Rig) -> None:
+        both = replace(_call(), ringing_agents=("PJSIP/1001", "PJSIP/1002"))
+        await rig.send(ev.CallChange.JOINED, _call())
+        await rig.send(ev.CallChange.RINGING, both)
+        # bert answers while the history is still on its way (it arrives 50 ms later)
+        threading.Timer(0.05, rig.enricher.release.set).start()
+        answered = replace(both, ringing_agents=(), answered_at=T0 + timedelta(seconds=4), agent="PJSIP/1002")
+        await rig.send(ev.CallChange.ANSWERED, answered)
+        await rig.history_done()
+        assert [kind for kind, _ in _seen(rig.bert)] == ["call.ringing", "call.enriched", "call.answered"]
+        assert [kind for kind, _ in _seen(rig.anna)] == ["call.ringing", "call.withdrawn"]
+
+    _run(test)
