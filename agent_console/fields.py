@@ -2,7 +2,8 @@
 
 Layer: edge (pydantic types only; no I/O). Text is refused, with a 422 naming
 the field, when it holds what no help-desk text needs and what breaks things
-later: NUL (PostgreSQL cannot store it), control characters, Unicode line and
+later: NUL (PostgreSQL cannot store it), lone surrogates (no UTF-8 encoding:
+the driver raised, a 500), control characters, Unicode line and
 paragraph separators and bidirectional overrides (U+202E makes "exe.txt" read
 "txt.exe" in the console and in mail). One-line fields (subject, category,
 names) also refuse line breaks; multi-line notes keep \\n, \\r\\n and tabs.
@@ -30,6 +31,8 @@ def _bad_character(value: str, allowed: frozenset[str]) -> str | None:
             continue
         if ch in _BIDI_CONTROLS:
             return f"the direction control U+{ord(ch):04X} is not allowed"
+        if unicodedata.category(ch) == "Cs":
+            return f"the lone surrogate U+{ord(ch):04X} is not text (it has no UTF-8 encoding)"
         if ch in _SEPARATORS or unicodedata.category(ch) == "Cc":
             return f"the control character U+{ord(ch):04X} is not allowed" + (
                 "; this field is one line" if ch in _NOTE_BREAKS else "")
