@@ -41,7 +41,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Self
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -287,23 +287,21 @@ class SippRun:
 # --- the rig -------------------------------------------------------------------------------
 
 
-class LiveRig:
-    """Everything of the module docstring; `with LiveRig(...) as rig:` stops it all on exit."""
+class Rig:
+    """A temporary directory and an exit stack: `with Rig(...) as rig:` runs `_start()` and
+    undoes everything it set up on exit, also when `_start()` itself fails half-way."""
 
-    def __init__(self, name: str, *, max_wait: int, answer_after: float, hangup_after: float) -> None:
-        self.name, self.max_wait = name, max_wait
-        self.answer_after, self.hangup_after = answer_after, hangup_after
+    def __init__(self, name: str) -> None:
         self.stack = contextlib.ExitStack()
-        self.sipp: list[SippRun] = []
-        self.phones: list[AgentPhone] = []
         self.tmp = Path(tempfile.mkdtemp(prefix=f"hotline-{name}-"))
         self.log = self.tmp / "serve.log"
         self.url = f"sqlite:///{self.tmp}/hotline.db"
         self.port = free_tcp_port()
         self.base = f"http://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> LiveRig:
+    def __enter__(self) -> Self:
         try:
+            self.stack.callback(shutil.rmtree, self.tmp, True)
             self._start()
         except BaseException:
             self.stack.close()
@@ -314,7 +312,20 @@ class LiveRig:
         self.stack.close()
 
     def _start(self) -> None:
-        self.stack.callback(shutil.rmtree, self.tmp, True)
+        raise NotImplementedError
+
+
+class LiveRig(Rig):
+    """Everything of the module docstring; `with LiveRig(...) as rig:` stops it all on exit."""
+
+    def __init__(self, name: str, *, max_wait: int, answer_after: float, hangup_after: float) -> None:
+        self.name, self.max_wait = name, max_wait
+        self.answer_after, self.hangup_after = answer_after, hangup_after
+        super().__init__(name)
+        self.sipp: list[SippRun] = []
+        self.phones: list[AgentPhone] = []
+
+    def _start(self) -> None:
         t = time.monotonic()
         self.asterisk: PrivateAsterisk = start_pbx(
             f"{self.name}-{os.getpid()}", members=AGENTS, queue_max_wait=self.max_wait, wrapup_time=0,

@@ -78,6 +78,7 @@ from agent_console.hub import ALL, Audience, Message  # noqa: E402
 from agent_console.scaleout.port import LocalPbx  # noqa: E402
 from agent_console.services import Services  # noqa: E402
 from agent_console.settings import Settings  # noqa: E402
+from bench._live import login  # noqa: E402
 from cti.testing import FakeAmiServer  # noqa: E402
 from tickets.db import make_engine, session_factory  # noqa: E402
 from tickets.migrate import upgrade  # noqa: E402
@@ -212,16 +213,6 @@ async def gather_limited(coros: list[Awaitable[Any]], limit: int) -> list[Any]:
             return await c
 
     return await asyncio.gather(*(one(c) for c in coros))
-
-
-async def login(http: httpx.AsyncClient, base: str, username: str) -> str:
-    r = await http.post("/api/session", json={"username": username, "password": PASSWORD},
-                        headers={"Origin": base})
-    r.raise_for_status()
-    cookie = r.cookies.get(COOKIE)
-    if not cookie:
-        raise RuntimeError(f"no session cookie for {username}")
-    return cookie
 
 
 # --- figures ---------------------------------------------------------------------
