@@ -22,6 +22,7 @@ Callers are SIPp processes (hotline_cli.phones.place_calls) into 5555.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
@@ -468,6 +469,14 @@ def pct(values: list[float], p: float) -> float:
         return float("nan")
     s = sorted(values)
     return s[min(len(s), max(1, math.ceil(p / 100 * len(s)))) - 1]
+
+
+def rig_arguments(p: argparse.ArgumentParser) -> None:
+    """The options every LiveRig bench takes: the queue, the callers and the agents' phones."""
+    p.add_argument("--max-wait", type=int, default=60, help="queue max wait (Asterisk times the caller out)")
+    p.add_argument("--patience", type=float, default=90, help="caller hangs up this long after 5555 answered")
+    p.add_argument("--answer-after", type=float, default=0.5, help="phones ring this long (+ pyVoIP's ~1 s)")
+    p.add_argument("--hangup-after", type=float, default=2.0, help="agents hang up this long after answering")
 
 
 def machine() -> str:
