@@ -70,3 +70,19 @@ def test_others_calls_unknown_calls_and_contacts_are_refused(app: Any, login: An
         assert anna.send("POST", f"/api/calls/{lid}/contact", json=bad).status_code == 422, bad
     assert anna.get(f"/api/calls/{lid}").json()["contact_id"] is None
     assert anna.send("POST", f"/api/calls/{lid}/contact", json={"contact_id": erika}).status_code == 200
+
+
+def test_the_calls_ticket_carries_its_wait_entry_position_and_talk(app: Any, login: Any) -> None:
+    anna = login("anna")
+    updates = answered_call("+4934125385555", agent="PJSIP/1001", wait=12.0, talk=95.0, position=3)
+    service = TicketService(app.state.services.desk.sessions)
+    service.handle(updates[0])
+    ticket_id = anna.get(f"/api/calls/{updates[0].call.linkedid}").json()["ticket_id"]
+    during = anna.get(f"/api/tickets/{ticket_id}").json()
+    assert (during["wait_seconds"], during["queue_position"], during["talk_seconds"]) == (12.0, 3, None)
+    service.handle(updates[1])
+    after = anna.get(f"/api/tickets/{ticket_id}").json()
+    assert (after["wait_seconds"], after["queue_position"], after["talk_seconds"]) == (12.0, 3, 95.0)
+    plain = anna.send("POST", "/api/tickets", json={"subject": "by mail"}).json()
+    shown = anna.get(f"/api/tickets/{plain['id']}").json()
+    assert (shown["wait_seconds"], shown["queue_position"], shown["talk_seconds"]) == (None, None, None)
