@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -130,3 +131,43 @@ def test_a_transfer_that_fails_in_asterisk_sends_the_caller_back_to_the_queue(
         joined = pbx.tap.wait_for(lambda e: e.get("Event") == "QueueCallerJoin" and after(e), timeout=10)
         assert joined["Queue"] == "hotline" and joined["Channel"] == caller_channel_up(
             pbx, record.linkedid).split("!")[0]  # type: ignore[union-attr]
+
+
+def ami_action(pbx: Pbx, fields: dict[str, str]) -> dict[str, str]:
+    """One AMI action on a connection of its own (as the bridge would send it); its Response."""
+    with socket.create_connection(("127.0.0.1", pbx.ami_port), timeout=10) as sock:
+        def send(action: dict[str, str]) -> dict[str, str]:
+            sock.sendall("".join(f"{k}: {v}\r\n" for k, v in action.items()).encode() + b"\r\n")
+            buf = b""
+            while True:
+                while b"\r\n\r\n" not in buf:
+                    chunk = sock.recv(65536)
+                    assert chunk, "AMI closed the connection"
+                    buf += chunk
+                frame, buf = buf.split(b"\r\n\r\n", 1)
+                message = dict(line.split(": ", 1) for line in frame.decode().splitlines() if ": " in line)
+                if message.get("ActionID") == action["ActionID"]:
+                    return message
+
+        login = send({"Action": "Login", "Username": pbx.ami_username, "Secret": pbx.ami_secret,
+                      "Events": "off", "ActionID": "login"})
+        assert login.get("Response") == "Success", login
+        return send({**fields, "ActionID": "act"})
+
+
+def test_asterisk_itself_never_drops_a_caller_blind_transferred_to_no_extension(
+        pbx: Pbx, module_database_url: str, tmp_path: Path) -> None:
+    """The net under the console's check: a BlindTransfer to '12' sent straight to AMI.
+    Asterisk either refuses it (the caller stays with tina) or moves the caller into
+    `agents`, whose `i` extension sends them back to the queue; either way no hangup."""
+    with answered_call(pbx, module_database_url, tmp_path, "+49 341 7100004") as (_h, _hd, record, _c, _db):
+        [leg] = [e["Channel"] for e in pbx.tap.of(record.linkedid, "BridgeEnter")
+                 if e["Channel"].startswith("PJSIP/1001-")]
+        mark = pbx.tap.mark()
+        reply = ami_action(pbx, {"Action": "BlindTransfer", "Channel": leg, "Exten": "12", "Context": "agents"})
+        if reply.get("Response") == "Success":
+            pbx.tap.wait_for(lambda e: e.get("Event") == "QueueCallerJoin" and e.get("Linkedid") == record.linkedid
+                             and pbx.tap.events.index(e) >= mark, timeout=10)
+        # Asterisk 22.10 answers "Transfer succeeded" and runs `i`: the caller is in Queue() again
+        up = caller_channel_up(pbx, record.linkedid)
+        assert up is not None, reply
