@@ -1,0 +1,56 @@
+"""Ranked full-text search over the knowledge base, one function for both databases.
+
+Layer: storage (sync SQLAlchemy). `search()` hides the dialect: on SQLite it
+matches the FTS5 table of stemmed words (tickets.kb_terms stems the query in
+German and English, any stem of every word must match) ranked by bm25 with the
+title, tags and category weighted 4:1 over the body; on PostgreSQL it matches
+the generated `tsvector` through its GIN index with `websearch_to_tsquery` in the
+article's own configuration (german or english), ranked by ts_rank (weights A
+title, B tags/category, C body). Both answer (article id, score), best first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from tickets.kb_terms import fts5_match, query_terms
+
+_SQLITE = """
+SELECT a.id, -bm25(kb_fts, 4.0, 1.0) AS score FROM kb_fts JOIN kb_articles a ON a.id = kb_fts.rowid
+WHERE kb_fts MATCH :match {language} ORDER BY bm25(kb_fts, 4.0, 1.0) LIMIT :limit
+"""
+_POSTGRES = """
+SELECT a.id, ts_rank(a.search, CASE WHEN a.language = 'de' THEN qd ELSE qe END) AS score
+FROM kb_articles a, websearch_to_tsquery('german', :q) qd, websearch_to_tsquery('english', :q) qe
+WHERE ((a.language = 'de' AND a.search @@ qd) OR (a.language = 'en' AND a.search @@ qe)) {language}
+ORDER BY score DESC, a.id DESC LIMIT :limit
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    article_id: int
+    score: float  # higher is better; comparable within one answer only
+
+
+def search(session: Session, query: str, language: str | None = None, limit: int = 20) -> list[Hit]:
+    """The articles matching every word of `query` (stemmed), best first; `language`
+    ("de"/"en") keeps only articles in it. An empty or punctuation-only query finds nothing."""
+    terms = query_terms(query)
+    if not terms:
+        return []
+    where = "AND a.language = :language" if language else ""
+    params: dict[str, object] = {"limit": limit, "language": language}
+    if session.get_bind().dialect.name == "postgresql":
+        sql, params["q"] = _POSTGRES.format(language=where), query
+    else:
+        sql, params["match"] = _SQLITE.format(language=where), fts5_match(terms)
+    return [Hit(int(row[0]), float(row[1])) for row in session.execute(text(sql), params)]
+
+
+def matched_stems(query: str) -> set[str]:
+    """Every stem of every query word, to find the words a snippet should start near."""
+    return {stem for forms in query_terms(query) for stem in forms}
