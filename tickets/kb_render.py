@@ -37,14 +37,15 @@ def to_html(markdown: str) -> str:
                      link_rel="noopener noreferrer", strip_comments=True)
 
 
-_MARKUP = re.compile(r"[*_`#>|~\[\]]+|\]\([^)]*\)|^\s*[-+]\s+|^\s*\d+\.\s+", re.MULTILINE)
+_EMPHASIS = re.compile(r"[*_`~]+")  # glued to words: dropped, not made a space
+_MARKUP = re.compile(r"\]\([^)]*\)|[#>|\[\]]+|^\s*[-+]\s+|^\s*\d+\.\s+", re.MULTILINE)
 _SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"\w+")
 
 
 def plain_text(markdown: str) -> str:
     """The words of an article without Markdown punctuation (for snippets)."""
-    return _SPACE.sub(" ", _MARKUP.sub(" ", markdown)).strip()
+    return _SPACE.sub(" ", _MARKUP.sub(" ", _EMPHASIS.sub("", markdown))).strip()
 
 
 def snippet(markdown: str, hits: set[str], width: int = 160) -> str:
