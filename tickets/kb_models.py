@@ -39,8 +39,9 @@ class KbArticle(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     solved_count: Mapped[int] = mapped_column(Integer, default=0)
-    search_title: Mapped[str] = mapped_column(Text, default="")
-    search_body: Mapped[str] = mapped_column(Text, default="")
+    # deferred: written on every save, read by FTS5 only (never loaded with an article)
+    search_title: Mapped[str] = mapped_column(Text, default="", deferred=True)
+    search_body: Mapped[str] = mapped_column(Text, default="", deferred=True)
     __table_args__ = (Index("ix_kb_articles_category", "category"),)
 
 

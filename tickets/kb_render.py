@@ -15,8 +15,6 @@ import re
 import nh3
 from markdown_it import MarkdownIt
 
-from tickets.kb_terms import stems
-
 _TAGS = {"p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "s", "del", "code", "pre",
          "blockquote", "ul", "ol", "li", "a", "table", "thead", "tbody", "tr", "th", "td"}
 _ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}, "th": {"align"}, "td": {"align"}}
@@ -40,7 +38,6 @@ def to_html(markdown: str) -> str:
 _EMPHASIS = re.compile(r"[*_`~]+")  # glued to words: dropped, not made a space
 _MARKUP = re.compile(r"\]\([^)]*\)|[#>|\[\]]+|^\s*[-+]\s+|^\s*\d+\.\s+", re.MULTILINE)
 _SPACE = re.compile(r"\s+")
-_WORD = re.compile(r"\w+")
 
 
 def plain_text(markdown: str) -> str:
@@ -48,18 +45,25 @@ def plain_text(markdown: str) -> str:
     return _SPACE.sub(" ", _MARKUP.sub(" ", _EMPHASIS.sub("", markdown))).strip()
 
 
+_UMLAUTS = {"a": "[aä]", "o": "[oö]", "u": "[uü]"}  # the German stemmer folds ä, ö, ü
+
+
+def _prefix_pattern(stem: str) -> str:
+    return "".join(_UMLAUTS.get(c, re.escape(c)) for c in stem)
+
+
 def snippet(markdown: str, hits: set[str], width: int = 160) -> str:
-    """About `width` characters of the body from shortly before its first word whose
-    German or English stem is in `hits`, with an ellipsis where it was cut."""
-    text = plain_text(markdown)
-    start = 0
-    for m in _WORD.finditer(text) if hits else ():
-        word = m.group().casefold()
-        if any(stem in hits for stem in (stems(word, "de")[:1] + stems(word, "en")[:1])):
-            before = text.rfind(" ", 0, max(0, m.start() - width // 3))
-            start = before + 1 if before >= 0 else 0
-            break
-    cut = text[start:start + width]
-    if start + width < len(text):
+    """About `width` characters of plain text from shortly before the body's first word that
+    starts with one of the stems in `hits` (the start of the body when none does), with an
+    ellipsis where it was cut. One regular-expression search on the raw Markdown, and only a
+    window around the match made plain text: this runs for every search hit."""
+    pattern = "|".join(_prefix_pattern(h) for h in sorted(hits, key=len, reverse=True) if h)
+    found = re.search(rf"\b(?:{pattern})", markdown, re.IGNORECASE) if pattern else None
+    start = max(0, found.start() - width // 3) if found else 0
+    text = plain_text(markdown[start:start + 3 * width])
+    if start:
+        text = text.split(" ", 1)[-1]  # a word cut by the window
+    cut = text[:width]
+    if len(text) > width or start + 3 * width < len(markdown):
         cut = cut.rsplit(" ", 1)[0] + " …"
     return ("… " if start else "") + cut

@@ -18,9 +18,11 @@ from sqlalchemy.orm import Session
 
 from tickets.kb_terms import fts5_match, query_terms
 
-_SQLITE = """
-SELECT a.id, -bm25(kb_fts, 4.0, 1.0) AS score FROM kb_fts JOIN kb_articles a ON a.id = kb_fts.rowid
-WHERE kb_fts MATCH :match {language} ORDER BY bm25(kb_fts, 4.0, 1.0) LIMIT :limit
+# `rank` is bm25(4.0, 1.0) (set by migration 0005); the articles table is joined only to filter by language
+_SQLITE = "SELECT rowid, -rank FROM kb_fts WHERE kb_fts MATCH :match ORDER BY rank LIMIT :limit"
+_SQLITE_LANGUAGE = """
+SELECT kb_fts.rowid, -kb_fts.rank FROM kb_fts JOIN kb_articles a ON a.id = kb_fts.rowid
+WHERE kb_fts MATCH :match AND a.language = :language ORDER BY kb_fts.rank LIMIT :limit
 """
 _POSTGRES = """
 SELECT a.id, ts_rank(a.search, CASE WHEN a.language = 'de' THEN qd ELSE qe END) AS score
@@ -47,7 +49,7 @@ def search(session: Session, query: str, language: str | None = None, limit: int
     if session.get_bind().dialect.name == "postgresql":
         sql, params["q"] = _POSTGRES.format(language=where), query
     else:
-        sql, params["match"] = _SQLITE.format(language=where), fts5_match(terms)
+        sql, params["match"] = (_SQLITE_LANGUAGE if language else _SQLITE), fts5_match(terms)
     return [Hit(int(row[0]), float(row[1])) for row in session.execute(text(sql), params)]
 
 
