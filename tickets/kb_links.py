@@ -72,8 +72,8 @@ class KbLinks:
             ticket = s.get(Ticket, ticket_id) if ticket_id else None
             if ticket_id and ticket is None:
                 raise KbNotFound(f"no ticket {ticket_id}")
-            contact = s.get(Contact, ticket.contact_id if ticket else contact_id) if (
-                ticket and ticket.contact_id) or contact_id else None
+            contact_key = ticket.contact_id if ticket else contact_id
+            contact = s.get(Contact, contact_key) if contact_key else None
             if contact_id and not ticket and contact is None:
                 raise KbNotFound(f"no contact {contact_id}")
             categories = self._recent_categories(s, contact, ticket)
