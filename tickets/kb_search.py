@@ -47,6 +47,11 @@ def search(session: Session, query: str, language: str | None = None, limit: int
     where = "AND a.language = :language" if language else ""
     params: dict[str, object] = {"limit": limit, "language": language}
     if session.get_bind().dialect.name == "postgresql":
+        # The planner prices `@@` as cheap and does not count detoasting every row's tsvector: for a
+        # word in a fifth of 10,000 articles it picked a sequential scan that unpacked all of them
+        # (EXPLAIN ANALYZE: 72-79 ms, the GIN bitmap scan 18-21 ms, same query, same busy machine).
+        # The index reads the matches only. LOCAL: this transaction only.
+        session.execute(text("SET LOCAL enable_seqscan = off"))
         sql, params["q"] = _POSTGRES.format(language=where), query
     else:
         sql, params["match"] = (_SQLITE_LANGUAGE if language else _SQLITE), fts5_match(terms)
