@@ -25,6 +25,7 @@ from agent_console import (
     http_agent,
     http_calls,
     http_customers,
+    http_kb,
     http_ops,
     http_queues,
     http_session,
@@ -57,6 +58,8 @@ from tickets.calls_service import TicketService
 from tickets.customers import CustomerService
 from tickets.db import database_ok, make_engine, session_factory
 from tickets.desk import TicketDesk
+from tickets.kb import KnowledgeBase
+from tickets.kb_links import KbLinks
 from tickets.lookup import CustomerLookup
 from tickets.models import Priority
 from tickets.reconcile import Reconciler
@@ -133,6 +136,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
     desk, lookup = TicketDesk(db, policy), CustomerLookup(db, settings.default_region, reads)
     customers = CustomerService(db, settings.default_region)
     users = UserService(db)
+    kb = KnowledgeBase(db, clock)
     bus, hub = EventBus(), Hub()
     feed = QueueFeed(QueueProjection(threshold=settings.service_level_seconds,
                                      short_abandon=settings.short_abandon_seconds),
@@ -160,7 +164,8 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
         settings=settings, clock=clock, bus=bus, users=users,
         sessions=Sessions.from_settings(settings, db, clock), login=LoginGuard.from_settings(settings),
         customers=customers, lookup=lookup,
-        desk=desk, hub=hub, queue_feed=feed, wallboard=wallboard, notifier=notifier, writer=writer,
+        desk=desk, kb=kb, kb_links=KbLinks(db, kb, clock),
+        hub=hub, queue_feed=feed, wallboard=wallboard, notifier=notifier, writer=writer,
         database_ok=lambda: database_ok(engine), close_database=lambda: _dispose(engine, reads),
         pbx=pbx, bus_link=bus_link)
     return Running(services, bridge, jobs)
@@ -182,7 +187,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.state.services = running.services
     app.state.jobs = running.jobs
     for module in (http_session, http_customers, http_calls, http_tickets, http_queues, http_agent,
-                   http_ops, ws):
+                   http_ops, http_kb, ws):
         app.include_router(module.router)
     add_pages(app)
     add_docs(app)

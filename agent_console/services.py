@@ -24,6 +24,8 @@ from agent_console.wallboard import WallboardPush
 from cti.bus import EventBus
 from tickets.customers import CustomerService
 from tickets.desk import TicketDesk
+from tickets.kb import KnowledgeBase
+from tickets.kb_links import KbLinks
 from tickets.lookup import CustomerLookup
 from tickets.users import UserService
 from tickets.writer import DbWriter
@@ -49,6 +51,8 @@ class Services:
     wallboard: WallboardPush  # the supervisors' queue views
     notifier: PopNotifier  # pops, withdrawals, ticket and agent messages; the pops now out
     writer: DbWriter
+    kb: KnowledgeBase  # knowledge-base articles, versions, search
+    kb_links: KbLinks  # "solved with KB" links and suggestions
     database_ok: Callable[[], bool]
     close_database: Callable[[], None]
     # the way to the PBX: this instance's AMI bridge, or the bridge instance over Redis when web-only

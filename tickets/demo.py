@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tickets.customers import parse_phone
+from tickets.kb_demo import seed_kb_demo
 from tickets.models import Contact, Organisation, Phone, PhoneKind, Role, User
 from tickets.users import UserService, validate_new_user
 
@@ -86,6 +87,7 @@ def seed_demo(sessions: sessionmaker[Session], passwords: dict[str, str]) -> boo
         return False
     with sessions.begin() as s:
         _add_customers(s)
+    seed_kb_demo(sessions)  # knowledge-base articles, and printer tickets that make them suggested
     users = UserService(sessions)
     for username, role, endpoint, language in DEMO_USERS:
         display_name, teams = _PROFILES[username]

@@ -239,3 +239,7 @@ class TicketHistory(Base):
     old: Mapped[str] = mapped_column(Text, default="")
     new: Mapped[str] = mapped_column(Text, default="")
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+# the knowledge base's tables share Base.metadata (tests' wipe, Alembic): import them with the rest
+from tickets import kb_models as _kb_models  # noqa: E402,F401  (after Base and the tables it refers to)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ import pytest
 from tests.db_fixture import Sessions, wipe
 from tickets.customers import CustomerService
 from tickets.demo import DEMO_USERS, seed_demo
+from tickets.kb import KnowledgeBase
+from tickets.kb_links import KbLinks
 from tickets.lookup import CustomerLookup, MatchStatus
 from tickets.models import Role
 from tickets.users import UserService
@@ -44,6 +47,18 @@ def test_seed_creates_users_that_log_in_and_customers_that_are_found(sessions: S
     john = CustomerService(sessions).search("+44 1632 960123")
     assert [c["name"] for c in john] == ["John Smith"] and john[0]["language"] == "en"
     assert CustomerService(sessions).count() >= 20
+
+
+def test_seed_adds_articles_in_both_languages_and_printer_history(sessions: Sessions) -> None:
+    assert seed_demo(sessions, _passwords()) is True
+    kb = KnowledgeBase(sessions, lambda: datetime.now(UTC))
+    assert {a["language"] for a in kb.articles()} == {"de", "en"} and len(kb.articles()) >= 8
+    assert kb.search("Passwort zurücksetzen")[0]["title"] == "Passwort zurücksetzen"
+    assert kb.search("reset password")[0]["title"] == "Reset a password"
+    erika = CustomerService(sessions).search("Erika Mustermann")[0]
+    pop = KbLinks(sessions, kb, lambda: datetime.now(UTC)).suggest(contact_id=erika["id"])
+    assert pop["categories"] == ["Drucker"] and pop["articles"][0]["title"] == "Drucker druckt nicht"
+    assert pop["articles"][0]["solved_count"] == 2
 
 
 def test_second_seed_and_a_non_empty_database_are_left_alone(sessions: Sessions) -> None:

@@ -1,0 +1,183 @@
+"""The knowledge-base page in Chromium: search by stem in both languages, the article as the
+server's sanitised HTML (XSS typed into the editor stays text), the editor's server preview,
+versions, the search in the address, no CSP violation, and axe-core in German and English.
+
+A real app (AMI off, tests.browser.demo_day's server) with the demo articles; no Asterisk.
+    python -m tests.browser.test_kb_e2e docs/screenshots   # writes kb-de.png and kb-en.png
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from tests.browser.axe import assert_no_serious_violations
+from tests.browser.demo_day import PASSWORD, DemoServer, demo_server
+from tickets.db import make_engine, session_factory
+from tickets.kb_demo import seed_kb_demo
+from tickets.migrate import upgrade
+
+pytestmark = [pytest.mark.browser]
+WATCH = """window.__violations = [];
+document.addEventListener('securitypolicyviolation', (e) => window.__violations.push(e.violatedDirective));"""
+XSS = ('<img src=x onerror="document.body.dataset.pwned=1">\n\n<script>document.body.dataset.pwned=1</script>\n\n'
+       '[click me](javascript:document.body.dataset.pwned=1) and **bold**')
+
+
+@contextlib.contextmanager
+def kb_server(database_url: str) -> Iterator[DemoServer]:
+    engine = make_engine(database_url)
+    try:
+        seed_kb_demo(session_factory(engine))
+    finally:
+        engine.dispose()
+    with demo_server(database_url) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def server(module_database_url: str) -> Iterator[DemoServer]:
+    with kb_server(module_database_url) as served:
+        yield served
+
+
+def open_kb(browser: Any, server: DemoServer, lang: str, path: str = "/kb", user: str = "anna",
+            bypass_csp: bool = False) -> Any:
+    """`user` logged in through the login form, sent on to `path`, in `lang` and Berlin time.
+    bypass_csp only for axe-core (injected as an inline script)."""
+    context = browser.new_context(bypass_csp=bypass_csp, locale="de-DE" if lang == "de" else "en-GB",
+                                  timezone_id="Europe/Berlin", viewport={"width": 1366, "height": 900})
+    context.add_init_script(f"localStorage.setItem('hotline.lang', '{lang}')")
+    context.add_init_script(WATCH)
+    page = context.new_page()
+    page.goto(f"{server.url}/?next={quote(path, safe='')}")
+    page.fill("#username", user)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/kb**")
+    page.wait_for_selector("body[data-ready=true]")
+    return page
+
+
+def search(page: Any, query: str) -> list[str]:
+    page.fill("#q", query)
+    page.click("#search button[type=submit]")
+    page.wait_for_selector(f"#results-count:has-text('{'Treffer' if page.evaluate('hl.lang') == 'de' else 'result'}')")
+    return [str(x) for x in page.locator("#hits .hit-title").all_inner_texts()]
+
+
+def clean(page: Any) -> None:
+    assert page.evaluate("window.__violations") == []  # the page works under the CSP
+    assert page.evaluate("hl.missing.size") == 0  # every string translated
+
+
+@pytest.mark.parametrize(("lang", "query", "title"), [
+    ("de", "Zurücksetzen des Passworts", "Passwort zurücksetzen"),
+    ("en", "reset password", "Reset a password"),
+])
+def test_search_by_stem_and_open_the_article(server: DemoServer, browser: Any, lang: str, query: str,
+                                             title: str) -> None:
+    page = open_kb(browser, server, lang)
+    try:
+        assert search(page, query)[0] == title
+        assert "q=" in page.url  # the search is in the address: reloading shows it again
+        page.reload()
+        page.wait_for_selector("body[data-ready=true]")
+        assert page.locator("#hits .hit-title").first.inner_text() == title
+        assert page.locator("#hits .snippet").first.inner_text()
+        page.locator("#hits .hit-title").first.click()
+        page.wait_for_selector("#a-body ol li strong")  # Markdown rendered (list, bold)
+        assert page.inner_text("#a-title") == title
+        clean(page)
+    finally:
+        page.context.close()
+
+
+def test_what_an_editor_types_stays_text_and_every_save_is_a_version(server: DemoServer, browser: Any) -> None:
+    page = open_kb(browser, server, "en")
+    try:
+        page.click("#new")
+        assert page.is_disabled("#e-visibility option[value=customer]")  # agents write internal articles
+        page.fill("#e-title", "XSS probe")
+        page.fill("#e-category", "Test")
+        page.fill("#e-tags", "probe, test")
+        page.fill("#e-body", XSS)
+        page.click("#preview")
+        page.wait_for_selector("#preview-body strong")
+        page.click("#editor button[type=submit]")
+        page.wait_for_selector("#article:not([hidden]) #a-body strong")
+        body = page.locator("#a-body")
+        assert body.locator("img, script, a[href^='javascript']").count() == 0
+        assert "<img src=x" in body.inner_text() and "<script>" in body.inner_text()
+        assert page.evaluate("document.body.dataset.pwned") is None
+        page.click("#edit")
+        page.fill("#e-body", "Second text")
+        page.click("#editor button[type=submit]")
+        page.wait_for_selector("#a-body:has-text('Second text')")
+        page.click("#show-versions")
+        page.wait_for_selector("#version-rows tr[data-version='1']")
+        assert page.locator("#version-rows tr").count() == 2
+        page.click("#version-rows tr[data-version='1'] button")
+        page.wait_for_selector("#a-old:has-text('version 1')")
+        assert "<img src=x" in body.inner_text()
+        page.click("#current")
+        page.wait_for_selector("#a-body:has-text('Second text')")
+        assert page.evaluate("document.body.dataset.pwned") is None
+        clean(page)
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_no_serious_accessibility_violations(server: DemoServer, browser: Any, lang: str, tmp_path: Path) -> None:
+    page = open_kb(browser, server, lang, "/kb?q=Drucker", bypass_csp=True)
+    try:
+        page.locator("#hits .hit-title").first.click()
+        page.wait_for_selector("#a-body table")
+        page.click("#show-versions")
+        page.wait_for_selector("#version-rows tr")
+        assert_no_serious_violations(page, f"kb article {lang}")
+        page.screenshot(path=str(tmp_path / f"kb-{lang}.png"))
+        page.click("#edit")
+        page.click("#preview")
+        page.wait_for_selector("#preview-body table")
+        assert_no_serious_violations(page, f"kb editor {lang}")
+        assert page.evaluate("hl.missing.size") == 0
+    finally:
+        page.context.close()
+
+
+def screenshots(out: Path) -> list[Path]:
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS
+
+    out.mkdir(parents=True, exist_ok=True)
+    made = []
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'kb.db'}"
+        upgrade(url)
+        with kb_server(url) as served, sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+            for lang, query in (("de", "Drucker"), ("en", "printer")):
+                page = open_kb(browser, served, lang, f"/kb?q={query}", user="sven")
+                page.locator("#hits .hit-title").first.click()
+                page.wait_for_selector("#a-body table" if lang == "de" else "#a-body ul")
+                path = out / f"kb-{lang}.png"
+                page.screenshot(path=str(path))
+                page.context.close()
+                made.append(path)
+            browser.close()
+    return made
+
+
+if __name__ == "__main__":
+    for made_path in screenshots(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")):
+        print(made_path)
