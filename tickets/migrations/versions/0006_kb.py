@@ -1,7 +1,7 @@
 """knowledge base: articles, versions, ticket links, full-text index per dialect
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-01
 
 SQLite: an FTS5 external-content table over the stemmed columns (tickets.kb_terms
