@@ -34,6 +34,7 @@ from agent_console import (
     middleware,
     ws,
 )
+from agent_console.agi_routes import AgiService, RouteScript
 from agent_console.hub import Hub
 from agent_console.jobs import Jobs
 from agent_console.login_guard import LoginGuard
@@ -128,6 +129,15 @@ def _pbx(s: Settings, bus: EventBus, bridge: AmiBridge | None,
     return remote, remote
 
 
+def _agi(s: Settings, lookup: CustomerLookup, bridge: AmiBridge | None,
+         clock: Callable[[], datetime]) -> AgiService | None:
+    """FastAGI only beside the AMI bridge (the registry it notes routes in)."""
+    if bridge is None:
+        return None
+    script = RouteScript(lookup, s.focus_teams, s.queue_name, clock, lambda _now: True, bridge.note)
+    return AgiService(script, s.agi_host, s.agi_port, s.agi_deadline_seconds)
+
+
 @dataclass
 class _Running:
     """What the lifespan starts, in this order, and stops in reverse."""
@@ -135,6 +145,7 @@ class _Running:
     services: Services
     bridge: AmiBridge | None
     jobs: Jobs
+    agi: AgiService | None = None
     tasks: TaskSet = field(default_factory=TaskSet)
 
     async def start(self) -> None:
@@ -149,11 +160,15 @@ class _Running:
             s.bus_link.start()
         if self.bridge:
             self.bridge.start()
+        if self.agi:
+            await self.agi.start()
         self.jobs.start()
 
     async def stop(self) -> None:
         s = self.services
         await self.jobs.close()
+        if self.agi:
+            await self.agi.close()
         if self.bridge:
             await self.bridge.close()
         if s.bus_link:
@@ -205,7 +220,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> _Runni
         desk=desk, hub=hub, queue_feed=feed, wallboard=wallboard, notifier=notifier, writer=writer,
         database_ok=lambda: database_ok(engine), close_database=lambda: _dispose(engine, reads),
         pbx=pbx, bus_link=bus_link)
-    return _Running(services, bridge, jobs)
+    return _Running(services, bridge, jobs, _agi(settings, lookup, bridge, clock))
 
 
 def create_app(settings: Settings | None = None, clock: Callable[[], datetime] = _utcnow) -> FastAPI:

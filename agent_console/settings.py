@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cti.dial_allow import DEFAULT_DIAL_ALLOW, DialAllowList
+from tickets.routing import parse_teams
 
 
 class Settings(BaseSettings):
@@ -40,6 +41,13 @@ class Settings(BaseSettings):
     # separated ("10XX,5555,0[1-9]X."); `hotline asterisk up` renders the same list
     # into the `agents` dialplan context. Default: the agents' extensions and the hotline.
     dial_allow: str = DEFAULT_DIAL_ALLOW
+    # FastAGI on the bridge instance (loopback): the dialplan's `route` script; the
+    # dialplan falls back to the plain queue when it does not answer in time
+    agi_host: str = "127.0.0.1"
+    agi_port: int = 4573
+    agi_deadline_seconds: float = 0.3
+    # focus teams routed by penalty band, in a fixed order (append only): "Kommunen,Schulen,Werke"
+    focus_teams: str = ""
     service_level_seconds: int = 25
     short_abandon_seconds: int = 5
     callback_window_minutes: int = 60
@@ -95,6 +103,12 @@ class Settings(BaseSettings):
     @classmethod
     def _dial_allow_parses(cls, value: str) -> str:
         DialAllowList.parse(value)  # a bad pattern stops the start with its reason
+        return value
+
+    @field_validator("focus_teams")
+    @classmethod
+    def _teams_parse(cls, value: str) -> str:
+        parse_teams(value)
         return value
 
     @property

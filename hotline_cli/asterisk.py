@@ -49,6 +49,7 @@ class PbxConfig:
     service_hours: str = "*"
     queue_max_wait: int = 60
     wrapup_time: int = 5
+    agi_port: int = 4573  # hotline's FastAGI (HOTLINE_AGI_PORT)
     members: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -160,6 +161,7 @@ class PrivateAsterisk:
             "RTP_END": str(c.rtp_end), "TRUNK_PEER_PORT": str(c.trunk_peer_port),
             "SERVICE_HOURS": c.service_hours or "*",
             "QUEUE_MAX_WAIT": str(c.queue_max_wait), "WRAPUP_TIME": str(c.wrapup_time),
+            "AGI_PORT": str(int(c.agi_port)),
             "DIAL_ALLOW": "\n".join(lines) or "; the dial allow-list is empty: agents dial nothing",
             **{f"SIP_PASSWORD_{agent}": c.agent_passwords[agent] for agent in AGENTS},
         }
@@ -275,6 +277,7 @@ def default_pbx() -> PrivateAsterisk:
         agent_passwords={agent: load_or_create_secret(f"sip_password_{agent}", folder) for agent in AGENTS},
         dial_allow=os.environ.get("HOTLINE_DIAL_ALLOW", DEFAULT_DIAL_ALLOW),
         service_hours=service_hours_to_asterisk(os.environ.get("HOTLINE_SERVICE_HOURS", "")),
+        agi_port=int(os.environ.get("HOTLINE_AGI_PORT", "4573")),
         members=AGENTS[:3],
     ))
 
