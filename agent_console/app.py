@@ -65,6 +65,7 @@ from tickets.models import Priority
 from tickets.reconcile import Reconciler
 from tickets.recorder import CallRecorder
 from tickets.reports import finished_calls
+from tickets.service_calendar import open_at, parse_region
 from tickets.sla import ServiceHours, SlaPolicy
 from tickets.users import UserService
 from tickets.writer import DbWriter
@@ -94,7 +95,8 @@ def _dispose(*engines: Engine) -> None:
 def _policy(s: Settings) -> SlaPolicy:
     hours = {Priority.CRITICAL: s.sla_hours_critical, Priority.HIGH: s.sla_hours_high,
              Priority.NORMAL: s.sla_hours_normal, Priority.LOW: s.sla_hours_low}
-    return SlaPolicy(hours, ServiceHours.parse(s.service_hours) if s.service_hours else None, s.timezone)
+    return SlaPolicy(hours, ServiceHours.parse(s.service_hours) if s.service_hours else None, s.timezone,
+                     parse_region(s.holidays))
 
 
 def _writer(settings: Settings, db: sessionmaker[Session], policy: SlaPolicy, bus: EventBus) -> DbWriter:
@@ -129,12 +131,17 @@ def _pbx(s: Settings, bus: EventBus, bridge: AmiBridge | None,
     return remote, remote
 
 
-def _agi(s: Settings, lookup: CustomerLookup, bridge: AmiBridge | None,
+def _agi(s: Settings, lookup: CustomerLookup, bridge: AmiBridge | None, policy: SlaPolicy,
          clock: Callable[[], datetime]) -> AgiService | None:
-    """FastAGI only beside the AMI bridge (the registry it notes routes in)."""
+    """FastAGI only beside the AMI bridge (the registry it notes routes in); open or
+    closed on the SLA's own calendar (service hours and holidays)."""
     if bridge is None:
         return None
-    script = RouteScript(lookup, s.focus_teams, s.queue_name, clock, lambda _now: True, bridge.note)
+
+    def is_open(now: datetime) -> bool:
+        return open_at(now, policy.service_hours, policy.tz, policy.holidays)
+
+    script = RouteScript(lookup, s.focus_teams, s.queue_name, clock, is_open, bridge.note)
     return AgiService(script, s.agi_host, s.agi_port, s.agi_deadline_seconds)
 
 
@@ -220,7 +227,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> _Runni
         desk=desk, hub=hub, queue_feed=feed, wallboard=wallboard, notifier=notifier, writer=writer,
         database_ok=lambda: database_ok(engine), close_database=lambda: _dispose(engine, reads),
         pbx=pbx, bus_link=bus_link)
-    return _Running(services, bridge, jobs, _agi(settings, lookup, bridge, clock))
+    return _Running(services, bridge, jobs, _agi(settings, lookup, bridge, policy, clock))
 
 
 def create_app(settings: Settings | None = None, clock: Callable[[], datetime] = _utcnow) -> FastAPI:

@@ -11,6 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cti.dial_allow import DEFAULT_DIAL_ALLOW, DialAllowList
 from tickets.routing import parse_teams
+from tickets.service_calendar import parse_region
+from tickets.sla import ServiceHours
 
 
 class Settings(BaseSettings):
@@ -51,8 +53,10 @@ class Settings(BaseSettings):
     service_level_seconds: int = 25
     short_abandon_seconds: int = 5
     callback_window_minutes: int = 60
-    # service hours "mon-fri 07:00-17:00"; empty = 24/7
+    # service hours "mon-fri 07:00-17:00, sat 09:00-12:00"; empty = 24/7
     service_hours: str = ""
+    # public holidays (closed; the SLA clock stops): "" none, "DE", "DE-SN", "DE-BY" ...
+    holidays: str = ""
     timezone: str = "Europe/Berlin"
     # resolution-time targets per priority, hours
     sla_hours_critical: float = 4
@@ -103,6 +107,18 @@ class Settings(BaseSettings):
     @classmethod
     def _dial_allow_parses(cls, value: str) -> str:
         DialAllowList.parse(value)  # a bad pattern stops the start with its reason
+        return value
+
+    @field_validator("service_hours")
+    @classmethod
+    def _hours_parse(cls, value: str) -> str:
+        ServiceHours.parse(value)  # `mon-fri 07:00-17:00, sat 09:00-12:00`; a typo stops the start
+        return value
+
+    @field_validator("holidays")
+    @classmethod
+    def _region_known(cls, value: str) -> str:
+        parse_region(value)
         return value
 
     @field_validator("focus_teams")

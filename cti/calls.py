@@ -93,7 +93,7 @@ class CallRegistry:
     def _get(self, linkedid: str, create: bool = True) -> _Call | None:
         call = self._calls.get(linkedid)
         if call is None and create and linkedid:
-            call = self._calls[linkedid] = _Call(linkedid)
+            call = self._calls[linkedid] = _Call(linkedid, route=self._routes.pop(linkedid, None))
         return call
 
     def _update(self, call: _Call, change: ev.CallChange, at: datetime,
@@ -111,7 +111,6 @@ class CallRegistry:
         if not call.caller_raw:
             self._caller(call, e.caller_raw, e.caller_name)
         call.queue, call.position = e.queue, e.position
-        call.route = call.route or self._routes.pop(e.linkedid, None)
         return call
 
     def _on_routed(self, e: ev.CallRouted, now: datetime) -> list[Update]:

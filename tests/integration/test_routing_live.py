@@ -129,3 +129,26 @@ def test_werke_caller_reaches_only_the_werke_agent_and_fallback_is_at_most_1s_sl
         tap.close()
     print(f"Newchannel -> AgentCalled: routed {routed_s * 1000:.0f} ms, fallback {fallback_s * 1000:.0f} ms")
     assert fallback_s <= routed_s + 1.0, (routed_s, fallback_s)
+
+
+def test_hotline_closed_by_its_calendar_closes_the_dialplan(pbx: Pbx, werke_db: str, tmp_path: Path) -> None:
+    """The dialplan's own SERVICE_HOURS is "*" (open); only the FastAGI answer (the
+    calendar hotline also uses for the SLA clock) closes it."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    now = datetime.now(ZoneInfo("Europe/Berlin"))
+    closed_now = "mon-sun 23:00-23:30" if now.hour < 12 else "mon-sun 00:30-01:00"
+    port, secret, log = free_tcp_port(), secrets.token_urlsafe(24), tmp_path / "serve.log"
+    since = pbx.tap.mark()
+    with serve(pbx, werke_db, port, secret, log, HOTLINE_SERVICE_HOURS=closed_now):
+        call = pbx.place_call(WERKE_NUMBER, name="Werner Werk", duration=3)
+        after = pbx.tap.wait_for(lambda e: e["Event"] == "UserEvent" and e.get("UserEvent") == "HotlineAfterHours"
+                                 and pbx.tap.events.index(e) >= since)
+        linkedid = after["Linkedid"]
+        assert not pbx.tap.of(linkedid, "QueueCallerJoin")
+        assert isinstance(call, subprocess.Popen)
+        call.wait(timeout=30)
+        _poll(lambda: (r := _record(werke_db, linkedid)) is not None and r.outcome is not None)
+    record = _record(werke_db, linkedid)
+    assert record is not None and record.outcome == "after_hours" and record.route_reason == "closed"
