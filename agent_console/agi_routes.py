@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -38,6 +39,7 @@ class RouteScript:
         self.clock, self.is_open, self.publish = clock, is_open, publish
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="agi-lookup")
         self._notes: set[asyncio.Task[None]] = set()  # fallback notes in flight (a few at most)
+        self.decisions_ms: list[float] = []  # lookup + facts + decision, the last 10,000 (bench, /metrics)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -46,9 +48,14 @@ class RouteScript:
         return caller_facts(self.lookup.engine, self.lookup.lookup(number))
 
     async def route(self, request: AgiRequest) -> Route:
+        started = time.perf_counter()
         loop = asyncio.get_running_loop()
         facts = await loop.run_in_executor(self._pool, self.facts, request.callerid)
-        return decide(facts, self.teams, open_now=self.is_open(self.clock()))
+        route = decide(facts, self.teams, open_now=self.is_open(self.clock()))
+        self.decisions_ms.append((time.perf_counter() - started) * 1000)
+        if len(self.decisions_ms) > 10_000:
+            del self.decisions_ms[:5_000]
+        return route
 
     async def handle(self, request: AgiRequest) -> Variables:
         route = await self.route(request)

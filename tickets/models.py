@@ -112,7 +112,7 @@ class Contact(Base):
     email: Mapped[str] = mapped_column(String(254), default="")
     language: Mapped[str] = mapped_column(String(10), default="de")
     team: Mapped[str] = mapped_column(String(100), default="")
-    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
     vip: Mapped[bool] = mapped_column(Boolean, default=False)
 
 

@@ -71,14 +71,15 @@ class Route:
     open: bool = True
 
     def variables(self, queue: str) -> list[tuple[str, str]]:
-        """The channel variables the dialplan reads (extensions.conf [hotline-5555])."""
+        """The channel variables the dialplan reads (extensions.conf [hotline-5555]).
+        Each is one AGI round trip, so the team's four are sent only for a team route
+        (the dialplan sets HOTLINE_ROUTED and HOTLINE_QUEUE_RULE empty before AGI())."""
+        team = [("HOTLINE_TEAM", self.team), ("HOTLINE_MIN_PENALTY", str(self.min_penalty)),
+                ("HOTLINE_MAX_PENALTY", str(self.max_penalty)), ("HOTLINE_QUEUE_RULE", OVERFLOW_RULE)]
         limits = self.min_penalty is not None and self.max_penalty is not None
         return [("HOTLINE_QUEUE", queue), ("HOTLINE_LANGUAGE", self.language),
                 ("HOTLINE_PRIORITY", str(self.priority)), ("HOTLINE_ROUTE_REASON", self.reason.value),
-                ("HOTLINE_TEAM", self.team), ("HOTLINE_OPEN", "1" if self.open else "0"),
-                ("HOTLINE_MIN_PENALTY", str(self.min_penalty) if limits else ""),
-                ("HOTLINE_MAX_PENALTY", str(self.max_penalty) if limits else ""),
-                ("HOTLINE_QUEUE_RULE", OVERFLOW_RULE if limits else ""),
+                ("HOTLINE_OPEN", "1" if self.open else "0"), *(team if limits else []),
                 ("HOTLINE_ROUTED", "1")]  # last: the dialplan trusts only a complete answer
 
 

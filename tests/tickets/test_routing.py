@@ -39,8 +39,9 @@ def test_decide(facts: CallerFacts, reason: Reason, team: str, lang: str,
     assert (route.reason, route.team, route.language) == (reason, team, lang)
     assert (route.min_penalty, route.max_penalty) == (band or (None, None))
     variables = dict(route.variables("hotline"))
-    assert variables["HOTLINE_QUEUE_RULE"] == (OVERFLOW_RULE if band else "")
-    assert variables["HOTLINE_MAX_PENALTY"] == (str(band[1]) if band else "")
+    assert variables.get("HOTLINE_QUEUE_RULE") == (OVERFLOW_RULE if band else None)
+    assert variables.get("HOTLINE_MAX_PENALTY") == (str(band[1]) if band else None)
+    assert variables.get("HOTLINE_TEAM") == (team if band else None)
     assert list(variables)[-1] == "HOTLINE_ROUTED"  # the dialplan trusts only a complete answer
 
 
