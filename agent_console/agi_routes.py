@@ -19,12 +19,16 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
+from agent_console.settings import Settings
 from cti import events as ev
 from cti.agi import AgiRequest
 from cti.agi_server import AgiScript, AgiServer, Variables
+from cti.bridge import AmiBridge
 from tickets.lookup import CustomerLookup
 from tickets.route_facts import caller_facts
 from tickets.routing import CallerFacts, Route, decide, fallback_route, parse_teams
+from tickets.service_calendar import open_at
+from tickets.sla import SlaPolicy
 
 log = logging.getLogger(__name__)
 
@@ -107,3 +111,17 @@ class AgiService:
     async def close(self) -> None:
         await self.server.close()
         self.script.close()
+
+
+def build_agi(s: Settings, lookup: CustomerLookup, bridge: AmiBridge | None, policy: SlaPolicy,
+              clock: Callable[[], datetime]) -> AgiService | None:
+    """FastAGI only beside the AMI bridge (the registry it notes routes in); open or
+    closed on the SLA's own calendar (service hours and holidays)."""
+    if bridge is None:
+        return None
+
+    def is_open(now: datetime) -> bool:
+        return open_at(now, policy.service_hours, policy.tz, policy.holidays)
+
+    script = RouteScript(lookup, s.focus_teams, s.queue_name, clock, is_open, bridge.note)
+    return AgiService(script, s.agi_host, s.agi_port, s.agi_deadline_seconds)

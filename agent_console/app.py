@@ -4,16 +4,14 @@ Layer: edge. It only wires: it builds every object, passes collaborators in
 through constructors, connects each consumer to the bus with one
 `subscribe(bus)` line, and starts and stops what runs in the background (in
 reverse order). Nothing is created at import time; no other module builds
-another component's collaborators. Jobs live in agent_console.jobs, the OpenAPI
-document in agent_console.openapi.
+another component's collaborators. Jobs live in agent_console.jobs, the start and
+stop order in agent_console.lifecycle, the OpenAPI document in agent_console.openapi.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,9 +32,10 @@ from agent_console import (
     middleware,
     ws,
 )
-from agent_console.agi_routes import AgiService, RouteScript
+from agent_console.agi_routes import build_agi
 from agent_console.hub import Hub
 from agent_console.jobs import Jobs
+from agent_console.lifecycle import Running
 from agent_console.login_guard import LoginGuard
 from agent_console.notifier import PopNotifier
 from agent_console.openapi import add_docs
@@ -54,7 +53,6 @@ from agent_console.web import add_error_shapes, add_pages
 from cti.bridge import AmiBridge
 from cti.bus import EventBus
 from cti.calls import CallRegistry
-from cti.tasks import TaskSet
 from tickets import writer_process
 from tickets.calls_service import TicketService
 from tickets.customers import CustomerService
@@ -64,8 +62,7 @@ from tickets.lookup import CustomerLookup
 from tickets.models import Priority
 from tickets.reconcile import Reconciler
 from tickets.recorder import CallRecorder
-from tickets.reports import finished_calls
-from tickets.service_calendar import open_at, parse_region
+from tickets.service_calendar import parse_region
 from tickets.sla import ServiceHours, SlaPolicy
 from tickets.users import UserService
 from tickets.writer import DbWriter
@@ -131,65 +128,7 @@ def _pbx(s: Settings, bus: EventBus, bridge: AmiBridge | None,
     return remote, remote
 
 
-def _agi(s: Settings, lookup: CustomerLookup, bridge: AmiBridge | None, policy: SlaPolicy,
-         clock: Callable[[], datetime]) -> AgiService | None:
-    """FastAGI only beside the AMI bridge (the registry it notes routes in); open or
-    closed on the SLA's own calendar (service hours and holidays)."""
-    if bridge is None:
-        return None
-
-    def is_open(now: datetime) -> bool:
-        return open_at(now, policy.service_hours, policy.tz, policy.holidays)
-
-    script = RouteScript(lookup, s.focus_teams, s.queue_name, clock, is_open, bridge.note)
-    return AgiService(script, s.agi_host, s.agi_port, s.agi_deadline_seconds)
-
-
-@dataclass
-class _Running:
-    """What the lifespan starts, in this order, and stops in reverse."""
-
-    services: Services
-    bridge: AmiBridge | None
-    jobs: Jobs
-    agi: AgiService | None = None
-    tasks: TaskSet = field(default_factory=TaskSet)
-
-    async def start(self) -> None:
-        s = self.services
-        today = await asyncio.to_thread(finished_calls, s.desk.sessions, s.queue_feed.today_starts(), s.clock())
-        s.queue_feed.load_today(today)
-        s.writer.start()
-        s.notifier.start()
-        s.wallboard.start()
-        self.tasks.spawn(s.queue_feed.run(), "queue-sampler")
-        if s.bus_link:
-            s.bus_link.start()
-        if self.bridge:
-            self.bridge.start()
-        if self.agi:
-            await self.agi.start()
-        self.jobs.start()
-
-    async def stop(self) -> None:
-        s = self.services
-        await self.jobs.close()
-        if self.agi:
-            await self.agi.close()
-        if self.bridge:
-            await self.bridge.close()
-        if s.bus_link:
-            await s.bus_link.close()
-        await self.tasks.stop()
-        await s.wallboard.close()
-        await s.notifier.close()
-        await s.writer.drain()
-        await s.writer.close()
-        s.login.close()
-        s.close_database()
-
-
-def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> _Running:
+def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Running:
     _check(settings)
     engine, reads = make_engine(settings.database_url), make_engine(settings.database_url, ping=False)
     db = session_factory(engine)
@@ -227,7 +166,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> _Runni
         desk=desk, hub=hub, queue_feed=feed, wallboard=wallboard, notifier=notifier, writer=writer,
         database_ok=lambda: database_ok(engine), close_database=lambda: _dispose(engine, reads),
         pbx=pbx, bus_link=bus_link)
-    return _Running(services, bridge, jobs, _agi(settings, lookup, bridge, policy, clock))
+    return Running(services, bridge, jobs, build_agi(settings, lookup, bridge, policy, clock))
 
 
 def create_app(settings: Settings | None = None, clock: Callable[[], datetime] = _utcnow) -> FastAPI:
