@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import multiprocessing as mp
 import random
+import resource
 import statistics
 import sys
 import tempfile
@@ -152,11 +153,13 @@ async def serve_and_measure(url: str, args: argparse.Namespace) -> None:
             await one(service.server.port, n, -k)
         service.server.stats.latencies_ms.clear()
         script.decisions_ms.clear()
+        cpu0 = resource.getrusage(resource.RUSAGE_SELF)
         mine, theirs = mp.Pipe()
         proc = mp.get_context("spawn").Process(target=client, args=(service.server.port, args.rate, numbers, theirs))
         proc.start()
         results = await asyncio.to_thread(mine.recv)
         await asyncio.to_thread(proc.join)
+        cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     finally:
         await service.close()
         engine.dispose()
@@ -169,6 +172,9 @@ async def serve_and_measure(url: str, args: argparse.Namespace) -> None:
     print("  " + line("server side (accept -> last reply)", service.server.stats.latencies_ms))
     print("  " + line("route decision (lookup+facts+decide)", script.decisions_ms[-len(results):]))
     print(f"  fallbacks (late): {sum(f for _, f in results)}, unanswered: {service.server.stats.refused}")
+    cpu_ms = (cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime) * 1000
+    print(f"  server CPU: {cpu_ms / len(results):.2f} ms per request ({cpu_ms / 1000 / args.seconds:.0%} of one core "
+          f"at {args.rate:g}/s; independent of how busy the machine is)")
 
 
 def main() -> int:
