@@ -33,6 +33,7 @@ from agent_console import (
     middleware,
     ws,
 )
+from agent_console.agi_routes import build_agi
 from agent_console.hub import Hub
 from agent_console.jobs import Jobs
 from agent_console.lifecycle import Running
@@ -64,6 +65,7 @@ from tickets.lookup import CustomerLookup
 from tickets.models import Priority
 from tickets.reconcile import Reconciler
 from tickets.recorder import CallRecorder
+from tickets.service_calendar import parse_region
 from tickets.sla import ServiceHours, SlaPolicy
 from tickets.users import UserService
 from tickets.writer import DbWriter
@@ -93,7 +95,8 @@ def _dispose(*engines: Engine) -> None:
 def _policy(s: Settings) -> SlaPolicy:
     hours = {Priority.CRITICAL: s.sla_hours_critical, Priority.HIGH: s.sla_hours_high,
              Priority.NORMAL: s.sla_hours_normal, Priority.LOW: s.sla_hours_low}
-    return SlaPolicy(hours, ServiceHours.parse(s.service_hours) if s.service_hours else None, s.timezone)
+    return SlaPolicy(hours, ServiceHours.parse(s.service_hours) if s.service_hours else None, s.timezone,
+                     parse_region(s.holidays))
 
 
 def _writer(settings: Settings, db: sessionmaker[Session], policy: SlaPolicy, bus: EventBus) -> DbWriter:
@@ -168,7 +171,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
         hub=hub, queue_feed=feed, wallboard=wallboard, notifier=notifier, writer=writer,
         database_ok=lambda: database_ok(engine), close_database=lambda: _dispose(engine, reads),
         pbx=pbx, bus_link=bus_link)
-    return Running(services, bridge, jobs)
+    return Running(services, bridge, jobs, build_agi(settings, lookup, bridge, policy, clock))
 
 
 def create_app(settings: Settings | None = None, clock: Callable[[], datetime] = _utcnow) -> FastAPI:

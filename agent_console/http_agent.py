@@ -19,6 +19,7 @@ from agent_console.auth import ANY, SessionUser
 from agent_console.errors import CodedError
 from agent_console.services import Services, ServicesDep
 from cti import actions
+from tickets.routing import member_penalty, parse_teams
 
 router = APIRouter(tags=["agent"])
 
@@ -69,7 +70,9 @@ async def unpause(services: ServicesDep, who: Annotated[SessionUser, ANY]) -> di
 async def queue_login(services: ServicesDep, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
     ep = _endpoint(who)
     name = who.user.username
-    return await _run(services, lambda: actions.queue_add(ep, services.settings.queue_name, name))
+    # the focus-team band the FastAGI route sends this agent's callers to (tickets/routing.py)
+    penalty = member_penalty(who.user.teams, who.user.languages, parse_teams(services.settings.focus_teams))
+    return await _run(services, lambda: actions.queue_add(ep, services.settings.queue_name, name, penalty))
 
 
 @router.post("/api/agent/queue-logout")

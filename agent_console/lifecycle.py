@@ -3,7 +3,7 @@
 Layer: edge (lifecycle only). agent_console.app builds the parts; this module
 starts them: today's finished calls into the queue feed first (so the wallboard's
 figures are right from the first snapshot), then the writer, the pushers, the
-sampler, the link to other instances, the AMI bridge and the jobs. Stopping drains
+sampler, the link to other instances, the AMI bridge, FastAGI and the jobs. Stopping drains
 the writer before the database is closed, so nothing queued is lost.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+from agent_console.agi_routes import AgiService
 from agent_console.jobs import Jobs
 from agent_console.services import Services
 from cti.bridge import AmiBridge
@@ -26,6 +27,7 @@ class Running:
     services: Services
     bridge: AmiBridge | None
     jobs: Jobs
+    agi: AgiService | None = None  # FastAGI, beside the bridge (after it: routes are noted in its registry)
     tasks: TaskSet = field(default_factory=TaskSet)
 
     async def start(self) -> None:
@@ -40,11 +42,15 @@ class Running:
             s.bus_link.start()
         if self.bridge:
             self.bridge.start()
+        if self.agi:
+            await self.agi.start()
         self.jobs.start()
 
     async def stop(self) -> None:
         s = self.services
         await self.jobs.close()
+        if self.agi:
+            await self.agi.close()
         if self.bridge:
             await self.bridge.close()
         if s.bus_link:

@@ -237,7 +237,8 @@ class PopNotifier:
                    "caller": {"number": call.caller_number, "raw": call.caller_raw,
                               "name": call.caller_name},
                    "match": match, "open_tickets": [], "recent_calls": [], "enriched": False,
-                   "ticket_id": None, "entered_at": views.iso(call.entered_at)}
+                   "ticket_id": None, "entered_at": views.iso(call.entered_at),
+                   "route": views.route_json(call.route)}
             history = self._history_now(call.linkedid)
             if history is not None:  # usually: the caller waited in the queue meanwhile
                 pop.update(history, enriched=True)

@@ -10,6 +10,9 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cti.dial_allow import DEFAULT_DIAL_ALLOW, DialAllowList
+from tickets.routing import parse_teams
+from tickets.service_calendar import parse_region
+from tickets.sla import ServiceHours
 
 
 class Settings(BaseSettings):
@@ -40,11 +43,20 @@ class Settings(BaseSettings):
     # separated ("10XX,5555,0[1-9]X."); `hotline asterisk up` renders the same list
     # into the `agents` dialplan context. Default: the agents' extensions and the hotline.
     dial_allow: str = DEFAULT_DIAL_ALLOW
+    # FastAGI on the bridge instance (loopback): the dialplan's `route` script; the
+    # dialplan falls back to the plain queue when it does not answer in time
+    agi_host: str = "127.0.0.1"
+    agi_port: int = 4573
+    agi_deadline_seconds: float = 0.3
+    # focus teams routed by penalty band, in a fixed order (append only): "Kommunen,Schulen,Werke"
+    focus_teams: str = ""
     service_level_seconds: int = 25
     short_abandon_seconds: int = 5
     callback_window_minutes: int = 60
-    # service hours "mon-fri 07:00-17:00"; empty = 24/7
+    # service hours "mon-fri 07:00-17:00, sat 09:00-12:00"; empty = 24/7
     service_hours: str = ""
+    # public holidays (closed; the SLA clock stops): "" none, "DE", "DE-SN", "DE-BY" ...
+    holidays: str = ""
     timezone: str = "Europe/Berlin"
     # resolution-time targets per priority, hours
     sla_hours_critical: float = 4
@@ -95,6 +107,24 @@ class Settings(BaseSettings):
     @classmethod
     def _dial_allow_parses(cls, value: str) -> str:
         DialAllowList.parse(value)  # a bad pattern stops the start with its reason
+        return value
+
+    @field_validator("service_hours")
+    @classmethod
+    def _hours_parse(cls, value: str) -> str:
+        ServiceHours.parse(value)  # `mon-fri 07:00-17:00, sat 09:00-12:00`; a typo stops the start
+        return value
+
+    @field_validator("holidays")
+    @classmethod
+    def _region_known(cls, value: str) -> str:
+        parse_region(value)
+        return value
+
+    @field_validator("focus_teams")
+    @classmethod
+    def _teams_parse(cls, value: str) -> str:
+        parse_teams(value)
         return value
 
     @property

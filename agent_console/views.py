@@ -40,7 +40,16 @@ def call_json(call: ev.CallSnapshot) -> dict[str, Any]:
         "outcome": call.outcome.value if call.outcome else None,
         "wait_seconds": call.wait_seconds, "ring_seconds": call.ring_seconds,
         "talk_seconds": call.talk_seconds, "duration_seconds": call.duration_seconds,
+        "route": route_json(call.route),
     }
+
+
+def route_json(route: ev.CallRoute | None) -> dict[str, Any] | None:
+    """Which route the FastAGI script chose and why; None when it did not answer."""
+    if route is None:
+        return None
+    return {"reason": route.reason, "team": route.team, "language": route.language,
+            "priority": route.priority}
 
 
 def agent_json(a: ev.AgentSnapshot, now: datetime) -> dict[str, Any]:

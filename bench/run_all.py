@@ -57,6 +57,8 @@ def plan(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
          ["bench_lookup.py", *(["--numbers", "20000", "--lookups", "1000"] if q else []), *pg]),
         ("Knowledge-base search over 10,000 articles",
          ["bench_kb.py", *(["--articles", "1000", "--searches", "200"] if q else []), *pg]),
+        ("FastAGI route decision at 50 requests/s over TCP",
+         ["bench_agi.py", *(["--seconds", "5", "--contacts", "5000"] if q else []), *pg]),
         ("Ticket + call-record writes, event-loop lag",
          ["bench_writes.py", *(["--calls", "300"] if q else []), *pg]),
         ("Customer CSV import (100,000 rows, 1 % broken)",

@@ -94,11 +94,15 @@ def queue_unpause(interface: str, queue: str) -> Action:
                   idempotent=True)
 
 
-def queue_add(interface: str, queue: str, member_name: str) -> Action:
+def queue_add(interface: str, queue: str, member_name: str, penalty: int = 0) -> Action:
+    """`penalty`: the member's focus-team band (tickets/routing.py), 0 for none."""
     name = _match(_MEMBER_NAME, member_name, "member name")
+    if not 0 <= penalty <= 9999:
+        raise ValueError("penalty: 0..9999")
     return Action("QueueAdd", {"Interface": _match(_INTERFACE, interface, "interface"),
                                "Queue": _match(_QUEUE, queue, "queue"), "MemberName": name,
-                               "StateInterface": interface, "Paused": "false"}, idempotent=True)
+                               "StateInterface": interface, "Paused": "false",
+                               "Penalty": str(int(penalty))}, idempotent=True)
 
 
 def queue_remove(interface: str, queue: str) -> Action:

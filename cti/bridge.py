@@ -72,6 +72,10 @@ class AmiBridge:
         reply comes back typed: raw AMI stays inside cti."""
         return action_result(await self.client.send_action(name, fields))
 
+    async def note(self, event: ev.DomainEvent) -> None:
+        """An event from outside AMI (the FastAGI route) into the registry and onto the bus."""
+        await self._publish([event], self.clock())
+
     async def _publish(self, events: list[ev.DomainEvent], now: datetime) -> None:
         for event in events:
             await self.bus.publish(event)

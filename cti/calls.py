@@ -24,6 +24,7 @@ from cti.calls_agents import AgentBoard
 
 Update = ev.CallUpdated | ev.AgentUpdated
 REMEMBER_ENDED = 20_000
+REMEMBER_ROUTES = 5_000  # routes of callers not in a queue yet (the AGI runs before Queue())
 
 
 @dataclass
@@ -45,6 +46,7 @@ class _Call:
     talk: float | None = None
     transferred_to: str | None = None
     agent_channel: str | None = None
+    route: ev.CallRoute | None = None
 
     def snapshot(self) -> ev.CallSnapshot:
         start = self.entered_at
@@ -56,7 +58,7 @@ class _Call:
             answered_at=self.answered_at, agent=self.agent, ended_at=self.ended_at,
             outcome=self.outcome, wait_seconds=self.wait, ring_seconds=self.ring,
             talk_seconds=self.talk, duration_seconds=duration,
-            transferred_to=self.transferred_to, agent_channel=self.agent_channel)
+            transferred_to=self.transferred_to, agent_channel=self.agent_channel, route=self.route)
 
 
 class CallRegistry:
@@ -64,6 +66,7 @@ class CallRegistry:
         self.default_region = default_region
         self._calls: dict[str, _Call] = {}
         self._ended: OrderedDict[str, None] = OrderedDict()
+        self._routes: OrderedDict[str, ev.CallRoute] = OrderedDict()
         self.agents = AgentBoard()
 
     # --- queries -------------------------------------------------------------
@@ -90,7 +93,7 @@ class CallRegistry:
     def _get(self, linkedid: str, create: bool = True) -> _Call | None:
         call = self._calls.get(linkedid)
         if call is None and create and linkedid:
-            call = self._calls[linkedid] = _Call(linkedid)
+            call = self._calls[linkedid] = _Call(linkedid, route=self._routes.pop(linkedid, None))
         return call
 
     def _update(self, call: _Call, change: ev.CallChange, at: datetime,
@@ -109,6 +112,19 @@ class CallRegistry:
             self._caller(call, e.caller_raw, e.caller_name)
         call.queue, call.position = e.queue, e.position
         return call
+
+    def _on_routed(self, e: ev.CallRouted, now: datetime) -> list[Update]:
+        """Kept until the caller joins the queue (usually milliseconds later); a call
+        already in the queue takes it at once and says so with no extra update."""
+        call = self._calls.get(e.linkedid)
+        if call is not None:
+            call.route = e.route
+            return []
+        self._routes[e.linkedid] = e.route
+        self._routes.move_to_end(e.linkedid)
+        while len(self._routes) > REMEMBER_ROUTES:
+            self._routes.popitem(last=False)
+        return []
 
     def _on_join(self, e: ev.CallerJoinedQueue, now: datetime) -> list[Update]:
         call = self._in_queue(e)
@@ -239,5 +255,5 @@ _HANDLERS: dict[type, Callable[[CallRegistry, Any, datetime], list[Update]]] = {
     ev.AfterHoursCall: CallRegistry._on_after_hours, ev.CallEnded: CallRegistry._on_end,
     ev.WaitingCallerSnapshot: CallRegistry._on_waiting,
     ev.ActiveChannelSnapshot: CallRegistry._on_channel,
-    ev.ResyncCompleted: CallRegistry._on_resynced,
+    ev.ResyncCompleted: CallRegistry._on_resynced, ev.CallRouted: CallRegistry._on_routed,
 }

@@ -289,6 +289,26 @@ class ResyncCompleted:
     active_linkedids: frozenset[str]
 
 
+@dataclass(frozen=True, slots=True)
+class CallRoute:
+    """The route the FastAGI `route` script chose (before Queue()): why (reason), to
+    which focus team ("" = every agent), in which language, at which queue priority."""
+
+    reason: str
+    team: str = ""
+    language: str = ""
+    priority: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CallRouted:
+    """From the FastAGI server, not from AMI: the caller's channel was routed."""
+
+    at: datetime
+    linkedid: str
+    route: CallRoute
+
+
 CallEvent = (
     CallerJoinedQueue
     | AgentRinging
@@ -302,6 +322,7 @@ CallEvent = (
     | AfterHoursCall
     | ChannelHungUp
     | CallEnded
+    | CallRouted
 )
 AgentEvent = (AgentLoggedIn | AgentLoggedOut | AgentPaused | AgentUnpaused | AgentDeviceChanged
               | QueueWrapUpTime | WrapUpDue)
@@ -335,6 +356,7 @@ class CallSnapshot:
     duration_seconds: float | None
     transferred_to: str | None
     agent_channel: str | None = None  # the answering agent's own leg while it is up (what a transfer moves)
+    route: CallRoute | None = None  # None: no FastAGI answer (hotline was down, or an old dialplan)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,11 +21,14 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 
 from cti.dial_allow import DEFAULT_DIAL_ALLOW, DialAllowList
 from hotline_cli import pbx_root
 from hotline_cli.state import load_or_create_secret, state_dir, write_private
+from tickets.service_calendar import parse_region
+from tickets.sla import DAYS, ServiceHours, zone_for
 
 CONFIG_SRC = Path(__file__).resolve().parent.parent / "asterisk-config"
 AMI_USERNAME = "hotline"
@@ -46,9 +49,12 @@ class PbxConfig:
     ami_secret: str = ""
     agent_passwords: dict[str, str] = field(default_factory=dict)  # extension -> its own SIP password
     dial_allow: str = DEFAULT_DIAL_ALLOW  # HOTLINE_DIAL_ALLOW, rendered into the `agents` context
-    service_hours: str = "*"
+    service_hours: str = "*"  # GotoIfTime spec of the first window (the global SERVICE_HOURS)
+    service_hours_more: tuple[str, ...] = ()  # the other windows' specs
+    closed_days: tuple[str, ...] = ()  # public holidays as GotoIfTime specs (closed)
     queue_max_wait: int = 60
     wrapup_time: int = 5
+    agi_port: int = 4573  # hotline's FastAGI (HOTLINE_AGI_PORT)
     members: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -159,7 +165,10 @@ class PrivateAsterisk:
             "SIP_PORT": str(c.sip_port), "RTP_START": str(c.rtp_start),
             "RTP_END": str(c.rtp_end), "TRUNK_PEER_PORT": str(c.trunk_peer_port),
             "SERVICE_HOURS": c.service_hours or "*",
+            "SERVICE_HOURS_MORE": _lines("open", c.service_hours_more, "; no further service-hours windows"),
+            "HOLIDAYS": _lines("closed", c.closed_days, "; no public holidays (HOTLINE_HOLIDAYS unset)"),
             "QUEUE_MAX_WAIT": str(c.queue_max_wait), "WRAPUP_TIME": str(c.wrapup_time),
+            "AGI_PORT": str(int(c.agi_port)),
             "DIAL_ALLOW": "\n".join(lines) or "; the dial allow-list is empty: agents dial nothing",
             **{f"SIP_PASSWORD_{agent}": c.agent_passwords[agent] for agent in AGENTS},
         }
@@ -188,6 +197,17 @@ class PrivateAsterisk:
                 last = str(exc)
             time.sleep(0.1)
         raise pbx_root.PbxSetupError(f"AMI on 127.0.0.1:{self.config.ami_port} not up: {last}")
+
+
+_SPEC = re.compile(r"[0-9a-z:*,-]{1,40}(?:,[A-Za-z0-9_/+-]{1,40})?")
+
+
+def _lines(label: str, specs: tuple[str, ...], none: str) -> str:
+    """Dialplan lines ` same => n,GotoIfTime(spec?label)`, each spec checked first."""
+    for spec in specs:
+        if not _SPEC.fullmatch(spec):
+            raise ValueError(f"not a GotoIfTime spec: {spec!r}")
+    return "\n".join(f" same => n,GotoIfTime({spec}?{label})" for spec in specs) or none
 
 
 def _check_secrets(config: PbxConfig) -> None:
@@ -249,32 +269,80 @@ def _alive(pid: int) -> bool:
     return True
 
 
-_HOURS = re.compile(r"^\s*(?:(?P<days>[a-z]{3}(?:-[a-z]{3})?)\s+)?"
-                    r"(?P<start>\d{2}:\d{2})-(?P<end>\d{2}:\d{2})\s*$")
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+
+def service_hours_specs(hours: str, timezone: str = "") -> list[str]:
+    """HOTLINE_SERVICE_HOURS -> GotoIfTime specs, one per window (days with the same
+    hours joined into a range): `mon-fri 07:00-17:00, sat 09:00-12:00` ->
+    ['07:00-17:00,mon-fri,*,*', '09:00-12:00,sat,*,*']. Empty means 24/7 (['*']).
+    24:00 becomes 23:59 (GotoIfTime's hours end at 23). With `timezone`
+    (HOTLINE_TIMEZONE) each spec names it, so Asterisk's clock zone does not matter."""
+    parsed = ServiceHours.parse(hours)
+    if parsed.always_open:
+        return ["*"]
+    by_hours: dict[tuple[int, int], list[int]] = {}
+    for w in parsed.windows:
+        by_hours.setdefault((w.start, w.end), []).append(w.weekday)
+    specs = []
+    for (start, end), days in by_hours.items():
+        for first, last in _runs(sorted(set(days))):
+            span = DAYS[first] if first == last else f"{DAYS[first]}-{DAYS[last]}"
+            specs.append(f"{_hhmm(start)}-{_hhmm(min(end, 1439))},{span},*,*" + _zone(timezone))
+    return specs
+
+
+def _zone(timezone: str) -> str:
+    if not timezone:
+        return ""
+    zone_for(timezone)  # an unknown zone: ValueError naming it
+    return f",{timezone}"
+
+
+def _runs(days: list[int]) -> list[tuple[int, int]]:
+    runs: list[tuple[int, int]] = []
+    for d in days:
+        if runs and runs[-1][1] == d - 1:
+            runs[-1] = (runs[-1][0], d)
+        else:
+            runs.append((d, d))
+    return runs
+
+
+def _hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def service_hours_to_asterisk(hours: str) -> str:
-    """`mon-fri 07:00-17:00` (HOTLINE_SERVICE_HOURS) -> GotoIfTime's `07:00-17:00,mon-fri,*,*`.
+    """The first window's GotoIfTime spec (the dialplan global SERVICE_HOURS); the
+    others are rendered as further GotoIfTime lines (PbxConfig.service_hours_more)."""
+    return service_hours_specs(hours)[0]
 
-    Empty means 24/7 (`*`)."""
-    if not hours.strip():
-        return "*"
-    m = _HOURS.match(hours.lower())
-    if m is None:
-        raise ValueError(f"service hours must look like 'mon-fri 07:00-17:00' or '07:00-17:00', "
-                         f"got {hours!r}")
-    return f"{m['start']}-{m['end']},{m['days'] or '*'},*,*"
+
+def holiday_specs(region: str, today: date, days: int = 366, timezone: str = "") -> list[str]:
+    """GotoIfTime specs closing the public holidays of the next `days` days (the
+    same calendar as the FastAGI route and the SLA clock). GotoIfTime has no year:
+    re-render (`hotline asterisk up`) at least once a year."""
+    calendar = parse_region(region)
+    if calendar is None:
+        return []
+    return [f"*,*,{d.day},{_MONTHS[d.month - 1]}{_zone(timezone)}" for d in calendar.between(today, days)]
 
 
 def default_pbx() -> PrivateAsterisk:
     """The instance `hotline up` and `hotline asterisk` manage, secrets kept in the state folder."""
     folder = state_dir()
+    tz = os.environ.get("HOTLINE_TIMEZONE", "Europe/Berlin")
+    hours = service_hours_specs(os.environ.get("HOTLINE_SERVICE_HOURS", ""), tz)
     return PrivateAsterisk(PbxConfig(
         name="default",
         ami_secret=load_or_create_secret("ami_secret", folder),
         agent_passwords={agent: load_or_create_secret(f"sip_password_{agent}", folder) for agent in AGENTS},
         dial_allow=os.environ.get("HOTLINE_DIAL_ALLOW", DEFAULT_DIAL_ALLOW),
-        service_hours=service_hours_to_asterisk(os.environ.get("HOTLINE_SERVICE_HOURS", "")),
+        service_hours=hours[0], service_hours_more=tuple(hours[1:]),
+        closed_days=tuple(holiday_specs(os.environ.get("HOTLINE_HOLIDAYS", ""), datetime.now(zone_for(tz)).date(),
+                                        timezone=tz)),
+        agi_port=int(os.environ.get("HOTLINE_AGI_PORT", "4573")),
         members=AGENTS[:3],
     ))
 

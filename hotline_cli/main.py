@@ -23,6 +23,7 @@ _COMMANDS: tuple[tuple[str, str], ...] = (
     ("hotline_cli.softphone", "add_phone_parser"),
     ("hotline_cli.customers", "add_customers_parser"),
     ("hotline_cli.users", "add_users_parser"),
+    ("hotline_cli.routing", "add_routing_parser"),
     ("hotline_cli.db", "add_db_parser"),
     ("hotline_cli.demo", "add_demo_parser"),
 )

@@ -20,10 +20,13 @@ import threading
 import time
 from collections.abc import Iterator
 
-from hotline_cli.asterisk import AMI_USERNAME, default_pbx
+from sqlalchemy import select
+
+from hotline_cli.asterisk import AMI_USERNAME, PrivateAsterisk, default_pbx
 from hotline_cli.demo import logins_overview, write_demo_logins
 from hotline_cli.pbx_root import PbxSetupError
 from hotline_cli.state import load_or_create_secret, state_dir
+from tickets.demo import DEMO_FOCUS_TEAMS
 
 DEMO_PHONES = ("1001", "1002", "1003")
 
@@ -75,7 +78,29 @@ def _server_env(http_port: int, ami_port: int, ami_secret: str, queue_log: str) 
         HOTLINE_HTTP_PORT=str(http_port), HOTLINE_QUEUE_LOG=queue_log,
         HOTLINE_SESSION_SECRET=load_or_create_secret("session_secret", folder),
     )
+    env.setdefault("HOTLINE_FOCUS_TEAMS", DEMO_FOCUS_TEAMS)
     return env
+
+
+def _member_penalties(pbx: PrivateAsterisk, env: dict[str, str]) -> None:
+    """The demo agents Asterisk logged in get their focus-team penalty (what a queue
+    login from the console sets), so routing shows in the demo at once."""
+    from tickets.db import make_engine, session_factory
+    from tickets.models import User
+    from tickets.routing import member_penalty, parse_teams
+    from tickets.users import user_view
+
+    engine = make_engine(env["HOTLINE_DATABASE_URL"])
+    try:
+        with session_factory(engine)() as s:
+            users = [user_view(u) for u in s.scalars(select(User).where(User.endpoint.is_not(None)))]
+    finally:
+        engine.dispose()
+    teams = parse_teams(env.get("HOTLINE_FOCUS_TEAMS", ""))
+    for user in users:
+        if user.extension in pbx.config.members:
+            penalty = member_penalty(user.teams, user.languages, teams)
+            pbx.cli(f"queue set penalty {penalty} on {user.endpoint} in hotline")
 
 
 def run_up(args: argparse.Namespace) -> int:
@@ -91,7 +116,7 @@ def run_up(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with demo_phones(phones, c.sip_port, c.agent_passwords, args.answer_after):
-        server = _start_server(args.http_port, c.ami_port, c.ami_secret, str(pbx.queue_log))
+        server = _start_server(args.http_port, c.ami_port, c.ami_secret, str(pbx.queue_log), pbx)
         _print_howto(args.http_port, phones, server is not None)
         try:
             if server is not None:
@@ -107,13 +132,15 @@ def run_up(args: argparse.Namespace) -> int:
     return 0
 
 
-def _start_server(http_port: int, ami_port: int, secret: str, queue_log: str) -> subprocess.Popen[bytes] | None:
+def _start_server(http_port: int, ami_port: int, secret: str, queue_log: str,
+                  pbx: PrivateAsterisk) -> subprocess.Popen[bytes] | None:
     env = _server_env(http_port, ami_port, secret, queue_log)
     for step in (["db", "upgrade"], ["demo", "seed", "--no-logins"]):
         done = subprocess.run([sys.executable, "-m", "hotline_cli.main", *step], env=env, check=False)
         if done.returncode != 0:
             print(f"hotline up: `hotline {' '.join(step)}` failed; not starting the server", file=sys.stderr)
             return None
+    _member_penalties(pbx, env)
     proc = subprocess.Popen([sys.executable, "-m", "hotline_cli.main", "serve"], env=env)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and proc.poll() is None:

@@ -129,6 +129,11 @@ class Pbx:
         return AMI_USERNAME
 
     @property
+    def agi_port(self) -> int:
+        """Where this Asterisk's dialplan looks for hotline's FastAGI (nothing listens unless a test does)."""
+        return self.asterisk.config.agi_port
+
+    @property
     def sip_port(self) -> int:
         return self.asterisk.config.sip_port
 
@@ -195,7 +200,7 @@ def start_pbx(name: str, **overrides: object) -> PrivateAsterisk:
         name=name, ami_port=free_tcp_port(), sip_port=free_udp_port(), rtp_start=rtp,
         rtp_end=rtp + 99, trunk_peer_port=free_udp_port(),
         ami_secret=secrets.token_urlsafe(12), agent_passwords=new_agent_passwords(),
-        queue_max_wait=8, wrapup_time=1, members=("1001", "1002"),
+        queue_max_wait=8, wrapup_time=1, members=("1001", "1002"), agi_port=free_tcp_port(),
     )
     for key, value in overrides.items():
         setattr(config, key, value)

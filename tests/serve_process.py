@@ -31,7 +31,8 @@ def serve(pbx: Pbx | None, database_url: str, port: int, secret: str, log: Path,
           **extra: str) -> Iterator[subprocess.Popen[str]]:
     """pbx None: a web app without the AMI bridge (HOTLINE_AMI_ENABLED=false)."""
     ami = ({"HOTLINE_AMI_PORT": str(pbx.ami_port), "HOTLINE_AMI_SECRET": pbx.ami_secret,
-            "HOTLINE_AMI_USERNAME": pbx.ami_username} if pbx else {"HOTLINE_AMI_ENABLED": "false"})
+            "HOTLINE_AMI_USERNAME": pbx.ami_username, "HOTLINE_AGI_PORT": str(pbx.agi_port)}
+           if pbx else {"HOTLINE_AMI_ENABLED": "false"})
     env = dict(os.environ, HOTLINE_DATABASE_URL=database_url, HOTLINE_HTTP_PORT=str(port),
                HOTLINE_SESSION_SECRET=secret, **{**ami, **extra})
     with log.open("a") as out:

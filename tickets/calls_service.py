@@ -60,6 +60,8 @@ class TicketService:
 
     def _values(self, call: ev.CallSnapshot) -> dict[str, Any]:
         values = {f: getattr(call, f) for f in _RECORD_FIELDS}
+        if call.route is not None:
+            values["route_reason"], values["route_team"] = call.route.reason[:20], call.route.team[:100]
         values["caller_raw"] = (call.caller_raw or "")[:64]
         values["caller_name"] = (call.caller_name or "")[:200]
         return values

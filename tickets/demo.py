@@ -16,7 +16,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from tickets.customers import parse_phone
 from tickets.kb_demo import seed_kb_demo
 from tickets.models import Contact, Organisation, Phone, PhoneKind, Role, User
+from tickets.routing_admin import set_user
 from tickets.users import UserService, validate_new_user
+
+# the demo's focus teams (HOTLINE_FOCUS_TEAMS set by `hotline up`): Klinikum callers
+# ring bert, Northwind's (English) ring carla, everyone else rings every agent
+DEMO_FOCUS_TEAMS = "Kliniken,International"
 
 # username, role, PJSIP endpoint (agents only), language
 DEMO_USERS: tuple[tuple[str, Role, str | None, str], ...] = (
@@ -93,6 +98,7 @@ def seed_demo(sessions: sessionmaker[Session], passwords: dict[str, str]) -> boo
         display_name, teams = _PROFILES[username]
         users.add(username, passwords[username], role, endpoint, display_name=display_name, teams=teams,
                   language=language)
+        set_user(sessions, username, languages=language)  # spoken with callers (routing)
     return True
 
 

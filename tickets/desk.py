@@ -43,7 +43,8 @@ _ENUMS: dict[str, type[TicketStatus] | type[Priority] | type[Channel]] = {
     "status": TicketStatus, "priority": Priority, "channel": Channel}
 CALL_FIELDS = ("linkedid", "caller_number", "caller_raw", "caller_name", "contact_id", "queue",
                "entered_at", "answered_at", "ended_at", "wait_seconds", "ring_seconds", "talk_seconds",
-               "duration_seconds", "agent", "outcome", "ticket_id", "position", "callback_id")
+               "duration_seconds", "agent", "outcome", "ticket_id", "position", "callback_id",
+               "route_reason", "route_team")
 MAX_LIMIT = 1000
 
 

@@ -103,6 +103,7 @@ class Organisation(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     team: Mapped[str] = mapped_column(String(100), default="")  # customer focus team
     language: Mapped[str] = mapped_column(String(10), default="de")
+    vip: Mapped[bool] = mapped_column(Boolean, default=False)  # callers get a priority bump
 
 
 class Contact(Base):
@@ -112,7 +113,8 @@ class Contact(Base):
     email: Mapped[str] = mapped_column(String(254), default="")
     language: Mapped[str] = mapped_column(String(10), default="de")
     team: Mapped[str] = mapped_column(String(100), default="")
-    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    vip: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class User(Base):
@@ -126,7 +128,8 @@ class User(Base):
     role: Mapped[Role] = mapped_column(_enum(Role))
     endpoint: Mapped[str | None] = mapped_column(String(64), unique=True)  # PJSIP/1001
     teams: Mapped[str] = mapped_column(String(300), default="")  # comma separated
-    language: Mapped[str] = mapped_column(String(10), default="de")
+    language: Mapped[str] = mapped_column(String(10), default="de")  # the pages' language
+    languages: Mapped[str] = mapped_column(String(20), default="de")  # spoken with callers: "de,en"
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
@@ -207,6 +210,9 @@ class CallRecord(Base):
     outcome: Mapped[str | None] = mapped_column(String(20), index=True)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     callback_id: Mapped[int | None] = mapped_column(ForeignKey("callbacks.id"))
+    # the FastAGI route: reason (tickets.routing.Reason) and focus team ("" = every agent)
+    route_reason: Mapped[str] = mapped_column(String(20), default="")
+    route_team: Mapped[str] = mapped_column(String(100), default="")
 
 
 class Callback(Base):

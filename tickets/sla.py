@@ -6,13 +6,14 @@ Must not import agent_console; the console turns its settings into a SlaPolicy.
 Service hours are wall-clock windows in one time zone ("mon-fri 07:00-17:00");
 a target of N hours is N hours of real elapsed time inside those windows, so a
 window on a DST-change day is as long as the clock says it really was. Results
-are timezone-aware UTC. No service hours (None or "") means 24/7.
+are timezone-aware UTC. No service hours (None or "") means 24/7. Public
+holidays (tickets.service_calendar.Holidays) have no open window at all.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -21,7 +22,7 @@ from tickets.models import Priority, TicketStatus
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DONE = frozenset({TicketStatus.RESOLVED, TicketStatus.CLOSED})
-_CLAUSE = re.compile(r"^([a-z]{3})(?:-([a-z]{3}))?\s+(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
+_CLAUSE = re.compile(r"^(?:([a-z]{3})(?:-([a-z]{3}))?\s+)?(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
 _MAX_DAYS = 366 * 20  # a target that needs longer than this is a configuration error
 
 
@@ -44,7 +45,8 @@ class ServiceHours:
 
     @classmethod
     def parse(cls, text: str) -> ServiceHours:
-        """'mon-fri 07:00-17:00' (several clauses separated by ','); '' is 24/7."""
+        """'mon-fri 07:00-17:00, sat 09:00-12:00' (clauses separated by ','; several
+        windows on one day are fine; a clause without days is every day); '' is 24/7."""
         clauses = [c.strip().lower() for c in text.split(",")]
         if clauses == [""]:
             return cls()
@@ -65,7 +67,7 @@ def _parse_clause(clause: str, text: str) -> list[Window]:
     m = _CLAUSE.match(" ".join(clause.split()))
     if not m:
         raise ValueError(f"service hours {text!r}: expected e.g. 'mon-fri 07:00-17:00' or '' for 24/7")
-    first, last = m.group(1), m.group(2) or m.group(1)
+    first, last = (m.group(1), m.group(2) or m.group(1)) if m.group(1) else ("mon", "sun")
     for day in (first, last):
         if day not in DAYS:
             raise ValueError(f"service hours {text!r}: unknown day {day!r} (use {', '.join(DAYS)})")
@@ -105,17 +107,21 @@ def _aware_utc(value: datetime, name: str) -> datetime:
     return value.astimezone(UTC)
 
 
-def due_at(created: datetime, hours: float, service_hours: ServiceHours | None, tz: str) -> datetime:
-    """When `hours` of service time have passed since `created` (aware UTC)."""
+def due_at(created: datetime, hours: float, service_hours: ServiceHours | None, tz: str,
+           holidays: Container[date] | None = None) -> datetime:
+    """When `hours` of service time have passed since `created` (aware UTC); the
+    clock stands still outside service hours and on `holidays` (local dates)."""
     if hours < 0:
         raise ValueError("SLA hours must not be negative")
     cursor, left = _aware_utc(created, "created"), timedelta(hours=hours)
-    if service_hours is None or service_hours.always_open:
+    service_hours = service_hours or ServiceHours()
+    if service_hours.always_open and holidays is None:
         return cursor + left
     zone = zone_for(tz)
     day = cursor.astimezone(zone).date() - timedelta(days=1)  # a window may span the UTC date
     for _ in range(_MAX_DAYS):
-        for start, end in service_hours.open_intervals(day, zone):
+        for start, end in ([] if holidays is not None and day in holidays
+                           else service_hours.open_intervals(day, zone)):
             begin = max(start, cursor)
             if begin >= end:
                 continue
@@ -132,6 +138,7 @@ class SlaPolicy:
     hours_by_priority: Mapping[Priority, float]
     service_hours: ServiceHours | None = None
     tz: str = "Europe/Berlin"
+    holidays: Container[date] | None = None  # tickets.service_calendar.Holidays: no service time
     _zone: ZoneInfo = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -149,7 +156,7 @@ class SlaPolicy:
         hours = self.hours_by_priority.get(Priority(priority))
         if hours is None:
             return None
-        return due_at(created, hours, self.service_hours, self.tz)
+        return due_at(created, hours, self.service_hours, self.tz, self.holidays)
 
 
 def is_overdue(ticket_due_at: datetime | None, status: TicketStatus | str, now: datetime) -> bool:

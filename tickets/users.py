@@ -38,7 +38,8 @@ class UserView:
     role: Role
     endpoint: str | None
     teams: tuple[str, ...]
-    language: str
+    language: str  # the pages' language
+    languages: tuple[str, ...] = ("de",)  # spoken with callers (routing)
 
     @property
     def extension(self) -> str | None:
@@ -47,8 +48,9 @@ class UserView:
 
 def _view(user: User) -> UserView:
     teams = tuple(t for t in user.teams.split(",") if t)
+    languages = tuple(x for x in (user.languages or "").split(",") if x)
     return UserView(user.id, user.username, user.display_name or user.username, user.role,
-                    user.endpoint, teams, user.language)
+                    user.endpoint, teams, user.language, languages)
 
 
 def user_view(user: User) -> UserView:

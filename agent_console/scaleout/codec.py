@@ -32,7 +32,7 @@ RELAYED: tuple[type, ...] = (ev.CallerJoinedQueue, ev.CallUpdated, ev.AgentUpdat
 # What every instance shares with all the others (the bridge instance and web
 # instances alike): edits made through one instance's API. Carried by PeerEvent.
 SHARED: tuple[type, ...] = (TicketUpdated,)
-_NESTED: tuple[type, ...] = (ev.CallSnapshot, ev.AgentSnapshot, *SHARED)
+_NESTED: tuple[type, ...] = (ev.CallSnapshot, ev.AgentSnapshot, ev.CallRoute, *SHARED)
 
 
 class CodecError(ValueError):

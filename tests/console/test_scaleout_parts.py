@@ -135,3 +135,17 @@ async def test_the_relay_runs_no_listing_for_a_web_instance() -> None:
     link = relay()
     reply = await link.execute(codec.ActionRequest("1", CHANNELS.reply("w"), "CoreShowChannels", ()))
     assert reply == codec.ActionReply("1", codec.ActionStatus.REFUSED, "CoreShowChannels is not relayed")
+
+
+def test_a_routed_call_crosses_redis_with_its_route() -> None:
+    from cti import events as ev
+
+    snap = ev.CallSnapshot(
+        linkedid="1.1", caller_raw="0341 1", caller_number="+493411", caller_name="W", queue="hotline",
+        entered_at=datetime(2026, 12, 1, tzinfo=UTC), position=1, ringing_agents=("PJSIP/1002",),
+        answered_at=None, agent=None, ended_at=None, outcome=None, wait_seconds=None, ring_seconds=None,
+        talk_seconds=None, duration_seconds=None, transferred_to=None,
+        route=ev.CallRoute(reason="team", team="Werke", language="de", priority=10))
+    update = ev.CallUpdated(datetime(2026, 12, 1, tzinfo=UTC), ev.CallChange.RINGING, snap)
+    message = codec.EventMessage("bridge", 7, update)
+    assert codec.decode(codec.encode(message)) == message

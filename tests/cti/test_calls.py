@@ -151,3 +151,27 @@ def test_answered_snapshot_rings_nobody_and_timeout_releases_ringing_agents() ->
     assert calls_of(out)[-1].withdrawn_from == ("PJSIP/1001",)
     states = [u.agent.state for u in out if isinstance(u, ev.AgentUpdated)]
     assert states == ["ringing", "available"]
+
+
+def test_the_agi_route_before_the_join_is_in_every_snapshot_of_the_call() -> None:
+    reg = CallRegistry()
+    route = ev.CallRoute(reason="team", team="Werke", language="en", priority=10)
+    assert run(reg, [ev.CallRouted(t(0), L, route)]) == []  # no call yet: nothing to say
+    assert reg.call(L) is None
+    out = calls_of(run(reg, [join(0.1), ring("PJSIP/1002", 1)]))
+    assert [u.call.route for u in out] == [route, route]
+    other = "1700000000.9"
+    run(reg, [join(2, other)])
+    late = ev.CallRoute(reason="fallback")
+    assert run(reg, [ev.CallRouted(t(2.1), other, late)]) == []
+    assert reg.call(other) is not None and reg.call(other).route == late  # type: ignore[union-attr]
+
+
+def test_routes_of_callers_who_never_join_are_forgotten() -> None:
+    from cti.calls import REMEMBER_ROUTES
+
+    reg = CallRegistry()
+    for n in range(REMEMBER_ROUTES + 10):
+        reg.apply(ev.CallRouted(t(0), f"x.{n}", ev.CallRoute(reason="unknown")), T0)
+    assert len(reg._routes) == REMEMBER_ROUTES
+    assert "x.0" not in reg._routes and f"x.{REMEMBER_ROUTES + 9}" in reg._routes

@@ -1,0 +1,127 @@
+"""The FastAGI scripts hotline answers, and the server that carries them.
+
+Layer: edge (wiring and a thin async shell). `route`: the caller's number goes
+through the same ranked lookup the pop uses (tickets.lookup) and
+tickets.route_facts, on a small thread pool of its own (never the loop, never
+the pool the plain `def` routes share); tickets.routing decides; the answer is
+channel variables, and a CallRouted event puts the route into the registry, so
+the pop and the call record say which route was taken and why. Late or failing:
+the fallback (the plain queue, reason `fallback`) goes out instead, within the
+server's deadline. Logs name the Linkedid, never the caller's number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+
+from agent_console.settings import Settings
+from cti import events as ev
+from cti.agi import AgiRequest
+from cti.agi_server import AgiScript, AgiServer, Variables
+from cti.bridge import AmiBridge
+from tickets.lookup import CustomerLookup
+from tickets.route_facts import caller_facts
+from tickets.routing import CallerFacts, Route, decide, fallback_route, parse_teams
+from tickets.service_calendar import open_at
+from tickets.sla import SlaPolicy
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[ev.DomainEvent], Awaitable[None]]
+
+
+class RouteScript:
+    def __init__(self, lookup: CustomerLookup, teams: str, queue: str, clock: Callable[[], datetime],
+                 is_open: Callable[[datetime], bool], publish: Publish | None = None,
+                 workers: int = 4) -> None:
+        self.lookup, self.teams, self.queue = lookup, parse_teams(teams), queue
+        self.clock, self.is_open, self.publish = clock, is_open, publish
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="agi-lookup")
+        self._notes: set[asyncio.Task[None]] = set()  # fallback notes in flight (a few at most)
+        self.decisions_ms: list[float] = []  # lookup + facts + decision, the last 10,000 (bench, /metrics)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def facts(self, number: str) -> CallerFacts:
+        return caller_facts(self.lookup.engine, self.lookup.lookup(number))
+
+    async def route(self, request: AgiRequest) -> Route:
+        started = time.perf_counter()
+        loop = asyncio.get_running_loop()
+        facts = await loop.run_in_executor(self._pool, self.facts, request.callerid)
+        route = decide(facts, self.teams, open_now=self.is_open(self.clock()))
+        self.decisions_ms.append((time.perf_counter() - started) * 1000)
+        if len(self.decisions_ms) > 10_000:
+            del self.decisions_ms[:5_000]
+        return route
+
+    async def handle(self, request: AgiRequest) -> Variables:
+        route = await self.route(request)
+        await self._note(request, route)
+        return route.variables(self.queue)
+
+    def fallback(self, request: AgiRequest, reason: str) -> Variables:
+        log.warning("AGI route for %s: %s, answering with the plain queue", _linkedid(request), reason)
+        route = fallback_route()
+        if self.publish is not None:
+            task = asyncio.get_running_loop().create_task(self._note(request, route), name="agi-fallback-note")
+            self._notes.add(task)
+            task.add_done_callback(self._notes.discard)
+        return route.variables(self.queue)
+
+    async def _note(self, request: AgiRequest, route: Route) -> None:
+        if self.publish is None:
+            return
+        linkedid = _linkedid(request)
+        if linkedid:
+            await self.publish(ev.CallRouted(at=self.clock(), linkedid=linkedid, route=ev.CallRoute(
+                reason=route.reason.value, team=route.team, language=route.language, priority=route.priority)))
+
+
+def _linkedid(request: AgiRequest) -> str:
+    """The dialplan passes ${CHANNEL(linkedid)} as the first argument."""
+    return (request.args[0] if request.args else request.uniqueid)[:64]
+
+
+def agi_server(script: RouteScript, host: str, port: int, deadline: float) -> AgiServer:
+    return AgiServer({"route": AgiScript(script.handle, script.fallback)}, host=host, port=port,
+                     deadline=deadline)
+
+
+class AgiService:
+    """What the composition root starts and stops: the server and its script. A port
+    that cannot be bound is logged, not fatal: the dialplan falls back without us."""
+
+    def __init__(self, script: RouteScript, host: str, port: int, deadline: float) -> None:
+        self.script, self.server = script, agi_server(script, host, port, deadline)
+
+    async def start(self) -> None:
+        try:
+            await self.server.start()
+        except OSError as exc:
+            log.error("FastAGI cannot listen on %s:%d (%s); calls take the plain queue",
+                      self.server.host, self.server.requested_port, exc)
+
+    async def close(self) -> None:
+        await self.server.close()
+        self.script.close()
+
+
+def build_agi(s: Settings, lookup: CustomerLookup, bridge: AmiBridge | None, policy: SlaPolicy,
+              clock: Callable[[], datetime]) -> AgiService | None:
+    """FastAGI only beside the AMI bridge (the registry it notes routes in); open or
+    closed on the SLA's own calendar (service hours and holidays)."""
+    if bridge is None:
+        return None
+
+    def is_open(now: datetime) -> bool:
+        return open_at(now, policy.service_hours, policy.tz, policy.holidays)
+
+    script = RouteScript(lookup, s.focus_teams, s.queue_name, clock, is_open, bridge.note)
+    return AgiService(script, s.agi_host, s.agi_port, s.agi_deadline_seconds)

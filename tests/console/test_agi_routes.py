@@ -1,0 +1,84 @@
+"""The FastAGI `route` script on a real database: variables out, the route noted for
+the registry; a failing lookup still answers (the plain queue); a taken port is logged,
+not fatal."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from datetime import UTC, datetime
+
+import pytest
+
+from agent_console.agi_routes import AgiService, RouteScript
+from cti import events as ev
+from cti.agi import AgiRequest
+from tests.db_fixture import db_sessions
+from tickets.lookup import CustomerLookup
+from tickets.models import Contact, Organisation, Phone, PhoneKind
+
+NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+
+
+def _request(caller: str) -> AgiRequest:
+    return AgiRequest.from_env({"agi_network_script": "route", "agi_callerid": caller,
+                                "agi_uniqueid": "9.1", "agi_arg_1": "9.0"})
+
+
+async def test_route_answers_and_notes_the_route(database_url: str) -> None:
+    with db_sessions(database_url) as sessions:
+        with sessions.begin() as s:
+            org = Organisation(name="Nordwerke AGI", team="Werke", language="en")
+            s.add(org)
+            s.flush()
+            s.add(Phone(raw="0341 7200-0", normalized="+4934172000", kind=PhoneKind.MAIN, organisation_id=org.id))
+            s.add(Contact(name="nobody", organisation_id=org.id))
+        noted: list[ev.DomainEvent] = []
+
+        async def publish(event: ev.DomainEvent) -> None:
+            noted.append(event)
+
+        script = RouteScript(CustomerLookup(sessions), "Kommunen,Werke", "hotline", lambda: NOW,
+                             lambda _now: True, publish)
+        try:
+            variables = dict(await script.handle(_request("0341 7200-0")))
+            assert variables["HOTLINE_TEAM"] == "Werke" and variables["HOTLINE_LANGUAGE"] == "en"
+            assert (variables["HOTLINE_MIN_PENALTY"], variables["HOTLINE_MAX_PENALTY"]) == ("22", "23")
+            assert noted == [ev.CallRouted(NOW, "9.0", ev.CallRoute("team", "Werke", "en", 0))]
+            unknown = dict(await script.handle(_request("")))
+            assert unknown["HOTLINE_ROUTE_REASON"] == "withheld" and "HOTLINE_TEAM" not in unknown
+        finally:
+            script.close()
+
+
+async def test_a_failing_lookup_answers_the_plain_queue_and_says_so(
+        database_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    with db_sessions(database_url) as sessions:
+        noted: list[ev.DomainEvent] = []
+
+        async def publish(event: ev.DomainEvent) -> None:
+            noted.append(event)
+
+        script = RouteScript(CustomerLookup(sessions), "", "hotline", lambda: NOW, lambda _now: True, publish)
+        try:
+            variables = dict(script.fallback(_request("+4934125385555"), "error"))
+            assert variables["HOTLINE_ROUTE_REASON"] == "fallback" and variables["HOTLINE_ROUTED"] == "1"
+            await asyncio.sleep(0.01)  # the note is a task
+            assert [e.route.reason for e in noted if isinstance(e, ev.CallRouted)] == ["fallback"]
+            assert "+4934125385555" not in caplog.text  # logs name the Linkedid, not the number
+        finally:
+            script.close()
+
+
+async def test_a_taken_port_is_logged_not_fatal(database_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    with db_sessions(database_url) as sessions, socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        script = RouteScript(CustomerLookup(sessions), "", "hotline", lambda: NOW, lambda _now: True)
+        service = AgiService(script, "127.0.0.1", port, 0.3)
+        with caplog.at_level(logging.ERROR):
+            await service.start()
+        assert "FastAGI cannot listen" in caplog.text
+        await service.close()

@@ -1,0 +1,121 @@
+"""Routing: the pure decision (team band, language, priority, closed, every status),
+member penalties, and the facts read from the database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.db_fixture import Sessions
+from tickets.lookup import CustomerLookup
+from tickets.models import Contact, Organisation, Phone, PhoneKind, Priority, Ticket, TicketStatus
+from tickets.route_facts import caller_facts
+from tickets.routing import (
+    OVERFLOW_RULE,
+    CallerFacts,
+    Reason,
+    decide,
+    fallback_route,
+    member_penalty,
+    parse_teams,
+)
+
+TEAMS = ("Kommunen", "Werke", "International")
+
+
+@pytest.mark.parametrize(("facts", "reason", "team", "lang", "band"), [
+    (CallerFacts("known", team="Werke", language="de"), Reason.TEAM, "Werke", "de", (21, 22)),
+    (CallerFacts("known", team="werke", language="en"), Reason.TEAM, "Werke", "en", (22, 23)),
+    (CallerFacts("known", team="Kommunen", language="fr"), Reason.TEAM, "Kommunen", "de", (11, 12)),
+    (CallerFacts("known", team="Schulen", language="en"), Reason.NO_TEAM, "", "en", None),
+    (CallerFacts("known", team="", language="de"), Reason.NO_TEAM, "", "de", None),
+    (CallerFacts("unknown"), Reason.UNKNOWN, "", "de", None),
+    (CallerFacts("withheld"), Reason.WITHHELD, "", "de", None),
+    (CallerFacts("ambiguous"), Reason.AMBIGUOUS, "", "de", None),
+    (CallerFacts("garbage"), Reason.UNKNOWN, "", "de", None),
+])
+def test_decide(facts: CallerFacts, reason: Reason, team: str, lang: str,
+                band: tuple[int, int] | None) -> None:
+    route = decide(facts, TEAMS)
+    assert (route.reason, route.team, route.language) == (reason, team, lang)
+    assert (route.min_penalty, route.max_penalty) == (band or (None, None))
+    variables = dict(route.variables("hotline"))
+    assert variables.get("HOTLINE_QUEUE_RULE") == (OVERFLOW_RULE if band else None)
+    assert variables.get("HOTLINE_MAX_PENALTY") == (str(band[1]) if band else None)
+    assert variables.get("HOTLINE_TEAM") == (team if band else None)
+    assert list(variables)[-1] == "HOTLINE_ROUTED"  # the dialplan trusts only a complete answer
+
+
+@pytest.mark.parametrize(("vip", "critical", "priority", "why"), [
+    (False, False, 0, ""), (True, False, 10, "vip"), (False, True, 10, "critical_ticket"),
+    (True, True, 10, "critical_ticket"),
+])
+def test_priority_bump(vip: bool, critical: bool, priority: int, why: str) -> None:
+    route = decide(CallerFacts("known", team="Werke", vip=vip, critical_open=critical), TEAMS)
+    assert (route.priority, route.priority_reason) == (priority, why)
+    assert dict(route.variables("hotline"))["HOTLINE_PRIORITY"] == str(priority)
+
+
+def test_closed_wins_and_fallback_is_the_plain_queue() -> None:
+    closed = decide(CallerFacts("known", team="Werke", vip=True), TEAMS, open_now=False)
+    assert closed.reason is Reason.CLOSED and not closed.open and closed.min_penalty is None
+    assert dict(closed.variables("hotline"))["HOTLINE_OPEN"] == "0"
+    plain = fallback_route()
+    assert plain.reason is Reason.FALLBACK and plain.max_penalty is None and plain.priority == 0
+
+
+@pytest.mark.parametrize(("teams", "languages", "penalty"), [
+    (("Werke",), ("de",), 21), (("Werke",), ("de", "en"), 22), (("werke",), ("en",), 23),
+    (("Schulen",), ("de",), 0), ((), ("de",), 0), (("International", "Werke"), ("en",), 23),
+    (("Werke",), (), 21),
+])
+def test_member_penalty(teams: tuple[str, ...], languages: tuple[str, ...], penalty: int) -> None:
+    assert member_penalty(teams, languages, TEAMS) == penalty
+
+
+def test_every_caller_band_reaches_exactly_the_team_members_who_speak_the_language() -> None:
+    for team in TEAMS:
+        for lang in ("de", "en"):
+            route = decide(CallerFacts("known", team=team, language=lang), TEAMS)
+            assert route.min_penalty is not None and route.max_penalty is not None
+            for agent_team in (*TEAMS, "none"):
+                for spoken in (("de",), ("en",), ("de", "en")):
+                    p = member_penalty((agent_team,), spoken, TEAMS)
+                    reached = route.min_penalty <= p <= route.max_penalty
+                    assert reached == (agent_team == team and lang in spoken), (team, lang, agent_team, spoken)
+
+
+def test_focus_teams_setting() -> None:
+    assert parse_teams(" Kommunen, Werke ,") == ("Kommunen", "Werke")
+    assert parse_teams("") == ()
+    with pytest.raises(ValueError, match="twice"):
+        parse_teams("Werke,werke")
+
+
+def test_facts_from_the_database(sessions: Sessions) -> None:
+    with sessions.begin() as s:
+        werke = Organisation(name="Nordwerke", team="Werke", language="de", vip=True)
+        intl = Organisation(name="Northwind", team="International", language="en")
+        s.add_all([werke, intl])
+        s.flush()
+        werner = Contact(name="Werner", language="de", organisation_id=werke.id)
+        john = Contact(name="John", language="en", team="Werke", organisation_id=intl.id)
+        s.add_all([werner, john])
+        s.flush()
+        s.add_all([
+            Phone(raw="0341 71-1", normalized="+49341711", kind=PhoneKind.DIRECT, contact_id=werner.id),
+            Phone(raw="+44 1632 960123", normalized="+441632960123", kind=PhoneKind.DIRECT, contact_id=john.id),
+            Phone(raw="0341 72-0", normalized="+493417200", kind=PhoneKind.MAIN, organisation_id=intl.id),
+            Ticket(number="T-1", subject="down", priority=Priority.CRITICAL, status=TicketStatus.OPEN,
+                   contact_id=john.id),
+            Ticket(number="T-2", subject="old", priority=Priority.CRITICAL, status=TicketStatus.CLOSED,
+                   contact_id=werner.id),
+        ])
+    lookup = CustomerLookup(sessions)
+    werner_facts = caller_facts(lookup.engine, lookup.lookup("+49341711"))
+    assert werner_facts == CallerFacts("known", team="Werke", language="de", vip=True, critical_open=False)
+    john_facts = caller_facts(lookup.engine, lookup.lookup("+44 1632 960123"))  # own team beats the organisation's
+    assert john_facts == CallerFacts("known", team="Werke", language="en", vip=False, critical_open=True)
+    org_facts = caller_facts(lookup.engine, lookup.lookup("+493417200"))  # the switchboard: any contact's ticket
+    assert org_facts == CallerFacts("known", team="International", language="en", vip=False, critical_open=True)
+    assert caller_facts(lookup.engine, lookup.lookup("+4930999")).status == "unknown"
+    assert caller_facts(lookup.engine, lookup.lookup("")).status == "withheld"
