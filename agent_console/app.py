@@ -37,6 +37,7 @@ from agent_console import (
 from agent_console.hub import Hub
 from agent_console.jobs import Jobs
 from agent_console.login_guard import LoginGuard
+from agent_console.mail_in import ListenAddress, MailHandler, MailListener, limits_of
 from agent_console.notifier import PopNotifier
 from agent_console.openapi import add_docs
 from agent_console.pops import PopEnricher
@@ -59,6 +60,7 @@ from tickets.calls_service import TicketService
 from tickets.customers import CustomerService
 from tickets.db import database_ok, make_engine, session_factory
 from tickets.desk import TicketDesk
+from tickets.intake import IntakeService
 from tickets.lookup import CustomerLookup
 from tickets.models import Priority
 from tickets.reconcile import Reconciler
@@ -128,6 +130,15 @@ def _pbx(s: Settings, bus: EventBus, bridge: AmiBridge | None,
     return remote, remote
 
 
+def _mail(s: Settings, intake: IntakeService, clock: Callable[[], datetime]) -> MailListener | None:
+    """The SMTP/LMTP listener, on the bridge instance only and only with HOTLINE_MAIL_LISTEN."""
+    if not s.mail_listen or s.web_only:
+        return None
+    handler = MailHandler(intake, limits_of(s.mail_max_attachment_bytes, s.mail_attachment_types, s.mail_domain),
+                          clock)
+    return MailListener(ListenAddress.parse(s.mail_listen), handler, s.mail_max_bytes, s.mail_hostname)
+
+
 @dataclass
 class _Running:
     """What the lifespan starts, in this order, and stops in reverse."""
@@ -135,6 +146,7 @@ class _Running:
     services: Services
     bridge: AmiBridge | None
     jobs: Jobs
+    mail: MailListener | None = None
     tasks: TaskSet = field(default_factory=TaskSet)
 
     async def start(self) -> None:
@@ -150,9 +162,13 @@ class _Running:
         if self.bridge:
             self.bridge.start()
         self.jobs.start()
+        if self.mail:
+            await self.mail.start()
 
     async def stop(self) -> None:
         s = self.services
+        if self.mail:
+            await self.mail.close()
         await self.jobs.close()
         if self.bridge:
             await self.bridge.close()
@@ -175,6 +191,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> _Runni
     desk, lookup = TicketDesk(db, policy), CustomerLookup(db, settings.default_region, reads)
     customers = CustomerService(db, settings.default_region)
     users = UserService(db)
+    intake = IntakeService(db, policy)
     bus, hub = EventBus(), Hub()
     feed = QueueFeed(QueueProjection(threshold=settings.service_level_seconds,
                                      short_abandon=settings.short_abandon_seconds),
@@ -202,10 +219,10 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> _Runni
         settings=settings, clock=clock, bus=bus, users=users,
         sessions=Sessions.from_settings(settings, db, clock), login=LoginGuard.from_settings(settings),
         customers=customers, lookup=lookup,
-        desk=desk, hub=hub, queue_feed=feed, wallboard=wallboard, notifier=notifier, writer=writer,
+        desk=desk, intake=intake, hub=hub, queue_feed=feed, wallboard=wallboard, notifier=notifier, writer=writer,
         database_ok=lambda: database_ok(engine), close_database=lambda: _dispose(engine, reads),
         pbx=pbx, bus_link=bus_link)
-    return _Running(services, bridge, jobs)
+    return _Running(services, bridge, jobs, _mail(settings, intake, clock))
 
 
 def create_app(settings: Settings | None = None, clock: Callable[[], datetime] = _utcnow) -> FastAPI:
@@ -223,6 +240,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
                   redoc_url=None, description="Help-desk hotline on Asterisk: screen pops, tickets, live queue.")
     app.state.services = running.services
     app.state.jobs = running.jobs
+    app.state.mail = running.mail  # the mail listener (its port, for `hotline up` and tests)
     for module in (http_session, http_customers, http_calls, http_tickets, http_queues, http_agent,
                    http_ops, ws):
         app.include_router(module.router)

@@ -24,6 +24,7 @@ from agent_console.wallboard import WallboardPush
 from cti.bus import EventBus
 from tickets.customers import CustomerService
 from tickets.desk import TicketDesk
+from tickets.intake import IntakeService
 from tickets.lookup import CustomerLookup
 from tickets.users import UserService
 from tickets.writer import DbWriter
@@ -44,6 +45,7 @@ class Services:
     customers: CustomerService
     lookup: CustomerLookup
     desk: TicketDesk
+    intake: IntakeService  # mail and form entries -> tickets
     hub: Hub
     queue_feed: QueueFeed  # the live queue projection and what moves it
     wallboard: WallboardPush  # the supervisors' queue views

@@ -26,6 +26,7 @@ from hotline_cli.pbx_root import PbxSetupError
 from hotline_cli.state import load_or_create_secret, state_dir
 
 DEMO_PHONES = ("1001", "1002", "1003")
+MAIL_LISTEN = "127.0.0.1:2525"
 
 
 def add_up_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -69,6 +70,7 @@ def _server_env(http_port: int, ami_port: int, ami_secret: str, queue_log: str) 
     folder = state_dir()
     env = dict(os.environ)
     env.setdefault("HOTLINE_DATABASE_URL", f"sqlite:///{folder / 'hotline.db'}")
+    env.setdefault("HOTLINE_MAIL_LISTEN", MAIL_LISTEN)  # mail in, on loopback (a site's MTA forwards to it)
     env.update(
         HOTLINE_AMI_HOST="127.0.0.1", HOTLINE_AMI_PORT=str(ami_port),
         HOTLINE_AMI_USERNAME=AMI_USERNAME, HOTLINE_AMI_SECRET=ami_secret,
@@ -92,7 +94,7 @@ def run_up(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with demo_phones(phones, c.sip_port, c.agent_passwords, args.answer_after):
         server = _start_server(args.http_port, c.ami_port, c.ami_secret, str(pbx.queue_log))
-        _print_howto(args.http_port, phones, server is not None)
+        _print_howto(args.http_port, phones, server is not None, os.environ.get("HOTLINE_MAIL_LISTEN", MAIL_LISTEN))
         try:
             if server is not None:
                 server.wait()
@@ -126,7 +128,7 @@ def _start_server(http_port: int, ami_port: int, secret: str, queue_log: str) ->
     return None
 
 
-def _print_howto(http_port: int, phones: tuple[str, ...], serving: bool) -> None:
+def _print_howto(http_port: int, phones: tuple[str, ...], serving: bool, mail_listen: str = "") -> None:
     print()
     if serving:
         logins = write_demo_logins()
@@ -137,4 +139,7 @@ def _print_howto(http_port: int, phones: tuple[str, ...], serving: bool) -> None
     if phones:
         print(f"Demo agents' phones {', '.join(phones)} answer after a few seconds of ringing.")
     print('Place a call:  .venv/bin/hotline call --from "0341 2538-5555" --name "Erika Mustermann"')
+    if serving and mail_listen:
+        print(f"Mail to the desk: SMTP {mail_listen} (any recipient) makes an e-mail ticket, e.g.")
+        print(f"  swaks --server {mail_listen} --from you@example.org --to desk@example.org")
     print("Stop with Ctrl-C.")

@@ -146,6 +146,7 @@ def ticket_dict(t: Ticket, now: datetime) -> dict[str, Any]:
         "status": _text(t.status), "priority": _text(t.priority), "level": t.level, "team": t.team,
         "assignee": t.assignee, "category": t.category, "channel": _text(t.channel),
         "first_contact_resolution": t.first_contact_resolution, "contact_id": t.contact_id,
+        "organisation_id": t.organisation_id,
         "linkedid": t.linkedid, "due_at": _iso(t.due_at), "overdue": is_overdue(t.due_at, t.status, now),
         "created_at": _iso(t.created_at), "updated_at": _iso(t.updated_at)}
 
@@ -165,6 +166,22 @@ def callback_dict(c: Callback) -> dict[str, Any]:
 def history_dict(h: TicketHistory) -> dict[str, Any]:
     return {"id": h.id, "ticket_id": h.ticket_id, "at": _iso(h.at), "actor": h.actor, "field": h.field,
             "old": h.old, "new": h.new, "note": h.note}
+
+
+def add_ticket(s: Session, policy: SlaPolicy, values: dict[str, Any], channel: Channel, actor: str,
+               now: datetime) -> Ticket:
+    """A new ticket in the session's transaction (validated `values`), numbered
+    `<year>-<id, 6 digits>`, with its `created` history row."""
+    ticket = Ticket(**values, number=f"new-{uuid.uuid4().hex[:16]}", channel=channel,
+                    status=TicketStatus.NEW, level=1, due_at=policy.due(now, values.get("priority", Priority.NORMAL)),
+                    created_at=now, updated_at=now)
+    s.add(ticket)
+    s.flush()
+    ticket.number = f"{now.astimezone(UTC).year}-{ticket.id:06d}"
+    _touch(ticket, now)
+    s.add(TicketHistory(ticket_id=ticket.id, at=now, actor=actor, field="created", new=ticket.number,
+                        note=f"due_at {_iso(ticket.due_at)}" if ticket.due_at else ""))
+    return ticket
 
 
 class TicketDesk:
@@ -221,15 +238,7 @@ class TicketDesk:
             values = {f: _validate(s, f, v) for f, v in (
                 ("subject", subject), ("description", description), ("priority", priority),
                 ("category", category), ("contact_id", contact_id))}
-            ticket = Ticket(**values, number=f"new-{uuid.uuid4().hex[:16]}", channel=_enum_value("channel", channel),
-                            status=TicketStatus.NEW, level=1, due_at=self.policy.due(now, values["priority"]),
-                            created_at=now, updated_at=now)
-            s.add(ticket)
-            s.flush()
-            ticket.number = f"{now.astimezone(UTC).year}-{ticket.id:06d}"
-            _touch(ticket, now)
-            s.add(TicketHistory(ticket_id=ticket.id, at=now, actor=actor, field="created", new=ticket.number,
-                                note=f"due_at {_iso(ticket.due_at)}" if ticket.due_at else ""))
+            ticket = add_ticket(s, self.policy, values, _enum_value("channel", channel), actor, now)
             return ticket_dict(ticket, now)
 
     def update(self, ticket_id: int, changes: dict[str, Any], actor: str,

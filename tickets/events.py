@@ -45,6 +45,7 @@ class TicketUpdated:
     overdue: bool
     created_at: datetime
     updated_at: datetime
+    organisation_id: int | None = None  # a mail or form ticket from an address no contact has
 
     @classmethod
     def of(cls, ticket: Mapping[str, Any]) -> TicketUpdated:

@@ -1,0 +1,61 @@
+"""intake: mails and form entries on tickets, their attachments; a ticket's organisation
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-12-01
+
+`ticket_messages.message_id` is unique so that a mail delivered twice (the MTA
+did not see our 250) is stored once. Attachments live in the database, written
+in the same transaction as their message.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0005'
+down_revision = '0004'
+branch_labels = None
+depends_on = None
+
+_CHANNEL = sa.Enum('phone', 'email', 'fax', 'form', 'web', name='channel', native_enum=False, length=20)
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('tickets') as batch:
+        batch.add_column(sa.Column('organisation_id', sa.Integer(), nullable=True))
+        batch.create_foreign_key('fk_tickets_organisation_id', 'organisations', ['organisation_id'], ['id'])
+    op.create_table(
+        'ticket_messages',
+        sa.Column('id', sa.Integer(), primary_key=True),
+        sa.Column('ticket_id', sa.Integer(), sa.ForeignKey('tickets.id'), nullable=False),
+        sa.Column('channel', _CHANNEL, nullable=False),
+        sa.Column('message_id', sa.String(255), nullable=True, unique=True),
+        sa.Column('references', sa.Text(), nullable=False),
+        sa.Column('sender', sa.String(254), nullable=False),
+        sa.Column('sender_name', sa.String(200), nullable=False),
+        sa.Column('subject', sa.String(300), nullable=False),
+        sa.Column('body', sa.Text(), nullable=False),
+        sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index('ix_ticket_messages_ticket_id', 'ticket_messages', ['ticket_id'])
+    op.create_table(
+        'attachments',
+        sa.Column('id', sa.Integer(), primary_key=True),
+        sa.Column('message_id', sa.Integer(), sa.ForeignKey('ticket_messages.id'), nullable=False),
+        sa.Column('ticket_id', sa.Integer(), sa.ForeignKey('tickets.id'), nullable=False),
+        sa.Column('filename', sa.String(255), nullable=False),
+        sa.Column('content_type', sa.String(100), nullable=False),
+        sa.Column('size', sa.Integer(), nullable=False),
+        sa.Column('data', sa.LargeBinary(), nullable=False),
+    )
+    op.create_index('ix_attachments_message_id', 'attachments', ['message_id'])
+    op.create_index('ix_attachments_ticket_id', 'attachments', ['ticket_id'])
+
+
+def downgrade() -> None:
+    op.drop_table('attachments')
+    op.drop_table('ticket_messages')
+    with op.batch_alter_table('tickets') as batch:
+        batch.drop_constraint('fk_tickets_organisation_id', type_='foreignkey')
+        batch.drop_column('organisation_id')
