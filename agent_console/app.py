@@ -29,6 +29,7 @@ from agent_console import (
     http_customers,
     http_ops,
     http_queues,
+    http_request,
     http_session,
     http_tickets,
     middleware,
@@ -219,7 +220,8 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> _Runni
         settings=settings, clock=clock, bus=bus, users=users,
         sessions=Sessions.from_settings(settings, db, clock), login=LoginGuard.from_settings(settings),
         customers=customers, lookup=lookup,
-        desk=desk, intake=intake, hub=hub, queue_feed=feed, wallboard=wallboard, notifier=notifier, writer=writer,
+        desk=desk, intake=intake, request_desk=http_request.RequestDesk.from_settings(settings, intake),
+        hub=hub, queue_feed=feed, wallboard=wallboard, notifier=notifier, writer=writer,
         database_ok=lambda: database_ok(engine), close_database=lambda: _dispose(engine, reads),
         pbx=pbx, bus_link=bus_link)
     return _Running(services, bridge, jobs, _mail(settings, intake, clock))
@@ -242,10 +244,12 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.state.jobs = running.jobs
     app.state.mail = running.mail  # the mail listener (its port, for `hotline up` and tests)
     for module in (http_session, http_customers, http_calls, http_tickets, http_queues, http_agent,
-                   http_ops, ws):
+                   http_ops, http_request, ws):
         app.include_router(module.router)
     add_pages(app)
     add_docs(app)
     add_error_shapes(app)
-    middleware.install(app, running.services.settings, {"/api/customers/import": http_customers.MAX_IMPORT_BYTES})
+    limits = {"/api/customers/import": http_customers.MAX_IMPORT_BYTES,
+              "/api/request": http_request.body_limit(running.services.settings)}
+    middleware.install(app, running.services.settings, limits)
     return app

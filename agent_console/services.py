@@ -30,6 +30,7 @@ from tickets.users import UserService
 from tickets.writer import DbWriter
 
 if TYPE_CHECKING:
+    from agent_console.http_request import RequestDesk
     from agent_console.scaleout.health import BusLink
     from agent_console.scaleout.port import PbxPort
 
@@ -53,6 +54,7 @@ class Services:
     writer: DbWriter
     database_ok: Callable[[], bool]
     close_database: Callable[[], None]
+    request_desk: RequestDesk  # the public request form: token signer, rate limit, intake
     # the way to the PBX: this instance's AMI bridge, or the bridge instance over Redis when web-only
     pbx: PbxPort | None = None
     # HOTLINE_REDIS_URL set: the relay (bridge instance) or the remote (web-only instance)

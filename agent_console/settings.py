@@ -101,6 +101,8 @@ class Settings(BaseSettings):
     mail_attachment_types: str = ""
     # the domain of the Message-IDs hotline sends: mail carrying one is our own coming back (a loop)
     mail_domain: str = "hotline.invalid"
+    # the public request form (/request): posts per address a minute (429 beyond)
+    form_limit_per_minute: int = 5
 
     @field_validator("dial_allow")
     @classmethod
