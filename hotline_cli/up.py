@@ -142,4 +142,6 @@ def _print_howto(http_port: int, phones: tuple[str, ...], serving: bool, mail_li
     if serving and mail_listen:
         print(f"Mail to the desk: SMTP {mail_listen} (any recipient) makes an e-mail ticket, e.g.")
         print(f"  swaks --server {mail_listen} --from you@example.org --to desk@example.org")
+    if serving:
+        print(f"The web form for callers (no login): http://127.0.0.1:{http_port}/request")
     print("Stop with Ctrl-C.")
