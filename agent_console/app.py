@@ -39,6 +39,7 @@ from agent_console.hub import Hub
 from agent_console.jobs import Jobs
 from agent_console.login_guard import LoginGuard
 from agent_console.mail_in import ListenAddress, MailHandler, MailListener, limits_of
+from agent_console.mail_out import OutboxSender, SmtpTarget
 from agent_console.notifier import PopNotifier
 from agent_console.openapi import add_docs
 from agent_console.pops import PopEnricher
@@ -64,6 +65,7 @@ from tickets.desk import TicketDesk
 from tickets.intake import IntakeService
 from tickets.lookup import CustomerLookup
 from tickets.models import Priority
+from tickets.outbox import NoticeConfig, Outbox
 from tickets.reconcile import Reconciler
 from tickets.recorder import CallRecorder
 from tickets.reports import finished_calls
@@ -99,13 +101,14 @@ def _policy(s: Settings) -> SlaPolicy:
     return SlaPolicy(hours, ServiceHours.parse(s.service_hours) if s.service_hours else None, s.timezone)
 
 
-def _writer(settings: Settings, db: sessionmaker[Session], policy: SlaPolicy, bus: EventBus) -> DbWriter:
+def _writer(settings: Settings, db: sessionmaker[Session], policy: SlaPolicy, bus: EventBus,
+            notices: NoticeConfig | None) -> DbWriter:
     window = timedelta(minutes=settings.callback_window_minutes)
     if settings.writer_process:  # the loop never waits for the writer's GIL
-        config = WriterConfig(settings.database_url, policy, window, settings.short_abandon_seconds)
+        config = WriterConfig(settings.database_url, policy, window, settings.short_abandon_seconds, notices)
         return DbWriter(writer_process.handle, on_result=bus.publish, executor=writer_process.executor(config))
     tickets = TicketService(db, policy=policy, callback_window=window,
-                            short_abandon_seconds=settings.short_abandon_seconds)
+                            short_abandon_seconds=settings.short_abandon_seconds, notices=notices)
     return DbWriter(tickets.handle, on_result=bus.publish)
 
 
@@ -140,6 +143,21 @@ def _mail(s: Settings, intake: IntakeService, clock: Callable[[], datetime]) -> 
     return MailListener(ListenAddress.parse(s.mail_listen), handler, s.mail_max_bytes, s.mail_hostname)
 
 
+def _notices(s: Settings) -> NoticeConfig | None:
+    """Callers' mails are queued only when they can be sent (HOTLINE_SMTP_URL)."""
+    if not s.smtp_url:
+        return None
+    SmtpTarget.parse(s.smtp_url)  # a bad URL stops the start with its reason
+    return NoticeConfig(s.mail_domain, s.timezone)
+
+
+def _sender(s: Settings, db: sessionmaker[Session], clock: Callable[[], datetime]) -> OutboxSender | None:
+    """The outbox's sender, on the bridge instance (web-only instances only queue)."""
+    if not s.smtp_url or s.web_only:
+        return None
+    return OutboxSender(Outbox(db), SmtpTarget.parse(s.smtp_url), s.mail_from or f"hotline@{s.mail_domain}", clock)
+
+
 @dataclass
 class _Running:
     """What the lifespan starts, in this order, and stops in reverse."""
@@ -148,6 +166,7 @@ class _Running:
     bridge: AmiBridge | None
     jobs: Jobs
     mail: MailListener | None = None
+    sender: OutboxSender | None = None
     tasks: TaskSet = field(default_factory=TaskSet)
 
     async def start(self) -> None:
@@ -165,9 +184,13 @@ class _Running:
         self.jobs.start()
         if self.mail:
             await self.mail.start()
+        if self.sender:
+            self.sender.start()
 
     async def stop(self) -> None:
         s = self.services
+        if self.sender:
+            await self.sender.close()
         if self.mail:
             await self.mail.close()
         await self.jobs.close()
@@ -188,18 +211,18 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> _Runni
     _check(settings)
     engine, reads = make_engine(settings.database_url), make_engine(settings.database_url, ping=False)
     db = session_factory(engine)
-    policy = _policy(settings)
-    desk, lookup = TicketDesk(db, policy), CustomerLookup(db, settings.default_region, reads)
+    policy, notices = _policy(settings), _notices(settings)
+    desk, lookup = TicketDesk(db, policy, notices), CustomerLookup(db, settings.default_region, reads)
     customers = CustomerService(db, settings.default_region)
     users = UserService(db)
-    intake = IntakeService(db, policy)
+    intake = IntakeService(db, policy, notices)
     bus, hub = EventBus(), Hub()
     feed = QueueFeed(QueueProjection(threshold=settings.service_level_seconds,
                                      short_abandon=settings.short_abandon_seconds),
                      clock, settings.timezone, settings.queue_name)
     wallboard = WallboardPush(hub, feed.projection, clock, settings.mask_caller_numbers)
     notifier = PopNotifier(hub, PopEnricher(lookup, desk, customers), clock)
-    writer = _writer(settings, db, policy, bus)
+    writer = _writer(settings, db, policy, bus, notices)
     bridge = _bridge(settings, bus, clock)
     pbx, bus_link = _pbx(settings, bus, bridge, clock)
     reconciler = (Reconciler(db, Path(settings.queue_log), settings.reconcile_hours, settings.default_region)
@@ -224,7 +247,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> _Runni
         hub=hub, queue_feed=feed, wallboard=wallboard, notifier=notifier, writer=writer,
         database_ok=lambda: database_ok(engine), close_database=lambda: _dispose(engine, reads),
         pbx=pbx, bus_link=bus_link)
-    return _Running(services, bridge, jobs, _mail(settings, intake, clock))
+    return _Running(services, bridge, jobs, _mail(settings, intake, clock), _sender(settings, db, clock))
 
 
 def create_app(settings: Settings | None = None, clock: Callable[[], datetime] = _utcnow) -> FastAPI:
@@ -243,6 +266,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.state.services = running.services
     app.state.jobs = running.jobs
     app.state.mail = running.mail  # the mail listener (its port, for `hotline up` and tests)
+    app.state.sender = running.sender  # the notification sender (tests wake it)
     for module in (http_session, http_customers, http_calls, http_tickets, http_queues, http_agent,
                    http_ops, http_request, ws):
         app.include_router(module.router)

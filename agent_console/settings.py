@@ -101,6 +101,10 @@ class Settings(BaseSettings):
     mail_attachment_types: str = ""
     # the domain of the Message-IDs hotline sends: mail carrying one is our own coming back (a loop)
     mail_domain: str = "hotline.invalid"
+    # mail out: callers' notifications (ticket created, escalated, resolved) go through this
+    # server, smtp://[user:password@]host[:port] or smtps://…; empty: none are queued or sent
+    smtp_url: str = ""
+    mail_from: str = ""  # the notifications' From; empty: hotline@<mail_domain>
     # the public request form (/request): posts per address a minute (429 beyond)
     form_limit_per_minute: int = 5
 

@@ -34,6 +34,7 @@ from tickets.models import (
     TicketHistory,
     TicketStatus,
 )
+from tickets.outbox import NoticeConfig, enqueue
 from tickets.sla import DONE, SlaPolicy, is_overdue
 
 EDITABLE = ("subject", "description", "status", "priority", "category", "assignee", "team",
@@ -185,8 +186,9 @@ def add_ticket(s: Session, policy: SlaPolicy, values: dict[str, Any], channel: C
 
 
 class TicketDesk:
-    def __init__(self, sessions: sessionmaker[Session], policy: SlaPolicy) -> None:
-        self.sessions, self.policy = sessions, policy
+    def __init__(self, sessions: sessionmaker[Session], policy: SlaPolicy,
+                 notices: NoticeConfig | None = None) -> None:
+        self.sessions, self.policy, self.notices = sessions, policy, notices
 
     # --- tickets: reading ---------------------------------------------------
 
@@ -239,6 +241,7 @@ class TicketDesk:
                 ("subject", subject), ("description", description), ("priority", priority),
                 ("category", category), ("contact_id", contact_id))}
             ticket = add_ticket(s, self.policy, values, _enum_value("channel", channel), actor, now)
+            enqueue(s, ticket, "created", now, self.notices)
             return ticket_dict(ticket, now)
 
     def update(self, ticket_id: int, changes: dict[str, Any], actor: str,
@@ -249,6 +252,7 @@ class TicketDesk:
         with self.sessions.begin() as s:
             ticket = self._get(s, ticket_id)
             clean = {name: _validate(s, name, value) for name, value in changes.items()}
+            resolved = False
             for name, value in clean.items():
                 old = getattr(ticket, name)
                 if old == value:
@@ -261,6 +265,10 @@ class TicketDesk:
                 s.add(TicketHistory(ticket_id=ticket.id, at=now, actor=actor, field=name,
                                     old=_text(old), new=_text(value), note=note))
                 _touch(ticket, now)
+                if name == "status" and value == TicketStatus.RESOLVED:
+                    resolved = True
+            if resolved:  # after every change of this edit: the mail tells the notes as saved
+                enqueue(s, ticket, "resolved", now, self.notices)
             return ticket_dict(ticket, now)
 
     def escalate(self, ticket_id: int, level: int, reason: str, actor: str,
@@ -287,6 +295,7 @@ class TicketDesk:
                                     old="new", new="open", note="escalated"))
                 ticket.status = TicketStatus.OPEN
             _touch(ticket, now)
+            enqueue(s, ticket, "escalated", now, self.notices)
             return ticket_dict(ticket, now)
 
     @staticmethod

@@ -36,6 +36,7 @@ from tickets.models import (
     TicketMessage,
     TicketStatus,
 )
+from tickets.outbox import NoticeConfig, enqueue
 from tickets.sla import DONE, SlaPolicy
 
 MAX_DESCRIPTION = 20_000  # the desk's limit for a ticket's description
@@ -71,8 +72,9 @@ class Entry:
 
 
 class IntakeService:
-    def __init__(self, sessions: sessionmaker[Session], policy: SlaPolicy) -> None:
-        self.sessions, self.policy = sessions, policy
+    def __init__(self, sessions: sessionmaker[Session], policy: SlaPolicy,
+                 notices: NoticeConfig | None = None) -> None:
+        self.sessions, self.policy, self.notices = sessions, policy, notices
 
     def store_mail(self, mail: MailIntake, now: datetime) -> Stored:
         return self.store(Entry.of_mail(mail), now)
@@ -102,6 +104,7 @@ class IntakeService:
                                       "description": entry.text[:MAX_DESCRIPTION]}
             ticket = add_ticket(s, self.policy, values, entry.channel, actor, now)
             ticket.organisation_id = organisation_id
+            enqueue(s, ticket, "created", now, self.notices)
         else:
             self._reply(s, ticket, entry, actor, now)
         message = TicketMessage(ticket_id=ticket.id, channel=entry.channel, message_id=entry.message_id,

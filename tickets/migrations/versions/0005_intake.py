@@ -1,4 +1,4 @@
-"""intake: mails and form entries on tickets, their attachments; a ticket's organisation
+"""intake: mails and form entries on tickets, their attachments; a ticket's organisation; the notification outbox
 
 Revision ID: 0005
 Revises: 0004
@@ -6,7 +6,8 @@ Create Date: 2026-12-01
 
 `ticket_messages.message_id` is unique so that a mail delivered twice (the MTA
 did not see our 250) is stored once. Attachments live in the database, written
-in the same transaction as their message.
+in the same transaction as their message. `notifications` is the outbox of mails
+to callers: written with the ticket change, claimed and sent by the sender task.
 """
 from __future__ import annotations
 
@@ -51,9 +52,31 @@ def upgrade() -> None:
     )
     op.create_index('ix_attachments_message_id', 'attachments', ['message_id'])
     op.create_index('ix_attachments_ticket_id', 'attachments', ['ticket_id'])
+    op.create_table(
+        'notifications',
+        sa.Column('id', sa.Integer(), primary_key=True),
+        sa.Column('key', sa.String(100), nullable=False, unique=True),
+        sa.Column('ticket_id', sa.Integer(), sa.ForeignKey('tickets.id'), nullable=False),
+        sa.Column('kind', sa.String(20), nullable=False),
+        sa.Column('to_address', sa.String(254), nullable=False),
+        sa.Column('language', sa.String(10), nullable=False),
+        sa.Column('subject', sa.String(400), nullable=False),
+        sa.Column('body', sa.Text(), nullable=False),
+        sa.Column('message_id', sa.String(255), nullable=False, unique=True),
+        sa.Column('status', sa.String(20), nullable=False),
+        sa.Column('attempts', sa.Integer(), nullable=False),
+        sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('claimed_until', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('last_error', sa.Text(), nullable=False),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    )
+    op.create_index('ix_notifications_ticket_id', 'notifications', ['ticket_id'])
+    op.create_index('ix_notifications_status', 'notifications', ['status'])
 
 
 def downgrade() -> None:
+    op.drop_table('notifications')
     op.drop_table('attachments')
     op.drop_table('ticket_messages')
     with op.batch_alter_table('tickets') as batch:
