@@ -27,6 +27,7 @@ from agent_console import (
     http_agent,
     http_calls,
     http_customers,
+    http_messages,
     http_ops,
     http_queues,
     http_request,
@@ -62,7 +63,7 @@ from tickets.calls_service import TicketService
 from tickets.customers import CustomerService
 from tickets.db import database_ok, make_engine, session_factory
 from tickets.desk import TicketDesk
-from tickets.intake import IntakeService
+from tickets.intake import Conversation, IntakeService
 from tickets.lookup import CustomerLookup
 from tickets.models import Priority
 from tickets.outbox import NoticeConfig, Outbox
@@ -243,7 +244,8 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> _Runni
         settings=settings, clock=clock, bus=bus, users=users,
         sessions=Sessions.from_settings(settings, db, clock), login=LoginGuard.from_settings(settings),
         customers=customers, lookup=lookup,
-        desk=desk, intake=intake, request_desk=http_request.RequestDesk.from_settings(settings, intake),
+        desk=desk, intake=intake, conversation=Conversation(db),
+        request_desk=http_request.RequestDesk.from_settings(settings, intake),
         hub=hub, queue_feed=feed, wallboard=wallboard, notifier=notifier, writer=writer,
         database_ok=lambda: database_ok(engine), close_database=lambda: _dispose(engine, reads),
         pbx=pbx, bus_link=bus_link)
@@ -268,7 +270,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.state.mail = running.mail  # the mail listener (its port, for `hotline up` and tests)
     app.state.sender = running.sender  # the notification sender (tests wake it)
     for module in (http_session, http_customers, http_calls, http_tickets, http_queues, http_agent,
-                   http_ops, http_request, ws):
+                   http_ops, http_request, http_messages, ws):
         app.include_router(module.router)
     add_pages(app)
     add_docs(app)

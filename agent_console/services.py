@@ -24,7 +24,7 @@ from agent_console.wallboard import WallboardPush
 from cti.bus import EventBus
 from tickets.customers import CustomerService
 from tickets.desk import TicketDesk
-from tickets.intake import IntakeService
+from tickets.intake import Conversation, IntakeService
 from tickets.lookup import CustomerLookup
 from tickets.users import UserService
 from tickets.writer import DbWriter
@@ -47,6 +47,7 @@ class Services:
     lookup: CustomerLookup
     desk: TicketDesk
     intake: IntakeService  # mail and form entries -> tickets
+    conversation: Conversation  # a ticket's mails, form entries, attachments and callers' mails
     hub: Hub
     queue_feed: QueueFeed  # the live queue projection and what moves it
     wallboard: WallboardPush  # the supervisors' queue views

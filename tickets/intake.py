@@ -31,6 +31,7 @@ from tickets.models import (
     Attachment,
     Channel,
     Contact,
+    Notification,
     Ticket,
     TicketHistory,
     TicketMessage,
@@ -162,6 +163,45 @@ class IntakeService:
                                 old=ticket.status.value, new="open", note="reply received"))
             ticket.status = TicketStatus.OPEN
         ticket.updated_at = now
+
+
+def message_dict(m: TicketMessage, attachments: list[Attachment]) -> dict[str, Any]:
+    return {"id": m.id, "channel": m.channel.value, "message_id": m.message_id, "sender": m.sender,
+            "sender_name": m.sender_name, "subject": m.subject, "body": m.body,
+            "received_at": m.received_at.isoformat(),
+            "attachments": [{"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size}
+                            for a in attachments]}
+
+
+def notification_dict(n: Notification) -> dict[str, Any]:
+    return {"id": n.id, "kind": n.kind, "to_address": n.to_address, "language": n.language, "subject": n.subject,
+            "status": n.status, "attempts": n.attempts, "created_at": n.created_at.isoformat(),
+            "sent_at": n.sent_at.isoformat() if n.sent_at else None}
+
+
+class Conversation:
+    """Reading what came in and went out on a ticket (mails, form entries, callers' mails)."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+
+    def of(self, ticket_id: int) -> dict[str, Any]:
+        with self.sessions() as s:
+            messages = list(s.scalars(select(TicketMessage).where(TicketMessage.ticket_id == ticket_id)
+                                      .order_by(TicketMessage.received_at, TicketMessage.id)))
+            files: dict[int, list[Attachment]] = {}
+            for a in s.scalars(select(Attachment).where(Attachment.ticket_id == ticket_id).order_by(Attachment.id)):
+                files.setdefault(a.message_id, []).append(a)
+            notices = s.scalars(select(Notification).where(Notification.ticket_id == ticket_id)
+                                .order_by(Notification.id))
+            return {"messages": [message_dict(m, files.get(m.id, [])) for m in messages],
+                    "notifications": [notification_dict(n) for n in notices]}
+
+    def attachment(self, attachment_id: int) -> tuple[str, bytes] | None:
+        """(file name, bytes), or None."""
+        with self.sessions() as s:
+            a = s.get(Attachment, attachment_id)
+            return (a.filename, a.data) if a is not None else None
 
 
 def _like(text: str) -> str:
