@@ -37,6 +37,7 @@ from tickets.intake import IntakeService
 from tickets.migrate import upgrade
 from tickets.models import Attachment, Channel, Contact, Priority, Ticket
 from tickets.sla import SlaPolicy
+from tickets.writer import GIL_SWITCH_INTERVAL
 
 PDF = b"%PDF-1.4\n" + bytes(range(256)) * 80  # 20 KiB
 
@@ -157,6 +158,8 @@ def main() -> int:
     ap.add_argument("--connections", type=int, default=10)
     ap.add_argument("--pg", default="", help="also on PostgreSQL (a scratch schema of this database)")
     args = ap.parse_args()
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL)  # as `hotline serve` runs
+    print(f"GIL switch interval {sys.getswitchinterval() * 1000:.1f} ms (as hotline serve)")
     with tempfile.TemporaryDirectory() as folder:
         run("sqlite", f"sqlite:///{Path(folder) / 'mail.db'}", args.mails, args.connections)
     if args.pg:
