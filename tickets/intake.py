@@ -64,7 +64,6 @@ class Entry:
     references: tuple[str, ...] = ()
     ticket_number: str | None = None
     attachments: tuple[AttachmentIn, ...] = ()
-    contact_id: int | None = None  # known already (the form never links by a typed-in address)
 
     @classmethod
     def of_mail(cls, mail: MailIntake) -> Entry:
@@ -80,10 +79,10 @@ class IntakeService:
     def store_mail(self, mail: MailIntake, now: datetime) -> Stored:
         return self.store(Entry.of_mail(mail), now)
 
-    def store(self, entry: Entry, now: datetime, link_by_address: bool = True) -> Stored:
+    def store(self, entry: Entry, now: datetime) -> Stored:
         try:
             with self.sessions.begin() as s:
-                return self._store(s, entry, now, link_by_address)
+                return self._store(s, entry, now)
         except IntegrityError:  # the same Message-ID stored by a concurrent delivery
             with self.sessions() as s:
                 known = self._known(s, entry.message_id)
@@ -91,7 +90,7 @@ class IntakeService:
                 raise
             return known
 
-    def _store(self, s: Session, entry: Entry, now: datetime, link_by_address: bool) -> Stored:
+    def _store(self, s: Session, entry: Entry, now: datetime) -> Stored:
         known = self._known(s, entry.message_id)
         if known is not None:
             return known
@@ -99,8 +98,7 @@ class IntakeService:
         ticket = self._thread(s, entry)
         created = ticket is None
         if ticket is None:
-            contact_id, organisation_id = (self._contact(s, entry.sender) if link_by_address
-                                           else (entry.contact_id, None))
+            contact_id, organisation_id = self._contact(s, entry.sender)
             values: dict[str, Any] = {"subject": entry.subject or "(no subject)", "contact_id": contact_id,
                                       "description": entry.text[:MAX_DESCRIPTION]}
             ticket = add_ticket(s, self.policy, values, entry.channel, actor, now)

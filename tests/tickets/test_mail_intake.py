@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -210,3 +211,19 @@ async def test_lmtp_works_the_same(sessions: Sessions) -> None:
 def test_a_bad_listen_address_names_the_setting(bad: str) -> None:
     with pytest.raises(ValueError, match="HOTLINE_MAIL_LISTEN"):
         ListenAddress.parse(bad)
+
+
+async def test_a_database_that_does_not_answer_is_a_451_and_the_mta_tries_again(tmp_path: Any) -> None:
+    from tickets.db import make_engine, session_factory
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'no-such-folder' / 'hotline.db'}")
+    handler = MailHandler(IntakeService(session_factory(engine), SlaPolicy({})),
+                          limits_of(50_000, "", "hotline.invalid"), lambda: NOW)
+    mail = MailListener(ListenAddress.parse("127.0.0.1:0"), handler, max_bytes=200_000, hostname="hotline")
+    await mail.start()
+    try:
+        code, reply = await send(mail, message("Drucker"))
+    finally:
+        await mail.close()
+        engine.dispose()
+    assert code == 451 and reply.startswith("4.3.0")
