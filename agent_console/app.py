@@ -4,16 +4,14 @@ Layer: edge. It only wires: it builds every object, passes collaborators in
 through constructors, connects each consumer to the bus with one
 `subscribe(bus)` line, and starts and stops what runs in the background (in
 reverse order). Nothing is created at import time; no other module builds
-another component's collaborators. Jobs live in agent_console.jobs, the OpenAPI
-document in agent_console.openapi.
+another component's collaborators. Jobs live in agent_console.jobs, the start and
+stop order in agent_console.lifecycle, the OpenAPI document in agent_console.openapi.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -38,6 +36,7 @@ from agent_console import (
 )
 from agent_console.hub import Hub
 from agent_console.jobs import Jobs
+from agent_console.lifecycle import Running
 from agent_console.login_guard import LoginGuard
 from agent_console.mail_in import ListenAddress, MailHandler, MailListener, limits_of
 from agent_console.mail_out import OutboxSender, SmtpTarget
@@ -57,7 +56,6 @@ from agent_console.web import add_error_shapes, add_pages
 from cti.bridge import AmiBridge
 from cti.bus import EventBus
 from cti.calls import CallRegistry
-from cti.tasks import TaskSet
 from tickets import writer_process
 from tickets.calls_service import TicketService
 from tickets.customers import CustomerService
@@ -69,7 +67,6 @@ from tickets.models import Priority
 from tickets.outbox import NoticeConfig, Outbox
 from tickets.reconcile import Reconciler
 from tickets.recorder import CallRecorder
-from tickets.reports import finished_calls
 from tickets.sla import ServiceHours, SlaPolicy
 from tickets.users import UserService
 from tickets.writer import DbWriter
@@ -159,56 +156,7 @@ def _sender(s: Settings, db: sessionmaker[Session], clock: Callable[[], datetime
     return OutboxSender(Outbox(db), SmtpTarget.parse(s.smtp_url), s.mail_from or f"hotline@{s.mail_domain}", clock)
 
 
-@dataclass
-class _Running:
-    """What the lifespan starts, in this order, and stops in reverse."""
-
-    services: Services
-    bridge: AmiBridge | None
-    jobs: Jobs
-    mail: MailListener | None = None
-    sender: OutboxSender | None = None
-    tasks: TaskSet = field(default_factory=TaskSet)
-
-    async def start(self) -> None:
-        s = self.services
-        today = await asyncio.to_thread(finished_calls, s.desk.sessions, s.queue_feed.today_starts(), s.clock())
-        s.queue_feed.load_today(today)
-        s.writer.start()
-        s.notifier.start()
-        s.wallboard.start()
-        self.tasks.spawn(s.queue_feed.run(), "queue-sampler")
-        if s.bus_link:
-            s.bus_link.start()
-        if self.bridge:
-            self.bridge.start()
-        self.jobs.start()
-        if self.mail:
-            await self.mail.start()
-        if self.sender:
-            self.sender.start()
-
-    async def stop(self) -> None:
-        s = self.services
-        if self.sender:
-            await self.sender.close()
-        if self.mail:
-            await self.mail.close()
-        await self.jobs.close()
-        if self.bridge:
-            await self.bridge.close()
-        if s.bus_link:
-            await s.bus_link.close()
-        await self.tasks.stop()
-        await s.wallboard.close()
-        await s.notifier.close()
-        await s.writer.drain()
-        await s.writer.close()
-        s.login.close()
-        s.close_database()
-
-
-def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> _Running:
+def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Running:
     _check(settings)
     engine, reads = make_engine(settings.database_url), make_engine(settings.database_url, ping=False)
     db = session_factory(engine)
@@ -249,7 +197,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> _Runni
         hub=hub, queue_feed=feed, wallboard=wallboard, notifier=notifier, writer=writer,
         database_ok=lambda: database_ok(engine), close_database=lambda: _dispose(engine, reads),
         pbx=pbx, bus_link=bus_link)
-    return _Running(services, bridge, jobs, _mail(settings, intake, clock), _sender(settings, db, clock))
+    return Running(services, bridge, jobs, _mail(settings, intake, clock), _sender(settings, db, clock))
 
 
 def create_app(settings: Settings | None = None, clock: Callable[[], datetime] = _utcnow) -> FastAPI:

@@ -25,6 +25,7 @@ from sqlalchemy import insert, or_, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from cti.callerid import NumberKind, normalize
+from tickets.csv_cells import csv_records, neutralise
 from tickets.models import Contact, Organisation, Phone, PhoneKind
 
 COLUMNS = ("name", "organization", "phones", "email", "language", "team")
@@ -127,37 +128,6 @@ def parse_customer(name: str, organization: str = "", phones: Iterable[str] = ()
 def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterator[Sequence[Any]]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
-
-
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what makes a spreadsheet cell a formula
-
-
-def neutralise(cell: str) -> str:
-    """A cell a spreadsheet would run as a formula (OWASP "CSV injection"), behind an
-    apostrophe, which spreadsheets show as text; `csv_cells` takes it off again."""
-    return "'" + cell if cell.startswith(FORMULA_START) else cell
-
-
-def csv_cells(fields: list[str]) -> list[str]:
-    """The cells as exported values read back: a neutralised formula loses its apostrophe."""
-    return [f[1:] if f.startswith("'") and f[1:].startswith(FORMULA_START) else f for f in fields]
-
-
-def csv_records(reader: Any, errors: list[tuple[int, str]]) -> Iterator[tuple[int, list[str]]]:
-    """(line the record starts on, fields); blank records skipped, unreadable ones reported."""
-    while True:
-        line = reader.line_num + 1
-        try:
-            fields = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            errors.append((line, f"unreadable CSV: {exc}"))
-            if reader.line_num < line:
-                return
-            continue
-        if any(f.strip() for f in fields):
-            yield line, csv_cells(fields)
 
 
 def read_header(records: Iterator[tuple[int, list[str]]]) -> list[str]:
