@@ -26,8 +26,10 @@ from agent_console import (
     http_calls,
     http_customers,
     http_kb,
+    http_messages,
     http_ops,
     http_queues,
+    http_request,
     http_session,
     http_tickets,
     middleware,
@@ -38,6 +40,8 @@ from agent_console.hub import Hub
 from agent_console.jobs import Jobs
 from agent_console.lifecycle import Running
 from agent_console.login_guard import LoginGuard
+from agent_console.mail_in import ListenAddress, MailHandler, MailListener, limits_of
+from agent_console.mail_out import OutboxSender, SmtpTarget
 from agent_console.notifier import PopNotifier
 from agent_console.openapi import add_docs
 from agent_console.pops import PopEnricher
@@ -59,10 +63,12 @@ from tickets.calls_service import TicketService
 from tickets.customers import CustomerService
 from tickets.db import database_ok, make_engine, session_factory
 from tickets.desk import TicketDesk
+from tickets.intake import Conversation, IntakeService
 from tickets.kb import KnowledgeBase
 from tickets.kb_links import KbLinks
 from tickets.lookup import CustomerLookup
 from tickets.models import Priority
+from tickets.outbox import NoticeConfig, Outbox
 from tickets.reconcile import Reconciler
 from tickets.recorder import CallRecorder
 from tickets.service_calendar import parse_region
@@ -99,13 +105,14 @@ def _policy(s: Settings) -> SlaPolicy:
                      parse_region(s.holidays))
 
 
-def _writer(settings: Settings, db: sessionmaker[Session], policy: SlaPolicy, bus: EventBus) -> DbWriter:
+def _writer(settings: Settings, db: sessionmaker[Session], policy: SlaPolicy, bus: EventBus,
+            notices: NoticeConfig | None) -> DbWriter:
     window = timedelta(minutes=settings.callback_window_minutes)
     if settings.writer_process:  # the loop never waits for the writer's GIL
-        config = WriterConfig(settings.database_url, policy, window, settings.short_abandon_seconds)
+        config = WriterConfig(settings.database_url, policy, window, settings.short_abandon_seconds, notices)
         return DbWriter(writer_process.handle, on_result=bus.publish, executor=writer_process.executor(config))
     tickets = TicketService(db, policy=policy, callback_window=window,
-                            short_abandon_seconds=settings.short_abandon_seconds)
+                            short_abandon_seconds=settings.short_abandon_seconds, notices=notices)
     return DbWriter(tickets.handle, on_result=bus.publish)
 
 
@@ -131,22 +138,47 @@ def _pbx(s: Settings, bus: EventBus, bridge: AmiBridge | None,
     return remote, remote
 
 
+def _mail(s: Settings, intake: IntakeService, clock: Callable[[], datetime]) -> MailListener | None:
+    """The SMTP/LMTP listener, on the bridge instance only and only with HOTLINE_MAIL_LISTEN."""
+    if not s.mail_listen or s.web_only:
+        return None
+    handler = MailHandler(intake, limits_of(s.mail_max_attachment_bytes, s.mail_attachment_types, s.mail_domain),
+                          clock)
+    return MailListener(ListenAddress.parse(s.mail_listen), handler, s.mail_max_bytes, s.mail_hostname)
+
+
+def _notices(s: Settings) -> NoticeConfig | None:
+    """Callers' mails are queued only when they can be sent (HOTLINE_SMTP_URL)."""
+    if not s.smtp_url:
+        return None
+    SmtpTarget.parse(s.smtp_url)  # a bad URL stops the start with its reason
+    return NoticeConfig(s.mail_domain, s.timezone)
+
+
+def _sender(s: Settings, db: sessionmaker[Session], clock: Callable[[], datetime]) -> OutboxSender | None:
+    """The outbox's sender, on the bridge instance (web-only instances only queue)."""
+    if not s.smtp_url or s.web_only:
+        return None
+    return OutboxSender(Outbox(db), SmtpTarget.parse(s.smtp_url), s.mail_from or f"hotline@{s.mail_domain}", clock)
+
+
 def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Running:
     _check(settings)
     engine, reads = make_engine(settings.database_url), make_engine(settings.database_url, ping=False)
     db = session_factory(engine)
-    policy = _policy(settings)
-    desk, lookup = TicketDesk(db, policy), CustomerLookup(db, settings.default_region, reads)
+    policy, notices = _policy(settings), _notices(settings)
+    desk, lookup = TicketDesk(db, policy, notices), CustomerLookup(db, settings.default_region, reads)
     customers = CustomerService(db, settings.default_region)
     users = UserService(db)
     kb = KnowledgeBase(db, clock)
+    intake = IntakeService(db, policy, notices)
     bus, hub = EventBus(), Hub()
     feed = QueueFeed(QueueProjection(threshold=settings.service_level_seconds,
                                      short_abandon=settings.short_abandon_seconds),
                      clock, settings.timezone, settings.queue_name)
     wallboard = WallboardPush(hub, feed.projection, clock, settings.mask_caller_numbers)
     notifier = PopNotifier(hub, PopEnricher(lookup, desk, customers), clock)
-    writer = _writer(settings, db, policy, bus)
+    writer = _writer(settings, db, policy, bus, notices)
     bridge = _bridge(settings, bus, clock)
     pbx, bus_link = _pbx(settings, bus, bridge, clock)
     reconciler = (Reconciler(db, Path(settings.queue_log), settings.reconcile_hours, settings.default_region)
@@ -167,11 +199,13 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
         settings=settings, clock=clock, bus=bus, users=users,
         sessions=Sessions.from_settings(settings, db, clock), login=LoginGuard.from_settings(settings),
         customers=customers, lookup=lookup,
-        desk=desk, kb=kb, kb_links=KbLinks(db, kb, clock),
+        desk=desk, kb=kb, kb_links=KbLinks(db, kb, clock), intake=intake, conversation=Conversation(db),
+        request_desk=http_request.RequestDesk.from_settings(settings, intake),
         hub=hub, queue_feed=feed, wallboard=wallboard, notifier=notifier, writer=writer,
         database_ok=lambda: database_ok(engine), close_database=lambda: _dispose(engine, reads),
         pbx=pbx, bus_link=bus_link)
-    return Running(services, bridge, jobs, build_agi(settings, lookup, bridge, policy, clock))
+    return Running(services, bridge, jobs, agi=build_agi(settings, lookup, bridge, policy, clock),
+                   mail=_mail(settings, intake, clock), sender=_sender(settings, db, clock))
 
 
 def create_app(settings: Settings | None = None, clock: Callable[[], datetime] = _utcnow) -> FastAPI:
@@ -189,11 +223,15 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
                   redoc_url=None, description="Help-desk hotline on Asterisk: screen pops, tickets, live queue.")
     app.state.services = running.services
     app.state.jobs = running.jobs
+    app.state.mail = running.mail  # the mail listener (its port, for `hotline up` and tests)
+    app.state.sender = running.sender  # the notification sender (tests wake it)
     for module in (http_session, http_customers, http_calls, http_tickets, http_queues, http_agent,
-                   http_ops, http_kb, ws):
+                   http_ops, http_kb, http_request, http_messages, ws):
         app.include_router(module.router)
     add_pages(app)
     add_docs(app)
     add_error_shapes(app)
-    middleware.install(app, running.services.settings, {"/api/customers/import": http_customers.MAX_IMPORT_BYTES})
+    limits = {"/api/customers/import": http_customers.MAX_IMPORT_BYTES,
+              "/api/request": http_request.body_limit(running.services.settings)}
+    middleware.install(app, running.services.settings, limits)
     return app

@@ -3,7 +3,8 @@
 Layer: edge (lifecycle only). agent_console.app builds the parts; this module
 starts them: today's finished calls into the queue feed first (so the wallboard's
 figures are right from the first snapshot), then the writer, the pushers, the
-sampler, the link to other instances, the AMI bridge, FastAGI and the jobs. Stopping drains
+sampler, the link to other instances, the AMI bridge, FastAGI, the jobs, the mail
+listener and the sender of callers' mails. Stopping drains
 the writer before the database is closed, so nothing queued is lost.
 """
 
@@ -14,6 +15,8 @@ from dataclasses import dataclass, field
 
 from agent_console.agi_routes import AgiService
 from agent_console.jobs import Jobs
+from agent_console.mail_in import MailListener
+from agent_console.mail_out import OutboxSender
 from agent_console.services import Services
 from cti.bridge import AmiBridge
 from cti.tasks import TaskSet
@@ -28,6 +31,8 @@ class Running:
     bridge: AmiBridge | None
     jobs: Jobs
     agi: AgiService | None = None  # FastAGI, beside the bridge (after it: routes are noted in its registry)
+    mail: MailListener | None = None  # HOTLINE_MAIL_LISTEN, bridge instance
+    sender: OutboxSender | None = None  # HOTLINE_SMTP_URL, bridge instance
     tasks: TaskSet = field(default_factory=TaskSet)
 
     async def start(self) -> None:
@@ -45,9 +50,17 @@ class Running:
         if self.agi:
             await self.agi.start()
         self.jobs.start()
+        if self.mail:
+            await self.mail.start()
+        if self.sender:
+            self.sender.start()
 
     async def stop(self) -> None:
         s = self.services
+        if self.sender:
+            await self.sender.close()
+        if self.mail:
+            await self.mail.close()
         await self.jobs.close()
         if self.agi:
             await self.agi.close()

@@ -24,6 +24,7 @@ from agent_console.wallboard import WallboardPush
 from cti.bus import EventBus
 from tickets.customers import CustomerService
 from tickets.desk import TicketDesk
+from tickets.intake import Conversation, IntakeService
 from tickets.kb import KnowledgeBase
 from tickets.kb_links import KbLinks
 from tickets.lookup import CustomerLookup
@@ -31,6 +32,7 @@ from tickets.users import UserService
 from tickets.writer import DbWriter
 
 if TYPE_CHECKING:
+    from agent_console.http_request import RequestDesk
     from agent_console.scaleout.health import BusLink
     from agent_console.scaleout.port import PbxPort
 
@@ -46,6 +48,8 @@ class Services:
     customers: CustomerService
     lookup: CustomerLookup
     desk: TicketDesk
+    intake: IntakeService  # mail and form entries -> tickets
+    conversation: Conversation  # a ticket's mails, form entries, attachments and callers' mails
     hub: Hub
     queue_feed: QueueFeed  # the live queue projection and what moves it
     wallboard: WallboardPush  # the supervisors' queue views
@@ -55,6 +59,7 @@ class Services:
     kb_links: KbLinks  # "solved with KB" links and suggestions
     database_ok: Callable[[], bool]
     close_database: Callable[[], None]
+    request_desk: RequestDesk  # the public request form: token signer, rate limit, intake
     # the way to the PBX: this instance's AMI bridge, or the bridge instance over Redis when web-only
     pbx: PbxPort | None = None
     # HOTLINE_REDIS_URL set: the relay (bridge instance) or the remote (web-only instance)

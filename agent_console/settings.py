@@ -103,6 +103,23 @@ class Settings(BaseSettings):
     # request bodies: the default limit; /api/session and the CSV import have their own
     max_body_bytes: int = 1024 * 1024
 
+    # mail in (bridge instance only): "127.0.0.1:2525" (SMTP) or "lmtp:127.0.0.1:2424"; empty: off.
+    # The site's MTA forwards the help-desk address here (agent_console/mail_in.py)
+    mail_listen: str = ""
+    mail_hostname: str = "hotline"  # the name the listener greets with (no DNS lookup for it)
+    mail_max_bytes: int = 25 * 1024 * 1024  # a whole message; more is refused with 552
+    mail_max_attachment_bytes: int = 10 * 1024 * 1024  # one attachment (mail and form)
+    # accepted attachment types, comma-separated MIME types; empty: tickets.mail_parse.DEFAULT_TYPES
+    mail_attachment_types: str = ""
+    # the domain of the Message-IDs hotline sends: mail carrying one is our own coming back (a loop)
+    mail_domain: str = "hotline.invalid"
+    # mail out: callers' notifications (ticket created, escalated, resolved) go through this
+    # server, smtp://[user:password@]host[:port] or smtps://…; empty: none are queued or sent
+    smtp_url: str = ""
+    mail_from: str = ""  # the notifications' From; empty: hotline@<mail_domain>
+    # the public request form (/request): posts per address a minute (429 beyond)
+    form_limit_per_minute: int = 5
+
     @field_validator("dial_allow")
     @classmethod
     def _dial_allow_parses(cls, value: str) -> str:

@@ -20,7 +20,8 @@ from fastapi.staticfiles import StaticFiles
 from agent_console.errors import error_body, field_errors
 
 STATIC = Path(__file__).resolve().parent / "static"
-PAGES = {"/": "index.html", "/console": "console.html", "/wallboard": "wallboard.html", "/kb": "kb.html"}
+PAGES = {"/": "index.html", "/console": "console.html", "/wallboard": "wallboard.html", "/kb": "kb.html",
+         "/request": "request.html"}
 
 
 def add_pages(app: FastAPI) -> None:

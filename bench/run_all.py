@@ -61,6 +61,8 @@ def plan(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
          ["bench_agi.py", *(["--seconds", "5", "--contacts", "5000"] if q else []), *pg]),
         ("Ticket + call-record writes, event-loop lag",
          ["bench_writes.py", *(["--calls", "300"] if q else []), *pg]),
+        ("1,000 inbound mails in a burst through the SMTP listener",
+         ["bench_mail.py", *(["--mails", "100"] if q else []), *pg]),
         ("Customer CSV import (100,000 rows, 1 % broken)",
          ["bench_import.py", *(["--rows", "5000"] if q else []), *pg]),
         ("Login flood: 200 addresses against a real hotline serve, /api/me and the real user meanwhile",

@@ -58,6 +58,8 @@ def run_serve(_args: argparse.Namespace) -> int:
     # collector's full passes, which otherwise walk it and pause the loop
     gc.freeze()
     print(f"hotline serving on http://{settings.http_host}:{settings.http_port}/", flush=True)
+    if settings.mail_listen and not settings.web_only:
+        print(f"hotline mail intake on {settings.mail_listen}", flush=True)
     # uvicorn would believe X-Forwarded-For from 127.0.0.1 by default, so any local
     # client could pick its address (and dodge the login throttle): proxies are
     # trusted only through HOTLINE_TRUSTED_PROXIES, in the app (agent_console/middleware.py).

@@ -29,6 +29,8 @@ from hotline_cli.state import load_or_create_secret, state_dir
 from tickets.demo import DEMO_FOCUS_TEAMS
 
 DEMO_PHONES = ("1001", "1002", "1003")
+MAIL_LISTEN = "127.0.0.1:2525"
+MAIL_SINK = "127.0.0.1:2526"  # `hotline mail-sink`: the demo's callers' mails, as .eml files
 
 
 def add_up_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -68,10 +70,28 @@ def demo_phones(agents: tuple[str, ...], sip_port: int, passwords: dict[str, str
                 proc.stdout.close()
 
 
+@contextlib.contextmanager
+def mail_sink() -> Iterator[None]:
+    """The local sink for the demo's callers' mails, unless a real HOTLINE_SMTP_URL is set."""
+    if "HOTLINE_SMTP_URL" in os.environ:
+        yield
+        return
+    proc = subprocess.Popen([sys.executable, "-m", "hotline_cli.main", "mail-sink", "--listen", MAIL_SINK],
+                            stdout=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        proc.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=5)
+
+
 def _server_env(http_port: int, ami_port: int, ami_secret: str, queue_log: str) -> dict[str, str]:
     folder = state_dir()
     env = dict(os.environ)
     env.setdefault("HOTLINE_DATABASE_URL", f"sqlite:///{folder / 'hotline.db'}")
+    env.setdefault("HOTLINE_MAIL_LISTEN", MAIL_LISTEN)  # mail in, on loopback (a site's MTA forwards to it)
+    env.setdefault("HOTLINE_SMTP_URL", f"smtp://{MAIL_SINK}")  # callers' mails into the local sink
     env.update(
         HOTLINE_AMI_HOST="127.0.0.1", HOTLINE_AMI_PORT=str(ami_port),
         HOTLINE_AMI_USERNAME=AMI_USERNAME, HOTLINE_AMI_SECRET=ami_secret,
@@ -115,9 +135,9 @@ def run_up(args: argparse.Namespace) -> int:
     phones = () if args.no_phones else DEMO_PHONES
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with demo_phones(phones, c.sip_port, c.agent_passwords, args.answer_after):
+    with demo_phones(phones, c.sip_port, c.agent_passwords, args.answer_after), mail_sink():
         server = _start_server(args.http_port, c.ami_port, c.ami_secret, str(pbx.queue_log), pbx)
-        _print_howto(args.http_port, phones, server is not None)
+        _print_howto(args.http_port, phones, server is not None, os.environ.get("HOTLINE_MAIL_LISTEN", MAIL_LISTEN))
         try:
             if server is not None:
                 server.wait()
@@ -153,7 +173,7 @@ def _start_server(http_port: int, ami_port: int, secret: str, queue_log: str,
     return None
 
 
-def _print_howto(http_port: int, phones: tuple[str, ...], serving: bool) -> None:
+def _print_howto(http_port: int, phones: tuple[str, ...], serving: bool, mail_listen: str = "") -> None:
     print()
     if serving:
         logins = write_demo_logins()
@@ -164,4 +184,11 @@ def _print_howto(http_port: int, phones: tuple[str, ...], serving: bool) -> None
     if phones:
         print(f"Demo agents' phones {', '.join(phones)} answer after a few seconds of ringing.")
     print('Place a call:  .venv/bin/hotline call --from "0341 2538-5555" --name "Erika Mustermann"')
+    if serving and mail_listen:
+        print(f"Mail to the desk: SMTP {mail_listen} (any recipient) makes an e-mail ticket, e.g.")
+        print(f"  swaks --server {mail_listen} --from you@example.org --to desk@example.org")
+    if serving and "HOTLINE_SMTP_URL" not in os.environ:
+        print(f"Mails to callers are not sent out: they are kept as .eml files in {state_dir() / 'mail'}")
+    if serving:
+        print(f"The web form for callers (no login): http://127.0.0.1:{http_port}/request")
     print("Stop with Ctrl-C.")

@@ -24,6 +24,7 @@ from cti import events as ev
 from tickets.events import TicketCreated
 from tickets.lookup import direct_contact
 from tickets.models import Callback, CallbackStatus, CallRecord, Priority, Ticket
+from tickets.outbox import NoticeConfig, enqueue
 from tickets.sla import SlaPolicy
 
 _RECORD_FIELDS = ("caller_number", "caller_raw", "caller_name", "queue", "entered_at",
@@ -47,8 +48,8 @@ def _insert(session: Session, model: type[Any]) -> Any:
 class TicketService:
     def __init__(self, sessions: sessionmaker[Session], policy: SlaPolicy | None = None,
                  callback_window: timedelta = timedelta(minutes=60),
-                 short_abandon_seconds: float = 5) -> None:
-        self.sessions, self.policy = sessions, policy
+                 short_abandon_seconds: float = 5, notices: NoticeConfig | None = None) -> None:
+        self.sessions, self.policy, self.notices = sessions, policy, notices
         self.callback_window, self.short_abandon_seconds = callback_window, short_abandon_seconds
 
     def handle(self, update_: ev.CallUpdated) -> TicketCreated | None:
@@ -92,6 +93,7 @@ class TicketService:
             ticket.number = f"{now.year}-{ticket.id:06d}"
             session.execute(update(CallRecord).where(CallRecord.linkedid == call.linkedid)
                             .values(ticket_id=ticket.id))
+            enqueue(session, ticket, "created", now, self.notices)
             return TicketCreated(call.linkedid, ticket.id, ticket.number, contact, call.agent)
 
     def _ended(self, call: ev.CallSnapshot, at: datetime) -> None:

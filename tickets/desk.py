@@ -34,6 +34,7 @@ from tickets.models import (
     TicketHistory,
     TicketStatus,
 )
+from tickets.outbox import NoticeConfig, enqueue
 from tickets.sla import DONE, SlaPolicy, is_overdue
 
 EDITABLE = ("subject", "description", "status", "priority", "category", "assignee", "team",
@@ -156,6 +157,7 @@ def ticket_dict(t: Ticket, now: datetime) -> dict[str, Any]:
         "status": _text(t.status), "priority": _text(t.priority), "level": t.level, "team": t.team,
         "assignee": t.assignee, "category": t.category, "channel": _text(t.channel),
         "first_contact_resolution": t.first_contact_resolution, "contact_id": t.contact_id,
+        "organisation_id": t.organisation_id,
         "linkedid": t.linkedid, "due_at": _iso(t.due_at), "overdue": is_overdue(t.due_at, t.status, now),
         "created_at": _iso(t.created_at), "updated_at": _iso(t.updated_at), "version": t.version}
 
@@ -177,9 +179,26 @@ def history_dict(h: TicketHistory) -> dict[str, Any]:
             "old": h.old, "new": h.new, "note": h.note}
 
 
+def add_ticket(s: Session, policy: SlaPolicy, values: dict[str, Any], channel: Channel, actor: str,
+               now: datetime) -> Ticket:
+    """A new ticket in the session's transaction (validated `values`), numbered
+    `<year>-<id, 6 digits>`, with its `created` history row."""
+    ticket = Ticket(**values, number=f"new-{uuid.uuid4().hex[:16]}", channel=channel,
+                    status=TicketStatus.NEW, level=1, due_at=policy.due(now, values.get("priority", Priority.NORMAL)),
+                    created_at=now, updated_at=now)
+    s.add(ticket)
+    s.flush()
+    ticket.number = f"{now.astimezone(UTC).year}-{ticket.id:06d}"
+    _touch(ticket, now)
+    s.add(TicketHistory(ticket_id=ticket.id, at=now, actor=actor, field="created", new=ticket.number,
+                        note=f"due_at {_iso(ticket.due_at)}" if ticket.due_at else ""))
+    return ticket
+
+
 class TicketDesk:
-    def __init__(self, sessions: sessionmaker[Session], policy: SlaPolicy) -> None:
-        self.sessions, self.policy = sessions, policy
+    def __init__(self, sessions: sessionmaker[Session], policy: SlaPolicy,
+                 notices: NoticeConfig | None = None) -> None:
+        self.sessions, self.policy, self.notices = sessions, policy, notices
 
     # --- tickets: reading ---------------------------------------------------
 
@@ -231,15 +250,8 @@ class TicketDesk:
             values = {f: _validate(s, f, v) for f, v in (
                 ("subject", subject), ("description", description), ("priority", priority),
                 ("category", category), ("contact_id", contact_id))}
-            ticket = Ticket(**values, number=f"new-{uuid.uuid4().hex[:16]}", channel=_enum_value("channel", channel),
-                            status=TicketStatus.NEW, level=1, due_at=self.policy.due(now, values["priority"]),
-                            created_at=now, updated_at=now)
-            s.add(ticket)
-            s.flush()
-            ticket.number = f"{now.astimezone(UTC).year}-{ticket.id:06d}"
-            _touch(ticket, now)
-            s.add(TicketHistory(ticket_id=ticket.id, at=now, actor=actor, field="created", new=ticket.number,
-                                note=f"due_at {_iso(ticket.due_at)}" if ticket.due_at else ""))
+            ticket = add_ticket(s, self.policy, values, _enum_value("channel", channel), actor, now)
+            enqueue(s, ticket, "created", now, self.notices)
             return ticket_dict(ticket, now)
 
     def update(self, ticket_id: int, changes: dict[str, Any], actor: str, now: datetime | None = None,
@@ -253,7 +265,7 @@ class TicketDesk:
             with s.begin():
                 ticket = self.lock_for_change(s, ticket_id, expected_version, now)
                 clean = {name: _validate(s, name, value) for name, value in changes.items()}
-                changed = False
+                changed = resolved = False
                 for name, value in clean.items():
                     old = getattr(ticket, name)
                     if old == value:
@@ -267,6 +279,10 @@ class TicketDesk:
                     s.add(TicketHistory(ticket_id=ticket.id, at=now, actor=actor, field=name,
                                         old=_text(old), new=_text(value), note=note))
                     _touch(ticket, now)
+                    if name == "status" and value == TicketStatus.RESOLVED:
+                        resolved = True
+                if resolved:  # after every change of this edit: the mail tells the notes as saved
+                    enqueue(s, ticket, "resolved", now, self.notices)
                 if changed:
                     return ticket_dict(ticket, now)
                 s.rollback()  # nothing changed: the version stays (no false conflict for others)
@@ -296,6 +312,7 @@ class TicketDesk:
                                     old="new", new="open", note="escalated"))
                 ticket.status = TicketStatus.OPEN
             _touch(ticket, now)
+            enqueue(s, ticket, "escalated", now, self.notices)
             return ticket_dict(ticket, now)
 
     @classmethod

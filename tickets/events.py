@@ -46,6 +46,7 @@ class TicketUpdated:
     created_at: datetime
     updated_at: datetime
     version: int
+    organisation_id: int | None = None  # a mail or form ticket from an address no contact has
 
     @classmethod
     def of(cls, ticket: Mapping[str, Any]) -> TicketUpdated:

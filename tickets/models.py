@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -180,6 +181,8 @@ class Ticket(Base):
     channel: Mapped[Channel] = mapped_column(_enum(Channel), default=Channel.PHONE)
     first_contact_resolution: Mapped[bool] = mapped_column(Boolean, default=False)
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
+    # a mail or form from an unknown address: the organisation its domain belongs to
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     linkedid: Mapped[str | None] = mapped_column(String(64), unique=True)
     due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
@@ -245,6 +248,63 @@ class TicketHistory(Base):
     old: Mapped[str] = mapped_column(Text, default="")
     new: Mapped[str] = mapped_column(Text, default="")
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class TicketMessage(Base):
+    """A mail or form entry that made or joined a ticket. `message_id` (the mail's
+    Message-ID, unique) makes a redelivered mail land once and finds the ticket a
+    reply belongs to; `references` holds In-Reply-To and References, space separated."""
+
+    __tablename__ = "ticket_messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    channel: Mapped[Channel] = mapped_column(_enum(Channel))
+    message_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    references: Mapped[str] = mapped_column(Text, default="")
+    sender: Mapped[str] = mapped_column(String(254), default="")
+    sender_name: Mapped[str] = mapped_column(String(200), default="")
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Attachment(Base):
+    """A file that came with a message, kept in the database (stored in the same
+    transaction as its ticket, so an accepted mail is all there or not at all)."""
+
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("ticket_messages.id"), index=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Notification(Base):
+    """The outbox: a mail to a caller, written in the same transaction as the ticket
+    change it tells of, sent later by the sender task (agent_console/mail_out.py).
+    `key` (ticket:kind:n) is unique, so one change never queues two mails; a sender
+    claims a row by a compare-and-set update (pending, or a lease that ran out)."""
+
+    __tablename__ = "notifications"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # created | escalated | resolved
+    to_address: Mapped[str] = mapped_column(String(254))
+    language: Mapped[str] = mapped_column(String(10))
+    subject: Mapped[str] = mapped_column(String(400))
+    body: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)  # pending|sending|sent|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 # the knowledge base's tables share Base.metadata (tests' wipe, Alembic): import them with the rest

@@ -25,6 +25,7 @@ from cti.events import CallUpdated
 from tickets.calls_service import TicketService
 from tickets.db import make_engine, session_factory
 from tickets.events import TicketCreated
+from tickets.outbox import NoticeConfig
 from tickets.sla import SlaPolicy
 from tickets.writer import RetryLater
 
@@ -37,6 +38,7 @@ class WriterConfig:
     policy: SlaPolicy | None
     callback_window: timedelta
     short_abandon_seconds: float
+    notices: NoticeConfig | None = None  # queue a "ticket created" mail for the caller
 
 
 WRITER_NICENESS = 5  # on a busy machine the event loop's process gets the CPU first
@@ -50,7 +52,7 @@ def _init(config: WriterConfig) -> None:
     threading.Thread(target=_exit_with, args=(parent,), name="parent-watch", daemon=True).start()
     _service = TicketService(session_factory(make_engine(config.database_url)), policy=config.policy,
                              callback_window=config.callback_window,
-                             short_abandon_seconds=config.short_abandon_seconds)
+                             short_abandon_seconds=config.short_abandon_seconds, notices=config.notices)
 
 
 def _exit_with(parent: int) -> None:

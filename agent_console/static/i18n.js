@@ -1,6 +1,7 @@
 // hotline: every user-visible string in German and English. Everything after the first equals sign is one JSON object (tests/test_i18n.py reads it): keep it JSON.
 window.HOTLINE_I18N = {
 "de": {
+  "req.title": "Anfrage an den Service-Desk", "req.intro": "Beschreiben Sie Ihr Anliegen. Sie erhalten sofort eine Ticketnummer, unter der wir es bearbeiten.", "req.name": "Name", "req.email": "E-Mail", "req.phone": "Telefon (optional)", "req.organisation": "Organisation (optional)", "req.subject": "Betreff", "req.description": "Beschreibung", "req.attachment": "Anhang (optional)", "req.attachment_hint": "Eine Datei bis {size}: PDF, Bild, Text, Office-Dokument.", "req.send": "Absenden", "req.thanks": "Vielen Dank, Ihre Anfrage ist eingegangen.", "req.your_number": "Ihre Ticketnummer:", "req.keep_number": "Bitte nennen Sie diese Nummer, wenn Sie uns dazu anrufen oder schreiben.", "error.form_expired": "Das Formular ist abgelaufen. Bitte senden Sie es noch einmal ab.", "error.rate_limited": "Zu viele Anfragen von Ihrem Anschluss. Bitte warten Sie eine Minute.", "error.refused": "Diese Anfrage wurde abgelehnt.", "error.attachment_too_large": "Der Anhang ist zu groß.", "error.attachment_type": "Dieser Dateityp wird nicht angenommen.", "error.attachment_invalid": "Der Anhang konnte nicht gelesen werden.", "error.http_413": "Die Anfrage ist zu groß.",
   "login": "Anmelden", "username": "Benutzername", "password": "Passwort", "logout": "Abmelden",
   "wrong_login": "Benutzername oder Passwort falsch", "console": "Agenten-Konsole", "wallboard": "Wallboard",
   "language": "Sprache",
@@ -114,6 +115,7 @@ window.HOTLINE_I18N = {
   "more_time": "Mehr Zeit", "ready": "Bereit"
 },
 "en": {
+  "req.title": "Request to the service desk", "req.intro": "Describe what you need. You get a ticket number at once, under which we handle it.", "req.name": "Name", "req.email": "E-mail", "req.phone": "Phone (optional)", "req.organisation": "Organisation (optional)", "req.subject": "Subject", "req.description": "Description", "req.attachment": "Attachment (optional)", "req.attachment_hint": "One file up to {size}: PDF, image, text, office document.", "req.send": "Send", "req.thanks": "Thank you, your request has been received.", "req.your_number": "Your ticket number:", "req.keep_number": "Please quote this number when you call or write to us about it.", "error.form_expired": "The form has expired. Please send it again.", "error.rate_limited": "Too many requests from your connection. Please wait a minute.", "error.refused": "This request was refused.", "error.attachment_too_large": "The attachment is too large.", "error.attachment_type": "This file type is not accepted.", "error.attachment_invalid": "The attachment could not be read.", "error.http_413": "The request is too large.",
   "login": "Log in", "username": "Username", "password": "Password", "logout": "Log out",
   "wrong_login": "Wrong username or password", "console": "Agent console", "wallboard": "Wallboard",
   "language": "Language",
