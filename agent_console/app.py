@@ -180,7 +180,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> _Runni
                                      short_abandon=settings.short_abandon_seconds),
                      clock, settings.timezone, settings.queue_name)
     wallboard = WallboardPush(hub, feed.projection, clock, settings.mask_caller_numbers)
-    notifier = PopNotifier(hub, PopEnricher(lookup, desk, customers), clock)
+    notifier = PopNotifier(hub, PopEnricher(lookup, desk, customers), clock, desk.parties)
     writer = _writer(settings, db, policy, bus)
     bridge = _bridge(settings, bus, clock)
     pbx, bus_link = _pbx(settings, bus, bridge, clock)

@@ -14,6 +14,7 @@ from anyio import from_thread
 from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from agent_console.access import check_ticket, viewer
 from agent_console.auth import ANY, SessionUser
 from agent_console.fields import Notes, OneLine
 from agent_console.services import Services, ServicesDep
@@ -79,7 +80,8 @@ def list_tickets(services: ServicesDep, who: Annotated[SessionUser, ANY],
                  status: TicketStatus | None = None,
                  contact_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None, overdue: bool | None = None,
                  limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[dict[str, Any]]:
-    return services.desk.tickets(status=status, contact_id=contact_id, overdue=overdue, limit=limit)
+    return services.desk.tickets(status=status, contact_id=contact_id, overdue=overdue, limit=limit,
+                                 viewer=viewer(who))
 
 
 @router.post("/api/tickets", status_code=201)
@@ -94,12 +96,14 @@ def create_ticket(body: TicketIn, services: ServicesDep, who: Annotated[SessionU
 
 @router.get("/api/tickets/{ticket_id}")
 def get_ticket(ticket_id: TicketId, services: ServicesDep, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
+    check_ticket(services, who, ticket_id)
     return _found(services.desk.ticket(ticket_id), ticket_id)
 
 
 @router.patch("/api/tickets/{ticket_id}")
 def update_ticket(ticket_id: TicketId, body: TicketPatch, services: ServicesDep,
                   who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
+    check_ticket(services, who, ticket_id)
     desk = services.desk
     _found(desk.ticket(ticket_id), ticket_id)
     changes = body.model_dump(exclude_unset=True)
@@ -114,6 +118,7 @@ def update_ticket(ticket_id: TicketId, body: TicketPatch, services: ServicesDep,
 @router.post("/api/tickets/{ticket_id}/escalate")
 def escalate(ticket_id: TicketId, body: EscalateIn, services: ServicesDep,
              who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
+    check_ticket(services, who, ticket_id)
     desk = services.desk
     _found(desk.ticket(ticket_id), ticket_id)
     try:
@@ -126,6 +131,7 @@ def escalate(ticket_id: TicketId, body: EscalateIn, services: ServicesDep,
 
 @router.get("/api/tickets/{ticket_id}/history")
 def history(ticket_id: TicketId, services: ServicesDep, who: Annotated[SessionUser, ANY]) -> list[dict[str, Any]]:
+    check_ticket(services, who, ticket_id)
     desk = services.desk
     _found(desk.ticket(ticket_id), ticket_id)
     return desk.history(ticket_id)

@@ -35,6 +35,7 @@ from tickets.models import (
     TicketStatus,
 )
 from tickets.sla import DONE, SlaPolicy, is_overdue
+from tickets.visibility import Parties, Viewer, call_visible, parties, visible
 
 EDITABLE = ("subject", "description", "status", "priority", "category", "assignee", "team",
             "contact_id", "first_contact_resolution")
@@ -178,11 +179,19 @@ class TicketDesk:
             t = s.get(Ticket, ticket_id)
             return ticket_dict(t, now or datetime.now(UTC)) if t is not None else None
 
+    def parties(self, ticket_id: int) -> Parties | None:
+        """Whose the ticket is (tickets.visibility), None when there is no such ticket."""
+        with self.sessions() as s:
+            return parties(s, ticket_id)
+
     def tickets(self, status: str | None = None, contact_id: int | None = None, assignee: str | None = None,
-                overdue: bool | None = None, limit: int = 50, now: datetime | None = None) -> list[dict[str, Any]]:
-        """Newest first, filtered by whatever is given."""
+                overdue: bool | None = None, limit: int = 50, now: datetime | None = None,
+                viewer: Viewer | None = None) -> list[dict[str, Any]]:
+        """Newest first, filtered by whatever is given (`viewer`: only what they may see)."""
         now = _aware(now, "now") if now else datetime.now(UTC)
         q = select(Ticket).order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(_limit(limit))
+        if viewer is not None:
+            q = q.where(visible(viewer))
         if status is not None:
             q = q.where(Ticket.status == _enum_value("status", status))
         if contact_id is not None:
@@ -194,12 +203,14 @@ class TicketDesk:
         with self.sessions() as s:
             return [ticket_dict(t, now) for t in s.scalars(q)]
 
-    def open_tickets_for(self, contact_id: int, limit: int = 10,
-                         now: datetime | None = None) -> list[dict[str, Any]]:
+    def open_tickets_for(self, contact_id: int, limit: int = 10, now: datetime | None = None,
+                         viewer: Viewer | None = None) -> list[dict[str, Any]]:
         """The contact's tickets that are not resolved or closed, newest first."""
         now = now or datetime.now(UTC)
         q = (select(Ticket).where(Ticket.contact_id == contact_id, Ticket.status.not_in(list(DONE)))
              .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(_limit(limit)))
+        if viewer is not None:
+            q = q.where(visible(viewer))
         with self.sessions() as s:
             return [ticket_dict(t, now) for t in s.scalars(q)]
 
@@ -290,9 +301,9 @@ class TicketDesk:
     # --- calls --------------------------------------------------------------
 
     def calls(self, since: datetime | None = None, limit: int = 100, queue: str | None = None,
-              outcome: str | None = None) -> list[dict[str, Any]]:
-        """Call records newest first (by when they entered the queue)."""
-        q = select(CallRecord)
+              outcome: str | None = None, viewer: Viewer | None = None) -> list[dict[str, Any]]:
+        """Call records newest first (by when they entered the queue); `viewer`: theirs only."""
+        q = select(CallRecord) if viewer is None else select(CallRecord).where(call_visible(viewer))
         if since is not None:
             q = q.where(CallRecord.entered_at >= _aware(since, "since"))
         if queue is not None:
@@ -304,14 +315,18 @@ class TicketDesk:
         return self._calls(q, limit)
 
     def recent_calls(self, contact_id: int | None = None, number: str | None = None,
-                     limit: int = 10) -> list[dict[str, Any]]:
-        """The calls of a contact or from a number (either matches), newest first; [] given neither."""
+                     limit: int = 10, viewer: Viewer | None = None) -> list[dict[str, Any]]:
+        """The calls of a contact or from a number (either matches), newest first; [] given neither.
+        `viewer`: only the calls they may see (an agent: their own)."""
         matches: list[ColumnElement[bool]] = []
         if contact_id is not None:
             matches.append(CallRecord.contact_id == contact_id)
         if number:
             matches.append(CallRecord.caller_number == number)
-        return self._calls(select(CallRecord).where(or_(*matches)), limit) if matches else []
+        if not matches:
+            return []
+        q = select(CallRecord).where(or_(*matches))
+        return self._calls(q.where(call_visible(viewer)) if viewer is not None else q, limit)
 
     def call(self, linkedid: str) -> dict[str, Any] | None:
         with self.sessions() as s:
