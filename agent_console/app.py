@@ -25,11 +25,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agent_console import (
     http_agent,
+    http_callbacks,
     http_calls,
     http_customers,
     http_ops,
     http_queues,
     http_session,
+    http_ticket_list,
     http_tickets,
     middleware,
     ws,
@@ -223,8 +225,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
                   redoc_url=None, description="Help-desk hotline on Asterisk: screen pops, tickets, live queue.")
     app.state.services = running.services
     app.state.jobs = running.jobs
-    for module in (http_session, http_customers, http_calls, http_tickets, http_queues, http_agent,
-                   http_ops, ws):
+    for module in (http_session, http_customers, http_calls, http_ticket_list, http_tickets, http_callbacks,
+                   http_queues, http_agent, http_ops, ws):
         app.include_router(module.router)
     add_pages(app)
     add_docs(app)

@@ -1,4 +1,4 @@
-"""Tickets: list, create, read, update in place, escalate, history.
+"""Tickets: create, read, update in place, escalate, history (the list: http_ticket_list.py).
 
 Layer: edge. Validation errors from the desk become 422, unknown ids 404.
 An edit or escalation is published on the bus as tickets.events.TicketUpdated:
@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from anyio import from_thread
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from agent_console.access import check_ticket, viewer
+from agent_console.access import check_ticket
 from agent_console.auth import ANY, SessionUser
 from agent_console.fields import Notes, OneLine
 from agent_console.services import Services, ServicesDep
@@ -73,15 +73,6 @@ def _found(ticket: dict[str, Any] | None, ticket_id: int) -> dict[str, Any]:
     if ticket is None:
         raise HTTPException(404, f"no ticket {ticket_id}")
     return ticket
-
-
-@router.get("/api/tickets")
-def list_tickets(services: ServicesDep, who: Annotated[SessionUser, ANY],
-                 status: TicketStatus | None = None,
-                 contact_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None, overdue: bool | None = None,
-                 limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[dict[str, Any]]:
-    return services.desk.tickets(status=status, contact_id=contact_id, overdue=overdue, limit=limit,
-                                 viewer=viewer(who))
 
 
 @router.post("/api/tickets", status_code=201)

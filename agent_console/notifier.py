@@ -15,6 +15,7 @@ from callqueue.feed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from tickets.visibility import Parties
 log = logging.getLogger(__name__)
 _GONE = {ev.CallChange.ANSWERED, ev.CallChange.LEFT_QUEUE, ev.CallChange.ENDED,
          ev.CallChange.AFTER_HOURS, ev.CallChange.TRANSFERRED}
+CLOSE_WAIT = 2.0  # seconds the notifier finishes its queue for when the app stops
 ANSWER_WAITS_FOR_HISTORY = 1.0  # seconds; the history is ms of queries, this bounds a stuck database
 
 
@@ -96,6 +98,10 @@ class PopNotifier:
         self._tasks.spawn(self._run(), "notifier")
 
     async def close(self) -> None:
+        """Finish what is queued first (at most CLOSE_WAIT s): a database lookup cut off
+        mid-way would leave its worker thread holding a connection of a closed pool."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.drain(), CLOSE_WAIT)
         await self._tasks.stop()
 
     async def drain(self) -> None:

@@ -328,6 +328,12 @@ class TicketDesk:
         q = select(CallRecord).where(or_(*matches))
         return self._calls(q.where(call_visible(viewer)) if viewer is not None else q, limit)
 
+    def ticket_calls(self, ticket_id: int, linkedid: str | None, viewer: Viewer | None = None) -> list[dict[str, Any]]:
+        """The calls of a ticket (linked by ticket id or by the call's Linkedid), newest first."""
+        linked = CallRecord.ticket_id == ticket_id
+        q = select(CallRecord).where(or_(linked, CallRecord.linkedid == linkedid) if linkedid else linked)
+        return self._calls(q.where(call_visible(viewer)) if viewer is not None else q, 100)
+
     def call(self, linkedid: str) -> dict[str, Any] | None:
         with self.sessions() as s:
             r = s.scalars(select(CallRecord).where(CallRecord.linkedid == linkedid)).one_or_none()
@@ -356,6 +362,11 @@ class TicketDesk:
                 raise DeskError("status", "must be open or done") from None
         with self.sessions() as s:
             return [callback_dict(c) for c in s.scalars(q)]
+
+    def callback(self, callback_id: int) -> dict[str, Any] | None:
+        with self.sessions() as s:
+            item = s.get(Callback, callback_id)
+            return callback_dict(item) if item is not None else None
 
     def complete_callback(self, callback_id: int, actor: str) -> dict[str, Any]:
         """Mark done (idempotent: completing a done item keeps who did it)."""

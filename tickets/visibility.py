@@ -82,16 +82,23 @@ def _created_by(username: str) -> ColumnElement[bool]:
         TicketHistory.actor == username))
 
 
+def owned(viewer: Viewer) -> ColumnElement[bool]:
+    """Tickets the viewer owns: assignee, creator, or the agent on one of its calls
+    (the "my tickets" view; for a supervisor too, not everything)."""
+    terms: list[ColumnElement[bool]] = [Ticket.assignee == viewer.username, _created_by(viewer.username)]
+    if viewer.endpoint is not None:
+        terms.append(_on_call_of(viewer.endpoint))
+    return or_(*terms)
+
+
 def visible(viewer: Viewer) -> ColumnElement[bool]:
     """`may_see` as a condition on Ticket rows (for a WHERE clause)."""
     if viewer.everything:
         return true()
-    terms: list[ColumnElement[bool]] = [Ticket.assignee == viewer.username, _created_by(viewer.username)]
+    terms = [owned(viewer)]
     if viewer.teams:
         terms.append(and_(Ticket.team != "", Ticket.team.in_(sorted(viewer.teams))))
-    if viewer.endpoint is not None:
-        terms.append(_on_call_of(viewer.endpoint))
-    return or_(false(), *terms)
+    return or_(*terms)
 
 
 def call_visible(viewer: Viewer) -> ColumnElement[bool]:
