@@ -11,7 +11,9 @@ help desk's tickets, calls and callbacks through the services' own APIs.
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,8 +22,10 @@ from typing import Any
 import pytest
 
 from tests.browser.axe import assert_no_serious_violations
-from tests.browser.demo_day import PASSWORD, DemoServer, demo_server
+from tests.browser.demo_day import PASSWORD, DemoServer, add_users, demo_server
 from tests.factories import HOSTILE_NAME, add_contact, answered_call, gave_up
+from tests.pbx_fixture import Pbx, free_tcp_port, running_pbx
+from tests.serve_process import serve
 from tickets.calls_service import TicketService
 
 pytestmark = [pytest.mark.browser]
@@ -164,3 +168,61 @@ def test_callbacks_are_shown_and_closed(demo: DemoServer, browser: Any) -> None:
         assert "angenommen" in page.inner_text("#log")
     finally:
         page.context.close()
+
+
+EXTERNAL = "0341 2538-4444"  # the caller; E.164 +4934125384444
+DIAL_ALLOW = "10XX,5555,+49X."  # this test's site may call German numbers back (the PBX's and the app's list)
+
+
+@pytest.fixture(scope="module")
+def callback_pbx() -> Iterator[Pbx]:
+    """A private Asterisk whose `agents` context lets +49 numbers out to the trunk (the
+    session's PBX keeps the default allow-list, which reaches no external number)."""
+    with running_pbx(f"views-{os.getpid()}", dial_allow=DIAL_ALLOW) as found:
+        yield found
+
+
+@pytest.fixture(scope="module")
+def live(callback_pbx: Pbx, module_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    add_users(module_database_url)
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    port = free_tcp_port()
+    try:
+        with serve(callback_pbx, module_database_url, port, secrets.token_urlsafe(24), log,
+                   HOTLINE_DIAL_ALLOW=DIAL_ALLOW):
+            yield type("Live", (), {"url": f"http://127.0.0.1:{port}"})()
+    finally:
+        print("--- hotline serve log ---\n" + log.read_text(errors="replace")[-3000:])
+
+
+@pytest.mark.asterisk
+def test_an_abandoned_call_becomes_a_callback_and_call_back_dials_the_caller(
+        callback_pbx: Pbx, live: Any, browser: Any) -> None:
+    pbx = callback_pbx
+    with pbx.phone("1001", answer_after=1.0):
+        # anna paused, no other phone registered: the caller waits and gives up after 6 s
+        pbx.cli("queue pause member PJSIP/1001 queue hotline reason callback-test")
+        try:
+            pbx.place_call(EXTERNAL, name="Erika Rückruf", duration=6)
+            pbx.tap.wait_for(lambda e: e.get("Event") == "QueueCallerAbandon", timeout=20)
+        finally:
+            pbx.cli("queue unpause member PJSIP/1001 queue hotline")
+        page = open_as(browser, live, "anna", "de", "/calls")
+        try:
+            row = page.locator("#callbacks tbody tr", has_text="+4934125384444")
+            row.wait_for(timeout=15_000)  # the call record and its callback are written after the hangup
+            assert "aufgelegt" in row.inner_text()
+            mark = pbx.tap.mark()
+            row.locator("button[data-call]").click()
+            # Asterisk rings anna's phone (the Originate) and, once she answers, dials the caller
+            pbx.tap.wait_for(lambda e: e.get("Event") == "OriginateResponse" and e.get("Response") == "Success"
+                             and e.get("Exten") == "+4934125384444", timeout=20)
+            dial = pbx.tap.wait_for(lambda e: e.get("Event") == "DialBegin"
+                                    and "+4934125384444" in e.get("DialString", ""), timeout=20)
+            assert dial["DialString"] == "+4934125384444@trunk" and pbx.tap.mark() > mark
+            row.wait_for(state="detached")  # closed: gone from the open callbacks
+            assert "klingelt" in page.inner_text("#status")
+        finally:
+            page.context.close()
+            pbx.cli("channel request hangup all")
+            pbx.end_calls()  # the SIPp caller reaped (the autouse fixture does it for `pbx` only)
