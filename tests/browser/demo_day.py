@@ -125,13 +125,15 @@ def _shifted(u: ev.CallUpdated, shift: timedelta) -> ev.CallUpdated:
 
 
 def add_users(database_url: str) -> None:
-    users = UserService(session_factory(make_engine(database_url)))
+    engine = make_engine(database_url)
+    users = UserService(session_factory(engine))
     existing = {u.username for u in users.all()}
     for endpoint, name, display, _state, _reason in AGENTS:
         if name not in existing:
             users.add(name, PASSWORD, Role.AGENT, endpoint, display_name=display)
     if "sven" not in existing:
         users.add("sven", PASSWORD, Role.SUPERVISOR, None, display_name="Sven Supervisor")
+    engine.dispose()  # its pooled connection closed now, not by the garbage collector (PostgreSQL warns)
 
 
 @dataclass
