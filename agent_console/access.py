@@ -11,7 +11,7 @@ from fastapi import HTTPException
 
 from agent_console.services import Services
 from agent_console.sessions import SessionUser
-from tickets.visibility import Viewer, may_see
+from tickets.visibility import Viewer, may_see, ticket_parties
 
 
 def viewer(who: SessionUser) -> Viewer:
@@ -23,6 +23,6 @@ def check_ticket(services: Services, who: SessionUser, ticket_id: int) -> None:
     """404 unless the ticket exists and the user may see (and so edit) it."""
     if who.supervisor:
         return  # everything: the route's own lookup answers 404 for a missing one
-    parties = services.desk.parties(ticket_id)
+    parties = ticket_parties(services.desk.sessions, ticket_id)
     if parties is None or not may_see(viewer(who), parties):
         raise HTTPException(404, f"no ticket {ticket_id}")

@@ -4,17 +4,16 @@ Layer: edge. It only wires: it builds every object, passes collaborators in
 through constructors, connects each consumer to the bus with one
 `subscribe(bus)` line, and starts and stops what runs in the background (in
 reverse order). Nothing is created at import time; no other module builds
-another component's collaborators. Jobs live in agent_console.jobs, the OpenAPI
-document in agent_console.openapi.
+another component's collaborators. Jobs live in agent_console.jobs, the start and
+stop order in agent_console.lifecycle, the OpenAPI document in agent_console.openapi.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from callqueue.feed import QueueFeed
@@ -38,6 +37,7 @@ from agent_console import (
 )
 from agent_console.hub import Hub
 from agent_console.jobs import Jobs
+from agent_console.lifecycle import Running
 from agent_console.login_guard import LoginGuard
 from agent_console.notifier import PopNotifier
 from agent_console.openapi import add_docs
@@ -55,7 +55,6 @@ from agent_console.web import add_error_shapes, add_pages
 from cti.bridge import AmiBridge
 from cti.bus import EventBus
 from cti.calls import CallRegistry
-from cti.tasks import TaskSet
 from tickets import writer_process
 from tickets.calls_service import TicketService
 from tickets.customers import CustomerService
@@ -65,9 +64,9 @@ from tickets.lookup import CustomerLookup
 from tickets.models import Priority
 from tickets.reconcile import Reconciler
 from tickets.recorder import CallRecorder
-from tickets.reports import finished_calls
 from tickets.sla import ServiceHours, SlaPolicy
 from tickets.users import UserService
+from tickets.visibility import ticket_parties
 from tickets.writer import DbWriter
 from tickets.writer_process import WriterConfig
 
@@ -130,46 +129,7 @@ def _pbx(s: Settings, bus: EventBus, bridge: AmiBridge | None,
     return remote, remote
 
 
-@dataclass
-class _Running:
-    """What the lifespan starts, in this order, and stops in reverse."""
-
-    services: Services
-    bridge: AmiBridge | None
-    jobs: Jobs
-    tasks: TaskSet = field(default_factory=TaskSet)
-
-    async def start(self) -> None:
-        s = self.services
-        today = await asyncio.to_thread(finished_calls, s.desk.sessions, s.queue_feed.today_starts(), s.clock())
-        s.queue_feed.load_today(today)
-        s.writer.start()
-        s.notifier.start()
-        s.wallboard.start()
-        self.tasks.spawn(s.queue_feed.run(), "queue-sampler")
-        if s.bus_link:
-            s.bus_link.start()
-        if self.bridge:
-            self.bridge.start()
-        self.jobs.start()
-
-    async def stop(self) -> None:
-        s = self.services
-        await self.jobs.close()
-        if self.bridge:
-            await self.bridge.close()
-        if s.bus_link:
-            await s.bus_link.close()
-        await self.tasks.stop()
-        await s.wallboard.close()
-        await s.notifier.close()
-        await s.writer.drain()
-        await s.writer.close()
-        s.login.close()
-        s.close_database()
-
-
-def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> _Running:
+def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Running:
     _check(settings)
     engine, reads = make_engine(settings.database_url), make_engine(settings.database_url, ping=False)
     db = session_factory(engine)
@@ -182,7 +142,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> _Runni
                                      short_abandon=settings.short_abandon_seconds),
                      clock, settings.timezone, settings.queue_name)
     wallboard = WallboardPush(hub, feed.projection, clock, settings.mask_caller_numbers)
-    notifier = PopNotifier(hub, PopEnricher(lookup, desk, customers), clock, desk.parties)
+    notifier = PopNotifier(hub, PopEnricher(lookup, desk, customers), clock, partial(ticket_parties, db))
     writer = _writer(settings, db, policy, bus)
     bridge = _bridge(settings, bus, clock)
     pbx, bus_link = _pbx(settings, bus, bridge, clock)
@@ -207,7 +167,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> _Runni
         desk=desk, hub=hub, queue_feed=feed, wallboard=wallboard, notifier=notifier, writer=writer,
         database_ok=lambda: database_ok(engine), close_database=lambda: _dispose(engine, reads),
         pbx=pbx, bus_link=bus_link)
-    return _Running(services, bridge, jobs)
+    return Running(services, bridge, jobs)
 
 
 def create_app(settings: Settings | None = None, clock: Callable[[], datetime] = _utcnow) -> FastAPI:

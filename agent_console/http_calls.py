@@ -1,4 +1,5 @@
-"""Call records (agents see their own calls, supervisors all) and blind transfer.
+"""Call records (agents see their own calls, supervisors all), the transfer directory
+and blind transfer to a target checked against it (agent_console.directory).
 
 Layer: edge.
 """
@@ -7,16 +8,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from anyio import from_thread, to_thread
 from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 
 from agent_console.access import viewer
 from agent_console.actions import run_action
 from agent_console.auth import ANY, SessionUser
+from agent_console.directory import directory, transfer_extension
 from agent_console.fields import AwareTime
 from agent_console.services import ServicesDep
 from cti import actions
 from cti.events import Outcome
+from tickets.desk import DeskError
+from tickets.events import TicketUpdated
+from tickets.linking import link_call
 
 router = APIRouter(tags=["calls"])
 PRINTABLE = r"^[^\x00-\x1f]*$"  # PostgreSQL refuses NUL in a query: a 422 here, not a 500
@@ -25,6 +31,10 @@ LinkedId = Annotated[str, Path(max_length=64, pattern=PRINTABLE)]
 
 class TransferIn(BaseModel):
     target: str = Field(min_length=1, max_length=40)
+
+
+class LinkIn(BaseModel):
+    contact_id: int = Field(ge=1, le=2**31 - 1)
 
 
 def _mine(who: SessionUser, call: dict[str, Any]) -> bool:
@@ -47,20 +57,51 @@ def get_call(linkedid: LinkedId, services: ServicesDep, who: Annotated[SessionUs
     return call
 
 
+@router.post("/api/calls/{linkedid}/contact")
+def link_contact(linkedid: LinkedId, body: LinkIn, services: ServicesDep,
+                 who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
+    """The call's caller is this contact (e.g. a withheld caller found by search): the call
+    record gets it, and its ticket too when that has none (published as ticket.updated).
+    The agent who took the call or a supervisor; for anyone else the call does not exist."""
+    call = services.desk.call(linkedid)
+    if call is None or not _mine(who, call):
+        raise HTTPException(404, f"no call {linkedid}")
+    try:
+        record, ticket = link_call(services.desk.sessions, linkedid, body.contact_id, who.user.username)
+    except DeskError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    if ticket is not None:
+        from_thread.run(services.bus.publish, TicketUpdated.of(ticket))
+    return {"call": record, "ticket": ticket}
+
+
+@router.get("/api/directory")
+def get_directory(services: ServicesDep, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
+    """Where a call can be transferred: agents (with their live state), queues, and
+    whether external numbers are reachable."""
+    agents = services.pbx.registry.agent_list() if services.pbx else []
+    return directory(services.users.with_endpoints(), agents, services.settings.queue_name,
+                     services.settings.dial_allow_list)
+
+
 @router.post("/api/calls/{linkedid}/transfer")
 async def transfer(linkedid: LinkedId, body: TransferIn, services: ServicesDep,
                    who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
-    """Blind transfer of the agent's current call to an extension or number. The
-    agent's own leg comes from the call registry (on a web-only instance its mirror):
+    """Blind transfer of the agent's current call to a directory target (agent, queue,
+    allowed external number): anything else is a 422 before anything reaches Asterisk.
+    The agent's own leg comes from the call registry (on a web-only instance its mirror):
     nothing here asks Asterisk for a channel listing or reads AMI fields."""
     endpoint = who.user.endpoint
+    users = await to_thread.run_sync(services.users.with_endpoints)
+    exten = transfer_extension(body.target, endpoint, users, services.settings.queue_name,
+                               services.settings.dial_allow_list)
     call = services.pbx.registry.call(linkedid) if services.pbx else None
     if call is None or endpoint is None or call.agent != endpoint or call.ended_at:
         raise HTTPException(409, "you are not on this call")
     if call.agent_channel is None:
         raise HTTPException(409, "the call's agent channel is gone")
     try:
-        action = actions.blind_transfer(call.agent_channel, body.target, services.settings.dial_allow_list)
+        action = actions.blind_transfer(call.agent_channel, exten, services.settings.dial_allow_list)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from exc
     return await run_action(services, action)

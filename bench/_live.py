@@ -22,6 +22,7 @@ Callers are SIPp processes (hotline_cli.phones.place_calls) into 5555.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
@@ -41,7 +42,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Self
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -287,23 +288,21 @@ class SippRun:
 # --- the rig -------------------------------------------------------------------------------
 
 
-class LiveRig:
-    """Everything of the module docstring; `with LiveRig(...) as rig:` stops it all on exit."""
+class Rig:
+    """A temporary directory and an exit stack: `with Rig(...) as rig:` runs `_start()` and
+    undoes everything it set up on exit, also when `_start()` itself fails half-way."""
 
-    def __init__(self, name: str, *, max_wait: int, answer_after: float, hangup_after: float) -> None:
-        self.name, self.max_wait = name, max_wait
-        self.answer_after, self.hangup_after = answer_after, hangup_after
+    def __init__(self, name: str) -> None:
         self.stack = contextlib.ExitStack()
-        self.sipp: list[SippRun] = []
-        self.phones: list[AgentPhone] = []
         self.tmp = Path(tempfile.mkdtemp(prefix=f"hotline-{name}-"))
         self.log = self.tmp / "serve.log"
         self.url = f"sqlite:///{self.tmp}/hotline.db"
         self.port = free_tcp_port()
         self.base = f"http://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> LiveRig:
+    def __enter__(self) -> Self:
         try:
+            self.stack.callback(shutil.rmtree, self.tmp, True)
             self._start()
         except BaseException:
             self.stack.close()
@@ -314,7 +313,20 @@ class LiveRig:
         self.stack.close()
 
     def _start(self) -> None:
-        self.stack.callback(shutil.rmtree, self.tmp, True)
+        raise NotImplementedError
+
+
+class LiveRig(Rig):
+    """Everything of the module docstring; `with LiveRig(...) as rig:` stops it all on exit."""
+
+    def __init__(self, name: str, *, max_wait: int, answer_after: float, hangup_after: float) -> None:
+        self.name, self.max_wait = name, max_wait
+        self.answer_after, self.hangup_after = answer_after, hangup_after
+        super().__init__(name)
+        self.sipp: list[SippRun] = []
+        self.phones: list[AgentPhone] = []
+
+    def _start(self) -> None:
         t = time.monotonic()
         self.asterisk: PrivateAsterisk = start_pbx(
             f"{self.name}-{os.getpid()}", members=AGENTS, queue_max_wait=self.max_wait, wrapup_time=0,
@@ -457,6 +469,14 @@ def pct(values: list[float], p: float) -> float:
         return float("nan")
     s = sorted(values)
     return s[min(len(s), max(1, math.ceil(p / 100 * len(s)))) - 1]
+
+
+def rig_arguments(p: argparse.ArgumentParser) -> None:
+    """The options every LiveRig bench takes: the queue, the callers and the agents' phones."""
+    p.add_argument("--max-wait", type=int, default=60, help="queue max wait (Asterisk times the caller out)")
+    p.add_argument("--patience", type=float, default=90, help="caller hangs up this long after 5555 answered")
+    p.add_argument("--answer-after", type=float, default=0.5, help="phones ring this long (+ pyVoIP's ~1 s)")
+    p.add_argument("--hangup-after", type=float, default=2.0, help="agents hang up this long after answering")
 
 
 def machine() -> str:

@@ -65,6 +65,7 @@ from bench._live import (
     open_clients,
     pct,
     raise_nofile,
+    rig_arguments,
     run_rig,
     sigterm_as_interrupt,
 )
@@ -210,10 +211,7 @@ def main() -> int:
                    help="call rates per second, comma separated")
     p.add_argument("--seconds", type=float, default=10, help="seconds of calls per rate")
     p.add_argument("--max-calls", type=int, default=100, help="at most this many calls per rate")
-    p.add_argument("--max-wait", type=int, default=60, help="queue max wait (Asterisk times the caller out)")
-    p.add_argument("--patience", type=float, default=90, help="caller hangs up this long after 5555 answered")
-    p.add_argument("--answer-after", type=float, default=0.5, help="phones ring this long (+ pyVoIP's ~1 s)")
-    p.add_argument("--hangup-after", type=float, default=2.0, help="agents hang up this long after answering")
+    rig_arguments(p)
     args = p.parse_args()
     raise_nofile(4096)
     print(machine())

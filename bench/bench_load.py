@@ -45,7 +45,6 @@ import secrets
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -62,6 +61,7 @@ from bench._live import (
     RTP_RANGE,
     Feed,
     ProcStats,
+    Rig,
     SippRun,
     TimedTap,
     WsClient,
@@ -191,33 +191,17 @@ class Minute:
     ast_cpu: float = 0.0
 
 
-class LoadRig:
+class LoadRig(Rig):
     """Asterisk, the UAS, the database, `hotline serve`; `with LoadRig(...) as rig:` stops all."""
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args, self.extensions = args, agents(args.agents)
-        self.stack = contextlib.ExitStack()
-        self.tmp = Path(tempfile.mkdtemp(prefix="hotline-bench-load-"))
-        self.url, self.log = f"sqlite:///{self.tmp}/hotline.db", self.tmp / "serve.log"
-        self.port = free_tcp_port()
-        self.base = f"http://127.0.0.1:{self.port}"
+        super().__init__("bench-load")
         self.uas: SippRun | None = None
         self.callers: SippRun | None = None
 
-    def __enter__(self) -> LoadRig:
-        try:
-            self._start()
-        except BaseException:
-            self.stack.close()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stack.close()
-
     def _start(self) -> None:
         a = self.args
-        self.stack.callback(shutil.rmtree, self.tmp, True)
         t = time.monotonic()
         uas_port = free_udp_port()
         config = PbxConfig(name=f"bench-load-{os.getpid()}", ami_port=free_tcp_port(), sip_port=free_udp_port(),

@@ -47,8 +47,6 @@ import gc
 import json
 import logging
 import math
-import os
-import platform
 import re
 import resource
 import socket
@@ -78,6 +76,7 @@ from agent_console.hub import ALL, Audience, Message  # noqa: E402
 from agent_console.scaleout.port import LocalPbx  # noqa: E402
 from agent_console.services import Services  # noqa: E402
 from agent_console.settings import Settings  # noqa: E402
+from bench._live import login, machine  # noqa: E402
 from cti.testing import FakeAmiServer  # noqa: E402
 from tickets.db import make_engine, session_factory  # noqa: E402
 from tickets.migrate import upgrade  # noqa: E402
@@ -214,16 +213,6 @@ async def gather_limited(coros: list[Awaitable[Any]], limit: int) -> list[Any]:
     return await asyncio.gather(*(one(c) for c in coros))
 
 
-async def login(http: httpx.AsyncClient, base: str, username: str) -> str:
-    r = await http.post("/api/session", json={"username": username, "password": PASSWORD},
-                        headers={"Origin": base})
-    r.raise_for_status()
-    cookie = r.cookies.get(COOKIE)
-    if not cookie:
-        raise RuntimeError(f"no session cookie for {username}")
-    return cookie
-
-
 # --- figures ---------------------------------------------------------------------
 
 
@@ -247,16 +236,6 @@ def print_table(rows: list[Row]) -> None:
         ms = sorted(s * 1000 for s in r.samples)
         print(f"{r.scenario:<46} {len(ms):>8} {pct(ms, 50):>8.2f} {pct(ms, 99):>8.2f} "
               f"{(ms[-1] if ms else math.nan):>8.2f} {r.expected - len(ms):>6}  {r.note}")
-
-
-def machine() -> str:
-    model = "?"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return f"nproc {os.cpu_count()}, CPU {model}, Python {platform.python_version()}, {platform.system()}"
 
 
 # --- scenarios ---------------------------------------------------------------------

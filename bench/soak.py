@@ -47,6 +47,7 @@ from bench._live import (
     machine,
     open_clients,
     raise_nofile,
+    rig_arguments,
     run_rig,
     sigterm_as_interrupt,
 )
@@ -127,10 +128,7 @@ def main() -> int:
     p.add_argument("--minutes", type=float, default=10, help="minutes of calls")
     p.add_argument("--rate", type=float, default=1.0, help="calls per second")
     p.add_argument("--clients", type=int, default=200, help="WebSocket clients in all (10 agents + supervisors)")
-    p.add_argument("--max-wait", type=int, default=60, help="queue max wait (Asterisk times the caller out)")
-    p.add_argument("--patience", type=float, default=90, help="caller hangs up this long after 5555 answered")
-    p.add_argument("--answer-after", type=float, default=0.5, help="phones ring this long (+ pyVoIP's ~1 s)")
-    p.add_argument("--hangup-after", type=float, default=2.0, help="agents hang up this long after answering")
+    rig_arguments(p)
     args = p.parse_args()
     raise_nofile(4096)
     print(machine())

@@ -11,44 +11,15 @@ Agents are named by their queue interface (e.g. "PJSIP/1001").
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-
-class AgentState(enum.StrEnum):
-    LOGGED_OUT = "logged_out"
-    AVAILABLE = "available"
-    RINGING = "ringing"
-    ON_CALL = "on_call"
-    WRAP_UP = "wrap_up"
-    PAUSED = "paused"
-    UNAVAILABLE = "unavailable"  # endpoint not registered
-
-
-class Outcome(enum.StrEnum):
-    ANSWERED = "answered"
-    ABANDONED = "abandoned"
-    TIMEOUT = "timeout"
-    TRANSFERRED = "transferred"
-    AFTER_HOURS = "after_hours"
-
-
-class CompletedBy(enum.StrEnum):
-    CALLER = "caller"
-    AGENT = "agent"
-    TRANSFER = "transfer"
-
-
-class LeaveReason(enum.StrEnum):
-    """Why a caller left a queue without being answered (from dialplan QUEUESTATUS)."""
-
-    TIMEOUT = "timeout"
-    FULL = "full"
-    JOINEMPTY = "joinempty"
-    LEAVEEMPTY = "leaveempty"
-    UNKNOWN = "unknown"
-
+# the enums live in cti.states; consumers find them here beside the events (explicit re-exports)
+from cti.states import AgentState as AgentState
+from cti.states import CallChange as CallChange
+from cti.states import CompletedBy as CompletedBy
+from cti.states import LeaveReason as LeaveReason
+from cti.states import Outcome as Outcome
 
 # --- call events -----------------------------------------------------------
 
@@ -340,17 +311,6 @@ DomainEvent = CallEvent | AgentEvent | SnapshotEvent | ConnectionEvent
 
 
 # --- registry output: what consumers (tickets, callqueue, hub) subscribe to ---
-
-
-class CallChange(enum.StrEnum):
-    JOINED = "joined"  # entered a queue (or re-entered after a transfer)
-    RINGING = "ringing"  # the set of ringing agents changed
-    ANSWERED = "answered"
-    TRANSFERRED = "transferred"
-    LEFT_QUEUE = "left_queue"  # abandoned or timed out; `outcome` says which
-    AFTER_HOURS = "after_hours"
-    ENDED = "ended"  # final: every figure is settled
-    RESYNCED = "resynced"  # state rebuilt from a snapshot after (re)connect
 
 
 @dataclass(frozen=True, slots=True)

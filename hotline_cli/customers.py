@@ -45,7 +45,7 @@ def _open(path: Path) -> TextIO:
 
 
 def _count_records(path: Path) -> int:
-    from tickets.customers import csv_records
+    from tickets.csv_cells import csv_records
 
     with _open(path) as fh:
         return max(0, sum(1 for _ in csv_records(csv.reader(fh), [])) - 1)  # minus the header

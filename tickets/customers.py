@@ -25,6 +25,7 @@ from sqlalchemy import insert, or_, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from cti.callerid import NumberKind, normalize
+from tickets.csv_cells import csv_records, neutralise
 from tickets.models import Contact, Organisation, Phone, PhoneKind
 
 COLUMNS = ("name", "organization", "phones", "email", "language", "team")
@@ -129,37 +130,6 @@ def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterator[Sequence[An
         yield items[i:i + size]
 
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what makes a spreadsheet cell a formula
-
-
-def neutralise(cell: str) -> str:
-    """A cell a spreadsheet would run as a formula (OWASP "CSV injection"), behind an
-    apostrophe, which spreadsheets show as text; `csv_cells` takes it off again."""
-    return "'" + cell if cell.startswith(FORMULA_START) else cell
-
-
-def csv_cells(fields: list[str]) -> list[str]:
-    """The cells as exported values read back: a neutralised formula loses its apostrophe."""
-    return [f[1:] if f.startswith("'") and f[1:].startswith(FORMULA_START) else f for f in fields]
-
-
-def csv_records(reader: Any, errors: list[tuple[int, str]]) -> Iterator[tuple[int, list[str]]]:
-    """(line the record starts on, fields); blank records skipped, unreadable ones reported."""
-    while True:
-        line = reader.line_num + 1
-        try:
-            fields = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            errors.append((line, f"unreadable CSV: {exc}"))
-            if reader.line_num < line:
-                return
-            continue
-        if any(f.strip() for f in fields):
-            yield line, csv_cells(fields)
-
-
 def read_header(records: Iterator[tuple[int, list[str]]]) -> list[str]:
     first = next(records, None)
     if first is None:
@@ -206,12 +176,12 @@ class CustomerService:
             s.add_all([Phone(raw=raw, normalized=key, kind=PhoneKind.DIRECT, contact_id=contact.id)
                        for raw, key in row.phones])
             s.flush()
-            return self._dicts(s, [contact])[0]
+            return self.dicts(s, [contact])[0]
 
     def get(self, contact_id: int) -> ContactDict | None:
         with self.sessions() as s:
             contact = s.get(Contact, contact_id)
-            return self._dicts(s, [contact])[0] if contact else None
+            return self.dicts(s, [contact])[0] if contact else None
 
     def get_many(self, contact_ids: Iterable[int]) -> dict[int, ContactDict]:
         """Several contacts at once (the pops of a burst of calls), by id."""
@@ -220,7 +190,7 @@ class CustomerService:
             return {}
         with self.sessions() as s:
             contacts = [c for chunk in _chunks(wanted) for c in s.scalars(select(Contact).where(Contact.id.in_(chunk)))]
-            return {d["id"]: d for d in self._dicts(s, contacts)}
+            return {d["id"]: d for d in self.dicts(s, contacts)}
 
     def search(self, q: str = "", limit: int = 50) -> list[ContactDict]:
         """Name or organisation substring (case-insensitive), or a number: normalized equality."""
@@ -238,14 +208,14 @@ class CustomerService:
                                   Organisation.name.icontains(q, autoescape=True)))
         with self.sessions() as s:
             contacts = list(s.scalars(stmt.order_by(Contact.name, Contact.id).limit(limit)))
-            return self._dicts(s, contacts)
+            return self.dicts(s, contacts)
 
     def count(self) -> int:
         with self.sessions() as s:
             return len(s.scalars(select(Contact.id)).all())
 
     @staticmethod
-    def _dicts(s: Session, contacts: Sequence[Contact]) -> list[ContactDict]:
+    def dicts(s: Session, contacts: Sequence[Contact]) -> list[ContactDict]:
         org_ids = sorted({c.organisation_id for c in contacts if c.organisation_id is not None})
         orgs = {o.id: o for chunk in _chunks(org_ids)
                 for o in s.scalars(select(Organisation).where(Organisation.id.in_(chunk)))}

@@ -22,10 +22,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tickets.desk import ticket_dict
+from tickets.desk import call_dict, ticket_dict
 from tickets.models import CallRecord, Phone, PhoneKind, Priority, Ticket, TicketStatus
 from tickets.sla import DONE
-from tickets.visibility import Viewer, owned, visible
+from tickets.visibility import Viewer, call_visible, owned, visible
 
 MAX_WORDS = 8
 
@@ -113,3 +113,15 @@ def search(sessions: sessionmaker[Session], query: TicketQuery, viewer: Viewer, 
         rows = s.scalars(select(Ticket).where(*where).order_by(Ticket.created_at.desc(), Ticket.id.desc())
                          .limit(limit).offset(offset))
         return [ticket_dict(t, now) for t in rows], total
+
+
+def ticket_calls(sessions: sessionmaker[Session], ticket_id: int, linkedid: str | None,
+                 viewer: Viewer) -> list[dict[str, Any]]:
+    """The calls of a ticket (linked by ticket id or by the call's Linkedid) the viewer may
+    see, newest first."""
+    linked = CallRecord.ticket_id == ticket_id
+    q = (select(CallRecord).where(or_(linked, CallRecord.linkedid == linkedid) if linkedid else linked,
+                                  call_visible(viewer))
+         .order_by(CallRecord.entered_at.desc().nulls_last(), CallRecord.id.desc()).limit(100))
+    with sessions() as s:
+        return [call_dict(r) for r in s.scalars(q)]

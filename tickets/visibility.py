@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from tickets.models import CallRecord, Role, Ticket, TicketHistory
 
@@ -106,6 +106,12 @@ def call_visible(viewer: Viewer) -> ColumnElement[bool]:
     if viewer.everything:
         return true()
     return CallRecord.agent == viewer.endpoint if viewer.endpoint is not None else false()
+
+
+def ticket_parties(sessions: sessionmaker[Session], ticket_id: int) -> Parties | None:
+    """One ticket's parties (None: no such ticket), in a session of its own."""
+    with sessions() as session:
+        return parties(session, ticket_id)
 
 
 def parties(session: Session, ticket_id: int) -> Parties | None:

@@ -98,7 +98,10 @@ def test_the_dialplan_is_rendered_from_the_same_list(tmp_path: Path, monkeypatch
     pbx.render()
     agents = _context(pbx.outer / "etc" / "extensions.conf", "agents")
     assert agents == ["exten => _10XX,1,Goto(agents-dial,${EXTEN},1)",
-                      "exten => _0[1-9]X.,1,Goto(agents-dial,${EXTEN},1)"]
+                      "exten => _0[1-9]X.,1,Goto(agents-dial,${EXTEN},1)",
+                      # a blind-transferred caller sent to no extension goes back to the queue
+                      'exten => i,1,GotoIf($["${BLINDTRANSFER}" != ""]?hotline-5555,5555,open)',
+                      " same => n,Hangup()"]
     with pytest.raises(ValueError, match="dial allow-list pattern"):
         PrivateAsterisk(PbxConfig(name="bad", ami_secret=config.ami_secret,
                                   agent_passwords=config.agent_passwords, dial_allow="_X.,1;x"))
@@ -179,3 +182,9 @@ def test_the_console_cannot_dial_or_transfer_off_the_list(pbx: Pbx, module_datab
                 and linkedid in (e.get("TransfereeLinkedid"), e.get("TransfererLinkedid"))]
     assert not [e for e in pbx.tap.events if e.get("Event") == "OriginateResponse"
                 and e.get("Exten", "").startswith("+49341")]
+
+
+@pytest.mark.parametrize(("spec", "external"), [("10XX,5555", False), ("10XX,0[1-9]X.", True), ("+49X.", True),
+                                                ("[0-2]X", True), ("[1-9]X", False), ("X.", True), ("", False)])
+def test_reaches_external_when_a_pattern_can_start_with_0_or_plus(spec: str, external: bool) -> None:
+    assert DialAllowList.parse(spec).reaches_external() is external

@@ -14,7 +14,8 @@ from fastapi.testclient import TestClient
 
 from cti.callerid import NumberKind, normalize
 from tests.db_fixture import db_sessions
-from tickets.customers import CustomerError, CustomerService, csv_cells, parse_phone
+from tickets.csv_cells import csv_cells
+from tickets.customers import CustomerError, CustomerService, parse_phone
 from tickets.users import UserError, validate_new_user
 
 

@@ -1,0 +1,58 @@
+"""The order in which `hotline serve` starts its parts, and stops them in reverse.
+
+Layer: edge (lifecycle only). agent_console.app builds the parts; this module
+starts them: today's finished calls into the queue feed first (so the wallboard's
+figures are right from the first snapshot), then the writer, the pushers, the
+sampler, the link to other instances, the AMI bridge and the jobs. Stopping drains
+the writer before the database is closed, so nothing queued is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from agent_console.jobs import Jobs
+from agent_console.services import Services
+from cti.bridge import AmiBridge
+from cti.tasks import TaskSet
+from tickets.reports import finished_calls
+
+
+@dataclass
+class Running:
+    """What the lifespan starts, in this order, and stops in reverse."""
+
+    services: Services
+    bridge: AmiBridge | None
+    jobs: Jobs
+    tasks: TaskSet = field(default_factory=TaskSet)
+
+    async def start(self) -> None:
+        s = self.services
+        today = await asyncio.to_thread(finished_calls, s.desk.sessions, s.queue_feed.today_starts(), s.clock())
+        s.queue_feed.load_today(today)
+        s.writer.start()
+        s.notifier.start()
+        s.wallboard.start()
+        self.tasks.spawn(s.queue_feed.run(), "queue-sampler")
+        if s.bus_link:
+            s.bus_link.start()
+        if self.bridge:
+            self.bridge.start()
+        self.jobs.start()
+
+    async def stop(self) -> None:
+        s = self.services
+        await self.jobs.close()
+        if self.bridge:
+            await self.bridge.close()
+        if s.bus_link:
+            await s.bus_link.close()
+        await self.tasks.stop()
+        await s.wallboard.close()
+        await s.notifier.close()
+        await s.writer.drain()
+        await s.writer.close()
+        s.login.close()
+        s.close_database()
