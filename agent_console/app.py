@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from callqueue.feed import QueueFeed
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agent_console import (
     http_agent,
+    http_callbacks,
     http_calls,
     http_customers,
     http_kb,
@@ -31,6 +33,7 @@ from agent_console import (
     http_queues,
     http_request,
     http_session,
+    http_ticket_list,
     http_tickets,
     middleware,
     ws,
@@ -74,6 +77,7 @@ from tickets.recorder import CallRecorder
 from tickets.service_calendar import parse_region
 from tickets.sla import ServiceHours, SlaPolicy
 from tickets.users import UserService
+from tickets.visibility import ticket_parties
 from tickets.writer import DbWriter
 from tickets.writer_process import WriterConfig
 
@@ -177,7 +181,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
                                      short_abandon=settings.short_abandon_seconds),
                      clock, settings.timezone, settings.queue_name)
     wallboard = WallboardPush(hub, feed.projection, clock, settings.mask_caller_numbers)
-    notifier = PopNotifier(hub, PopEnricher(lookup, desk, customers), clock)
+    notifier = PopNotifier(hub, PopEnricher(lookup, desk, customers), clock, partial(ticket_parties, db))
     writer = _writer(settings, db, policy, bus, notices)
     bridge = _bridge(settings, bus, clock)
     pbx, bus_link = _pbx(settings, bus, bridge, clock)
@@ -225,8 +229,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.state.jobs = running.jobs
     app.state.mail = running.mail  # the mail listener (its port, for `hotline up` and tests)
     app.state.sender = running.sender  # the notification sender (tests wake it)
-    for module in (http_session, http_customers, http_calls, http_tickets, http_queues, http_agent,
-                   http_ops, http_kb, http_request, http_messages, ws):
+    for module in (http_session, http_customers, http_calls, http_ticket_list, http_tickets, http_callbacks,
+                   http_queues, http_agent, http_ops, http_kb, http_request, http_messages, ws):
         app.include_router(module.router)
     add_pages(app)
     add_docs(app)

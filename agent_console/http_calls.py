@@ -12,6 +12,7 @@ from anyio import from_thread, to_thread
 from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 
+from agent_console.access import viewer
 from agent_console.actions import run_action
 from agent_console.auth import ANY, SessionUser
 from agent_console.directory import directory, transfer_extension
@@ -45,9 +46,7 @@ def list_calls(services: ServicesDep, who: Annotated[SessionUser, ANY], since: A
                limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                queue: Annotated[str | None, Query(max_length=64, pattern=PRINTABLE)] = None,
                outcome: Outcome | None = None) -> list[dict[str, Any]]:
-    calls = services.desk.calls(since=since, limit=limit if who.supervisor else 1000,
-                                queue=queue, outcome=outcome)
-    return [c for c in calls if _mine(who, c)][:limit]
+    return services.desk.calls(since=since, limit=limit, queue=queue, outcome=outcome, viewer=viewer(who))
 
 
 @router.get("/api/calls/{linkedid}")

@@ -12,6 +12,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from agent_console.access import viewer
 from agent_console.auth import ANY, SUPERVISOR, SessionUser
 from agent_console.errors import CodedError
 from agent_console.pops import match_json
@@ -72,8 +73,9 @@ def get(contact_id: Annotated[int, Path(ge=1, le=MAX_ID)], services: ServicesDep
     contact = services.customers.get(contact_id)
     if contact is None:
         raise HTTPException(404, f"no customer {contact_id}")
-    return {**contact, "open_tickets": services.desk.open_tickets_for(contact_id),
-            "recent_calls": services.desk.recent_calls(contact_id=contact_id)}
+    seer = viewer(who)  # agents: only the tickets and calls they may see (tickets.visibility)
+    return {**contact, "open_tickets": services.desk.open_tickets_for(contact_id, viewer=seer),
+            "recent_calls": services.desk.recent_calls(contact_id=contact_id, viewer=seer)}
 
 
 @router.post("/api/customers/import")

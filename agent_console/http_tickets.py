@@ -1,4 +1,4 @@
-"""Tickets: list, create, read, update in place, escalate, history.
+"""Tickets: create, read, update in place, escalate, history (the list: http_ticket_list.py).
 
 Layer: edge. Validation errors from the desk become 422, unknown ids 404.
 An edit or escalation is published on the bus as tickets.events.TicketUpdated:
@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from anyio import from_thread
-from fastapi import APIRouter, Header, HTTPException, Path, Query, Response
+from fastapi import APIRouter, Header, HTTPException, Path, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from agent_console.access import check_ticket
 from agent_console.auth import ANY, SessionUser
 from agent_console.errors import CodedError
 from agent_console.fields import Notes, OneLine
@@ -93,14 +94,6 @@ def _conflict(exc: Conflict) -> CodedError:
                       extra={"ticket": exc.ticket}, headers={"ETag": _etag(exc.ticket)})
 
 
-@router.get("/api/tickets")
-def list_tickets(services: ServicesDep, who: Annotated[SessionUser, ANY],
-                 status: TicketStatus | None = None,
-                 contact_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None, overdue: bool | None = None,
-                 limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[dict[str, Any]]:
-    return services.desk.tickets(status=status, contact_id=contact_id, overdue=overdue, limit=limit)
-
-
 @router.post("/api/tickets", status_code=201)
 def create_ticket(body: TicketIn, services: ServicesDep, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
     try:
@@ -116,6 +109,7 @@ def get_ticket(ticket_id: TicketId, services: ServicesDep, who: Annotated[Sessio
                response: Response) -> dict[str, Any]:
     """The ticket, plus its call's `wait_seconds`, `queue_position` (where the caller
     entered the queue) and `talk_seconds`: null until known, or for a ticket without a call."""
+    check_ticket(services, who, ticket_id)
     ticket = _found(services.desk.ticket(ticket_id), ticket_id)
     response.headers["ETag"] = _etag(ticket)
     call = services.desk.call(ticket["linkedid"]) if ticket["linkedid"] else None
@@ -130,6 +124,7 @@ def update_ticket(ticket_id: TicketId, body: TicketPatch, services: ServicesDep,
                   if_match: Annotated[str | None, Header(max_length=40)] = None) -> dict[str, Any]:
     """With `If-Match: "n"` (the ETag of GET) the edit applies only to version n: else
     409 `ticket_conflict` with the current `ticket`, and nothing changed."""
+    check_ticket(services, who, ticket_id)
     desk = services.desk
     _found(desk.ticket(ticket_id), ticket_id)
     changes = body.model_dump(exclude_unset=True)
@@ -147,6 +142,7 @@ def update_ticket(ticket_id: TicketId, body: TicketPatch, services: ServicesDep,
 @router.post("/api/tickets/{ticket_id}/escalate")
 def escalate(ticket_id: TicketId, body: EscalateIn, services: ServicesDep,
              who: Annotated[SessionUser, ANY], response: Response) -> dict[str, Any]:
+    check_ticket(services, who, ticket_id)
     desk = services.desk
     _found(desk.ticket(ticket_id), ticket_id)
     try:
@@ -160,6 +156,7 @@ def escalate(ticket_id: TicketId, body: EscalateIn, services: ServicesDep,
 
 @router.get("/api/tickets/{ticket_id}/history")
 def history(ticket_id: TicketId, services: ServicesDep, who: Annotated[SessionUser, ANY]) -> list[dict[str, Any]]:
+    check_ticket(services, who, ticket_id)
     desk = services.desk
     _found(desk.ticket(ticket_id), ticket_id)
     return desk.history(ticket_id)

@@ -32,15 +32,19 @@ SUPERVISORS = "supervisors"
 
 @dataclass(frozen=True, slots=True)
 class Audience:
-    """Who may receive a message: everyone, supervisors, and/or these endpoints."""
+    """Who may receive a message: everyone, supervisors, and/or these endpoints,
+    usernames or members of these teams (a ticket's parties: tickets.visibility)."""
 
     everyone: bool = False
     supervisors: bool = False
     endpoints: frozenset[str] = frozenset()
+    usernames: frozenset[str] = frozenset()
+    teams: frozenset[str] = frozenset()
 
     def admits(self, client: Client) -> bool:
         return (self.everyone or (self.supervisors and client.supervisor)
-                or (client.endpoint is not None and client.endpoint in self.endpoints))
+                or (client.endpoint is not None and client.endpoint in self.endpoints)
+                or client.username in self.usernames or not self.teams.isdisjoint(client.teams))
 
 
 ALL = Audience(everyone=True)
@@ -77,6 +81,7 @@ class Client:
     username: str
     endpoint: str | None
     supervisor: bool
+    teams: frozenset[str] = frozenset()
     queue: asyncio.Queue[Message | None] = field(
         default_factory=lambda: asyncio.Queue(CLIENT_QUEUE))
     dropped: bool = False
@@ -116,6 +121,9 @@ class Hub:
         chosen = set(self._supervisors) if audience.supervisors else set()
         for endpoint in audience.endpoints:
             chosen.update(self._by_endpoint.get(endpoint, ()))
+        if audience.usernames or audience.teams:  # ticket messages: rarer than pops, a scan is fine
+            chosen.update(c for c in self._clients if c.username in audience.usernames
+                          or not audience.teams.isdisjoint(c.teams))
         return list(chosen)
 
     def _offer(self, client: Client, msg: Message) -> None:

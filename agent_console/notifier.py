@@ -15,6 +15,7 @@ from callqueue.feed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,16 +23,18 @@ from datetime import datetime
 from typing import Any
 
 from agent_console import views
-from agent_console.hub import ALL, Hub, agents
+from agent_console.hub import SUPERVISORS_ONLY, Audience, Hub, agents
 from agent_console.pops import PopBook, PopEnricher
 from cti import events as ev
 from cti.bus import EventBus
 from cti.tasks import TaskSet
 from tickets.events import TicketCreated, TicketUpdated
+from tickets.visibility import Parties
 
 log = logging.getLogger(__name__)
 _GONE = {ev.CallChange.ANSWERED, ev.CallChange.LEFT_QUEUE, ev.CallChange.ENDED,
          ev.CallChange.AFTER_HOURS, ev.CallChange.TRANSFERRED}
+CLOSE_WAIT = 2.0  # seconds the notifier finishes its queue for when the app stops
 ANSWER_WAITS_FOR_HISTORY = 1.0  # seconds; the history is ms of queries, this bounds a stuck database
 
 
@@ -61,9 +64,23 @@ def _unavailable(number: str | None) -> dict[str, Any]:
             "error": "customer lookup unavailable"}
 
 
+def ticket_audience(parties: Parties | None) -> Audience:
+    """Who gets a ticket's `ticket.*` messages: supervisors, and the agents who may see
+    it by tickets.visibility (owner, creator, agent on its calls, its team)."""
+    if parties is None:
+        return SUPERVISORS_ONLY
+    return Audience(supervisors=True, endpoints=parties.agents,
+                    usernames=frozenset(p for p in (parties.assignee, parties.created_by) if p),
+                    teams=frozenset([parties.team]) if parties.team else frozenset())
+
+
 class PopNotifier:
-    def __init__(self, hub: Hub, enricher: PopEnricher, clock: Callable[[], datetime]) -> None:
+    def __init__(self, hub: Hub, enricher: PopEnricher, clock: Callable[[], datetime],
+                 parties: Callable[[int], Parties | None] | None = None) -> None:
+        """`parties`: a ticket's parties (sync, run on a worker thread); without it
+        `ticket.updated` goes to supervisors only."""
         self.hub, self.enricher, self.clock = hub, enricher, clock
+        self._parties = parties
         self.book = PopBook()
         self._inbox: asyncio.Queue[Item] = asyncio.Queue()
         self._lookups: dict[str, _Lookups] = {}  # linkedid -> the pop's customer data, both phases
@@ -81,6 +98,10 @@ class PopNotifier:
         self._tasks.spawn(self._run(), "notifier")
 
     async def close(self) -> None:
+        """Finish what is queued first (at most CLOSE_WAIT s): a database lookup cut off
+        mid-way would leave its worker thread holding a connection of a closed pool."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.drain(), CLOSE_WAIT)
         await self._tasks.stop()
 
     async def drain(self) -> None:
@@ -114,7 +135,16 @@ class PopNotifier:
             self.hub.publish("ticket.created", data,
                              agents(*([item.agent] if item.agent else []), supervisors=True))
         else:
-            self.hub.publish("ticket.updated", item.json(), ALL)
+            self.hub.publish("ticket.updated", item.json(), await self._ticket_audience(item.id))
+
+    async def _ticket_audience(self, ticket_id: int) -> Audience:
+        if self._parties is None:
+            return SUPERVISORS_ONLY
+        try:
+            return ticket_audience(await asyncio.to_thread(self._parties, ticket_id))
+        except Exception:  # the database is down: fail closed, supervisors only
+            log.exception("parties of ticket %s unknown; ticket.updated to supervisors only", ticket_id)
+            return SUPERVISORS_ONLY
 
     # --- the two phases -------------------------------------------------------------
     def _prefetch(self, call: ev.CallSnapshot) -> _Lookups:

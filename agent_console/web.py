@@ -1,7 +1,9 @@
 """The pages, the static files, the liveness probe and the shape of every error answer.
 
 Layer: edge. Pages are plain HTML files (the browser code under static/ fetches
-the data); each is sent with `Cache-Control: no-store`. `GET /livez` answers
+the data, and sends a browser without a session to the login page); each is sent
+with `Cache-Control: no-store`. `/tickets/{id}` and `/customers/{id}` are one file
+each, the page reads the id from its address. `GET /livez` answers
 without a session and without details (for load balancers, systemd and
 Kubernetes probes: the process serves HTTP); the detailed `/healthz` needs a
 session. Every refusal is `{"detail": reason}`; a 422 adds `errors`, one
@@ -21,7 +23,10 @@ from agent_console.errors import error_body, field_errors
 
 STATIC = Path(__file__).resolve().parent / "static"
 PAGES = {"/": "index.html", "/console": "console.html", "/wallboard": "wallboard.html", "/kb": "kb.html",
-         "/request": "request.html"}
+         "/request": "request.html",
+         "/tickets": "tickets.html", "/tickets/{ticket_id:int}": "ticket.html",
+         "/customers": "customers.html", "/customers/{contact_id:int}": "customer.html",
+         "/calls": "calls.html"}
 
 
 def add_pages(app: FastAPI) -> None:

@@ -103,7 +103,8 @@ async def _refuse(ws: WebSocket, code: int, reason: str) -> None:
 async def _serve(ws: WebSocket, services: Services, who: SessionUser, token: str) -> None:
     since = ws.query_params.get("since")
     names = await asyncio.to_thread(agent_names, services) if who.supervisor else None
-    client = Client(who.user.id, who.user.username, who.user.endpoint, who.supervisor)
+    client = Client(who.user.id, who.user.username, who.user.endpoint, who.supervisor,
+                    frozenset(who.user.teams))
     missed = services.hub.attach(client, int(since) if since and since.isascii() and since.isdigit() else None)
     try:
         if missed is None:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from callqueue.metrics import FinishedCall
-from sqlalchemy import ColumnElement, and_, not_, or_, select, update
+from sqlalchemy import ColumnElement, and_, not_, or_, select, true, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -36,6 +36,7 @@ from tickets.models import (
 )
 from tickets.outbox import NoticeConfig, enqueue
 from tickets.sla import DONE, SlaPolicy, is_overdue
+from tickets.visibility import Viewer, call_visible, visible
 
 EDITABLE = ("subject", "description", "status", "priority", "category", "assignee", "team",
             "contact_id", "first_contact_resolution")
@@ -208,10 +209,13 @@ class TicketDesk:
             return ticket_dict(t, now or datetime.now(UTC)) if t is not None else None
 
     def tickets(self, status: str | None = None, contact_id: int | None = None, assignee: str | None = None,
-                overdue: bool | None = None, limit: int = 50, now: datetime | None = None) -> list[dict[str, Any]]:
-        """Newest first, filtered by whatever is given."""
+                overdue: bool | None = None, limit: int = 50, now: datetime | None = None,
+                viewer: Viewer | None = None) -> list[dict[str, Any]]:
+        """Newest first, filtered by whatever is given (`viewer`: only what they may see)."""
         now = _aware(now, "now") if now else datetime.now(UTC)
         q = select(Ticket).order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(_limit(limit))
+        if viewer is not None:
+            q = q.where(visible(viewer))
         if status is not None:
             q = q.where(Ticket.status == _enum_value("status", status))
         if contact_id is not None:
@@ -223,12 +227,14 @@ class TicketDesk:
         with self.sessions() as s:
             return [ticket_dict(t, now) for t in s.scalars(q)]
 
-    def open_tickets_for(self, contact_id: int, limit: int = 10,
-                         now: datetime | None = None) -> list[dict[str, Any]]:
+    def open_tickets_for(self, contact_id: int, limit: int = 10, now: datetime | None = None,
+                         viewer: Viewer | None = None) -> list[dict[str, Any]]:
         """The contact's tickets that are not resolved or closed, newest first."""
         now = now or datetime.now(UTC)
         q = (select(Ticket).where(Ticket.contact_id == contact_id, Ticket.status.not_in(list(DONE)))
              .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(_limit(limit)))
+        if viewer is not None:
+            q = q.where(visible(viewer))
         with self.sessions() as s:
             return [ticket_dict(t, now) for t in s.scalars(q)]
 
@@ -340,9 +346,9 @@ class TicketDesk:
     # --- calls --------------------------------------------------------------
 
     def calls(self, since: datetime | None = None, limit: int = 100, queue: str | None = None,
-              outcome: str | None = None) -> list[dict[str, Any]]:
-        """Call records newest first (by when they entered the queue)."""
-        q = select(CallRecord)
+              outcome: str | None = None, viewer: Viewer | None = None) -> list[dict[str, Any]]:
+        """Call records newest first (by when they entered the queue); `viewer`: theirs only."""
+        q = select(CallRecord) if viewer is None else select(CallRecord).where(call_visible(viewer))
         if since is not None:
             q = q.where(CallRecord.entered_at >= _aware(since, "since"))
         if queue is not None:
@@ -354,14 +360,17 @@ class TicketDesk:
         return self._calls(q, limit)
 
     def recent_calls(self, contact_id: int | None = None, number: str | None = None,
-                     limit: int = 10) -> list[dict[str, Any]]:
-        """The calls of a contact or from a number (either matches), newest first; [] given neither."""
+                     limit: int = 10, viewer: Viewer | None = None) -> list[dict[str, Any]]:
+        """The calls of a contact or from a number (either matches), newest first; [] given neither.
+        `viewer`: only the calls they may see (an agent: their own)."""
         matches: list[ColumnElement[bool]] = []
         if contact_id is not None:
             matches.append(CallRecord.contact_id == contact_id)
         if number:
             matches.append(CallRecord.caller_number == number)
-        return self._calls(select(CallRecord).where(or_(*matches)), limit) if matches else []
+        if not matches:
+            return []
+        return self._calls(select(CallRecord).where(or_(*matches), call_visible(viewer) if viewer else true()), limit)
 
     def call(self, linkedid: str) -> dict[str, Any] | None:
         with self.sessions() as s:
@@ -391,6 +400,11 @@ class TicketDesk:
                 raise DeskError("status", "must be open or done") from None
         with self.sessions() as s:
             return [callback_dict(c) for c in s.scalars(q)]
+
+    def callback(self, callback_id: int) -> dict[str, Any] | None:
+        with self.sessions() as s:
+            item = s.get(Callback, callback_id)
+            return callback_dict(item) if item is not None else None
 
     def complete_callback(self, callback_id: int, actor: str) -> dict[str, Any]:
         """Mark done (idempotent: completing a done item keeps who did it)."""

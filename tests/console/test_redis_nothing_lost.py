@@ -73,7 +73,7 @@ def test_a_ticket_edit_made_while_the_link_is_down_reaches_the_others_once_it_is
     with behind_proxy(side, settings) as (proxy, via_proxy):
         with TestClient(create_app(via_proxy)) as web:
             synced(web)
-            on_web, on_bridge = log_in(web, "anna"), log_in(bridge, "bert")
+            on_web, on_bridge = log_in(web, "anna"), log_in(bridge, "sven")  # may see anna's ticket (issue 11 row 7)
             r = on_web.send("POST", "/api/tickets", json={"subject": "Drucker", "priority": "normal"})
             assert r.status_code == 201, r.text
             tid = r.json()["id"]

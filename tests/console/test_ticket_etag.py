@@ -30,7 +30,7 @@ def test_get_and_patch_send_the_version_as_etag(login: Any) -> None:
 
 
 def test_a_stale_if_match_is_a_409_with_the_current_ticket_and_nothing_changes(login: Any) -> None:
-    anna, bert = login("anna"), login("bert")
+    anna, bert = login("anna"), login("sven")  # not bert: not his ticket (issue 11 row 7)
     t = _ticket(anna)
     assert bert.send("PATCH", f"/api/tickets/{t['id']}", json={"description": "bert's words"},
                      headers={"If-Match": '"1"'}).status_code == 200
@@ -53,7 +53,7 @@ def test_a_stale_if_match_is_a_409_with_the_current_ticket_and_nothing_changes(l
 
 
 def test_two_concurrent_patches_with_one_if_match_exactly_one_wins(login: Any) -> None:
-    anna, bert = login("anna"), login("bert")
+    anna, bert = login("anna"), login("sven")  # not bert: not his ticket (issue 11 row 7)
     t = _ticket(anna)
     start = threading.Barrier(2)
     codes: dict[str, int] = {}

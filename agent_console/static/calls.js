@@ -1,0 +1,64 @@
+// /calls: callbacks (callers who gave up; "call back" rings the agent's phone, then
+// the caller, and closes the item) and the call log (outcome and day filters; one
+// click to the customer or the ticket). Agents see their own calls in the log.
+"use strict";
+(() => {
+  const P = hl.page, $ = (id) => document.getElementById(id), t = hl.t.bind(hl);
+  const view = P.params.get("view") || "callbacks";
+
+  async function act(item, what) {
+    try {
+      await hl.api("POST", `/api/callbacks/${item.id}/${what}`);
+      await renderCallbacks();
+      P.say(t(what === "call" ? "calls.calling" : "calls.closed", { caller: P.caller(item) }), true);
+    } catch (e) { P.say(e.message); }
+  }
+
+  async function renderCallbacks() {
+    const box = $("callbacks"); box.replaceChildren();
+    const items = await hl.api("GET", "/api/callbacks");
+    if (!items.length) { box.append(P.empty(t("calls.no_callbacks"))); return; }
+    box.append(P.table(t("calls.callbacks"), [[t("calls.first_call")], [t("calls.caller")], [t("pages.customer")], [t("calls.reason")],
+      [t("calls.attempts"), "num"], [t("calls.actions")]],
+    items.map((i) => {
+      const who = P.caller(i);
+      const buttons = hl.el("div", { class: "row" },
+        hl.el("button", { type: "button", class: "primary", "data-call": i.id, "aria-label": t("calls.call_back_who", { caller: who }),
+          text: t("calls.call_back"), onclick: () => act(i, "call") }),
+        hl.el("button", { type: "button", "data-done": i.id, "aria-label": t("calls.done_who", { caller: who }),
+          text: t("calls.done"), onclick: () => act(i, "done") }));
+      return [hl.fmt.dateTime(i.first_call_at), who, i.contact_id ? P.link(`/customers/${i.contact_id}`, t("pages.open_customer")) : "–",
+        hl.enum("outcome", i.reason), hl.fmt.number(i.attempts), buttons];
+    })));
+  }
+
+  async function renderLog() {
+    const outcome = P.params.get("outcome") || "", day = P.params.get("day") || "";
+    $("f-outcome").value = outcome; $("f-day").value = day;
+    $("log-scope").textContent = hl.me.role === "agent" ? t("calls.own_only") : "";
+    const query = new URLSearchParams({ limit: "200" });
+    if (outcome) query.set("outcome", outcome);
+    if (day) query.set("since", new Date(`${day}T00:00:00`).toISOString());  // the user's own midnight
+    const box = $("log"); box.replaceChildren();
+    const calls = await hl.api("GET", `/api/calls?${query}`);
+    if (!calls.length) { box.append(P.empty(t("calls.none"))); return; }
+    box.append(P.table(t("calls.log"), [[t("pages.when")], [t("calls.caller")], [t("pages.customer")], [t("calls.outcome")],
+      [t("calls.wait"), "num"], [t("calls.talk"), "num"], [t("calls.ticket")]],
+    calls.map((c) => [hl.fmt.dateTime(c.entered_at), P.caller(c),
+      c.contact_id ? P.link(`/customers/${c.contact_id}`, t("pages.open_customer")) : "–",
+      hl.el("span", { class: `outcome ${c.outcome || ""}`, text: hl.enum("outcome", c.outcome) }),
+      hl.fmt.timer(c.wait_seconds), hl.fmt.timer(c.talk_seconds),
+      c.ticket_id ? P.link(`/tickets/${c.ticket_id}`, t("calls.open_ticket")) : "–"])));
+  }
+
+  async function render() {
+    for (const a of document.querySelectorAll("#views a[data-view]")) {
+      if (a.dataset.view === view) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
+    }
+    $("callbacks-box").hidden = view !== "callbacks";
+    $("log-box").hidden = view !== "log";
+    if (view === "log") await renderLog(); else await renderCallbacks();
+  }
+
+  P.start(render);
+})();

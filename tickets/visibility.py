@@ -1,0 +1,129 @@
+"""Who may see and edit a ticket, and which calls an agent may see.
+
+Layer: domain (no I/O). `may_see` is the rule on one ticket's parties; `visible`
+is the same rule as a SQL condition for lists, and `parties` reads one ticket's
+parties (both build or run plain statements on a session the caller owns).
+
+The rule (issue 11, rows 6 and 7): supervisors and admins see everything. An
+agent sees a ticket they own — its assignee, its creator (the `created` history
+row's actor), or the agent on one of its calls — and the tickets of their teams
+(user.teams against ticket.team). Editing follows seeing: a help desk works as
+one team per focus group, so a colleague of the same team may take over a case.
+
+Unassigned, team-less tickets that nobody owns (an intake ticket not yet
+triaged) are NOT shown to every agent: the dispatcher (a supervisor) sets their
+team or assignee. A pool open to all agents would put every untriaged ticket,
+with the caller's text, in front of agents of other customer teams — the leak
+this rule closes. An agent sees a call only when it was theirs (its agent
+endpoint is the agent's own).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy.orm import Session, sessionmaker
+
+from tickets.models import CallRecord, Role, Ticket, TicketHistory
+
+CREATED = "created"  # the history field whose actor is the ticket's creator
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    username: str
+    endpoint: str | None
+    teams: frozenset[str]
+    everything: bool  # supervisor or admin
+
+    @classmethod
+    def of(cls, username: str, role: Role, endpoint: str | None, teams: Iterable[str]) -> Viewer:
+        return cls(username, endpoint, frozenset(t for t in teams if t),
+                   role in (Role.SUPERVISOR, Role.ADMIN))
+
+
+@dataclass(frozen=True, slots=True)
+class Parties:
+    """Whose a ticket is: the fields the rule reads."""
+
+    assignee: str = ""
+    team: str = ""
+    created_by: str = ""
+    agents: frozenset[str] = frozenset()  # endpoints of the agents on its calls
+
+
+def may_see(viewer: Viewer, parties: Parties) -> bool:
+    if viewer.everything:
+        return True
+    owners = {p for p in (parties.assignee, parties.created_by) if p}
+    return (viewer.username in owners or (bool(parties.team) and parties.team in viewer.teams)
+            or (viewer.endpoint is not None and viewer.endpoint in parties.agents))
+
+
+may_edit = may_see  # see the module docstring: editing follows seeing
+
+
+def may_see_call(viewer: Viewer, agent: str | None) -> bool:
+    return viewer.everything or (viewer.endpoint is not None and agent == viewer.endpoint)
+
+
+def _on_call_of(endpoint: str) -> ColumnElement[bool]:
+    return exists(select(CallRecord.id).where(
+        CallRecord.agent == endpoint,
+        or_(CallRecord.ticket_id == Ticket.id,
+            and_(Ticket.linkedid.is_not(None), CallRecord.linkedid == Ticket.linkedid))))
+
+
+def _created_by(username: str) -> ColumnElement[bool]:
+    return exists(select(TicketHistory.id).where(
+        TicketHistory.ticket_id == Ticket.id, TicketHistory.field == CREATED,
+        TicketHistory.actor == username))
+
+
+def owned(viewer: Viewer) -> ColumnElement[bool]:
+    """Tickets the viewer owns: assignee, creator, or the agent on one of its calls
+    (the "my tickets" view; for a supervisor too, not everything)."""
+    terms: list[ColumnElement[bool]] = [Ticket.assignee == viewer.username, _created_by(viewer.username)]
+    if viewer.endpoint is not None:
+        terms.append(_on_call_of(viewer.endpoint))
+    return or_(*terms)
+
+
+def visible(viewer: Viewer) -> ColumnElement[bool]:
+    """`may_see` as a condition on Ticket rows (for a WHERE clause)."""
+    if viewer.everything:
+        return true()
+    terms = [owned(viewer)]
+    if viewer.teams:
+        terms.append(and_(Ticket.team != "", Ticket.team.in_(sorted(viewer.teams))))
+    return or_(*terms)
+
+
+def call_visible(viewer: Viewer) -> ColumnElement[bool]:
+    """`may_see_call` as a condition on CallRecord rows."""
+    if viewer.everything:
+        return true()
+    return CallRecord.agent == viewer.endpoint if viewer.endpoint is not None else false()
+
+
+def ticket_parties(sessions: sessionmaker[Session], ticket_id: int) -> Parties | None:
+    """One ticket's parties (None: no such ticket), in a session of its own."""
+    with sessions() as session:
+        return parties(session, ticket_id)
+
+
+def parties(session: Session, ticket_id: int) -> Parties | None:
+    """One ticket's parties (None: no such ticket)."""
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None:
+        return None
+    creator = session.scalars(select(TicketHistory.actor).where(
+        TicketHistory.ticket_id == ticket_id, TicketHistory.field == CREATED)
+        .order_by(TicketHistory.id).limit(1)).first()
+    linked = CallRecord.ticket_id == ticket_id
+    if ticket.linkedid is not None:
+        linked = or_(linked, CallRecord.linkedid == ticket.linkedid)
+    agents = session.scalars(select(CallRecord.agent).where(linked, CallRecord.agent.is_not(None)))
+    return Parties(ticket.assignee, ticket.team, creator or "", frozenset(a for a in agents if a))
