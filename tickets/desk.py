@@ -35,7 +35,13 @@ from tickets.models import (
     TicketStatus,
 )
 from tickets.outbox import NoticeConfig, enqueue
-from tickets.sla import DONE, SlaPolicy, is_overdue
+from tickets.shapes import CALL_FIELDS as CALL_FIELDS
+from tickets.shapes import call_dict as call_dict
+from tickets.shapes import callback_dict, history_dict
+from tickets.shapes import iso as _iso
+from tickets.shapes import text as _text
+from tickets.shapes import ticket_dict as ticket_dict
+from tickets.sla import DONE, SlaPolicy
 from tickets.visibility import Viewer, call_visible, visible
 
 EDITABLE = ("subject", "description", "status", "priority", "category", "assignee", "team",
@@ -43,10 +49,6 @@ EDITABLE = ("subject", "description", "status", "priority", "category", "assigne
 _TEXT_LIMITS = {"subject": 300, "description": 20_000, "category": 100, "assignee": 100, "team": 100}
 _ENUMS: dict[str, type[TicketStatus] | type[Priority] | type[Channel]] = {
     "status": TicketStatus, "priority": Priority, "channel": Channel}
-CALL_FIELDS = ("linkedid", "caller_number", "caller_raw", "caller_name", "contact_id", "queue",
-               "entered_at", "answered_at", "ended_at", "wait_seconds", "ring_seconds", "talk_seconds",
-               "duration_seconds", "agent", "outcome", "ticket_id", "position", "callback_id",
-               "route_reason", "route_team")
 MAX_LIMIT = 1000
 
 
@@ -67,19 +69,6 @@ class Conflict(DeskError):
     def __init__(self, ticket: dict[str, Any]) -> None:
         super().__init__("version", f"the ticket is at version {ticket['version']}")
         self.ticket = ticket
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat() if value is not None else None
-
-
-def _text(value: Any) -> str:
-    """A value as history text: enums by value, booleans as true/false, None as ''."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value.value) if isinstance(value, (TicketStatus, Priority, Channel)) else str(value)
 
 
 def _limit(limit: int) -> int:
@@ -150,34 +139,6 @@ def _touch(ticket: Ticket, now: datetime) -> None:
 
 def _overdue_clause(now: datetime) -> ColumnElement[bool]:
     return and_(Ticket.due_at.is_not(None), Ticket.due_at < now, Ticket.status.not_in(list(DONE)))
-
-
-def ticket_dict(t: Ticket, now: datetime) -> dict[str, Any]:
-    return {
-        "id": t.id, "number": t.number, "subject": t.subject, "description": t.description,
-        "status": _text(t.status), "priority": _text(t.priority), "level": t.level, "team": t.team,
-        "assignee": t.assignee, "category": t.category, "channel": _text(t.channel),
-        "first_contact_resolution": t.first_contact_resolution, "contact_id": t.contact_id,
-        "organisation_id": t.organisation_id,
-        "linkedid": t.linkedid, "due_at": _iso(t.due_at), "overdue": is_overdue(t.due_at, t.status, now),
-        "created_at": _iso(t.created_at), "updated_at": _iso(t.updated_at), "version": t.version}
-
-
-def call_dict(r: CallRecord) -> dict[str, Any]:
-    values = {f: getattr(r, f) for f in CALL_FIELDS}
-    return {f: (_iso(v) if isinstance(v, datetime) else v) for f, v in values.items()}
-
-
-def callback_dict(c: Callback) -> dict[str, Any]:
-    return {"id": c.id, "caller_number": c.caller_number, "caller_raw": c.caller_raw,
-            "caller_name": c.caller_name, "contact_id": c.contact_id, "queue": c.queue, "reason": c.reason,
-            "attempts": c.attempts, "first_call_at": _iso(c.first_call_at), "last_call_at": _iso(c.last_call_at),
-            "status": _text(c.status), "done_by": c.done_by}
-
-
-def history_dict(h: TicketHistory) -> dict[str, Any]:
-    return {"id": h.id, "ticket_id": h.ticket_id, "at": _iso(h.at), "actor": h.actor, "field": h.field,
-            "old": h.old, "new": h.new, "note": h.note}
 
 
 def add_ticket(s: Session, policy: SlaPolicy, values: dict[str, Any], channel: Channel, actor: str,
