@@ -16,9 +16,13 @@ _CTX_KEYS = ("min_length", "max_length", "pattern", "ge", "le", "gt", "lt", "exp
 
 
 class CodedError(HTTPException):
-    def __init__(self, status_code: int, code: str, detail: str) -> None:
-        super().__init__(status_code, detail)
-        self.code = code
+    """`extra`: more JSON members of the body beside detail and code (e.g. the current
+    ticket of a conflict, the candidates of a duplicate)."""
+
+    def __init__(self, status_code: int, code: str, detail: str, extra: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(status_code, detail, headers)
+        self.code, self.extra = code, extra or {}
 
 
 def error_body(exc: HTTPException) -> dict[str, Any]:
@@ -27,6 +31,7 @@ def error_body(exc: HTTPException) -> dict[str, Any]:
     code = getattr(exc, "code", None)
     if code:
         out["code"] = code
+    out.update(getattr(exc, "extra", None) or {})
     return out
 
 

@@ -1,4 +1,5 @@
-"""Call records (agents see their own calls, supervisors all) and blind transfer.
+"""Call records (agents see their own calls, supervisors all), the transfer directory
+and blind transfer to a target checked against it (agent_console.directory).
 
 Layer: edge.
 """
@@ -7,11 +8,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from anyio import to_thread
 from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 
 from agent_console.actions import run_action
 from agent_console.auth import ANY, SessionUser
+from agent_console.directory import directory, transfer_extension
 from agent_console.fields import AwareTime
 from agent_console.services import ServicesDep
 from cti import actions
@@ -48,20 +51,33 @@ def get_call(linkedid: LinkedId, services: ServicesDep, who: Annotated[SessionUs
     return call
 
 
+@router.get("/api/directory")
+def get_directory(services: ServicesDep, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
+    """Where a call can be transferred: agents (with their live state), queues, and
+    whether external numbers are reachable."""
+    agents = services.pbx.registry.agent_list() if services.pbx else []
+    return directory(services.users.with_endpoints(), agents, services.settings.queue_name,
+                     services.settings.dial_allow_list)
+
+
 @router.post("/api/calls/{linkedid}/transfer")
 async def transfer(linkedid: LinkedId, body: TransferIn, services: ServicesDep,
                    who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
-    """Blind transfer of the agent's current call to an extension or number. The
-    agent's own leg comes from the call registry (on a web-only instance its mirror):
+    """Blind transfer of the agent's current call to a directory target (agent, queue,
+    allowed external number): anything else is a 422 before anything reaches Asterisk.
+    The agent's own leg comes from the call registry (on a web-only instance its mirror):
     nothing here asks Asterisk for a channel listing or reads AMI fields."""
     endpoint = who.user.endpoint
+    users = await to_thread.run_sync(services.users.with_endpoints)
+    exten = transfer_extension(body.target, endpoint, users, services.settings.queue_name,
+                               services.settings.dial_allow_list)
     call = services.pbx.registry.call(linkedid) if services.pbx else None
     if call is None or endpoint is None or call.agent != endpoint or call.ended_at:
         raise HTTPException(409, "you are not on this call")
     if call.agent_channel is None:
         raise HTTPException(409, "the call's agent channel is gone")
     try:
-        action = actions.blind_transfer(call.agent_channel, body.target, services.settings.dial_allow_list)
+        action = actions.blind_transfer(call.agent_channel, exten, services.settings.dial_allow_list)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from exc
     return await run_action(services, action)

@@ -11,13 +11,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from anyio import from_thread
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agent_console.auth import ANY, SessionUser
+from agent_console.errors import CodedError
 from agent_console.fields import Notes, OneLine
 from agent_console.services import Services, ServicesDep
-from tickets.desk import DeskError
+from tickets.desk import Conflict, DeskError
 from tickets.events import TicketUpdated
 from tickets.models import Channel, Priority, TicketStatus
 
@@ -74,6 +75,24 @@ def _found(ticket: dict[str, Any] | None, ticket_id: int) -> dict[str, Any]:
     return ticket
 
 
+def _etag(ticket: dict[str, Any]) -> str:
+    return f'"{ticket["version"]}"'
+
+
+def _expected(if_match: str | None) -> int | None:
+    """The version an If-Match names (`"3"`, also weak `W/"3"`); None for none or `*`.
+    Anything else can never match the ticket: -1, so a 409 with the current ticket."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    tag = if_match.strip().removeprefix("W/").strip('"')
+    return int(tag) if tag.isascii() and tag.isdigit() and len(tag) < 10 else -1
+
+
+def _conflict(exc: Conflict) -> CodedError:
+    return CodedError(409, "ticket_conflict", "the ticket was changed by someone else since you read it",
+                      extra={"ticket": exc.ticket}, headers={"ETag": _etag(exc.ticket)})
+
+
 @router.get("/api/tickets")
 def list_tickets(services: ServicesDep, who: Annotated[SessionUser, ANY],
                  status: TicketStatus | None = None,
@@ -93,27 +112,36 @@ def create_ticket(body: TicketIn, services: ServicesDep, who: Annotated[SessionU
 
 
 @router.get("/api/tickets/{ticket_id}")
-def get_ticket(ticket_id: TicketId, services: ServicesDep, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
-    return _found(services.desk.ticket(ticket_id), ticket_id)
+def get_ticket(ticket_id: TicketId, services: ServicesDep, who: Annotated[SessionUser, ANY],
+               response: Response) -> dict[str, Any]:
+    ticket = _found(services.desk.ticket(ticket_id), ticket_id)
+    response.headers["ETag"] = _etag(ticket)
+    return ticket
 
 
 @router.patch("/api/tickets/{ticket_id}")
 def update_ticket(ticket_id: TicketId, body: TicketPatch, services: ServicesDep,
-                  who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
+                  who: Annotated[SessionUser, ANY], response: Response,
+                  if_match: Annotated[str | None, Header(max_length=40)] = None) -> dict[str, Any]:
+    """With `If-Match: "n"` (the ETag of GET) the edit applies only to version n: else
+    409 `ticket_conflict` with the current `ticket`, and nothing changed."""
     desk = services.desk
     _found(desk.ticket(ticket_id), ticket_id)
     changes = body.model_dump(exclude_unset=True)
     try:
-        ticket = desk.update(ticket_id, changes, who.user.username)
+        ticket = desk.update(ticket_id, changes, who.user.username, expected_version=_expected(if_match))
+    except Conflict as exc:
+        raise _conflict(exc) from exc
     except DeskError as exc:
         raise HTTPException(422, str(exc)) from exc
     _updated(services, ticket)
+    response.headers["ETag"] = _etag(ticket)
     return ticket
 
 
 @router.post("/api/tickets/{ticket_id}/escalate")
 def escalate(ticket_id: TicketId, body: EscalateIn, services: ServicesDep,
-             who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
+             who: Annotated[SessionUser, ANY], response: Response) -> dict[str, Any]:
     desk = services.desk
     _found(desk.ticket(ticket_id), ticket_id)
     try:
@@ -121,6 +149,7 @@ def escalate(ticket_id: TicketId, body: EscalateIn, services: ServicesDep,
     except DeskError as exc:
         raise HTTPException(422, str(exc)) from exc
     _updated(services, ticket)
+    response.headers["ETag"] = _etag(ticket)
     return ticket
 
 

@@ -86,6 +86,13 @@ class DialAllowList:
             raise DialRefused(f"{number!r} is not on this hotline's dial allow-list (allowed: {allowed})")
         return number
 
+    def reaches_external(self) -> bool:
+        """True when a pattern can match a number outside the PBX: one starting with 0 or +
+        (the `agents` dialplan sends those to the trunk), i.e. its first element is 0, +, X
+        or a class holding 0."""
+        return any(p[0] in "0+X" or (p[0] == "[" and re.fullmatch(p[:p.index("]") + 1], "0") is not None)
+                   for p in self.patterns)
+
     def dialplan_patterns(self) -> tuple[str, ...]:
         """The patterns as dialplan extensions (`_10XX`), for the `agents` context."""
         return tuple(f"_{p}" for p in self.patterns)

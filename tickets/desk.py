@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from callqueue.metrics import FinishedCall
-from sqlalchemy import ColumnElement, and_, not_, or_, select
+from sqlalchemy import ColumnElement, and_, not_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -55,6 +55,15 @@ class DeskError(ValueError):
 
 class NotFound(DeskError):
     pass
+
+
+class Conflict(DeskError):
+    """The ticket's version is not the one the editor read: nothing was changed;
+    `ticket` is the ticket as it is now."""
+
+    def __init__(self, ticket: dict[str, Any]) -> None:
+        super().__init__("version", f"the ticket is at version {ticket['version']}")
+        self.ticket = ticket
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -147,7 +156,7 @@ def ticket_dict(t: Ticket, now: datetime) -> dict[str, Any]:
         "assignee": t.assignee, "category": t.category, "channel": _text(t.channel),
         "first_contact_resolution": t.first_contact_resolution, "contact_id": t.contact_id,
         "linkedid": t.linkedid, "due_at": _iso(t.due_at), "overdue": is_overdue(t.due_at, t.status, now),
-        "created_at": _iso(t.created_at), "updated_at": _iso(t.updated_at)}
+        "created_at": _iso(t.created_at), "updated_at": _iso(t.updated_at), "version": t.version}
 
 
 def call_dict(r: CallRecord) -> dict[str, Any]:
@@ -232,27 +241,35 @@ class TicketDesk:
                                 note=f"due_at {_iso(ticket.due_at)}" if ticket.due_at else ""))
             return ticket_dict(ticket, now)
 
-    def update(self, ticket_id: int, changes: dict[str, Any], actor: str,
-               now: datetime | None = None) -> dict[str, Any]:
-        """Apply `changes` (all validated first: nothing changes if one is bad); history per field."""
+    def update(self, ticket_id: int, changes: dict[str, Any], actor: str, now: datetime | None = None,
+               expected_version: int | None = None) -> dict[str, Any]:
+        """Apply `changes` (all validated first: nothing changes if one is bad); history per field.
+        With `expected_version` the ticket must still be at that version, else Conflict.
+        A change raises the version by one; an edit that changes nothing leaves it."""
         now = _aware(now, "now") if now else datetime.now(UTC)
         actor = _actor(actor)
-        with self.sessions.begin() as s:
-            ticket = self._get(s, ticket_id)
-            clean = {name: _validate(s, name, value) for name, value in changes.items()}
-            for name, value in clean.items():
-                old = getattr(ticket, name)
-                if old == value:
-                    continue
-                setattr(ticket, name, value)
-                note = ""
-                if name == "priority":
-                    ticket.due_at = self.policy.due(ticket.created_at, value)
-                    note = f"due_at {_iso(ticket.due_at) or 'none'}"
-                s.add(TicketHistory(ticket_id=ticket.id, at=now, actor=actor, field=name,
-                                    old=_text(old), new=_text(value), note=note))
-                _touch(ticket, now)
-            return ticket_dict(ticket, now)
+        with self.sessions() as s:
+            with s.begin():
+                ticket = self._locked(s, ticket_id, expected_version, now)
+                clean = {name: _validate(s, name, value) for name, value in changes.items()}
+                changed = False
+                for name, value in clean.items():
+                    old = getattr(ticket, name)
+                    if old == value:
+                        continue
+                    changed = True
+                    setattr(ticket, name, value)
+                    note = ""
+                    if name == "priority":
+                        ticket.due_at = self.policy.due(ticket.created_at, value)
+                        note = f"due_at {_iso(ticket.due_at) or 'none'}"
+                    s.add(TicketHistory(ticket_id=ticket.id, at=now, actor=actor, field=name,
+                                        old=_text(old), new=_text(value), note=note))
+                    _touch(ticket, now)
+                if changed:
+                    return ticket_dict(ticket, now)
+                s.rollback()  # nothing changed: the version stays (no false conflict for others)
+            return ticket_dict(self._get(s, ticket_id), now)
 
     def escalate(self, ticket_id: int, level: int, reason: str, actor: str,
                  now: datetime | None = None) -> dict[str, Any]:
@@ -265,7 +282,7 @@ class TicketDesk:
         if not 1 <= len(reason) <= 500:
             raise DeskError("reason", "is required (1-500 characters)")
         with self.sessions.begin() as s:
-            ticket = self._get(s, ticket_id)
+            ticket = self._locked(s, ticket_id, None, now)
             if level <= ticket.level:
                 raise DeskError("level", f"ticket is at level {ticket.level}; escalation only goes up")
             if ticket.status in DONE:
@@ -279,6 +296,21 @@ class TicketDesk:
                 ticket.status = TicketStatus.OPEN
             _touch(ticket, now)
             return ticket_dict(ticket, now)
+
+    @classmethod
+    def _locked(cls, session: Session, ticket_id: int, expected: int | None, now: datetime) -> Ticket:
+        """The ticket, its version raised by one in the statement that locks its row (the
+        first write of the transaction, so SQLite waits for the lock instead of failing):
+        UPDATE ... WHERE id AND version — of two editors who read one version, one wins."""
+        match = [Ticket.id == ticket_id] + ([Ticket.version == expected] if expected is not None else [])
+        bumped = session.execute(update(Ticket).where(*match).values(version=Ticket.version + 1)
+                                 .execution_options(synchronize_session=False))
+        ticket = session.get(Ticket, ticket_id, populate_existing=True)
+        if ticket is None:
+            raise NotFound("id", f"no ticket {ticket_id}")
+        if getattr(bumped, "rowcount", 0) != 1:
+            raise Conflict(ticket_dict(ticket, now))
+        return ticket
 
     @staticmethod
     def _get(session: Session, ticket_id: int) -> Ticket:

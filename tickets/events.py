@@ -45,6 +45,7 @@ class TicketUpdated:
     overdue: bool
     created_at: datetime
     updated_at: datetime
+    version: int
 
     @classmethod
     def of(cls, ticket: Mapping[str, Any]) -> TicketUpdated:

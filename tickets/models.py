@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -180,6 +181,8 @@ class Ticket(Base):
     due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+    # raised by one in the statement that locks the row for every change (tickets.desk): the ETag
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
 
 
 class CallRecord(Base):

@@ -123,6 +123,12 @@ class UserService:
         with self.sessions() as session:
             return [_view(u) for u in session.scalars(select(User).order_by(User.username))]
 
+    def with_endpoints(self) -> list[UserView]:
+        """Active users with a phone endpoint (the agents a call can go to), by username."""
+        with self.sessions() as session:
+            return [_view(u) for u in session.scalars(
+                select(User).where(User.endpoint.is_not(None), User.active).order_by(User.username))]
+
     def count(self) -> int:
         with self.sessions() as session:
             return len(session.scalars(select(User.id)).all())

@@ -179,3 +179,9 @@ def test_the_console_cannot_dial_or_transfer_off_the_list(pbx: Pbx, module_datab
                 and linkedid in (e.get("TransfereeLinkedid"), e.get("TransfererLinkedid"))]
     assert not [e for e in pbx.tap.events if e.get("Event") == "OriginateResponse"
                 and e.get("Exten", "").startswith("+49341")]
+
+
+@pytest.mark.parametrize(("spec", "external"), [("10XX,5555", False), ("10XX,0[1-9]X.", True), ("+49X.", True),
+                                                ("[0-2]X", True), ("[1-9]X", False), ("X.", True), ("", False)])
+def test_reaches_external_when_a_pattern_can_start_with_0_or_plus(spec: str, external: bool) -> None:
+    assert DialAllowList.parse(spec).reaches_external() is external
