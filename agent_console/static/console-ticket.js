@@ -179,7 +179,10 @@ hc.ticket = {
       if (this.ed !== ed) return;
       if (err.status === 409 && err.data && err.data.code === "ticket_conflict" && err.data.ticket) this.remote(err.data.ticket, true);
       else if (err.status === 422) { hl.forms.show(ed.form, err); this.setState("error", hl.t("error.invalid")); }
-      else if (err.status === 0) { this.setState("offline"); ed.timer = setTimeout(() => this.flush(), 5000); }
+      else if (err.status === 0) {  // again when the feed is back (its snapshot refreshes the ticket first)
+        this.setState("offline");
+        ed.timer = setTimeout(() => { if (hl.live.state === "connected" && !ed.refreshing) this.flush(); }, 5000);
+      }
       else this.setState("error", hl.errorText(err));
     }
     if (ed.again && this.ed === ed) { ed.again = false; ed.timer = setTimeout(() => this.flush(), this.DEBOUNCE_MS); }
@@ -247,14 +250,16 @@ hc.ticket = {
     if (ed.dirty.size) this.flush(); else this.setState("saved");
   },
 
+  // the ticket as the server has it now (after a reconnect): merged, then what is unsaved here sent
   async refresh() {
     const ed = this.ed; if (!ed) return;
+    ed.refreshing = true;
     try {
       const tk = await hl.api("GET", `/api/tickets/${ed.id}`);
       if (this.ed !== ed) return;
-      if (ed.version === null || tk.version == null || tk.version > ed.version) this.remote({ ...tk, version: tk.version ?? null });
+      this.remote(tk);
       if (!ed.conflict && ed.dirty.size) this.flush();
-    } catch (err) { if (err.status !== 0) hc.say(hl.errorText(err)); }
+    } catch (err) { if (err.status !== 0) hc.say(hl.errorText(err)); } finally { ed.refreshing = false; }
   },
 
   async escalate() {
