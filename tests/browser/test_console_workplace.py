@@ -2,9 +2,11 @@
 real `hotline serve`: a known caller's context stays from ring through wrap-up and
 after; notes typed a second before wrap-up ends save themselves and survive a reload;
 a language switch and an escalation keep unsaved edits; two editors of one ticket get
-a conflict, never a silent overwrite; German and English show no raw enum during a call
-and axe-core finds nothing serious (the screenshots in the README are taken here); an
-expired session goes to login and the draft comes back after logging in again."""
+a conflict, never a silent overwrite; a refused transfer target leaves the caller
+connected; a withheld caller is linked by search, a contact created after answering;
+German and English show no raw enum during a call and axe-core finds nothing serious
+(the README's screenshots are taken here); an expired session goes to login and the
+draft comes back after logging in again."""
 
 from __future__ import annotations
 
@@ -199,6 +201,69 @@ def test_two_editors_of_one_ticket_get_a_conflict_not_a_silent_overwrite(server:
         bert.context.close()
 
 
+def test_a_stale_save_refused_by_the_server_shows_the_conflict(server: Server, browser: Any, desk: TicketDesk,
+                                                               erika: int) -> None:
+    """The server's own check (If-Match, 409 ticket_conflict) for an edit the page could
+    not see coming: this page misses the other editor's ticket.updated."""
+    ticket = desk.create("Laufwerk fehlt", "anna", contact_id=erika)
+    anna, bert = console(browser, server, "anna"), console(browser, server, "bert")
+    try:
+        for page in (anna, bert):
+            open_ticket(page, ticket["id"])
+        anna.evaluate("""(() => { const own = hc.ticket.remote.bind(hc.ticket);
+            hc.ticket.remote = (tk, refused) => (refused ? own(tk, refused) : undefined); })()""")
+        bert.fill(".ticket input[name=subject]", "Laufwerk H: fehlt")
+        bert.wait_for_selector("#save-state[data-state=saved]", timeout=5_000)
+        anna.fill(".ticket input[name=subject]", "Laufwerk G: fehlt")
+        anna.click("#save-ticket")
+        anna.wait_for_selector("#conflict:not([hidden]) #take-theirs", timeout=5_000)
+        assert (desk.ticket(ticket["id"]) or {})["subject"] == "Laufwerk H: fehlt"
+        anna.click("#take-theirs")
+        assert anna.input_value(".ticket input[name=subject]") == "Laufwerk H: fehlt"
+        assert anna.get_attribute("#save-state", "data-state") == "saved"
+        assert anna.is_hidden("#conflict")
+    finally:
+        anna.context.close()
+        bert.context.close()
+
+
+def test_a_withheld_caller_is_linked_by_search_and_a_contact_created_after_answering(
+        pbx: Pbx, server: Server, browser: Any, desk: TicketDesk, erika: int) -> None:
+    anna = console(browser, server, "anna", "de")
+    try:
+        with pbx.phone("1001", answer_after=1.0):
+            call = pbx.place_call("anonymous", name="anonymous", duration=30)
+            assert isinstance(call, subprocess.Popen)
+            anna.wait_for_selector("#context[data-phase=talking]", timeout=20_000)
+            anna.wait_for_selector(".ticket[data-ticket-id]", timeout=10_000)
+            ticket_id = int(anna.get_attribute(".ticket", "data-ticket-id") or 0)
+            assert anna.inner_text("#context h2.caller") == "Rufnummer unterdrückt"
+            assert anna.get_attribute("#context [data-match]", "data-match") == "withheld"
+            # search and link: the context fills with the customer's data, the ticket gets the contact
+            anna.click("#context summary:has-text('Kunden suchen')")
+            anna.get_by_label("Name, Organisation oder Nummer").fill("Erika")
+            anna.click("#context form.link-contact button[type=submit]")
+            anna.click("#context .search-results li:has-text('Erika Browser') button")
+            anna.wait_for_selector("#context .contact-name:has-text('Erika Browser')")
+            assert anna.inner_text("#context .contact-org") == "Stadtwerke Leipzig"
+            eventually(lambda: (desk.ticket(ticket_id) or {}).get("contact_id") == erika)
+            # a new contact, after answering: labelled fields, a 422 next to its field first
+            anna.click("#context summary:has-text('Anderen Kontakt anlegen')")
+            anna.click("#contact-form button[type=submit]")
+            anna.wait_for_selector("#contact-form [data-field-error=name]")
+            assert anna.get_by_label("Organisation", exact=True).count() == 1  # a real label, not a placeholder
+            anna.fill("#contact-form input[name=name]", "Max Unterdrückt")
+            anna.fill("#contact-form input[name=organization]", "Stadtwerke Leipzig")
+            anna.click("#contact-form button[type=submit]")
+            anna.wait_for_selector("#context .contact-name:has-text('Max Unterdrückt')")
+            assert anna.query_selector("#contact-form [data-field-error]") is None
+            pbx.cli("channel request hangup all")
+            anna.wait_for_selector("#context[data-phase=ended]", timeout=15_000)
+            call.wait(timeout=30)
+    finally:
+        anna.context.close()
+
+
 def test_german_and_english_during_a_call_no_raw_enum_and_axe(pbx: Pbx, server: Server, browser: Any) -> None:
     anna = console(browser, server, "anna", "de")
     try:
@@ -207,6 +272,14 @@ def test_german_and_english_during_a_call_no_raw_enum_and_axe(pbx: Pbx, server: 
             assert isinstance(call, subprocess.Popen)
             anna.wait_for_selector("#context[data-phase=talking] .contact-name", timeout=20_000)
             anna.wait_for_selector(".ticket[data-ticket-id]", timeout=10_000)
+            # a refused transfer target: the translated reason, and the caller is still there
+            anna.fill("#transfer-target", "12")
+            anna.click("#transfer")
+            anna.wait_for_function("document.querySelector('#transfer-form [data-form-error]').textContent !== ''")
+            assert anna.inner_text("#transfer-form [data-form-error]") == anna.evaluate(
+                "hl.t('error.transfer_target_unknown')")
+            assert anna.get_attribute("#context", "data-phase") == "talking"
+            assert "1 active call" in pbx.cli("core show channels")
             anna.fill(".ticket input[name=subject]", "Kennwort zurücksetzen")
             anna.wait_for_selector("#save-state[data-state=saved]", timeout=5_000)
             for lang in ("de", "en"):
