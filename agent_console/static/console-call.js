@@ -35,7 +35,9 @@ hc.call = {
                   el("p", { class: "call-facts" }, el("span", { class: "talk-timer", id: "talk-timer" }),
                      el("span", { class: "muted", text: facts.length ? ` · ${facts.join(" · ")}` : "" }))];
     if (live.phase === "ended") { box.replaceChildren(...head); this.tick(); return; }
-    const target = el("input", { id: "transfer-target", name: "target", list: "directory-list", autocomplete: "off", size: 16 });
+    const typed = document.getElementById("transfer-target");  // kept across a re-render (a language switch)
+    const target = el("input", { id: "transfer-target", name: "target", list: "directory-list", autocomplete: "off", size: 16,
+                                 value: typed ? typed.value : "" });
     const form = el("form", { class: "transfer", id: "transfer-form", novalidate: true },
       el("div", { class: "row" },
         el("label", {}, el("span", { text: t("console.transfer_to") }), target),

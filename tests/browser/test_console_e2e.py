@@ -80,7 +80,14 @@ def test_real_call_pops_on_the_ringing_agents_console_only(pbx: Pbx, server: Ser
         assert bert.query_selector(".pop") is None
         bert.click("#unpause")
         bert.wait_for_selector("#agent-state.available", timeout=10_000)
-    desk = TicketDesk(session_factory(make_engine(server.database_url)), SlaPolicy({}))
+    engine = make_engine(server.database_url)
+    try:
+        check_records(TicketDesk(session_factory(engine), SlaPolicy({})), ticket_id)
+    finally:
+        engine.dispose()  # PostgreSQL: no pooled connection left for the collector
+
+
+def check_records(desk: TicketDesk, ticket_id: int) -> None:
     ticket = desk.ticket(ticket_id)
     assert ticket is not None and ticket["subject"] == "Drucker im 2. OG druckt nicht"
     assert ticket["first_contact_resolution"] and ticket["status"] == "resolved"

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
 
 from tests.browser.axe import assert_no_serious_violations
 from tests.browser.conftest import PASSWORD, Server
@@ -42,13 +43,22 @@ def pbx() -> Iterator[Pbx]:
 
 
 @pytest.fixture(scope="module")
-def desk(server: Server) -> TicketDesk:
-    return TicketDesk(session_factory(make_engine(server.database_url)), SlaPolicy({}))
+def engine(server: Server) -> Iterator[Engine]:
+    found = make_engine(server.database_url)
+    try:
+        yield found
+    finally:
+        found.dispose()  # PostgreSQL: no pooled connection left for the collector
 
 
 @pytest.fixture(scope="module")
-def erika(server: Server) -> int:
-    found = CustomerService(session_factory(make_engine(server.database_url))).search("Erika Browser")
+def desk(engine: Engine) -> TicketDesk:
+    return TicketDesk(session_factory(engine), SlaPolicy({}))
+
+
+@pytest.fixture(scope="module")
+def erika(engine: Engine) -> int:
+    found = CustomerService(session_factory(engine)).search("Erika Browser")
     return int(found[0]["id"])
 
 
