@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from anyio import to_thread
+from anyio import from_thread, to_thread
 from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 
@@ -19,6 +19,9 @@ from agent_console.fields import AwareTime
 from agent_console.services import ServicesDep
 from cti import actions
 from cti.events import Outcome
+from tickets.desk import DeskError
+from tickets.events import TicketUpdated
+from tickets.linking import link_call
 
 router = APIRouter(tags=["calls"])
 PRINTABLE = r"^[^\x00-\x1f]*$"  # PostgreSQL refuses NUL in a query: a 422 here, not a 500
@@ -27,6 +30,10 @@ LinkedId = Annotated[str, Path(max_length=64, pattern=PRINTABLE)]
 
 class TransferIn(BaseModel):
     target: str = Field(min_length=1, max_length=40)
+
+
+class LinkIn(BaseModel):
+    contact_id: int = Field(ge=1, le=2**31 - 1)
 
 
 def _mine(who: SessionUser, call: dict[str, Any]) -> bool:
@@ -49,6 +56,24 @@ def get_call(linkedid: LinkedId, services: ServicesDep, who: Annotated[SessionUs
     if call is None or not _mine(who, call):
         raise HTTPException(404, f"no call {linkedid}")
     return call
+
+
+@router.post("/api/calls/{linkedid}/contact")
+def link_contact(linkedid: LinkedId, body: LinkIn, services: ServicesDep,
+                 who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
+    """The call's caller is this contact (e.g. a withheld caller found by search): the call
+    record gets it, and its ticket too when that has none (published as ticket.updated).
+    The agent who took the call or a supervisor; for anyone else the call does not exist."""
+    call = services.desk.call(linkedid)
+    if call is None or not _mine(who, call):
+        raise HTTPException(404, f"no call {linkedid}")
+    try:
+        record, ticket = link_call(services.desk.sessions, linkedid, body.contact_id, who.user.username)
+    except DeskError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    if ticket is not None:
+        from_thread.run(services.bus.publish, TicketUpdated.of(ticket))
+    return {"call": record, "ticket": ticket}
 
 
 @router.get("/api/directory")

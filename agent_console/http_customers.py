@@ -13,9 +13,11 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from agent_console.auth import ANY, SUPERVISOR, SessionUser
+from agent_console.errors import CodedError
 from agent_console.pops import match_json
 from agent_console.services import ServicesDep
-from tickets.customers import CustomerError
+from tickets.customers import CustomerError, parse_customer
+from tickets.duplicates import duplicate_candidates
 
 router = APIRouter(tags=["customers"])
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
@@ -29,6 +31,7 @@ class CustomerIn(BaseModel):
     email: str = Field("", max_length=254)
     language: str = Field("de", pattern="^(de|en)$")
     team: str = Field("", max_length=100)
+    allow_duplicate: bool = False  # create it although it looks like a contact that exists
 
 
 @router.get("/api/customers")
@@ -40,7 +43,15 @@ def search(services: ServicesDep, who: Annotated[SessionUser, ANY],
 
 @router.post("/api/customers", status_code=201)
 def create(body: CustomerIn, services: ServicesDep, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
+    """A contact with the name and organisation, or a number, of one that exists is a 409
+    `duplicate_contact` naming the `candidates`, unless `allow_duplicate` is true."""
     try:
+        row = parse_customer(body.name, body.organization, tuple(body.phones), body.email, body.language,
+                             body.team, services.settings.default_region)
+        candidates = [] if body.allow_duplicate else duplicate_candidates(services.customers.sessions, row)
+        if candidates:
+            raise CodedError(409, "duplicate_contact", "a contact with this name and organisation or number "
+                             "exists already", extra={"candidates": candidates})
         return services.customers.create(
             body.name, organization=body.organization, phones=tuple(body.phones),
             email=body.email, language=body.language, team=body.team)

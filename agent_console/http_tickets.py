@@ -114,9 +114,14 @@ def create_ticket(body: TicketIn, services: ServicesDep, who: Annotated[SessionU
 @router.get("/api/tickets/{ticket_id}")
 def get_ticket(ticket_id: TicketId, services: ServicesDep, who: Annotated[SessionUser, ANY],
                response: Response) -> dict[str, Any]:
+    """The ticket, plus its call's `wait_seconds`, `queue_position` (where the caller
+    entered the queue) and `talk_seconds`: null until known, or for a ticket without a call."""
     ticket = _found(services.desk.ticket(ticket_id), ticket_id)
     response.headers["ETag"] = _etag(ticket)
-    return ticket
+    call = services.desk.call(ticket["linkedid"]) if ticket["linkedid"] else None
+    return {**ticket, "wait_seconds": call["wait_seconds"] if call else None,
+            "queue_position": (call["position"] or None) if call else None,
+            "talk_seconds": call["talk_seconds"] if call else None}
 
 
 @router.patch("/api/tickets/{ticket_id}")

@@ -20,7 +20,11 @@ from agent_console.auth import ANY, SessionUser
 STATIC = Path(__file__).resolve().parent / "static"
 _ERROR = {"type": "object", "required": ["detail"],
           "properties": {"detail": {"type": "string"}, "code": {"type": "string"},
-                         "errors": {"type": "array", "items": {"type": "object"}}}}
+                         "errors": {"type": "array", "items": {"type": "object"}},
+                         # 409 ticket_conflict: the ticket as it is now
+                         "ticket": {"type": "object"},
+                         # 409 duplicate_contact: the contacts it would duplicate
+                         "candidates": {"type": "array", "items": {"type": "object"}}}}
 _PBX_ROUTES = ("/api/agent/", "/transfer")
 
 
@@ -34,7 +38,8 @@ def _refusals(path: str, responses: dict[str, Any]) -> None:
     responses["401"] = _answer("not logged in (or the session expired)")
     responses["403"] = _answer("wrong role, or the X-CSRF-Token header is missing on a write")
     responses["422"] = _answer("invalid input; `errors` names each field and why")
-    responses["4XX"] = _answer("other refusals: unknown id (404), conflict (409), rate limit (429)")
+    responses["4XX"] = _answer("other refusals: unknown id (404), conflict (409: `ticket_conflict` with "
+                               "`ticket`, `duplicate_contact` with `candidates`), rate limit (429)")
     if any(marker in path for marker in _PBX_ROUTES):
         responses["502"] = _answer("the PBX refused the action")
         responses["503"] = _answer("the PBX is not connected (or, scaled out, the bridge "

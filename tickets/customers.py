@@ -206,12 +206,12 @@ class CustomerService:
             s.add_all([Phone(raw=raw, normalized=key, kind=PhoneKind.DIRECT, contact_id=contact.id)
                        for raw, key in row.phones])
             s.flush()
-            return self._dicts(s, [contact])[0]
+            return self.dicts(s, [contact])[0]
 
     def get(self, contact_id: int) -> ContactDict | None:
         with self.sessions() as s:
             contact = s.get(Contact, contact_id)
-            return self._dicts(s, [contact])[0] if contact else None
+            return self.dicts(s, [contact])[0] if contact else None
 
     def get_many(self, contact_ids: Iterable[int]) -> dict[int, ContactDict]:
         """Several contacts at once (the pops of a burst of calls), by id."""
@@ -220,7 +220,7 @@ class CustomerService:
             return {}
         with self.sessions() as s:
             contacts = [c for chunk in _chunks(wanted) for c in s.scalars(select(Contact).where(Contact.id.in_(chunk)))]
-            return {d["id"]: d for d in self._dicts(s, contacts)}
+            return {d["id"]: d for d in self.dicts(s, contacts)}
 
     def search(self, q: str = "", limit: int = 50) -> list[ContactDict]:
         """Name or organisation substring (case-insensitive), or a number: normalized equality."""
@@ -238,14 +238,14 @@ class CustomerService:
                                   Organisation.name.icontains(q, autoescape=True)))
         with self.sessions() as s:
             contacts = list(s.scalars(stmt.order_by(Contact.name, Contact.id).limit(limit)))
-            return self._dicts(s, contacts)
+            return self.dicts(s, contacts)
 
     def count(self) -> int:
         with self.sessions() as s:
             return len(s.scalars(select(Contact.id)).all())
 
     @staticmethod
-    def _dicts(s: Session, contacts: Sequence[Contact]) -> list[ContactDict]:
+    def dicts(s: Session, contacts: Sequence[Contact]) -> list[ContactDict]:
         org_ids = sorted({c.organisation_id for c in contacts if c.organisation_id is not None})
         orgs = {o.id: o for chunk in _chunks(org_ids)
                 for o in s.scalars(select(Organisation).where(Organisation.id.in_(chunk)))}

@@ -250,7 +250,7 @@ class TicketDesk:
         actor = _actor(actor)
         with self.sessions() as s:
             with s.begin():
-                ticket = self._locked(s, ticket_id, expected_version, now)
+                ticket = self.lock_for_change(s, ticket_id, expected_version, now)
                 clean = {name: _validate(s, name, value) for name, value in changes.items()}
                 changed = False
                 for name, value in clean.items():
@@ -282,7 +282,7 @@ class TicketDesk:
         if not 1 <= len(reason) <= 500:
             raise DeskError("reason", "is required (1-500 characters)")
         with self.sessions.begin() as s:
-            ticket = self._locked(s, ticket_id, None, now)
+            ticket = self.lock_for_change(s, ticket_id, None, now)
             if level <= ticket.level:
                 raise DeskError("level", f"ticket is at level {ticket.level}; escalation only goes up")
             if ticket.status in DONE:
@@ -298,7 +298,7 @@ class TicketDesk:
             return ticket_dict(ticket, now)
 
     @classmethod
-    def _locked(cls, session: Session, ticket_id: int, expected: int | None, now: datetime) -> Ticket:
+    def lock_for_change(cls, session: Session, ticket_id: int, expected: int | None, now: datetime) -> Ticket:
         """The ticket, its version raised by one in the statement that locks its row (the
         first write of the transaction, so SQLite waits for the lock instead of failing):
         UPDATE ... WHERE id AND version — of two editors who read one version, one wins."""

@@ -98,7 +98,10 @@ def test_the_dialplan_is_rendered_from_the_same_list(tmp_path: Path, monkeypatch
     pbx.render()
     agents = _context(pbx.outer / "etc" / "extensions.conf", "agents")
     assert agents == ["exten => _10XX,1,Goto(agents-dial,${EXTEN},1)",
-                      "exten => _0[1-9]X.,1,Goto(agents-dial,${EXTEN},1)"]
+                      "exten => _0[1-9]X.,1,Goto(agents-dial,${EXTEN},1)",
+                      # a blind-transferred caller sent to no extension goes back to the queue
+                      'exten => i,1,GotoIf($["${BLINDTRANSFER}" != ""]?hotline-5555,5555,open)',
+                      " same => n,Hangup()"]
     with pytest.raises(ValueError, match="dial allow-list pattern"):
         PrivateAsterisk(PbxConfig(name="bad", ami_secret=config.ami_secret,
                                   agent_passwords=config.agent_passwords, dial_allow="_X.,1;x"))
