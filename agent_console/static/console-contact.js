@@ -134,6 +134,7 @@ hc.contact = {
       const c = await hl.api("GET", `/api/customers/${contactId}`);
       ctx.match = { ...(ctx.match || {}), status: "known", contact: c, candidates: [] };
       ctx.open_tickets = c.open_tickets; ctx.recent_calls = c.recent_calls;
+      this._cache = null;  // fresh forms: what was typed went into this contact
       hc.saveContext(); hc.context.render();
       hc.say(hl.t("console.linked", { name: c.name }), false);
     } catch (err) { hc.say(hl.errorText(err)); }

@@ -3,10 +3,10 @@ real `hotline serve`: a known caller's context stays from ring through wrap-up a
 after; notes typed a second before wrap-up ends save themselves and survive a reload;
 a language switch and an escalation keep unsaved edits; two editors of one ticket get
 a conflict, never a silent overwrite; a refused transfer target leaves the caller
-connected; a withheld caller is linked by search, a contact created after answering;
-German and English show no raw enum during a call and axe-core finds nothing serious
-(the README's screenshots are taken here); an expired session goes to login and the
-draft comes back after logging in again."""
+connected; a withheld caller is linked by search, a duplicate contact is caught and a
+new one created after answering; German and English show no raw enum during a call
+and axe-core finds nothing serious (the README's screenshots are taken here); an
+expired session goes to login and the draft comes back after logging in again."""
 
 from __future__ import annotations
 
@@ -238,7 +238,7 @@ def test_a_stale_save_refused_by_the_server_shows_the_conflict(server: Server, b
 
 
 def test_a_withheld_caller_is_linked_by_search_and_a_contact_created_after_answering(
-        pbx: Pbx, server: Server, browser: Any, desk: TicketDesk, erika: int) -> None:
+        pbx: Pbx, server: Server, browser: Any, engine: Engine, desk: TicketDesk, erika: int) -> None:
     anna = console(browser, server, "anna", "de")
     try:
         with pbx.phone("1001", answer_after=1.0):
@@ -261,6 +261,16 @@ def test_a_withheld_caller_is_linked_by_search_and_a_contact_created_after_answe
             anna.click("#context summary:has-text('Anderen Kontakt anlegen')")
             anna.click("#contact-form button[type=submit]")
             anna.wait_for_selector("#contact-form [data-field-error=name]")
+            # one that exists already: the candidates to pick from instead (409 duplicate_contact)
+            anna.fill("#contact-form input[name=name]", "Erika Browser")
+            anna.fill("#contact-form input[name=organization]", "Stadtwerke Leipzig")
+            anna.click("#contact-form button[type=submit]")
+            anna.wait_for_selector(f"#contact-form .duplicates li[data-contact-id='{erika}'] .use-candidate")
+            assert "Stadtwerke Leipzig" in anna.inner_text("#contact-form .duplicates")
+            anna.click(f"#contact-form .duplicates li[data-contact-id='{erika}'] .use-candidate")
+            anna.wait_for_selector("#context .contact-name:has-text('Erika Browser')")
+            assert len(CustomerService(session_factory(engine)).search("Erika Browser")) == 1  # none added
+            anna.click("#context summary:has-text('Anderen Kontakt anlegen')")
             assert anna.get_by_label("Organisation", exact=True).count() == 1  # a real label, not a placeholder
             anna.fill("#contact-form input[name=name]", "Max Unterdrückt")
             anna.fill("#contact-form input[name=organization]", "Stadtwerke Leipzig")
