@@ -268,7 +268,8 @@ def test_a_withheld_caller_is_linked_by_search_and_a_contact_created_after_answe
             anna.wait_for_selector(f"#contact-form .duplicates li[data-contact-id='{erika}'] .use-candidate")
             assert "Stadtwerke Leipzig" in anna.inner_text("#contact-form .duplicates")
             anna.click(f"#contact-form .duplicates li[data-contact-id='{erika}'] .use-candidate")
-            anna.wait_for_selector("#context .contact-name:has-text('Erika Browser')")
+            anna.wait_for_selector("#contact-form .duplicates li", state="detached")  # linked: fresh forms
+            assert anna.inner_text("#context .contact-name") == "Erika Browser"
             assert len(CustomerService(session_factory(engine)).search("Erika Browser")) == 1  # none added
             anna.click("#context summary:has-text('Anderen Kontakt anlegen')")
             assert anna.get_by_label("Organisation", exact=True).count() == 1  # a real label, not a placeholder
@@ -300,6 +301,7 @@ def test_german_and_english_during_a_call_no_raw_enum_and_axe(pbx: Pbx, server: 
                 "hl.t('error.transfer_target_unknown')")
             assert anna.get_attribute("#context", "data-phase") == "talking"
             assert "1 active call" in pbx.cli("core show channels")
+            anna.fill("#transfer-target", "")
             anna.fill(".ticket input[name=subject]", "Kennwort zurücksetzen")
             anna.wait_for_selector("#save-state[data-state=saved]", timeout=5_000)
             for lang in ("de", "en"):
