@@ -16,7 +16,7 @@ hc.ticket = {
   LABELS: { subject: "subject", category: "category", priority: "priority", status: "console.status",
             description: "notes", first_contact_resolution: "fcr" },
   openKey() { return `hotline.console.ticket.${hc.state.user || ""}`; },
-  draftKey(id) { return `ticket.${id}`; },
+  draftKey(id) { return `ticket.${hc.state.user || ""}.${id}`; },  // per user: a shared PC shows nobody else's draft
 
   values(tk) {
     const v = {};

@@ -267,6 +267,7 @@ def test_a_withheld_caller_is_linked_by_search_and_a_contact_created_after_answe
             anna.click("#contact-form button[type=submit]")
             anna.wait_for_selector(f"#contact-form .duplicates li[data-contact-id='{erika}'] .use-candidate")
             assert "Stadtwerke Leipzig" in anna.inner_text("#contact-form .duplicates")
+            assert_no_serious_violations(anna, "console: contact form with duplicates (de)")
             anna.click(f"#contact-form .duplicates li[data-contact-id='{erika}'] .use-candidate")
             anna.wait_for_selector("#contact-form .duplicates li", state="detached")  # linked: fresh forms
             assert anna.inner_text("#context .contact-name") == "Erika Browser"
