@@ -96,7 +96,7 @@ def _ticket(updated: datetime, subject: str) -> TicketUpdated:
     return TicketUpdated(id=7, number="2026-000007", subject=subject, description="", status="open",
                          priority="normal", level=1, team="", assignee="", category="", channel="phone",
                          first_contact_resolution=False, contact_id=None, linkedid=None, due_at=None,
-                         overdue=False, created_at=updated, updated_at=updated)
+                         overdue=False, created_at=updated, updated_at=updated, version=1)
 
 
 def test_an_edit_older_than_one_seen_is_not_published_again() -> None:

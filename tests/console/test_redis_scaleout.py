@@ -329,10 +329,10 @@ def test_agent_actions_from_a_web_only_instance_run_once_on_the_bridges_ami(
     join(side, fake, lid)
     answer(side, fake, lid, "PJSIP/1001")
     wait_until(lambda: services(client).pbx.registry.call(lid) is not None, "the web instance's mirror")
-    r = anna.send("POST", f"/api/calls/{lid}/transfer", json={"target": "2000"})
+    r = anna.send("POST", f"/api/calls/{lid}/transfer", json={"target": "bert"})  # a directory target
     assert r.status_code == 200, r.text
     blind = [a for a in fake.actions if a.get("Action") == "BlindTransfer"]
-    assert [(a.get("Channel"), a.get("Exten")) for a in blind] == [("PJSIP/1001-0000000a", "2000")]
+    assert [(a.get("Channel"), a.get("Exten")) for a in blind] == [("PJSIP/1001-0000000a", "1002")]
     # the fake PBX never answers an Originate: 503 after the web's timeout, and it is not sent again
     started = time.monotonic()
     r = anna.send("POST", "/api/agent/dial", json={"number": "0341 123"})

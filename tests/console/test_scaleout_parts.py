@@ -25,7 +25,7 @@ def edit(ticket_id: int) -> TicketUpdated:
     return TicketUpdated(id=ticket_id, number=f"2026-{ticket_id:06d}", subject="Drucker", description="",
                          status="open", priority="normal", level=1, team="L1", assignee="", category="",
                          channel="phone", first_contact_resolution=False, contact_id=None, linkedid=None,
-                         due_at=None, overdue=False, created_at=AT, updated_at=AT)
+                         due_at=None, overdue=False, created_at=AT, updated_at=AT, version=1)
 
 
 async def test_peer_share_sends_its_own_edits_and_never_echoes_a_peers() -> None:

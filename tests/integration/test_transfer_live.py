@@ -48,7 +48,8 @@ def answered_call(pbx: Pbx, database_url: str, tmp_path: Path, number: str,
     """A call from `number` answered by tina on 1001 (1002, bert's phone, is paused in the
     queue but answers a transfer); uwe has 1003 and no phone. Yields the logged-in client,
     tina's write headers, the call record, the SIPp caller and the session factory."""
-    db = session_factory(make_engine(database_url))
+    engine = make_engine(database_url)
+    db = session_factory(engine)
     users = UserService(db)
     with db.begin() as s:
         s.query(User).filter(User.username.in_(["tina", "bert", "uwe"]) | User.endpoint.in_(
@@ -80,6 +81,7 @@ def answered_call(pbx: Pbx, database_url: str, tmp_path: Path, number: str,
             yield http, {"X-CSRF-Token": me["csrf_token"]}, record, call, db
     finally:
         pbx.cli("queue unpause member PJSIP/1002 queue hotline")
+        engine.dispose()  # its pooled connections closed now, not by the garbage collector in a later test
 
 
 def test_blind_transfer_from_the_console_moves_the_caller(pbx: Pbx, module_database_url: str,
@@ -105,12 +107,12 @@ def test_blind_transfer_from_the_console_moves_the_caller(pbx: Pbx, module_datab
                 return rec if rec is not None and rec.outcome is not None else None
 
         poll(finished, timeout=20)
-    done = finished()
-    assert done is not None and done.outcome == "transferred"
-    logged = {c.linkedid: c for c in finished_calls(pbx.asterisk.queue_log.read_text().splitlines())}
-    assert logged[done.linkedid].outcome == "transferred"
-    with db() as s:
-        assert s.scalar(select(func.count()).select_from(Ticket).where(Ticket.linkedid == done.linkedid)) == 1
+        done = finished()
+        assert done is not None and done.outcome == "transferred"
+        logged = {c.linkedid: c for c in finished_calls(pbx.asterisk.queue_log.read_text().splitlines())}
+        assert logged[done.linkedid].outcome == "transferred"
+        with db() as s:
+            assert s.scalar(select(func.count()).select_from(Ticket).where(Ticket.linkedid == done.linkedid)) == 1
 
 
 def test_a_transfer_that_fails_in_asterisk_sends_the_caller_back_to_the_queue(
