@@ -23,9 +23,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from cti import events as ev
 from tickets.events import TicketCreated
 from tickets.lookup import direct_contact
-from tickets.models import Callback, CallbackStatus, CallRecord, Priority, Ticket
+from tickets.models import Callback, CallbackStatus, CallRecord, Contact, Priority, Ticket
 from tickets.outbox import NoticeConfig, enqueue
 from tickets.sla import SlaPolicy
+from tickets.subjects import call_subject
 
 _RECORD_FIELDS = ("caller_number", "caller_raw", "caller_name", "queue", "entered_at",
                   "answered_at", "ended_at", "wait_seconds", "ring_seconds", "talk_seconds",
@@ -82,7 +83,9 @@ class TicketService:
             now = datetime.now(UTC)
             stmt = _insert(session, Ticket).values(
                 number=f"pending-{call.linkedid}"[:20], linkedid=call.linkedid,
-                subject=f"Call from {call.caller_raw or 'unknown caller'}"[:300],
+                subject=call_subject(call.caller_raw, call.caller_number,
+                                     session.scalar(select(Contact.language).where(Contact.id == contact))
+                                     if contact else None),
                 contact_id=contact, created_at=now, updated_at=now,
                 due_at=self.policy.due(now, Priority.NORMAL) if self.policy else None)
             new_id = session.execute(stmt.on_conflict_do_nothing(index_elements=["linkedid"])

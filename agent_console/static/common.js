@@ -6,7 +6,7 @@
 //                                match_status, ticket_status, priority, outcome, channel, role)
 //   hl.fmt.*                     numbers, percentages, times, dates, timers and durations
 //   hl.el(tag, attrs, ...kids)   DOM building; text only ever through textContent
-//   hl.api(method, path, body)   JSON fetch with the CSRF header; a 401 ends the session
+//   hl.api(method, path, body, {headers}) JSON fetch with the CSRF header; a 401 ends the session
 //   hl.errorText(err)            a refusal translated by its `code` (never the server's detail)
 //   hl.forms.show/clear(form)    422 field errors next to their fields
 //   hl.session.onLeave(fn)       save drafts before the page goes to the login page
@@ -69,8 +69,9 @@ const hl = {
     return node;
   },
 
-  async api(method, path, body) {
-    const headers = { "Accept": "application/json" };
+  // options.headers: extra request headers (e.g. If-Match)
+  async api(method, path, body, options = {}) {
+    const headers = { "Accept": "application/json", ...(options.headers || {}) };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (method !== "GET" && this.csrf) headers["X-CSRF-Token"] = this.csrf;
     let res;

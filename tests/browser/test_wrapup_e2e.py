@@ -1,7 +1,7 @@
 """End to end in headless chromium: after a real call the agent's console shows the
 wrap-up panel counting down Asterisk's own wrapuptime; "More time" pauses the agent
 in Asterisk with the wrap-up reason (kept after Asterisk's wrap-up is over), and
-"Ready" unpauses."""
+"Ready" unpauses; the ticket and the context stay after it."""
 
 from __future__ import annotations
 
@@ -67,7 +67,9 @@ def test_wrap_up_panel_counts_down_and_more_time_then_ready(pbx: Pbx, server: Se
             anna.wait_for_selector("#agent-state.available", timeout=5_000)
             assert anna.is_hidden("#wrapup")
             assert "paused" not in member(pbx, "PJSIP/1001")
-            assert anna.query_selector(".ticket") is None  # the finished call is cleared
+            # the finished call's ticket and context stay until the agent leaves them
+            assert anna.query_selector(".ticket[data-ticket-id]") is not None
+            assert anna.get_attribute("#context", "data-phase") == "ended"
             call.wait(timeout=30)
         finally:
             if call.poll() is None:
