@@ -33,7 +33,8 @@ class Server:
 def server(pbx: Pbx, module_database_url: str,
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     database_url = module_database_url  # its own database: users and calls of its own
-    db = session_factory(make_engine(database_url))
+    engine = make_engine(database_url)  # disposed below: a pooled connection left to the collector warns
+    db = session_factory(engine)
     users = UserService(db)
     existing = {u.username for u in users.all()}
     for name, role, endpoint in (("anna", Role.AGENT, "PJSIP/1001"), ("bert", Role.AGENT, "PJSIP/1002"),
@@ -44,6 +45,7 @@ def server(pbx: Pbx, module_database_url: str,
     if not customers.search("Erika Browser"):
         customers.create("Erika Browser", organization="Stadtwerke Leipzig",
                          phones=("0341 2538-5588",), team="Kommunen")
+    engine.dispose()
     log = tmp_path_factory.mktemp("serve") / "serve.log"
     port = free_tcp_port()
     try:
