@@ -266,7 +266,7 @@ class PopNotifier:
             pop = {"linkedid": call.linkedid, "queue": call.queue,
                    "caller": {"number": call.caller_number, "raw": call.caller_raw,
                               "name": call.caller_name},
-                   "match": match, "open_tickets": [], "recent_calls": [], "enriched": False,
+                   "match": match, "open_tickets": [], "recent_calls": [], "callbacks": [], "enriched": False,
                    "ticket_id": None, "entered_at": views.iso(call.entered_at),
                    "route": views.route_json(call.route)}
             history = self._history_now(call.linkedid)

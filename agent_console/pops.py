@@ -16,6 +16,8 @@ from tickets.lookup import CustomerLookup, LookupResult
 class Desk(Protocol):
     def open_tickets_for(self, contact_id: int, limit: int = 10) -> list[dict[str, Any]]: ...
 
+    def open_callbacks_for(self, number: str, limit: int = 5) -> list[dict[str, Any]]: ...
+
     def recent_calls(self, contact_id: int | None = None, number: str | None = None,
                      limit: int = 10) -> list[dict[str, Any]]: ...
 
@@ -61,7 +63,8 @@ class PopEnricher:
         return [match_json(r, contacts.get(best[i]) if i in best else None) for i, r in enumerate(results)]
 
     def history(self, match: dict[str, Any]) -> dict[str, Any]:
-        """Open tickets and recent calls of the matched contact, or of the number."""
+        """Open tickets and recent calls of the matched contact, or of the number, and
+        the number's open callback items (the caller tried before and nobody called back)."""
         contact = match.get("contact")
         open_tickets: list[dict[str, Any]] = []
         recent: list[dict[str, Any]] = []
@@ -70,7 +73,8 @@ class PopEnricher:
             recent = self.desk.recent_calls(contact_id=contact["id"], limit=5)
         elif match.get("number"):
             recent = self.desk.recent_calls(number=match["number"], limit=5)
-        return {"open_tickets": open_tickets, "recent_calls": recent}
+        callbacks = self.desk.open_callbacks_for(match["number"]) if match.get("number") else []
+        return {"open_tickets": open_tickets, "recent_calls": recent, "callbacks": callbacks}
 
 
 @dataclass

@@ -362,6 +362,13 @@ class TicketDesk:
         with self.sessions() as s:
             return [callback_dict(c) for c in s.scalars(q)]
 
+    def open_callbacks_for(self, number: str, limit: int = 5) -> list[dict[str, Any]]:
+        """The open callback items of one (normalised) number, latest call first: the pop's context."""
+        q = (select(Callback).where(Callback.caller_number == number, Callback.status == CallbackStatus.OPEN)
+             .order_by(Callback.last_call_at.desc(), Callback.id.desc()).limit(_limit(limit)))
+        with self.sessions() as s:
+            return [callback_dict(c) for c in s.scalars(q)]
+
     def callback(self, callback_id: int) -> dict[str, Any] | None:
         with self.sessions() as s:
             item = s.get(Callback, callback_id)

@@ -105,3 +105,22 @@ def test_auto_created_tickets_get_a_normal_priority_due_time(sessions: Sessions)
         other = s.get_one(Ticket, plain[0].ticket_id)  # type: ignore[union-attr]
     assert ticket.priority == Priority.NORMAL and other.due_at is None
     assert ticket.due_at == ticket.created_at + timedelta(hours=24)  # 24/7: plain elapsed time
+
+
+def test_the_pop_context_carries_the_numbers_open_callbacks(sessions: Sessions) -> None:
+    """A caller who gave up before and rings again: the agent's context panel lists the open
+    callback item of that number (and only that number's, only open ones)."""
+    from agent_console.pops import PopEnricher
+    from tickets.desk import TicketDesk
+
+    service = TicketService(sessions)
+    service.handle(gave_up("+4934125385566", T0))
+    service.handle(gave_up("+4934125385566", T0 + timedelta(minutes=5)))
+    service.handle(gave_up("+4930999002", T0))
+    desk = TicketDesk(sessions, SlaPolicy({Priority.NORMAL: 24}))
+    enricher = PopEnricher(lookup=None, desk=desk, contacts=None)  # type: ignore[arg-type]  # history() reads the desk only
+    [item] = enricher.history({"number": "+4934125385566", "contact": None})["callbacks"]
+    assert (item["caller_number"], item["attempts"], item["status"]) == ("+4934125385566", 2, "open")
+    desk.complete_callback(item["id"], "anna")
+    assert enricher.history({"number": "+4934125385566", "contact": None})["callbacks"] == []
+    assert enricher.history({"number": None, "contact": None})["callbacks"] == []
