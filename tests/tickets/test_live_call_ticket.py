@@ -37,7 +37,7 @@ async def test_real_call_from_known_number_makes_one_ticket(pbx: Pbx, sessions: 
     await wait_until(lambda: bridge.resyncs >= 1)
     with pbx.phone("1001", answer_after=1.0):
         call = pbx.place_call("0341 2538-5577", name="Erika Muster", duration=5)
-        await wait_until(lambda: len(created) == 1, timeout=45)  # the session's first real call: a loaded machine is slow
+        await wait_until(lambda: len(created) == 1, timeout=45)  # a loaded machine is slow
         assert isinstance(call, subprocess.Popen)
         await asyncio.to_thread(call.wait, 30)
     linkedid = created[0].linkedid
