@@ -136,7 +136,8 @@ async def test_a_phone_ticket_tells_a_caller_with_an_address(sessions: Sessions,
         service.handle(update)
     await drain(sender(sessions, sink))
     [mail] = sink.mails
-    assert mail["Subject"].startswith("[#") and "Call from" in mail["Subject"]
+    # the automatic subject is in the contact's language (German when none is set)
+    assert mail["Subject"].startswith("[#") and "Anruf von" in mail["Subject"]
 
 
 KILLED = """
