@@ -22,32 +22,18 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from agent_console import (
-    http_agent,
-    http_callbacks,
-    http_calls,
-    http_customers,
-    http_kb,
-    http_messages,
-    http_ops,
-    http_queues,
-    http_request,
-    http_session,
-    http_ticket_list,
-    http_tickets,
-    middleware,
-    ws,
-)
+from agent_console import http_request, middleware
 from agent_console.agi_routes import build_agi
 from agent_console.hub import Hub
 from agent_console.jobs import Jobs
 from agent_console.lifecycle import Running
 from agent_console.login_guard import LoginGuard
-from agent_console.mail_in import ListenAddress, MailHandler, MailListener, limits_of
-from agent_console.mail_out import OutboxSender, SmtpTarget
+from agent_console.mail_in import listener_of
+from agent_console.mail_out import notices_of, sender_of
 from agent_console.notifier import PopNotifier
 from agent_console.openapi import add_docs
 from agent_console.pops import PopEnricher
+from agent_console.routes import add_routes, body_limits
 from agent_console.scaleout.health import BusLink
 from agent_console.scaleout.link import Channels
 from agent_console.scaleout.port import LocalPbx, PbxPort
@@ -71,7 +57,7 @@ from tickets.kb import KnowledgeBase
 from tickets.kb_links import KbLinks
 from tickets.lookup import CustomerLookup
 from tickets.models import Priority
-from tickets.outbox import NoticeConfig, Outbox
+from tickets.outbox import NoticeConfig
 from tickets.reconcile import Reconciler
 from tickets.recorder import CallRecorder
 from tickets.service_calendar import parse_region
@@ -142,35 +128,11 @@ def _pbx(s: Settings, bus: EventBus, bridge: AmiBridge | None,
     return remote, remote
 
 
-def _mail(s: Settings, intake: IntakeService, clock: Callable[[], datetime]) -> MailListener | None:
-    """The SMTP/LMTP listener, on the bridge instance only and only with HOTLINE_MAIL_LISTEN."""
-    if not s.mail_listen or s.web_only:
-        return None
-    handler = MailHandler(intake, limits_of(s.mail_max_attachment_bytes, s.mail_attachment_types, s.mail_domain),
-                          clock)
-    return MailListener(ListenAddress.parse(s.mail_listen), handler, s.mail_max_bytes, s.mail_hostname)
-
-
-def _notices(s: Settings) -> NoticeConfig | None:
-    """Callers' mails are queued only when they can be sent (HOTLINE_SMTP_URL)."""
-    if not s.smtp_url:
-        return None
-    SmtpTarget.parse(s.smtp_url)  # a bad URL stops the start with its reason
-    return NoticeConfig(s.mail_domain, s.timezone)
-
-
-def _sender(s: Settings, db: sessionmaker[Session], clock: Callable[[], datetime]) -> OutboxSender | None:
-    """The outbox's sender, on the bridge instance (web-only instances only queue)."""
-    if not s.smtp_url or s.web_only:
-        return None
-    return OutboxSender(Outbox(db), SmtpTarget.parse(s.smtp_url), s.mail_from or f"hotline@{s.mail_domain}", clock)
-
-
 def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Running:
     _check(settings)
     engine, reads = make_engine(settings.database_url), make_engine(settings.database_url, ping=False)
     db = session_factory(engine)
-    policy, notices = _policy(settings), _notices(settings)
+    policy, notices = _policy(settings), notices_of(settings)
     desk, lookup = TicketDesk(db, policy, notices), CustomerLookup(db, settings.default_region, reads)
     customers = CustomerService(db, settings.default_region)
     users = UserService(db)
@@ -206,10 +168,10 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
         desk=desk, kb=kb, kb_links=KbLinks(db, kb, clock), intake=intake, conversation=Conversation(db),
         request_desk=http_request.RequestDesk.from_settings(settings, intake),
         hub=hub, queue_feed=feed, wallboard=wallboard, notifier=notifier, writer=writer,
-        database_ok=lambda: database_ok(engine), close_database=lambda: _dispose(engine, reads),
+        database_ok=lambda: database_ok(engine), close_database=partial(_dispose, engine, reads),
         pbx=pbx, bus_link=bus_link)
     return Running(services, bridge, jobs, agi=build_agi(settings, lookup, bridge, policy, clock),
-                   mail=_mail(settings, intake, clock), sender=_sender(settings, db, clock))
+                   mail=listener_of(settings, intake, clock), sender=sender_of(settings, db, clock))
 
 
 def create_app(settings: Settings | None = None, clock: Callable[[], datetime] = _utcnow) -> FastAPI:
@@ -229,13 +191,9 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.state.jobs = running.jobs
     app.state.mail = running.mail  # the mail listener (its port, for `hotline up` and tests)
     app.state.sender = running.sender  # the notification sender (tests wake it)
-    for module in (http_session, http_customers, http_calls, http_ticket_list, http_tickets, http_callbacks,
-                   http_queues, http_agent, http_ops, http_kb, http_request, http_messages, ws):
-        app.include_router(module.router)
+    add_routes(app)
     add_pages(app)
     add_docs(app)
     add_error_shapes(app)
-    limits = {"/api/customers/import": http_customers.MAX_IMPORT_BYTES,
-              "/api/request": http_request.body_limit(running.services.settings)}
-    middleware.install(app, running.services.settings, limits)
+    middleware.install(app, running.services.settings, body_limits(running.services.settings))
     return app

@@ -29,6 +29,7 @@ from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy.exc import SQLAlchemyError
 
+from agent_console.settings import Settings
 from tickets.intake import IntakeService
 from tickets.mail_parse import DEFAULT_TYPES, Ignored, MailLimits, MailRefused, parse_mail
 
@@ -118,3 +119,12 @@ class MailListener:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
+
+
+def listener_of(s: Settings, intake: IntakeService, clock: Callable[[], datetime]) -> MailListener | None:
+    """The SMTP/LMTP listener, on the bridge instance only and only with HOTLINE_MAIL_LISTEN."""
+    if not s.mail_listen or s.web_only:
+        return None
+    handler = MailHandler(intake, limits_of(s.mail_max_attachment_bytes, s.mail_attachment_types, s.mail_domain),
+                          clock)
+    return MailListener(ListenAddress.parse(s.mail_listen), handler, s.mail_max_bytes, s.mail_hostname)

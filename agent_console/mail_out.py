@@ -23,8 +23,11 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from urllib.parse import unquote, urlsplit
 
+from sqlalchemy.orm import Session, sessionmaker
+
+from agent_console.settings import Settings
 from cti.tasks import TaskSet
-from tickets.outbox import Claimed, Outbox
+from tickets.outbox import Claimed, NoticeConfig, Outbox
 
 log = logging.getLogger(__name__)
 
@@ -119,3 +122,18 @@ class OutboxSender:
                 continue
             await asyncio.to_thread(self.outbox.sent, row.id, self.clock())
         return len(rows)
+
+
+def notices_of(s: Settings) -> NoticeConfig | None:
+    """Callers' mails are queued only when they can be sent (HOTLINE_SMTP_URL)."""
+    if not s.smtp_url:
+        return None
+    SmtpTarget.parse(s.smtp_url)  # a bad URL stops the start with its reason
+    return NoticeConfig(s.mail_domain, s.timezone)
+
+
+def sender_of(s: Settings, db: sessionmaker[Session], clock: Callable[[], datetime]) -> OutboxSender | None:
+    """The outbox's sender, on the bridge instance (web-only instances only queue)."""
+    if not s.smtp_url or s.web_only:
+        return None
+    return OutboxSender(Outbox(db), SmtpTarget.parse(s.smtp_url), s.mail_from or f"hotline@{s.mail_domain}", clock)
