@@ -122,7 +122,8 @@ def test_ticket_views_search_and_detail(demo: DemoServer, browser: Any) -> None:
         rows.first.locator("a").click()
         page.wait_for_url(re.compile(r"/tickets/\d+$"))
         page.wait_for_selector("#history table")
-        assert "Netzwerkteam" in page.inner_text("#history") and "Level" in page.inner_text("#history")  # the field, translated (raw: "level")
+        # the field "level" in the history, translated
+        assert "Netzwerkteam" in page.inner_text("#history") and "Level" in page.inner_text("#history")
         page.goto(demo.url + "/tickets?view=all&number=0341%202538-5588")
         page.wait_for_selector("#results tbody tr")
         assert rows.count() == 3  # two calls' tickets and the printer ticket, found by Erika's number
