@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field, field_validator
 
+from agent_console.access import check_ticket
 from agent_console.auth import ANY, SessionUser
 from agent_console.errors import CodedError
 from agent_console.fields import Notes, OneLine
@@ -147,7 +148,10 @@ def suggest(services: ServicesDep, who: Annotated[SessionUser, ANY],
             contact_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
             q: Annotated[OneLine, Query(max_length=200)] = "",
             limit: Annotated[int, Query(ge=1, le=50)] = 8) -> dict[str, Any]:
-    """Articles for a ticket (`ticket_id`) or a caller (`contact_id`) and what the agent typed (`q`)."""
+    """Articles for a ticket (`ticket_id`, one the user may see) or a caller (`contact_id`)
+    and what the agent typed (`q`)."""
+    if ticket_id is not None:
+        check_ticket(services, who, ticket_id)
     try:
         return services.kb_links.suggest(ticket_id, contact_id, q, limit)
     except KbError as exc:
@@ -158,6 +162,7 @@ def suggest(services: ServicesDep, who: Annotated[SessionUser, ANY],
 def link(ticket_id: Annotated[int, Path(ge=1, le=MAX_ID)], body: LinkIn, services: ServicesDep,
          who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
     """Mark the ticket solved with the article (once per ticket: linking again changes nothing)."""
+    check_ticket(services, who, ticket_id)
     try:
         return services.kb_links.link(ticket_id, body.article_id, who.user.username)
     except KbError as exc:
@@ -167,4 +172,5 @@ def link(ticket_id: Annotated[int, Path(ge=1, le=MAX_ID)], body: LinkIn, service
 @router.get("/api/tickets/{ticket_id}/kb")
 def links(ticket_id: Annotated[int, Path(ge=1, le=MAX_ID)], services: ServicesDep,
           who: Annotated[SessionUser, ANY]) -> list[dict[str, Any]]:
+    check_ticket(services, who, ticket_id)
     return list(_found(services.kb_links.links(ticket_id), f"ticket {ticket_id}"))

@@ -158,3 +158,20 @@ def test_row7_ticket_text_goes_only_to_those_who_may_see_it(client: TestClient, 
         got = {name: ticket_texts(client, w) for name, w in sockets.items()}
         assert got == {"anna": [r.json()], "bert": [r.json()], "sven": [r.json()]}
     assert set(users) == set(sockets)
+
+
+def test_the_knowledge_base_routes_keep_to_the_ticket_rule(client: TestClient, login: Any) -> None:
+    """Linking an article, listing a ticket's links and suggestions for a ticket are 404 for a
+    ticket the agent may not see, as every other ticket route."""
+    anna, bert, sven = login("anna"), login("bert"), login("sven")
+    tid = anna.send("POST", "/api/tickets", json={"subject": "Drucker", "description": SECRET}).json()["id"]
+    article = anna.send("POST", "/api/kb/articles", json={
+        "title": "Drucker druckt nicht", "body": "Warteschlange leeren.", "language": "de",
+        "category": "Drucker", "tags": [], "visibility": "internal"}).json()["id"]
+    assert bert.send("POST", f"/api/tickets/{tid}/kb", json={"article_id": article}).status_code == 404
+    assert bert.get(f"/api/tickets/{tid}/kb").status_code == 404
+    assert bert.get("/api/kb/suggest", params={"ticket_id": tid}).status_code == 404
+    assert anna.get(f"/api/tickets/{tid}/kb").json() == []  # bert's link did not land
+    assert anna.send("POST", f"/api/tickets/{tid}/kb", json={"article_id": article}).status_code in (200, 201)
+    assert [link["article"]["id"] for link in sven.get(f"/api/tickets/{tid}/kb").json()] == [article]
+    assert sven.get("/api/kb/suggest", params={"ticket_id": tid}).status_code == 200
