@@ -33,6 +33,7 @@ hc.secondsSince = (iso) => {
 };
 
 hc.context = {
+  _kb: new Map(),  // contact id -> Promise of its suggested articles
   // the wait (ringing) or talk time (answered) now, in seconds; the talk once ended
   timer(ctx) {
     if (ctx.phase === "ringing") return { key: "wait", seconds: hc.secondsSince(ctx.entered_at) ?? ctx.wait_seconds };
@@ -70,8 +71,29 @@ hc.context = {
       hc.contact.block(ctx),
       this.section("open_tickets", "ctx-tickets", this.tickets(ctx.open_tickets)),
       this.section("recent_calls", "ctx-calls", this.calls(ctx.recent_calls)),
-      Array.isArray(ctx.callbacks) ? this.section("console.callbacks", "ctx-callbacks", this.callbacks(ctx.callbacks)) : "");
+      Array.isArray(ctx.callbacks) ? this.section("console.callbacks", "ctx-callbacks", this.callbacks(ctx.callbacks)) : "",
+      this.section("console.kb", "ctx-kb", this.articles(ctx)));
     this.tick();
+  },
+
+  // knowledge-base articles for this caller: what their organisation's recent tickets were
+  // about (GET /api/kb/suggest), fetched once per caller and shown as links to /kb
+  articles(ctx) {
+    const contact = ctx.match && ctx.match.contact, el = hl.el.bind(hl);
+    if (!contact) return el("p", { class: "muted", text: hl.t("none") });
+    const ul = el("ul", { class: "kb-suggestions", id: "ctx-kb-list" });
+    const show = (list) => {
+      if (!list.length) { ul.replaceWith(el("p", { class: "muted", text: hl.t("none") })); return; }
+      ul.replaceChildren(...list.map((a) => el("li", {},
+        el("a", { href: `/kb?id=${encodeURIComponent(a.id)}`, target: "_blank", rel: "noopener", text: a.title }),
+        el("span", { class: "muted", text: ` ${[a.category, hl.t(`console.lang.${a.language}`)].filter(Boolean).join(" · ")}` }))));
+    };
+    if (!this._kb.has(contact.id)) {  // one request per caller, however often the panel renders
+      this._kb.set(contact.id, hl.api("GET", `/api/kb/suggest?contact_id=${encodeURIComponent(contact.id)}&limit=3`)
+        .then((r) => r.articles || [], () => { this._kb.delete(contact.id); return []; }));
+    }
+    this._kb.get(contact.id).then(show);
+    return ul;
   },
 
   section(key, id, body) {

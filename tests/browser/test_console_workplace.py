@@ -104,15 +104,19 @@ def context_shows_erika(page: Any, open_subject: str) -> None:
 
 def test_context_stays_from_ring_to_after_wrap_up_and_late_notes_save_themselves(
         pbx: Pbx, server: Server, browser: Any, desk: TicketDesk, erika: int) -> None:
-    earlier = desk.create("VPN bricht ab", "bert", contact_id=erika)
+    earlier = desk.create("VPN bricht ab", "bert", contact_id=erika, category="Drucker")
     anna = console(browser, server, "anna", "de")
     try:
+        anna.evaluate("""hl.api("POST", "/api/kb/articles", {title: "Drucker druckt nicht", body: "Auftrag löschen.",
+                         language: "de", category: "Drucker", tags: [], visibility: "internal"})""")
         anna.click("h1")  # a user gesture: sound may play
         with pbx.phone("1001", answer_after=2.5):
             call = pbx.place_call("0341 2538-5588", name="Erika Browser", duration=7)
             assert isinstance(call, subprocess.Popen)
             anna.wait_for_selector("#context[data-phase=ringing] .contact-name", timeout=15_000)
             context_shows_erika(anna, earlier["subject"])
+            # her organisation's recent tickets were about printers: the printer article is suggested
+            anna.wait_for_selector("#ctx-kb-list a[href^='/kb?id=']:has-text('Drucker druckt nicht')")
             anna.wait_for_function("Number(document.getElementById('ctx-timer').dataset.seconds) >= 1")  # wait counts
             ring = anna.evaluate("hl.alerts.log.filter((e) => e.sound === 'ring')")
             assert len(ring) == 1 and ring[0]["tag"], ring
