@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     focus_teams: str = ""
     service_level_seconds: int = 25
     short_abandon_seconds: int = 5
+    # reports: a call's ticket counts as solved at first contact only if the caller did not
+    # get in touch again within this many days (tickets.report_facts states the whole rule)
+    fcr_days: int = Field(default=7, ge=1, le=90)
     callback_window_minutes: int = 60
     # service hours "mon-fri 07:00-17:00, sat 09:00-12:00"; empty = 24/7
     service_hours: str = ""

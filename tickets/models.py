@@ -308,4 +308,5 @@ class Notification(Base):
 
 
 # the knowledge base's tables share Base.metadata (tests' wipe, Alembic): import them with the rest
+from tickets import desk_settings as _desk_settings  # noqa: E402,F401  (reports switch and audit trail)
 from tickets import kb_models as _kb_models  # noqa: E402,F401  (after Base and the tables it refers to)

@@ -1,0 +1,137 @@
+"""The facts of a report period, read from the database in a few column queries.
+
+Layer: service (sync, run off the event loop). Must not import agent_console.
+A call belongs to the period it entered the queue in (a call that never entered
+one, after hours, to the period it ended in); a ticket to the period it was
+created in; a callback to its first call's.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.orm import Session, aliased, sessionmaker
+
+from tickets.models import (
+    Callback,
+    CallbackStatus,
+    CallRecord,
+    Contact,
+    Organisation,
+    Ticket,
+    TicketHistory,
+    TicketMessage,
+)
+from tickets.report_build import Facts
+from tickets.report_facts import CallbackFact, CallFact, TicketFact
+
+_DONE = ("resolved", "closed")
+_OPEN = ("new", "open", "pending")
+
+
+def _in(column: Any, start: datetime, end: datetime) -> ColumnElement[bool]:
+    return and_(column >= start, column < end)
+
+
+def load_calls(s: Session, start: datetime, end: datetime) -> list[CallFact]:
+    org = aliased(Organisation)
+    q = (select(CallRecord.linkedid, CallRecord.entered_at, CallRecord.ended_at, CallRecord.outcome,
+                CallRecord.wait_seconds, CallRecord.talk_seconds, CallRecord.answered_at, CallRecord.queue,
+                CallRecord.agent, CallRecord.caller_number, CallRecord.contact_id, org.name,
+                CallRecord.route_team, Contact.team, org.team, Contact.language, Ticket.category, Ticket.level)
+         .outerjoin(Contact, Contact.id == CallRecord.contact_id)
+         .outerjoin(org, org.id == Contact.organisation_id)
+         .outerjoin(Ticket, Ticket.id == CallRecord.ticket_id)
+         .where(CallRecord.outcome.is_not(None),
+                or_(_in(CallRecord.entered_at, start, end),
+                    and_(CallRecord.entered_at.is_(None), _in(CallRecord.ended_at, start, end)))))
+    out = []
+    for (linkedid, entered, ended, outcome, wait, talk, answered_at, queue, agent, number, contact, org_name,
+         route_team, contact_team, org_team, language, category, level) in s.execute(q):
+        out.append(CallFact(
+            linkedid=linkedid, at=entered or ended or start, outcome=outcome or "", wait_seconds=wait or 0.0,
+            talk_seconds=talk or 0.0, answered=answered_at is not None, queue=queue or "", agent=agent or "",
+            number=number or "", contact_id=contact, organisation=org_name or "",
+            team=route_team or contact_team or org_team or "", language=language or "",
+            category=category or "", level="" if level is None else str(level)))
+    return out
+
+
+def _status_changes(s: Session, created: ColumnElement[bool]) -> dict[int, list[tuple[datetime, str, str]]]:
+    q = (select(TicketHistory.ticket_id, TicketHistory.at, TicketHistory.old, TicketHistory.new)
+         .join(Ticket, Ticket.id == TicketHistory.ticket_id)
+         .where(created, TicketHistory.field == "status").order_by(TicketHistory.at, TicketHistory.id))
+    out: dict[int, list[tuple[datetime, str, str]]] = defaultdict(list)
+    for ticket_id, at, old, new in s.execute(q):
+        out[ticket_id].append((at, old, new))
+    return out
+
+
+def _messages(s: Session, created: ColumnElement[bool]) -> dict[int, list[datetime]]:
+    q = (select(TicketMessage.ticket_id, TicketMessage.received_at)
+         .join(Ticket, Ticket.id == TicketMessage.ticket_id).where(created))
+    out: dict[int, list[datetime]] = defaultdict(list)
+    for ticket_id, at in s.execute(q):
+        out[ticket_id].append(at)
+    return out
+
+
+def _resolution(changes: list[tuple[datetime, str, str]], done_now: bool) -> tuple[datetime | None,
+                                                                                 datetime | None, bool]:
+    """(first time it became resolved/closed, the last time if it is done now, reopened)."""
+    into_done = [at for at, old, new in changes if new in _DONE and old not in _DONE]
+    reopened = any(old in _DONE and new in _OPEN for _, old, new in changes)
+    first = into_done[0] if into_done else None
+    return first, (into_done[-1] if done_now and into_done else None), reopened
+
+
+def load_tickets(s: Session, start: datetime, end: datetime) -> list[TicketFact]:
+    org, contact_org = aliased(Organisation), aliased(Organisation)
+    created = _in(Ticket.created_at, start, end)
+    q = (select(Ticket.id, Ticket.created_at, Ticket.channel, Ticket.category, Ticket.level, Ticket.priority,
+                Ticket.team, org.name, contact_org.name, Contact.language, CallRecord.queue, CallRecord.agent,
+                Ticket.contact_id, CallRecord.caller_number, CallRecord.ended_at, CallRecord.answered_at,
+                Ticket.due_at, Ticket.status, Ticket.first_contact_resolution)
+         .outerjoin(Contact, Contact.id == Ticket.contact_id)
+         .outerjoin(org, org.id == Ticket.organisation_id)
+         .outerjoin(contact_org, contact_org.id == Contact.organisation_id)
+         .outerjoin(CallRecord, CallRecord.linkedid == Ticket.linkedid)
+         .where(created))
+    changes, messages = _status_changes(s, created), _messages(s, created)
+    out = []
+    for (tid, at, channel, category, level, priority, team, org_name, contact_org_name, language, queue, agent,
+         contact, number, ended, answered, due, status, manual) in s.execute(q):
+        first, last, reopened = _resolution(changes.get(tid, []), str(status) in _DONE)
+        from_call = answered is not None and ended is not None
+        out.append(TicketFact(
+            id=tid, at=at, channel=str(channel), category=category or "", level=str(level),
+            priority=str(priority), team=team or "", organisation=org_name or contact_org_name or "",
+            language=language or "", queue=queue or "", agent=agent or "", contact_id=contact,
+            number=number or "", call_ended_at=ended if from_call else None, due_at=due,
+            first_resolved_at=first, resolved_at=last, reopened=reopened, manual_fcr=bool(manual),
+            messages=tuple(sorted(messages.get(tid, ())))))
+    return out
+
+
+def load_callbacks(s: Session, start: datetime, end: datetime) -> list[CallbackFact]:
+    q = (select(Callback.first_call_at, Callback.status, Callback.queue, Organisation.name, Contact.team,
+                Contact.language)
+         .outerjoin(Contact, Contact.id == Callback.contact_id)
+         .outerjoin(Organisation, Organisation.id == Contact.organisation_id)
+         .where(_in(Callback.first_call_at, start, end)))
+    return [CallbackFact(at=at, done=status == CallbackStatus.DONE, queue=queue or "", organisation=org or "",
+                         team=team or "", language=language or "")
+            for at, status, queue, org, team, language in s.execute(q)]
+
+
+def load(sessions: sessionmaker[Session], start: datetime, end: datetime, fcr_days: int) -> Facts:
+    """The period's facts and the contacts of the `fcr_days` after it (for repeat contacts)."""
+    later = end + timedelta(days=fcr_days)
+    with sessions() as s:
+        return Facts(calls=load_calls(s, start, end), tickets=load_tickets(s, start, end),
+                     callbacks=load_callbacks(s, start, end), later_calls=load_calls(s, end, later),
+                     later_tickets=load_tickets(s, end, later))
+
