@@ -70,8 +70,8 @@ def _store(session: Session, calls: Iterable[LoggedCall], region: str, contacts:
         return 0
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert(CallRecord) if dialect == "postgresql" else sqlite.insert(CallRecord)
-    result = session.execute(insert.values(rows).on_conflict_do_nothing(index_elements=["linkedid"]))
-    return int(getattr(result, "rowcount", 0) or 0)
+    stmt = insert.values(rows).on_conflict_do_nothing(index_elements=["linkedid"]).returning(CallRecord.id)
+    return len(session.execute(stmt).all())  # RETURNING names the rows added (rowcount is -1 on psycopg)
 
 
 def import_queue_log(sessions: sessionmaker[Session], path: Path, region: str = "DE",
@@ -79,7 +79,8 @@ def import_queue_log(sessions: sessionmaker[Session], path: Path, region: str = 
                      progress: Callable[[ImportCounts], None] | None = None) -> ImportCounts:
     """Every finished call in `path` as a call record (one transaction per chunk).
     `members`: queue_log's member names -> interfaces (PJSIP/1001); unknown names stay as logged."""
-    reader, counts, contacts = queue_log.QueueLogReader(), ImportCounts(), {}
+    reader, counts = queue_log.QueueLogReader(), ImportCounts()
+    contacts: dict[str, int | None] = {}
     for lines in _lines(path, chunk):
         calls = reader.feed(lines, members or {})
         for start in range(0, len(calls), 500):
