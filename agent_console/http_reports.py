@@ -60,7 +60,9 @@ def rules(services: Services, per_agent: bool) -> ReportRules:
                        fcr=FcrRule(days=s.fcr_days), per_agent=per_agent, wrapup=wrapup, targets=targets)
 
 
-@router.get("/api/reports/summary", response_model=None)
+@router.get("/api/reports/summary", response_model=None, responses={
+    200: {"description": "the report (JSON), or with format=csv its rows as CSV",
+          "content": {"application/json": {"schema": {"type": "object"}}, "text/csv": {"schema": {"type": "string"}}}}})
 def summary(services: ServicesDep, who: Annotated[SessionUser, SUPERVISOR],
             kind: Annotated[Literal["day", "week", "month", "custom"] | None, Query(alias="period")] = None,
             day: Annotated[date | None, Query(alias="date")] = None,

@@ -3,7 +3,8 @@
 Layer: service (sync, run off the event loop). Must not import agent_console.
 A call belongs to the period it entered the queue in (a call that never entered
 one, after hours, to the period it ended in); a ticket to the period it was
-created in; a callback to its first call's.
+created in; a callback to its first call's. Rows are read through the session's
+connection (Core rows, no ORM result machinery: a year is a million of them).
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def load_calls(s: Session, start: datetime, end: datetime) -> list[CallFact]:
                     and_(CallRecord.entered_at.is_(None), _in(CallRecord.ended_at, start, end)))))
     out = []
     for (linkedid, entered, ended, outcome, wait, talk, answered_at, queue, agent, number, contact, org_name,
-         route_team, contact_team, org_team, language, category, level) in s.execute(q):
+         route_team, contact_team, org_team, language, category, level) in s.connection().execute(q):
         out.append(CallFact(
             linkedid=linkedid, at=entered or ended or start, outcome=outcome or "", wait_seconds=wait or 0.0,
             talk_seconds=talk or 0.0, answered=answered_at is not None, queue=queue or "", agent=agent or "",
@@ -65,7 +66,7 @@ def _status_changes(s: Session, created: ColumnElement[bool]) -> dict[int, list[
          .join(Ticket, Ticket.id == TicketHistory.ticket_id)
          .where(created, TicketHistory.field == "status").order_by(TicketHistory.at, TicketHistory.id))
     out: dict[int, list[tuple[datetime, str, str]]] = defaultdict(list)
-    for ticket_id, at, old, new in s.execute(q):
+    for ticket_id, at, old, new in s.connection().execute(q):
         out[ticket_id].append((at, old, new))
     return out
 
@@ -74,7 +75,7 @@ def _messages(s: Session, created: ColumnElement[bool]) -> dict[int, list[dateti
     q = (select(TicketMessage.ticket_id, TicketMessage.received_at)
          .join(Ticket, Ticket.id == TicketMessage.ticket_id).where(created))
     out: dict[int, list[datetime]] = defaultdict(list)
-    for ticket_id, at in s.execute(q):
+    for ticket_id, at in s.connection().execute(q):
         out[ticket_id].append(at)
     return out
 
@@ -103,7 +104,7 @@ def load_tickets(s: Session, start: datetime, end: datetime) -> list[TicketFact]
     changes, messages = _status_changes(s, created), _messages(s, created)
     out = []
     for (tid, at, channel, category, level, priority, team, org_name, contact_org_name, language, queue, agent,
-         contact, number, ended, answered, due, status, manual) in s.execute(q):
+         contact, number, ended, answered, due, status, manual) in s.connection().execute(q):
         first, last, reopened = _resolution(changes.get(tid, []), str(status) in _DONE)
         from_call = answered is not None and ended is not None
         out.append(TicketFact(
@@ -124,7 +125,7 @@ def load_callbacks(s: Session, start: datetime, end: datetime) -> list[CallbackF
          .where(_in(Callback.first_call_at, start, end)))
     return [CallbackFact(at=at, done=status == CallbackStatus.DONE, queue=queue or "", organisation=org or "",
                          team=team or "", language=language or "")
-            for at, status, queue, org, team, language in s.execute(q)]
+            for at, status, queue, org, team, language in s.connection().execute(q)]
 
 
 def load(sessions: sessionmaker[Session], start: datetime, end: datetime, fcr_days: int) -> Facts:

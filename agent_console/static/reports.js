@@ -116,7 +116,7 @@
       get: (r) => groupLabel("channel", r.group), show: (r) => groupLabel("channel", r.group) }, col("requests", "n")], ch,
     { key: (r) => r.group });
     const cats = Object.entries(report.categories).map(([k, v]) => ({ group: k, requests: v }));
-    sortable($("categories"), t("rep.by_category"), [{ key: "group", kind: "text", label: t("field.category"),
+    sortable($("categories"), t("rep.by_category"), [{ key: "group", kind: "text", label: t("rep.group.category"),
       get: (r) => groupLabel("category", r.group), show: (r) => groupLabel("category", r.group) }, col("requests", "n")],
     cats, { key: (r) => r.group });
     sortable($("resolution"), t("rep.resolution"), [

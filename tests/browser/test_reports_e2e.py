@@ -97,7 +97,8 @@ def test_month_figures_equal_the_api_in_both_languages(demo: DemoServer, browser
             d["offered"] for d in report["series"]]
         body = page.inner_text("body")
         assert not re.search(r"\b(null|undefined|NaN|rep\.)", body)
-        assert re.search(r"^(01\.11\.2026 bis 30\.11\.2026|1 Nov 2026 to 30 Nov 2026) ", page.inner_text("#period-text"))
+        when = page.inner_text("#period-text")
+        assert re.search(r"^(01\.11\.2026 bis 30\.11\.2026|1 Nov 2026 to 30 Nov 2026) ", when), when
         assert_no_serious_violations(page, f"reports ({lang})")
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"reports-{lang}.png"), full_page=True)
@@ -142,7 +143,8 @@ def test_change_period_and_grouping_sort_and_print(demo: DemoServer, browser: An
         assert order[0] == "phone" and sorted(order) == ["email", "fax", "form", "phone"]
         page.click("#groups th button[data-sort=requests]")
         page.wait_for_selector("#groups th[aria-sort=ascending] button[data-sort=requests]")
-        assert page.eval_on_selector_all("#groups tbody tr", "(trs) => trs.map((tr) => tr.dataset.group)")[-1] == "phone"
+        order = page.eval_on_selector_all("#groups tbody tr", "(trs) => trs.map((tr) => tr.dataset.group)")
+        assert order[-1] == "phone"
         csv_href = page.get_attribute("#csv", "href")
         assert csv_href is not None and "format=csv" in csv_href and "group=channel" in csv_href
         assert_no_serious_violations(page, "reports grouped")

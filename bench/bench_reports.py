@@ -1,0 +1,224 @@
+"""Report latency over a year of the corporate desk (issue 18): 450,000 calls and
+600,000 tickets, on SQLite and PostgreSQL.
+
+Run: .venv/bin/python bench/bench_reports.py [--scale 1.0] [--repeat 5]
+     [--pg postgresql+psycopg://user@host/db]
+`--scale 0.05` is a quick run (22,500 calls, 30,000 tickets). SQLite is a fresh
+file, PostgreSQL a throwaway schema, both migrated with tickets.migrate.upgrade
+and filled through SQLAlchemy Core executemany. The year: 2026, calls spread over
+its days and the desk's hours, 80 % answered (each with its ticket), the rest
+abandoned (a third of them short) or timed out; the other tickets arrive by mail,
+form and fax; 85 % of tickets resolved (one status row each), 10 % escalated,
+3 % reopened; 50,000 contacts in 500 organisations; a callback per long abandon.
+Each report is what GET /api/reports/summary computes (tickets.report_data.load +
+tickets.report_build.build) for a month and for the whole year, grouped by queue,
+timed `--repeat` times: p50 and p99 (of so few runs p99 is the slowest).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, insert
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tickets import report_data  # noqa: E402
+from tickets.db import make_engine, scratch_schema, session_factory  # noqa: E402
+from tickets.migrate import upgrade  # noqa: E402
+from tickets.models import Callback, CallRecord, Contact, Organisation, Ticket, TicketHistory  # noqa: E402
+from tickets.report_build import build  # noqa: E402
+from tickets.report_facts import FcrRule  # noqa: E402
+from tickets.report_figures import ReportRules  # noqa: E402
+from tickets.report_period import period  # noqa: E402
+
+BATCH = 20_000
+YEAR_START = datetime(2026, 1, 1, tzinfo=UTC)
+QUEUES = ("hotline", "hotline-en", "vip")
+CATEGORIES = ("printer", "mail", "network", "account", "software", "hardware", "")
+PRIORITIES = ("critical", "high", "normal", "normal", "normal", "low")
+HOURS = {"critical": 4, "high": 8, "normal": 24, "low": 72}
+
+
+def _batches(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    batch: list[dict[str, Any]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _when(rng: random.Random) -> datetime:
+    day = rng.randrange(365)
+    minute = int(rng.triangular(6 * 60, 20 * 60, 10 * 60))  # the desk's day, busiest mid-morning
+    return YEAR_START + timedelta(days=day, minutes=minute, seconds=rng.randrange(60))
+
+
+class Year:
+    def __init__(self, calls: int, tickets: int, seed: int = 18) -> None:
+        self.calls, self.tickets, self.rng = calls, tickets, random.Random(seed)
+        self.contacts, self.orgs = 50_000, 500
+        self.next_ticket = 0
+        self.history: list[dict[str, Any]] = []
+
+    def organisations(self) -> Iterator[dict[str, Any]]:
+        for j in range(self.orgs):
+            yield {"id": j + 1, "name": f"Org {j:04d}", "team": f"Team {j % 5}", "language": "de", "vip": False}
+
+    def people(self) -> Iterator[dict[str, Any]]:
+        for i in range(self.contacts):
+            yield {"id": i + 1, "name": f"Person {i}", "email": "", "language": "en" if i % 7 == 0 else "de",
+                   "team": f"Team {i % 5}", "organisation_id": i % self.orgs + 1, "vip": False}
+
+    def _ticket(self, at: datetime, channel: str, contact: int, linkedid: str | None) -> dict[str, Any]:
+        rng = self.rng
+        self.next_ticket += 1
+        tid, prio = self.next_ticket, rng.choice(PRIORITIES)
+        level = 1 if rng.random() < 0.9 else rng.choice((2, 3))
+        resolved = rng.random() < 0.85
+        status = "resolved" if resolved else rng.choice(("open", "pending", "new"))
+        if resolved:
+            done = at + timedelta(minutes=rng.choice((5, 10, 60, 600, 3000)) * rng.random() + 1)
+            self.history.append({"ticket_id": tid, "at": done, "actor": "bench", "field": "status", "old": "new",
+                                 "new": "resolved", "note": ""})
+            if rng.random() < 0.03:
+                again = done + timedelta(days=1)
+                self.history.append({"ticket_id": tid, "at": again, "actor": "bench", "field": "status",
+                                     "old": "resolved", "new": "open", "note": ""})
+                self.history.append({"ticket_id": tid, "at": again + timedelta(hours=3), "actor": "bench",
+                                     "field": "status", "old": "open", "new": "resolved", "note": ""})
+        return {"id": tid, "number": f"B-{tid:08d}", "subject": "bench", "description": "", "status": status,
+                "priority": prio, "level": level, "team": f"Team {contact % 5}", "assignee": "",
+                "category": rng.choice(CATEGORIES), "channel": channel, "first_contact_resolution": rng.random() < 0.5,
+                "contact_id": contact, "organisation_id": None, "linkedid": linkedid,
+                "due_at": at + timedelta(hours=HOURS[prio]), "created_at": at, "updated_at": at, "version": 1}
+
+    def call_rows(self, tickets: list[dict[str, Any]], callbacks: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        rng = self.rng
+        for n in range(self.calls):
+            at, contact = _when(rng), rng.randrange(self.contacts) + 1
+            roll = rng.random()
+            outcome = "answered" if roll < 0.8 else "abandoned" if roll < 0.95 else "timeout"
+            wait = rng.expovariate(1 / 20) if outcome == "answered" else rng.uniform(1, 120)
+            talk = rng.expovariate(1 / 300) if outcome == "answered" else None
+            answered = at + timedelta(seconds=wait) if outcome == "answered" else None
+            ended = (answered + timedelta(seconds=talk or 0)) if answered else at + timedelta(seconds=wait)
+            linkedid = f"b{n}"
+            ticket_id = None
+            if answered is not None:
+                ticket = self._ticket(answered, "phone", contact, linkedid)
+                tickets.append(ticket)
+                ticket_id = ticket["id"]
+            elif wait >= 5:
+                callbacks.append({"caller_number": f"+4930{contact:08d}", "caller_raw": "", "caller_name": "",
+                                  "contact_id": contact, "queue": "hotline", "reason": outcome, "attempts": 1,
+                                  "first_call_at": at, "last_call_at": at,
+                                  "status": "done" if rng.random() < 0.7 else "open", "done_by": ""})
+            yield {"linkedid": linkedid, "caller_number": f"+4930{contact:08d}", "caller_raw": "", "caller_name": "",
+                   "contact_id": contact, "queue": rng.choice(QUEUES), "entered_at": at, "answered_at": answered,
+                   "ended_at": ended, "wait_seconds": wait, "ring_seconds": None, "talk_seconds": talk,
+                   "duration_seconds": (ended - at).total_seconds(), "position": 1,
+                   "agent": f"PJSIP/{1000 + rng.randrange(60)}" if answered else None, "outcome": outcome,
+                   "ticket_id": ticket_id, "callback_id": None, "route_reason": "", "route_team": ""}
+
+    def other_tickets(self, count: int) -> list[dict[str, Any]]:
+        return [self._ticket(_when(self.rng), self.rng.choice(("email", "email", "form", "fax")),
+                             self.rng.randrange(self.contacts) + 1, None) for _ in range(count)]
+
+
+def fill(engine: Engine, year: Year) -> float:
+    started = time.perf_counter()
+    tickets: list[dict[str, Any]] = []
+    callbacks: list[dict[str, Any]] = []
+    calls = list(year.call_rows(tickets, callbacks))
+    tickets += year.other_tickets(max(0, year.tickets - len(tickets)))
+    with engine.begin() as conn:
+        conn.execute(insert(Organisation), list(year.organisations()))
+        for batch in _batches(year.people()):
+            conn.execute(insert(Contact), batch)
+        for batch in _batches(iter(tickets)):
+            conn.execute(insert(Ticket), batch)
+        for batch in _batches(iter(calls)):
+            conn.execute(insert(CallRecord), batch)
+        for batch in _batches(iter(year.history)):
+            conn.execute(insert(TicketHistory), batch)
+        for batch in _batches(iter(callbacks)):
+            conn.execute(insert(Callback), batch)
+    print(f"  fill: {len(calls):,} calls, {len(tickets):,} tickets, {len(year.history):,} status rows, "
+          f"{len(callbacks):,} callbacks in {time.perf_counter() - started:.1f} s", flush=True)
+    return time.perf_counter() - started
+
+
+def time_reports(engine: Engine, name: str, repeat: int) -> None:
+    sessions = session_factory(engine)
+    zone = ZoneInfo("Europe/Berlin")
+    rules = ReportRules(fcr=FcrRule(), targets={k: float(v) for k, v in HOURS.items()})
+    as_of = datetime(2027, 1, 20, tzinfo=UTC)
+    for label, p in (("month (Nov)", period("month", zone, anchor=date(2026, 11, 15))),
+                     ("year (2026)", period("custom", zone, first=date(2026, 1, 1), last=date(2026, 12, 31)))):
+        load_s, total_s = [], []
+        offered = 0
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            facts = report_data.load(sessions, p.start, p.end, rules.fcr.days)
+            t1 = time.perf_counter()
+            report = build(p, "queue", facts, rules, as_of)
+            t2 = time.perf_counter()
+            load_s.append(t1 - t0)
+            total_s.append(t2 - t0)
+            offered = report["total"]["offered"]
+        p99 = sorted(total_s)[max(0, round(0.99 * len(total_s)) - 1)]
+        print(f"{name:10} {label:12} offered {offered:>8,}  p50 {statistics.median(total_s) * 1000:8.0f} ms  "
+              f"p99 {p99 * 1000:8.0f} ms  (of which reading p50 {statistics.median(load_s) * 1000:8.0f} ms), "
+              f"{repeat} runs", flush=True)
+
+
+@contextlib.contextmanager
+def sqlite_url() -> Iterator[str]:
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{folder}/reports.db"
+        upgrade(url)
+        yield url
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--scale", type=float, default=1.0, help="1.0 = 450,000 calls and 600,000 tickets")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--pg", default="", help="PostgreSQL URL (a throwaway schema is made in it)")
+    args = parser.parse_args()
+    calls, tickets = int(450_000 * args.scale), int(600_000 * args.scale)
+    targets: list[tuple[str, Any]] = [("sqlite", sqlite_url())]
+    if args.pg:
+        targets.append(("postgresql", scratch_schema(args.pg, "bench_reports")))
+    for name, opener in targets:
+        with opener as url:
+            if name == "postgresql":
+                upgrade(url)
+            engine = make_engine(url)
+            try:
+                print(f"{name}:", flush=True)
+                fill(engine, Year(calls, tickets))
+                time_reports(engine, name, args.repeat)
+            finally:
+                engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
