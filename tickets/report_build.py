@@ -20,11 +20,13 @@ from tickets.report_figures import (
     CHANNELS,
     EMPTY_ROW,
     MIN_GROUP,
+    Finished,
     ReportRules,
     agents_in,
     call_figures,
     counts,
     fcr_by_ticket,
+    finished_calls,
     grouped_rows,
     resolution_table,
     row,
@@ -42,7 +44,8 @@ class Facts:
     later_tickets: Sequence[TicketFact] = ()
 
 
-def _series(p: Period, calls: Sequence[CallFact], rules: ReportRules, zone: ZoneInfo) -> list[dict[str, Any]]:
+def _series(p: Period, calls: Sequence[CallFact], rules: ReportRules, zone: ZoneInfo,
+            finished: Finished) -> list[dict[str, Any]]:
     """Volume and SL per local hour (a day's report) or per local day."""
     if p.kind == "day":
         edges = [p.start + timedelta(hours=h) for h in range(int((p.end - p.start).total_seconds() // 3600) + 1)]
@@ -53,28 +56,31 @@ def _series(p: Period, calls: Sequence[CallFact], rules: ReportRules, zone: Zone
         i = bisect.bisect_right(edges, c.at) - 1
         if 0 <= i < len(buckets):
             buckets[i].append(c)
-    return [_volume(lo.isoformat(), these, rules) for lo, these in zip(edges, buckets, strict=False)]
+    return [_volume(lo.isoformat(), these, rules, finished) for lo, these in zip(edges, buckets, strict=False)]
 
 
-def _volume(label: str, calls: Sequence[CallFact], rules: ReportRules) -> dict[str, Any]:
-    f = call_figures(calls, rules)
+def _volume(label: str, calls: Sequence[CallFact], rules: ReportRules, finished: Finished) -> dict[str, Any]:
+    f = call_figures(calls, rules, finished)
     hidden = not rules.per_agent and 0 < agents_in(calls) < MIN_GROUP
     return {"at": label, "offered": f["offered"], "answered": None if hidden else f["answered"],
             "service_level": None if hidden else f["service_level"]}
 
 
-def _by_hour(calls: Sequence[CallFact], rules: ReportRules, zone: ZoneInfo) -> list[dict[str, Any]]:
+def _by_hour(calls: Sequence[CallFact], rules: ReportRules, zone: ZoneInfo,
+             finished: Finished) -> list[dict[str, Any]]:
     hours: list[list[CallFact]] = [[] for _ in range(24)]
     for c in calls:
         hours[c.at.astimezone(zone).hour].append(c)
-    return [_volume(f"{h:02d}", these, rules) for h, these in enumerate(hours)]
+    return [_volume(f"{h:02d}", these, rules, finished) for h, these in enumerate(hours)]
 
 
 def build(p: Period, group: str, facts: Facts, rules: ReportRules, as_of: datetime) -> dict[str, Any]:
     zone = ZoneInfo(p.tz)
     fcr = fcr_by_ticket(facts.calls, facts.later_calls, facts.tickets, facts.later_tickets, rules)
-    total = row(facts.calls, facts.tickets, facts.callbacks, fcr, rules, as_of)
-    rows = grouped_rows(group, facts.calls, facts.tickets, facts.callbacks, fcr, rules, zone, as_of) if group else []
+    finished = finished_calls(facts.calls, rules)
+    total = row(facts.calls, facts.tickets, facts.callbacks, fcr, rules, as_of, finished)
+    rows = (grouped_rows(group, facts.calls, facts.tickets, facts.callbacks, fcr, rules, zone, as_of, finished)
+            if group else [])
     return {
         "period": {"kind": p.kind, "first": p.first.isoformat(), "last": p.last.isoformat(),
                    "from": p.start.isoformat(), "to": p.end.isoformat(), "time_zone": p.tz},
@@ -90,8 +96,8 @@ def build(p: Period, group: str, facts: Facts, rules: ReportRules, as_of: dateti
         "per_agent": rules.per_agent,
         "total": {"group": None, "suppressed": False, **total},
         "rows": rows,
-        "series": _series(p, facts.calls, rules, zone),
-        "by_hour": _by_hour(facts.calls, rules, zone),
+        "series": _series(p, facts.calls, rules, zone, finished),
+        "by_hour": _by_hour(facts.calls, rules, zone, finished),
         "channels": counts(facts.tickets, "channel", CHANNELS),
         "categories": counts(facts.tickets, "category"),
         "resolution": resolution_table(facts.tickets, as_of, rules.targets or {}),

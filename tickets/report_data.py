@@ -10,10 +10,10 @@ connection (Core rows, no ORM result machinery: a year is a million of them).
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, String, and_, or_, select, type_coerce
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from tickets.models import (
@@ -33,14 +33,29 @@ _DONE = ("resolved", "closed")
 _OPEN = ("new", "open", "pending")
 
 
+def raw(column: Any) -> Any:
+    """The column as the driver returns it: no per-row conversion by SQLAlchemy (times are
+    converted by `utc`, enum values stay the strings stored; a year is a million rows)."""
+    return type_coerce(column, String())
+
+
+def utc(value: Any) -> Any:
+    """A stored time as aware UTC: psycopg gives aware datetimes, SQLite the text SQLAlchemy
+    wrote (UTC, without offset)."""
+    if value is None or isinstance(value, datetime):
+        return value if value is None or value.tzinfo is not None else value.replace(tzinfo=UTC)
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
 def _in(column: Any, start: datetime, end: datetime) -> ColumnElement[bool]:
     return and_(column >= start, column < end)
 
 
 def load_calls(s: Session, start: datetime, end: datetime) -> list[CallFact]:
     org = aliased(Organisation)
-    q = (select(CallRecord.linkedid, CallRecord.entered_at, CallRecord.ended_at, CallRecord.outcome,
-                CallRecord.wait_seconds, CallRecord.talk_seconds, CallRecord.answered_at, CallRecord.queue,
+    q = (select(CallRecord.linkedid, raw(CallRecord.entered_at), raw(CallRecord.ended_at), CallRecord.outcome,
+                CallRecord.wait_seconds, CallRecord.talk_seconds, raw(CallRecord.answered_at), CallRecord.queue,
                 CallRecord.agent, CallRecord.caller_number, CallRecord.contact_id, org.name,
                 CallRecord.route_team, Contact.team, org.team, Contact.language, Ticket.category, Ticket.level)
          .outerjoin(Contact, Contact.id == CallRecord.contact_id)
@@ -53,7 +68,7 @@ def load_calls(s: Session, start: datetime, end: datetime) -> list[CallFact]:
     for (linkedid, entered, ended, outcome, wait, talk, answered_at, queue, agent, number, contact, org_name,
          route_team, contact_team, org_team, language, category, level) in s.connection().execute(q):
         out.append(CallFact(
-            linkedid=linkedid, at=entered or ended or start, outcome=outcome or "", wait_seconds=wait or 0.0,
+            linkedid=linkedid, at=utc(entered or ended) or start, outcome=outcome or "", wait_seconds=wait or 0.0,
             talk_seconds=talk or 0.0, answered=answered_at is not None, queue=queue or "", agent=agent or "",
             number=number or "", contact_id=contact, organisation=org_name or "",
             team=route_team or contact_team or org_team or "", language=language or "",
@@ -62,21 +77,21 @@ def load_calls(s: Session, start: datetime, end: datetime) -> list[CallFact]:
 
 
 def _status_changes(s: Session, created: ColumnElement[bool]) -> dict[int, list[tuple[datetime, str, str]]]:
-    q = (select(TicketHistory.ticket_id, TicketHistory.at, TicketHistory.old, TicketHistory.new)
+    q = (select(TicketHistory.ticket_id, raw(TicketHistory.at), TicketHistory.old, TicketHistory.new)
          .join(Ticket, Ticket.id == TicketHistory.ticket_id)
          .where(created, TicketHistory.field == "status").order_by(TicketHistory.at, TicketHistory.id))
     out: dict[int, list[tuple[datetime, str, str]]] = defaultdict(list)
     for ticket_id, at, old, new in s.connection().execute(q):
-        out[ticket_id].append((at, old, new))
+        out[ticket_id].append((utc(at), old, new))
     return out
 
 
 def _messages(s: Session, created: ColumnElement[bool]) -> dict[int, list[datetime]]:
-    q = (select(TicketMessage.ticket_id, TicketMessage.received_at)
+    q = (select(TicketMessage.ticket_id, raw(TicketMessage.received_at))
          .join(Ticket, Ticket.id == TicketMessage.ticket_id).where(created))
     out: dict[int, list[datetime]] = defaultdict(list)
     for ticket_id, at in s.connection().execute(q):
-        out[ticket_id].append(at)
+        out[ticket_id].append(utc(at))
     return out
 
 
@@ -92,10 +107,10 @@ def _resolution(changes: list[tuple[datetime, str, str]], done_now: bool) -> tup
 def load_tickets(s: Session, start: datetime, end: datetime) -> list[TicketFact]:
     org, contact_org = aliased(Organisation), aliased(Organisation)
     created = _in(Ticket.created_at, start, end)
-    q = (select(Ticket.id, Ticket.created_at, Ticket.channel, Ticket.category, Ticket.level, Ticket.priority,
-                Ticket.team, org.name, contact_org.name, Contact.language, CallRecord.queue, CallRecord.agent,
-                Ticket.contact_id, CallRecord.caller_number, CallRecord.ended_at, CallRecord.answered_at,
-                Ticket.due_at, Ticket.status, Ticket.first_contact_resolution)
+    q = (select(Ticket.id, raw(Ticket.created_at), raw(Ticket.channel), Ticket.category, Ticket.level,
+                raw(Ticket.priority), Ticket.team, org.name, contact_org.name, Contact.language, CallRecord.queue,
+                CallRecord.agent, Ticket.contact_id, CallRecord.caller_number, raw(CallRecord.ended_at),
+                raw(CallRecord.answered_at), raw(Ticket.due_at), raw(Ticket.status), Ticket.first_contact_resolution)
          .outerjoin(Contact, Contact.id == Ticket.contact_id)
          .outerjoin(org, org.id == Ticket.organisation_id)
          .outerjoin(contact_org, contact_org.id == Contact.organisation_id)
@@ -108,23 +123,23 @@ def load_tickets(s: Session, start: datetime, end: datetime) -> list[TicketFact]
         first, last, reopened = _resolution(changes.get(tid, []), str(status) in _DONE)
         from_call = answered is not None and ended is not None
         out.append(TicketFact(
-            id=tid, at=at, channel=str(channel), category=category or "", level=str(level),
+            id=tid, at=utc(at), channel=str(channel), category=category or "", level=str(level),
             priority=str(priority), team=team or "", organisation=org_name or contact_org_name or "",
             language=language or "", queue=queue or "", agent=agent or "", contact_id=contact,
-            number=number or "", call_ended_at=ended if from_call else None, due_at=due,
+            number=number or "", call_ended_at=utc(ended) if from_call else None, due_at=utc(due),
             first_resolved_at=first, resolved_at=last, reopened=reopened, manual_fcr=bool(manual),
             messages=tuple(sorted(messages.get(tid, ())))))
     return out
 
 
 def load_callbacks(s: Session, start: datetime, end: datetime) -> list[CallbackFact]:
-    q = (select(Callback.first_call_at, Callback.status, Callback.queue, Organisation.name, Contact.team,
+    q = (select(raw(Callback.first_call_at), raw(Callback.status), Callback.queue, Organisation.name, Contact.team,
                 Contact.language)
          .outerjoin(Contact, Contact.id == Callback.contact_id)
          .outerjoin(Organisation, Organisation.id == Contact.organisation_id)
          .where(_in(Callback.first_call_at, start, end)))
-    return [CallbackFact(at=at, done=status == CallbackStatus.DONE, queue=queue or "", organisation=org or "",
-                         team=team or "", language=language or "")
+    return [CallbackFact(at=utc(at), done=status == CallbackStatus.DONE.value, queue=queue or "",
+                         organisation=org or "", team=team or "", language=language or "")
             for at, status, queue, org, team, language in s.connection().execute(q)]
 
 

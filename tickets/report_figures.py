@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from callqueue.metrics import FinishedCall, figures
@@ -53,6 +53,7 @@ class ReportRules:
 
 
 Fact = CallFact | TicketFact | CallbackFact
+F = TypeVar("F", CallFact, TicketFact, CallbackFact)
 
 
 def group_key(group: str, fact: Fact, zone: ZoneInfo) -> str:
@@ -75,11 +76,19 @@ def p90(values: Sequence[float]) -> float | None:
     return ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)]
 
 
-def call_figures(calls: Sequence[CallFact], rules: ReportRules) -> dict[str, Any]:
+Finished = Mapping[int, FinishedCall]  # id(call fact) -> the call as callqueue.metrics takes it
+
+
+def finished_calls(calls: Iterable[CallFact], rules: ReportRules) -> dict[int, FinishedCall]:
+    """Each call once as a FinishedCall (talk + its queue's wrap-up), for every figure of a report."""
     wrapup = rules.wrapup or {}
-    finished = [FinishedCall(c.outcome, c.wait_seconds, c.talk_seconds + wrapup.get(c.queue, 0.0), c.answered)
-                for c in calls]
-    f = figures(finished, rules.threshold, rules.short_abandon)
+    return {id(c): FinishedCall(c.outcome, c.wait_seconds, c.talk_seconds + wrapup.get(c.queue, 0.0), c.answered)
+            for c in calls}
+
+
+def call_figures(calls: Sequence[CallFact], rules: ReportRules, finished: Finished | None = None) -> dict[str, Any]:
+    known = finished if finished is not None else finished_calls(calls, rules)
+    f = figures([known[id(c)] for c in calls], rules.threshold, rules.short_abandon)
     return {"offered": f.offered, "answered": f.answered, "answered_within": f.answered_within,
             "abandoned": f.abandoned, "short_abandons": f.short_abandons, "timeouts": f.timeouts,
             "service_level": f.service_level, "service_level_asterisk": f.sl_asterisk,
@@ -129,12 +138,14 @@ EMPTY_ROW = {**call_figures([], ReportRules()), **ticket_figures([], {}, datetim
 
 
 def row(calls: Sequence[CallFact], tickets: Sequence[TicketFact], callbacks: Sequence[CallbackFact],
-        fcr: Mapping[int, bool], rules: ReportRules, as_of: datetime) -> dict[str, Any]:
-    return {**call_figures(calls, rules), **ticket_figures(tickets, fcr, as_of), **callback_figures(callbacks)}
+        fcr: Mapping[int, bool], rules: ReportRules, as_of: datetime,
+        finished: Finished | None = None) -> dict[str, Any]:
+    return {**call_figures(calls, rules, finished), **ticket_figures(tickets, fcr, as_of),
+            **callback_figures(callbacks)}
 
 
-def _bucket(facts: Iterable[Fact], key: Callable[[Fact], str]) -> dict[str, list[Any]]:
-    out: dict[str, list[Any]] = defaultdict(list)
+def _bucket(facts: Iterable[F], key: Callable[[F], str]) -> dict[str, list[F]]:
+    out: dict[str, list[F]] = defaultdict(list)
     for f in facts:
         out[key(f)].append(f)
     return out
@@ -146,7 +157,7 @@ def agents_in(calls: Iterable[CallFact]) -> int:
 
 def grouped_rows(group: str, calls: Sequence[CallFact], tickets: Sequence[TicketFact],
                  callbacks: Sequence[CallbackFact], fcr: Mapping[int, bool], rules: ReportRules,
-                 zone: ZoneInfo, as_of: datetime) -> list[dict[str, Any]]:
+                 zone: ZoneInfo, as_of: datetime, finished: Finished | None = None) -> list[dict[str, Any]]:
     """One row per group value seen in any fact, sorted by value; privacy applied."""
     def key(f: Fact) -> str:
         return group_key(group, f, zone)
@@ -159,7 +170,7 @@ def grouped_rows(group: str, calls: Sequence[CallFact], tickets: Sequence[Ticket
             hidden = sum(1 for x in c if x.answered) < MIN_GROUP
         else:
             hidden = not rules.per_agent and 0 < agents_in(c) < MIN_GROUP
-        body = {k: None for k in EMPTY_ROW} if hidden else row(c, t, b, fcr, rules, as_of)
+        body = {k: None for k in EMPTY_ROW} if hidden else row(c, t, b, fcr, rules, as_of, finished)
         rows.append({"group": value, "suppressed": hidden, **body})
     return rows
 
@@ -175,9 +186,10 @@ def resolution_table(tickets: Sequence[TicketFact], as_of: datetime,
                      targets: Mapping[str, float]) -> list[dict[str, Any]]:
     """Time to resolve per level and priority, against the priority's target (hours)."""
     out = []
+    cells = _bucket(tickets, lambda t: f"{t.level}|{t.priority}")
     for level in ("1", "2", "3"):
         for priority in PRIORITIES:
-            these = [t for t in tickets if t.level == level and t.priority == priority]
+            these = cells.get(f"{level}|{priority}", [])
             if not these:
                 continue
             hours = [h for t in these if (h := resolve_hours(t)) is not None]
