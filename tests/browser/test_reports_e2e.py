@@ -154,3 +154,22 @@ def test_change_period_and_grouping_sort_and_print(demo: DemoServer, browser: An
         page.screenshot(path=str(SHOTS / "reports-print.png"), full_page=True)
     finally:
         page.context.close()
+
+
+def test_the_page_works_under_the_content_security_policy(demo: DemoServer, browser: Any) -> None:
+    context = browser.new_context(locale="en-GB", timezone_id="Europe/Berlin")  # no bypass_csp here
+    page = context.new_page()
+    page.add_init_script("window.__violations = []; document.addEventListener('securitypolicyviolation',"
+                         " (e) => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI));")
+    try:
+        page.goto(demo.url + "/?next=" + MONTH.replace("&", "%26").replace("?", "%3F"))
+        page.fill("#username", "sven")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(re.compile(r"/reports"))
+        page.wait_for_selector("body[data-ready='1']")
+        page.wait_for_selector("#chart-volume canvas")
+        assert page.evaluate("window.__violations") == []
+        assert page.inner_text("#kpi-calls [data-k=offered] dd") == "13"
+    finally:
+        context.close()
