@@ -63,6 +63,8 @@ def plan(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
          ["bench_writes.py", *(["--calls", "300"] if q else []), *pg]),
         ("1,000 inbound mails in a burst through the SMTP listener",
          ["bench_mail.py", *(["--mails", "100"] if q else []), *pg]),
+        ("Reports over a year: 450,000 calls, 600,000 tickets",
+         ["bench_reports.py", *(["--scale", "0.02", "--repeat", "2"] if q else ["--repeat", "3"]), *pg]),
         ("Customer CSV import (100,000 rows, 1 % broken)",
          ["bench_import.py", *(["--rows", "5000"] if q else []), *pg]),
         ("Login flood: 200 addresses against a real hotline serve, /api/me and the real user meanwhile",
