@@ -19,6 +19,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 
 from agent_console.auth import ADMIN, SUPERVISOR, SessionUser
+from agent_console.fields import EARLIEST, LATEST
 from agent_console.services import Services, ServicesDep
 from tickets import desk_settings, report_data
 from tickets.models import Priority
@@ -44,6 +45,9 @@ def _period(services: Services, kind: str | None, day: date | None, first: date 
     if kind is None:
         kind = "custom" if first is not None or last is not None else "month"
     today = services.clock().astimezone(zone).date()
+    for name, value in (("date", day), ("from", first), ("to", last)):
+        if value is not None and not EARLIEST <= value.year <= LATEST:
+            raise HTTPException(422, f"{name}: the year must lie between {EARLIEST} and {LATEST}")
     try:
         return period(kind, zone, anchor=day or today, first=first, last=last)
     except PeriodError as exc:

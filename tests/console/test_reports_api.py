@@ -152,7 +152,8 @@ def test_periods_and_groups(month: Any, login: Any) -> None:
     weekday = sven.get(MONTH + "&group=weekday").json()["rows"]
     assert all(w["group"] in {str(n) for n in range(7)} for w in weekday)
     for bad in ("period=year", "period=custom&from=2026-11-05&to=2026-11-01", "group=site", "date=2026-13-01",
-                "format=xml", "period=custom&from=2020-01-01&to=2026-01-01"):
+                "format=xml", "period=custom&from=2020-01-01&to=2026-01-01", "period=month&date=9999-12-15",
+                "period=day&date=0001-01-01", "period=custom&from=2999-12-01&to=3000-01-01", "group=PJSIP%2F1001"):
         r = sven.get(f"/api/reports/summary?{bad}")
         assert r.status_code == 422, (bad, r.text)
 
