@@ -192,14 +192,19 @@ async def login(http: httpx.AsyncClient, base: str, username: str) -> str:
     return cookie
 
 
-async def open_client(base: str, cookie: str, who: str, endpoint: str | None, feed: Feed) -> WsClient:
+async def connect_ws(base: str, cookie: str) -> ClientConnection:
+    """A WebSocket on `base`'s /ws with the session `cookie`, its first message (the snapshot) read."""
     host = base.split("://", 1)[1]
     conn = await connect(f"ws://{host}/ws", additional_headers={"Cookie": f"{COOKIE}={cookie}", "Origin": base},
                          open_timeout=60, max_size=2**22)
     first = json.loads(await conn.recv())
     if first.get("type") != "snapshot":
         raise RuntimeError(f"expected a snapshot first, got {first.get('type')!r}")
-    return WsClient(conn, who, endpoint, feed)
+    return conn
+
+
+async def open_client(base: str, cookie: str, who: str, endpoint: str | None, feed: Feed) -> WsClient:
+    return WsClient(await connect_ws(base, cookie), who, endpoint, feed)
 
 
 async def open_clients(base: str, supervisors: int, feed: Feed) -> list[WsClient]:

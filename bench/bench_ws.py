@@ -76,7 +76,7 @@ from agent_console.hub import ALL, Audience, Message  # noqa: E402
 from agent_console.scaleout.port import LocalPbx  # noqa: E402
 from agent_console.services import Services  # noqa: E402
 from agent_console.settings import Settings  # noqa: E402
-from bench._live import login, machine  # noqa: E402
+from bench._live import connect_ws, login, machine  # noqa: E402
 from cti.testing import FakeAmiServer  # noqa: E402
 from tickets.db import make_engine, session_factory  # noqa: E402
 from tickets.migrate import upgrade  # noqa: E402
@@ -192,15 +192,22 @@ class WsClient:
 
 
 async def open_client(base: str, cookie: str, endpoint: str | None, rec: Recorder) -> WsClient:
-    host = base.split("://", 1)[1]
-    conn = await connect(f"ws://{host}/ws", additional_headers={"Cookie": f"{COOKIE}={cookie}", "Origin": base},
-                         open_timeout=60, max_size=2**22)
-    first = json.loads(await conn.recv())
-    if first.get("type") != "snapshot":
-        raise RuntimeError(f"expected a snapshot first, got {first.get('type')!r}")
-    client = WsClient(conn, endpoint, rec)
+    client = WsClient(await connect_ws(base, cookie), endpoint, rec)
     client.start()
     return client
+
+
+async def start_worker(*args: str) -> asyncio.subprocess.Process:
+    """This script again as a worker process (`args` pick its role), once it said "ready"."""
+    proc = await asyncio.create_subprocess_exec(sys.executable, __file__, *args, stdin=asyncio.subprocess.PIPE,
+                                                stdout=asyncio.subprocess.PIPE, limit=2**24)
+    assert proc.stdout is not None
+    line = await asyncio.wait_for(proc.stdout.readline(), 300)
+    if line.strip() != b"ready":
+        proc.kill()
+        await proc.wait()
+        raise RuntimeError(f"worker {args[0]} did not get ready: {line!r}")
+    return proc
 
 
 async def gather_limited(coros: list[Awaitable[Any]], limit: int) -> list[Any]:
@@ -354,16 +361,7 @@ class WorkerLink(Link):
 
     @classmethod
     async def spawn(cls, base: str, cookie: str, clients: int) -> WorkerLink:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, __file__, "--worker", base, cookie, "--clients", str(clients),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=2**24)
-        assert proc.stdout is not None
-        line = await asyncio.wait_for(proc.stdout.readline(), 300)
-        if line.strip() != b"ready":
-            proc.kill()
-            await proc.wait()
-            raise RuntimeError(f"worker did not get ready: {line!r}")
-        return cls(proc, clients)
+        return cls(await start_worker("--worker", base, cookie, "--clients", str(clients)), clients)
 
     def _take(self, line: bytes) -> None:
         item = json.loads(line)
@@ -402,16 +400,7 @@ class PopWorker:
     async def spawn(cls, base: str, cookies: dict[int, str], rec: Recorder, tmp: Path) -> PopWorker:
         keys = tmp / "agent-cookies.txt"
         keys.write_text("".join(f"{ext} {cookie}\n" for ext, cookie in cookies.items()))
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, __file__, "--pop-worker", base, str(keys), stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE, limit=2**24)
-        assert proc.stdout is not None
-        line = await asyncio.wait_for(proc.stdout.readline(), 300)
-        if line.strip() != b"ready":
-            proc.kill()
-            await proc.wait()
-            raise RuntimeError(f"pop worker did not get ready: {line!r}")
-        return cls(proc, rec)
+        return cls(await start_worker("--pop-worker", base, str(keys)), rec)
 
     async def _read(self) -> None:
         assert self.proc.stdout is not None
