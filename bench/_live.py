@@ -494,10 +494,24 @@ def machine() -> str:
     return f"nproc {os.cpu_count()}, CPU {model}, Python {platform.python_version()}, {platform.system()}"
 
 
-def raise_nofile(need: int) -> None:
+def raise_nofile(need: int) -> str:
+    """At least `need` open files (as far as the hard limit allows); says the limit now."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < need:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (need if hard == resource.RLIM_INFINITY else min(need, hard), hard))
+        target = need if hard == resource.RLIM_INFINITY else min(need, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = target
+    return f"open files limit {soft}"
+
+
+def start_rig(p: argparse.ArgumentParser, nofile: int = 4096) -> argparse.Namespace:
+    """A LiveRig bench's start: its options and rig_arguments parsed, enough open files,
+    the machine printed."""
+    rig_arguments(p)
+    args = p.parse_args()
+    raise_nofile(nofile)
+    print(machine())
+    return args
 
 
 @contextlib.contextmanager

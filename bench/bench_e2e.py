@@ -61,13 +61,11 @@ from bench._live import (
     LiveRig,
     WsClient,
     caller_channel,
-    machine,
     open_clients,
     pct,
-    raise_nofile,
-    rig_arguments,
     run_rig,
     sigterm_as_interrupt,
+    start_rig,
 )
 
 SETTLE_TIMEOUT = 30.0
@@ -211,10 +209,7 @@ def main() -> int:
                    help="call rates per second, comma separated")
     p.add_argument("--seconds", type=float, default=10, help="seconds of calls per rate")
     p.add_argument("--max-calls", type=int, default=100, help="at most this many calls per rate")
-    rig_arguments(p)
-    args = p.parse_args()
-    raise_nofile(4096)
-    print(machine())
+    args = start_rig(p)
     print(f"rates {args.rates}/s, {args.seconds:g} s each (at most {args.max_calls} calls), queue max wait "
           f"{args.max_wait} s, caller patience {args.patience:g} s, answer after {args.answer_after:g} s "
           f"(+pyVoIP ~1 s), talk {args.hangup_after:g} s, wrapup 0", flush=True)

@@ -48,7 +48,6 @@ import json
 import logging
 import math
 import re
-import resource
 import socket
 import sys
 import tempfile
@@ -76,7 +75,7 @@ from agent_console.hub import ALL, Audience, Message  # noqa: E402
 from agent_console.scaleout.port import LocalPbx  # noqa: E402
 from agent_console.services import Services  # noqa: E402
 from agent_console.settings import Settings  # noqa: E402
-from bench._live import connect_ws, login, machine  # noqa: E402
+from bench._live import connect_ws, login, machine, raise_nofile  # noqa: E402
 from cti.testing import FakeAmiServer  # noqa: E402
 from tickets.db import make_engine, session_factory  # noqa: E402
 from tickets.migrate import upgrade  # noqa: E402
@@ -477,15 +476,6 @@ async def worker(base: str, cookie: str, clients: int) -> None:
 
 
 # --- setup ---------------------------------------------------------------------------
-
-
-def raise_nofile(need: int) -> str:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < need:
-        target = need if hard == resource.RLIM_INFINITY else min(need, hard)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-        soft = target
-    return f"open files limit {soft}"
 
 
 def create_users(url: str, agents: list[int]) -> None:
