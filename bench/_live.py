@@ -476,6 +476,21 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s), max(1, math.ceil(p / 100 * len(s)))) - 1]
 
 
+@dataclass(kw_only=True)
+class Tally:
+    """What a load bench counts per step or minute: calls that joined the queue, tickets
+    written, pops the agents' sockets got, our part (AgentCalled -> pop frame) in ms, and
+    the CPU share and memory of `hotline serve` and the CPU share of Asterisk."""
+
+    joined: int = 0
+    tickets: int = 0
+    pops: int = 0
+    ours_ms: list[float] = field(default_factory=list)
+    serve_cpu: float = 0.0
+    serve_rss: float = 0.0
+    ast_cpu: float = 0.0
+
+
 def rig_arguments(p: argparse.ArgumentParser) -> None:
     """The options every LiveRig bench takes: the queue, the callers and the agents' phones."""
     p.add_argument("--max-wait", type=int, default=60, help="queue max wait (Asterisk times the caller out)")

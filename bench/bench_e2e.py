@@ -59,6 +59,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._live import (
     Feed,
     LiveRig,
+    Tally,
     WsClient,
     caller_channel,
     open_clients,
@@ -72,23 +73,16 @@ SETTLE_TIMEOUT = 30.0
 
 
 @dataclass
-class Step:
+class Step(Tally):
     rate: float
     planned: int
     sipp: dict[str, int] = field(default_factory=dict)
-    joined: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
-    tickets: int = 0
     agent_called: int = 0
-    pops: int = 0
     popped_calls: int = 0
     phone_answers: int = 0
     ast_ms: list[float] = field(default_factory=list)
     wait_ms: list[float] = field(default_factory=list)
-    ours_ms: list[float] = field(default_factory=list)
-    serve_cpu: float = 0.0
-    serve_rss: float = 0.0
-    ast_cpu: float = 0.0
     seconds: float = 0.0
     settled: bool = True
 

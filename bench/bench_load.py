@@ -47,7 +47,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -63,6 +63,7 @@ from bench._live import (
     ProcStats,
     Rig,
     SippRun,
+    Tally,
     TimedTap,
     WsClient,
     caller_channel,
@@ -175,18 +176,11 @@ class LoadAsterisk(PrivateAsterisk):
 
 
 @dataclass
-class Minute:
+class Minute(Tally):
     label: str
     offered: int = 0
-    joined: int = 0
     answered: int = 0
-    tickets: int = 0
     records: int = 0
-    pops: int = 0
-    ours_ms: list[float] = field(default_factory=list)
-    serve_cpu: float = 0.0
-    serve_rss: float = 0.0
-    ast_cpu: float = 0.0
 
 
 class LoadRig(Rig):
