@@ -4,9 +4,6 @@ at once (the state reply carries the tickets of the calls in progress); a ticket
 made while an instance's Redis link is down reaches the other instances once it is
 back (an instance holds its own shared events, bounded, and sends them then), and an
 edit that arrives after a newer one of the same ticket is not shown.
-
-The fixtures of conftest.py beside this file (a prefix of the test's own, the fake AMI
-server, `client` the web-only instance, `bridge` the bridge instance).
 """
 
 from __future__ import annotations

@@ -1,9 +1,6 @@
 """Scale-out over real Redis, continued: a ticket edit on any instance reaches the
 WebSockets of every instance exactly once (TicketUpdated on the peers channel, both
 ways), and a second bridge instance on the same channels is reported, not ignored.
-
-The fixtures of conftest.py beside this file (a prefix of the test's own, the fake AMI
-server, `client` the web-only instance, `bridge` the bridge instance).
 """
 
 from __future__ import annotations
