@@ -75,6 +75,46 @@ class Message:
         return {"seq": self.seq, "type": self.type, "data": self.data}
 
 
+class Outbox:
+    """One client's bounded queue of messages (None: the close marker), cheaper than an
+    asyncio.Queue on the broadcast path: an offer appends and, only when the sender
+    waits, wakes it; the sender awaits one future per burst, never a task per message."""
+
+    __slots__ = ("_items", "_maxsize", "_waiter")
+
+    def __init__(self, maxsize: int = CLIENT_QUEUE) -> None:
+        self._items: deque[Message | None] = deque()
+        self._maxsize = maxsize
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, item: Message | None) -> None:
+        if len(self._items) >= self._maxsize:
+            raise asyncio.QueueFull
+        self._items.append(item)
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def get_nowait(self) -> Message | None:
+        if not self._items:
+            raise asyncio.QueueEmpty
+        return self._items.popleft()
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def qsize(self) -> int:
+        return len(self._items)
+
+    async def get(self) -> Message | None:
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            await self._waiter
+        return self._items.popleft()
+
+
 @dataclass(eq=False)
 class Client:
     user_id: int
@@ -82,9 +122,9 @@ class Client:
     endpoint: str | None
     supervisor: bool
     teams: frozenset[str] = frozenset()
-    queue: asyncio.Queue[Message | None] = field(
-        default_factory=lambda: asyncio.Queue(CLIENT_QUEUE))
+    queue: Outbox = field(default_factory=Outbox)
     dropped: bool = False
+    sent: int = 0  # messages written to its socket (the heartbeat's "was it quiet?")
 
 
 class Hub:
