@@ -7,7 +7,8 @@ Every message gets a hub-wide `seq`. Each message names who may see it
 kept in a ring buffer: a reconnecting browser that sends its last `seq` gets
 what it missed (its own audience only) or, when that is too old, a fresh snapshot.
 A client whose queue is full is dropped, never awaited: one slow browser must
-not delay a screen pop for everyone else. Clients are indexed by endpoint and
+not delay a screen pop for everyone else. A client whose sender is idle with
+nothing queued may take the message straight onto its socket (Client.direct). Clients are indexed by endpoint and
 role, so a pop for one agent costs the same with 10 or 1,000 browsers connected.
 """
 
@@ -19,6 +20,7 @@ import json
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,6 +127,11 @@ class Client:
     queue: Outbox = field(default_factory=Outbox)
     dropped: bool = False
     sent: int = 0  # messages written to its socket (the heartbeat's "was it quiet?")
+    # writes a message straight to the socket, or refuses (False): set by ws.py once the
+    # snapshot is out; used only while the sender holds nothing and nothing is queued,
+    # so the order per socket stays (agent_console/ws_direct.py)
+    direct: Callable[[Message], bool] | None = None
+    busy: bool = False  # the sender is writing a message it took from the queue
 
 
 class Hub:
@@ -136,6 +143,7 @@ class Hub:
         self._buffer: deque[Message] = deque(maxlen=buffer)
         self.last_seq = 0
         self.sent = 0
+        self.sent_direct = 0  # of `sent`: written straight onto an idle socket
         self.dropped_clients = 0
 
     @property
@@ -167,6 +175,11 @@ class Hub:
         return list(chosen)
 
     def _offer(self, client: Client, msg: Message) -> None:
+        if client.direct is not None and not client.busy and client.queue.empty() and client.direct(msg):
+            client.sent += 1
+            self.sent += 1
+            self.sent_direct += 1
+            return
         try:
             client.queue.put_nowait(msg)
             self.sent += 1

@@ -27,6 +27,7 @@ from agent_console.auth import COOKIE, SessionUser, origin_allowed
 from agent_console.hub import ALL, Client, Message, encode
 from agent_console.services import Services, ServicesDep
 from agent_console.sessions import CacheMiss
+from agent_console.ws_direct import direct_writer
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -140,6 +141,7 @@ async def _pump(ws: WebSocket, client: Client, session_ends: Coroutine[Any, Any,
     ends) rather than at the next send, so a closed tab leaves the hub at once, and
     close with 4401 as soon as the session is over. The sender waits on the client's
     queue alone: a broadcast wakes it once, with no task or wait set per message."""
+    client.direct = direct_writer(ws)  # from now on: the snapshot or replay is out
     sender = asyncio.create_task(_send(ws, client), name=f"ws-send-{client.username}")
     reader = asyncio.create_task(_drain_incoming(ws), name=f"ws-read-{client.username}")
     watcher = asyncio.create_task(session_ends, name=f"ws-session-{client.username}")
@@ -151,6 +153,7 @@ async def _pump(ws: WebSocket, client: Client, session_ends: Coroutine[Any, Any,
         elif watcher in done and reader not in done:
             await ws.close(code=SESSION_ENDED, reason="session ended; log in again")
     finally:
+        client.direct = None
         for task in (sender, reader, watcher, beat):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -172,7 +175,11 @@ async def _send(ws: WebSocket, client: Client) -> None:
     """Send each message as it comes (text the hub encoded once for everyone); return
     once the client was cut off as too slow (closed with 4408)."""
     while (msg := await client.queue.get()) is not None:
-        await ws.send_text(msg.text)
+        client.busy = True  # the hub writes nothing directly until this one is out
+        try:
+            await ws.send_text(msg.text)
+        finally:
+            client.busy = False
         client.sent += 1
     await ws.close(code=4408, reason="too slow; reconnect for a snapshot")  # dropped as too slow
 

@@ -314,7 +314,7 @@ class Bench:
 
     async def broadcast(self, clients: int, messages: int, link: Link, where: str) -> tuple[Row, Row]:
         hub = self.services.hub
-        dropped_before = hub.dropped_clients
+        dropped_before, direct_before, sent_before = hub.dropped_clients, hub.sent_direct, hub.sent
         cpu = 0.0  # this process's CPU time from publish until every client had the message
         for k in range(messages):
             t0, c0 = time.perf_counter(), time.process_time()
@@ -328,6 +328,7 @@ class Bench:
         dropped = hub.dropped_clients - dropped_before
         row = Row(f"broadcast to {clients} clients, each{where}", samples, clients * messages,
                   f"{messages} msgs; hub dropped {dropped} client(s); CPU {cpu / messages * 1000:.1f} ms/msg"
+                  f"; written directly {hub.sent_direct - direct_before:,} of {hub.sent - sent_before:,}"
                   + (" (server alone)" if where else " (server and clients)"))
         last = Row(f"broadcast to {clients} clients, last one{where}", lasts, messages,
                    "time until every client had it")
