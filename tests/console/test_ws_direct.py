@@ -24,7 +24,6 @@ from websockets.sync.client import ClientConnection, connect
 from agent_console.auth import COOKIE
 from agent_console.hub import ALL, SUPERVISORS_ONLY, Audience, Client, Hub, Message, agents
 from agent_console.services import Services
-from agent_console.settings import Settings
 from tests.console.conftest import PASSWORD
 from tests.pbx_fixture import free_tcp_port
 
@@ -52,12 +51,6 @@ class Served:
             additional_headers={"Cookie": f"{COOKIE}={r.cookies[COOKIE]}", "Origin": self.base}))
         assert json.loads(ws.recv(timeout=30))["type"] == "snapshot"
         return ws
-
-
-@pytest.fixture()
-def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, session_secret="x" * 32, ami_enabled=False, writer_process=False,
-                    login_rate_limit_per_minute=100)
 
 
 @pytest.fixture()
