@@ -9,7 +9,9 @@ as a bare HTTP 403 with no code the page can act on). A session holds at most
 HOTLINE_WS_PER_SESSION sockets; the next is closed with 4429. A client that
 falls behind is closed with 4408. `?since=N` resumes after message N when the
 hub still holds what came after it; otherwise a fresh snapshot. A heartbeat
-`ping` goes out every HEARTBEAT seconds so dead peers are noticed.
+`ping` goes out when nothing else did for HEARTBEAT seconds (within 2 x HEARTBEAT),
+so dead peers are noticed. Broadcasts may skip the sender and go straight onto
+an idle socket (ws_direct.py).
 """
 
 from __future__ import annotations
