@@ -55,7 +55,7 @@ PY
 }
 
 redis_up() {
-  # The scale-out tests (tests/console/test_redis_scaleout.py) need a real Redis;
+  # The scale-out tests (tests/console/redis/) need a real Redis;
   # use the local one when it answers, else install Debian's and start it on loopback.
   if .venv/bin/python - <<'PY'
 import socket, sys

@@ -8,6 +8,7 @@ link shares it with every other instance.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from anyio import from_thread
@@ -19,7 +20,7 @@ from agent_console.auth import ANY, SessionUser
 from agent_console.errors import CodedError
 from agent_console.fields import Notes, OneLine
 from agent_console.services import Services, ServicesDep
-from tickets.desk import Conflict, DeskError
+from tickets.desk import Conflict, DeskError, TicketDesk
 from tickets.events import TicketUpdated
 from tickets.models import Channel, Priority, TicketStatus
 
@@ -94,6 +95,23 @@ def _conflict(exc: Conflict) -> CodedError:
                       extra={"ticket": exc.ticket}, headers={"ETag": _etag(exc.ticket)})
 
 
+def _change(services: Services, who: SessionUser, ticket_id: int, response: Response,
+            change: Callable[[TicketDesk], dict[str, Any]]) -> dict[str, Any]:
+    """An edit of a ticket the user may see: 404 unknown, 409 changed meanwhile, 422
+    refused by the desk; done, it is published and its new ETag sent."""
+    check_ticket(services, who, ticket_id)
+    _found(services.desk.ticket(ticket_id), ticket_id)
+    try:
+        ticket = change(services.desk)
+    except Conflict as exc:
+        raise _conflict(exc) from exc
+    except DeskError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    _updated(services, ticket)
+    response.headers["ETag"] = _etag(ticket)
+    return ticket
+
+
 @router.post("/api/tickets", status_code=201)
 def create_ticket(body: TicketIn, services: ServicesDep, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
     try:
@@ -124,34 +142,16 @@ def update_ticket(ticket_id: TicketId, body: TicketPatch, services: ServicesDep,
                   if_match: Annotated[str | None, Header(max_length=40)] = None) -> dict[str, Any]:
     """With `If-Match: "n"` (the ETag of GET) the edit applies only to version n: else
     409 `ticket_conflict` with the current `ticket`, and nothing changed."""
-    check_ticket(services, who, ticket_id)
-    desk = services.desk
-    _found(desk.ticket(ticket_id), ticket_id)
     changes = body.model_dump(exclude_unset=True)
-    try:
-        ticket = desk.update(ticket_id, changes, who.user.username, expected_version=_expected(if_match))
-    except Conflict as exc:
-        raise _conflict(exc) from exc
-    except DeskError as exc:
-        raise HTTPException(422, str(exc)) from exc
-    _updated(services, ticket)
-    response.headers["ETag"] = _etag(ticket)
-    return ticket
+    return _change(services, who, ticket_id, response, lambda desk: desk.update(
+        ticket_id, changes, who.user.username, expected_version=_expected(if_match)))
 
 
 @router.post("/api/tickets/{ticket_id}/escalate")
 def escalate(ticket_id: TicketId, body: EscalateIn, services: ServicesDep,
              who: Annotated[SessionUser, ANY], response: Response) -> dict[str, Any]:
-    check_ticket(services, who, ticket_id)
-    desk = services.desk
-    _found(desk.ticket(ticket_id), ticket_id)
-    try:
-        ticket = desk.escalate(ticket_id, body.level, body.reason, who.user.username)
-    except DeskError as exc:
-        raise HTTPException(422, str(exc)) from exc
-    _updated(services, ticket)
-    response.headers["ETag"] = _etag(ticket)
-    return ticket
+    return _change(services, who, ticket_id, response, lambda desk: desk.escalate(
+        ticket_id, body.level, body.reason, who.user.username))
 
 
 @router.get("/api/tickets/{ticket_id}/history")

@@ -7,7 +7,8 @@ Every message gets a hub-wide `seq`. Each message names who may see it
 kept in a ring buffer: a reconnecting browser that sends its last `seq` gets
 what it missed (its own audience only) or, when that is too old, a fresh snapshot.
 A client whose queue is full is dropped, never awaited: one slow browser must
-not delay a screen pop for everyone else. Clients are indexed by endpoint and
+not delay a screen pop for everyone else. A client whose sender is idle with
+nothing queued may take the message straight onto its socket (Client.direct). Clients are indexed by endpoint and
 role, so a pop for one agent costs the same with 10 or 1,000 browsers connected.
 """
 
@@ -19,6 +20,7 @@ import json
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,6 +77,46 @@ class Message:
         return {"seq": self.seq, "type": self.type, "data": self.data}
 
 
+class Outbox:
+    """One client's bounded queue of messages (None: the close marker), cheaper than an
+    asyncio.Queue on the broadcast path: an offer appends and, only when the sender
+    waits, wakes it; the sender awaits one future per burst, never a task per message."""
+
+    __slots__ = ("_items", "_maxsize", "_waiter")
+
+    def __init__(self, maxsize: int = CLIENT_QUEUE) -> None:
+        self._items: deque[Message | None] = deque()
+        self._maxsize = maxsize
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, item: Message | None) -> None:
+        if len(self._items) >= self._maxsize:
+            raise asyncio.QueueFull
+        self._items.append(item)
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def get_nowait(self) -> Message | None:
+        if not self._items:
+            raise asyncio.QueueEmpty
+        return self._items.popleft()
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def qsize(self) -> int:
+        return len(self._items)
+
+    async def get(self) -> Message | None:
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            await self._waiter
+        return self._items.popleft()
+
+
 @dataclass(eq=False)
 class Client:
     user_id: int
@@ -82,9 +124,14 @@ class Client:
     endpoint: str | None
     supervisor: bool
     teams: frozenset[str] = frozenset()
-    queue: asyncio.Queue[Message | None] = field(
-        default_factory=lambda: asyncio.Queue(CLIENT_QUEUE))
+    queue: Outbox = field(default_factory=Outbox)
     dropped: bool = False
+    sent: int = 0  # messages written to its socket (the heartbeat's "was it quiet?")
+    # writes a message straight to the socket, or refuses (False): set by ws.py once the
+    # snapshot is out; used only while the sender holds nothing and nothing is queued,
+    # so the order per socket stays (agent_console/ws_direct.py)
+    direct: Callable[[Message], bool] | None = None
+    busy: bool = False  # the sender is writing a message it took from the queue
 
 
 class Hub:
@@ -96,6 +143,7 @@ class Hub:
         self._buffer: deque[Message] = deque(maxlen=buffer)
         self.last_seq = 0
         self.sent = 0
+        self.sent_direct = 0  # of `sent`: written straight onto an idle socket
         self.dropped_clients = 0
 
     @property
@@ -127,6 +175,11 @@ class Hub:
         return list(chosen)
 
     def _offer(self, client: Client, msg: Message) -> None:
+        if client.direct is not None and not client.busy and client.queue.empty() and client.direct(msg):
+            client.sent += 1
+            self.sent += 1
+            self.sent_direct += 1
+            return
         try:
             client.queue.put_nowait(msg)
             self.sent += 1

@@ -14,6 +14,7 @@ services. `install(app, settings, route_limits)` is the one line create_app call
   take 16 KiB, the CSV import its own 50 MiB.
 - X-Forwarded-For is believed only from HOTLINE_TRUSTED_PROXIES (empty by
   default: the client is the TCP peer, whatever a header says).
+- A WebSocket's scope keeps the server's own `send` (ws_direct.py).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ HEADERS = {"content-security-policy": CSP, "x-frame-options": "DENY",
            "x-content-type-options": "nosniff", "referrer-policy": "same-origin"}
 SMALL = 16 * 1024  # a username and a password in JSON (at most ~1 KiB) with room to spare
 ROUTE_LIMITS = {"/api/session": SMALL, "/api/me/password": SMALL}
+SERVER_SEND = "hotline.server_send"
 
 
 def install(app: FastAPI, settings: Settings, route_limits: dict[str, int]) -> None:
@@ -45,6 +47,21 @@ def install(app: FastAPI, settings: Settings, route_limits: dict[str, int]) -> N
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
+    app.add_middleware(KeepServerSend)  # outermost of ours: the server's own send, untouched
+
+
+class KeepServerSend:
+    """A WebSocket's ASGI `send` as the server gave it, kept in the scope under
+    SERVER_SEND (the framework wraps the one a route sees): agent_console/ws_direct.py
+    finds the socket's protocol through it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            scope[SERVER_SEND] = send
+        await self.app(scope, receive, send)
 
 
 class SecurityHeaders:

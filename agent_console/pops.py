@@ -16,7 +16,8 @@ from tickets.lookup import CustomerLookup, LookupResult
 class Desk(Protocol):
     def open_tickets_for(self, contact_id: int, limit: int = 10) -> list[dict[str, Any]]: ...
 
-    def open_callbacks_for(self, number: str, limit: int = 5) -> list[dict[str, Any]]: ...
+    def callbacks(self, status: str | None = "open", limit: int = 200,
+                  number: str | None = None) -> list[dict[str, Any]]: ...
 
     def recent_calls(self, contact_id: int | None = None, number: str | None = None,
                      limit: int = 10) -> list[dict[str, Any]]: ...
@@ -73,7 +74,7 @@ class PopEnricher:
             recent = self.desk.recent_calls(contact_id=contact["id"], limit=5)
         elif match.get("number"):
             recent = self.desk.recent_calls(number=match["number"], limit=5)
-        callbacks = self.desk.open_callbacks_for(match["number"]) if match.get("number") else []
+        callbacks = self.desk.callbacks(limit=5, number=match["number"]) if match.get("number") else []
         return {"open_tickets": open_tickets, "recent_calls": recent, "callbacks": callbacks}
 
 

@@ -9,7 +9,9 @@ as a bare HTTP 403 with no code the page can act on). A session holds at most
 HOTLINE_WS_PER_SESSION sockets; the next is closed with 4429. A client that
 falls behind is closed with 4408. `?since=N` resumes after message N when the
 hub still holds what came after it; otherwise a fresh snapshot. A heartbeat
-`ping` goes out every HEARTBEAT seconds so dead peers are noticed.
+`ping` goes out when nothing else did for HEARTBEAT seconds (within 2 x HEARTBEAT),
+so dead peers are noticed. Broadcasts may skip the sender and go straight onto
+an idle socket (ws_direct.py).
 """
 
 from __future__ import annotations
@@ -24,15 +26,17 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from agent_console import views
 from agent_console.auth import COOKIE, SessionUser, origin_allowed
-from agent_console.hub import Client, Message
+from agent_console.hub import ALL, Client, Message, encode
 from agent_console.services import Services, ServicesDep
 from agent_console.sessions import CacheMiss
+from agent_console.ws_direct import direct_writer
 
 log = logging.getLogger(__name__)
 router = APIRouter()
 HEARTBEAT = 20.0
 SESSION_ENDED = 4401
 TOO_MANY_SOCKETS = 4429
+PING = Message(0, "ping", {}, ALL, 0.0, encode({"seq": None, "type": "ping", "data": {}}))
 
 
 def agent_names(services: Services) -> dict[str, str]:
@@ -137,42 +141,49 @@ async def _session_ends(services: Services, token: str) -> None:
 async def _pump(ws: WebSocket, client: Client, session_ends: Coroutine[Any, Any, None]) -> None:
     """Send the client's messages; stop as soon as the browser goes away (the reader
     ends) rather than at the next send, so a closed tab leaves the hub at once, and
-    close with 4401 as soon as the session is over."""
+    close with 4401 as soon as the session is over. The sender waits on the client's
+    queue alone: a broadcast wakes it once, with no task or wait set per message."""
+    client.direct = direct_writer(ws)  # from now on: the snapshot or replay is out
+    sender = asyncio.create_task(_send(ws, client), name=f"ws-send-{client.username}")
     reader = asyncio.create_task(_drain_incoming(ws), name=f"ws-read-{client.username}")
     watcher = asyncio.create_task(session_ends, name=f"ws-session-{client.username}")
+    beat = asyncio.create_task(_heartbeat(client), name=f"ws-beat-{client.username}")
     try:
-        while True:
-            getter = asyncio.create_task(client.queue.get(), name=f"ws-next-{client.username}")
-            done, _ = await asyncio.wait({getter, reader, watcher}, timeout=HEARTBEAT,
-                                         return_when=asyncio.FIRST_COMPLETED)
-            if getter not in done:
-                getter.cancel()
-                if reader in done:
-                    return
-                if watcher in done:
-                    await ws.close(code=SESSION_ENDED, reason="session ended; log in again")
-                    return
-                await ws.send_json({"seq": None, "type": "ping", "data": {}})
-                continue
-            if not await _send_ready(ws, client, getter.result()):
-                return
+        done, _ = await asyncio.wait({sender, reader, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        if sender in done:
+            sender.result()  # a send that failed ends the socket as before
+        elif watcher in done and reader not in done:
+            await ws.close(code=SESSION_ENDED, reason="session ended; log in again")
     finally:
-        for task in (reader, watcher):
+        client.direct = None
+        for task in (sender, reader, watcher, beat):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 
 
-async def _send_ready(ws: WebSocket, client: Client, msg: Message | None) -> bool:
-    """Send `msg` and whatever queued behind it, without a task per message; each is
-    text the hub encoded once for everyone. False once the client was cut off."""
-    while msg is not None:
-        await ws.send_text(msg.text)
-        if client.queue.empty():
-            return True
-        msg = client.queue.get_nowait()
+async def _heartbeat(client: Client) -> None:
+    """A `ping` into the client's queue when nothing went out for HEARTBEAT seconds, so
+    dead peers are noticed (the page's watchdog waits 50 s)."""
+    while True:
+        sent = client.sent
+        await asyncio.sleep(HEARTBEAT)
+        if client.sent == sent:
+            with contextlib.suppress(asyncio.QueueFull):
+                client.queue.put_nowait(PING)
+
+
+async def _send(ws: WebSocket, client: Client) -> None:
+    """Send each message as it comes (text the hub encoded once for everyone); return
+    once the client was cut off as too slow (closed with 4408)."""
+    while (msg := await client.queue.get()) is not None:
+        client.busy = True  # the hub writes nothing directly until this one is out
+        try:
+            await ws.send_text(msg.text)
+        finally:
+            client.busy = False
+        client.sent += 1
     await ws.close(code=4408, reason="too slow; reconnect for a snapshot")  # dropped as too slow
-    return False
 
 
 async def _drain_incoming(ws: WebSocket) -> None:

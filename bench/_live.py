@@ -192,14 +192,19 @@ async def login(http: httpx.AsyncClient, base: str, username: str) -> str:
     return cookie
 
 
-async def open_client(base: str, cookie: str, who: str, endpoint: str | None, feed: Feed) -> WsClient:
+async def connect_ws(base: str, cookie: str) -> ClientConnection:
+    """A WebSocket on `base`'s /ws with the session `cookie`, its first message (the snapshot) read."""
     host = base.split("://", 1)[1]
     conn = await connect(f"ws://{host}/ws", additional_headers={"Cookie": f"{COOKIE}={cookie}", "Origin": base},
                          open_timeout=60, max_size=2**22)
     first = json.loads(await conn.recv())
     if first.get("type") != "snapshot":
         raise RuntimeError(f"expected a snapshot first, got {first.get('type')!r}")
-    return WsClient(conn, who, endpoint, feed)
+    return conn
+
+
+async def open_client(base: str, cookie: str, who: str, endpoint: str | None, feed: Feed) -> WsClient:
+    return WsClient(await connect_ws(base, cookie), who, endpoint, feed)
 
 
 async def open_clients(base: str, supervisors: int, feed: Feed) -> list[WsClient]:
@@ -471,6 +476,21 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s), max(1, math.ceil(p / 100 * len(s)))) - 1]
 
 
+@dataclass(kw_only=True)
+class Tally:
+    """What a load bench counts per step or minute: calls that joined the queue, tickets
+    written, pops the agents' sockets got, our part (AgentCalled -> pop frame) in ms, and
+    the CPU share and memory of `hotline serve` and the CPU share of Asterisk."""
+
+    joined: int = 0
+    tickets: int = 0
+    pops: int = 0
+    ours_ms: list[float] = field(default_factory=list)
+    serve_cpu: float = 0.0
+    serve_rss: float = 0.0
+    ast_cpu: float = 0.0
+
+
 def rig_arguments(p: argparse.ArgumentParser) -> None:
     """The options every LiveRig bench takes: the queue, the callers and the agents' phones."""
     p.add_argument("--max-wait", type=int, default=60, help="queue max wait (Asterisk times the caller out)")
@@ -489,10 +509,24 @@ def machine() -> str:
     return f"nproc {os.cpu_count()}, CPU {model}, Python {platform.python_version()}, {platform.system()}"
 
 
-def raise_nofile(need: int) -> None:
+def raise_nofile(need: int) -> str:
+    """At least `need` open files (as far as the hard limit allows); says the limit now."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < need:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (need if hard == resource.RLIM_INFINITY else min(need, hard), hard))
+        target = need if hard == resource.RLIM_INFINITY else min(need, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = target
+    return f"open files limit {soft}"
+
+
+def start_rig(p: argparse.ArgumentParser, nofile: int = 4096) -> argparse.Namespace:
+    """A LiveRig bench's start: its options and rig_arguments parsed, enough open files,
+    the machine printed."""
+    rig_arguments(p)
+    args = p.parse_args()
+    raise_nofile(nofile)
+    print(machine())
+    return args
 
 
 @contextlib.contextmanager

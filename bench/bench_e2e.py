@@ -59,38 +59,30 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._live import (
     Feed,
     LiveRig,
+    Tally,
     WsClient,
     caller_channel,
-    machine,
     open_clients,
     pct,
-    raise_nofile,
-    rig_arguments,
     run_rig,
     sigterm_as_interrupt,
+    start_rig,
 )
 
 SETTLE_TIMEOUT = 30.0
 
 
 @dataclass
-class Step:
+class Step(Tally):
     rate: float
     planned: int
     sipp: dict[str, int] = field(default_factory=dict)
-    joined: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
-    tickets: int = 0
     agent_called: int = 0
-    pops: int = 0
     popped_calls: int = 0
     phone_answers: int = 0
     ast_ms: list[float] = field(default_factory=list)
     wait_ms: list[float] = field(default_factory=list)
-    ours_ms: list[float] = field(default_factory=list)
-    serve_cpu: float = 0.0
-    serve_rss: float = 0.0
-    ast_cpu: float = 0.0
     seconds: float = 0.0
     settled: bool = True
 
@@ -211,10 +203,7 @@ def main() -> int:
                    help="call rates per second, comma separated")
     p.add_argument("--seconds", type=float, default=10, help="seconds of calls per rate")
     p.add_argument("--max-calls", type=int, default=100, help="at most this many calls per rate")
-    rig_arguments(p)
-    args = p.parse_args()
-    raise_nofile(4096)
-    print(machine())
+    args = start_rig(p)
     print(f"rates {args.rates}/s, {args.seconds:g} s each (at most {args.max_calls} calls), queue max wait "
           f"{args.max_wait} s, caller patience {args.patience:g} s, answer after {args.answer_after:g} s "
           f"(+pyVoIP ~1 s), talk {args.hangup_after:g} s, wrapup 0", flush=True)

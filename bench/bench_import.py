@@ -9,7 +9,6 @@ Each line says rows/s over all data rows, imported contacts and bad rows.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import random
 import sys
@@ -20,8 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._db import databases  # noqa: E402
 from tickets.customers import COLUMNS, CustomerService  # noqa: E402
-from tickets.db import make_engine, scratch_schema, session_factory  # noqa: E402
+from tickets.db import make_engine, session_factory  # noqa: E402
 from tickets.migrate import upgrade  # noqa: E402
 
 FIRST = ("Anna", "Bernd", "Clara", "Dieter", "Erika", "Frank", "Greta", "Hans", "Ida", "Jonas")
@@ -53,10 +53,6 @@ def write_csv(path: Path, rows: int, seed: int = 7) -> int:
     return broken
 
 
-def pg_schema(base: str) -> contextlib.AbstractContextManager[str]:
-    return scratch_schema(base, "hl_bench")
-
-
 def run(label: str, url: str, csv_path: Path, rows: int) -> None:
     upgrade(url)
     engine = make_engine(url)
@@ -80,10 +76,8 @@ def main() -> int:
         broken = write_csv(csv_path, args.rows)
         print(f"CSV: {args.rows:,} data rows, {broken:,} deliberately broken, "
               f"{csv_path.stat().st_size / 1e6:.1f} MB")
-        run("sqlite", f"sqlite:///{Path(tmp) / 'bench.db'}", csv_path, args.rows)
-        if args.pg:
-            with pg_schema(args.pg) as url:
-                run("postgresql", url, csv_path, args.rows)
+        for label, url in databases(args.pg):
+            run(label, url, csv_path, args.rows)
     return 0
 
 

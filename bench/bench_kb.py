@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -34,7 +33,7 @@ from sqlalchemy import Engine, insert, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_lookup import pg_schema  # noqa: E402
+from bench._db import databases, quantile_ms  # noqa: E402
 from tickets.db import make_engine, session_factory  # noqa: E402
 from tickets.kb import KnowledgeBase, tags_text  # noqa: E402
 from tickets.kb_demo import DEMO_ARTICLES  # noqa: E402
@@ -146,11 +145,6 @@ def query_mix(count: int, seed: int = 3) -> list[tuple[str, str]]:
     return mix
 
 
-def _ms(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
-
-
 def run(label: str, url: str, articles: int, searches: int) -> None:
     upgrade(url)
     engine = make_engine(url)
@@ -185,17 +179,18 @@ def run(label: str, url: str, articles: int, searches: int) -> None:
                 matching[kind].append(len(search(s, query, limit=1_000_000)))
     every = [v for values in service.values() for v in values]
     every_ranked = [v for values in ranked.values() for v in values]
-    print(f"{label:10s} {len(mix):,} searches: p50 {_ms(every, 0.5):.2f} ms  p99 {_ms(every, 0.99):.2f} ms  "
-          f"max {max(every) * 1000:.2f} ms  (ranked query alone: p50 {_ms(every_ranked, 0.5):.2f} ms  "
-          f"p99 {_ms(every_ranked, 0.99):.2f} ms)")
+    print(f"{label:10s} {len(mix):,} searches: p50 {quantile_ms(every, 0.5):.2f} ms  "
+          f"p99 {quantile_ms(every, 0.99):.2f} ms  "
+          f"max {max(every) * 1000:.2f} ms  (ranked query alone: p50 {quantile_ms(every_ranked, 0.5):.2f} ms  "
+          f"p99 {quantile_ms(every_ranked, 0.99):.2f} ms)")
     if engine.dialect.name == "sqlite":
         print(f"{'':10s} CPU time per search (the work itself, not the wait for a core on a busy machine): "
-              f"p50 {_ms(cpu, 0.5):.2f} ms  p99 {_ms(cpu, 0.99):.2f} ms  max {max(cpu) * 1000:.2f} ms")
+              f"p50 {quantile_ms(cpu, 0.5):.2f} ms  p99 {quantile_ms(cpu, 0.99):.2f} ms  max {max(cpu) * 1000:.2f} ms")
     for kind in sorted(service):
         note = f"  e.g. {', '.join(f'{n:,}' for n in matching[kind])} matching"
-        print(f"{'':10s}   {kind:10s} n={len(service[kind]):4d}  p50 {_ms(service[kind], 0.5):.2f} ms  "
-              f"p99 {_ms(service[kind], 0.99):.2f} ms  max {max(service[kind]) * 1000:.2f} ms  "
-              f"(ranked alone p99 {_ms(ranked[kind], 0.99):.2f} ms){note}")
+        print(f"{'':10s}   {kind:10s} n={len(service[kind]):4d}  p50 {quantile_ms(service[kind], 0.5):.2f} ms  "
+              f"p99 {quantile_ms(service[kind], 0.99):.2f} ms  max {max(service[kind]) * 1000:.2f} ms  "
+              f"(ranked alone p99 {quantile_ms(ranked[kind], 0.99):.2f} ms){note}")
     engine.dispose()
 
 
@@ -205,11 +200,8 @@ def main() -> int:
     ap.add_argument("--searches", type=int, default=2_000)
     ap.add_argument("--pg", help="PostgreSQL URL; a throwaway schema is created and dropped")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        run("sqlite", f"sqlite:///{Path(tmp) / 'bench.db'}", args.articles, args.searches)
-    if args.pg:
-        with pg_schema(args.pg) as url:
-            run("postgresql", url, args.articles, args.searches)
+    for label, url in databases(args.pg):
+        run(label, url, args.articles, args.searches)
     return 0
 
 

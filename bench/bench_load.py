@@ -47,7 +47,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -63,6 +63,7 @@ from bench._live import (
     ProcStats,
     Rig,
     SippRun,
+    Tally,
     TimedTap,
     WsClient,
     caller_channel,
@@ -87,7 +88,15 @@ from tickets.users import hash_password
 FIRST_AGENT = 2001
 SETTLE_TIMEOUT = 60.0
 
-UAS_XML = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+# the headers of the agent's replies to the INVITE (180, then 200)
+_ANSWER_HEADERS = """\
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:[local_ip]:[local_port];transport=[transport]>"""
+UAS_XML = f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
 <!-- Every agent at once: ring, answer after [answer_ms] ms, talk [talk_ms] ms, hang up. -->
 <scenario name="hotline agents">
@@ -100,12 +109,7 @@ UAS_XML = """<?xml version="1.0" encoding="ISO-8859-1" ?>
   <send>
     <![CDATA[
       SIP/2.0 180 Ringing
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+{_ANSWER_HEADERS}
       Content-Length: 0
     ]]>
   </send>
@@ -113,12 +117,7 @@ UAS_XML = """<?xml version="1.0" encoding="ISO-8859-1" ?>
   <send retrans="500">
     <![CDATA[
       SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+{_ANSWER_HEADERS}
       Content-Type: application/sdp
       Content-Length: [len]
 
@@ -177,18 +176,11 @@ class LoadAsterisk(PrivateAsterisk):
 
 
 @dataclass
-class Minute:
+class Minute(Tally):
     label: str
     offered: int = 0
-    joined: int = 0
     answered: int = 0
-    tickets: int = 0
     records: int = 0
-    pops: int = 0
-    ours_ms: list[float] = field(default_factory=list)
-    serve_cpu: float = 0.0
-    serve_rss: float = 0.0
-    ast_cpu: float = 0.0
 
 
 class LoadRig(Rig):

@@ -16,11 +16,9 @@ lookups/s, and how many results had an unexpected status (should be 0).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import random
 import statistics
 import sys
-import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -32,7 +30,8 @@ from sqlalchemy import Connection, Engine, insert, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tickets.db import make_engine, scratch_schema, session_factory  # noqa: E402
+from bench._db import databases, quantile_ms  # noqa: E402
+from tickets.db import make_engine, session_factory  # noqa: E402
 from tickets.lookup import CustomerLookup, MatchStatus  # noqa: E402
 from tickets.migrate import upgrade  # noqa: E402
 from tickets.models import Contact, Organisation, Phone, PhoneKind  # noqa: E402
@@ -156,11 +155,6 @@ def lookup_mix(data: Dataset, count: int, seed: int = 11) -> list[tuple[str, str
     return mix
 
 
-def _ms(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
-
-
 def run(label: str, url: str, data: Dataset, lookups: int) -> None:
     upgrade(url)
     engine = make_engine(url)
@@ -189,12 +183,13 @@ def run(label: str, url: str, data: Dataset, lookups: int) -> None:
     prepared = _prepared(service)
     engine.dispose()
     service.engine.dispose()
-    print(f"{label:10s} {len(mix):,} lookups: p50 {_ms(times, 0.5):.2f} ms  p99 {_ms(times, 0.99):.2f} ms  "
+    print(f"{label:10s} {len(mix):,} lookups: p50 {quantile_ms(times, 0.5):.2f} ms  "
+          f"p99 {quantile_ms(times, 0.99):.2f} ms  "
           f"max {max(times) * 1000:.2f} ms  {len(mix) / total:,.0f} lookups/s  "
           f"unexpected status: {sum(wrong.values())} {dict(wrong) if wrong else ''}{prepared}")
     for category, values in sorted(by_category.items()):
-        print(f"{'':10s}   {category:10s} n={len(values):5d}  p50 {_ms(values, 0.5):.2f} ms  "
-              f"p99 {_ms(values, 0.99):.2f} ms  max {max(values) * 1000:.2f} ms  "
+        print(f"{'':10s}   {category:10s} n={len(values):5d}  p50 {quantile_ms(values, 0.5):.2f} ms  "
+              f"p99 {quantile_ms(values, 0.99):.2f} ms  max {max(values) * 1000:.2f} ms  "
               f"mean {statistics.fmean(values) * 1000:.2f} ms")
 
 
@@ -208,10 +203,6 @@ def _prepared(service: CustomerLookup) -> str:
     return f"; prepared on the connection: {sum('ANY' in r and 'phones' in r for r in rows)} lookup statement(s)"
 
 
-def pg_schema(base: str) -> contextlib.AbstractContextManager[str]:
-    return scratch_schema(base, "hl_bench")
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--numbers", type=int, default=1_000_000, help="stored phone numbers")
@@ -219,11 +210,8 @@ def main() -> int:
     ap.add_argument("--pg", help="PostgreSQL URL; a throwaway schema is created and dropped")
     args = ap.parse_args()
     data = Dataset(args.numbers)
-    with tempfile.TemporaryDirectory() as tmp:
-        run("sqlite", f"sqlite:///{Path(tmp) / 'bench.db'}", data, args.lookups)
-    if args.pg:
-        with pg_schema(args.pg) as url:
-            run("postgresql", url, data, args.lookups)
+    for label, url in databases(args.pg):
+        run(label, url, data, args.lookups)
     return 0
 
 

@@ -21,18 +21,17 @@ import concurrent.futures
 import multiprocessing
 import smtplib
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
-from pathlib import Path
 
+from _db import databases
 from bench_writes import CallbackTimer, LagMonitor
 from sqlalchemy import func, insert, select
 
 from agent_console.mail_in import ListenAddress, MailHandler, MailListener, limits_of
-from tickets.db import make_engine, scratch_schema, session_factory
+from tickets.db import make_engine, session_factory
 from tickets.intake import IntakeService
 from tickets.migrate import upgrade
 from tickets.models import Attachment, Channel, Contact, Priority, Ticket
@@ -160,11 +159,8 @@ def main() -> int:
     args = ap.parse_args()
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)  # as `hotline serve` runs
     print(f"GIL switch interval {sys.getswitchinterval() * 1000:.1f} ms (as hotline serve)")
-    with tempfile.TemporaryDirectory() as folder:
-        run("sqlite", f"sqlite:///{Path(folder) / 'mail.db'}", args.mails, args.connections)
-    if args.pg:
-        with scratch_schema(args.pg, "hl_bench") as url:
-            run("postgresql", url, args.mails, args.connections)
+    for label, url in databases(args.pg or None, "mail.db"):
+        run(label, url, args.mails, args.connections)
     return 0
 
 

@@ -22,11 +22,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import gc
 import secrets
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -37,11 +35,12 @@ from sqlalchemy import func, insert, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._db import databases  # noqa: E402
 from cti import events as ev  # noqa: E402
 from tests.factories import T0, answered_call  # noqa: E402
 from tickets import writer_process  # noqa: E402
 from tickets.calls_service import TicketService  # noqa: E402
-from tickets.db import make_engine, scratch_schema, session_factory  # noqa: E402
+from tickets.db import make_engine, session_factory  # noqa: E402
 from tickets.events import TicketCreated  # noqa: E402
 from tickets.migrate import upgrade  # noqa: E402
 from tickets.models import CallRecord, Contact, Phone, PhoneKind, Ticket  # noqa: E402
@@ -207,10 +206,6 @@ def run(label: str, url: str, calls: int, rate: float | None, window: int, proce
           f"{'every call exactly one ticket and one finalized record' if ok else 'MISMATCH'}")
 
 
-def pg_schema(base: str) -> contextlib.AbstractContextManager[str]:
-    return scratch_schema(base, "hl_bench")
-
-
 async def idle_lag(seconds: float) -> LagMonitor:
     monitor = LagMonitor()
     task = asyncio.create_task(monitor.run())
@@ -239,11 +234,8 @@ def main() -> int:
           f"{idle.over(LAG_TARGET_MS)} times")
     modes = {"thread": (False,), "process": (True,), "both": (False, True)}[args.writer]
     for process in modes:  # the writer on a thread, then in its own process (as hotline serve)
-        with tempfile.TemporaryDirectory() as tmp:
-            run("sqlite", f"sqlite:///{Path(tmp) / 'bench.db'}", args.calls, args.rate, args.window, process)
-        if args.pg:
-            with pg_schema(args.pg) as url:
-                run("postgresql", url, args.calls, args.rate, args.window, process)
+        for label, url in databases(args.pg):
+            run(label, url, args.calls, args.rate, args.window, process)
     return 0
 
 

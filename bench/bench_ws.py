@@ -48,7 +48,6 @@ import json
 import logging
 import math
 import re
-import resource
 import socket
 import sys
 import tempfile
@@ -76,7 +75,7 @@ from agent_console.hub import ALL, Audience, Message  # noqa: E402
 from agent_console.scaleout.port import LocalPbx  # noqa: E402
 from agent_console.services import Services  # noqa: E402
 from agent_console.settings import Settings  # noqa: E402
-from bench._live import login, machine  # noqa: E402
+from bench._live import connect_ws, login, machine, raise_nofile  # noqa: E402
 from cti.testing import FakeAmiServer  # noqa: E402
 from tickets.db import make_engine, session_factory  # noqa: E402
 from tickets.migrate import upgrade  # noqa: E402
@@ -192,15 +191,22 @@ class WsClient:
 
 
 async def open_client(base: str, cookie: str, endpoint: str | None, rec: Recorder) -> WsClient:
-    host = base.split("://", 1)[1]
-    conn = await connect(f"ws://{host}/ws", additional_headers={"Cookie": f"{COOKIE}={cookie}", "Origin": base},
-                         open_timeout=60, max_size=2**22)
-    first = json.loads(await conn.recv())
-    if first.get("type") != "snapshot":
-        raise RuntimeError(f"expected a snapshot first, got {first.get('type')!r}")
-    client = WsClient(conn, endpoint, rec)
+    client = WsClient(await connect_ws(base, cookie), endpoint, rec)
     client.start()
     return client
+
+
+async def start_worker(*args: str) -> asyncio.subprocess.Process:
+    """This script again as a worker process (`args` pick its role), once it said "ready"."""
+    proc = await asyncio.create_subprocess_exec(sys.executable, __file__, *args, stdin=asyncio.subprocess.PIPE,
+                                                stdout=asyncio.subprocess.PIPE, limit=2**24)
+    assert proc.stdout is not None
+    line = await asyncio.wait_for(proc.stdout.readline(), 300)
+    if line.strip() != b"ready":
+        proc.kill()
+        await proc.wait()
+        raise RuntimeError(f"worker {args[0]} did not get ready: {line!r}")
+    return proc
 
 
 async def gather_limited(coros: list[Awaitable[Any]], limit: int) -> list[Any]:
@@ -308,18 +314,22 @@ class Bench:
 
     async def broadcast(self, clients: int, messages: int, link: Link, where: str) -> tuple[Row, Row]:
         hub = self.services.hub
-        dropped_before = hub.dropped_clients
+        dropped_before, direct_before, sent_before = hub.dropped_clients, hub.sent_direct, hub.sent
+        cpu = 0.0  # this process's CPU time from publish until every client had the message
         for k in range(messages):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             hub.publish("bench.broadcast", {"k": k, "t0": t0}, ALL)
             await link.wait(k, BROADCAST_TIMEOUT)
+            cpu += time.process_time() - c0
             await asyncio.sleep(0.05)
         got = await link.collect()
         samples = [s for k in range(messages) for s in got.get(k, [])]
         lasts = [max(got[k]) for k in range(messages) if len(got.get(k, [])) >= clients]
         dropped = hub.dropped_clients - dropped_before
         row = Row(f"broadcast to {clients} clients, each{where}", samples, clients * messages,
-                  f"{messages} msgs; hub dropped {dropped} client(s)")
+                  f"{messages} msgs; hub dropped {dropped} client(s); CPU {cpu / messages * 1000:.1f} ms/msg"
+                  f"; written directly {hub.sent_direct - direct_before:,} of {hub.sent - sent_before:,}"
+                  + (" (server alone)" if where else " (server and clients)"))
         last = Row(f"broadcast to {clients} clients, last one{where}", lasts, messages,
                    "time until every client had it")
         return row, last
@@ -354,16 +364,7 @@ class WorkerLink(Link):
 
     @classmethod
     async def spawn(cls, base: str, cookie: str, clients: int) -> WorkerLink:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, __file__, "--worker", base, cookie, "--clients", str(clients),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=2**24)
-        assert proc.stdout is not None
-        line = await asyncio.wait_for(proc.stdout.readline(), 300)
-        if line.strip() != b"ready":
-            proc.kill()
-            await proc.wait()
-            raise RuntimeError(f"worker did not get ready: {line!r}")
-        return cls(proc, clients)
+        return cls(await start_worker("--worker", base, cookie, "--clients", str(clients)), clients)
 
     def _take(self, line: bytes) -> None:
         item = json.loads(line)
@@ -402,16 +403,7 @@ class PopWorker:
     async def spawn(cls, base: str, cookies: dict[int, str], rec: Recorder, tmp: Path) -> PopWorker:
         keys = tmp / "agent-cookies.txt"
         keys.write_text("".join(f"{ext} {cookie}\n" for ext, cookie in cookies.items()))
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, __file__, "--pop-worker", base, str(keys), stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE, limit=2**24)
-        assert proc.stdout is not None
-        line = await asyncio.wait_for(proc.stdout.readline(), 300)
-        if line.strip() != b"ready":
-            proc.kill()
-            await proc.wait()
-            raise RuntimeError(f"pop worker did not get ready: {line!r}")
-        return cls(proc, rec)
+        return cls(await start_worker("--pop-worker", base, str(keys)), rec)
 
     async def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -488,15 +480,6 @@ async def worker(base: str, cookie: str, clients: int) -> None:
 
 
 # --- setup ---------------------------------------------------------------------------
-
-
-def raise_nofile(need: int) -> str:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < need:
-        target = need if hard == resource.RLIM_INFINITY else min(need, hard)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-        soft = target
-    return f"open files limit {soft}"
 
 
 def create_users(url: str, agents: list[int]) -> None:

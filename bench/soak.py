@@ -44,12 +44,10 @@ from bench._live import (
     Feed,
     LiveRig,
     caller_channel,
-    machine,
     open_clients,
-    raise_nofile,
-    rig_arguments,
     run_rig,
     sigterm_as_interrupt,
+    start_rig,
 )
 
 SETTLE_TIMEOUT = 30.0
@@ -128,10 +126,7 @@ def main() -> int:
     p.add_argument("--minutes", type=float, default=10, help="minutes of calls")
     p.add_argument("--rate", type=float, default=1.0, help="calls per second")
     p.add_argument("--clients", type=int, default=200, help="WebSocket clients in all (10 agents + supervisors)")
-    rig_arguments(p)
-    args = p.parse_args()
-    raise_nofile(4096)
-    print(machine())
+    args = start_rig(p)
     print(f"soak: {args.minutes:g} min at {args.rate:g} calls/s, {args.clients} WebSocket clients, queue max wait "
           f"{args.max_wait} s, answer after {args.answer_after:g} s (+pyVoIP ~1 s), talk {args.hangup_after:g} s",
           flush=True)

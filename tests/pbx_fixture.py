@@ -116,26 +116,18 @@ class Pbx:
     tap: AmiTap
     calls: list[subprocess.Popen[str]] = field(default_factory=list)  # background SIPp callers
 
-    @property
-    def ami_port(self) -> int:
-        return self.asterisk.config.ami_port
+    ami_username: str = AMI_USERNAME
+    # this Asterisk's AMI, FastAGI (where its dialplan looks for hotline's; nothing listens
+    # unless a test does) and SIP addresses: fixed for as long as it runs
+    ami_port: int = field(init=False)
+    ami_secret: str = field(init=False)
+    agi_port: int = field(init=False)
+    sip_port: int = field(init=False)
 
-    @property
-    def ami_secret(self) -> str:
-        return self.asterisk.config.ami_secret
-
-    @property
-    def ami_username(self) -> str:
-        return AMI_USERNAME
-
-    @property
-    def agi_port(self) -> int:
-        """Where this Asterisk's dialplan looks for hotline's FastAGI (nothing listens unless a test does)."""
-        return self.asterisk.config.agi_port
-
-    @property
-    def sip_port(self) -> int:
-        return self.asterisk.config.sip_port
+    def __post_init__(self) -> None:
+        config = self.asterisk.config
+        self.ami_port, self.ami_secret = config.ami_port, config.ami_secret
+        self.agi_port, self.sip_port = config.agi_port, config.sip_port
 
     def cli(self, command: str) -> str:
         return self.asterisk.cli(command)

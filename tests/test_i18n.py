@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from agent_console.web import render_pages
 from cti.actions import WRAP_UP_REASON
 from cti.events import AgentState, Outcome
 from tickets.lookup import MatchStatus
@@ -26,18 +27,28 @@ PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
 def catalog() -> dict[str, dict[str, str]]:
+    """i18n.js as one table per language (the file holds one {de, en} entry per key)."""
     text = (STATIC / "i18n.js").read_text(encoding="utf-8")
-    data: dict[str, dict[str, str]] = json.loads(text[text.index("=") + 1:].strip().rstrip(";"))
-    return data
+    entries: dict[str, dict[str, str]] = json.loads(text[text.index("=") + 1:].strip().rstrip(";"))
+    tables: dict[str, dict[str, str]] = {}
+    for key, texts in entries.items():
+        for lang, value in texts.items():
+            tables.setdefault(lang, {})[key] = value
+    return tables
+
+
+def pages() -> list[str]:
+    """Every page as the server sends it (rendered from agent_console/templates)."""
+    return [*render_pages().values(), *(p.read_text(encoding="utf-8") for p in STATIC.glob("*.html"))]
 
 
 def used_keys() -> set[str]:
     """Keys named literally in the pages: data-i18n* attributes and t("…") calls."""
     keys: set[str] = set()
-    for page in STATIC.glob("*.html"):
-        keys |= set(re.findall(r'data-i18n(?:-\w+)?="([^"]+)"', page.read_text(encoding="utf-8")))
-    for script in [*STATIC.glob("*.js"), *STATIC.glob("*.html")]:
-        keys |= set(re.findall(r'\bt\(\s*"([\w.\-]+)"', script.read_text(encoding="utf-8")))
+    for html in pages():
+        keys |= set(re.findall(r'data-i18n(?:-\w+)?="([^"]+)"', html))
+    for text in [*(p.read_text(encoding="utf-8") for p in STATIC.glob("*.js")), *pages()]:
+        keys |= set(re.findall(r'\bt\(\s*"([\w.\-]+)"', text))
     return keys - {"key"}
 
 
@@ -73,7 +84,7 @@ def test_every_enum_value_the_server_sends_has_a_label(kind: str) -> None:
 
 def test_pause_reasons_offered_and_connection_states_have_labels() -> None:
     cat = catalog()["de"]
-    html = (STATIC / "console.html").read_text(encoding="utf-8")
+    html = render_pages()["/console"]
     select = re.search(r'<select id="reason">(.*?)</select>', html, re.S)
     assert select, "the console's pause reason chooser moved: update this test"
     offered = set(re.findall(r'<option value="([\w-]+)"', select[1]))

@@ -351,21 +351,20 @@ class TicketDesk:
 
     # --- callbacks ----------------------------------------------------------
 
-    def callbacks(self, status: str | None = "open", limit: int = 200) -> list[dict[str, Any]]:
-        """Callback items in working order: whoever has waited longest first. status None: all."""
-        q = select(Callback).order_by(Callback.first_call_at, Callback.id).limit(_limit(limit))
+    def callbacks(self, status: str | None = "open", limit: int = 200,
+                  number: str | None = None) -> list[dict[str, Any]]:
+        """Callback items (status None: all). All numbers: in working order, whoever has waited
+        longest first. One (normalised) number's: latest call first (the pop's context)."""
+        q = select(Callback).limit(_limit(limit))
+        if number is None:
+            q = q.order_by(Callback.first_call_at, Callback.id)
+        else:
+            q = q.where(Callback.caller_number == number).order_by(Callback.last_call_at.desc(), Callback.id.desc())
         if status is not None:
             try:
                 q = q.where(Callback.status == CallbackStatus(status))
             except ValueError:
                 raise DeskError("status", "must be open or done") from None
-        with self.sessions() as s:
-            return [callback_dict(c) for c in s.scalars(q)]
-
-    def open_callbacks_for(self, number: str, limit: int = 5) -> list[dict[str, Any]]:
-        """The open callback items of one (normalised) number, latest call first: the pop's context."""
-        q = (select(Callback).where(Callback.caller_number == number, Callback.status == CallbackStatus.OPEN)
-             .order_by(Callback.last_call_at.desc(), Callback.id.desc()).limit(_limit(limit)))
         with self.sessions() as s:
             return [callback_dict(c) for c in s.scalars(q)]
 

@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -169,6 +169,32 @@ async def incoming(pubsub: Any, decode: Callable[[bytes | str], M]) -> AsyncIter
             log.warning("ignoring a message on %s: %s", channel, exc)
             continue
         yield channel, message
+
+
+class Outbox(Generic[M]):
+    """(channel, message) items waiting for Redis, in order and bounded: past `limit` the
+    oldest goes (counted in `dropped`). `send` publishes them while a session lasts."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.dropped = limit, 0
+        self.items: deque[tuple[str, M]] = deque()
+        self.ready = asyncio.Event()
+
+    def put(self, channel: str, message: M) -> None:
+        if len(self.items) >= self.limit:
+            self.items.popleft()
+            self.dropped += 1
+        self.items.append((channel, message))
+        self.ready.set()
+
+    def discard(self, stale: Callable[[M], bool]) -> int:
+        """Remove the stale messages (not counted in `dropped`); how many went."""
+        before = len(self.items)
+        self.items = deque(item for item in self.items if not stale(item[1]))
+        return before - len(self.items)
+
+    async def send(self, client: Any, encode: Callable[[M], bytes | str]) -> None:
+        await send_queued(client, self.items, self.ready, encode)
 
 
 async def send_queued(client: Any, outbox: deque[tuple[str, M]], ready: asyncio.Event,

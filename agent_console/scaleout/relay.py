@@ -30,7 +30,7 @@ import logging
 import re
 import time
 import uuid
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
 
@@ -38,7 +38,7 @@ import redis.asyncio as aioredis
 
 from agent_console.scaleout import codec
 from agent_console.scaleout.health import BusHealth
-from agent_console.scaleout.link import Channels, RedisLink, cancelled, incoming, run_together, send_queued, spawn, stop
+from agent_console.scaleout.link import Channels, Outbox, RedisLink, cancelled, incoming, run_together, spawn, stop
 from agent_console.scaleout.peers import PeerShare
 from cti import events as ev
 from cti.bridge import AmiBridge
@@ -63,8 +63,7 @@ class BridgeRelay:
         self.origin = uuid.uuid4().hex
         self.seq = 0
         self.dropped = 0
-        self._outbox: deque[tuple[str, codec.Message]] = deque()
-        self._ready = asyncio.Event()
+        self._outbox = Outbox[codec.Message](OUTBOX_LIMIT)
         self._seen: OrderedDict[str, None] = OrderedDict()  # action request ids already run
         self.tasks: set[asyncio.Task[None]] = set()
         self.peers = PeerShare(self.origin, channels.peers, self._send_live)
@@ -87,7 +86,7 @@ class BridgeRelay:
         """The link, and another bridge instance on our channels as a problem (503)."""
         others = self.duplicates()
         details = {**self.link.state(), "instance": self.origin, "events_relayed": self.seq,
-                   "events_dropped": self.dropped, "peer_events_received": self.peer_events_in,
+                   "events_dropped": self.dropped + self._outbox.dropped, "peer_events_received": self.peer_events_in,
                    "duplicate_bridges": others}
         problems = (self._duplicate_problem(others),) if others else ()
         return BusHealth(self.link.status, problems, details, tuple(others), self.duplicate_detections)
@@ -126,19 +125,13 @@ class BridgeRelay:
         self._send(channel, message)
 
     def _send(self, channel: str, message: codec.Message) -> None:
-        if len(self._outbox) >= OUTBOX_LIMIT:
-            self._outbox.popleft()
-            self.dropped += 1
-        self._outbox.append((channel, message))
-        self._ready.set()
+        self._outbox.put(channel, message)
 
     async def _publish(self, client: aioredis.Redis) -> None:
         # events queued before this connection are stale: subscribers resync by state; our
         # shared ones (ticket edits) are not: no state brings them, so they go out now
-        stale = sum(1 for _, m in self._outbox if isinstance(m, codec.EventMessage))
-        self._outbox = deque(item for item in self._outbox if not isinstance(item[1], codec.EventMessage))
-        self.dropped += stale
-        await send_queued(client, self._outbox, self._ready, codec.encode)
+        self.dropped += self._outbox.discard(lambda m: isinstance(m, codec.EventMessage))
+        await self._outbox.send(client, codec.encode)
         raise asyncio.CancelledError
 
     # --- in: requests from web instances ---------------------------------------------

@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -29,7 +28,7 @@ from redis.exceptions import RedisError
 
 from agent_console.scaleout import codec
 from agent_console.scaleout.health import BusHealth
-from agent_console.scaleout.link import Channels, RedisLink, cancelled, incoming, run_together, send_queued, spawn, stop
+from agent_console.scaleout.link import Channels, Outbox, RedisLink, cancelled, incoming, run_together, spawn, stop
 from agent_console.scaleout.peers import PeerShare
 from agent_console.scaleout.port import LiveMirror, PbxUnavailable
 from cti import events as ev
@@ -59,10 +58,10 @@ class RemoteBridge:
         self._pending: dict[str, asyncio.Future[codec.ActionReply]] = {}
         self._want_state = asyncio.Event()
         self.tasks: set[asyncio.Task[None]] = set()
-        self._peer_out: deque[tuple[str, codec.PeerEvent]] = deque()
-        self._peer_ready = asyncio.Event()
-        self.peers = PeerShare(self.instance, channels.peers, self._queue_peer)
-        self.peer_events_dropped = 0
+        # our shared events wait for the link also while it is down (an edit made then
+        # reaches the other instances once it is back), bounded
+        self._peer_out = Outbox[codec.PeerEvent](PEER_OUTBOX_LIMIT)
+        self.peers = PeerShare(self.instance, channels.peers, self._peer_out.put)
 
     def subscribe(self, bus: EventBus) -> None:
         """This instance's own SHARED events go to the peers channel, the others' onto `bus`."""
@@ -173,17 +172,12 @@ class RemoteBridge:
         raise asyncio.CancelledError
 
     # --- shared events: ours out, the other instances' in -------------------------------------
-    def _queue_peer(self, channel: str, message: codec.PeerEvent) -> None:
-        """Also while the link is down (an edit made then reaches the other instances once
-        it is back), bounded: past PEER_OUTBOX_LIMIT the oldest goes."""
-        if len(self._peer_out) >= PEER_OUTBOX_LIMIT:
-            self._peer_out.popleft()
-            self.peer_events_dropped += 1
-        self._peer_out.append((channel, message))
-        self._peer_ready.set()
+    @property
+    def peer_events_dropped(self) -> int:
+        return self._peer_out.dropped
 
     async def _publish_peers(self, client: aioredis.Redis) -> None:
-        await send_queued(client, self._peer_out, self._peer_ready, codec.encode)
+        await self._peer_out.send(client, codec.encode)
         raise asyncio.CancelledError
 
     async def receive(self, message: codec.Message) -> None:

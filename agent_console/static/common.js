@@ -20,7 +20,11 @@
 // Caller-supplied text (names, numbers) is data: set with textContent, never innerHTML.
 "use strict";
 
-const I18N = window.HOTLINE_I18N;
+// i18n.js holds {key: {de, en}}; the lookups below want one table per language
+const I18N = {};
+for (const [key, texts] of Object.entries(window.HOTLINE_I18N)) {
+  for (const [lang, text] of Object.entries(texts)) (I18N[lang] = I18N[lang] || {})[key] = text;
+}
 
 const hl = {
   lang: localStorage.getItem("hotline.lang") || (navigator.language || "de").slice(0, 2),
@@ -103,6 +107,8 @@ const hl = {
   async loadMe() {
     try { this.me = await this.api("GET", "/api/me"); } catch (e) { if (e.status === 401) return null; throw e; }
     this.csrf = this.me.csrf_token;
+    // the header's supervisor-only links (the wallboard): hidden from agents
+    document.querySelectorAll("[data-supervisor]").forEach((n) => { n.hidden = this.me.role === "agent"; });
     if (!localStorage.getItem("hotline.lang")) this.setLang(this.me.language);
     return this.me;
   },

@@ -179,8 +179,6 @@ const handlers = {
     hl.setLang($("lang").value); hl.translatePage(); hl.alerts.renderControls(); renderAll();
   };
   $("who").textContent = me.extension ? `${me.display_name} · ${me.extension}` : me.display_name;
-  $("wallboard-link").hidden = me.role === "agent";
-  $("reports-link").hidden = me.role === "agent";
   $("logout").onclick = () => { hc.ticket.saveDraft(); hl.logout(); };
   $("pause").onclick = () => hc.act("/api/agent/pause", { reason: $("reason").value });
   $("unpause").onclick = () => hc.act("/api/agent/unpause");

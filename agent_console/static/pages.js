@@ -1,6 +1,7 @@
 // hotline: what the work pages (tickets, a ticket, customers, a customer, calls) share,
 // loaded after common.js: the session check (no session: the login page, coming back
-// here after it), the shared header (nav, language, who, logout), list fetching with
+// here after it), the shared header's language, who and logout (the server marks the
+// current page in the nav), list fetching with
 // the total for paging, and small table builders. Every text through hl.t / hl.enum /
 // hl.fmt; caller-supplied text only through textContent (hl.el).
 "use strict";
@@ -17,8 +18,6 @@ hl.page = {
       location.href = `/?next=${encodeURIComponent(location.pathname + location.search)}`;
       return;
     }
-    const agent = me.role === "agent";
-    document.querySelectorAll("[data-supervisor]").forEach((n) => { n.hidden = agent; });
     const who = document.getElementById("who");
     if (who) who.textContent = `${me.display_name || me.username} (${hl.enum("role", me.role)})`;
     const lang = document.getElementById("lang");
@@ -93,9 +92,3 @@ hl.page = {
   },
   pageNumber() { return Math.max(1, parseInt(this.params.get("page") || "1", 10) || 1); },
 };
-
-// the shared header: the current page's link is marked (console and wallboard load this too)
-for (const a of document.querySelectorAll("nav.site a")) {
-  const href = a.getAttribute("href");
-  if (location.pathname === href || location.pathname.startsWith(`${href}/`)) a.setAttribute("aria-current", "page");
-}

@@ -203,7 +203,10 @@ def open_wallboard(browser: Any, server: DemoServer, lang: str, size: tuple[int,
     return page
 
 
-def screenshots(out: Path) -> list[Path]:
+def shoot_pages(out: Path, serve: Callable[[str], contextlib.AbstractContextManager[DemoServer]],
+                shots: Callable[[Any, DemoServer], Iterator[tuple[str, Any]]]) -> list[Path]:
+    """Screenshots for the README: `serve` a fresh SQLite database, and for each (name, page)
+    `shots` opens, save out/name.png and close the page's context."""
     from playwright.sync_api import sync_playwright
 
     from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS
@@ -213,17 +216,25 @@ def screenshots(out: Path) -> list[Path]:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'demo.db'}"
         upgrade(url)
-        with demo_server(url) as server, sync_playwright() as p:
+        with serve(url) as server, sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-            for name, (size, tv) in VIEWS.items():
-                for lang in ("de", "en"):
-                    page = open_wallboard(browser, server, lang, size, tv)
-                    path = out / f"wallboard-{name}-{lang}.png"
-                    page.screenshot(path=str(path))
-                    page.context.close()
-                    made.append(path)
+            for name, page in shots(browser, server):
+                path = out / f"{name}.png"
+                page.screenshot(path=str(path))
+                page.context.close()
+                made.append(path)
             browser.close()
     return made
+
+
+def wallboards(browser: Any, server: DemoServer) -> Iterator[tuple[str, Any]]:
+    for name, (size, tv) in VIEWS.items():
+        for lang in ("de", "en"):
+            yield f"wallboard-{name}-{lang}", open_wallboard(browser, server, lang, size, tv)
+
+
+def screenshots(out: Path) -> list[Path]:
+    return shoot_pages(out, demo_server, wallboards)
 
 
 if __name__ == "__main__":

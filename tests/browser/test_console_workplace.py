@@ -10,6 +10,7 @@ expired session goes to login and the draft comes back after logging in again.""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import time
@@ -89,6 +90,31 @@ def open_ticket(page: Any, ticket_id: int) -> None:
     page.wait_for_selector(f".ticket[data-ticket-id='{ticket_id}']")
 
 
+@contextlib.contextmanager
+def on_ticket(browser: Any, server: Server, ticket_id: int, *users: str, lang: str = "en") -> Iterator[list[Any]]:
+    """A console per user (own browser context) with the ticket open in its editor; closed after."""
+    pages = [console(browser, server, user, lang) for user in users]
+    try:
+        for page in pages:
+            open_ticket(page, ticket_id)
+        yield pages
+    finally:
+        for page in pages:
+            page.context.close()
+
+
+@contextlib.contextmanager
+def answered_call(pbx: Pbx, page: Any, number: str, name: str = "anonymous") -> Iterator[subprocess.Popen[str]]:
+    """A real 30 s call from `number` that phone 1001 answers; yields once `page` (1001's
+    console) shows the call and its ticket."""
+    with pbx.phone("1001", answer_after=1.0):
+        call = pbx.place_call(number, name=name, duration=30)
+        assert isinstance(call, subprocess.Popen)
+        page.wait_for_selector("#context[data-phase=talking]", timeout=20_000)
+        page.wait_for_selector(".ticket[data-ticket-id]", timeout=10_000)
+        yield call
+
+
 def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():
@@ -157,9 +183,7 @@ def test_context_stays_from_ring_to_after_wrap_up_and_late_notes_save_themselves
 def test_language_switch_and_escalate_keep_unsaved_edits(server: Server, browser: Any, desk: TicketDesk,
                                                          erika: int) -> None:
     ticket = desk.create("Monitor flackert", "anna", contact_id=erika)
-    anna = console(browser, server, "anna", "en")
-    try:
-        open_ticket(anna, ticket["id"])
+    with on_ticket(browser, server, ticket["id"], "anna") as [anna]:
         anna.evaluate("hc.ticket.DEBOUNCE_MS = 60000")  # nothing saves itself during the switch
         anna.fill(".ticket input[name=subject]", "Monitor flackert nach Update")
         anna.fill(".ticket textarea[name=description]", "Treiber zurückgesetzt")
@@ -182,17 +206,12 @@ def test_language_switch_and_escalate_keep_unsaved_edits(server: Server, browser
         saved = desk.ticket(ticket["id"]) or {}
         assert (saved["subject"], saved["description"], saved["level"]) == (
             "Monitor flackert nach Update", "Treiber zurückgesetzt", 2)
-    finally:
-        anna.context.close()
 
 
 def test_two_editors_of_one_ticket_get_a_conflict_not_a_silent_overwrite(server: Server, browser: Any,
                                                                          desk: TicketDesk, erika: int) -> None:
     ticket = desk.create("Drucker offline", "anna", contact_id=erika)
-    anna, bert = console(browser, server, "anna"), console(browser, server, "sven")  # agents see only own/team tickets
-    try:
-        for page in (anna, bert):
-            open_ticket(page, ticket["id"])
+    with on_ticket(browser, server, ticket["id"], "anna", "sven") as [anna, bert]:  # agents see only own/team tickets
         anna.context.set_offline(True)
         anna.wait_for_function("document.body.dataset.ws === 'closed'")
         anna.fill(".ticket textarea[name=description]", "Anna: Kabel getauscht")
@@ -212,9 +231,6 @@ def test_two_editors_of_one_ticket_get_a_conflict_not_a_silent_overwrite(server:
         # bert did not edit meanwhile: his editor follows
         bert.wait_for_function("document.querySelector('.ticket textarea[name=description]').value"
                                " === 'Anna: Kabel getauscht'", timeout=5_000)
-    finally:
-        anna.context.close()
-        bert.context.close()
 
 
 def test_a_stale_save_refused_by_the_server_shows_the_conflict(server: Server, browser: Any, desk: TicketDesk,
@@ -222,10 +238,7 @@ def test_a_stale_save_refused_by_the_server_shows_the_conflict(server: Server, b
     """The server's own check (If-Match, 409 ticket_conflict) for an edit the page could
     not see coming: this page misses the other editor's ticket.updated."""
     ticket = desk.create("Laufwerk fehlt", "anna", contact_id=erika)
-    anna, bert = console(browser, server, "anna"), console(browser, server, "sven")  # may see anna's ticket
-    try:
-        for page in (anna, bert):
-            open_ticket(page, ticket["id"])
+    with on_ticket(browser, server, ticket["id"], "anna", "sven") as [anna, bert]:  # may see anna's ticket
         anna.evaluate("""(() => { const own = hc.ticket.remote.bind(hc.ticket);
             hc.ticket.remote = (tk, refused) => (refused ? own(tk, refused) : undefined); })()""")
         bert.fill(".ticket input[name=subject]", "Laufwerk H: fehlt")
@@ -238,20 +251,13 @@ def test_a_stale_save_refused_by_the_server_shows_the_conflict(server: Server, b
         assert anna.input_value(".ticket input[name=subject]") == "Laufwerk H: fehlt"
         assert anna.get_attribute("#save-state", "data-state") == "saved"
         assert anna.is_hidden("#conflict")
-    finally:
-        anna.context.close()
-        bert.context.close()
 
 
 def test_a_withheld_caller_is_linked_by_search_and_a_contact_created_after_answering(
         pbx: Pbx, server: Server, browser: Any, engine: Engine, desk: TicketDesk, erika: int) -> None:
     anna = console(browser, server, "anna", "de")
     try:
-        with pbx.phone("1001", answer_after=1.0):
-            call = pbx.place_call("anonymous", name="anonymous", duration=30)
-            assert isinstance(call, subprocess.Popen)
-            anna.wait_for_selector("#context[data-phase=talking]", timeout=20_000)
-            anna.wait_for_selector(".ticket[data-ticket-id]", timeout=10_000)
+        with answered_call(pbx, anna, "anonymous") as call:
             ticket_id = int(anna.get_attribute(".ticket", "data-ticket-id") or 0)
             assert anna.inner_text("#context h2.caller") == "Rufnummer unterdrückt"
             assert anna.get_attribute("#context [data-match]", "data-match") == "withheld"
@@ -295,11 +301,8 @@ def test_a_withheld_caller_is_linked_by_search_and_a_contact_created_after_answe
 def test_german_and_english_during_a_call_no_raw_enum_and_axe(pbx: Pbx, server: Server, browser: Any) -> None:
     anna = console(browser, server, "anna", "de")
     try:
-        with pbx.phone("1001", answer_after=1.0):
-            call = pbx.place_call("0341 2538-5588", name="Erika Browser", duration=30)
-            assert isinstance(call, subprocess.Popen)
+        with answered_call(pbx, anna, "0341 2538-5588", "Erika Browser") as call:
             anna.wait_for_selector("#context[data-phase=talking] .contact-name", timeout=20_000)
-            anna.wait_for_selector(".ticket[data-ticket-id]", timeout=10_000)
             # a refused transfer target: the translated reason, and the caller is still there
             anna.fill("#transfer-target", "12")
             anna.click("#transfer")
@@ -336,9 +339,7 @@ def test_german_and_english_during_a_call_no_raw_enum_and_axe(pbx: Pbx, server: 
 def test_session_expiry_goes_to_login_and_the_draft_comes_back(server: Server, browser: Any, desk: TicketDesk,
                                                               erika: int) -> None:
     ticket = desk.create("Zugang gesperrt", "anna", contact_id=erika)
-    anna = console(browser, server, "anna", "de")
-    try:
-        open_ticket(anna, ticket["id"])
+    with on_ticket(browser, server, ticket["id"], "anna", lang="de") as [anna]:
         anna.context.clear_cookies()  # the session expired or was revoked meanwhile
         anna.fill(".ticket textarea[name=description]", "Entwurf nach Ablauf der Sitzung")
         anna.wait_for_url("**/?expired=1&drafts=1&next=%2Fconsole", timeout=10_000)
@@ -349,5 +350,3 @@ def test_session_expiry_goes_to_login_and_the_draft_comes_back(server: Server, b
         assert anna.input_value(".ticket textarea[name=description]") == "Entwurf nach Ablauf der Sitzung"
         anna.wait_for_selector("#save-state[data-state=saved]", timeout=5_000)
         eventually(lambda: (desk.ticket(ticket["id"]) or {})["description"] == "Entwurf nach Ablauf der Sitzung")
-    finally:
-        anna.context.close()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,10 +18,9 @@ from urllib.parse import quote
 import pytest
 
 from tests.browser.axe import assert_no_serious_violations
-from tests.browser.demo_day import PASSWORD, DemoServer, demo_server
+from tests.browser.demo_day import PASSWORD, DemoServer, demo_server, shoot_pages
 from tickets.db import make_engine, session_factory
 from tickets.kb_demo import seed_kb_demo
-from tickets.migrate import upgrade
 
 pytestmark = [pytest.mark.browser]
 WATCH = """window.__violations = [];
@@ -154,28 +152,16 @@ def test_no_serious_accessibility_violations(server: DemoServer, browser: Any, l
         page.context.close()
 
 
+def articles(browser: Any, served: DemoServer) -> Iterator[tuple[str, Any]]:
+    for lang, query in (("de", "Drucker"), ("en", "printer")):
+        page = open_kb(browser, served, lang, f"/kb?q={query}", user="sven")
+        page.locator("#hits .hit-title").first.click()
+        page.wait_for_selector("#a-body table" if lang == "de" else "#a-body ul")
+        yield f"kb-{lang}", page
+
+
 def screenshots(out: Path) -> list[Path]:
-    from playwright.sync_api import sync_playwright
-
-    from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS
-
-    out.mkdir(parents=True, exist_ok=True)
-    made = []
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{Path(tmp) / 'kb.db'}"
-        upgrade(url)
-        with kb_server(url) as served, sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-            for lang, query in (("de", "Drucker"), ("en", "printer")):
-                page = open_kb(browser, served, lang, f"/kb?q={query}", user="sven")
-                page.locator("#hits .hit-title").first.click()
-                page.wait_for_selector("#a-body table" if lang == "de" else "#a-body ul")
-                path = out / f"kb-{lang}.png"
-                page.screenshot(path=str(path))
-                page.context.close()
-                made.append(path)
-            browser.close()
-    return made
+    return shoot_pages(out, kb_server, articles)
 
 
 if __name__ == "__main__":

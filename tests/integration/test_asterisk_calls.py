@@ -46,6 +46,14 @@ def _joined(pbx: Pbx, number: str, since: int) -> dict[str, str]:
     )
 
 
+def _queued_call(pbx: Pbx, number: str, name: str, duration: int) -> tuple[object, str, int]:
+    """A SIPp call from `number` placed and seen joining the queue: the call, its
+    Linkedid, and where the raw AMI transcript stood before it."""
+    since, raw0 = pbx.tap.mark(), len(pbx.tap.raw)
+    call = pbx.place_call(number, name=name, duration=duration)
+    return call, _joined(pbx, number, since)["Linkedid"], raw0
+
+
 def _finish(call: object) -> None:
     assert isinstance(call, subprocess.Popen)
     call.wait(timeout=60)
@@ -93,9 +101,7 @@ def test_caller_hanging_up_in_queue_is_abandoned(pbx: Pbx) -> None:
 
 def _abandoned(pbx: Pbx) -> None:
     with pbx.phone("1002", answer_after=30.0):
-        since, raw0 = pbx.tap.mark(), len(pbx.tap.raw)
-        call = pbx.place_call("0341/2538-4444", name="Ungeduldig", duration=3)
-        linkedid = _joined(pbx, "0341/2538-4444", since)["Linkedid"]
+        call, linkedid, raw0 = _queued_call(pbx, "0341/2538-4444", "Ungeduldig", 3)
         abandon = pbx.tap.wait_for(lambda e: e["Event"] == "QueueCallerAbandon"
                                    and e.get("Linkedid") == linkedid)
         _finish(call)
@@ -113,9 +119,7 @@ def _abandoned(pbx: Pbx) -> None:
 def test_call_nobody_answers_times_out(pbx: Pbx) -> None:
     # queue max wait is 8 s in the test instance; the phone rings but never answers
     with pbx.phone("1002", answer_after=60.0):
-        since, raw0 = pbx.tap.mark(), len(pbx.tap.raw)
-        call = pbx.place_call("+4930123456", name="Geduldig", duration=30)
-        linkedid = _joined(pbx, "+4930123456", since)["Linkedid"]
+        call, linkedid, raw0 = _queued_call(pbx, "+4930123456", "Geduldig", 30)
         exit_ev = pbx.tap.wait_for(lambda e: e["Event"] == "UserEvent"
                                    and e.get("UserEvent") == "HotlineQueueExit"
                                    and e.get("Linkedid") == linkedid, timeout=30)
@@ -138,9 +142,7 @@ def test_ring_no_answer_moves_on_to_another_agent(pbx: Pbx) -> None:
     pbx.cli("dialplan set global QUEUE_MAX_WAIT 40")
     try:
         with pbx.phone("1001", answer_after=60.0), pbx.phone("1002", answer_after=60.0):
-            since, raw0 = pbx.tap.mark(), len(pbx.tap.raw)
-            call = pbx.place_call("+49 89 1234567", name="Weiter", duration=22)
-            linkedid = _joined(pbx, "+49 89 1234567", since)["Linkedid"]
+            call, linkedid, raw0 = _queued_call(pbx, "+49 89 1234567", "Weiter", 22)
             # queues.conf timeout = 15 s per ring; RingTime is milliseconds here
             noanswer = pbx.tap.wait_for(lambda e: e["Event"] == "AgentRingNoAnswer"
                                         and e.get("Linkedid") == linkedid, timeout=25)
@@ -195,9 +197,7 @@ def test_blind_transfer_ends_the_queue_call_as_transferred(pbx: Pbx) -> None:
     pbx.cli("queue pause member PJSIP/1002 queue hotline reason transfer-test")
     try:
         with pbx.phone("1001", answer_after=1.0), pbx.phone("1002", answer_after=1.0):
-            since, raw0 = pbx.tap.mark(), len(pbx.tap.raw)
-            call = pbx.place_call("+49 341 2538-3333", name="Umleiten", duration=10)
-            linkedid = _joined(pbx, "+49 341 2538-3333", since)["Linkedid"]
+            call, linkedid, raw0 = _queued_call(pbx, "+49 341 2538-3333", "Umleiten", 10)
             connect = pbx.tap.wait_for(lambda e: e["Event"] == "AgentConnect" and e.get("Linkedid") == linkedid)
             reply = ami_action(pbx, Action="BlindTransfer", Channel=connect["DestChannel"], Exten="1002",
                                Context="agents")

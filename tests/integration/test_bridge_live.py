@@ -50,6 +50,11 @@ class Follower:
         self.bridge.client.backoff_max = 0.2
         self.ended_count: dict[str, int] = {}
 
+    async def start(self) -> None:
+        """The bridge started and through its first resync."""
+        self.bridge.start()
+        await wait_until(lambda: self.bridge.resyncs >= 1)
+
     def _on_call(self, update: ev.CallUpdated) -> None:
         if update.change == "ended":
             self.ended[update.call.linkedid] = update.call
@@ -83,8 +88,7 @@ def assert_matches_asterisk(pbx: Pbx, f: Follower, linkedid: str) -> ev.CallSnap
 
 async def test_bridge_view_matches_asterisk_for_a_real_call(pbx: Pbx) -> None:
     f = Follower(pbx, pbx.ami_port)
-    f.bridge.start()
-    await wait_until(lambda: f.bridge.resyncs >= 1)
+    await f.start()
     with pbx.phone("1001", answer_after=1.0):
         call = pbx.place_call("+49 341 2538-5555", name="Erika Muster", duration=5)
         linkedid = await _wait_call(pbx, f, "+49 341 2538-5555")
@@ -99,8 +103,7 @@ async def test_bridge_view_matches_asterisk_for_a_real_call(pbx: Pbx) -> None:
 async def test_cut_ami_connection_mid_call_loses_no_call(pbx: Pbx) -> None:
     proxy = await TcpProxy(pbx.ami_port).start()
     f = Follower(pbx, proxy.port)
-    f.bridge.start()
-    await wait_until(lambda: f.bridge.resyncs >= 1)
+    await f.start()
     with pbx.phone("1001", answer_after=6.0):
         kept = pbx.place_call("+49 30 1111111", name="Bleibt", duration=10)
         linkedid = await _wait_call(pbx, f, "+49 30 1111111")
@@ -124,8 +127,7 @@ async def test_pause_with_reason_and_unpause_through_the_bridge(pbx: Pbx) -> Non
     from cti import actions
 
     f = Follower(pbx, pbx.ami_port)
-    f.bridge.start()
-    await wait_until(lambda: f.bridge.resyncs >= 1)
+    await f.start()
     states: list[tuple[str, str]] = []
     f.bus.subscribe(ev.AgentUpdated, lambda u: states.append((u.agent.state, u.agent.pause_reason))
                     if u.agent.agent == "PJSIP/1002" else None)

@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from agent_console.settings import Settings
+from agent_console.web import render_pages
 from tests.console import conftest as console
 from tests.security.auth_app import base_settings, login_as
 
@@ -58,9 +59,12 @@ def test_api_answers_are_never_cached(client: TestClient) -> None:
         assert r.headers.get("cache-control") == "no-store", (r.request.url, r.headers)
 
 
-@pytest.mark.parametrize("page", sorted(p.name for p in STATIC.glob("*.html")))
+PAGES = {**render_pages(), **{p.name: p.read_text() for p in STATIC.glob("*.html")}}
+
+
+@pytest.mark.parametrize("page", sorted(PAGES))
 def test_pages_have_no_inline_script_style_or_handlers(page: str) -> None:
-    html = (STATIC / page).read_text()
+    html = PAGES[page]
     scripts = re.findall(r"<script\b([^>]*)>(.*?)</script>", html, re.S | re.I)
     assert scripts and all("src=" in attrs and not body.strip() for attrs, body in scripts), page
     assert not re.search(r"\sstyle\s*=", html, re.I), page

@@ -43,15 +43,22 @@ _SQLITE = [
 ]
 
 
+def _content() -> list[sa.Column[object]]:
+    """What an article says, also what each of its saved versions keeps."""
+    return [
+        sa.Column('title', sa.String(length=300), nullable=False),
+        sa.Column('body', sa.Text(), nullable=False),
+        sa.Column('language', sa.String(length=2), nullable=False),
+        sa.Column('category', sa.String(length=100), nullable=False),
+        sa.Column('tags', sa.String(length=500), nullable=False),
+        sa.Column('visibility', _VISIBILITY, nullable=False),
+    ]
+
+
 def upgrade() -> None:
     op.create_table('kb_articles',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('title', sa.String(length=300), nullable=False),
-    sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('language', sa.String(length=2), nullable=False),
-    sa.Column('category', sa.String(length=100), nullable=False),
-    sa.Column('tags', sa.String(length=500), nullable=False),
-    sa.Column('visibility', _VISIBILITY, nullable=False),
+    *_content(),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('author', sa.String(length=64), nullable=False),
     sa.Column('updated_by', sa.String(length=64), nullable=False),
@@ -67,12 +74,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('article_id', sa.Integer(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('title', sa.String(length=300), nullable=False),
-    sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('language', sa.String(length=2), nullable=False),
-    sa.Column('category', sa.String(length=100), nullable=False),
-    sa.Column('tags', sa.String(length=500), nullable=False),
-    sa.Column('visibility', _VISIBILITY, nullable=False),
+    *_content(),
     sa.Column('saved_by', sa.String(length=64), nullable=False),
     sa.Column('saved_at', tickets.models.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['article_id'], ['kb_articles.id'], ondelete='CASCADE'),

@@ -1,18 +1,12 @@
 """Scale-out over real Redis, continued: a ticket edit on any instance reaches the
 WebSockets of every instance exactly once (TicketUpdated on the peers channel, both
 ways), and a second bridge instance on the same channels is reported, not ignored.
-
-Same fixtures as test_redis_scaleout (a prefix of the test's own, the fake AMI
-server, `client` the web-only instance, `bridge` the bridge instance).
 """
 
 from __future__ import annotations
 
 import logging
-import time
-import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -22,41 +16,19 @@ from agent_console.app import create_app
 from agent_console.scaleout import codec
 from agent_console.settings import Settings
 from cti.testing import FakeAmiServer
-from tests.console.test_redis_scaleout import (  # noqa: F401  (fixtures)
+from tests.console.redis.rig import (
     AMI_SECRET,
-    bridge,
-    fake,
     log_in,
-    prefix,
     services,
-    settings,
-    side,
     synced,
+    ticket_updates,
     wait_until,
 )
 from tickets.events import TicketCreated, TicketUpdated
 
-MARK = "test.marker"
-
-
-def ticket_updates(client: TestClient, ws: Any, settle: float = 0.5) -> list[dict[str, Any]]:
-    """Every `ticket.updated` this socket got: after `settle` s (time for a duplicate to
-    cross Redis), a marker goes through the instance's hub, and we read up to it."""
-    time.sleep(settle)
-    token = uuid.uuid4().hex  # markers reach every socket of the instance: read up to ours
-    client.portal.call(services(client).hub.publish, MARK, {"token": token})  # type: ignore[union-attr]
-    seen: list[dict[str, Any]] = []
-    for _ in range(200):
-        msg = ws.receive_json()
-        if msg["type"] == MARK and msg["data"]["token"] == token:
-            return seen
-        if msg["type"] == "ticket.updated":
-            seen.append(msg["data"])
-    raise AssertionError("no marker")
-
 
 @pytest.fixture()
-def other(client: TestClient, settings: Settings) -> Iterator[TestClient]:  # noqa: F811
+def other(client: TestClient, settings: Settings) -> Iterator[TestClient]:
     """A second web-only instance."""
     with TestClient(create_app(settings)) as c:
         yield c
@@ -64,7 +36,7 @@ def other(client: TestClient, settings: Settings) -> Iterator[TestClient]:  # no
 
 @pytest.mark.timeout(90)
 def test_a_ticket_edit_on_any_instance_reaches_every_instances_websockets_exactly_once(
-        client: TestClient, bridge: TestClient, other: TestClient) -> None:  # noqa: F811
+        client: TestClient, bridge: TestClient, other: TestClient) -> None:
     instances = {"web": client, "bridge": bridge, "other web": other}
     for c in (client, other):
         synced(c)  # subscribed, and the bridge (which answered) too
@@ -104,7 +76,7 @@ def test_a_ticket_edit_on_any_instance_reaches_every_instances_websockets_exactl
 
 @pytest.mark.timeout(90)
 def test_a_second_bridge_instance_on_the_same_channels_makes_both_degraded(
-        client: TestClient, bridge: TestClient, fake: FakeAmiServer, settings: Settings,  # noqa: F811
+        client: TestClient, bridge: TestClient, fake: FakeAmiServer, settings: Settings,
         caplog: pytest.LogCaptureFixture) -> None:
     synced(client)
     sven = log_in(bridge, "sven")

@@ -4,50 +4,46 @@ test. Pops, withdrawals and ticket ids reach a web-only instance's WebSockets; i
 writes nothing; a late one gets the live state; agent actions reach the bridge's
 AMI once; a Redis outage shows on /healthz and heals. Plus the codec's round trips.
 
-Redis: $HOTLINE_TEST_REDIS_URL (default the local server). Not reachable is a
-failure, never a skip (`./hotline.sh test` starts one).
+Redis and the fixtures: rig.py and conftest.py beside this file.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import enum
-import os
 import time
 import types
 import typing
-import uuid
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-import redis
-from anyio.from_thread import BlockingPortal, start_blocking_portal
+from anyio.from_thread import BlockingPortal
 from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
-from pydantic import SecretStr
-from sqlalchemy import func, select
 
 from agent_console.app import create_app
-from agent_console.auth import COOKIE
 from agent_console.scaleout import codec
 from agent_console.settings import Settings
 from cti import events as ev
 from cti.connection import AmiError
-from cti.testing import FakeAmiServer, frame
-from tests.console.conftest import PASSWORD, Browser
-from tests.tcp_proxy import TcpProxy
-from tickets.db import make_engine, session_factory
+from cti.testing import FakeAmiServer
+from tests.console.redis.rig import (
+    answer,
+    behind_proxy,
+    count,
+    hang_up,
+    join,
+    log_in,
+    ring,
+    services,
+    synced,
+    until,
+    wait_until,
+)
 from tickets.models import CallRecord, Ticket
-
-REDIS_URL = os.environ.get("HOTLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-AMI_SECRET = "s3cret"  # the fake AMI server's
-ORIGIN = "http://testserver"
-
 
 # --- the codec ---------------------------------------------------------------------
 
@@ -122,135 +118,6 @@ def test_the_codec_refuses_what_is_not_ours() -> None:
 
 
 # --- two (or three) instances over real Redis ----------------------------------------------
-
-
-def wait_until(check: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-
-
-def until(ws: Any, type_: str, limit: int = 30) -> dict[str, Any]:
-    for _ in range(limit):
-        msg = ws.receive_json()
-        if msg["type"] == type_:
-            return msg  # type: ignore[no-any-return]
-    raise AssertionError(f"no {type_} message")
-
-
-def log_in(client: TestClient, name: str) -> Browser:
-    r = client.post("/api/session", json={"username": name, "password": PASSWORD}, headers={"Origin": ORIGIN})
-    assert r.status_code == 200, r.text
-    cookie = r.cookies.get(COOKIE)
-    client.cookies.clear()
-    assert cookie
-    return Browser(client, cookie, r.json()["csrf_token"])
-
-
-@pytest.fixture()
-def prefix() -> str:
-    """A channel prefix of this test's own; Redis must answer (fail, never skip)."""
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
-        pytest.fail(f"Redis at {REDIS_URL} does not answer ({exc}); `./hotline.sh test` starts one, "
-                    "or set HOTLINE_TEST_REDIS_URL")
-    return f"hotline-test-{uuid.uuid4().hex[:12]}"
-
-
-@pytest.fixture()
-def settings(database_url: str, prefix: str) -> Settings:
-    """conftest's `app` and `client` are the web-only instance."""
-    return Settings(database_url=database_url, session_secret="x" * 32, ami_enabled=False, writer_process=False,
-                    login_rate_limit_per_minute=100, redis_url=REDIS_URL, redis_prefix=prefix,
-                    redis_action_timeout=2.0, dial_allow="10XX,2XXX,0X.")  # what the tests dial and transfer to
-
-
-@pytest.fixture()
-def side() -> Iterator[BlockingPortal]:
-    """An event loop of the test's own for the fake AMI server and the TCP proxy."""
-    with start_blocking_portal() as portal:
-        yield portal
-
-
-@pytest.fixture()
-def fake(side: BlockingPortal) -> Iterator[FakeAmiServer]:
-    server = side.call(FakeAmiServer(secret=AMI_SECRET, variables={"HOTLINE_WRAPUP_SECONDS": "7"}).start)
-    yield server
-    side.call(server.stop)
-
-
-@pytest.fixture()
-def bridge(app: Any, settings: Settings, fake: FakeAmiServer) -> Iterator[TestClient]:
-    """The instance that owns the AMI bridge (after `app`, which made the users)."""
-    own = settings.model_copy(update={"ami_enabled": True, "ami_port": fake.port,
-                                      "ami_secret": SecretStr(AMI_SECRET)})
-    with TestClient(create_app(own)) as c:
-        wait_until(lambda: services(c).pbx.bridge.resyncs >= 1, "the bridge's first resync")
-        yield c
-
-
-def services(client: TestClient) -> Any:
-    return client.app.state.services  # type: ignore[attr-defined]
-
-
-def synced(client: TestClient) -> None:
-    wait_until(lambda: services(client).pbx.connected, "the web-only instance to sync with the bridge")
-
-
-def ami(side: BlockingPortal, fake: FakeAmiServer, **fields: str) -> None:
-    side.call(fake.send, frame(**fields))
-
-
-def join(side: BlockingPortal, fake: FakeAmiServer, linkedid: str, number: str = "0341 2538-5555") -> None:
-    fake.channels.append({"Channel": "PJSIP/trunk-00000001", "Uniqueid": linkedid, "Linkedid": linkedid,
-                          "CallerIDNum": number, "CallerIDName": "Erika", "Application": "Queue",
-                          "Duration": "00:00:03"})
-    ami(side, fake, Event="QueueCallerJoin", Linkedid=linkedid, Uniqueid=linkedid, Channel="PJSIP/trunk-00000001",
-        Queue="hotline", CallerIDNum=number, CallerIDName="Erika <b>M</b>", Position="1")
-
-
-def ring(side: BlockingPortal, fake: FakeAmiServer, linkedid: str, agent: str) -> None:
-    ami(side, fake, Event="AgentCalled", Linkedid=linkedid, Queue="hotline", Interface=agent,
-        MemberName=agent[-4:], DestUniqueid=f"{linkedid}1")
-
-
-def answer(side: BlockingPortal, fake: FakeAmiServer, linkedid: str, agent: str) -> None:
-    fake.channels.append({"Channel": f"{agent}-0000000a", "Uniqueid": f"{linkedid}1", "Linkedid": linkedid,
-                          "CallerIDNum": "1002", "CallerIDName": "", "Application": "AppQueue",
-                          "Duration": "00:00:01", "BridgeId": "b1"})
-    ami(side, fake, Event="AgentConnect", Linkedid=linkedid, Queue="hotline", Interface=agent,
-        MemberName=agent[-4:], HoldTime="4", RingTime="2", DestChannel=f"{agent}-0000000a")
-
-
-def hang_up(side: BlockingPortal, fake: FakeAmiServer, linkedid: str) -> None:
-    fake.channels[:] = [c for c in fake.channels if c["Linkedid"] != linkedid]
-    ami(side, fake, Event="Hangup", Linkedid=linkedid, Uniqueid=linkedid, Channel="PJSIP/trunk-00000001",
-        Cause="16")
-
-
-@contextlib.contextmanager
-def behind_proxy(side: BlockingPortal, settings: Settings) -> Iterator[tuple[TcpProxy, Settings]]:
-    """A TCP proxy to Redis (cut it to take Redis away) and `settings` that reach Redis through it."""
-    target = redis.Redis.from_url(REDIS_URL).connection_pool.connection_kwargs
-    proxy = side.call(TcpProxy(int(target.get("port", 6379))).start)
-    try:
-        yield proxy, settings.model_copy(
-            update={"redis_url": f"redis://127.0.0.1:{proxy.port}/{target.get('db', 0)}"})
-    finally:
-        side.call(proxy.stop)
-
-
-def count(url: str, model: Any) -> int:
-    engine = make_engine(url)
-    try:
-        with session_factory(engine)() as s:
-            return int(s.scalar(select(func.count()).select_from(model)) or 0)
-    finally:
-        engine.dispose()
 
 
 @pytest.mark.timeout(60)

@@ -4,9 +4,6 @@ at once (the state reply carries the tickets of the calls in progress); a ticket
 made while an instance's Redis link is down reaches the other instances once it is
 back (an instance holds its own shared events, bounded, and sends them then), and an
 edit that arrives after a newer one of the same ticket is not shown.
-
-Same fixtures as test_redis_scaleout (a prefix of the test's own, the fake AMI
-server, `client` the web-only instance, `bridge` the bridge instance).
 """
 
 from __future__ import annotations
@@ -26,29 +23,24 @@ from agent_console.scaleout.peers import PeerShare
 from agent_console.settings import Settings
 from cti.bus import EventBus
 from cti.testing import FakeAmiServer
-from tests.console.test_redis_scaleout import (  # noqa: F401  (fixtures)
+from tests.console.redis.rig import (
     answer,
     behind_proxy,
-    bridge,
-    fake,
     join,
     log_in,
-    prefix,
     ring,
     services,
-    settings,
-    side,
     synced,
+    ticket_updates,
     until,
     wait_until,
 )
-from tests.console.test_redis_tickets import ticket_updates
 from tickets.events import TicketUpdated
 
 
 @pytest.mark.timeout(60)
 def test_a_web_instance_started_during_an_answered_call_knows_its_ticket_at_once(
-        app: Any, bridge: TestClient, side: BlockingPortal, fake: FakeAmiServer, settings: Settings) -> None:  # noqa: F811
+        app: Any, bridge: TestClient, side: BlockingPortal, fake: FakeAmiServer, settings: Settings) -> None:
     lid = "1700000200.11"
     join(side, fake, lid)
     ring(side, fake, lid, "PJSIP/1002")
@@ -69,7 +61,7 @@ def test_a_web_instance_started_during_an_answered_call_knows_its_ticket_at_once
 
 @pytest.mark.timeout(90)
 def test_a_ticket_edit_made_while_the_link_is_down_reaches_the_others_once_it_is_back(
-        app: Any, bridge: TestClient, side: BlockingPortal, settings: Settings) -> None:  # noqa: F811
+        app: Any, bridge: TestClient, side: BlockingPortal, settings: Settings) -> None:
     with behind_proxy(side, settings) as (proxy, via_proxy):
         with TestClient(create_app(via_proxy)) as web:
             synced(web)
