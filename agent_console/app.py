@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agent_console import http_request, middleware
 from agent_console.agi_routes import build_agi
+from agent_console.escalation_job import EscalationJob
 from agent_console.hub import Hub
 from agent_console.jobs import Jobs
 from agent_console.lifecycle import Running
@@ -48,10 +49,13 @@ from cti.bridge import AmiBridge
 from cti.bus import EventBus
 from cti.calls import CallRegistry
 from tickets import writer_process
+from tickets.appointments import Appointments
 from tickets.calls_service import TicketService
 from tickets.customers import CustomerService
 from tickets.db import database_ok, make_engine, session_factory
+from tickets.departments import Departments, Targets
 from tickets.desk import TicketDesk
+from tickets.escalation import Escalator
 from tickets.intake import Conversation, IntakeService
 from tickets.kb import KnowledgeBase
 from tickets.kb_links import KbLinks
@@ -151,6 +155,9 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
                   if settings.queue_log and not settings.web_only else None)
     jobs = Jobs(bus, db, writer, feed, clock, bridge, reconciler,
                 0 if settings.web_only else settings.retention_days)
+    alarm_to = tuple(a.strip() for a in settings.taskforce_mail.split(",") if a.strip())
+    escalation = EscalationJob(Escalator(db, policy, notices_of(settings), alarm_to), bus, hub, clock,
+                               settings.escalation_every_seconds)
 
     feed.subscribe(bus)
     jobs.subscribe(bus)
@@ -165,13 +172,15 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
         settings=settings, clock=clock, bus=bus, users=users,
         sessions=Sessions.from_settings(settings, db, clock), login=LoginGuard.from_settings(settings),
         customers=customers, lookup=lookup,
-        desk=desk, kb=kb, kb_links=KbLinks(db, kb, clock), intake=intake, conversation=Conversation(db),
+        desk=desk, departments=Departments(db), targets=Targets(db), appointments=Appointments(db),
+        escalation=escalation, kb=kb, kb_links=KbLinks(db, kb, clock), intake=intake, conversation=Conversation(db),
         request_desk=http_request.RequestDesk.from_settings(settings, intake),
         hub=hub, queue_feed=feed, wallboard=wallboard, notifier=notifier, writer=writer,
         database_ok=lambda: database_ok(engine), close_database=partial(_dispose, engine, reads),
         pbx=pbx, bus_link=bus_link)
     return Running(services, bridge, jobs, agi=build_agi(settings, lookup, bridge, policy, clock),
-                   mail=listener_of(settings, intake, clock), sender=sender_of(settings, db, clock))
+                   mail=listener_of(settings, intake, clock), sender=sender_of(settings, db, clock),
+                   escalation=escalation)
 
 
 def create_app(settings: Settings | None = None, clock: Callable[[], datetime] = _utcnow) -> FastAPI:

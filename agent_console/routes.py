@@ -11,10 +11,12 @@ from fastapi import FastAPI
 
 from agent_console import (
     http_agent,
+    http_appointments,
     http_callbacks,
     http_calls,
     http_customers,
     http_kb,
+    http_levels,
     http_messages,
     http_ops,
     http_queues,
@@ -27,7 +29,8 @@ from agent_console import (
 from agent_console.settings import Settings
 
 ROUTERS = (http_session, http_customers, http_calls, http_ticket_list, http_tickets, http_callbacks,
-           http_queues, http_agent, http_ops, http_kb, http_request, http_messages, ws)
+           http_queues, http_agent, http_ops, http_kb, http_request, http_messages, http_levels,
+           http_appointments, ws)
 
 
 def add_routes(app: FastAPI) -> None:

@@ -29,7 +29,7 @@ from tickets.models import Contact, Notification, Ticket, TicketHistory, TicketS
 from tickets.outbox import NoticeConfig, enqueue
 from tickets.shapes import iso, ticket_dict
 from tickets.sla import DONE, SlaPolicy
-from tickets.targets import WHOLE, Key, pick_hours, target_due
+from tickets.targets import WHOLE, Key, level_times, pick_hours, target_due
 
 SCHEDULER = "scheduler"  # the actor of automatic steps in the history
 BATCH = 200
@@ -190,3 +190,26 @@ def alarm_text(ticket: Ticket, tz: str) -> tuple[str, str]:
             f"Ticket {ticket.number} \"{ticket.subject}\" has missed its contractual resolution time ({due}) "
             f"(level {ticket.level}, priority {ticket.priority.value}). Please form a task force.\n")
     return subject[:400], body
+
+
+def open_alarms(sessions: sessionmaker[Session], now: datetime, limit: int = 100) -> list[dict[str, Any]]:
+    """Open tickets whose task-force alarm is up, the latest alarm first (the wallboard)."""
+    q = (select(Ticket).where(Ticket.taskforce_at.is_not(None), _open())
+         .order_by(Ticket.taskforce_at.desc(), Ticket.id.desc()).limit(limit))
+    with sessions() as s:
+        return [alarm_json(t, now) for t in s.scalars(q)]
+
+
+def time_at_levels(sessions: sessionmaker[Session], ticket_id: int, policy: SlaPolicy,
+                   now: datetime) -> list[dict[str, Any]] | None:
+    """Seconds the ticket spent at each level (wall clock and service time), from its
+    history; up to resolved_at, or now while open. None: no such ticket."""
+    with sessions() as s:
+        ticket = s.get(Ticket, ticket_id)
+        if ticket is None:
+            return None
+        changes = [(h.at, int(h.new)) for h in s.scalars(select(TicketHistory).where(
+            TicketHistory.ticket_id == ticket_id, TicketHistory.field == "level")) if h.new.isdigit()]
+        end = ticket.resolved_at or now
+        return [{"level": t.level, "seconds": round(t.seconds, 1), "service_seconds": round(t.service_seconds, 1)}
+                for t in level_times(ticket.created_at, changes, end, policy)]
