@@ -40,6 +40,8 @@ def target_due(start: datetime, hours: float | None, policy: SlaPolicy) -> datet
 def service_seconds(start: datetime, end: datetime, hours: ServiceHours | None, tz: str,
                     holidays: Container[date] | None = None) -> float:
     """Seconds of open service time between `start` and `end` (aware), 0 if end <= start."""
+    # in UTC: Python subtracts two times of one ZoneInfo by their wall clocks, DST ignored
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
     if end <= start:
         return 0.0
     hours = hours or ServiceHours()
