@@ -92,7 +92,7 @@ class Appointments:
         if technician:
             q = q.where(Appointment.technician == technician)
         with self.sessions() as s:
-            return [appointment_dict(a, t) for a, t in s.execute(q).tuples()]
+            return [appointment_dict(a, t) for a, t in s.execute(q).all()]
 
 
 def to_ics(appointments: list[dict[str, Any]], domain: str, now: datetime) -> bytes:
