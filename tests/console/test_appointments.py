@@ -74,7 +74,8 @@ def test_bad_appointments_are_422(client: TestClient, login: Any) -> None:
     anna = login("anna")
     tid = level2_ticket(anna)
     for bad in ({"ends_at": START}, {"ends_at": "2026-12-04T09:00:00+01:00"}, {"starts_at": "2026-12-03T09:00:00"},
-                {"technician": "nobody"}, {"place": ""}, {"place": "a\nb"}, {"place": "x" * 301}, {"starts_at": "morgen"}):
+                {"technician": "nobody"}, {"place": ""}, {"place": "a\nb"}, {"place": "x" * 301},
+                {"starts_at": "morgen"}):
         r = book(anna, tid, **bad)
         assert r.status_code == 422, (bad, r.text)
     assert anna.get("/api/tickets/999999/appointments").status_code == 404
