@@ -27,10 +27,13 @@ hl.ticketLevels = (() => {
     return name ? name.name : "–";
   }
 
+  // under a minute: the timer's 0:42 (DurationFormat would say nothing for 0 s)
+  function span(s) { return s < 60 ? hl.fmt.timer(s) : hl.fmt.duration(s); }
+
   function levelTimes(rows) {
     const box = $("level-times"); box.replaceChildren();
     box.append(P.table(t("lv.time_at_levels"), [[t("pages.level")], [t("lv.time_total"), "num"], [t("lv.time_service"), "num"]],
-      rows.map((r) => [hl.fmt.number(r.level), hl.fmt.duration(r.seconds), hl.fmt.duration(r.service_seconds)])));
+      rows.map((r) => [hl.fmt.number(r.level), span(r.seconds), span(r.service_seconds)])));
   }
 
   function appointments(list) {
