@@ -48,7 +48,7 @@ from agent_console.web import add_error_shapes, add_pages
 from cti.bridge import AmiBridge
 from cti.bus import EventBus
 from cti.calls import CallRegistry
-from tickets import writer_process
+from tickets import escalation_process, writer_process
 from tickets.appointments import Appointments
 from tickets.calls_service import TicketService
 from tickets.customers import CustomerService
@@ -56,6 +56,7 @@ from tickets.db import database_ok, make_engine, session_factory
 from tickets.departments import Departments, Targets
 from tickets.desk import TicketDesk
 from tickets.escalation import Escalator
+from tickets.escalation_process import EscalatorConfig
 from tickets.intake import Conversation, IntakeService
 from tickets.kb import KnowledgeBase
 from tickets.kb_links import KbLinks
@@ -132,6 +133,15 @@ def _pbx(s: Settings, bus: EventBus, bridge: AmiBridge | None,
     return remote, remote
 
 
+def _escalation(s: Settings, db: sessionmaker[Session], policy: SlaPolicy, bus: EventBus, hub: Hub,
+                clock: Callable[[], datetime]) -> EscalationJob:
+    alarm_to = tuple(a.strip() for a in s.taskforce_mail.split(",") if a.strip())
+    config = EscalatorConfig(s.database_url, policy, notices_of(s), alarm_to)
+    return EscalationJob(Escalator(db, policy, config.notices, alarm_to), bus, hub, clock, s.escalation_every_seconds,
+                         escalation_process.executor(config) if s.writer_process and s.escalation_every_seconds > 0
+                         else None)
+
+
 def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Running:
     _check(settings)
     engine, reads = make_engine(settings.database_url), make_engine(settings.database_url, ping=False)
@@ -155,9 +165,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
                   if settings.queue_log and not settings.web_only else None)
     jobs = Jobs(bus, db, writer, feed, clock, bridge, reconciler,
                 0 if settings.web_only else settings.retention_days)
-    alarm_to = tuple(a.strip() for a in settings.taskforce_mail.split(",") if a.strip())
-    escalation = EscalationJob(Escalator(db, policy, notices_of(settings), alarm_to), bus, hub, clock,
-                               settings.escalation_every_seconds)
+    escalation = _escalation(settings, db, policy, bus, hub, clock)
 
     feed.subscribe(bus)
     jobs.subscribe(bus)
