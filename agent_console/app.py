@@ -67,6 +67,7 @@ from tickets.reconcile import Reconciler
 from tickets.recorder import CallRecorder
 from tickets.service_calendar import parse_region
 from tickets.sla import ServiceHours, SlaPolicy
+from tickets.standard_requests import StandardRequests
 from tickets.users import UserService
 from tickets.visibility import ticket_parties
 from tickets.writer import DbWriter
@@ -181,7 +182,8 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
         sessions=Sessions.from_settings(settings, db, clock), login=LoginGuard.from_settings(settings),
         customers=customers, lookup=lookup,
         desk=desk, departments=Departments(db), targets=Targets(db), appointments=Appointments(db),
-        escalation=escalation, kb=kb, kb_links=KbLinks(db, kb, clock), intake=intake, conversation=Conversation(db),
+        escalation=escalation, standard_requests=StandardRequests(db, policy, notices),
+        kb=kb, kb_links=KbLinks(db, kb, clock), intake=intake, conversation=Conversation(db),
         request_desk=http_request.RequestDesk.from_settings(settings, intake),
         hub=hub, queue_feed=feed, wallboard=wallboard, notifier=notifier, writer=writer,
         database_ok=lambda: database_ok(engine), close_database=partial(_dispose, engine, reads),

@@ -22,6 +22,7 @@ from agent_console import (
     http_queues,
     http_request,
     http_session,
+    http_standard_requests,
     http_ticket_list,
     http_tickets,
     ws,
@@ -30,7 +31,7 @@ from agent_console.settings import Settings
 
 ROUTERS = (http_session, http_customers, http_calls, http_ticket_list, http_tickets, http_callbacks,
            http_queues, http_agent, http_ops, http_kb, http_request, http_messages, http_levels,
-           http_appointments, ws)
+           http_appointments, http_standard_requests, ws)
 
 
 def add_routes(app: FastAPI) -> None:

@@ -30,6 +30,7 @@ from tickets.intake import Conversation, IntakeService
 from tickets.kb import KnowledgeBase
 from tickets.kb_links import KbLinks
 from tickets.lookup import CustomerLookup
+from tickets.standard_requests import StandardRequests
 from tickets.users import UserService
 from tickets.writer import DbWriter
 
@@ -55,6 +56,7 @@ class Services:
     targets: Targets  # resolution targets per (organisation or default) x priority x level
     appointments: Appointments  # on-site visits on level 2/3 tickets
     escalation: EscalationJob  # the timed level 2 -> 3 scan and task-force alarms
+    standard_requests: StandardRequests  # templates that fill and close a ticket at first contact
     intake: IntakeService  # mail and form entries -> tickets
     conversation: Conversation  # a ticket's mails, form entries, attachments and callers' mails
     hub: Hub

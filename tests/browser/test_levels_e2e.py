@@ -1,7 +1,8 @@
 """Levels in Chromium: a 2nd-level agent puts a ticket into a department and books an
 on-site appointment on /tickets/{id} (the console's editor lists it, the list filters
 by department); the scheduler's task-force alarm reaches a supervisor's wallboard live
-and is there again after a reload. German and English, axe-core, no missing text;
+and is there again after a reload; a standard request on a contact's page makes a
+ticket solved on first contact. German and English, axe-core, no missing text;
 every wait is on an element or an event, never a sleep. Screenshots for the README.
 
 The server is tests/browser/demo_day's (AMI off, a fixed Tuesday afternoon clock),
@@ -128,5 +129,33 @@ def test_task_force_alarm_reaches_the_wallboard(demo: DemoServer, browser: Any) 
             assert status == 403
         finally:
             agent.context.close()
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_standard_request_on_the_contact_page(demo: DemoServer, browser: Any, lang: str) -> None:
+    s = demo.app.state.services
+    contact = s.customers.create(f"Erika Standard {lang}", phones=(f"0341 2538-55{10 + len(lang)}",))["id"]
+    page = open_as(browser, demo, "anna", lang, f"/customers/{contact}")
+    try:
+        page.wait_for_selector("body[data-ready='1']")
+        page.wait_for_selector("#sr-account")
+        page.fill("#sr-account", "emuster")
+        page.click("#sr-form button[type=submit]")  # system and identity check missing: said at the field
+        page.wait_for_selector("#sr-form [data-field-error='fields.system']")
+        page.fill("#sr-system", "Active Directory")
+        page.fill("#sr-identity_check", HOSTILE)
+        page.click("#sr-form button[type=submit]")
+        page.wait_for_selector("#sr-result a")
+        ticket_id = int((page.get_attribute("#sr-result a", "href") or "").rsplit("/", 1)[1])
+        tk = s.desk.ticket(ticket_id)
+        assert tk is not None and tk["status"] == "resolved" and tk["first_contact_resolution"] is True
+        assert_no_serious_violations(page, f"contact with standard request ({lang})")
+        assert page.evaluate("hl.missing.size") == 0, page.evaluate("[...hl.missing]")
+        page.screenshot(path=str(SHOTS / f"standard-request-{lang}.png"), full_page=True)
+        page.click("#sr-result a")
+        page.wait_for_selector("#history table")
+        assert "emuster" in page.inner_text("#history") and page.locator("img").count() == 0
     finally:
         page.context.close()
