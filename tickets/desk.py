@@ -260,6 +260,8 @@ class TicketDesk:
                         note = f"due_at {_iso(ticket.due_at) or 'none'}"
                     if name == "status":
                         note_status(ticket, value, now)
+                    if name == "department_id" and value is not None:
+                        note = s.get_one(Department, value).name  # the history shows the name too
                     s.add(TicketHistory(ticket_id=ticket.id, at=now, actor=actor, field=name,
                                         old=_text(old), new=_text(value), note=note))
                     _touch(ticket, now)
