@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agent_console import http_request, middleware
 from agent_console.agi_routes import build_agi
+from agent_console.escalation_job import EscalationJob
 from agent_console.hub import Hub
 from agent_console.jobs import Jobs
 from agent_console.lifecycle import Running
@@ -47,11 +48,15 @@ from agent_console.web import add_error_shapes, add_pages
 from cti.bridge import AmiBridge
 from cti.bus import EventBus
 from cti.calls import CallRegistry
-from tickets import writer_process
+from tickets import escalation_process, writer_process
+from tickets.appointments import Appointments
 from tickets.calls_service import TicketService
 from tickets.customers import CustomerService
 from tickets.db import database_ok, make_engine, session_factory
+from tickets.departments import Departments, Targets
 from tickets.desk import TicketDesk
+from tickets.escalation import Escalator
+from tickets.escalation_process import EscalatorConfig
 from tickets.intake import Conversation, IntakeService
 from tickets.kb import KnowledgeBase
 from tickets.kb_links import KbLinks
@@ -62,6 +67,7 @@ from tickets.reconcile import Reconciler
 from tickets.recorder import CallRecorder
 from tickets.service_calendar import parse_region
 from tickets.sla import ServiceHours, SlaPolicy
+from tickets.standard_requests import StandardRequests
 from tickets.users import UserService
 from tickets.visibility import ticket_parties
 from tickets.writer import DbWriter
@@ -128,6 +134,15 @@ def _pbx(s: Settings, bus: EventBus, bridge: AmiBridge | None,
     return remote, remote
 
 
+def _escalation(s: Settings, db: sessionmaker[Session], policy: SlaPolicy, bus: EventBus, hub: Hub,
+                clock: Callable[[], datetime]) -> EscalationJob:
+    alarm_to = tuple(a.strip() for a in s.taskforce_mail.split(",") if a.strip())
+    config = EscalatorConfig(s.database_url, policy, notices_of(s), alarm_to)
+    return EscalationJob(Escalator(db, policy, config.notices, alarm_to), bus, hub, clock, s.escalation_every_seconds,
+                         escalation_process.executor(config) if s.writer_process and s.escalation_every_seconds > 0
+                         else None)
+
+
 def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Running:
     _check(settings)
     engine, reads = make_engine(settings.database_url), make_engine(settings.database_url, ping=False)
@@ -151,6 +166,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
                   if settings.queue_log and not settings.web_only else None)
     jobs = Jobs(bus, db, writer, feed, clock, bridge, reconciler,
                 0 if settings.web_only else settings.retention_days)
+    escalation = _escalation(settings, db, policy, bus, hub, clock)
 
     feed.subscribe(bus)
     jobs.subscribe(bus)
@@ -165,13 +181,16 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
         settings=settings, clock=clock, bus=bus, users=users,
         sessions=Sessions.from_settings(settings, db, clock), login=LoginGuard.from_settings(settings),
         customers=customers, lookup=lookup,
-        desk=desk, kb=kb, kb_links=KbLinks(db, kb, clock), intake=intake, conversation=Conversation(db),
+        desk=desk, departments=Departments(db), targets=Targets(db), appointments=Appointments(db),
+        escalation=escalation, standard_requests=StandardRequests(db, policy, notices),
+        kb=kb, kb_links=KbLinks(db, kb, clock), intake=intake, conversation=Conversation(db),
         request_desk=http_request.RequestDesk.from_settings(settings, intake),
         hub=hub, queue_feed=feed, wallboard=wallboard, notifier=notifier, writer=writer,
         database_ok=lambda: database_ok(engine), close_database=partial(_dispose, engine, reads),
         pbx=pbx, bus_link=bus_link)
     return Running(services, bridge, jobs, agi=build_agi(settings, lookup, bridge, policy, clock),
-                   mail=listener_of(settings, intake, clock), sender=sender_of(settings, db, clock))
+                   mail=listener_of(settings, intake, clock), sender=sender_of(settings, db, clock),
+                   escalation=escalation)
 
 
 def create_app(settings: Settings | None = None, clock: Callable[[], datetime] = _utcnow) -> FastAPI:

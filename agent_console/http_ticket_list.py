@@ -44,13 +44,16 @@ def list_tickets(services: ServicesDep, who: Annotated[SessionUser, ANY], respon
                  number: Annotated[OneLine | None, Query(max_length=40)] = None,
                  q: Annotated[OneLine, Query(max_length=200)] = "",
                  contact_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None, overdue: bool | None = None,
+                 department: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
                  limit: Annotated[int, Query(ge=1, le=500)] = 50,
                  offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> list[dict[str, Any]]:
     """Newest first. `view`: all | mine (open, owned) | team (open, my teams) | escalated
-    (open, level 2/3) | overdue; `q`: every word in subject or description."""
+    (open, level 2/3) | overdue | department (open, my departments); `department`: one
+    department's tickets (by id; with `level`, its queue per level); `q`: every word in
+    subject or description."""
     query = TicketQuery(view=view, status=status, level=level, team=team or None, priority=priority,
                         number=_number(number, services.settings.default_region), q=q,
-                        contact_id=contact_id, overdue=overdue)
+                        contact_id=contact_id, overdue=overdue, department_id=department)
     found, total = ticket_search.search(services.desk.sessions, query, viewer(who), datetime.now(UTC),
                                         limit=limit, offset=offset)
     response.headers["X-Total-Count"] = str(total)

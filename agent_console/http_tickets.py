@@ -59,6 +59,7 @@ class TicketPatch(_Text):
     team: OneLine | None = Field(None, max_length=100)
     contact_id: int | None = Field(None, ge=1, le=MAX_ID)
     first_contact_resolution: bool | None = None
+    department_id: int | None = Field(None, ge=1, le=MAX_ID)  # its work queue; null: none
 
 
 class EscalateIn(_Text):

@@ -14,6 +14,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from agent_console.agi_routes import AgiService
+from agent_console.escalation_job import EscalationJob
 from agent_console.jobs import Jobs
 from agent_console.mail_in import MailListener
 from agent_console.mail_out import OutboxSender
@@ -33,6 +34,7 @@ class Running:
     agi: AgiService | None = None  # FastAGI, beside the bridge (after it: routes are noted in its registry)
     mail: MailListener | None = None  # HOTLINE_MAIL_LISTEN, bridge instance
     sender: OutboxSender | None = None  # HOTLINE_SMTP_URL, bridge instance
+    escalation: EscalationJob | None = None  # the timed scan (every instance: it is compare-and-set)
     tasks: TaskSet = field(default_factory=TaskSet)
 
     async def start(self) -> None:
@@ -54,9 +56,13 @@ class Running:
             await self.mail.start()
         if self.sender:
             self.sender.start()
+        if self.escalation:
+            self.escalation.start()
 
     async def stop(self) -> None:
         s = self.services
+        if self.escalation:
+            await self.escalation.close()
         if self.sender:
             await self.sender.close()
         if self.mail:

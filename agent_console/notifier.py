@@ -66,11 +66,12 @@ def _unavailable(number: str | None) -> dict[str, Any]:
 
 def ticket_audience(parties: Parties | None) -> Audience:
     """Who gets a ticket's `ticket.*` messages: supervisors, and the agents who may see
-    it by tickets.visibility (owner, creator, agent on its calls, its team)."""
+    it by tickets.visibility (owner, creator, agent on its calls, its team, its department)."""
     if parties is None:
         return SUPERVISORS_ONLY
     return Audience(supervisors=True, endpoints=parties.agents,
-                    usernames=frozenset(p for p in (parties.assignee, parties.created_by) if p),
+                    usernames=frozenset(p for p in (parties.assignee, parties.created_by) if p)
+                    | parties.department_members,
                     teams=frozenset([parties.team]) if parties.team else frozenset())
 
 

@@ -11,16 +11,19 @@ from fastapi import FastAPI
 
 from agent_console import (
     http_agent,
+    http_appointments,
     http_callbacks,
     http_calls,
     http_customers,
     http_kb,
+    http_levels,
     http_messages,
     http_ops,
     http_queues,
     http_reports,
     http_request,
     http_session,
+    http_standard_requests,
     http_ticket_list,
     http_tickets,
     ws,
@@ -28,7 +31,8 @@ from agent_console import (
 from agent_console.settings import Settings
 
 ROUTERS = (http_session, http_customers, http_calls, http_ticket_list, http_tickets, http_callbacks,
-           http_queues, http_reports, http_agent, http_ops, http_kb, http_request, http_messages, ws)
+           http_queues, http_reports, http_agent, http_ops, http_kb, http_request, http_messages,
+           http_levels, http_appointments, http_standard_requests, ws)
 
 
 def add_routes(app: FastAPI) -> None:

@@ -22,16 +22,20 @@ from agent_console.sessions import Sessions
 from agent_console.settings import Settings
 from agent_console.wallboard import WallboardPush
 from cti.bus import EventBus
+from tickets.appointments import Appointments
 from tickets.customers import CustomerService
+from tickets.departments import Departments, Targets
 from tickets.desk import TicketDesk
 from tickets.intake import Conversation, IntakeService
 from tickets.kb import KnowledgeBase
 from tickets.kb_links import KbLinks
 from tickets.lookup import CustomerLookup
+from tickets.standard_requests import StandardRequests
 from tickets.users import UserService
 from tickets.writer import DbWriter
 
 if TYPE_CHECKING:
+    from agent_console.escalation_job import EscalationJob
     from agent_console.http_request import RequestDesk
     from agent_console.scaleout.health import BusLink
     from agent_console.scaleout.port import PbxPort
@@ -48,6 +52,11 @@ class Services:
     customers: CustomerService
     lookup: CustomerLookup
     desk: TicketDesk
+    departments: Departments  # 2nd/3rd-level work queues and their members
+    targets: Targets  # resolution targets per (organisation or default) x priority x level
+    appointments: Appointments  # on-site visits on level 2/3 tickets
+    escalation: EscalationJob  # the timed level 2 -> 3 scan and task-force alarms
+    standard_requests: StandardRequests  # templates that fill and close a ticket at first contact
     intake: IntakeService  # mail and form entries -> tickets
     conversation: Conversation  # a ticket's mails, form entries, attachments and callers' mails
     hub: Hub

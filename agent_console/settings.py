@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     sla_hours_high: float = 8
     sla_hours_normal: float = 24
     sla_hours_low: float = 72
+    # timed escalation (agent_console/escalation_job.py): seconds between scans (0: off);
+    # the task-force alarm's mail goes to these addresses (comma separated; "" no mail)
+    escalation_every_seconds: float = 30
+    taskforce_mail: str = ""
     # Asterisk's queue_log file: read at start-up to record calls that finished
     # while hotline was down (empty: no reconciliation)
     queue_log: str = ""

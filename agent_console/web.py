@@ -33,7 +33,7 @@ PAGES = {"/": "index.html", "/console": "console.html", "/wallboard": "wallboard
          "/calls": "calls.html", "/reports": "reports.html"}
 # what a template may leave unset (base.html's parameters)
 PAGE_DEFAULTS: dict[str, object] = {"title": "hotline", "title_i18n": None, "title_key": None, "body_class": None,
-                                    "before_styles": [], "styles": [], "scripts": []}
+                                    "before_styles": [], "styles": [], "scripts": [], "extra_scripts": []}
 
 
 def render_pages() -> dict[str, str]:

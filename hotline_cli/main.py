@@ -24,6 +24,7 @@ _COMMANDS: tuple[tuple[str, str], ...] = (
     ("hotline_cli.customers", "add_customers_parser"),
     ("hotline_cli.users", "add_users_parser"),
     ("hotline_cli.routing", "add_routing_parser"),
+    ("hotline_cli.levels", "add_levels_parser"),
     ("hotline_cli.db", "add_db_parser"),
     ("hotline_cli.demo", "add_demo_parser"),
     ("hotline_cli.mail_sink", "add_mail_sink_parser"),

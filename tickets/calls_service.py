@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from cti import events as ev
+from tickets.escalation import apply_targets
 from tickets.events import TicketCreated
 from tickets.lookup import direct_contact
 from tickets.models import Callback, CallbackStatus, CallRecord, Contact, Priority, Ticket
@@ -94,6 +95,8 @@ class TicketService:
                 return None  # already created: a replayed event
             ticket = session.get_one(Ticket, new_id)
             ticket.number = f"{now.year}-{ticket.id:06d}"
+            if self.policy is not None:
+                apply_targets(session, ticket, self.policy, now)
             session.execute(update(CallRecord).where(CallRecord.linkedid == call.linkedid)
                             .values(ticket_id=ticket.id))
             enqueue(session, ticket, "created", now, self.notices)

@@ -23,6 +23,8 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from cti.events import Outcome
 from tickets import reports
+from tickets.escalation import apply_targets, hours_for, note_status, raise_level
+from tickets.level_models import Department
 from tickets.models import (
     Callback,
     CallbackStatus,
@@ -42,10 +44,11 @@ from tickets.shapes import iso as _iso
 from tickets.shapes import text as _text
 from tickets.shapes import ticket_dict as ticket_dict
 from tickets.sla import DONE, SlaPolicy
+from tickets.targets import WHOLE, target_due
 from tickets.visibility import Viewer, call_visible, visible
 
 EDITABLE = ("subject", "description", "status", "priority", "category", "assignee", "team",
-            "contact_id", "first_contact_resolution")
+            "contact_id", "first_contact_resolution", "department_id")
 _TEXT_LIMITS = {"subject": 300, "description": 20_000, "category": 100, "assignee": 100, "team": 100}
 _ENUMS: dict[str, type[TicketStatus] | type[Priority] | type[Channel]] = {
     "status": TicketStatus, "priority": Priority, "channel": Channel}
@@ -118,6 +121,13 @@ def _contact_value(session: Session, value: Any) -> int | None:
     return value
 
 
+def _department_value(session: Session, value: Any) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                              or session.get(Department, value) is None):
+        raise DeskError("department_id", f"no department {value!r}")
+    return value
+
+
 def _validate(session: Session, name: str, value: Any) -> Any:
     if name not in EDITABLE:
         raise DeskError(name, f"cannot be changed (editable: {', '.join(EDITABLE)})")
@@ -127,6 +137,8 @@ def _validate(session: Session, name: str, value: Any) -> Any:
         return _text_value(name, value)
     if name == "contact_id":
         return _contact_value(session, value)
+    if name == "department_id":
+        return _department_value(session, value)
     if not isinstance(value, bool):
         raise DeskError(name, "must be true or false")
     return value
@@ -151,6 +163,7 @@ def add_ticket(s: Session, policy: SlaPolicy, values: dict[str, Any], channel: C
     s.add(ticket)
     s.flush()
     ticket.number = f"{now.astimezone(UTC).year}-{ticket.id:06d}"
+    apply_targets(s, ticket, policy, now)
     _touch(ticket, now)
     s.add(TicketHistory(ticket_id=ticket.id, at=now, actor=actor, field="created", new=ticket.number,
                         note=f"due_at {_iso(ticket.due_at)}" if ticket.due_at else ""))
@@ -241,8 +254,14 @@ class TicketDesk:
                     setattr(ticket, name, value)
                     note = ""
                     if name == "priority":
-                        ticket.due_at = self.policy.due(ticket.created_at, value)
+                        whole = hours_for(s, ticket, WHOLE)
+                        ticket.due_at = (target_due(ticket.created_at, whole, self.policy) if whole is not None
+                                         else self.policy.due(ticket.created_at, value))
                         note = f"due_at {_iso(ticket.due_at) or 'none'}"
+                    if name == "status":
+                        note_status(ticket, value, now)
+                    if name == "department_id" and value is not None:
+                        note = s.get_one(Department, value).name  # the history shows the name too
                     s.add(TicketHistory(ticket_id=ticket.id, at=now, actor=actor, field=name,
                                         old=_text(old), new=_text(value), note=note))
                     _touch(ticket, now)
@@ -271,15 +290,8 @@ class TicketDesk:
                 raise DeskError("level", f"ticket is at level {ticket.level}; escalation only goes up")
             if ticket.status in DONE:
                 raise DeskError("status", f"a {ticket.status.value} ticket cannot be escalated")
-            s.add(TicketHistory(ticket_id=ticket.id, at=now, actor=actor, field="level",
-                                old=str(ticket.level), new=str(level), note=reason))
-            ticket.level = level
-            if ticket.status == TicketStatus.NEW:
-                s.add(TicketHistory(ticket_id=ticket.id, at=now, actor=actor, field="status",
-                                    old="new", new="open", note="escalated"))
-                ticket.status = TicketStatus.OPEN
+            raise_level(s, ticket, level, reason, actor, now, self.policy, self.notices)
             _touch(ticket, now)
-            enqueue(s, ticket, "escalated", now, self.notices)
             return ticket_dict(ticket, now)
 
     @classmethod

@@ -47,6 +47,11 @@ class TicketUpdated:
     updated_at: datetime
     version: int
     organisation_id: int | None = None  # a mail or form ticket from an address no contact has
+    department_id: int | None = None  # its work queue (tickets.level_models)
+    level_due_at: datetime | None = None  # when its level's resolution target is up
+    level_overdue: bool = False
+    taskforce_at: datetime | None = None  # when the task-force alarm went out
+    resolved_at: datetime | None = None
 
     @classmethod
     def of(cls, ticket: Mapping[str, Any]) -> TicketUpdated:
@@ -63,7 +68,7 @@ class TicketUpdated:
                 for f in fields(self)}
 
 
-_TIMES = frozenset({"due_at", "created_at", "updated_at"})
+_TIMES = frozenset({"due_at", "created_at", "updated_at", "level_due_at", "taskforce_at", "resolved_at"})
 
 
 def _iso(value: datetime | None) -> str | None:

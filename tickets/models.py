@@ -184,9 +184,15 @@ class Ticket(Base):
     # a mail or form from an unknown address: the organisation its domain belongs to
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     linkedid: Mapped[str | None] = mapped_column(String(64), unique=True)
-    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+    # levels (tickets.escalation): the work queue, when the current level's time is up, when the
+    # task-force alarm went out (set once, by a compare-and-set), when it was first resolved
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    level_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    taskforce_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # raised by one in the statement that locks the row for every change (tickets.desk): the ETag
     version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
 
@@ -310,3 +316,4 @@ class Notification(Base):
 # the knowledge base's tables share Base.metadata (tests' wipe, Alembic): import them with the rest
 from tickets import desk_settings as _desk_settings  # noqa: E402,F401  (reports switch and audit trail)
 from tickets import kb_models as _kb_models  # noqa: E402,F401  (after Base and the tables it refers to)
+from tickets import level_models as _level_models  # noqa: E402,F401  (departments, targets, appointments)

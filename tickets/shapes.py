@@ -38,7 +38,10 @@ def ticket_dict(t: Ticket, now: datetime) -> dict[str, Any]:
         "first_contact_resolution": t.first_contact_resolution, "contact_id": t.contact_id,
         "organisation_id": t.organisation_id,
         "linkedid": t.linkedid, "due_at": iso(t.due_at), "overdue": is_overdue(t.due_at, t.status, now),
-        "created_at": iso(t.created_at), "updated_at": iso(t.updated_at), "version": t.version}
+        "created_at": iso(t.created_at), "updated_at": iso(t.updated_at), "version": t.version,
+        "department_id": t.department_id, "level_due_at": iso(t.level_due_at),
+        "level_overdue": t.level_due_at is not None and is_overdue(t.level_due_at, t.status, now),
+        "taskforce_at": iso(t.taskforce_at), "resolved_at": iso(t.resolved_at)}
 
 
 def call_dict(r: CallRecord) -> dict[str, Any]:

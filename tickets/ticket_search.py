@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tickets.desk import call_dict, ticket_dict
 from tickets.models import CallRecord, Phone, PhoneKind, Priority, Ticket, TicketStatus
 from tickets.sla import DONE
-from tickets.visibility import Viewer, call_visible, owned, visible
+from tickets.visibility import Viewer, call_visible, in_departments_of, owned, visible
 
 MAX_WORDS = 8
 
@@ -36,6 +36,7 @@ class View(enum.StrEnum):
     TEAM = "team"  # open tickets of the viewer's teams
     ESCALATED = "escalated"  # open tickets at level 2 or 3
     OVERDUE = "overdue"  # open tickets past their due time
+    DEPARTMENT = "department"  # open tickets of the viewer's departments
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,7 @@ class TicketQuery:
     q: str = ""
     contact_id: int | None = None
     overdue: bool | None = None
+    department_id: int | None = None
 
 
 def _overdue(now: datetime) -> ColumnElement[bool]:
@@ -68,6 +70,8 @@ def _view(view: View, viewer: Viewer, now: datetime) -> list[ColumnElement[bool]
         return [_open(), Ticket.level >= 2]
     if view == View.OVERDUE:
         return [_overdue(now)]
+    if view == View.DEPARTMENT:
+        return [_open(), in_departments_of(viewer.username)]
     return []
 
 
@@ -97,6 +101,8 @@ def conditions(query: TicketQuery, viewer: Viewer, now: datetime) -> list[Column
         found.append(Ticket.priority == query.priority)
     if query.contact_id is not None:
         found.append(Ticket.contact_id == query.contact_id)
+    if query.department_id is not None:
+        found.append(Ticket.department_id == query.department_id)
     if query.overdue is not None:
         found.append(_overdue(now) if query.overdue else ~_overdue(now))
     if query.number:

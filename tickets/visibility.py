@@ -7,7 +7,8 @@ parties (both build or run plain statements on a session the caller owns).
 The rule (issue 11, rows 6 and 7): supervisors and admins see everything. An
 agent sees a ticket they own — its assignee, its creator (the `created` history
 row's actor), or the agent on one of its calls — and the tickets of their teams
-(user.teams against ticket.team). Editing follows seeing: a help desk works as
+(user.teams against ticket.team), and the tickets of the departments they are a
+member of (ticket.department_id; tickets.level_models). Editing follows seeing: a help desk works as
 one team per focus group, so a colleague of the same team may take over a case.
 
 Unassigned, team-less tickets that nobody owns (an intake ticket not yet
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlalchemy.orm import Session, sessionmaker
 
+from tickets.level_models import DepartmentMember
 from tickets.models import CallRecord, Role, Ticket, TicketHistory
 
 CREATED = "created"  # the history field whose actor is the ticket's creator
@@ -52,6 +54,7 @@ class Parties:
     team: str = ""
     created_by: str = ""
     agents: frozenset[str] = frozenset()  # endpoints of the agents on its calls
+    department_members: frozenset[str] = frozenset()  # usernames of its department's members
 
 
 def may_see(viewer: Viewer, parties: Parties) -> bool:
@@ -59,7 +62,8 @@ def may_see(viewer: Viewer, parties: Parties) -> bool:
         return True
     owners = {p for p in (parties.assignee, parties.created_by) if p}
     return (viewer.username in owners or (bool(parties.team) and parties.team in viewer.teams)
-            or (viewer.endpoint is not None and viewer.endpoint in parties.agents))
+            or (viewer.endpoint is not None and viewer.endpoint in parties.agents)
+            or viewer.username in parties.department_members)
 
 
 may_edit = may_see  # see the module docstring: editing follows seeing
@@ -91,11 +95,17 @@ def owned(viewer: Viewer) -> ColumnElement[bool]:
     return or_(*terms)
 
 
+def in_departments_of(username: str) -> ColumnElement[bool]:
+    """Tickets of a department the user is a member of."""
+    return Ticket.department_id.in_(select(DepartmentMember.department_id)
+                                    .where(DepartmentMember.username == username))
+
+
 def visible(viewer: Viewer) -> ColumnElement[bool]:
     """`may_see` as a condition on Ticket rows (for a WHERE clause)."""
     if viewer.everything:
         return true()
-    terms = [owned(viewer)]
+    terms = [owned(viewer), in_departments_of(viewer.username)]
     if viewer.teams:
         terms.append(and_(Ticket.team != "", Ticket.team.in_(sorted(viewer.teams))))
     return or_(*terms)
@@ -126,4 +136,8 @@ def parties(session: Session, ticket_id: int) -> Parties | None:
     if ticket.linkedid is not None:
         linked = or_(linked, CallRecord.linkedid == ticket.linkedid)
     agents = session.scalars(select(CallRecord.agent).where(linked, CallRecord.agent.is_not(None)))
-    return Parties(ticket.assignee, ticket.team, creator or "", frozenset(a for a in agents if a))
+    members: Iterable[str] = (session.scalars(select(DepartmentMember.username)
+                                              .where(DepartmentMember.department_id == ticket.department_id))
+                              if ticket.department_id is not None else ())
+    return Parties(ticket.assignee, ticket.team, creator or "", frozenset(a for a in agents if a),
+                   frozenset(members))

@@ -65,6 +65,7 @@ hc.ticket = {
         el("button", { type: "button", id: "ticket-close", "data-i18n": "console.close_ticket", text: hl.t("console.close_ticket"),
                        onclick: () => this.close() })),
       el("p", { class: "ticket-meta muted", id: "ticket-meta" }),
+      el("ul", { class: "ticket-appointments", id: "ticket-appointments", hidden: true }),
       el("div", { class: "conflict", id: "conflict", role: "alert", hidden: true }),
       el("div", { class: "row fields" },
         field("subject", el("input", { name: "subject", autocomplete: "off" }), "grow"),
@@ -92,6 +93,18 @@ hc.ticket = {
     form.addEventListener("submit", (e) => { e.preventDefault(); this.saveNow(); });
     box.replaceChildren(form); box.hidden = false;
     this.header(); this.setState("saved");
+    this.appointments(tk.id);
+  },
+
+  // the ticket's on-site appointments (booked on /tickets/{id} by 2nd/3rd level), one line each
+  async appointments(id) {
+    let list = [];
+    try { list = await hl.api("GET", `/api/tickets/${id}/appointments`); } catch (err) { return; }
+    const ul = document.getElementById("ticket-appointments");
+    if (!ul || !this.ed || this.ed.id !== id) return;
+    ul.replaceChildren(...list.map((a) => hl.el("li", { text: hl.t("lv.appointment_line",
+      { when: hl.fmt.dateTime(a.starts_at), place: a.place, technician: a.technician }) })));
+    ul.hidden = list.length === 0;
   },
 
   header() {

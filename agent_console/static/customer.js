@@ -12,6 +12,7 @@
       return;
     }
     $("customer-h").textContent = c.name;
+    await hl.standardRequests.render(c.id);
     const dl = $("facts"); dl.replaceChildren();
     const add = (label, value) => dl.append(hl.el("dt", { text: label }), hl.el("dd", { text: value || "–" }));
     add(t("organization"), c.organization ? c.organization.name : "");

@@ -28,6 +28,7 @@
     fact(dl, t("pages.created"), hl.fmt.dateTime(tk.created_at));
     fact(dl, t("pages.customer"), tk.contact_id ? P.link(`/customers/${tk.contact_id}`, t("pages.open_customer")) : "–");
     $("description").textContent = tk.description || t("none");
+    await hl.ticketLevels.render(tk, render);
     const cbox = $("calls"); cbox.replaceChildren();
     cbox.append(calls.length ? P.table(t("pages.calls_of_ticket"), [[t("pages.when")], [t("calls.caller")], [t("calls.outcome")],
       [t("calls.wait"), "num"], [t("calls.talk"), "num"]],

@@ -179,6 +179,7 @@ function renderAll() {
   hl.alerts.renderControls();
   hl.live.renderIndicator();
   if (wb.queue) { render(wb.queue); drawChart(hl.live.now(), wbModel.rows(wb.queue, hl.live.now())); }
+  hl.taskforce.render();
 }
 
 const handlers = {
@@ -192,6 +193,8 @@ const handlers = {
     render(q);
     drawChart(hl.live.now(), wbModel.rows(q, hl.live.now()));
   },
+  "ticket.taskforce"(d) { hl.taskforce.raised(d); },
+  "ticket.updated"(d) { hl.taskforce.updated(d); },
   "queue.updated"(q) {
     const last = wb.series[wb.series.length - 1];
     if (q.sample && (!last || last.at !== q.sample.at)) wb.series.push(q.sample);
@@ -221,5 +224,6 @@ const handlers = {
   new ResizeObserver(() => { if (wb.queue) { fitItems($("waiting")); fitItems($("agents")); drawChart(hl.live.now(), wbModel.rows(wb.queue, hl.live.now())); } })
     .observe($("board"));
   hl.live.connect(handlers);
+  hl.taskforce.load();
   setInterval(tick, TICK_MS);
 })();

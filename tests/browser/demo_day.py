@@ -155,14 +155,14 @@ class DemoServer:
 
 
 @contextlib.contextmanager
-def demo_server(database_url: str, now: datetime = NOW) -> Iterator[DemoServer]:
-    """The seeded app on a free port, until the block ends."""
+def demo_server(database_url: str, now: datetime = NOW, **settings_extra: Any) -> Iterator[DemoServer]:
+    """The seeded app on a free port, until the block ends (`settings_extra`: more Settings)."""
     import uvicorn
 
     add_users(database_url)
     clock = clock_from(now)
     settings = Settings(database_url=database_url, session_secret=SecretStr(secrets.token_urlsafe(24)),
-                        ami_enabled=False, writer_process=False)
+                        ami_enabled=False, writer_process=False, **settings_extra)
     app = create_app(settings, clock=clock)
     seed(app.state.services.queue_feed.projection, clock())
     app.state.services.pbx = ConnectedPbx()

@@ -112,7 +112,8 @@ def test_ticket_updated_is_exactly_the_ticket_json_and_crosses_only_as_a_peer_ev
     ticket = {"id": 7, "number": "2026-000007", "subject": "Drucker", "description": "", "status": "open",
               "priority": "high", "level": 2, "team": "L2", "assignee": "", "category": "", "channel": "phone",
               "first_contact_resolution": False, "contact_id": None, "organisation_id": None,
-              "linkedid": "1700000100.1",
+              "linkedid": "1700000100.1", "department_id": 3, "level_due_at": "2026-11-23T12:00:00+00:00",
+              "level_overdue": False, "taskforce_at": None, "resolved_at": None,
               "due_at": "2026-11-23T15:00:00+00:00", "overdue": False,
               "created_at": "2026-11-23T08:00:00.123456+00:00", "updated_at": "2026-11-23T08:05:00+00:00",
               "version": 3}
