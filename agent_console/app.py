@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agent_console import http_request, middleware
 from agent_console.agi_routes import build_agi
+from agent_console.fax_in import spool_of
 from agent_console.hub import Hub
 from agent_console.jobs import Jobs
 from agent_console.lifecycle import Running
@@ -137,7 +138,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
     customers = CustomerService(db, settings.default_region)
     users = UserService(db)
     kb = KnowledgeBase(db, clock)
-    intake = IntakeService(db, policy, notices)
+    intake = IntakeService(db, policy, notices, settings.default_region)
     bus, hub = EventBus(), Hub()
     feed = QueueFeed(QueueProjection(threshold=settings.service_level_seconds,
                                      short_abandon=settings.short_abandon_seconds),
@@ -171,7 +172,8 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
         database_ok=lambda: database_ok(engine), close_database=partial(_dispose, engine, reads),
         pbx=pbx, bus_link=bus_link)
     return Running(services, bridge, jobs, agi=build_agi(settings, lookup, bridge, policy, clock),
-                   mail=listener_of(settings, intake, clock), sender=sender_of(settings, db, clock))
+                   mail=listener_of(settings, intake, clock), sender=sender_of(settings, db, clock),
+                   fax=spool_of(settings, intake, clock))
 
 
 def create_app(settings: Settings | None = None, clock: Callable[[], datetime] = _utcnow) -> FastAPI:
@@ -191,6 +193,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.state.jobs = running.jobs
     app.state.mail = running.mail  # the mail listener (its port, for `hotline up` and tests)
     app.state.sender = running.sender  # the notification sender (tests wake it)
+    app.state.fax = running.fax  # the fax spool reader
     add_routes(app)
     add_pages(app)
     add_docs(app)

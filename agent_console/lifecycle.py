@@ -4,7 +4,7 @@ Layer: edge (lifecycle only). agent_console.app builds the parts; this module
 starts them: today's finished calls into the queue feed first (so the wallboard's
 figures are right from the first snapshot), then the writer, the pushers, the
 sampler, the link to other instances, the AMI bridge, FastAGI, the jobs, the mail
-listener and the sender of callers' mails. Stopping drains
+listener, the sender of callers' mails and the fax spool reader. Stopping drains
 the writer before the database is closed, so nothing queued is lost.
 """
 
@@ -14,6 +14,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from agent_console.agi_routes import AgiService
+from agent_console.fax_in import FaxSpool
 from agent_console.jobs import Jobs
 from agent_console.mail_in import MailListener
 from agent_console.mail_out import OutboxSender
@@ -33,6 +34,7 @@ class Running:
     agi: AgiService | None = None  # FastAGI, beside the bridge (after it: routes are noted in its registry)
     mail: MailListener | None = None  # HOTLINE_MAIL_LISTEN, bridge instance
     sender: OutboxSender | None = None  # HOTLINE_SMTP_URL, bridge instance
+    fax: FaxSpool | None = None  # HOTLINE_FAX_SPOOL, bridge instance
     tasks: TaskSet = field(default_factory=TaskSet)
 
     async def start(self) -> None:
@@ -54,9 +56,13 @@ class Running:
             await self.mail.start()
         if self.sender:
             self.sender.start()
+        if self.fax:
+            self.fax.start()
 
     async def stop(self) -> None:
         s = self.services
+        if self.fax:
+            await self.fax.close()
         if self.sender:
             await self.sender.close()
         if self.mail:
