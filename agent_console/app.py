@@ -58,6 +58,7 @@ from tickets.kb import KnowledgeBase
 from tickets.kb_links import KbLinks
 from tickets.lookup import CustomerLookup
 from tickets.models import Priority
+from tickets.notice_templates import NoticeTemplates
 from tickets.outbox import NoticeConfig
 from tickets.reconcile import Reconciler
 from tickets.recorder import CallRecorder
@@ -167,6 +168,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
         sessions=Sessions.from_settings(settings, db, clock), login=LoginGuard.from_settings(settings),
         customers=customers, lookup=lookup,
         desk=desk, kb=kb, kb_links=KbLinks(db, kb, clock), intake=intake, conversation=Conversation(db),
+        notice_templates=NoticeTemplates(db),
         request_desk=http_request.RequestDesk.from_settings(settings, intake),
         hub=hub, queue_feed=feed, wallboard=wallboard, notifier=notifier, writer=writer,
         database_ok=lambda: database_ok(engine), close_database=partial(_dispose, engine, reads),

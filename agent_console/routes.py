@@ -16,6 +16,7 @@ from agent_console import (
     http_customers,
     http_kb,
     http_messages,
+    http_notice_templates,
     http_ops,
     http_queues,
     http_request,
@@ -27,7 +28,8 @@ from agent_console import (
 from agent_console.settings import Settings
 
 ROUTERS = (http_session, http_customers, http_calls, http_ticket_list, http_tickets, http_callbacks,
-           http_queues, http_agent, http_ops, http_kb, http_request, http_messages, ws)
+           http_queues, http_agent, http_ops, http_kb, http_request, http_messages,
+           http_notice_templates, ws)
 
 
 def add_routes(app: FastAPI) -> None:

@@ -28,6 +28,7 @@ from tickets.intake import Conversation, IntakeService
 from tickets.kb import KnowledgeBase
 from tickets.kb_links import KbLinks
 from tickets.lookup import CustomerLookup
+from tickets.notice_templates import NoticeTemplates
 from tickets.users import UserService
 from tickets.writer import DbWriter
 
@@ -49,6 +50,7 @@ class Services:
     lookup: CustomerLookup
     desk: TicketDesk
     intake: IntakeService  # mail and form entries -> tickets
+    notice_templates: NoticeTemplates  # the callers' mails' texts an admin has changed
     conversation: Conversation  # a ticket's mails, form entries, attachments and callers' mails
     hub: Hub
     queue_feed: QueueFeed  # the live queue projection and what moves it
