@@ -188,7 +188,7 @@ def message_dict(m: TicketMessage, attachments: list[Attachment]) -> dict[str, A
 
 def notification_dict(n: Notification) -> dict[str, Any]:
     return {"id": n.id, "kind": n.kind, "to_address": n.to_address, "language": n.language, "subject": n.subject,
-            "status": n.status, "attempts": n.attempts, "created_at": n.created_at.isoformat(),
+            "body": n.body, "status": n.status, "attempts": n.attempts, "created_at": n.created_at.isoformat(),
             "sent_at": n.sent_at.isoformat() if n.sent_at else None}
 
 
@@ -210,11 +210,11 @@ class Conversation:
             return {"messages": [message_dict(m, files.get(m.id, [])) for m in messages],
                     "notifications": [notification_dict(n) for n in notices]}
 
-    def attachment(self, attachment_id: int) -> tuple[str, bytes] | None:
-        """(file name, bytes), or None."""
+    def attachment(self, attachment_id: int) -> tuple[int, str, bytes] | None:
+        """(its ticket, file name, bytes), or None."""
         with self.sessions() as s:
             a = s.get(Attachment, attachment_id)
-            return (a.filename, a.data) if a is not None else None
+            return (a.ticket_id, a.filename, a.data) if a is not None else None
 
 
 def _like(text: str) -> str:
