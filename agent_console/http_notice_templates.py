@@ -4,7 +4,8 @@ list, change, preview, reset. Admins only (403 for everyone else).
 Layer: edge. Plain `def` routes (tickets.notice_templates is sync). A text that
 cannot be used (a placeholder its mail does not have, a stray `$`, a subject
 without `[#$number]`, a line break in the subject) is a 422 with code
-`template_invalid`, the field and the reason; nothing is stored then.
+`template_invalid`, the field, the problem (a code), the reason (English) and the
+unknown placeholders' names; nothing is stored then.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ def _key(kind: str, language: str) -> Key:
 
 
 def _invalid(exc: TemplateProblem) -> CodedError:
-    return CodedError(422, "template_invalid", str(exc), {"field": exc.field, "reason": exc.message})
+    return CodedError(422, "template_invalid", str(exc), {"field": exc.field, "problem": exc.problem,
+                                                           "reason": exc.message, "names": list(exc.names)})
 
 
 @router.get(BASE)

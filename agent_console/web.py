@@ -26,7 +26,7 @@ PAGES = {"/": "index.html", "/console": "console.html", "/wallboard": "wallboard
          "/request": "request.html",
          "/tickets": "tickets.html", "/tickets/{ticket_id:int}": "ticket.html",
          "/customers": "customers.html", "/customers/{contact_id:int}": "customer.html",
-         "/calls": "calls.html"}
+         "/calls": "calls.html", "/admin/templates": "admin-templates.html"}
 
 
 def add_pages(app: FastAPI) -> None:

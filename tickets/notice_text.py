@@ -72,11 +72,13 @@ _TIME = {"de": "%d.%m.%Y, %H:%M Uhr", "en": "%d %b %Y, %H:%M"}
 
 
 class TemplateProblem(ValueError):
-    """An admin's text that cannot be used; `field` is `subject` or `body`."""
+    """An admin's text that cannot be used: `field` (subject | body), `problem` (a code the
+    page translates: empty, too_long, stray_dollar, unknown_placeholder, one_line,
+    needs_number, control), `names` (the unknown placeholders), `message` (English)."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, problem: str, message: str, names: tuple[str, ...] = ()) -> None:
         super().__init__(f"{field}: {message}")
-        self.field, self.message = field, message
+        self.field, self.problem, self.message, self.names = field, problem, message, names
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,22 +103,24 @@ def check(kind: str, text: NoticeText) -> None:
     allowed = PLACEHOLDERS[kind]
     for field, value, limit in (("subject", text.subject, MAX_SUBJECT), ("body", text.body, MAX_BODY)):
         if not value.strip():
-            raise TemplateProblem(field, "is empty")
+            raise TemplateProblem(field, "empty", "is empty")
         if len(value) > limit:
-            raise TemplateProblem(field, f"is longer than {limit} characters")
+            raise TemplateProblem(field, "too_long", f"is longer than {limit} characters")
         template = Template(value)
         if not template.is_valid():
-            raise TemplateProblem(field, "has a `$` that starts no placeholder (write `$$` for a dollar sign)")
+            raise TemplateProblem(field, "stray_dollar",
+                                  "has a `$` that starts no placeholder (write `$$` for a dollar sign)")
         unknown = sorted(set(template.get_identifiers()) - set(allowed))
         if unknown:
-            raise TemplateProblem(field, f"unknown placeholder {', '.join('$' + u for u in unknown)}; "
-                                         f"this mail has {', '.join('$' + a for a in allowed)}")
+            raise TemplateProblem(field, "unknown_placeholder",
+                                  f"unknown placeholder {', '.join('$' + u for u in unknown)}; "
+                                  f"this mail has {', '.join('$' + a for a in allowed)}", tuple(unknown))
     if _CONTROL.search(text.subject):
-        raise TemplateProblem("subject", "must be one line")
+        raise TemplateProblem("subject", "one_line", "must be one line")
     if "[#$number]" not in text.subject and "[#${number}]" not in text.subject:
-        raise TemplateProblem("subject", "must contain [#$number], so that a reply lands on the ticket")
+        raise TemplateProblem("subject", "needs_number", "must contain [#$number], so that a reply lands on the ticket")
     if _CONTROL.search(text.body.replace("\n", "").replace("\t", "")):
-        raise TemplateProblem("body", "holds control characters")
+        raise TemplateProblem("body", "control", "holds control characters")
 
 
 def render(kind: str, language: str, f: Facts, text: NoticeText | None = None) -> tuple[str, str]:

@@ -19,6 +19,7 @@ hl.page = {
     }
     const agent = me.role === "agent";
     document.querySelectorAll("[data-supervisor]").forEach((n) => { n.hidden = agent; });
+    document.querySelectorAll("[data-admin]").forEach((n) => { n.hidden = me.role !== "admin"; });
     const who = document.getElementById("who");
     if (who) who.textContent = `${me.display_name || me.username} (${hl.enum("role", me.role)})`;
     const lang = document.getElementById("lang");

@@ -44,7 +44,7 @@ def test_the_defaults_are_listed_and_a_preview_fills_in_a_sample_ticket(login: A
 
 
 @pytest.mark.parametrize(("body", "field", "reason"), [
-    ({"subject": "[#$number] $subjekt", "body": "x"}, "subject", "unknown placeholder $subjekt"),
+    ({"subject": "[#$number] $subjekt", "body": "x"}, "subject", "unknown placeholder $subjekt; this mail has"),
     ({"subject": "[#$number]", "body": "$done"}, "body", "unknown placeholder $done"),  # resolved only
     ({"subject": "[#$number]", "body": "${number.__class__}"}, "body", "has a `$` that starts no placeholder"),
     ({"subject": "[#$number]", "body": "kostet 5 $"}, "body", "has a `$` that starts no placeholder"),
@@ -59,6 +59,7 @@ def test_a_text_that_cannot_be_used_is_a_422_with_the_reason(login: Any, body: d
         assert r.status_code == 422, r.text
         assert r.json()["code"] == "template_invalid" and r.json()["field"] == field
         assert r.json()["reason"].startswith(reason), r.json()
+        assert r.json()["problem"] in ("unknown_placeholder", "stray_dollar", "needs_number", "one_line")
     assert all(t["is_default"] for t in admin.get(URL).json())  # nothing was stored
 
 
