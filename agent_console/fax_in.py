@@ -57,25 +57,36 @@ class FaxSpool:
         self.stored = 0  # faxes made into tickets since start
 
     def scan(self) -> list[Stored]:
-        """Store every finished fax in the spool (sync: run it on a thread)."""
+        """Store every finished fax in the spool (sync: run it on a thread). A database
+        error ends the round (the faxes wait); a fax that fails otherwise is set aside
+        as `<id>.fax.failed` (logged) so that it does not hold up the others."""
         out = []
         for path in sorted(self.folder.glob("*.fax")):
             try:
-                report = parse_report(path.read_text("utf-8", "replace"))
-            except NotAReport:
-                continue  # Asterisk is still writing it
-            except OSError:
-                log.exception("fax report %s unreadable", path)
+                stored = self._one(path)
+            except SQLAlchemyError:
+                raise
+            except Exception:
+                log.exception("fax %s could not be stored; set aside as %s.failed", path, path.name)
+                path.rename(path.with_name(path.name + ".failed"))
                 continue
-            tiff_path = path.with_suffix(".tif")
-            tiff = _read(tiff_path)
-            stored = self.intake.store(fax_entry(report, tiff_to_pdf(tiff), tiff), self.clock())
-            log.info("fax %s from %r: ticket %s", report.id, report.number, stored.ticket_number)
-            tiff_path.unlink(missing_ok=True)
-            path.unlink(missing_ok=True)
-            self.stored += 1
-            out.append(stored)
+            if stored is not None:
+                self.stored += 1
+                out.append(stored)
         return out
+
+    def _one(self, path: Path) -> Stored | None:
+        try:
+            report = parse_report(path.read_text("utf-8", "replace"))
+        except NotAReport:
+            return None  # Asterisk is still writing it
+        tiff_path = path.with_suffix(".tif")
+        tiff = _read(tiff_path)
+        stored = self.intake.store(fax_entry(report, tiff_to_pdf(tiff), tiff), self.clock())
+        log.info("fax %s from %r: ticket %s", report.id, report.number, stored.ticket_number)
+        tiff_path.unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
+        return stored
 
     async def run(self) -> None:
         while True:

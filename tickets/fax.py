@@ -117,18 +117,19 @@ def _dpi(image: Image.Image) -> tuple[float, float]:
 
 
 def summary(report: FaxReport, document: FaxDocument) -> tuple[str, str]:
-    """(subject, text) of the ticket a fax makes; a partial fax says so in both."""
-    sender = report.number or "unknown number"
+    """(subject, text) of the ticket a fax makes, in the desk's language (German, as a
+    call's ticket for a caller not known to speak English); a partial fax says so in both."""
+    sender = report.number or "unbekannter Nummer"
     partial = not report.complete or document.pdf is None or bool(document.problem)
-    subject = f"Fax from {sender}" + (" (incomplete)" if partial else "")
-    lines = [f"Fax received from {sender}" + (f" ({report.name})" if report.name else "") + ".",
-             f"Pages in the PDF: {document.pages}."]
+    subject = f"Fax von {sender}" + (" (unvollständig)" if partial else "")
+    lines = [f"Fax von {sender}" + (f" ({report.name})" if report.name else "") + " empfangen.",
+             f"Seiten im PDF: {document.pages}."]
     if report.station:
-        lines.append(f"Sending station: {report.station}.")
+        lines.append(f"Absenderkennung: {report.station}.")
     if partial:
         why = report.error or document.problem or report.status or "the call ended"
-        lines.append(f"The fax is incomplete: {why}. Asterisk counted {report.pages} page(s); "
-                     "ask the sender to send it again.")
+        lines.append(f"Das Fax ist unvollständig ({why}). Asterisk hat {report.pages} Seite(n) gezählt; "
+                     "bitte den Absender, es noch einmal zu senden.")
         if document.problem and document.problem != why:
-            lines.append(f"Image: {document.problem}.")
+            lines.append(f"Bild: {document.problem}.")
     return subject, "\n".join(lines)

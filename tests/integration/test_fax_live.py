@@ -98,11 +98,11 @@ def test_a_fax_from_a_second_asterisk_becomes_a_fax_ticket_with_its_pdf(desk: st
     wait_until(lambda: fax_tickets(desk, before))
     [(ticket, files, message)] = fax_tickets(desk, before)
     assert ticket.channel is Channel.FAX and ticket.contact_id is not None
-    assert ticket.subject == f"Fax from {SENDER}"
+    assert ticket.subject == f"Fax von {SENDER}"
     assert message.sender == SENDER and message.sender_name == "Stadtwerke Nord"
     [pdf] = files
     assert pdf.content_type == "application/pdf" and pdf_pages(pdf.data) == 2
-    assert "incomplete" not in ticket.description
+    assert "unvollständig" not in ticket.description
 
 
 def test_a_fax_cut_off_mid_page_makes_a_ticket_noting_the_partial_fax(
@@ -122,7 +122,7 @@ def test_a_fax_cut_off_mid_page_makes_a_ticket_noting_the_partial_fax(
     fax_sender.tap.action("Hangup", Channel="/^PJSIP\\/trunk-/")
     wait_until(lambda: fax_tickets(desk, before))
     [(ticket, files, _message)] = fax_tickets(desk, before)
-    assert ticket.subject == f"Fax from {SENDER} (incomplete)"
-    assert "The fax is incomplete" in ticket.description
+    assert ticket.subject == f"Fax von {SENDER} (unvollständig)"
+    assert "Das Fax ist unvollständig" in ticket.description
     [pdf] = files
     assert 1 <= pdf_pages(pdf.data) < 3

@@ -66,8 +66,8 @@ def test_a_cut_or_broken_tiff_gives_the_pages_before_the_cut_or_none() -> None:
 def test_the_ticket_text_says_when_a_fax_is_incomplete() -> None:
     report = parse_report(REPORT.replace("SUCCESS", "FAILED").replace("error=OK", "error=The call dropped"))
     subject, text = summary(report, tiff_to_pdf(tiff(1)))
-    assert subject == "Fax from +4934171000 (incomplete)"
-    assert "The fax is incomplete: The call dropped" in text
+    assert subject == "Fax von +4934171000 (unvollständig)"
+    assert "Das Fax ist unvollständig (The call dropped)" in text
 
 
 def spool(sessions: Sessions, folder: Path) -> FaxSpool:
@@ -103,6 +103,18 @@ def test_a_fax_stored_twice_after_a_crash_makes_one_ticket_and_an_unreadable_one
     reader.scan()
     with sessions() as s:
         tickets = s.scalars(select(Ticket).order_by(Ticket.id)).all()
-        assert len(tickets) == 2 and tickets[1].subject.endswith("(incomplete)")
+        assert len(tickets) == 2 and tickets[1].subject.endswith("(unvollständig)")
         files = s.scalars(select(Attachment).where(Attachment.ticket_id == tickets[1].id)).all()
         assert [(f.filename, f.content_type) for f in files] == [("fax-1796000000.9.tif", "image/tiff")]
+
+
+def test_a_fax_that_cannot_be_stored_is_set_aside_and_the_others_still_come_in(sessions: Sessions,
+                                                                                tmp_path: Path) -> None:
+    (tmp_path / "1796000000.1.tif").mkdir()  # unreadable as a file: this fax fails (not the database)
+    (tmp_path / "1796000000.1.fax").write_text(REPORT.replace("1796000000.7", "1796000000.1"))
+    (tmp_path / "1796000000.7.tif").write_bytes(tiff(1))
+    (tmp_path / "1796000000.7.fax").write_text(REPORT)
+    [stored] = spool(sessions, tmp_path).scan()
+    assert stored.created and (tmp_path / "1796000000.1.fax.failed").exists()
+    assert not (tmp_path / "1796000000.7.fax").exists()
+    assert spool(sessions, tmp_path).scan() == []  # not tried again each round
