@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from agent_console import http_request, middleware
 from agent_console.agi_routes import build_agi
 from agent_console.escalation_job import EscalationJob
+from agent_console.fax_in import spool_of
 from agent_console.hub import Hub
 from agent_console.jobs import Jobs
 from agent_console.lifecycle import Running
@@ -62,6 +63,7 @@ from tickets.kb import KnowledgeBase
 from tickets.kb_links import KbLinks
 from tickets.lookup import CustomerLookup
 from tickets.models import Priority
+from tickets.notice_templates import NoticeTemplates
 from tickets.outbox import NoticeConfig
 from tickets.reconcile import Reconciler
 from tickets.recorder import CallRecorder
@@ -152,7 +154,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
     customers = CustomerService(db, settings.default_region)
     users = UserService(db)
     kb = KnowledgeBase(db, clock)
-    intake = IntakeService(db, policy, notices)
+    intake = IntakeService(db, policy, notices, settings.default_region)
     bus, hub = EventBus(), Hub()
     feed = QueueFeed(QueueProjection(threshold=settings.service_level_seconds,
                                      short_abandon=settings.short_abandon_seconds),
@@ -184,13 +186,14 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
         desk=desk, departments=Departments(db), targets=Targets(db), appointments=Appointments(db),
         escalation=escalation, standard_requests=StandardRequests(db, policy, notices),
         kb=kb, kb_links=KbLinks(db, kb, clock), intake=intake, conversation=Conversation(db),
+        notice_templates=NoticeTemplates(db),
         request_desk=http_request.RequestDesk.from_settings(settings, intake),
         hub=hub, queue_feed=feed, wallboard=wallboard, notifier=notifier, writer=writer,
         database_ok=lambda: database_ok(engine), close_database=partial(_dispose, engine, reads),
         pbx=pbx, bus_link=bus_link)
     return Running(services, bridge, jobs, agi=build_agi(settings, lookup, bridge, policy, clock),
                    mail=listener_of(settings, intake, clock), sender=sender_of(settings, db, clock),
-                   escalation=escalation)
+                   escalation=escalation, fax=spool_of(settings, intake, clock))
 
 
 def create_app(settings: Settings | None = None, clock: Callable[[], datetime] = _utcnow) -> FastAPI:
@@ -210,6 +213,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.state.jobs = running.jobs
     app.state.mail = running.mail  # the mail listener (its port, for `hotline up` and tests)
     app.state.sender = running.sender  # the notification sender (tests wake it)
+    app.state.fax = running.fax  # the fax spool reader
     add_routes(app)
     add_pages(app)
     add_docs(app)

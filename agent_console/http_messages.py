@@ -1,7 +1,10 @@
-"""A ticket's conversation: the mails and form entries that came in, with their
-attachments, and the mails sent to the caller; attachments to download.
+"""A ticket's conversation: the mails, form entries and faxes that came in, with their
+attachments, and the mails sent to the caller; the timeline of all of it with the
+ticket's calls; attachments to download.
 
-Layer: edge. Every route needs a session (any role: agents work these tickets).
+Layer: edge. Every route needs a session and follows the ticket rule
+(tickets/visibility.py, agent_console.access): a ticket the user may not see, and
+an attachment of one, is a 404 like a missing one.
 An attachment is only ever sent as a download (`Content-Disposition: attachment`,
 `application/octet-stream`, `nosniff`) under a sandboxing Content-Security-Policy:
 a caller's HTML or SVG is never rendered in hotline's origin.
@@ -15,9 +18,12 @@ from urllib.parse import quote
 from fastapi import APIRouter, HTTPException, Path
 from fastapi.responses import Response
 
+from agent_console.access import check_ticket, viewer
 from agent_console.auth import ANY, SessionUser
 from agent_console.http_tickets import MAX_ID, TicketId
 from agent_console.services import ServicesDep
+from tickets import ticket_search
+from tickets.timeline import merge
 
 router = APIRouter(tags=["tickets"])
 
@@ -25,9 +31,22 @@ router = APIRouter(tags=["tickets"])
 @router.get("/api/tickets/{ticket_id}/messages")
 def messages(ticket_id: TicketId, services: ServicesDep, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
     """`{"messages": [...], "notifications": [...]}`, oldest first."""
+    check_ticket(services, who, ticket_id)
     if services.desk.ticket(ticket_id) is None:
         raise HTTPException(404, f"no ticket {ticket_id}")
     return services.conversation.of(ticket_id)
+
+
+@router.get("/api/tickets/{ticket_id}/timeline")
+def timeline(ticket_id: TicketId, services: ServicesDep, who: Annotated[SessionUser, ANY]) -> list[dict[str, Any]]:
+    """Calls (those the user may see), mails, form entries, faxes and the mails sent to the
+    caller, oldest first: `[{"kind": "call|email|form|fax|notification", "at", "call"|"message"|"notification"}]`."""
+    check_ticket(services, who, ticket_id)
+    ticket = services.desk.ticket(ticket_id)
+    if ticket is None:
+        raise HTTPException(404, f"no ticket {ticket_id}")
+    calls = ticket_search.ticket_calls(services.desk.sessions, ticket_id, ticket["linkedid"], viewer(who))
+    return merge(calls, services.conversation.of(ticket_id))
 
 
 @router.get("/api/attachments/{attachment_id}")
@@ -36,7 +55,11 @@ def attachment(attachment_id: Annotated[int, Path(ge=1, le=MAX_ID)], services: S
     found = services.conversation.attachment(attachment_id)
     if found is None:
         raise HTTPException(404, f"no attachment {attachment_id}")
-    name, data = found
+    ticket_id, name, data = found
+    try:
+        check_ticket(services, who, ticket_id)
+    except HTTPException:
+        raise HTTPException(404, f"no attachment {attachment_id}") from None
     ascii_name = name.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
     return Response(data, media_type="application/octet-stream", headers={
         "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}",

@@ -4,7 +4,7 @@ Layer: edge (lifecycle only). agent_console.app builds the parts; this module
 starts them: today's finished calls into the queue feed first (so the wallboard's
 figures are right from the first snapshot), then the writer, the pushers, the
 sampler, the link to other instances, the AMI bridge, FastAGI, the jobs, the mail
-listener and the sender of callers' mails. Stopping drains
+listener, the sender of callers' mails and the fax spool reader. Stopping drains
 the writer before the database is closed, so nothing queued is lost.
 """
 
@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from agent_console.agi_routes import AgiService
 from agent_console.escalation_job import EscalationJob
+from agent_console.fax_in import FaxSpool
 from agent_console.jobs import Jobs
 from agent_console.mail_in import MailListener
 from agent_console.mail_out import OutboxSender
@@ -35,6 +36,7 @@ class Running:
     mail: MailListener | None = None  # HOTLINE_MAIL_LISTEN, bridge instance
     sender: OutboxSender | None = None  # HOTLINE_SMTP_URL, bridge instance
     escalation: EscalationJob | None = None  # the timed scan (every instance: it is compare-and-set)
+    fax: FaxSpool | None = None  # HOTLINE_FAX_SPOOL, bridge instance
     tasks: TaskSet = field(default_factory=TaskSet)
 
     async def start(self) -> None:
@@ -58,11 +60,15 @@ class Running:
             self.sender.start()
         if self.escalation:
             self.escalation.start()
+        if self.fax:
+            self.fax.start()
 
     async def stop(self) -> None:
         s = self.services
         if self.escalation:
             await self.escalation.close()
+        if self.fax:
+            await self.fax.close()
         if self.sender:
             await self.sender.close()
         if self.mail:

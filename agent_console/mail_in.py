@@ -23,7 +23,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -89,15 +88,45 @@ class MailHandler:
         return f"250 2.0.0 {what} {stored.ticket_number}"
 
 
-class MailListener:
-    def __init__(self, address: ListenAddress, handler: MailHandler, max_bytes: int, hostname: str) -> None:
-        self.address, self.handler, self.max_bytes, self.hostname = address, handler, max_bytes, hostname
-        self._server: asyncio.Server | None = None
+class _Busy(asyncio.Protocol):
+    """A connection over the limit: 421 (RFC 5321 4.3.2) and closed; the MTA tries again later."""
 
-    def _protocol(self) -> Any:
-        kind = LMTP if self.address.lmtp else SMTP
-        return kind(self.handler, data_size_limit=self.max_bytes, hostname=self.hostname, ident="hotline",
-                    decode_data=False, enable_SMTPUTF8=False, timeout=120)
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.WriteTransport)
+        transport.write(b"421 4.3.2 too many connections, try again later\r\n")
+        transport.close()
+
+
+class MailListener:
+    """At most `max_connections` SMTP/LMTP sessions at once: each holds a 120 s timeout and a
+    parse on a worker thread, so without a limit a flood of idle connections would take
+    every file descriptor and thread the web instance has."""
+
+    def __init__(self, address: ListenAddress, handler: MailHandler, max_bytes: int, hostname: str,
+                 max_connections: int = 50) -> None:
+        self.address, self.handler, self.max_bytes, self.hostname = address, handler, max_bytes, hostname
+        self.max_connections = max_connections
+        self.open = 0  # sessions now open
+        self.refused = 0  # connections turned away with 421 since start
+        self._server: asyncio.Server | None = None
+        listener, base = self, LMTP if address.lmtp else SMTP
+
+        class Counted(base):  # type: ignore[valid-type,misc]
+            def connection_lost(self, error: Exception | None) -> None:
+                listener.open -= 1
+                super().connection_lost(error)
+
+        self._kind: type[SMTP] = Counted
+
+    def _protocol(self) -> asyncio.BaseProtocol:
+        if self.open >= self.max_connections:
+            self.refused += 1
+            return _Busy()
+        self.open += 1  # back down in connection_lost
+        protocol: asyncio.BaseProtocol = self._kind(
+            self.handler, data_size_limit=self.max_bytes, hostname=self.hostname, ident="hotline",
+            decode_data=False, enable_SMTPUTF8=False, timeout=120)
+        return protocol
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -127,4 +156,5 @@ def listener_of(s: Settings, intake: IntakeService, clock: Callable[[], datetime
         return None
     handler = MailHandler(intake, limits_of(s.mail_max_attachment_bytes, s.mail_attachment_types, s.mail_domain),
                           clock)
-    return MailListener(ListenAddress.parse(s.mail_listen), handler, s.mail_max_bytes, s.mail_hostname)
+    return MailListener(ListenAddress.parse(s.mail_listen), handler, s.mail_max_bytes, s.mail_hostname,
+                        s.mail_max_connections)

@@ -18,6 +18,7 @@ from agent_console import (
     http_kb,
     http_levels,
     http_messages,
+    http_notice_templates,
     http_ops,
     http_queues,
     http_reports,
@@ -32,7 +33,7 @@ from agent_console.settings import Settings
 
 ROUTERS = (http_session, http_customers, http_calls, http_ticket_list, http_tickets, http_callbacks,
            http_queues, http_reports, http_agent, http_ops, http_kb, http_request, http_messages,
-           http_levels, http_appointments, http_standard_requests, ws)
+           http_levels, http_appointments, http_standard_requests, http_notice_templates, ws)
 
 
 def add_routes(app: FastAPI) -> None:

@@ -30,6 +30,7 @@ from tickets.intake import Conversation, IntakeService
 from tickets.kb import KnowledgeBase
 from tickets.kb_links import KbLinks
 from tickets.lookup import CustomerLookup
+from tickets.notice_templates import NoticeTemplates
 from tickets.standard_requests import StandardRequests
 from tickets.users import UserService
 from tickets.writer import DbWriter
@@ -58,6 +59,7 @@ class Services:
     escalation: EscalationJob  # the timed level 2 -> 3 scan and task-force alarms
     standard_requests: StandardRequests  # templates that fill and close a ticket at first contact
     intake: IntakeService  # mail and form entries -> tickets
+    notice_templates: NoticeTemplates  # the callers' mails' texts an admin has changed
     conversation: Conversation  # a ticket's mails, form entries, attachments and callers' mails
     hub: Hub
     queue_feed: QueueFeed  # the live queue projection and what moves it

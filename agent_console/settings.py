@@ -114,6 +114,8 @@ class Settings(BaseSettings):
     # The site's MTA forwards the help-desk address here (agent_console/mail_in.py)
     mail_listen: str = ""
     mail_hostname: str = "hotline"  # the name the listener greets with (no DNS lookup for it)
+    # SMTP/LMTP sessions open at once; one more is greeted with 421 and closed (the MTA retries later)
+    mail_max_connections: int = Field(default=50, ge=1)
     mail_max_bytes: int = 25 * 1024 * 1024  # a whole message; more is refused with 552
     mail_max_attachment_bytes: int = 10 * 1024 * 1024  # one attachment (mail and form)
     # accepted attachment types, comma-separated MIME types; empty: tickets.mail_parse.DEFAULT_TYPES
@@ -124,6 +126,10 @@ class Settings(BaseSettings):
     # server, smtp://[user:password@]host[:port] or smtps://…; empty: none are queued or sent
     smtp_url: str = ""
     mail_from: str = ""  # the notifications' From; empty: hotline@<mail_domain>
+    # fax in (bridge instance only): the folder Asterisk's fax number writes into
+    # (`hotline asterisk up`'s spool/fax; agent_console/fax_in.py); empty: off
+    fax_spool: str = ""
+    fax_poll_seconds: float = Field(default=1.0, gt=0)  # how often the spool is read
     # the public request form (/request): posts per address a minute (429 beyond)
     form_limit_per_minute: int = 5
 

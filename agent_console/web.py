@@ -30,7 +30,7 @@ PAGES = {"/": "index.html", "/console": "console.html", "/wallboard": "wallboard
          "/request": "request.html",
          "/tickets": "tickets.html", "/tickets/{ticket_id:int}": "ticket.html",
          "/customers": "customers.html", "/customers/{contact_id:int}": "customer.html",
-         "/calls": "calls.html", "/reports": "reports.html"}
+         "/calls": "calls.html", "/reports": "reports.html", "/admin/templates": "admin-templates.html"}
 # what a template may leave unset (base.html's parameters)
 PAGE_DEFAULTS: dict[str, object] = {"title": "hotline", "title_i18n": None, "title_key": None, "body_class": None,
                                     "before_styles": [], "styles": [], "scripts": [], "extra_scripts": []}

@@ -55,6 +55,7 @@ class PbxConfig:
     queue_max_wait: int = 60
     wrapup_time: int = 5
     agi_port: int = 4573  # hotline's FastAGI (HOTLINE_AGI_PORT)
+    fax_number: str = "5556"  # the desk's fax number on the trunk (HOTLINE_FAX_NUMBER)
     members: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -81,6 +82,11 @@ class PrivateAsterisk:
     @property
     def pid_file(self) -> Path:
         return self.outer / "run" / "asterisk.pid"
+
+    @property
+    def fax_spool(self) -> Path:
+        """Where the fax number's faxes land, as seen from the host (HOTLINE_FAX_SPOOL)."""
+        return self.outer / "spool" / "fax"
 
     @property
     def queue_log(self) -> Path:
@@ -136,7 +142,7 @@ class PrivateAsterisk:
     # --- config ------------------------------------------------------------
     def render(self) -> None:
         etc = self.outer / "etc"
-        for sub in ("etc", "run", "log", "spool", "db"):
+        for sub in ("etc", "run", "log", "spool", "spool/fax", "db"):
             (self.outer / sub).mkdir(parents=True, exist_ok=True)
         os.chmod(etc, 0o700)
         values = self._values()
@@ -169,6 +175,7 @@ class PrivateAsterisk:
             "HOLIDAYS": _lines("closed", c.closed_days, "; no public holidays (HOTLINE_HOLIDAYS unset)"),
             "QUEUE_MAX_WAIT": str(c.queue_max_wait), "WRAPUP_TIME": str(c.wrapup_time),
             "AGI_PORT": str(int(c.agi_port)),
+            "FAX_NUMBER": _fax_number(c.fax_number), "FAX_SPOOL": str(self.inner / "spool" / "fax"),
             "DIAL_ALLOW": "\n".join(lines) or "; the dial allow-list is empty: agents dial nothing",
             **{f"SIP_PASSWORD_{agent}": c.agent_passwords[agent] for agent in AGENTS},
         }
@@ -208,6 +215,12 @@ def _lines(label: str, specs: tuple[str, ...], none: str) -> str:
         if not _SPEC.fullmatch(spec):
             raise ValueError(f"not a GotoIfTime spec: {spec!r}")
     return "\n".join(f" same => n,GotoIfTime({spec}?{label})" for spec in specs) or none
+
+
+def _fax_number(number: str) -> str:
+    if not re.fullmatch(r"\+?[0-9]{1,20}", number):
+        raise ValueError(f"HOTLINE_FAX_NUMBER must be digits (a leading + allowed), not {number!r}")
+    return number
 
 
 def _check_secrets(config: PbxConfig) -> None:
@@ -343,6 +356,7 @@ def default_pbx() -> PrivateAsterisk:
         closed_days=tuple(holiday_specs(os.environ.get("HOTLINE_HOLIDAYS", ""), datetime.now(zone_for(tz)).date(),
                                         timezone=tz)),
         agi_port=int(os.environ.get("HOTLINE_AGI_PORT", "4573")),
+        fax_number=os.environ.get("HOTLINE_FAX_NUMBER", "5556"),
         members=AGENTS[:3],
     ))
 

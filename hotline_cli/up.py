@@ -155,6 +155,7 @@ def run_up(args: argparse.Namespace) -> int:
 def _start_server(http_port: int, ami_port: int, secret: str, queue_log: str,
                   pbx: PrivateAsterisk) -> subprocess.Popen[bytes] | None:
     env = _server_env(http_port, ami_port, secret, queue_log)
+    env.setdefault("HOTLINE_FAX_SPOOL", str(pbx.fax_spool))  # faxes to the fax number become tickets
     for step in (["db", "upgrade"], ["demo", "seed", "--no-logins"]):
         done = subprocess.run([sys.executable, "-m", "hotline_cli.main", *step], env=env, check=False)
         if done.returncode != 0:
@@ -190,5 +191,6 @@ def _print_howto(http_port: int, phones: tuple[str, ...], serving: bool, mail_li
     if serving and "HOTLINE_SMTP_URL" not in os.environ:
         print(f"Mails to callers are not sent out: they are kept as .eml files in {state_dir() / 'mail'}")
     if serving:
+        print(f"Faxes to {os.environ.get('HOTLINE_FAX_NUMBER', '5556')} on the trunk become fax tickets (PDF).")
         print(f"The web form for callers (no login): http://127.0.0.1:{http_port}/request")
     print("Stop with Ctrl-C.")

@@ -90,6 +90,11 @@ class AmiTap:
         with self._cond:
             return [e for e in self.events if e.get("Linkedid") == linkedid and e["Event"] == name]
 
+    def action(self, name: str, **fields: str) -> None:
+        """Send an AMI action (its answer arrives among the events, unparsed)."""
+        lines = [f"Action: {name}", *(f"{k}: {v}" for k, v in fields.items())]
+        self._sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+
     def mark(self) -> int:
         with self._cond:
             return len(self.events)

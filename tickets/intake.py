@@ -25,7 +25,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from cti.callerid import NumberKind, normalize
 from tickets.desk import add_ticket
+from tickets.lookup import MatchStatus, rank
 from tickets.mail_parse import AttachmentIn, MailIntake
 from tickets.models import (
     Attachment,
@@ -64,6 +66,7 @@ class Entry:
     references: tuple[str, ...] = ()
     ticket_number: str | None = None
     attachments: tuple[AttachmentIn, ...] = ()
+    phone: str | None = None  # a fax's caller ID: the contact is found by number, not by address
 
     @classmethod
     def of_mail(cls, mail: MailIntake) -> Entry:
@@ -73,8 +76,8 @@ class Entry:
 
 class IntakeService:
     def __init__(self, sessions: sessionmaker[Session], policy: SlaPolicy,
-                 notices: NoticeConfig | None = None) -> None:
-        self.sessions, self.policy, self.notices = sessions, policy, notices
+                 notices: NoticeConfig | None = None, region: str = "DE") -> None:
+        self.sessions, self.policy, self.notices, self.region = sessions, policy, notices, region
 
     def store_mail(self, mail: MailIntake, now: datetime) -> Stored:
         return self.store(Entry.of_mail(mail), now)
@@ -98,7 +101,8 @@ class IntakeService:
         ticket = self._thread(s, entry)
         created = ticket is None
         if ticket is None:
-            contact_id, organisation_id = self._contact(s, entry.sender)
+            contact_id, organisation_id = (self._caller(s, entry.phone) if entry.phone is not None
+                                           else self._contact(s, entry.sender))
             values: dict[str, Any] = {"subject": entry.subject or "(no subject)", "contact_id": contact_id,
                                       "description": entry.text[:MAX_DESCRIPTION]}
             ticket = add_ticket(s, self.policy, values, entry.channel, actor, now)
@@ -138,6 +142,17 @@ class IntakeService:
                 return s.get(Ticket, ticket_id)
         return None
 
+    def _caller(self, s: Session, raw: str) -> tuple[int | None, int | None]:
+        """(contact, organisation) of a caller number: the one contact or organisation it matches."""
+        n = normalize(raw, self.region)
+        key = n.e164 or n.extension
+        if n.kind is NumberKind.WITHHELD or key is None:
+            return None, None
+        status, candidates = rank(s, key, e164=n.e164 is not None)
+        if status is not MatchStatus.KNOWN:
+            return None, None
+        return candidates[0].contact_id, candidates[0].organisation_id
+
     @staticmethod
     def _contact(s: Session, address: str) -> tuple[int | None, int | None]:
         """(contact, organisation) of an address: one contact with it, else the one
@@ -173,7 +188,7 @@ def message_dict(m: TicketMessage, attachments: list[Attachment]) -> dict[str, A
 
 def notification_dict(n: Notification) -> dict[str, Any]:
     return {"id": n.id, "kind": n.kind, "to_address": n.to_address, "language": n.language, "subject": n.subject,
-            "status": n.status, "attempts": n.attempts, "created_at": n.created_at.isoformat(),
+            "body": n.body, "status": n.status, "attempts": n.attempts, "created_at": n.created_at.isoformat(),
             "sent_at": n.sent_at.isoformat() if n.sent_at else None}
 
 
@@ -195,11 +210,11 @@ class Conversation:
             return {"messages": [message_dict(m, files.get(m.id, [])) for m in messages],
                     "notifications": [notification_dict(n) for n in notices]}
 
-    def attachment(self, attachment_id: int) -> tuple[str, bytes] | None:
-        """(file name, bytes), or None."""
+    def attachment(self, attachment_id: int) -> tuple[int, str, bytes] | None:
+        """(its ticket, file name, bytes), or None."""
         with self.sessions() as s:
             a = s.get(Attachment, attachment_id)
-            return (a.filename, a.data) if a is not None else None
+            return (a.ticket_id, a.filename, a.data) if a is not None else None
 
 
 def _like(text: str) -> str:

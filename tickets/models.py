@@ -313,6 +313,19 @@ class Notification(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
+class NoticeTemplate(Base):
+    """An admin's own text for one kind of callers' mail in one language (string.Template
+    placeholders, tickets/notice_text.py); without a row the built-in default is used."""
+
+    __tablename__ = "notice_templates"
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)  # created | escalated | resolved
+    language: Mapped[str] = mapped_column(String(10), primary_key=True)  # de | en
+    subject: Mapped[str] = mapped_column(String(400))
+    body: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_by: Mapped[str] = mapped_column(String(100))
+
+
 # the knowledge base's tables share Base.metadata (tests' wipe, Alembic): import them with the rest
 from tickets import desk_settings as _desk_settings  # noqa: E402,F401  (reports switch and audit trail)
 from tickets import kb_models as _kb_models  # noqa: E402,F401  (after Base and the tables it refers to)

@@ -25,7 +25,8 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tickets.models import Contact, Notification, Ticket
-from tickets.notice_text import Facts, render
+from tickets.notice_templates import stored_text
+from tickets.notice_text import Facts, language_of, render
 
 MAX_ATTEMPTS = 10
 LEASE = timedelta(minutes=2)
@@ -63,7 +64,7 @@ def enqueue(s: Session, ticket: Ticket, kind: str, now: datetime, config: Notice
     key = f"{ticket.id}:{kind}:{ticket.level if kind == 'escalated' else n}"
     facts = Facts(ticket.number, ticket.subject, contact.name, ticket.due_at, ticket.level, ticket.team,
                   ticket.description, config.timezone)
-    subject, body = render(kind, contact.language, facts)
+    subject, body = render(kind, contact.language, facts, stored_text(s, kind, language_of(contact.language)))
     s.add(Notification(key=key, ticket_id=ticket.id, kind=kind, to_address=contact.email,
                        language=contact.language, subject=subject, body=body,
                        message_id=f"<{uuid.uuid4().hex}@{config.domain}>", status="pending", attempts=0,

@@ -107,8 +107,9 @@ const hl = {
   async loadMe() {
     try { this.me = await this.api("GET", "/api/me"); } catch (e) { if (e.status === 401) return null; throw e; }
     this.csrf = this.me.csrf_token;
-    // the header's supervisor-only links (the wallboard): hidden from agents
+    // the header's supervisor-only links (wallboard, reports): hidden from agents; admin-only ones from all others
     document.querySelectorAll("[data-supervisor]").forEach((n) => { n.hidden = this.me.role === "agent"; });
+    document.querySelectorAll("[data-admin]").forEach((n) => { n.hidden = this.me.role !== "admin"; });
     if (!localStorage.getItem("hotline.lang")) this.setLang(this.me.language);
     return this.me;
   },

@@ -6,6 +6,7 @@
 // "take theirs": never a silent overwrite. Fields nobody edits here follow the server
 // (ticket.updated, escalate, reload). Each keystroke is a draft (hl.drafts), restored
 // after a reload, a reconnect or a new login.
+// Below the form: the ticket's whole conversation, oldest first (timeline.js).
 // Layer: browser view + thin async shell around GET/PATCH/escalate.
 "use strict";
 
@@ -91,9 +92,20 @@ hc.ticket = {
                                      () => this.edited(f));
     }
     form.addEventListener("submit", (e) => { e.preventDefault(); this.saveNow(); });
-    box.replaceChildren(form); box.hidden = false;
+    const timeline = el("section", { class: "ticket-timeline", "aria-labelledby": "ticket-timeline-h" },
+      el("h3", { id: "ticket-timeline-h", "data-i18n": "timeline.title", text: hl.t("timeline.title") }),
+      el("div", { id: "ticket-timeline" }));
+    box.replaceChildren(form, timeline); box.hidden = false;
     this.header(); this.setState("saved");
     this.appointments(tk.id);
+    this.conversation();
+  },
+
+  // the ticket's calls, mails, form entries, faxes and mails to the caller (timeline.js)
+  async conversation() {
+    const ed = this.ed, box = document.getElementById("ticket-timeline");
+    if (!ed || !box) return;
+    try { await hl.timeline.load(ed.id, box); } catch (err) { if (err.status !== 0) hc.say(hl.errorText(err)); }
   },
 
   // the ticket's on-site appointments (booked on /tickets/{id} by 2nd/3rd level), one line each
@@ -272,6 +284,7 @@ hc.ticket = {
       if (this.ed !== ed) return;
       this.remote(tk);
       if (!ed.conflict && ed.dirty.size) this.flush();
+      this.conversation();
     } catch (err) { if (err.status !== 0) hc.say(hl.errorText(err)); } finally { ed.refreshing = false; }
   },
 
@@ -286,6 +299,7 @@ hc.ticket = {
       this.adopt(tk, {});
       form.elements.reason.value = "";
       hc.say(hl.t("console.escalated", { level: tk.level }), false);
+      this.conversation();
     } catch (err) {
       if (err.status === 422) hl.forms.show(form, err); else hc.say(hl.errorText(err));
     }

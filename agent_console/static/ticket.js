@@ -1,5 +1,6 @@
 // /tickets/{id}: one ticket (read-only here; it is edited in the console during a
-// call), its calls, its history and its due time (SLA).
+// call), its conversation (calls, mails, form entries, faxes, mails to the caller: timeline.js),
+// its calls, its history and its due time (SLA).
 "use strict";
 (() => {
   const P = hl.page, $ = (id) => document.getElementById(id), t = hl.t.bind(hl);
@@ -15,7 +16,8 @@
       $("ticket-h").textContent = e.status === 404 ? t("pages.ticket_not_found") : e.message;
       return;
     }
-    const [calls, history] = await Promise.all([hl.api("GET", `/api/tickets/${id}/calls`), hl.api("GET", `/api/tickets/${id}/history`)]);
+    const [calls, history] = await Promise.all([hl.api("GET", `/api/tickets/${id}/calls`), hl.api("GET", `/api/tickets/${id}/history`),
+      hl.timeline.load(id, $("timeline"))]);
     $("ticket-h").textContent = `${tk.number} – ${tk.subject}`;
     const dl = $("facts"); dl.replaceChildren();
     fact(dl, t("pages.status"), hl.enum("ticket_status", tk.status));

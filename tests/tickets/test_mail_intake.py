@@ -227,3 +227,41 @@ async def test_a_database_that_does_not_answer_is_a_451_and_the_mta_tries_again(
         await mail.close()
         engine.dispose()
     assert code == 451 and reply.startswith("4.3.0")
+
+
+async def test_connections_over_the_limit_get_421_and_a_freed_slot_takes_mail_again(sessions: Sessions) -> None:
+    intake = IntakeService(sessions, SlaPolicy({Priority.NORMAL: 24}))
+    handler = MailHandler(intake, limits_of(50_000, "", "hotline.invalid"), lambda: NOW)
+    mail = MailListener(ListenAddress.parse("127.0.0.1:0"), handler, max_bytes=200_000, hostname="hotline",
+                        max_connections=3)
+    await mail.start()
+    held: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    try:
+        for _ in range(3):  # three idle sessions fill the listener
+            reader, writer = await asyncio.open_connection("127.0.0.1", mail.port)
+            assert (await reader.readline()).startswith(b"220 ")
+            held.append((reader, writer))
+        for _ in range(2):  # every one more is turned away, and closed
+            reader, writer = await asyncio.open_connection("127.0.0.1", mail.port)
+            assert await reader.readline() == b"421 4.3.2 too many connections, try again later\r\n"
+            assert await reader.read() == b""
+            writer.close()
+        assert (mail.open, mail.refused) == (3, 2)
+        with pytest.raises(smtplib.SMTPConnectError) as refused:  # smtplib sees it as a client does
+            await send(mail, message("Noch da?"))
+        assert refused.value.smtp_code == 421
+        _reader, first = held.pop(0)
+        first.write(b"QUIT\r\n")
+        assert (await _reader.read()).startswith(b"221")
+        first.close()
+        await first.wait_closed()
+        async with asyncio.timeout(5):  # the listener has seen the session end
+            while mail.open > 2:  # noqa: ASYNC110  (a counter, no event to wait on; a few loop turns)
+                await asyncio.sleep(0.01)
+        code, reply = await send(mail, message("Drucker defekt"))
+        assert code == 250 and reply.startswith("2.0.0 new ticket"), reply
+        assert [t.subject for t in tickets(sessions)] == ["Drucker defekt"]
+    finally:
+        for _reader, writer in held:
+            writer.close()
+        await mail.close()
