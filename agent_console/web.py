@@ -36,12 +36,18 @@ PAGE_DEFAULTS: dict[str, object] = {"title": "hotline", "title_i18n": None, "tit
                                     "before_styles": [], "styles": [], "scripts": [], "extra_scripts": []}
 
 
+def _section(route: str) -> str:
+    """The site nav's link a page belongs to: its first path segment ("/tickets/{id}" is
+    under "/tickets"), an admin page itself ("/admin/templates")."""
+    return route if route.startswith("/admin/") else "/" + route.split("/")[1]
+
+
 def render_pages() -> dict[str, str]:
     """Every page's HTML by route; the site nav marks the page's own section as current."""
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
                       keep_trailing_newline=True)
     env.globals.update(PAGE_DEFAULTS)
-    return {route: env.get_template(filename).render(nav_current="/" + route.split("/")[1])
+    return {route: env.get_template(filename).render(nav_current=_section(route))
             for route, filename in PAGES.items()}
 
 
