@@ -309,6 +309,26 @@ class CallRouted:
     route: CallRoute
 
 
+@dataclass(frozen=True, slots=True)
+class CallbackRequested:
+    """From the FastAGI server: the waiting caller pressed 1 and hotline keeps a
+    virtual place; the call ends with outcome CALLBACK (not an abandon)."""
+
+    at: datetime
+    linkedid: str
+    callback_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackDialed:
+    """UserEvent HotlineCallbackResult: how hotline's callback went. `dial_status`
+    is Dial()'s DIALSTATUS (ANSWER: the caller picked up)."""
+
+    at: datetime
+    callback_id: int
+    dial_status: str
+
+
 CallEvent = (
     CallerJoinedQueue
     | AgentRinging
@@ -323,6 +343,8 @@ CallEvent = (
     | ChannelHungUp
     | CallEnded
     | CallRouted
+    | CallbackRequested
+    | CallbackDialed
 )
 AgentEvent = (AgentLoggedIn | AgentLoggedOut | AgentPaused | AgentUnpaused | AgentDeviceChanged
               | QueueWrapUpTime | WrapUpDue)
