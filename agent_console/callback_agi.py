@@ -149,11 +149,10 @@ class CallbackDispatcher:
             view = self.projection.view(self.queue, now)
             free = [a.agent.agent for a in view.agents if a.agent.state is ev.AgentState.AVAILABLE]
             chosen = cb.next_dispatch(places, self.queue, (w.caller.entered_at for w in view.waiting), free, now)
-            if chosen is None:
-                return
-            await self._dial(chosen, now)
+            if chosen is None or not await self._dial(chosen, now):
+                return  # nothing to do, or AMI refused: the next tick tries again
 
-    async def _dial(self, chosen: cb.Dispatch, now: datetime) -> None:
+    async def _dial(self, chosen: cb.Dispatch, now: datetime) -> bool:
         place = cb.dialing(chosen.place, chosen.agent, now)
         await self._db(self.places.save, place)
         log.info("callback %d: ringing %s first", place.callback_id, chosen.agent)
@@ -163,6 +162,8 @@ class CallbackDispatcher:
         except Exception as exc:  # refused or the link broke: the place waits again
             log.warning("callback %d: Originate failed (%s); waiting again", place.callback_id, exc)
             await self._db(self.places.save, cb.after_attempt(place, None, now))
+            return False
+        return True
 
     async def _dialed(self, event: ev.CallbackDialed) -> None:
         place = await self._db(self.places.place, event.callback_id)
