@@ -66,10 +66,12 @@ class CallbackScripts:
     async def wait(self, request: AgiRequest) -> Variables:
         forecast = self.projection.forecast(self.queue, self.clock(), _linkedid(request))
         said = cb.announcement(forecast)
+        log.info("AGI wait for %s: %d ahead, expected %s s, at risk %s", _linkedid(request), forecast.ahead,
+                 forecast.expected_remaining_seconds, forecast.at_risk)
         if said is None:
             return []
         return [("HOTLINE_AHEAD", str(said.ahead)),
-                ("HOTLINE_WAIT_MINUTES", "" if said.minutes is None else str(said.minutes)),
+                ("HOTLINE_WAIT_MINUTES", str(said.minutes)),
                 ("HOTLINE_OFFER", "1" if said.offer_callback else "0")]
 
     async def callback(self, request: AgiRequest) -> Variables:

@@ -4,11 +4,9 @@ and what happens after a callback attempt.
 Layer: domain, pure (no I/O, never reads the clock: `now` comes in). May import
 callqueue.live (the wallboard's forecast) and cti.events; nothing else.
 
-- `announcement`: callers ahead and the expected wait in whole minutes (rounded
-  up; none when nobody is staffed: no estimate), from the same Forecast as the
-  wallboard, and the callback offer exactly when that forecast breaks the promise
-  (`at_risk`). Nothing at all when an agent is free for the caller: every second
-  of announcement before the queue would be a second of wait.
+- `announcement`: when the wallboard's Forecast for the caller breaks the promise
+  (`at_risk` with an estimate), the callers ahead, the expected wait in whole
+  minutes (rounded up) and the callback offer; otherwise nothing.
 - `next_dispatch`: a virtual place keeps the time its caller joined the queue. The
   oldest due place goes to a free agent only when no real caller waiting in the
   queue joined before it (Asterisk serves those first: order across both). One
@@ -37,17 +35,19 @@ DIAL_RESULT_WITHIN = timedelta(seconds=75)  # agent ring (20 s) + caller ring (3
 @dataclass(frozen=True, slots=True)
 class Announcement:
     ahead: int
-    minutes: int | None  # None: say no wait (an agent is free, or no estimate)
+    minutes: int
     offer_callback: bool
 
 
 def announcement(forecast: Forecast) -> Announcement | None:
-    """None: nothing to say (an agent is free for this caller: straight into the queue)."""
+    """Something to say only when the forecast breaks the promise; None otherwise
+    (straight into the queue: every second before Queue() is a second the caller
+    is neither counted nor in line), and None without an estimate (nobody staffed:
+    no wait to say and no promise of a callback soon)."""
     remaining = forecast.expected_remaining_seconds
-    minutes = math.ceil(remaining / 60) if remaining is not None and remaining > 0 else None
-    if minutes is None and not forecast.at_risk:
+    if remaining is None or not forecast.at_risk:
         return None
-    return Announcement(forecast.ahead, minutes, forecast.at_risk)
+    return Announcement(forecast.ahead, max(1, math.ceil(remaining / 60)), True)
 
 
 class PlaceState(enum.StrEnum):

@@ -38,11 +38,12 @@ def test_forecast_for_a_new_caller_and_for_one_already_waiting() -> None:
     assert p.waiting_caller("a") is not None and p.waiting_caller("zz") is None
 
 
-def test_announcement_says_nothing_when_an_agent_is_free_and_offers_when_the_promise_breaks() -> None:
-    assert cb.announcement(Forecast(0, 0.0, False, 25)) is None
+def test_announcement_only_when_the_forecast_breaks_the_promise() -> None:
+    assert cb.announcement(Forecast(0, 0.0, False, 25)) is None  # an agent is free
+    assert cb.announcement(Forecast(0, 12.0, False, 25)) is None  # within the promise
+    assert cb.announcement(Forecast(3, None, True, 25)) is None  # nobody staffed: no estimate
     assert cb.announcement(Forecast(2, 61.0, True, 25)) == cb.Announcement(2, 2, True)
-    assert cb.announcement(Forecast(0, 12.0, False, 25)) == cb.Announcement(0, 1, False)
-    assert cb.announcement(Forecast(3, None, True, 25)) == cb.Announcement(3, None, True)  # no estimate
+    assert cb.announcement(Forecast(0, 30.0, True, 25)) == cb.Announcement(0, 1, True)
 
 
 def place(cid: int, joined: datetime, not_before: datetime | None = None) -> cb.VirtualPlace:
