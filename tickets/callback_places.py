@@ -8,7 +8,9 @@ stores them, so a place survives a `hotline serve` restart.
 makes one item): in one transaction it makes the callback item (reason `callback`,
 the place waiting), the ticket for the call (its Linkedid, like an answered call's
 ticket) and links the call record to both, creating the record if the bridge has
-not written it yet (the ENDED update later fills in the rest and keeps the links).
+not written it yet (the ENDED update later fills in the rest and keeps the links; a
+caller who pressed 1 during the offer, before joining the queue, has no ENDED: the
+record starts with outcome `callback`).
 """
 
 from __future__ import annotations
@@ -62,7 +64,8 @@ class CallbackPlaces:
             session.flush()
             stmt = _insert(session, CallRecord).values(
                 linkedid=linkedid, caller_number=number, caller_raw=caller_raw[:64],
-                caller_name=caller_name[:200], queue=queue, entered_at=joined_at, contact_id=contact)
+                caller_name=caller_name[:200], queue=queue, entered_at=joined_at, contact_id=contact,
+                outcome="callback")
             session.execute(stmt.on_conflict_do_nothing(index_elements=["linkedid"]))
             session.execute(update(CallRecord).where(CallRecord.linkedid == linkedid)
                             .values(callback_id=item.id, ticket_id=ticket))

@@ -111,9 +111,9 @@ def test_caller_presses_1_hangs_up_and_is_called_back_when_the_agent_is_free(
             busy = pbx.place_call(BUSY_NUMBER, name="Busy", duration=24)
             pbx.tap.wait_for(lambda e: e["Event"] == "AgentConnect" and fresh(e))
             phone = callers_phone(pbx, talk_ms=2000)
-            # the announcement before the queue takes ~7 s (4.5 s of wait with the stock
-            # sounds, the offer, 2 s for the key), the test queue's limit is 8 s: 10 s is
-            # in the queue (or, with a ~4 s offer prompt, still in the offer's 2 s)
+            # the announcement before the queue takes ~8 s (5 s of wait with the stock
+            # sounds, the offer, 3 s for the key), the test queue's limit is 8 s: 10 s is
+            # in the queue (or, with a ~4 s offer prompt, still in the offer's 3 s)
             caller = dtmf_caller(pbx, CALLER, "1", first_ms=10000, presses=1)
             try:
                 new = pbx.tap.wait_for(lambda e: e["Event"] == "Newchannel"

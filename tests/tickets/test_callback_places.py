@@ -41,7 +41,7 @@ def test_a_request_makes_one_item_one_ticket_and_links_the_call(sessions: Sessio
         assert ticket.linkedid == linkedid and ticket.contact_id == contact
         assert ticket.number == f"{T0.year}-{ticket.id:06d}"
         record = s.scalars(select(CallRecord).where(CallRecord.linkedid == linkedid)).one()
-        assert (record.callback_id, record.ticket_id) == (first, ticket.id)
+        assert (record.callback_id, record.ticket_id, record.outcome) == (first, ticket.id, "callback")
     assert places.active() == [cb.VirtualPlace(first, "hotline", T0, NUMBER)]
 
 
