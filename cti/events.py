@@ -14,6 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from cti.callback_events import CallbackDialed as CallbackDialed
+from cti.callback_events import CallbackRequested as CallbackRequested
+
 # the enums live in cti.states; consumers find them here beside the events (explicit re-exports)
 from cti.states import AgentState as AgentState
 from cti.states import CallChange as CallChange
@@ -309,26 +312,6 @@ class CallRouted:
     route: CallRoute
 
 
-@dataclass(frozen=True, slots=True)
-class CallbackRequested:
-    """From the FastAGI server: the waiting caller pressed 1 and hotline keeps a
-    virtual place; the call ends with outcome CALLBACK (not an abandon)."""
-
-    at: datetime
-    linkedid: str
-    callback_id: int
-
-
-@dataclass(frozen=True, slots=True)
-class CallbackDialed:
-    """UserEvent HotlineCallbackResult: how hotline's callback went. `dial_status`
-    is Dial()'s DIALSTATUS (ANSWER: the caller picked up)."""
-
-    at: datetime
-    callback_id: int
-    dial_status: str
-
-
 CallEvent = (
     CallerJoinedQueue
     | AgentRinging
@@ -343,8 +326,7 @@ CallEvent = (
     | ChannelHungUp
     | CallEnded
     | CallRouted
-    | CallbackRequested
-    | CallbackDialed
+    | CallbackRequested | CallbackDialed
 )
 AgentEvent = (AgentLoggedIn | AgentLoggedOut | AgentPaused | AgentUnpaused | AgentDeviceChanged
               | QueueWrapUpTime | WrapUpDue)
