@@ -15,15 +15,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
+from callqueue.live import QueueProjection
+from sqlalchemy.orm import Session, sessionmaker
+
+from agent_console.callback_agi import CallbackDispatcher, CallbackScripts
 from agent_console.settings import Settings
 from cti import events as ev
 from cti.agi import AgiRequest
 from cti.agi_server import AgiScript, AgiServer, Variables
 from cti.bridge import AmiBridge
+from tickets.callback_places import CallbackPlaces
 from tickets.lookup import CustomerLookup
 from tickets.route_facts import caller_facts
 from tickets.routing import CallerFacts, Route, decide, fallback_route, parse_teams
@@ -89,17 +94,26 @@ def _linkedid(request: AgiRequest) -> str:
     return (request.args[0] if request.args else request.uniqueid)[:64]
 
 
-def agi_server(script: RouteScript, host: str, port: int, deadline: float) -> AgiServer:
-    return AgiServer({"route": AgiScript(script.handle, script.fallback)}, host=host, port=port,
-                     deadline=deadline)
+def agi_server(script: RouteScript, host: str, port: int, deadline: float,
+               more: Mapping[str, AgiScript] | None = None) -> AgiServer:
+    return AgiServer({"route": AgiScript(script.handle, script.fallback), **(more or {})}, host=host,
+                     port=port, deadline=deadline)
 
 
 class AgiService:
-    """What the composition root starts and stops: the server and its script. A port
-    that cannot be bound is logged, not fatal: the dialplan falls back without us."""
+    """What the composition root starts and stops: the server and its scripts (with
+    the callback's scripts and dispatcher, agent_console.callback_agi). A port that
+    cannot be bound is logged, not fatal: the dialplan falls back without us."""
 
-    def __init__(self, script: RouteScript, host: str, port: int, deadline: float) -> None:
-        self.script, self.server = script, agi_server(script, host, port, deadline)
+    def __init__(self, script: RouteScript, host: str, port: int, deadline: float,
+                 callbacks: tuple[CallbackScripts, CallbackDispatcher] | None = None) -> None:
+        self.script, self.callbacks = script, callbacks
+        more = callbacks[0].scripts() if callbacks else None
+        self.server = agi_server(script, host, port, deadline, more)
+
+    @property
+    def dispatcher(self) -> CallbackDispatcher | None:
+        return self.callbacks[1] if self.callbacks else None
 
     async def start(self) -> None:
         try:
@@ -107,14 +121,21 @@ class AgiService:
         except OSError as exc:
             log.error("FastAGI cannot listen on %s:%d (%s); calls take the plain queue",
                       self.server.host, self.server.requested_port, exc)
+        if self.dispatcher:
+            self.dispatcher.start()
 
     async def close(self) -> None:
+        if self.dispatcher:
+            await self.dispatcher.close()
         await self.server.close()
         self.script.close()
+        if self.callbacks:
+            self.callbacks[0].close()
 
 
 def build_agi(s: Settings, lookup: CustomerLookup, bridge: AmiBridge | None, policy: SlaPolicy,
-              clock: Callable[[], datetime]) -> AgiService | None:
+              clock: Callable[[], datetime], projection: QueueProjection | None = None,
+              sessions: sessionmaker[Session] | None = None) -> AgiService | None:
     """FastAGI only beside the AMI bridge (the registry it notes routes in); open or
     closed on the SLA's own calendar (service hours and holidays)."""
     if bridge is None:
@@ -124,4 +145,11 @@ def build_agi(s: Settings, lookup: CustomerLookup, bridge: AmiBridge | None, pol
         return open_at(now, policy.service_hours, policy.tz, policy.holidays)
 
     script = RouteScript(lookup, s.focus_teams, s.queue_name, clock, is_open, bridge.note)
-    return AgiService(script, s.agi_host, s.agi_port, s.agi_deadline_seconds)
+    callbacks = None
+    if projection is not None and sessions is not None:
+        places = CallbackPlaces(sessions, policy)
+        dispatcher = CallbackDispatcher(places, projection, s.queue_name, clock, bridge.send,
+                                        lambda: bridge.connected)
+        callbacks = (CallbackScripts(places, projection, s.queue_name, s.default_region, clock, bridge.note,
+                                     dispatcher.wake), dispatcher)
+    return AgiService(script, s.agi_host, s.agi_port, s.agi_deadline_seconds, callbacks)

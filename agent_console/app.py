@@ -191,7 +191,10 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
         hub=hub, queue_feed=feed, wallboard=wallboard, notifier=notifier, writer=writer,
         database_ok=lambda: database_ok(engine), close_database=partial(_dispose, engine, reads),
         pbx=pbx, bus_link=bus_link)
-    return Running(services, bridge, jobs, agi=build_agi(settings, lookup, bridge, policy, clock),
+    agi = build_agi(settings, lookup, bridge, policy, clock, feed.projection, db)
+    if agi is not None and agi.dispatcher is not None:
+        agi.dispatcher.subscribe(bus)
+    return Running(services, bridge, jobs, agi=agi,
                    mail=listener_of(settings, intake, clock), sender=sender_of(settings, db, clock),
                    escalation=escalation, fax=spool_of(settings, intake, clock))
 

@@ -122,6 +122,25 @@ def originate(from_interface: str, number: str, allow: DialAllowList, context: s
         "CallerID": f"<{exten}>"}, idempotent=False)
 
 
+_E164 = re.compile(r"\+[1-9][0-9]{5,16}")
+
+
+def callback_originate(agent_interface: str, number: str, callback_id: int, timeout_s: int = 20) -> Action:
+    """hotline's callback, agent first: ring the agent's phone into the dialplan's
+    `hotline-callback`, which dials `number` (the E.164 number that called in; no
+    allow-list: it is the caller's own) once the agent answers. The id goes to both
+    legs (`__` inherits it) for the HotlineCallbackResult user event."""
+    if not 0 < int(callback_id) < 2**31:
+        raise ValueError(f"bad callback id {callback_id!r}")
+    number = _match(_E164, number, "callback number")
+    return Action("Originate", {
+        "Channel": _match(_INTERFACE, agent_interface, "interface"), "Context": "hotline-callback",
+        "Exten": "s", "Priority": "1", "Timeout": str(int(timeout_s) * 1000), "Async": "true",
+        "CallerID": f"<{number}>",
+        "Variable": f"__HOTLINE_CALLBACK_ID={int(callback_id)},HOTLINE_CALLBACK_NUMBER={number}"},
+        idempotent=False)
+
+
 def blind_transfer(channel: str, exten: str, allow: DialAllowList, context: str = "agents") -> Action:
     """Move the other party of `channel` to `exten` (on the allow-list, as originate)."""
     return Action("BlindTransfer", {"Channel": _match(_CHANNEL, channel, "channel"),

@@ -193,6 +193,14 @@ class CallRegistry:
         call.outcome = ev.Outcome.TIMEOUT
         return self._stop_ringing(call, ev.CallChange.LEFT_QUEUE, e.at)
 
+    def _on_callback(self, e: ev.CallbackRequested, now: datetime) -> list[Update]:
+        """The caller left the queue for a callback: it ends as CALLBACK, not abandoned."""
+        call = self._get(e.linkedid, create=False)
+        if call is None or call.answered_at is not None:
+            return []
+        call.outcome = ev.Outcome.CALLBACK
+        return []
+
     def _on_transfer(self, e: ev.CallTransferred, now: datetime) -> list[Update]:
         call = self._get(e.linkedid, create=False)
         if call is None:
@@ -256,4 +264,5 @@ _HANDLERS: dict[type, Callable[[CallRegistry, Any, datetime], list[Update]]] = {
     ev.WaitingCallerSnapshot: CallRegistry._on_waiting,
     ev.ActiveChannelSnapshot: CallRegistry._on_channel,
     ev.ResyncCompleted: CallRegistry._on_resynced, ev.CallRouted: CallRegistry._on_routed,
+    ev.CallbackRequested: CallRegistry._on_callback,
 }

@@ -14,6 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from cti.callback_events import CallbackDialed as CallbackDialed
+from cti.callback_events import CallbackRequested as CallbackRequested
+
 # the enums live in cti.states; consumers find them here beside the events (explicit re-exports)
 from cti.states import AgentState as AgentState
 from cti.states import CallChange as CallChange
@@ -323,6 +326,7 @@ CallEvent = (
     | ChannelHungUp
     | CallEnded
     | CallRouted
+    | CallbackRequested | CallbackDialed
 )
 AgentEvent = (AgentLoggedIn | AgentLoggedOut | AgentPaused | AgentUnpaused | AgentDeviceChanged
               | QueueWrapUpTime | WrapUpDue)

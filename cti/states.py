@@ -25,6 +25,7 @@ class Outcome(enum.StrEnum):
     TIMEOUT = "timeout"
     TRANSFERRED = "transferred"
     AFTER_HOURS = "after_hours"
+    CALLBACK = "callback"  # left the queue with a callback request: not an abandon
 
 
 class CompletedBy(enum.StrEnum):

@@ -100,6 +100,10 @@ def _user_event(m: Message, at: datetime) -> list[ev.DomainEvent]:
             ev.LeaveReason.UNKNOWN)
         return [ev.CallTimedOut(at=at, linkedid=m.get("Linkedid"), queue=m.get("Queue"),
                                 reason=reason)]
+    if kind == "HotlineCallbackResult":
+        callback_id = _int(m, "CallbackId")
+        return [ev.CallbackDialed(at=at, callback_id=callback_id, dial_status=m.get("DialStatus")[:20])] if (
+            callback_id > 0) else []
     if kind == "HotlineAfterHours":
         return [ev.AfterHoursCall(at=at, linkedid=m.get("Linkedid"), uniqueid=m.get("Uniqueid"),
                                   queue=m.get("Queue"), caller_raw=_text(m, "CallerIDNum"),

@@ -234,12 +234,23 @@ class Callback(Base):
     caller_name: Mapped[str] = mapped_column(String(200), default="")
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
     queue: Mapped[str] = mapped_column(String(64), default="")
-    reason: Mapped[str] = mapped_column(String(20), default="abandoned")  # abandoned | timeout | after_hours
+    reason: Mapped[str] = mapped_column(String(20), default="abandoned")  # abandoned | timeout | after_hours | callback
     attempts: Mapped[int] = mapped_column(Integer, default=1)  # calls folded into this item
     first_call_at: Mapped[datetime] = mapped_column(UtcDateTime())
     last_call_at: Mapped[datetime] = mapped_column(UtcDateTime())
     status: Mapped[CallbackStatus] = mapped_column(_enum(CallbackStatus), default=CallbackStatus.OPEN)
     done_by: Mapped[str] = mapped_column(String(64), default="")
+    # "press 1 to be called back" (reason `callback`): the call and its ticket, and the
+    # virtual place (callqueue.callbacks): when the caller joined the queue (the order
+    # key), waiting | dialing | done | given_up ("" = no place), attempts, next try
+    linkedid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    place_state: Mapped[str] = mapped_column(String(20), default="", server_default="", index=True)
+    place_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    place_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    place_not_before: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    place_dialing_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    place_agent: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
 
 class TicketHistory(Base):

@@ -580,5 +580,6 @@ window.HOTLINE_I18N = {
   "timeline.status.sending": {"de": "wird gesendet", "en": "sending"},
   "timeline.status.sent": {"de": "gesendet", "en": "sent"},
   "timeline.title": {"de": "Verlauf der Anfrage", "en": "Conversation"},
-  "timeline.to": {"de": "an {who}", "en": "to {who}"}
+  "timeline.to": {"de": "an {who}", "en": "to {who}"},
+  "outcome.callback": {"de": "Rückruf gewünscht", "en": "callback requested"}
 };

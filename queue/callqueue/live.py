@@ -209,19 +209,49 @@ class QueueProjection:
     def _waiting_view(self, w: WaitingCaller, place: int, now: datetime, available: int,
                       staffed: int, handle: float) -> WaitingView:
         waited = max(0.0, (now - w.entered_at).total_seconds())
-        expected: float | None
-        if place <= available:
-            expected = waited  # an agent is free: it rings now
-        elif staffed == 0:
-            expected = None  # nobody to answer: no estimate, but certainly at risk
-        else:
-            rounds = math.ceil((place - available) / staffed)
-            expected = waited + rounds * handle / 2  # on average a busy agent is halfway through
+        expected = expected_wait(place, waited, available, staffed, handle)
         breached = waited > self.threshold
         at_risk = breached or waited >= self.threshold - WARN_MARGIN_SECONDS or (
             expected is None or expected > self.threshold)
         remaining = None if expected is None else expected - waited
         return WaitingView(w, waited, expected, remaining, at_risk, breached)
+
+    def waiting_caller(self, linkedid: str) -> WaitingCaller | None:
+        return self._waiting.get(linkedid)
+
+    def forecast(self, queue: str, now: datetime, linkedid: str = "") -> Forecast:
+        """What the wallboard would show for this caller: its own row when it waits
+        already, else a caller joining now (behind everyone waiting)."""
+        view = self.view(queue, now)
+        for place, w in enumerate(view.waiting, start=1):
+            if w.caller.linkedid == linkedid:
+                return Forecast(place - 1, w.expected_remaining_seconds, w.at_risk, self.threshold)
+        today = self.today(queue)
+        place = len(view.waiting) + 1
+        expected = expected_wait(place, 0.0, view.available_agents, view.staffed_agents,
+                                 today.aht if today.aht else DEFAULT_HANDLE_SECONDS)
+        return Forecast(place - 1, expected, expected is None or expected > self.threshold, self.threshold)
+
+
+@dataclass(frozen=True, slots=True)
+class Forecast:
+    """One caller's outlook: callers ahead, expected seconds still to wait (None:
+    nobody staffed, no estimate) and whether the promise (`threshold` s) breaks."""
+
+    ahead: int
+    expected_remaining_seconds: float | None
+    at_risk: bool
+    threshold: int
+
+
+def expected_wait(place: int, waited: float, available: int, staffed: int, handle: float) -> float | None:
+    """The wallboard's estimate of the total wait of the caller at `place` (1 = first)."""
+    if place <= available:
+        return waited  # an agent is free: it rings now
+    if staffed == 0:
+        return None  # nobody to answer: no estimate, but certainly at risk
+    rounds = math.ceil((place - available) / staffed)
+    return waited + rounds * handle / 2  # on average a busy agent is halfway through
 
 
 def thin(samples: list[Sample], max_points: int) -> list[Sample]:

@@ -16,7 +16,10 @@ Definitions (threshold T, default 25 s; short-abandon threshold S, default 5 s):
   waiting were answered this moment (one more offered call each, within T when
   its wait so far is within T); the wallboard shows it beside today's figure;
 - ASA: mean wait of answered calls; AHT: mean talk + wrap-up of answered calls;
-- abandon rate: abandoned after S / offered; longest wait: of any offered call.
+- abandon rate: abandoned after S / offered; longest wait: of any offered call;
+- a caller who left the queue for a callback (outcome `callback`, "press 1 to be
+  called back") is offered and not answered (the promise was not kept on that
+  call), but never an abandon: the callback call reaches them.
 A figure with nothing to divide by is None, not 0 or 100 %.
 """
 
@@ -25,8 +28,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-ANSWERED, ABANDONED, TIMEOUT, TRANSFERRED, AFTER_HOURS = (
-    "answered", "abandoned", "timeout", "transferred", "after_hours")
+ANSWERED, ABANDONED, TIMEOUT, TRANSFERRED, AFTER_HOURS, CALLBACK = (
+    "answered", "abandoned", "timeout", "transferred", "after_hours", "callback")
 
 
 @dataclass(frozen=True, slots=True)

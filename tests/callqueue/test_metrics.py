@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from callqueue.metrics import FinishedCall, figures, service_level_if_answered_now
+from callqueue.metrics import CALLBACK, FinishedCall, figures, service_level_if_answered_now
 
 CALLS = [
     FinishedCall("answered", 10, 100),   # within 25
@@ -54,3 +54,10 @@ def test_service_level_if_every_waiting_caller_were_answered_now() -> None:
     empty = figures([], threshold=25)
     assert service_level_if_answered_now(empty, []) is None  # nothing offered: no figure, not 100 %
     assert service_level_if_answered_now(empty, [40.0]) == 0.0
+
+
+def test_a_callback_is_offered_and_unanswered_but_never_an_abandon() -> None:
+    f = figures([FinishedCall(CALLBACK, 40.0), FinishedCall("answered", 10.0, 60.0),
+                 FinishedCall("abandoned", 30.0)])
+    assert (f.offered, f.answered, f.abandoned, f.abandon_rate) == (3, 1, 1, 1 / 3)
+    assert f.service_level == 1 / 3

@@ -175,3 +175,12 @@ def test_routes_of_callers_who_never_join_are_forgotten() -> None:
         reg.apply(ev.CallRouted(t(0), f"x.{n}", ev.CallRoute(reason="unknown")), T0)
     assert len(reg._routes) == REMEMBER_ROUTES
     assert "x.0" not in reg._routes and f"x.{REMEMBER_ROUTES + 9}" in reg._routes
+
+
+def test_a_caller_who_leaves_for_a_callback_ends_as_callback_not_abandoned() -> None:
+    reg = CallRegistry()
+    out = run(reg, [join(), ev.CallbackRequested(t(12), L, 7), ev.CallEnded(t(15), L, 16)])
+    end = calls_of(out)[-1]
+    assert (end.change, end.call.outcome, end.call.answered_at) == ("ended", "callback", None)
+    # an unknown call, or one answered already, is left as it is
+    assert run(reg, [ev.CallbackRequested(t(20), "nobody", 8)]) == []

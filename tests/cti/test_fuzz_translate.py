@@ -14,7 +14,8 @@ from cti.protocol import AmiMessage
 from cti.tracker import CallTracker
 from cti.translate import _TABLE
 
-FIELDS = ["Linkedid", "Uniqueid", "Channel", "Queue", "CallerIDNum", "CallerIDName", "Position",
+FIELDS = ["Linkedid", "Uniqueid", "CallbackId", "DialStatus",
+          "Channel", "Queue", "CallerIDNum", "CallerIDName", "Position",
           "Interface", "MemberName", "DestUniqueid", "DestChannel", "HoldTime", "TalkTime", "RingTime",
           "Reason", "OriginalPosition", "UserEvent", "QueueStatus", "Extension", "TransfereeLinkedid",
           "TransfererChannel", "Cause", "Paused", "PausedReason", "Status", "InCall", "Wait", "Duration",
@@ -22,7 +23,8 @@ FIELDS = ["Linkedid", "Uniqueid", "Channel", "Queue", "CallerIDNum", "CallerIDNa
 HOSTILE = st.one_of(
     st.sampled_from(["", "0", "-1", "99999999999999999999", "1.5", "abc", "<script>alert(1)</script>",
                      "anonymous", "+49 341 2538-5555", "PJSIP/1001", "1700000000.1", "hotline",
-                     "HotlineQueueExit", "TIMEOUT", "1", "true", "00:00:07", "x\x00y", "\ud800", "ü" * 5000]),
+                     "HotlineQueueExit", "HotlineCallbackResult", "ANSWER", "TIMEOUT", "1", "true",
+                     "00:00:07", "x\x00y", "\ud800", "ü" * 5000]),
     st.text(max_size=40),
     st.text(min_size=10_000, max_size=10_001, alphabet="a<>&\"'"),
 )

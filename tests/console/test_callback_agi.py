@@ -1,0 +1,131 @@
+"""The `wait` and `callback` FastAGI scripts and the callback dispatcher on a real
+database and the wallboard's projection (the AMI side: tests/integration/
+test_callback_live.py). Logs never carry the caller's number."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from callqueue import callbacks as cb
+from callqueue.live import QueueProjection
+
+from agent_console.callback_agi import CallbackDispatcher, CallbackScripts
+from cti import events as ev
+from cti.agi import AgiRequest
+from tests.db_fixture import db_sessions, wipe
+from tests.factories import call_snapshot, new_linkedid
+from tickets.callback_places import CallbackPlaces
+
+NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+NUMBER = "+493415550199"
+
+
+def _request(script: str, caller: str, linkedid: str) -> AgiRequest:
+    return AgiRequest.from_env({"agi_network_script": script, "agi_callerid": caller,
+                                "agi_uniqueid": linkedid, "agi_arg_1": linkedid})
+
+
+def _agent(p: QueueProjection, state: ev.AgentState) -> None:
+    p.apply(ev.AgentUpdated(NOW, ev.AgentSnapshot("PJSIP/1001", "1001", state, "", NOW, ("hotline",), None)), NOW)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.noted: list[ev.DomainEvent] = []
+        self.sent: list[tuple[str, dict[str, str]]] = []
+        self.woken = 0
+        self.refuse = False
+
+    async def note(self, event: ev.DomainEvent) -> None:
+        self.noted.append(event)
+
+    async def send(self, name: str, fields: dict[str, str]) -> object:
+        if self.refuse:
+            raise ConnectionError("AMI link down")
+        self.sent.append((name, fields))
+        return None
+
+    def wake(self) -> None:
+        self.woken += 1
+
+
+async def test_wait_says_position_wait_and_offer_from_the_wallboard_forecast(database_url: str) -> None:
+    projection, rec = QueueProjection(threshold=25), Recorder()
+    with db_sessions(database_url) as sessions:
+        scripts = CallbackScripts(CallbackPlaces(sessions), projection, "hotline", "DE", lambda: NOW,
+                                  rec.note, rec.wake)
+        try:
+            _agent(projection, ev.AgentState.AVAILABLE)
+            assert await scripts.wait(_request("wait", NUMBER, "1.1")) == []  # straight to the free agent
+            _agent(projection, ev.AgentState.ON_CALL)
+            assert dict(await scripts.wait(_request("wait", NUMBER, "1.1"))) == {
+                "HOTLINE_AHEAD": "0", "HOTLINE_WAIT_MINUTES": "2", "HOTLINE_OFFER": "1"}  # 90 s
+            assert scripts.scripts()["wait"].fallback(_request("wait", NUMBER, "1.1"), "timeout") == []
+        finally:
+            scripts.close()
+
+
+async def test_callback_keeps_the_place_from_the_queue_join_and_refuses_withheld(
+        database_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    projection, rec = QueueProjection(), Recorder()
+    linkedid = new_linkedid()
+    joined = NOW - timedelta(seconds=12)
+    projection.apply(ev.CallUpdated(joined, ev.CallChange.JOINED, call_snapshot(
+        linkedid, caller_number=NUMBER, entered_at=joined)), joined)
+    with db_sessions(database_url) as sessions:
+        wipe(sessions)
+        places = CallbackPlaces(sessions)
+        scripts = CallbackScripts(places, projection, "hotline", "DE", lambda: NOW, rec.note, rec.wake)
+        try:
+            with caplog.at_level(logging.INFO):
+                got = dict(await scripts.callback(_request("callback", "0341 5550199", linkedid)))
+            assert got["HOTLINE_CALLBACK"] == "1"
+            callback_id = int(got["HOTLINE_CALLBACK_ID"])
+            assert rec.noted == [ev.CallbackRequested(NOW, linkedid, callback_id)] and rec.woken == 1
+            assert places.active() == [cb.VirtualPlace(callback_id, "hotline", joined, NUMBER)]
+            assert dict(await scripts.callback(_request("callback", "", new_linkedid()))) == {
+                "HOTLINE_CALLBACK": "0"}
+            assert scripts.scripts()["callback"].fallback(_request("callback", NUMBER, "x"), "error") == [
+                ("HOTLINE_CALLBACK", "0")]
+            assert "5550199" not in caplog.text
+        finally:
+            scripts.close()
+            wipe(sessions)
+
+
+async def test_dispatcher_rings_a_free_agent_first_and_settles_the_result(database_url: str) -> None:
+    projection, rec = QueueProjection(), Recorder()
+    with db_sessions(database_url) as sessions:
+        wipe(sessions)
+        places = CallbackPlaces(sessions)
+        callback_id = places.request(new_linkedid(), NUMBER, NUMBER, "", "hotline", NOW, NOW)
+        connected = True
+        dispatcher = CallbackDispatcher(places, projection, "hotline", lambda: NOW, rec.send, lambda: connected)
+        try:
+            _agent(projection, ev.AgentState.ON_CALL)
+            await dispatcher.tick()
+            assert rec.sent == []  # nobody free
+            _agent(projection, ev.AgentState.AVAILABLE)
+            rec.refuse = True
+            await dispatcher.tick()  # the Originate fails: the place waits again
+            assert places.active()[0].state is cb.PlaceState.WAITING
+            rec.refuse = False
+            await dispatcher.tick()
+            await dispatcher.tick()  # the agent is taken by the callback: not rung twice
+            assert [(n, f["Channel"], f["Variable"]) for n, f in rec.sent] == [
+                ("Originate", "PJSIP/1001", f"__HOTLINE_CALLBACK_ID={callback_id},HOTLINE_CALLBACK_NUMBER={NUMBER}")]
+            assert places.active()[0].state is cb.PlaceState.DIALING
+            await dispatcher._dialed(ev.CallbackDialed(NOW, callback_id, "NOANSWER"))
+            retry = places.active()[0]
+            assert (retry.state, retry.attempts) == (cb.PlaceState.WAITING, 1)
+            await dispatcher.tick()
+            assert len(rec.sent) == 1  # not before the retry time
+            places.save(cb.dialing(retry, "PJSIP/1001", NOW))
+            await dispatcher._dialed(ev.CallbackDialed(NOW, callback_id, "ANSWER"))
+            assert places.active() == []
+            await dispatcher._dialed(ev.CallbackDialed(NOW, callback_id, "ANSWER"))  # settled: ignored
+        finally:
+            await dispatcher.close()
+            wipe(sessions)

@@ -1,0 +1,42 @@
+"""The callback's events: the dialplan's HotlineCallbackResult, translated; the
+callback Originate, validated (agent first, the caller's own E.164 number)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from cti import events as ev
+from cti.actions import callback_originate
+from cti.protocol import AmiMessage
+from cti.translate import translate
+
+AT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+def _user_event(**fields: str) -> AmiMessage:
+    return AmiMessage((("Event", "UserEvent"), ("UserEvent", "HotlineCallbackResult"), *fields.items()))
+
+
+def test_callback_result_is_translated_and_garbage_is_dropped() -> None:
+    assert translate(_user_event(CallbackId="7", DialStatus="ANSWER"), AT) == [
+        ev.CallbackDialed(AT, 7, "ANSWER")]
+    assert translate(_user_event(CallbackId="7", DialStatus="NOANSWER" * 10), AT)[0] == ev.CallbackDialed(
+        AT, 7, ("NOANSWER" * 10)[:20])
+    assert translate(_user_event(CallbackId="", DialStatus="ANSWER"), AT) == []
+    assert translate(_user_event(CallbackId="x1", DialStatus="ANSWER"), AT) == []
+
+
+def test_callback_originate_rings_the_agent_first_and_dials_only_an_e164_number() -> None:
+    action = callback_originate("PJSIP/1001", "+493415550123", 7)
+    assert (action.name, action.idempotent) == ("Originate", False)
+    assert action.fields["Channel"] == "PJSIP/1001" and action.fields["Context"] == "hotline-callback"
+    assert action.fields["Variable"] == "__HOTLINE_CALLBACK_ID=7,HOTLINE_CALLBACK_NUMBER=+493415550123"
+    for number in ("03415550123", "+49341,x=1", "+49 341 555", "+4934155501231234567890"):
+        with pytest.raises(ValueError):
+            callback_originate("PJSIP/1001", number, 7)
+    with pytest.raises(ValueError):
+        callback_originate("PJSIP/1001\r\nAction: Hangup", "+493415550123", 7)
+    with pytest.raises(ValueError):
+        callback_originate("PJSIP/1001", "+493415550123", 0)

@@ -1,0 +1,109 @@
+"""Virtual places: the callback items of callers who pressed 1 while waiting.
+
+Layer: service (sync, SQLAlchemy; runs on a worker thread, never on the loop).
+Must not import agent_console. The decisions are callqueue.callbacks'; this only
+stores them, so a place survives a `hotline serve` restart.
+
+`request` is idempotent per Linkedid (pressing 1 twice, or a replayed AGI request,
+makes one item): in one transaction it makes the callback item (reason `callback`,
+the place waiting), the ticket for the call (its Linkedid, like an answered call's
+ticket) and links the call record to both, creating the record if the bridge has
+not written it yet (the ENDED update later fills in the rest and keeps the links; a
+caller who pressed 1 during the offer, before joining the queue, has no ENDED: the
+record starts with outcome `callback`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from callqueue.callbacks import PlaceState, VirtualPlace
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from tickets.lookup import direct_contact
+from tickets.models import Callback, CallbackStatus, CallRecord, Contact, Priority, Ticket
+from tickets.sla import SlaPolicy
+from tickets.subjects import call_subject
+
+_ACTIVE = (PlaceState.WAITING.value, PlaceState.DIALING.value)
+
+
+def _insert(session: Session, model: type[Any]) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert(model) if dialect == "postgresql" else sqlite.insert(model))
+
+
+def _place(item: Callback) -> VirtualPlace:
+    return VirtualPlace(callback_id=item.id, queue=item.queue, joined_at=item.place_at or item.first_call_at,
+                        number=item.caller_number, state=PlaceState(item.place_state),
+                        attempts=item.place_attempts, not_before=item.place_not_before,
+                        dialing_since=item.place_dialing_since, agent=item.place_agent)
+
+
+class CallbackPlaces:
+    def __init__(self, sessions: sessionmaker[Session], policy: SlaPolicy | None = None) -> None:
+        self.sessions, self.policy = sessions, policy
+
+    def request(self, linkedid: str, number: str, caller_raw: str, caller_name: str, queue: str,
+                joined_at: datetime, now: datetime) -> int:
+        """The callback item's id (the existing one when this call asked already)."""
+        with self.sessions.begin() as session:
+            found = session.scalar(select(Callback.id).where(Callback.linkedid == linkedid))
+            if found is not None:
+                return int(found)
+            contact = direct_contact(session, number)
+            ticket = self._ticket(session, linkedid, caller_raw, number, contact, now)
+            item = Callback(caller_number=number, caller_raw=caller_raw[:64], caller_name=caller_name[:200],
+                            contact_id=contact, queue=queue, reason="callback", attempts=1,
+                            first_call_at=joined_at, last_call_at=joined_at, linkedid=linkedid,
+                            ticket_id=ticket, place_state=PlaceState.WAITING.value, place_at=joined_at)
+            session.add(item)
+            session.flush()
+            stmt = _insert(session, CallRecord).values(
+                linkedid=linkedid, caller_number=number, caller_raw=caller_raw[:64],
+                caller_name=caller_name[:200], queue=queue, entered_at=joined_at, contact_id=contact,
+                outcome="callback")
+            session.execute(stmt.on_conflict_do_nothing(index_elements=["linkedid"]))
+            session.execute(update(CallRecord).where(CallRecord.linkedid == linkedid)
+                            .values(callback_id=item.id, ticket_id=ticket))
+            return item.id
+
+    def _ticket(self, session: Session, linkedid: str, caller_raw: str, number: str,
+                contact: int | None, now: datetime) -> int:
+        existing = session.scalar(select(Ticket.id).where(Ticket.linkedid == linkedid))
+        if existing is not None:
+            return int(existing)
+        language = session.scalar(select(Contact.language).where(Contact.id == contact)) if contact else None
+        ticket = Ticket(number=f"pending-{linkedid}"[:20], linkedid=linkedid, contact_id=contact,
+                        subject=call_subject(caller_raw, number, language), created_at=now, updated_at=now,
+                        due_at=self.policy.due(now, Priority.NORMAL) if self.policy else None)
+        session.add(ticket)
+        session.flush()
+        ticket.number = f"{now.year}-{ticket.id:06d}"
+        return ticket.id
+
+    def active(self) -> list[VirtualPlace]:
+        """Places waiting or being dialled, oldest first."""
+        with self.sessions() as session:
+            items = session.scalars(select(Callback).where(Callback.place_state.in_(_ACTIVE))
+                                    .order_by(Callback.place_at, Callback.id)).all()
+            return [_place(i) for i in items]
+
+    def place(self, callback_id: int) -> VirtualPlace | None:
+        with self.sessions() as session:
+            item = session.get(Callback, callback_id)
+            return _place(item) if item is not None and item.place_state else None
+
+    def save(self, place: VirtualPlace) -> None:
+        """Store a decision; a place DONE closes its callback item (a given-up one stays open)."""
+        values: dict[str, Any] = {
+            "place_state": place.state.value, "place_attempts": place.attempts,
+            "place_not_before": place.not_before, "place_dialing_since": place.dialing_since,
+            "place_agent": place.agent[:64]}
+        if place.state is PlaceState.DONE:
+            values.update(status=CallbackStatus.DONE, done_by="callback")
+        with self.sessions.begin() as session:
+            session.execute(update(Callback).where(Callback.id == place.callback_id).values(**values))
