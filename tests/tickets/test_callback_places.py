@@ -81,7 +81,7 @@ def test_places_come_oldest_first_and_settle(sessions: Sessions) -> None:
 
 def test_the_migration_keeps_existing_callback_items(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    upgrade(url, "0008")
+    upgrade(url, "0011")
     with db_sessions(url) as sessions, sessions.begin() as s:
         s.execute(text("INSERT INTO callbacks (caller_number, caller_raw, caller_name, queue, reason, "
                        "attempts, first_call_at, last_call_at, status, done_by) VALUES (:n, '', '', "
