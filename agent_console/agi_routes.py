@@ -17,8 +17,10 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime
 
+from agent_console.agi_ivr import IvrScripts
 from agent_console.settings import Settings
 from cti import events as ev
 from cti.agi import AgiRequest
@@ -26,7 +28,7 @@ from cti.agi_server import AgiScript, AgiServer, Variables
 from cti.bridge import AmiBridge
 from tickets.lookup import CustomerLookup
 from tickets.route_facts import caller_facts
-from tickets.routing import CallerFacts, Route, decide, fallback_route, parse_teams
+from tickets.routing import LANGUAGES, CallerFacts, Route, decide, fallback_route, parse_teams
 from tickets.service_calendar import open_at
 from tickets.sla import SlaPolicy
 
@@ -38,8 +40,8 @@ Publish = Callable[[ev.DomainEvent], Awaitable[None]]
 class RouteScript:
     def __init__(self, lookup: CustomerLookup, teams: str, queue: str, clock: Callable[[], datetime],
                  is_open: Callable[[datetime], bool], publish: Publish | None = None,
-                 workers: int = 4) -> None:
-        self.lookup, self.teams, self.queue = lookup, parse_teams(teams), queue
+                 workers: int = 4, ivr: bool = False) -> None:
+        self.lookup, self.teams, self.queue, self.ivr = lookup, parse_teams(teams), queue, ivr
         self.clock, self.is_open, self.publish = clock, is_open, publish
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="agi-lookup")
         self._notes: set[asyncio.Task[None]] = set()  # fallback notes in flight (a few at most)
@@ -55,6 +57,8 @@ class RouteScript:
         started = time.perf_counter()
         loop = asyncio.get_running_loop()
         facts = await loop.run_in_executor(self._pool, self.facts, request.callerid)
+        if len(request.args) > 1 and request.args[1] in LANGUAGES:  # the caller chose (extensions_ivr.conf)
+            facts = replace(facts, language=request.args[1])
         route = decide(facts, self.teams, open_now=self.is_open(self.clock()))
         self.decisions_ms.append((time.perf_counter() - started) * 1000)
         if len(self.decisions_ms) > 10_000:
@@ -64,7 +68,8 @@ class RouteScript:
     async def handle(self, request: AgiRequest) -> Variables:
         route = await self.route(request)
         await self._note(request, route)
-        return route.variables(self.queue)
+        *variables, routed = route.variables(self.queue)  # HOTLINE_ROUTED stays the last
+        return [*variables, ("HOTLINE_IVR", "1" if self.ivr else "0"), routed]
 
     def fallback(self, request: AgiRequest, reason: str) -> Variables:
         log.warning("AGI route for %s: %s, answering with the plain queue", _linkedid(request), reason)
@@ -89,17 +94,20 @@ def _linkedid(request: AgiRequest) -> str:
     return (request.args[0] if request.args else request.uniqueid)[:64]
 
 
-def agi_server(script: RouteScript, host: str, port: int, deadline: float) -> AgiServer:
-    return AgiServer({"route": AgiScript(script.handle, script.fallback)}, host=host, port=port,
-                     deadline=deadline)
+def agi_server(script: RouteScript, host: str, port: int, deadline: float,
+               ivr: IvrScripts | None = None) -> AgiServer:
+    scripts = {"route": AgiScript(script.handle, script.fallback), **(ivr.scripts() if ivr else {})}
+    return AgiServer(scripts, host=host, port=port, deadline=deadline)
 
 
 class AgiService:
-    """What the composition root starts and stops: the server and its script. A port
+    """What the composition root starts and stops: the server and its scripts. A port
     that cannot be bound is logged, not fatal: the dialplan falls back without us."""
 
-    def __init__(self, script: RouteScript, host: str, port: int, deadline: float) -> None:
-        self.script, self.server = script, agi_server(script, host, port, deadline)
+    def __init__(self, script: RouteScript, host: str, port: int, deadline: float,
+                 ivr: IvrScripts | None = None) -> None:
+        self.script, self.ivr = script, ivr
+        self.server = agi_server(script, host, port, deadline, ivr)
 
     async def start(self) -> None:
         try:
@@ -111,10 +119,12 @@ class AgiService:
     async def close(self) -> None:
         await self.server.close()
         self.script.close()
+        if self.ivr is not None:
+            self.ivr.close()
 
 
 def build_agi(s: Settings, lookup: CustomerLookup, bridge: AmiBridge | None, policy: SlaPolicy,
-              clock: Callable[[], datetime]) -> AgiService | None:
+              clock: Callable[[], datetime], ivr: IvrScripts | None = None) -> AgiService | None:
     """FastAGI only beside the AMI bridge (the registry it notes routes in); open or
     closed on the SLA's own calendar (service hours and holidays)."""
     if bridge is None:
@@ -123,5 +133,5 @@ def build_agi(s: Settings, lookup: CustomerLookup, bridge: AmiBridge | None, pol
     def is_open(now: datetime) -> bool:
         return open_at(now, policy.service_hours, policy.tz, policy.holidays)
 
-    script = RouteScript(lookup, s.focus_teams, s.queue_name, clock, is_open, bridge.note)
-    return AgiService(script, s.agi_host, s.agi_port, s.agi_deadline_seconds)
+    script = RouteScript(lookup, s.focus_teams, s.queue_name, clock, is_open, bridge.note, ivr=s.ivr)
+    return AgiService(script, s.agi_host, s.agi_port, s.agi_deadline_seconds, ivr)

@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent_console import http_request, middleware
+from agent_console.agi_ivr import IvrScripts
 from agent_console.agi_routes import build_agi
 from agent_console.hub import Hub
 from agent_console.jobs import Jobs
@@ -170,7 +171,9 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
         hub=hub, queue_feed=feed, wallboard=wallboard, notifier=notifier, writer=writer,
         database_ok=lambda: database_ok(engine), close_database=partial(_dispose, engine, reads),
         pbx=pbx, bus_link=bus_link)
-    return Running(services, bridge, jobs, agi=build_agi(settings, lookup, bridge, policy, clock),
+    ivr = IvrScripts(db, lookup, settings.timezone, clock, bus.publish, hub, settings.mask_caller_numbers)
+    services.surveys = ivr
+    return Running(services, bridge, jobs, agi=build_agi(settings, lookup, bridge, policy, clock, ivr),
                    mail=listener_of(settings, intake, clock), sender=sender_of(settings, db, clock))
 
 

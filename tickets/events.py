@@ -47,6 +47,7 @@ class TicketUpdated:
     updated_at: datetime
     version: int
     organisation_id: int | None = None  # a mail or form ticket from an address no contact has
+    csat: int | None = None  # the caller's survey answer, 1-5
 
     @classmethod
     def of(cls, ticket: Mapping[str, Any]) -> TicketUpdated:

@@ -38,7 +38,8 @@ def ticket_dict(t: Ticket, now: datetime) -> dict[str, Any]:
         "first_contact_resolution": t.first_contact_resolution, "contact_id": t.contact_id,
         "organisation_id": t.organisation_id,
         "linkedid": t.linkedid, "due_at": iso(t.due_at), "overdue": is_overdue(t.due_at, t.status, now),
-        "created_at": iso(t.created_at), "updated_at": iso(t.updated_at), "version": t.version}
+        "created_at": iso(t.created_at), "updated_at": iso(t.updated_at), "version": t.version,
+        "csat": t.csat}
 
 
 def call_dict(r: CallRecord) -> dict[str, Any]:
