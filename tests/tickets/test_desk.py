@@ -35,7 +35,8 @@ def test_create_numbers_the_ticket_sets_due_and_writes_history(desk: TicketDesk,
     assert t["contact_id"] == contact and t["created_at"] == "2026-03-06T14:00:00+00:00"
     assert list(t) == ["id", "number", "subject", "description", "status", "priority", "level", "team",
                        "assignee", "category", "channel", "first_contact_resolution", "contact_id",
-                       "organisation_id", "linkedid", "due_at", "overdue", "created_at", "updated_at", "version"]
+                       "organisation_id", "linkedid", "due_at", "overdue", "created_at", "updated_at", "version",
+                       "csat"]
     json.dumps(t)  # JSON-ready
     [h] = desk.history(t["id"])
     assert (h["field"], h["actor"], h["new"]) == ("created", "anna", t["number"])
