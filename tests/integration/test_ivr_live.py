@@ -31,7 +31,8 @@ pytestmark = pytest.mark.asterisk
 KNOWN = "+49 341 7300001"  # Karla Kunde: an open ticket, due tomorrow 14:30 UTC
 ENGLISH = "+44 20 7300003"  # Emma English: an open ticket, English
 SHARED = "+49 341 7300009"  # one number, two contacts (ambiguous): Sam has a ticket
-QUIET = "+49 341 7300004"  # Quentin: known, no open ticket
+QUIET = "+49 341 7300004"  # Quentin: known, no open ticket (until his survey call makes one)
+HASTY = "+49 341 7300005"  # Hanna: known, no open ticket, hangs up during the survey
 STRANGER = "+49 351 7399999"  # no contact has this number
 
 
@@ -64,6 +65,7 @@ def ivr_db(module_database_url: str) -> tuple[str, dict[str, int]]:
         _contact(s, org, "Sina Geteilt", SHARED)
         ids["shared"] = _ticket(s, _contact(s, org, "Sam Geteilt", SHARED), due)
         _contact(s, org, "Quentin Ruhig", QUIET)
+        _contact(s, org, "Hanna Eilig", HASTY)
     return module_database_url, ids
 
 
@@ -228,3 +230,42 @@ def test_keyed_ticket_is_read_only_to_its_own_contacts_number(
         _ended(pbx, call, linkedid)
     text = hotline.read_text()
     assert "(keyed, caller +49351•" in text and "7399999" not in text
+
+
+def _call_ticket(url: str, linkedid: str) -> Ticket | None:
+    with db_sessions(url) as sessions, sessions() as s:
+        return s.query(Ticket).filter(Ticket.linkedid == linkedid).one_or_none()
+
+
+def test_survey_answer_4_lands_on_the_calls_ticket(pbx: Pbx, ivr_db: tuple[str, dict[str, int]],
+                                                   hotline: Path, played: Path) -> None:
+    """The agent hangs up after 2 s (Queue option c: the caller goes on); the caller,
+    known without an open ticket (no status offer), presses 4 during the question."""
+    url = ivr_db[0]
+    with pbx.phone("1001", answer_after=0.5, hangup_after=2):
+        fresh = _fresh(pbx)
+        call, linkedid = _call(pbx, QUIET, "4@9", duration=20)
+        pbx.tap.wait_for(lambda e: e["Event"] == "AgentComplete" and e.get("Linkedid") == linkedid, timeout=30)
+        survey = _user_event(pbx, "HotlineSurvey", fresh)
+        assert (survey["Answer"], survey["Saved"]) == ("4", "saved")
+        _ended(pbx, call, linkedid)
+    ticket = _call_ticket(url, linkedid)
+    assert ticket is not None and ticket.csat == 4
+    names = [n for n, lang in _plays(played, linkedid, pbx)]
+    assert names[-2:] == ["hotline/survey", "hotline/thanks"]
+    assert f"AGI survey for {linkedid}: csat 4 on ticket {ticket.number}" in hotline.read_text()
+
+
+def test_hanging_up_during_the_survey_skips_it_without_error(pbx: Pbx, ivr_db: tuple[str, dict[str, int]],
+                                                             hotline: Path, played: Path) -> None:
+    url = ivr_db[0]
+    with pbx.phone("1001", answer_after=0.5, hangup_after=1):
+        call, linkedid = _call(pbx, HASTY, "", duration=6)  # hangs up ~2 s into the question
+        pbx.tap.wait_for(lambda e: e["Event"] == "AgentComplete" and e.get("Linkedid") == linkedid, timeout=30)
+        _ended(pbx, call, linkedid)
+    assert ("hotline/survey", "de") in _plays(played, linkedid, pbx)
+    ticket = _call_ticket(url, linkedid)
+    assert ticket is not None and ticket.csat is None
+    assert not [e for e in pbx.tap.events if e.get("Linkedid") == linkedid and e.get("UserEvent") == "HotlineSurvey"]
+    assert f"AGI survey for {linkedid}" not in hotline.read_text()  # the script was never asked
+    assert "Traceback" not in hotline.read_text()
