@@ -208,3 +208,19 @@ def test_todays_caller_satisfaction_is_shown_and_follows_new_answers(demo: DemoS
     finally:
         page.context.close()
 
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_the_ticket_page_shows_the_callers_rating(demo: DemoServer, browser: Any, lang: str) -> None:
+    from tests.browser.demo_day import RATINGS
+
+    page = open_wallboard(browser, demo, lang, (1366, 768), False)
+    try:
+        page.goto(demo.url + "/tickets/1")
+        page.wait_for_function("document.getElementById('facts').children.length > 0")
+        facts = page.evaluate("document.getElementById('facts').innerText")
+        label = "Zufriedenheit des Anrufers (1\N{EN DASH}5)" if lang == "de" else "Caller satisfaction (1\N{EN DASH}5)"
+        assert f"{label}\n{RATINGS[0]} / 5" in facts, facts
+        assert page.evaluate("hl.missing.size") == 0
+    finally:
+        page.context.close()
