@@ -3,6 +3,7 @@
 #   ./hotline.sh up     install what the hotline needs and bring it all up
 #   ./hotline.sh test   install what the tests need and run them all
 # Everything else is `.venv/bin/hotline ...`.
+# espeak-ng and sox make the German and English prompts when Asterisk is set up.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -78,14 +79,14 @@ PY
 case "${1:-}" in
   up)
     need_root "$@"
-    apt_install python3 mmdebstrap ca-certificates
+    apt_install python3 mmdebstrap ca-certificates espeak-ng sox
     python_env "test"
     shift
     exec .venv/bin/hotline up "$@"
     ;;
   test)
     need_root "$@"
-    apt_install python3 mmdebstrap ca-certificates chromium procps
+    apt_install python3 mmdebstrap ca-certificates chromium procps espeak-ng sox
     python_env "test,bench"
     postgres_up
     redis_up

@@ -17,11 +17,13 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime
 
 from callqueue.live import QueueProjection
 from sqlalchemy.orm import Session, sessionmaker
 
+from agent_console.agi_ivr import IvrScripts
 from agent_console.callback_agi import CallbackDispatcher, CallbackScripts
 from agent_console.settings import Settings
 from cti import events as ev
@@ -31,7 +33,7 @@ from cti.bridge import AmiBridge
 from tickets.callback_places import CallbackPlaces
 from tickets.lookup import CustomerLookup
 from tickets.route_facts import caller_facts
-from tickets.routing import CallerFacts, Route, decide, fallback_route, parse_teams
+from tickets.routing import LANGUAGES, CallerFacts, Route, decide, fallback_route, parse_teams
 from tickets.service_calendar import open_at
 from tickets.sla import SlaPolicy
 
@@ -43,8 +45,8 @@ Publish = Callable[[ev.DomainEvent], Awaitable[None]]
 class RouteScript:
     def __init__(self, lookup: CustomerLookup, teams: str, queue: str, clock: Callable[[], datetime],
                  is_open: Callable[[datetime], bool], publish: Publish | None = None,
-                 workers: int = 4) -> None:
-        self.lookup, self.teams, self.queue = lookup, parse_teams(teams), queue
+                 workers: int = 4, ivr: bool = False) -> None:
+        self.lookup, self.teams, self.queue, self.ivr = lookup, parse_teams(teams), queue, ivr
         self.clock, self.is_open, self.publish = clock, is_open, publish
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="agi-lookup")
         self._notes: set[asyncio.Task[None]] = set()  # fallback notes in flight (a few at most)
@@ -60,6 +62,8 @@ class RouteScript:
         started = time.perf_counter()
         loop = asyncio.get_running_loop()
         facts = await loop.run_in_executor(self._pool, self.facts, request.callerid)
+        if len(request.args) > 1 and request.args[1] in LANGUAGES:  # the caller chose (extensions_ivr.conf)
+            facts = replace(facts, language=request.args[1])
         route = decide(facts, self.teams, open_now=self.is_open(self.clock()))
         self.decisions_ms.append((time.perf_counter() - started) * 1000)
         if len(self.decisions_ms) > 10_000:
@@ -69,7 +73,8 @@ class RouteScript:
     async def handle(self, request: AgiRequest) -> Variables:
         route = await self.route(request)
         await self._note(request, route)
-        return route.variables(self.queue)
+        *variables, routed = route.variables(self.queue)  # HOTLINE_ROUTED stays the last
+        return [*variables, ("HOTLINE_IVR", "1" if self.ivr else "0"), routed]
 
     def fallback(self, request: AgiRequest, reason: str) -> Variables:
         log.warning("AGI route for %s: %s, answering with the plain queue", _linkedid(request), reason)
@@ -101,14 +106,16 @@ def agi_server(script: RouteScript, host: str, port: int, deadline: float,
 
 
 class AgiService:
-    """What the composition root starts and stops: the server and its scripts (with
-    the callback's scripts and dispatcher, agent_console.callback_agi). A port that
-    cannot be bound is logged, not fatal: the dialplan falls back without us."""
+    """What the composition root starts and stops: the server and its scripts (the caller
+    dialogue's, agent_console.agi_ivr; the callback's scripts and dispatcher,
+    agent_console.callback_agi). A port that cannot be bound is logged, not fatal: the
+    dialplan falls back without us."""
 
     def __init__(self, script: RouteScript, host: str, port: int, deadline: float,
-                 callbacks: tuple[CallbackScripts, CallbackDispatcher] | None = None) -> None:
-        self.script, self.callbacks = script, callbacks
-        more = callbacks[0].scripts() if callbacks else None
+                 callbacks: tuple[CallbackScripts, CallbackDispatcher] | None = None,
+                 ivr: IvrScripts | None = None) -> None:
+        self.script, self.callbacks, self.ivr = script, callbacks, ivr
+        more = {**(callbacks[0].scripts() if callbacks else {}), **(ivr.scripts() if ivr else {})}
         self.server = agi_server(script, host, port, deadline, more)
 
     @property
@@ -131,11 +138,13 @@ class AgiService:
         self.script.close()
         if self.callbacks:
             self.callbacks[0].close()
+        if self.ivr is not None:
+            self.ivr.close()
 
 
 def build_agi(s: Settings, lookup: CustomerLookup, bridge: AmiBridge | None, policy: SlaPolicy,
               clock: Callable[[], datetime], projection: QueueProjection | None = None,
-              sessions: sessionmaker[Session] | None = None) -> AgiService | None:
+              sessions: sessionmaker[Session] | None = None, ivr: IvrScripts | None = None) -> AgiService | None:
     """FastAGI only beside the AMI bridge (the registry it notes routes in); open or
     closed on the SLA's own calendar (service hours and holidays)."""
     if bridge is None:
@@ -144,7 +153,7 @@ def build_agi(s: Settings, lookup: CustomerLookup, bridge: AmiBridge | None, pol
     def is_open(now: datetime) -> bool:
         return open_at(now, policy.service_hours, policy.tz, policy.holidays)
 
-    script = RouteScript(lookup, s.focus_teams, s.queue_name, clock, is_open, bridge.note)
+    script = RouteScript(lookup, s.focus_teams, s.queue_name, clock, is_open, bridge.note, ivr=s.ivr)
     callbacks = None
     if projection is not None and sessions is not None:
         places = CallbackPlaces(sessions, policy)
@@ -152,4 +161,4 @@ def build_agi(s: Settings, lookup: CustomerLookup, bridge: AmiBridge | None, pol
                                         lambda: bridge.connected)
         callbacks = (CallbackScripts(places, projection, s.queue_name, s.default_region, clock, bridge.note,
                                      dispatcher.wake), dispatcher)
-    return AgiService(script, s.agi_host, s.agi_port, s.agi_deadline_seconds, callbacks)
+    return AgiService(script, s.agi_host, s.agi_port, s.agi_deadline_seconds, callbacks, ivr)

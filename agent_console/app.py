@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent_console import http_request, middleware
+from agent_console.agi_ivr import IvrScripts
 from agent_console.agi_routes import build_agi
 from agent_console.escalation_job import EscalationJob
 from agent_console.fax_in import spool_of
@@ -191,7 +192,9 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
         hub=hub, queue_feed=feed, wallboard=wallboard, notifier=notifier, writer=writer,
         database_ok=lambda: database_ok(engine), close_database=partial(_dispose, engine, reads),
         pbx=pbx, bus_link=bus_link)
-    agi = build_agi(settings, lookup, bridge, policy, clock, feed.projection, db)
+    ivr = IvrScripts(db, lookup, settings.timezone, clock, bus.publish, hub, settings.mask_caller_numbers)
+    services.surveys = ivr
+    agi = build_agi(settings, lookup, bridge, policy, clock, feed.projection, db, ivr)
     if agi is not None and agi.dispatcher is not None:
         agi.dispatcher.subscribe(bus)
     return Running(services, bridge, jobs, agi=agi,

@@ -36,3 +36,13 @@ def stats(name: QueueName, services: ServicesDep, who: Annotated[SessionUser, SU
     calls = [c for _, _, c in finished_calls(services.desk.sessions, from_, to, queue=name)]
     f = figures(calls, s.service_level_seconds, s.short_abandon_seconds)
     return {"queue": name, "from": from_.isoformat(), "to": to.isoformat(), **views.figures_json(f)}
+
+
+@router.get("/api/surveys/today")
+async def surveys_today(services: ServicesDep, who: Annotated[SessionUser, SUPERVISOR]) -> dict[str, Any]:
+    """Today's post-call survey answers (CSAT 1-5, the hotline's time zone): mean and count.
+    The wallboard shows it and updates it from `survey.answered` messages."""
+    if services.surveys is None:
+        return {"average": None, "count": 0}
+    mean, count = await services.surveys.today()
+    return {"average": mean, "count": count}

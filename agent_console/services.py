@@ -15,6 +15,7 @@ from callqueue.feed import QueueFeed
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
+from agent_console.agi_ivr import IvrScripts
 from agent_console.hub import Hub
 from agent_console.login_guard import LoginGuard
 from agent_console.notifier import PopNotifier
@@ -75,6 +76,8 @@ class Services:
     pbx: PbxPort | None = None
     # HOTLINE_REDIS_URL set: the relay (bridge instance) or the remote (web-only instance)
     bus_link: BusLink | None = None
+    # the survey answers (FastAGI `survey`): today's CSAT for the wallboard
+    surveys: IvrScripts | None = None
 
 
 def get_services(conn: HTTPConnection) -> Services:

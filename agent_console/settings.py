@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     agi_host: str = "127.0.0.1"
     agi_port: int = 4573
     agi_deadline_seconds: float = 0.3
+    # the caller dialogue (extensions_ivr.conf): language choice for callers hotline
+    # does not know, ticket status by phone, the survey after the call
+    ivr: bool = True
     # focus teams routed by penalty band, in a fixed order (append only): "Kommunen,Schulen,Werke"
     focus_teams: str = ""
     service_level_seconds: int = 25

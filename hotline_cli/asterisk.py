@@ -25,7 +25,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from cti.dial_allow import DEFAULT_DIAL_ALLOW, DialAllowList
-from hotline_cli import pbx_root
+from hotline_cli import pbx_root, prompts
 from hotline_cli.state import load_or_create_secret, state_dir, write_private
 from tickets.service_calendar import parse_region
 from tickets.sla import DAYS, ServiceHours, zone_for
@@ -106,6 +106,10 @@ class PrivateAsterisk:
             self.wait_ami(timeout)
             return
         self.render()
+        try:  # the German and English prompts, made here once (cached by text)
+            prompts.install(self.root)
+        except prompts.PromptError as exc:
+            raise pbx_root.PbxSetupError(str(exc)) from exc
         proc = subprocess.run(self._cmd(), capture_output=True, text=True)
         if proc.returncode != 0:
             raise pbx_root.PbxSetupError(f"asterisk did not start: {proc.stderr.strip()}")

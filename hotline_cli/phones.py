@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from hotline_cli import dtmf as keys
 from hotline_cli import pbx_root
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "asterisk-config" / "sipp"
@@ -56,14 +57,22 @@ def _check_text(label: str, value: str) -> str:
 
 def place_calls(
     from_number: str, *, name: str = "", sip_port: int = 5060, count: int = 1, rate: float = 1.0,
-    duration: float = 10.0, timeout: float | None = None, background: bool = False,
+    duration: float = 10.0, timeout: float | None = None, background: bool = False, dtmf: str = "",
 ) -> CallResult | subprocess.Popen[str]:
-    """Place `count` SIP calls into 5555 at `rate` calls/s, each `duration` s long."""
+    """Place `count` SIP calls into 5555 at `rate` calls/s, each `duration` s long
+    (with `dtmf`, e.g. "1,2,123#": the keys pressed first, then `duration` s more)."""
     _check_text("caller number", from_number)
     _check_text("caller name", name)
     prefix, outer, inner = _sipp_prefix()
     tag = f"{os.getpid()}-{free_udp_port()}"
-    xml = (SCENARIOS / "caller.xml").read_text().replace("[duration]", str(int(duration * 1000)))
+    pressing = sum(g.wait_ms for g in keys.parse(dtmf)) / 1000 if dtmf else 0.0
+    if dtmf:  # the keys' captures beside the scenario (SIPp replays them as RTP)
+        xml, captures = keys.scenario((SCENARIOS / "caller_dtmf.xml").read_text(), dtmf, str(inner), f"keys-{tag}")
+        for name, data in captures.items():
+            (outer / name).write_bytes(data)
+    else:
+        xml = (SCENARIOS / "caller.xml").read_text()
+    xml = xml.replace("[duration]", str(int(duration * 1000)))
     (outer / f"caller-{tag}.xml").write_text(xml)
     cmd = [
         *prefix, f"127.0.0.1:{sip_port}", "-sf", str(inner / f"caller-{tag}.xml"), "-s", "5555",
@@ -72,7 +81,7 @@ def place_calls(
         # a SIP user part cannot hold spaces or slashes: escape them (RFC 3261
         # escaped chars); Asterisk 22 unescapes and reports the number as given
         "-key", "caller_num", quote(from_number, safe="+-.()*#;=&$,?!~_'"), "-key", "caller_name", name or from_number,
-        "-nostdin", "-timeout", f"{int(timeout or duration + count / rate + 30)}s",
+        "-nostdin", "-timeout", f"{int((timeout or duration + count / rate + 30) + pressing)}s",
         "-timeout_error", "-trace_stat", "-stf", str(inner / f"stat-{tag}.csv"),
     ]
     if background:
@@ -100,13 +109,15 @@ def add_call_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--rate", type=float, default=1.0, help="calls per second")
     p.add_argument("--duration", type=float, default=30.0, help="seconds from pickup to hang-up")
     p.add_argument("--sip-port", type=int, default=5060)
+    p.add_argument("--dtmf", default="", help='keys to press, groups by commas, e.g. "2" (status) or '
+                   '"1,2,123#" (German, status, ticket 123); "4@20": the group 20 s after the previous')
     p.set_defaults(func=run_call)
 
 
 def run_call(args: argparse.Namespace) -> int:
     try:
         result = place_calls(args.from_number, name=args.name, sip_port=args.sip_port,
-                             count=args.count, rate=args.rate, duration=args.duration)
+                             count=args.count, rate=args.rate, duration=args.duration, dtmf=args.dtmf)
     except (ValueError, pbx_root.PbxSetupError) as exc:
         print(f"hotline call: {exc}", file=sys.stderr)
         return 2

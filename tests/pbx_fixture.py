@@ -138,9 +138,9 @@ class Pbx:
         return self.asterisk.cli(command)
 
     def place_call(self, number: str, name: str = "", duration: float = 5.0,
-                   background: bool = True) -> CallResult | subprocess.Popen[str]:
+                   background: bool = True, dtmf: str = "") -> CallResult | subprocess.Popen[str]:
         call = place_calls(number, name=name, sip_port=self.sip_port, duration=duration,
-                           background=background)
+                           background=background, dtmf=dtmf)
         if isinstance(call, subprocess.Popen):
             self.calls.append(call)
         return call

@@ -33,8 +33,10 @@ def serve(pbx: Pbx | None, database_url: str, port: int, secret: str, log: Path,
     ami = ({"HOTLINE_AMI_PORT": str(pbx.ami_port), "HOTLINE_AMI_SECRET": pbx.ami_secret,
             "HOTLINE_AMI_USERNAME": pbx.ami_username, "HOTLINE_AGI_PORT": str(pbx.agi_port)}
            if pbx else {"HOTLINE_AMI_ENABLED": "false"})
+    # the caller dialogue (language choice, status line, survey) only where a test asks
+    # for it: elsewhere a test caller goes straight to the queue, as before it existed
     env = dict(os.environ, HOTLINE_DATABASE_URL=database_url, HOTLINE_HTTP_PORT=str(port),
-               HOTLINE_SESSION_SECRET=secret, **{**ami, **extra})
+               HOTLINE_SESSION_SECRET=secret, **{"HOTLINE_IVR": "false", **ami, **extra})
     with log.open("a") as out:
         proc = subprocess.Popen([sys.executable, "-m", "hotline_cli.main", "serve"], env=env,
                                 stdout=out, stderr=subprocess.STDOUT, text=True)

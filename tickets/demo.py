@@ -10,12 +10,14 @@ file says what a lookup will find.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tickets.customers import parse_phone
 from tickets.kb_demo import seed_kb_demo
-from tickets.models import Contact, Organisation, Phone, PhoneKind, Role, User
+from tickets.models import Contact, Organisation, Phone, PhoneKind, Priority, Role, Ticket, TicketStatus, User
 from tickets.routing_admin import set_user
 from tickets.users import UserService, validate_new_user
 
@@ -92,6 +94,7 @@ def seed_demo(sessions: sessionmaker[Session], passwords: dict[str, str]) -> boo
         return False
     with sessions.begin() as s:
         _add_customers(s)
+        _add_open_tickets(s)
     seed_kb_demo(sessions)  # knowledge-base articles, and printer tickets that make them suggested
     users = UserService(sessions)
     for username, role, endpoint, language in DEMO_USERS:
@@ -119,3 +122,23 @@ def _add_customers(s: Session) -> None:
         s.flush()
         raw, normalized = parse_phone(number)
         s.add(Phone(raw=raw, normalized=normalized, kind=PhoneKind.DIRECT, contact_id=contact.id))
+
+
+# open tickets whose callers can hear their status by phone (`hotline call --dtmf 2`)
+DEMO_OPEN_TICKETS = (("Erika Mustermann", "VPN-Zugang im Homeoffice fehlt"),
+                     ("John Smith", "Shared mailbox not visible"))
+
+
+def _add_open_tickets(s: Session) -> None:
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    due = (now + timedelta(days=1)).replace(hour=13, minute=30)  # tomorrow afternoon in Germany
+    for name, subject in DEMO_OPEN_TICKETS:
+        contact = s.scalar(select(Contact).where(Contact.name == name))
+        if contact is None:
+            continue
+        ticket = Ticket(number=f"open-{contact.id}", subject=subject, status=TicketStatus.OPEN,
+                        priority=Priority.NORMAL, contact_id=contact.id, organisation_id=contact.organisation_id,
+                        due_at=due, created_at=now - timedelta(hours=3), updated_at=now - timedelta(hours=3))
+        s.add(ticket)
+        s.flush()
+        ticket.number = f"{now.year}-{ticket.id:06d}"

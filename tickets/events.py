@@ -52,6 +52,7 @@ class TicketUpdated:
     level_overdue: bool = False
     taskforce_at: datetime | None = None  # when the task-force alarm went out
     resolved_at: datetime | None = None
+    csat: int | None = None  # the caller's survey answer, 1-5
 
     @classmethod
     def of(cls, ticket: Mapping[str, Any]) -> TicketUpdated:

@@ -195,6 +195,7 @@ class Ticket(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # raised by one in the statement that locks the row for every change (tickets.desk): the ETag
     version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    csat: Mapped[int | None] = mapped_column(Integer)  # the caller's survey answer after the call, 1-5
 
 
 class CallRecord(Base):

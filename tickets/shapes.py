@@ -41,7 +41,8 @@ def ticket_dict(t: Ticket, now: datetime) -> dict[str, Any]:
         "created_at": iso(t.created_at), "updated_at": iso(t.updated_at), "version": t.version,
         "department_id": t.department_id, "level_due_at": iso(t.level_due_at),
         "level_overdue": t.level_due_at is not None and is_overdue(t.level_due_at, t.status, now),
-        "taskforce_at": iso(t.taskforce_at), "resolved_at": iso(t.resolved_at)}
+        "taskforce_at": iso(t.taskforce_at), "resolved_at": iso(t.resolved_at),
+        "csat": t.csat}
 
 
 def call_dict(r: CallRecord) -> dict[str, Any]:

@@ -132,6 +132,7 @@ hc.ticket = {
     if (position) parts.push(t("console.position", { position }));
     if (talk !== null && talk !== undefined) parts.push(`${t("console.talk")} ${hl.fmt.timer(talk)}`);
     if (tk.due_at) parts.push(hc.context.due(tk));
+    if (tk.csat) parts.push(t("console.csat", { csat: tk.csat }));
     document.getElementById("ticket-meta").textContent = parts.join(" · ");
   },
 

@@ -581,5 +581,11 @@ window.HOTLINE_I18N = {
   "timeline.status.sent": {"de": "gesendet", "en": "sent"},
   "timeline.title": {"de": "Verlauf der Anfrage", "en": "Conversation"},
   "timeline.to": {"de": "an {who}", "en": "to {who}"},
-  "outcome.callback": {"de": "Rückruf gewünscht", "en": "callback requested"}
+  "outcome.callback": {"de": "Rückruf gewünscht", "en": "callback requested"},
+  "console.csat": {"de": "Bewertung {csat}/5", "en": "Rated {csat}/5"},
+  "pages.csat": {"de": "Zufriedenheit des Anrufers (1–5)", "en": "Caller satisfaction (1–5)"},
+  "pages.csat_none": {"de": "nicht bewertet", "en": "not rated"},
+  "wb.csat": {"de": "Zufriedenheit (1–5)", "en": "Satisfaction (1–5)"},
+  "wb.csat_count.one": {"de": "heute {count} Bewertung", "en": "{count} rating today"},
+  "wb.csat_count.other": {"de": "heute {count} Bewertungen", "en": "{count} ratings today"}
 };

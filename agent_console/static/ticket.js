@@ -27,6 +27,7 @@
     fact(dl, t("pages.assignee"), tk.assignee || "–");
     fact(dl, t("pages.channel"), hl.enum("channel", tk.channel));
     fact(dl, t("pages.due"), P.due(tk));
+    fact(dl, t("pages.csat"), tk.csat ? `${tk.csat} / 5` : t("pages.csat_none"));
     fact(dl, t("pages.created"), hl.fmt.dateTime(tk.created_at));
     fact(dl, t("pages.customer"), tk.contact_id ? P.link(`/customers/${tk.contact_id}`, t("pages.open_customer")) : "–");
     $("description").textContent = tk.description || t("none");

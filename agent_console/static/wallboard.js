@@ -180,10 +180,25 @@ function renderAll() {
   hl.live.renderIndicator();
   if (wb.queue) { render(wb.queue); drawChart(hl.live.now(), wbModel.rows(wb.queue, hl.live.now())); }
   hl.taskforce.render();
+  renderCsat(null);
+}
+
+// today's post-call survey (CSAT 1-5): fetched with every snapshot, then pushed per answer
+function renderCsat(today) {
+  if (today) wb.csat = today;
+  const c = wb.csat;
+  $("csat").textContent = c && c.average != null ? hl.fmt.number(c.average, { minimumFractionDigits: 1, maximumFractionDigits: 1 }) : "–";
+  $("csat-count").textContent = c ? t("wb.csat_count", { count: c.count }) : "";
+}
+
+async function loadCsat() {
+  try { renderCsat(await hl.api("GET", "/api/surveys/today")); } catch { renderCsat(null); }
 }
 
 const handlers = {
+  "survey.answered"(d) { renderCsat(d.today); },
   snapshot(d) {
+    loadCsat();
     $("pbx-down").hidden = d.pbx_connected;
     const q = (d.queues || [])[0];
     if (!q) return;

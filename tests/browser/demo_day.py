@@ -136,6 +136,22 @@ def add_users(database_url: str) -> None:
     engine.dispose()
 
 
+RATINGS = (5, 4, 5, 3, 4, 5, 4, 2, 5, 4, 4, 5)  # the day's survey answers: mean 4.17
+
+
+def add_ratings(database_url: str, now: datetime) -> None:
+    """The day's answered calls' tickets with their callers' survey answers (CSAT)."""
+    from tickets.models import Ticket
+
+    engine = make_engine(database_url)
+    with session_factory(engine).begin() as s:
+        if not s.query(Ticket).filter(Ticket.number.like("rated-%")).count():
+            for i, csat in enumerate(RATINGS):
+                at = now - timedelta(minutes=20 * (i + 1))
+                s.add(Ticket(number=f"rated-{i}", subject="Anruf", csat=csat, created_at=at, updated_at=at))
+    engine.dispose()
+
+
 @dataclass
 class ConnectedPbx:
     """No Asterisk behind the demo: its wallboard shows a connected PBX, as on a normal day
@@ -152,6 +168,7 @@ class ConnectedPbx:
 class DemoServer:
     url: str
     app: Any
+    loop: Any = None  # the server's event loop (to publish on its hub from a test)
 
 
 @contextlib.contextmanager
@@ -160,6 +177,7 @@ def demo_server(database_url: str, now: datetime = NOW, **settings_extra: Any) -
     import uvicorn
 
     add_users(database_url)
+    add_ratings(database_url, now)
     clock = clock_from(now)
     settings = Settings(database_url=database_url, session_secret=SecretStr(secrets.token_urlsafe(24)),
                         ami_enabled=False, writer_process=False, **settings_extra)
@@ -175,7 +193,7 @@ def demo_server(database_url: str, now: datetime = NOW, **settings_extra: Any) -
         assert thread.is_alive() and time.monotonic() < deadline, "demo server did not start"
         time.sleep(0.05)
     try:
-        yield DemoServer(f"http://127.0.0.1:{port}", app)
+        yield DemoServer(f"http://127.0.0.1:{port}", app, server.servers[0].get_loop())
     finally:
         server.should_exit = True
         thread.join(timeout=10)

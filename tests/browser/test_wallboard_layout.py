@@ -182,3 +182,45 @@ def test_a_401_sends_the_page_to_login_with_its_drafts_kept_and_back(demo: DemoS
         page.wait_for_url("**/wallboard")  # back where the user was
     finally:
         page.context.close()
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_todays_caller_satisfaction_is_shown_and_follows_new_answers(demo: DemoServer, browser: Any,
+                                                                    lang: str, tmp_path: Path) -> None:
+    """The CSAT tile: today's mean survey answer and how many, then a pushed answer."""
+    from agent_console.hub import SUPERVISORS_ONLY
+    from tests.browser.demo_day import RATINGS
+
+    page = open_wallboard(browser, demo, lang, (1366, 768), False)
+    try:
+        mean = sum(RATINGS) / len(RATINGS)
+        shown = f"{mean:.1f}".replace(".", "," if lang == "de" else ".")
+        page.wait_for_function(f"document.getElementById('csat').textContent === '{shown}'")
+        count = page.evaluate("document.getElementById('csat-count').textContent")
+        assert count == (f"heute {len(RATINGS)} Bewertungen" if lang == "de" else f"{len(RATINGS)} ratings today")
+        page.screenshot(path=str(tmp_path / f"csat-{lang}.png"))
+        hub = demo.app.state.services.hub  # a survey answer as the FastAGI script pushes it
+        data = {"ticket_id": 1, "csat": 1, "today": {"average": 3.5, "count": 13}}
+        demo.loop.call_soon_threadsafe(hub.publish, "survey.answered", data, SUPERVISORS_ONLY)
+        page.wait_for_function("document.getElementById('csat').textContent.startsWith('3')")
+        assert "13" in page.evaluate("document.getElementById('csat-count').textContent")
+        assert page.evaluate("hl.missing.size") == 0
+    finally:
+        page.context.close()
+
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_the_ticket_page_shows_the_callers_rating(demo: DemoServer, browser: Any, lang: str) -> None:
+    from tests.browser.demo_day import RATINGS
+
+    page = open_wallboard(browser, demo, lang, (1366, 768), False)
+    try:
+        page.goto(demo.url + "/tickets/1")
+        page.wait_for_function("document.getElementById('facts').children.length > 0")
+        facts = page.evaluate("document.getElementById('facts').innerText")
+        label = "Zufriedenheit des Anrufers (1\N{EN DASH}5)" if lang == "de" else "Caller satisfaction (1\N{EN DASH}5)"
+        assert f"{label}\n{RATINGS[0]} / 5" in facts, facts
+        assert page.evaluate("hl.missing.size") == 0
+    finally:
+        page.context.close()

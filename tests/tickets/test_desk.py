@@ -36,7 +36,7 @@ def test_create_numbers_the_ticket_sets_due_and_writes_history(desk: TicketDesk,
     assert list(t) == ["id", "number", "subject", "description", "status", "priority", "level", "team",
                        "assignee", "category", "channel", "first_contact_resolution", "contact_id",
                        "organisation_id", "linkedid", "due_at", "overdue", "created_at", "updated_at", "version",
-                       "department_id", "level_due_at", "level_overdue", "taskforce_at", "resolved_at"]
+                       "department_id", "level_due_at", "level_overdue", "taskforce_at", "resolved_at", "csat"]
     json.dumps(t)  # JSON-ready
     [h] = desk.history(t["id"])
     assert (h["field"], h["actor"], h["new"]) == ("created", "anna", t["number"])
