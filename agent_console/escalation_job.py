@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -37,6 +38,7 @@ class EscalationJob:
         self.escalator, self.bus, self.hub, self.clock, self.every = escalator, bus, hub, clock, every
         self.executor = executor
         self._tasks = TaskSet()
+        self._inflight: asyncio.Future[ScanResult] | None = None  # the scan running on a thread or process
         self._wake = asyncio.Event()
         self.scans = 0
 
@@ -49,16 +51,22 @@ class EscalationJob:
         self._wake.set()
 
     async def close(self) -> None:
+        """Stop the loop, then wait for a scan still running: it holds a database connection
+        (the engine is disposed after this), and its steps are committed or not, never half."""
         await self._tasks.stop()
+        if self._inflight is not None and not self._inflight.done():
+            with contextlib.suppress(Exception):
+                await self._inflight
         if self.executor is not None:
             self.executor.shutdown(wait=False, cancel_futures=True)
 
     async def scan(self) -> ScanResult:
+        loop = asyncio.get_running_loop()
         if self.executor is not None:
-            result = await asyncio.get_running_loop().run_in_executor(self.executor, escalation_process.scan,
-                                                                      self.clock())
+            self._inflight = loop.run_in_executor(self.executor, escalation_process.scan, self.clock())
         else:
-            result = await asyncio.to_thread(self.escalator.scan, self.clock())
+            self._inflight = loop.run_in_executor(None, self.escalator.scan, self.clock())
+        result = await asyncio.shield(self._inflight)  # a cancelled loop leaves the scan to close()
         for ticket in result.escalated:
             await self.bus.publish(TicketUpdated.of(ticket))
             await asyncio.sleep(0)  # a burst of thousands gives the loop back between tickets
