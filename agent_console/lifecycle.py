@@ -11,6 +11,7 @@ the writer before the database is closed, so nothing queued is lost.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field
 
 from agent_console.agi_routes import AgiService
@@ -86,4 +87,19 @@ class Running:
         await s.writer.drain()
         await s.writer.close()
         s.login.close()
+        await _drain_threads()
         s.close_database()
+
+
+DRAIN_SECONDS = 5.0
+
+
+async def _drain_threads() -> None:
+    """Let database work still running on the loop's default executor (a route's or a
+    pop's `asyncio.to_thread` whose awaiting task is gone: cancelling a task does not
+    stop its thread) finish before the engines are disposed. A connection such a thread
+    returns to an already disposed pool is never closed; it would be dropped open.
+    Bounded: a query stuck on an unreachable database does not hold the shutdown."""
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(TimeoutError, RuntimeError):
+        await asyncio.wait_for(asyncio.shield(loop.shutdown_default_executor()), DRAIN_SECONDS)
