@@ -68,8 +68,8 @@ def place_calls(
     pressing = sum(g.wait_ms for g in keys.parse(dtmf)) / 1000 if dtmf else 0.0
     if dtmf:  # the keys' captures beside the scenario (SIPp replays them as RTP)
         xml, captures = keys.scenario((SCENARIOS / "caller_dtmf.xml").read_text(), dtmf, str(inner), f"keys-{tag}")
-        for name, data in captures.items():
-            (outer / name).write_bytes(data)
+        for filename, data in captures.items():
+            (outer / filename).write_bytes(data)
     else:
         xml = (SCENARIOS / "caller.xml").read_text()
     xml = xml.replace("[duration]", str(int(duration * 1000)))
