@@ -56,16 +56,16 @@ CALLS: list[tuple[str, str, str, datetime, str, int, int, str]] = [
 # number, linkedid or None, contact or org ("O2"), channel, category, priority, created, status changes
 # [(at, old, new)], level changes [(at, new level)], manual FCR box, final status
 TICKETS: list[dict[str, Any]] = [
-    dict(n=1, call="L1", who="C1", channel="phone", cat="printer", prio="normal", manual=True,
+    dict(n=1, call="L1", who="C1", channel="phone", cat="printer", prio="normal", manual=True, csat=5,
          status=[(t(2, 8, 6), "new", "resolved")]),
-    dict(n=2, call="L2", who="C2", channel="phone", cat="mail", prio="high", manual=True,
+    dict(n=2, call="L2", who="C2", channel="phone", cat="mail", prio="high", manual=True, csat=3,
          status=[(t(3, 9, 4), "new", "resolved")]),
     dict(n=3, call="L3", who="C2", channel="phone", cat="mail", prio="normal",
          status=[(t(6, 10), "new", "resolved")]),  # the next day: not during/right after the call
     dict(n=4, call="L4", who="C3", channel="phone", cat="printer", prio="normal",
          status=[(t(10, 12, 12), "new", "resolved"), (t(12, 8), "resolved", "open"),
                  (t(13, 12), "open", "resolved")], levels=[(t(12, 9), 2)]),  # reopened, escalated
-    dict(n=5, call="L5", who="+4930111", channel="phone", cat="", prio="normal", manual=True,
+    dict(n=5, call="L5", who="+4930111", channel="phone", cat="", prio="normal", manual=True, csat=4,
          status=[(t(12, 14, 3), "new", "resolved")]),
     dict(n=6, call="L6", who="+4930111", channel="phone", cat="network", prio="critical",
          status=[(t(25, 14, 2), "new", "resolved")], messages=[t(28, 9)]),  # the caller wrote again
@@ -134,7 +134,7 @@ def _ticket(s: Session, spec: dict[str, Any], people: dict[str, Contact], org_id
     ticket = Ticket(number=f"2026-{spec['n']:06d}", subject=f"ticket {spec['n']}", status=status,
                     priority=Priority(spec["prio"]), level=levels[-1][1] if levels else 1,
                     category=spec["cat"], channel=Channel(spec["channel"]),
-                    first_contact_resolution=spec.get("manual", False),
+                    first_contact_resolution=spec.get("manual", False), csat=spec.get("csat"),
                     contact_id=contact.id if contact else None,
                     organisation_id=org_id if spec["who"] == "O2" else None,
                     linkedid=rec.linkedid if rec is not None else None,

@@ -110,7 +110,8 @@ def load_tickets(s: Session, start: datetime, end: datetime) -> list[TicketFact]
     q = (select(Ticket.id, raw(Ticket.created_at), raw(Ticket.channel), Ticket.category, Ticket.level,
                 raw(Ticket.priority), Ticket.team, org.name, contact_org.name, Contact.language, CallRecord.queue,
                 CallRecord.agent, Ticket.contact_id, CallRecord.caller_number, raw(CallRecord.ended_at),
-                raw(CallRecord.answered_at), raw(Ticket.due_at), raw(Ticket.status), Ticket.first_contact_resolution)
+                raw(CallRecord.answered_at), raw(Ticket.due_at), raw(Ticket.status), Ticket.first_contact_resolution,
+                Ticket.csat)
          .outerjoin(Contact, Contact.id == Ticket.contact_id)
          .outerjoin(org, org.id == Ticket.organisation_id)
          .outerjoin(contact_org, contact_org.id == Contact.organisation_id)
@@ -119,7 +120,7 @@ def load_tickets(s: Session, start: datetime, end: datetime) -> list[TicketFact]
     changes, messages = _status_changes(s, created), _messages(s, created)
     out = []
     for (tid, at, channel, category, level, priority, team, org_name, contact_org_name, language, queue, agent,
-         contact, number, ended, answered, due, status, manual) in s.connection().execute(q):
+         contact, number, ended, answered, due, status, manual, csat) in s.connection().execute(q):
         first, last, reopened = _resolution(changes.get(tid, []), str(status) in _DONE)
         from_call = answered is not None and ended is not None
         out.append(TicketFact(
@@ -128,7 +129,7 @@ def load_tickets(s: Session, start: datetime, end: datetime) -> list[TicketFact]
             language=language or "", queue=queue or "", agent=agent or "", contact_id=contact,
             number=number or "", call_ended_at=utc(ended) if from_call else None, due_at=utc(due),
             first_resolved_at=first, resolved_at=last, reopened=reopened, manual_fcr=bool(manual),
-            messages=tuple(sorted(messages.get(tid, ())))))
+            messages=tuple(sorted(messages.get(tid, ()))), csat=csat))
     return out
 
 

@@ -89,6 +89,7 @@ class TicketFact:
     reopened: bool
     manual_fcr: bool  # the agent's checkbox
     messages: tuple[datetime, ...] = ()  # mails/form entries on it
+    csat: int | None = None  # the caller's post-call survey answer, 1-5
 
 
 @dataclass(frozen=True, slots=True)

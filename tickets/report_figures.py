@@ -116,6 +116,7 @@ def ticket_figures(tickets: Sequence[TicketFact], fcr: Mapping[int, bool], as_of
     judged = [m for t in tickets if (m := met_target(t, as_of)) is not None]
     fcr_count = sum(1 for t in from_calls if fcr.get(t.id))
     manual = sum(1 for t in from_calls if t.manual_fcr)
+    rated = [t.csat for t in tickets if t.csat is not None]
     return {
         "requests": len(tickets), "resolved": len(solved),
         "fcr_eligible": len(from_calls), "fcr": fcr_count, "fcr_rate": _ratio(fcr_count, len(from_calls)),
@@ -126,6 +127,7 @@ def ticket_figures(tickets: Sequence[TicketFact], fcr: Mapping[int, bool], as_of
         **{f"solved_level{n}_share": _ratio(sum(1 for t in solved if t.level == str(n)), len(solved))
            for n in (1, 2, 3)},
         "sla_judged": len(judged), "sla_met": sum(judged), "sla_attainment": _ratio(sum(judged), len(judged)),
+        "csat_count": len(rated), "csat_average": statistics.fmean(rated) if rated else None,
     }
 
 

@@ -433,6 +433,8 @@ window.HOTLINE_I18N = {
   "rep.k.callbacks_done": {"de": "Rückrufe erledigt", "en": "Callbacks done"},
   "rep.k.callbacks_offered": {"de": "Rückrufe angelegt", "en": "Callbacks offered"},
   "rep.k.fcr_manual_rate": {"de": "Erstlösung (Häkchen der Agenten)", "en": "First contact (agents' checkbox)"},
+  "rep.k.csat_average": {"de": "Zufriedenheit der Anrufer (1–5)", "en": "Caller satisfaction (1–5)"},
+  "rep.k.csat_count": {"de": "Bewertungen", "en": "Ratings"},
   "rep.k.fcr_rate": {"de": "Erstlösungsquote (gemessen)", "en": "First-contact resolution (measured)"},
   "rep.k.longest_wait_seconds": {"de": "längste Wartezeit", "en": "Longest wait"},
   "rep.k.mean_hours": {"de": "Mittel", "en": "Mean"},

@@ -13,6 +13,7 @@
     pct: (v) => (none(v) ? "–" : hl.fmt._get("NumberFormat", { style: "percent", maximumFractionDigits: 1 }).format(v)),
     s: (v) => (none(v) ? "–" : t("rep.seconds", { n: hl.fmt.number(v, { maximumFractionDigits: 1 }) })),
     h: (v) => (none(v) ? "–" : t("rep.hours", { n: hl.fmt.number(v, { maximumFractionDigits: 1 }) })),
+    avg: (v) => (none(v) ? "–" : hl.fmt.number(v, { minimumFractionDigits: 1, maximumFractionDigits: 1 })),
   };
   const CALL_KPIS = [["offered", "n"], ["answered", "n"], ["abandoned", "n"], ["short_abandons", "n"], ["timeouts", "n"],
     ["service_level", "pct"], ["service_level_asterisk", "pct"], ["service_level_asterisk2", "pct"], ["asa_seconds", "s"],
@@ -20,7 +21,8 @@
     ["callbacks_done", "n"]];
   const TICKET_KPIS = [["requests", "n"], ["resolved", "n"], ["fcr_rate", "pct"], ["fcr_manual_rate", "pct"],
     ["resolve_hours_mean", "h"], ["resolve_hours_median", "h"], ["resolve_hours_p90", "h"], ["sla_attainment", "pct"],
-    ["solved_level1_share", "pct"], ["solved_level2_share", "pct"], ["solved_level3_share", "pct"]];
+    ["solved_level1_share", "pct"], ["solved_level2_share", "pct"], ["solved_level3_share", "pct"],
+    ["csat_average", "avg"], ["csat_count", "n"]];
   const GROUP_COLS = [["offered", "n"], ["answered", "n"], ["service_level", "pct"], ["asa_seconds", "s"],
     ["aht_seconds", "s"], ["abandoned", "n"], ["requests", "n"], ["fcr_rate", "pct"], ["fcr_manual_rate", "pct"],
     ["resolve_hours_median", "h"], ["sla_attainment", "pct"], ["callbacks_offered", "n"]];

@@ -45,6 +45,7 @@ TOTAL = {
     # judged: all 11 (resolved, or past due by 20 Dec); met: T1 T2 T3 T5 T6 T8 T9
     "sla_judged": 11, "sla_met": 7, "sla_attainment": 7 / 11,
     "callbacks_offered": 2, "callbacks_done": 1,
+    "csat_count": 3, "csat_average": (5 + 3 + 4) / 3,  # the survey's answers on T1, T2, T5
 }
 
 HOTLINE = {  # queue "hotline": every call but L13; five agents answered, so it is shown
@@ -52,12 +53,13 @@ HOTLINE = {  # queue "hotline": every call but L13; five agents answered, so it 
     "service_level": 5 / 10, "asa_seconds": (179 - 8) / 8, "aht_seconds": (1810 - 90) / 8,
     "requests": 8, "fcr": 2, "fcr_rate": 2 / 8, "callbacks_offered": 2, "callbacks_done": 1,
     "sla_judged": 8, "sla_met": 6,  # T1 T2 T3 T5 T6 T8; not T4 T7
+    "csat_count": 3, "csat_average": 4.0,
 }
 
 NO_QUEUE = {  # tickets that did not come from a call: T9 (mail), T11 (form), T12 (fax)
     "offered": 0, "requests": 3, "resolved": 2, "sla_judged": 3, "sla_met": 1, "fcr_eligible": 0,
     "fcr_rate": None, "service_level": None, "resolve_hours_mean": (14400 + 86400) / 2 / H,
-    "solved_level1_share": 1 / 2, "solved_level3_share": 1 / 2,
+    "solved_level1_share": 1 / 2, "solved_level3_share": 1 / 2, "csat_count": 0, "csat_average": None,
 }
 
 
