@@ -219,10 +219,11 @@ def test_pause_with_reason_and_unpause_are_reported(pbx: Pbx) -> None:
     since, raw0 = pbx.tap.mark(), len(pbx.tap.raw)
     pbx.cli("queue pause member PJSIP/1002 queue hotline reason Mittagspause")
     paused = pbx.tap.wait_for(lambda e: e["Event"] == "QueueMemberPause" and e.get("Paused") == "1"
-                              and pbx.tap.events.index(e) >= since)
+                              and e.get("Interface") == "PJSIP/1002" and pbx.tap.events.index(e) >= since)
+    after = pbx.tap.events.index(paused)  # an earlier test's unpause may still arrive after `since`
     pbx.cli("queue unpause member PJSIP/1002 queue hotline")
     pbx.tap.wait_for(lambda e: e["Event"] == "QueueMemberPause" and e.get("Paused") == "0"
-                     and pbx.tap.events.index(e) >= since)
+                     and e.get("Interface") == "PJSIP/1002" and pbx.tap.events.index(e) > after)
     assert paused["Interface"] == "PJSIP/1002" and paused["PausedReason"] == "Mittagspause"
     raw = bytes(pbx.tap.raw[raw0:])
     states = agent_states(raw, "PJSIP/1002")
