@@ -108,10 +108,12 @@ def _writer(settings: Settings, db: sessionmaker[Session], policy: SlaPolicy, bu
             notices: NoticeConfig | None) -> DbWriter:
     window = timedelta(minutes=settings.callback_window_minutes)
     if settings.writer_process:  # the loop never waits for the writer's GIL
-        config = WriterConfig(settings.database_url, policy, window, settings.short_abandon_seconds, notices)
+        config = WriterConfig(settings.database_url, policy, window, settings.short_abandon_seconds, notices,
+                              settings.site)
         return DbWriter(writer_process.handle, on_result=bus.publish, executor=writer_process.executor(config))
     tickets = TicketService(db, policy=policy, callback_window=window,
-                            short_abandon_seconds=settings.short_abandon_seconds, notices=notices)
+                            short_abandon_seconds=settings.short_abandon_seconds, notices=notices,
+                            site=settings.site)
     return DbWriter(tickets.handle, on_result=bus.publish)
 
 
@@ -165,7 +167,8 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
     writer = _writer(settings, db, policy, bus, notices)
     bridge = _bridge(settings, bus, clock)
     pbx, bus_link = _pbx(settings, bus, bridge, clock)
-    reconciler = (Reconciler(db, Path(settings.queue_log), settings.reconcile_hours, settings.default_region)
+    reconciler = (Reconciler(db, Path(settings.queue_log), settings.reconcile_hours, settings.default_region,
+                             settings.site)
                   if settings.queue_log and not settings.web_only else None)
     jobs = Jobs(bus, db, writer, feed, clock, bridge, reconciler,
                 0 if settings.web_only else settings.retention_days)
@@ -192,7 +195,8 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
         hub=hub, queue_feed=feed, wallboard=wallboard, notifier=notifier, writer=writer,
         database_ok=lambda: database_ok(engine), close_database=partial(_dispose, engine, reads),
         pbx=pbx, bus_link=bus_link)
-    ivr = IvrScripts(db, lookup, settings.timezone, clock, bus.publish, hub, settings.mask_caller_numbers)
+    ivr = IvrScripts(db, lookup, settings.timezone, clock, bus.publish, hub, settings.mask_caller_numbers,
+                     site=settings.site)
     services.surveys = ivr
     agi = build_agi(settings, lookup, bridge, policy, clock, feed.projection, db, ivr)
     if agi is not None and agi.dispatcher is not None:

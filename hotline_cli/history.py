@@ -48,7 +48,8 @@ def run_import_queue_log(args: argparse.Namespace) -> int:
     settings = Settings()
     engine = make_engine(settings.database_url)
     try:
-        counts = import_queue_log(session_factory(engine), args.file, settings.default_region, members)
+        counts = import_queue_log(session_factory(engine), args.file, settings.default_region, members,
+                                  site=settings.site)
     except OSError as exc:
         print(f"hotline history import: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
         return 1
