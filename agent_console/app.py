@@ -132,10 +132,10 @@ def _pbx(s: Settings, bus: EventBus, bridge: AmiBridge | None,
     local = LocalPbx(bridge) if bridge else None
     if not s.redis_url:
         return local, None
-    channels = Channels.of(s.redis_prefix, s.queue_name)
+    channels = Channels.of(s.redis_prefix, s.queue_name, s.site)
     if bridge is not None:
-        return local, BridgeRelay(s.redis_url, channels, bridge, clock)
-    remote = RemoteBridge(s.redis_url, channels, bus, clock, s.redis_action_timeout)
+        return local, BridgeRelay(s.redis_url, channels, bridge, clock, s.site)
+    remote = RemoteBridge(s.redis_url, channels, bus, clock, s.redis_action_timeout, s.site)
     return remote, remote
 
 
@@ -162,8 +162,9 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
     feed = QueueFeed(QueueProjection(threshold=settings.service_level_seconds,
                                      short_abandon=settings.short_abandon_seconds),
                      clock, settings.timezone, settings.queue_name)
-    wallboard = WallboardPush(hub, feed.projection, clock, settings.mask_caller_numbers)
-    notifier = PopNotifier(hub, PopEnricher(lookup, desk, customers), clock, partial(ticket_parties, db))
+    wallboard = WallboardPush(hub, feed.projection, clock, settings.mask_caller_numbers, site=settings.site)
+    notifier = PopNotifier(hub, PopEnricher(lookup, desk, customers), clock, partial(ticket_parties, db),
+                           settings.site)
     writer = _writer(settings, db, policy, bus, notices)
     bridge = _bridge(settings, bus, clock)
     pbx, bus_link = _pbx(settings, bus, bridge, clock)

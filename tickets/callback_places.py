@@ -89,9 +89,11 @@ class CallbackPlaces:
         return ticket.id
 
     def active(self) -> list[VirtualPlace]:
-        """Places waiting or being dialled, oldest first."""
+        """This site's places waiting or being dialled, oldest first (another site's bridge
+        dials its own: a place is kept in the queue of the Asterisk the caller called)."""
         with self.sessions() as session:
-            items = session.scalars(select(Callback).where(Callback.place_state.in_(_ACTIVE))
+            items = session.scalars(select(Callback).where(Callback.site == self.site,
+                                                           Callback.place_state.in_(_ACTIVE))
                                     .order_by(Callback.place_at, Callback.id)).all()
             return [_place(i) for i in items]
 

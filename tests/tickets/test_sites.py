@@ -19,6 +19,7 @@ from cti import events as ev
 from cti.queue_log import LoggedCall
 from tests.db_fixture import Sessions, db_sessions
 from tests.factories import T0, answered_call
+from tickets.callback_places import CallbackPlaces
 from tickets.calls_service import TicketService
 from tickets.db import scratch_schema
 from tickets.desk import TicketDesk
@@ -138,3 +139,14 @@ def test_the_migration_keeps_existing_rows_as_site_main(old_url: str) -> None:
                          updated_at=T0))
         with pytest.raises(IntegrityError), sessions.begin() as s:  # but not twice at one site
             s.add(CallRecord(site="main", linkedid=LID, queue="hotline"))
+
+
+def test_a_sites_callback_places_are_its_own(sessions: Sessions) -> None:
+    main, east = CallbackPlaces(sessions, site="main"), CallbackPlaces(sessions, site="east")
+    first = main.request(LID, "+4930111", "+4930111", "", "hotline", T0, T0)
+    second = east.request(LID, "+4930111", "+4930111", "", "hotline", T0, T0)
+    assert first != second and main.request(LID, "+4930111", "+4930111", "", "hotline", T0, T0) == first
+    assert [p.callback_id for p in main.active()] == [first]
+    assert [p.callback_id for p in east.active()] == [second]
+    with sessions() as s:
+        assert sorted(s.scalars(select(Ticket.site).where(Ticket.linkedid == LID))) == ["east", "main"]
