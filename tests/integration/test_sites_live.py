@@ -1,6 +1,6 @@
 """Two real Asterisk sites trunked on loopback: overflow in the dialplan, origin over AMI.
 
-Site `a` has its agents logged in but none ready (no phone registered), so a caller
+Site `a` has its agents logged in but none ready (paused), so a caller
 into a's 5555 goes over the PJSIP trunk to site `b`, whose agent answers; b's AMI
 shows the call with `ChanVariable: HOTLINE_ORIGIN=a:<a's Linkedid>`, and the cti
 translation and registry carry that origin. With an agent ready at a, the call stays
@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -46,6 +48,7 @@ def sites() -> Iterator[Sites]:
                 sip_port=sip_a,
                 members=("1001", "1002"),
                 peers=(SitePeer("b", sip_b, secret),),
+                overflow_after=4,  # seconds in a's queue before b is tried again
             )
         )
         b = stack.enter_context(
@@ -71,6 +74,30 @@ def _cti_events(pbx: Pbx) -> list[ev.DomainEvent]:
     return [e for m in parsed if isinstance(m, AmiMessage) for e in translate(m, at)]
 
 
+def _ready(pbx: Pbx, agent: str, timeout: float = 20.0) -> None:
+    """Wait until `agent` is ready in the queue (registered, not in use, not paused), as
+    QUEUE_MEMBER(hotline,ready) counts it: a re-registered phone whose device state did
+    not change sends no QueueMemberStatus, so `queue show` is asked until it says so."""
+    deadline = time.monotonic() + timeout
+    while not re.search(rf"\(PJSIP/{agent}\).*\(Not in use\)", out := pbx.cli("queue show hotline")) or (
+        re.search(rf"\(PJSIP/{agent}\).*paused", out, re.IGNORECASE)
+    ):
+        assert time.monotonic() < deadline, out
+        time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def _paused(pbx: Pbx, *agents: str) -> Iterator[None]:
+    """Agents logged in but not available (what a site whose agents are all on a break looks like)."""
+    for agent in agents:
+        assert "paused" in pbx.cli(f"queue pause member PJSIP/{agent} queue hotline reason break").lower()
+    try:
+        yield
+    finally:
+        for agent in agents:
+            pbx.cli(f"queue unpause member PJSIP/{agent} queue hotline")
+
+
 def _answered_at(pbx: Pbx, linkedid: str) -> Event:
     return pbx.tap.wait_for(lambda e: e.get("Event") == "AgentConnect" and e.get("Linkedid") == linkedid, timeout=30)
 
@@ -78,13 +105,8 @@ def _answered_at(pbx: Pbx, linkedid: str) -> Event:
 def test_no_agent_ready_at_a_is_answered_at_b_with_its_origin(sites: Sites) -> None:
     a, b = sites.a, sites.b
     mark_a, mark_b = a.tap.mark(), b.tap.mark()
-    with b.phone("1001"):
-        b.tap.wait_for(
-            lambda e: (
-                e.get("Event") == "QueueMemberStatus" and e.get("Status") == "1" and e.get("Interface") == "PJSIP/1001"
-            ),
-            since=mark_b,
-        )
+    with b.phone("1001"), _paused(a, "1001", "1002"):
+        _ready(b, "1001")
         a.place_call("+4934125380001", name="Overflow Test", duration=12)
         taken = a.tap.wait_for(
             lambda e: e.get("Event") == "UserEvent" and e.get("UserEvent") == "HotlineOverflow",
@@ -120,12 +142,7 @@ def test_agent_ready_at_a_keeps_the_call_at_a(sites: Sites) -> None:
     a, b = sites.a, sites.b
     mark_a, mark_b = a.tap.mark(), b.tap.mark()
     with a.phone("1002"):
-        a.tap.wait_for(
-            lambda e: (
-                e.get("Event") == "QueueMemberStatus" and e.get("Status") == "1" and e.get("Interface") == "PJSIP/1002"
-            ),
-            since=mark_a,
-        )
+        _ready(a, "1002")
         a.place_call("+4934125380002", name="Stays Here", duration=12)
         join = a.tap.wait_for(lambda e: e.get("Event") == "QueueCallerJoin", timeout=30, since=mark_a)
         linkedid = join["Linkedid"]
@@ -133,3 +150,58 @@ def test_agent_ready_at_a_keeps_the_call_at_a(sites: Sites) -> None:
         assert _answered_at(a, linkedid)["Interface"] == "PJSIP/1002"
     assert not a.tap.of(linkedid, "UserEvent")  # no HotlineOverflow for it
     assert not [e for e in b.tap.events[mark_b:] if e.get("Event") in ("Newchannel", "QueueCallerJoin")]
+
+
+def test_a_caller_waiting_too_long_at_a_leaves_for_b(sites: Sites) -> None:
+    """An agent is ready at a but does not answer: after HOTLINE_OVERFLOW_AFTER (4 s here)
+    the caller leaves a's queue for b, within the 25-second promise."""
+    a, b = sites.a, sites.b
+    mark_a, mark_b = a.tap.mark(), b.tap.mark()
+    with a.phone("1002", answer_after=60), b.phone("1001"), _paused(a, "1001"):
+        _ready(a, "1002")
+        _ready(b, "1001")
+        a.place_call("+4934125380003", name="Late Overflow", duration=12)
+        join_a = a.tap.wait_for(lambda e: e.get("Event") == "QueueCallerJoin", timeout=30, since=mark_a)
+        linkedid_a = join_a["Linkedid"]
+        taken = a.tap.wait_for(
+            lambda e: e.get("UserEvent") == "HotlineOverflow" and e.get("Linkedid") == linkedid_a, timeout=30
+        )
+        assert taken["Site"] == "b"
+        join_b = b.tap.wait_for(lambda e: e.get("Event") == "QueueCallerJoin", timeout=30, since=mark_b)
+        assert join_b["ChanVariable"] == f"HOTLINE_ORIGIN=a:{linkedid_a}"
+        assert _answered_at(b, join_b["Linkedid"])["Interface"] == "PJSIP/1001"
+    assert a.tap.of(linkedid_a, "AgentCalled")  # it did ring at a first
+    assert not [e for e in a.tap.of(linkedid_a, "UserEvent") if e.get("UserEvent") == "HotlineQueueExit"]
+
+
+@pytest.mark.parametrize(
+    ("header", "origin"),
+    [
+        ("z:1764583199.5", ("z", "1764583199.5")),  # well-formed: kept (the control)
+        ('EVIL:1.2"$[1]', None),  # upper case, quote, an expression
+        ("a" * 70 + ":1.2", None),  # longer than 64
+    ],
+)
+def test_only_a_well_formed_header_becomes_the_origin(
+    sites: Sites, header: str, origin: tuple[str, str] | None
+) -> None:
+    """A call over the trunk whose X-Hotline-Call is not `<site>:<linkedid>` is taken as an
+    ordinary call: no origin on b's events, none in the cti events."""
+    a, b = sites.a, sites.b
+    mark_b = b.tap.mark()
+    with b.phone("1001"):
+        _ready(b, "1001")
+        # a's AMI dials b's 5555 over the trunk with a header of the test's choosing
+        a.tap.action(
+            "Originate",
+            Channel="PJSIP/5555@site-b",
+            Application="Wait",
+            Data="8",
+            Async="true",
+            Variable=f"PJSIP_HEADER(add,X-Hotline-Call)={header}",
+        )
+        join = b.tap.wait_for(lambda e: e.get("Event") == "QueueCallerJoin", timeout=30, since=mark_b)
+        assert join["ChanVariable"] == "HOTLINE_ORIGIN=" + (f"{origin[0]}:{origin[1]}" if origin else "")
+        _answered_at(b, join["Linkedid"])
+    joined = [e for e in _cti_events(b) if isinstance(e, ev.CallerJoinedQueue) and e.linkedid == join["Linkedid"]]
+    assert [e.origin for e in joined] == [origin]
