@@ -16,6 +16,7 @@ from datetime import datetime
 
 from cti.callback_events import CallbackDialed as CallbackDialed
 from cti.callback_events import CallbackRequested as CallbackRequested
+from cti.origin import CallOverflowed as CallOverflowed
 from cti.origin import Origin as Origin
 
 # the enums live in cti.states; consumers find them here beside the events (explicit re-exports)
@@ -329,7 +330,7 @@ CallEvent = (
     | ChannelHungUp
     | CallEnded
     | CallRouted
-    | CallbackRequested | CallbackDialed
+    | CallbackRequested | CallbackDialed | CallOverflowed
 )
 AgentEvent = (AgentLoggedIn | AgentLoggedOut | AgentPaused | AgentUnpaused | AgentDeviceChanged
               | QueueWrapUpTime | WrapUpDue)

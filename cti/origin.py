@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 
 VARIABLE = "HOTLINE_ORIGIN"
 # site as HOTLINE_SITE (a-z 0-9 -), Linkedid as Asterisk makes it: epoch seconds "." sequence
-_ORIGIN = re.compile(r"([a-z0-9][a-z0-9-]{0,30}):([0-9]{1,20}\.[0-9]{1,12})")
+_SITE = r"[a-z0-9][a-z0-9-]{0,30}"
+_ORIGIN = re.compile(rf"({_SITE}):([0-9]{{1,20}}\.[0-9]{{1,12}})")
+SITE = re.compile(_SITE)
 
 Origin = tuple[str, str]  # (site, linkedid at that site)
 
@@ -35,3 +39,14 @@ def origin_from_chanvars(values: Iterable[str]) -> Origin | None:
         if sep and name == VARIABLE:
             return parse_origin(value)
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class CallOverflowed:
+    """The sending side: another site took this call (the dialplan's HotlineOverflow
+    UserEvent, raised when that site answered); it goes on there, with this call's
+    identity as its origin. This site's leg stays up, carrying the media, to the end."""
+
+    at: datetime
+    linkedid: str
+    site: str  # the site that took it

@@ -20,7 +20,7 @@ from typing import Protocol
 
 from cti import events as ev
 from cti.actions import ActionResult
-from cti.origin import origin_from_chanvars
+from cti.origin import SITE, origin_from_chanvars
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +108,9 @@ def _user_event(m: Message, at: datetime) -> list[ev.DomainEvent]:
         callback_id = _int(m, "CallbackId")
         return [ev.CallbackDialed(at=at, callback_id=callback_id, dial_status=m.get("DialStatus")[:20])] if (
             callback_id > 0) else []
+    if kind == "HotlineOverflow":  # another site took the call (extensions.conf [hotline-overflow])
+        site = m.get("Site")
+        return [ev.CallOverflowed(at=at, linkedid=m.get("Linkedid"), site=site)] if SITE.fullmatch(site) else []
     if kind == "HotlineAfterHours":
         return [ev.AfterHoursCall(at=at, linkedid=m.get("Linkedid"), uniqueid=m.get("Uniqueid"),
                                   queue=m.get("Queue"), caller_raw=_text(m, "CallerIDNum"),

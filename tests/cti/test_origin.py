@@ -123,3 +123,26 @@ def test_a_call_without_origin_has_none() -> None:
     registry = CallRegistry()
     (joined,) = registry.apply(_join(b"ChanVariable: HOTLINE_ORIGIN=\r\n"), AT)
     assert isinstance(joined, ev.CallUpdated) and joined.call.origin is None
+
+
+def _overflow(site: str) -> AmiMessage:
+    return AmiMessage(
+        (
+            ("Event", "UserEvent"),
+            ("Channel", "PJSIP/site-b-00000004"),
+            ("Uniqueid", "1764583201.9"),
+            ("Linkedid", "1764583200.7"),
+            ("UserEvent", "HotlineOverflow"),
+            ("Queue", "hotline"),
+            ("Site", site),
+        )
+    )
+
+
+def test_the_sending_site_learns_which_site_took_the_call() -> None:
+    assert translate(_overflow("b"), AT) == [ev.CallOverflowed(at=AT, linkedid="1764583200.7", site="b")]
+
+
+@pytest.mark.parametrize("site", ["", "B", "b\r\nX: 1", "b c", "x" * 40])
+def test_an_overflow_with_a_bad_site_is_dropped(site: str) -> None:
+    assert translate(_overflow(site), AT) == []

@@ -126,6 +126,8 @@ def test_no_agent_ready_at_a_is_answered_at_b_with_its_origin(sites: Sites) -> N
     b.tap.wait_for(lambda e: e.get("Event") == "Hangup" and e.get("Uniqueid") == linkedid_b, since=mark_b)
     # a never queued the caller: no agent there was ready
     assert not [e for e in a.tap.of(linkedid_a, "QueueCallerJoin")]
+    overflowed = [e for e in _cti_events(a) if isinstance(e, ev.CallOverflowed) and e.linkedid == linkedid_a]
+    assert [e.site for e in overflowed] == ["b"]  # a's bridge is told where the call went
     joined = [e for e in _cti_events(b) if isinstance(e, ev.CallerJoinedQueue) and e.linkedid == linkedid_b]
     assert [e.origin for e in joined] == [("a", linkedid_a)]
     registry = CallRegistry()  # the pure reducer keeps the origin on the call, to its end
