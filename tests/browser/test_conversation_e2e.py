@@ -98,7 +98,8 @@ def test_the_ticket_page_shows_the_whole_conversation_oldest_first(demo: tuple[D
         body = page.inner_text("#timeline")
         assert HOSTILE in body and page.query_selector("#timeline img") is None  # text, never markup
         assert page.evaluate("document.body.dataset.owned") is None
-        assert page.inner_text("#edit-in-console") == ("In der Konsole bearbeiten" if lang == "de" else "Edit in the console")
+        edit = "In der Konsole bearbeiten" if lang == "de" else "Edit in the console"
+        assert page.inner_text("#edit-in-console") == edit
         assert ("Mail an den Anrufer" if lang == "de" else "Mail to the caller") in body
         pdf = page.locator("#timeline .tl-fax a")
         assert pdf.get_attribute("href").startswith("/api/attachments/") and pdf.inner_text() == "fax-1796.1.pdf"
