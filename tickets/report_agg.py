@@ -88,6 +88,18 @@ class Sums:
         self.open_due_max = _max(self.open_due_max, other.open_due_max)
         self.agents = merge_agents(self.agents, other.agents)
 
+    def add_fields(self, d: Mapping[str, Any]) -> None:
+        """Add a contribution given as its non-zero fields (faster than `add` for one fact)."""
+        for k, v in d.items():
+            if k == "agents":
+                self.agents = merge_agents(self.agents, v)
+            elif k in ("longest_wait", "open_due_max"):
+                setattr(self, k, _max(getattr(self, k), v))
+            elif k == "open_due_min":
+                self.open_due_min = _min(self.open_due_min, v)
+            else:
+                setattr(self, k, getattr(self, k) + v)
+
     def seen(self) -> bool:
         return self.calls_seen + self.requests + self.callbacks_offered > 0
 
@@ -194,37 +206,39 @@ class Aggregates:
         return found
 
 
-def _call(c: CallFact, rules: ReportRules) -> Sums:
-    s = Sums(calls_seen=1)
+def _call(c: CallFact, rules: ReportRules) -> dict[str, Any]:
+    s: dict[str, Any] = {"calls_seen": 1}
+    if c.answered and c.agent:
+        s["agents"] = pseudonym(c.agent)
     if c.outcome == "after_hours":
-        s.agents = pseudonym(c.agent) if c.answered and c.agent else ""
         return s
-    s.offered, s.longest_wait = 1, c.wait_seconds
-    s.timeouts = int(c.outcome == "timeout")
+    s.update(offered=1, longest_wait=c.wait_seconds, timeouts=int(c.outcome == "timeout"))
     if c.answered:
-        s.answered, s.answered_within = 1, int(c.wait_seconds <= rules.threshold)
-        s.wait_answered, s.talk_answered = c.wait_seconds, c.talk_seconds
-        s.agents = pseudonym(c.agent) if c.agent else ""
+        s.update(answered=1, answered_within=int(c.wait_seconds <= rules.threshold), wait_answered=c.wait_seconds,
+                 talk_answered=c.talk_seconds)
     elif c.outcome == "abandoned":
-        s.abandoned, s.abandoned_within = 1, int(c.wait_seconds <= rules.threshold)
-        s.short_abandons = int(c.wait_seconds < rules.short_abandon)
+        s.update(abandoned=1, abandoned_within=int(c.wait_seconds <= rules.threshold),
+                 short_abandons=int(c.wait_seconds < rules.short_abandon))
     return s
 
 
-def _ticket(t: TicketFact, fcr: Mapping[int, bool], as_of: datetime | None) -> Sums:
-    s = Sums(requests=1, csat_sum=t.csat or 0, csat_count=int(t.csat is not None))
+def _ticket(t: TicketFact, fcr: Mapping[int, bool], as_of: datetime | None) -> dict[str, Any]:
+    s: dict[str, Any] = {"requests": 1}
+    if t.csat is not None:
+        s.update(csat_sum=t.csat, csat_count=1)
     if t.resolved_at is not None:
-        s.resolved, s.resolve_seconds = 1, (t.resolved_at - t.at).total_seconds()
-        s.solved_level1, s.solved_level2, s.solved_level3 = (int(t.level == str(n)) for n in (1, 2, 3))
+        s.update(resolved=1, resolve_seconds=(t.resolved_at - t.at).total_seconds())
+        if t.level in ("1", "2", "3"):
+            s[f"solved_level{t.level}"] = 1
         if t.due_at is not None:
-            s.sla_judged, s.sla_met = 1, int(t.resolved_at <= t.due_at)
+            s.update(sla_judged=1, sla_met=int(t.resolved_at <= t.due_at))
     elif t.due_at is not None:
         if as_of is None:
-            s.open_due, s.open_due_min, s.open_due_max = 1, t.due_at, t.due_at
+            s.update(open_due=1, open_due_min=t.due_at, open_due_max=t.due_at)
         elif t.due_at <= as_of:
-            s.sla_judged = 1
+            s["sla_judged"] = 1
     if t.call_ended_at is not None:
-        s.from_calls, s.fcr, s.fcr_manual = 1, int(bool(fcr.get(t.id))), int(t.manual_fcr)
+        s.update(from_calls=1, fcr=int(bool(fcr.get(t.id))), fcr_manual=int(t.manual_fcr))
     return s
 
 
@@ -235,17 +249,17 @@ def aggregate(facts: Facts, rules: ReportRules, zone: ZoneInfo, as_of: datetime 
     fcr = fcr_by_ticket(facts.calls, facts.later_calls, facts.tickets, facts.later_tickets, rules)
     out = Aggregates()
 
-    def put(fact: CallFact | TicketFact | CallbackFact, s: Sums, queue: str, level: str = "",
+    def put(fact: CallFact | TicketFact | CallbackFact, s: Mapping[str, Any], queue: str, level: str = "",
             priority: str = "") -> None:
         day = fact.at.astimezone(zone).date()
-        out.row((day, "", "", queue, level, priority)).add(s)
+        out.row((day, "", "", queue, level, priority)).add_fields(s)
         for dim in GROUPS:
-            out.row((day, dim, group_key(dim, fact, zone), queue, "", "")).add(s)
+            out.row((day, dim, group_key(dim, fact, zone), queue, "", "")).add_fields(s)
 
     for c in facts.calls:
         put(c, _call(c, rules), c.queue)
     for b in facts.callbacks:
-        put(b, Sums(callbacks_offered=1, callbacks_done=int(b.done)), b.queue)
+        put(b, {"callbacks_offered": 1, "callbacks_done": int(b.done)}, b.queue)
     for t in facts.tickets:
         put(t, _ticket(t, fcr, as_of), "", t.level, t.priority)
         if t.resolved_at is not None:

@@ -57,24 +57,28 @@ class Reader:
     def _where(self, table: Any, dim: str) -> list[Any]:
         return [table.day >= self.first, table.day <= self.last, table.dim == dim, table.day.not_in(self.skip)]
 
-    def sums(self, dim: str, by: tuple[str, ...]) -> dict[tuple[Any, ...], Sums]:
-        t, n = ReportAgg, len(by)
+    def sums(self, dim: str, by: tuple[str, ...], only: tuple[str, ...] = ADDITIVE,
+             agents: bool = True) -> dict[tuple[Any, ...], Sums]:
+        """Rows of `dim` summed per `by`; `only` these figures, the agents when asked."""
+        t, n, m = ReportAgg, len(by), len(only)
         cols = [getattr(t, b) for b in by]
-        q = (select(*cols, *(func.sum(getattr(t, c)) for c in ADDITIVE), func.max(t.longest_wait),
+        q = (select(*cols, *(func.sum(getattr(t, c)) for c in only), func.max(t.longest_wait),
                     func.sum(case((t.open_due_max <= self.as_of, t.open_due), else_=0)),
                     func.max(case((t.agents == ALL_AGENTS, 1), else_=0)))
              .where(*self._where(t, dim)).group_by(*cols))
         out: dict[tuple[Any, ...], Sums] = {}
         for r in self.conn.execute(q):
-            s = Sums(**dict(zip(ADDITIVE, r[n:n + len(ADDITIVE)], strict=True)))
-            longest, judged_open, many = r[n + len(ADDITIVE):]
+            s = Sums(**dict(zip(only, r[n:n + m], strict=True)))
+            longest, judged_open, many = r[n + m:]
             s.longest_wait, s.sla_judged, s.open_due = longest, s.sla_judged + judged_open, 0
             s.agents = ALL_AGENTS if many else ""
             out[tuple(r[:n])] = s
-        few = select(*cols, t.agents).distinct().where(*self._where(t, dim), t.agents.not_in(("", ALL_AGENTS)))
-        for r in self.conn.execute(few):
-            s = out[tuple(r[:n])]
-            s.agents = merge_agents(s.agents, r[n])
+        if agents:
+            few = select(*cols, t.agents).distinct().where(*self._where(t, dim),
+                                                           t.agents.not_in(("", ALL_AGENTS)))
+            for r in self.conn.execute(few):
+                s = out[tuple(r[:n])]
+                s.agents = merge_agents(s.agents, r[n])
         for k, v in self.mem.rows.items():
             if k[1] == dim:
                 out.setdefault(tuple(k[_KEY[b]] for b in by), Sums()).add(v)
@@ -166,9 +170,12 @@ def assemble(p: Period, group: str, r: Reader, rules: ReportRules, as_of: dateti
             rows.append({"group": value, "suppressed": quiet, **body})
     days = {k[0]: s for k, (s, _) in _by(r.sums("", ("day", "queue")), {}, 1).items()}
     hours = {k[0]: s for k, (s, _) in _by(r.sums("hour", ("value", "queue")), {}, 1).items()}
-    channels = {k[0]: s.requests for k, s in r.sums("channel", ("value",)).items() if s.requests}
-    categories = {k[0]: s.requests for k, s in r.sums("category", ("value",)).items() if s.requests}
-    orgs = sorted((k[0], s) for k, s in r.sums("organisation", ("value",)).items() if s.requests)
+    requests = ("requests",)
+    channels = {k[0]: s.requests for k, s in r.sums("channel", ("value",), requests, False).items() if s.requests}
+    categories = {k[0]: s.requests for k, s in r.sums("category", ("value",), requests, False).items()
+                  if s.requests}
+    orgs = sorted((k[0], s) for k, s in r.sums("organisation", ("value",), (*requests, "sla_met", "sla_judged"),
+                                                False).items() if s.requests)
     return {
         **header(p, group, rules, as_of, RESOLVE_RESOLUTION),
         "total": {"group": None, "suppressed": False, **_row(total, talk, _merge_hists(cell_hists), as_of)},
