@@ -10,6 +10,7 @@ switch is an admin's, stored (tickets.desk_settings) and audited.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -21,6 +22,7 @@ from pydantic import BaseModel, ConfigDict
 from agent_console.auth import ADMIN, SUPERVISOR, SessionUser
 from agent_console.fields import EARLIEST, LATEST
 from agent_console.services import Services, ServicesDep
+from agent_console.settings import Settings
 from tickets import desk_settings, report_agg_read, report_agg_store, report_data
 from tickets.models import Priority
 from tickets.report_build import build, to_csv
@@ -54,14 +56,19 @@ def _period(services: Services, kind: str | None, day: date | None, first: date 
         raise HTTPException(422, str(exc)) from exc
 
 
+def settings_rules(s: Settings) -> ReportRules:
+    """The rules the report aggregates depend on (the rest is applied when reading)."""
+    return ReportRules(threshold=s.service_level_seconds, short_abandon=s.short_abandon_seconds,
+                       fcr=FcrRule(days=s.fcr_days))
+
+
 def rules(services: Services, per_agent: bool) -> ReportRules:
     s = services.settings
     projection = services.queue_feed.projection
     wrapup = {q: projection.wrapup_for(q) for q in projection.queues}
     targets = {Priority.CRITICAL.value: s.sla_hours_critical, Priority.HIGH.value: s.sla_hours_high,
                Priority.NORMAL.value: s.sla_hours_normal, Priority.LOW.value: s.sla_hours_low}
-    return ReportRules(threshold=s.service_level_seconds, short_abandon=s.short_abandon_seconds,
-                       fcr=FcrRule(days=s.fcr_days), per_agent=per_agent, wrapup=wrapup, targets=targets)
+    return replace(settings_rules(s), per_agent=per_agent, wrapup=wrapup, targets=targets)
 
 
 @router.get("/api/reports/summary", response_model=None, responses={

@@ -271,11 +271,12 @@ def main() -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 = 450,000 calls and 600,000 tickets")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--pg", default="", help="PostgreSQL URL (a throwaway schema is made in it)")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     parser.add_argument("--raw", action="store_true", help="also time the reports from raw rows (slow)")
     parser.add_argument("--writes", type=int, default=300, help="call ends written for the write cost")
     args = parser.parse_args()
     calls, tickets = int(450_000 * args.scale), int(600_000 * args.scale)
-    targets: list[tuple[str, Any]] = [("sqlite", sqlite_url())]
+    targets: list[tuple[str, Any]] = [] if args.no_sqlite else [("sqlite", sqlite_url())]
     if args.pg:
         targets.append(("postgresql", scratch_schema(args.pg, "bench_reports")))
     for name, opener in targets:

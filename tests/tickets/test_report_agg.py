@@ -10,15 +10,17 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests import report_month
 from tests.db_fixture import db_sessions, wipe
+from tests.tickets import test_history_import
 from tickets import report_agg_read, report_agg_store
 from tickets.models import (
     Callback,
@@ -226,3 +228,23 @@ def test_aggregates_equal_a_recomputation_after_a_random_mix(sessions: sessionma
     as_of = datetime(2026, 12, 3, 9, tzinfo=UTC)  # some open tickets due before, some after
     reports_agree(sessions, period("month", ZONE, anchor=date(2026, 11, 1)), as_of)
     reports_agree(sessions, period("custom", ZONE, first=date(2026, 10, 1), last=date(2026, 12, 31)), as_of)
+
+
+def test_history_import_updates_the_aggregates_and_rebuild_recomputes(sessions: sessionmaker[Session],
+                                                                       database_url: str, tmp_path: Path) -> None:
+    with sessions.begin() as s:  # built with the Settings defaults, which the commands use
+        report_agg_store.rebuild(s, RULES, TZ, datetime.now(UTC))
+    log = tmp_path / "queue_log"
+    log.write_text(test_history_import.LOG)
+    out = test_history_import.run(["history", "import", "queue_log", str(log)], database_url)
+    assert out.returncode == 0, out.stderr
+    with sessions() as s:
+        assert s.scalar(select(ReportAggDirty.hour).limit(1)) is None
+        offered = s.scalar(select(func.sum(ReportAgg.offered)).where(ReportAgg.dim == ""))
+    assert offered == 4  # answered, abandoned, timed out, transferred
+    equal_tables(stored(sessions)[0], recomputed(sessions, date(2026, 11, 1), date(2026, 12, 31))[0])
+    with sessions.begin() as s:
+        s.execute(delete(ReportAgg))  # lost: a rebuild brings them back
+    out = test_history_import.run(["reports", "rebuild"], database_url)
+    assert out.returncode == 0 and "report aggregates rebuilt:" in out.stdout, out.stderr
+    equal_tables(stored(sessions)[0], recomputed(sessions, date(2026, 11, 1), date(2026, 12, 31))[0])
