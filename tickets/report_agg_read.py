@@ -45,6 +45,7 @@ from tickets.report_period import Period, local_midnight
 
 _KEY = {"day": 0, "dim": 1, "value": 2, "queue": 3, "level": 4, "priority": 5}
 _HIST_KEY = {"day": 0, "dim": 1, "value": 2, "level": 3, "priority": 4}
+TICKET_FIGURES = {"requests", "sla_met", "sla_judged"}  # only on ticket rows
 
 
 class Reader:
@@ -59,13 +60,15 @@ class Reader:
 
     def sums(self, dim: str, by: tuple[str, ...], only: tuple[str, ...] = ADDITIVE,
              agents: bool = True) -> dict[tuple[Any, ...], Sums]:
-        """Rows of `dim` summed per `by`; `only` these figures, the agents when asked."""
+        """Rows of `dim` summed per `by`; `only` these figures (ticket figures only: only the
+        ticket rows, whose queue is ""), the agents when asked."""
         t, n, m = ReportAgg, len(by), len(only)
         cols = [getattr(t, b) for b in by]
+        where = self._where(t, dim) + ([t.queue == ""] if set(only) <= TICKET_FIGURES else [])
         q = (select(*cols, *(func.sum(getattr(t, c)) for c in only), func.max(t.longest_wait),
                     func.sum(case((t.open_due_max <= self.as_of, t.open_due), else_=0)),
                     func.max(case((t.agents == ALL_AGENTS, 1), else_=0)))
-             .where(*self._where(t, dim)).group_by(*cols))
+             .where(*where).group_by(*cols))
         out: dict[tuple[Any, ...], Sums] = {}
         for r in self.conn.execute(q):
             s = Sums(**dict(zip(only, r[n:n + m], strict=True)))
