@@ -6,7 +6,8 @@ ORM-enabled UPDATE/DELETE of a call, ticket (with its history and messages),
 callback, contact or organisation marks the UTC hours of what it touches, before
 and after the change (a moved time dirties both hours). Marked as well:
 - the tickets whose first-contact resolution a new contact can undo: tickets from
-  calls of the same contact or number that ended up to FCR_WINDOW before it;
+  calls of the same contact or number that ended up to the aggregates' FCR days
+  before it (FCR_WINDOW, the longest setting, before they were ever built);
 - for a contact or organisation, every call, ticket and callback grouped by it.
 Raw SQL that bypasses the ORM (none in hotline) is not seen: `hotline reports
 rebuild` recomputes everything.
@@ -23,7 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, sessionmaker
 
 from tickets.models import Callback, CallRecord, Contact, Organisation, Ticket, TicketHistory, TicketMessage
-from tickets.report_agg_models import ReportAggDirty
+from tickets.report_agg_models import ReportAggDirty, ReportAggMeta
 
 FCR_WINDOW = timedelta(days=90)  # the longest FCR setting (Settings.fcr_days le=90)
 _WATCHED = (CallRecord, Ticket, TicketHistory, TicketMessage, Callback, Contact, Organisation)
@@ -45,16 +46,24 @@ def mark(conn: Connection, instants: Iterable[datetime | None]) -> None:
     conn.execute(stmt, [{"hour": h, "version": 1} for h in hours])
 
 
+def _fcr_window(conn: Connection) -> timedelta:
+    """The FCR days the aggregates were built with (a change needs a rebuild), else the longest."""
+    days = conn.scalar(select(ReportAggMeta.fcr_days).where(ReportAggMeta.id == 1))
+    return FCR_WINDOW if days is None else timedelta(days=days)
+
+
 def _fcr_neighbours(conn: Connection, keys: Iterable[tuple[int | None, str | None, datetime]]) -> list[datetime]:
     """Created times of tickets from calls by the same contact/number that ended in the FCR window."""
     out: list[datetime] = []
+    keys = list(keys)
+    window = _fcr_window(conn) if keys else FCR_WINDOW
     for contact, number, at in keys:
         who = [c for c in (CallRecord.contact_id == contact if contact is not None else None,
                            CallRecord.caller_number == number if number else None) if c is not None]
         if not who:
             continue
         out += conn.scalars(select(Ticket.created_at).join(CallRecord, CallRecord.linkedid == Ticket.linkedid)
-                            .where(or_(*who), CallRecord.ended_at >= at - FCR_WINDOW, CallRecord.ended_at <= at))
+                            .where(or_(*who), CallRecord.ended_at >= at - window, CallRecord.ended_at <= at))
     return out
 
 
