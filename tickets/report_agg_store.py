@@ -27,7 +27,7 @@ from tickets.report_figures import ReportRules
 from tickets.report_period import local_midnight
 
 CHUNK_DAYS = 31
-LOCK_KEY = 180_004  # pg advisory lock: issue 18, item 4
+LOCK_NAME = ".report_agg writer"  # the advisory lock, per schema
 
 
 def rules_match(meta: ReportAggMeta | None, rules: ReportRules, tz: str) -> bool:
@@ -92,10 +92,11 @@ def _writer_lock(s: Session, wait: bool) -> bool:
     transaction; SQLite serialises writers itself)."""
     if s.get_bind().dialect.name != "postgresql":
         return True
+    key = func.hashtext(func.concat(func.current_schema(), LOCK_NAME))  # advisory locks span schemas
     if wait:
-        s.execute(select(func.pg_advisory_xact_lock(LOCK_KEY)))
+        s.execute(select(func.pg_advisory_xact_lock(key)))
         return True
-    return bool(s.scalar(select(func.pg_try_advisory_xact_lock(LOCK_KEY))))
+    return bool(s.scalar(select(func.pg_try_advisory_xact_lock(key))))
 
 
 def catch_up(sessions: sessionmaker[Session], rules: ReportRules, tz: str, now: datetime,
