@@ -29,6 +29,7 @@ _COMMANDS: tuple[tuple[str, str], ...] = (
     ("hotline_cli.demo", "add_demo_parser"),
     ("hotline_cli.mail_sink", "add_mail_sink_parser"),
     ("hotline_cli.history", "add_history_parser"),
+    ("hotline_cli.reports", "add_reports_parser"),
 )
 
 

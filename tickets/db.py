@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from tickets.report_agg_marks import install
+
 
 def _private_sqlite_file(url: str) -> None:
     """Create the database file 0600 before SQLite does (SQLite would use the umask,
@@ -72,7 +74,9 @@ def database_ok(engine: Engine) -> bool:
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    install(sessions)  # writes mark the report aggregates they make stale
+    return sessions
 
 
 @contextlib.contextmanager
