@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from tickets import kb_search
+from tickets.db import once_more_if_dropped
 from tickets.kb_models import KbArticle, KbArticleVersion, Visibility
 from tickets.kb_render import snippet, to_html
-from tickets.kb_search import matched_stems, search
 from tickets.kb_terms import LANGUAGES, index_text
 
 
@@ -83,8 +84,12 @@ def _version_dict(v: KbArticleVersion, body: bool) -> dict[str, Any]:
 
 
 class KnowledgeBase:
-    def __init__(self, sessions: sessionmaker[Session], clock: Callable[[], datetime]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], clock: Callable[[], datetime],
+                 reads: Engine | None = None) -> None:
+        """`reads`: where searches run (tickets.db.make_engine(url, ping=False), as the app
+        gives); by default the sessions' own engine. Used in autocommit either way."""
         self.sessions, self.clock = sessions, clock
+        self.reads: Engine = (reads or sessions.kw["bind"]).execution_options(isolation_level="AUTOCOMMIT")
 
     def _apply(self, s: Session, a: KbArticle, data: ArticleData, actor: str) -> None:
         if data.language not in LANGUAGES:
@@ -152,11 +157,19 @@ class KnowledgeBase:
             return _version_dict(v, body=True) if v else None
 
     def search(self, query: str, language: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
-        """Ranked hits, each an article summary with `score` and a plain-text `snippet`."""
-        with self.sessions() as s:
-            hits = search(s, query, language, limit)
-            found = {a.id: a for a in s.scalars(select(KbArticle).where(
-                KbArticle.id.in_([h.article_id for h in hits])))} if hits else {}
-        stems = matched_stems(query)
-        return [{**summary(a), "score": round(h.score, 6), "snippet": snippet(a.body, stems)}
-                for h in hits if (a := found.get(h.article_id)) is not None]
+        """Ranked hits, each an article summary with `score` and a plain-text `snippet`: one
+        statement (ranking and articles) on an autocommit connection, one round trip."""
+        bound = kb_search.params(query)
+        if bound is None:
+            return []
+        r = kb_search.ranked(self.reads.dialect.name, language)
+        stmt = (select(KbArticle, r.c.score).join(r, r.c.id == KbArticle.id)
+                .order_by(r.c.score.desc(), r.c.id.desc()).limit(limit))
+
+        def run() -> list[tuple[KbArticle, float]]:
+            with Session(self.reads) as s:
+                return [(a, score) for a, score in s.execute(stmt, {**bound, "language": language})]
+
+        stems = kb_search.matched_stems(query)
+        return [{**summary(a), "score": round(score, 6), "snippet": snippet(a.body, stems)}
+                for a, score in once_more_if_dropped(run)]

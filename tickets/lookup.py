@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ARRAY, Connection, Engine, String, any_, bindparam, select
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cti.callerid import NumberKind, normalize
+from tickets.db import once_more_if_dropped
 from tickets.models import Contact, Organisation, Phone, PhoneKind
 
 MIN_BLOCK_DIGITS = 6  # "+49341" is a city, not a customer's number block
@@ -85,12 +85,7 @@ class CustomerLookup:
         key = n.e164 or n.extension
         if key is None:
             return LookupResult(MatchStatus.UNKNOWN, None, n.raw, ())
-        try:
-            rows = self._rows(key, e164=n.e164 is not None)
-        except DBAPIError as exc:  # a pooled connection the server closed (no ping): once more
-            if not exc.connection_invalidated:
-                raise
-            rows = self._rows(key, e164=n.e164 is not None)
+        rows = once_more_if_dropped(lambda: self._rows(key, e164=n.e164 is not None))
         status, candidates = _ranked(key, rows)
         return LookupResult(status, key, n.raw, candidates)
 
