@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, Row, Select, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tickets import kb_search
@@ -62,7 +63,8 @@ def tags_text(tags: tuple[str, ...]) -> str:
     return ",".join(dict.fromkeys(t for t in clean if t))
 
 
-def summary(a: KbArticle) -> dict[str, Any]:
+def summary(a: KbArticle | Row[Any]) -> dict[str, Any]:
+    """An article, or a row of its columns, as JSON-ready data (without the body)."""
     return {"id": a.id, "title": a.title, "language": a.language, "category": a.category,
             "tags": [t for t in a.tags.split(",") if t], "visibility": a.visibility.value,
             "version": a.version, "author": a.author, "updated_by": a.updated_by,
@@ -158,18 +160,26 @@ class KnowledgeBase:
 
     def search(self, query: str, language: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
         """Ranked hits, each an article summary with `score` and a plain-text `snippet`: one
-        statement (ranking and articles) on an autocommit connection, one round trip."""
+        statement (ranking and articles, Core rows: no ORM objects) on an autocommit connection,
+        one round trip."""
         bound = kb_search.params(query)
         if bound is None:
             return []
-        r = kb_search.ranked(self.reads.dialect.name, language)
-        stmt = (select(KbArticle, r.c.score).join(r, r.c.id == KbArticle.id)
-                .order_by(r.c.score.desc(), r.c.id.desc()).limit(limit))
+        stmt = _search_statement(self.reads.dialect.name, language).limit(limit)
 
-        def run() -> list[tuple[KbArticle, float]]:
-            with Session(self.reads) as s:
-                return [(a, score) for a, score in s.execute(stmt, {**bound, "language": language})]
+        def run() -> list[Row[Any]]:
+            with self.reads.connect() as conn:
+                return list(conn.execute(stmt, {**bound, "language": language}))
 
         stems = kb_search.matched_stems(query)
-        return [{**summary(a), "score": round(score, 6), "snippet": snippet(a.body, stems)}
-                for a, score in once_more_if_dropped(run)]
+        return [{**summary(row), "score": round(row.score, 6), "snippet": snippet(row.body, stems)}
+                for row in once_more_if_dropped(run)]
+
+
+@lru_cache(maxsize=8)
+def _search_statement(dialect: str, language: str | None) -> Select[Any]:
+    """The articles' summary columns and body with their score, best first (no limit yet)."""
+    r = kb_search.ranked(dialect, language)
+    columns = [c for c in KbArticle.__table__.c if c.name not in ("search_title", "search_body")]
+    return select(*columns, r.c.score).join_from(KbArticle, r, r.c.id == KbArticle.id).order_by(
+        r.c.score.desc(), r.c.id.desc())
