@@ -155,7 +155,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
     desk, lookup = TicketDesk(db, policy, notices), CustomerLookup(db, settings.default_region, reads)
     customers = CustomerService(db, settings.default_region)
     users = UserService(db)
-    kb = KnowledgeBase(db, clock)
+    kb = KnowledgeBase(db, clock, reads)
     intake = IntakeService(db, policy, notices, settings.default_region)
     bus, hub = EventBus(), Hub()
     feed = QueueFeed(QueueProjection(threshold=settings.service_level_seconds,
