@@ -27,6 +27,7 @@ from agent_console.agi_ivr import IvrScripts
 from agent_console.agi_routes import build_agi
 from agent_console.escalation_job import EscalationJob
 from agent_console.fax_in import spool_of
+from agent_console.http_reports import settings_rules
 from agent_console.hub import Hub
 from agent_console.jobs import Jobs
 from agent_console.lifecycle import Running
@@ -50,7 +51,7 @@ from agent_console.web import add_error_shapes, add_pages
 from cti.bridge import AmiBridge
 from cti.bus import EventBus
 from cti.calls import CallRegistry
-from tickets import escalation_process, writer_process
+from tickets import escalation_process, report_agg_store, writer_process
 from tickets.appointments import Appointments
 from tickets.calls_service import TicketService
 from tickets.customers import CustomerService
@@ -156,7 +157,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
     desk, lookup = TicketDesk(db, policy, notices), CustomerLookup(db, settings.default_region, reads)
     customers = CustomerService(db, settings.default_region)
     users = UserService(db)
-    kb = KnowledgeBase(db, clock)
+    kb = KnowledgeBase(db, clock, reads)
     intake = IntakeService(db, policy, notices, settings.default_region)
     bus, hub = EventBus(), Hub()
     feed = QueueFeed(QueueProjection(threshold=settings.service_level_seconds,
@@ -171,8 +172,10 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
     reconciler = (Reconciler(db, Path(settings.queue_log), settings.reconcile_hours, settings.default_region,
                              settings.site)
                   if settings.queue_log and not settings.web_only else None)
+    aggregates = (None if settings.web_only else
+                  lambda: report_agg_store.catch_up(db, settings_rules(settings), settings.timezone, clock()))
     jobs = Jobs(bus, db, writer, feed, clock, bridge, reconciler,
-                0 if settings.web_only else settings.retention_days)
+                0 if settings.web_only else settings.retention_days, aggregates)
     escalation = _escalation(settings, db, policy, bus, hub, clock)
 
     feed.subscribe(bus)

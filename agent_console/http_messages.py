@@ -23,7 +23,7 @@ from agent_console.auth import ANY, SessionUser
 from agent_console.http_tickets import MAX_ID, TicketId
 from agent_console.services import ServicesDep
 from tickets import ticket_search
-from tickets.timeline import merge
+from tickets.timeline import merge, with_agent_names
 
 router = APIRouter(tags=["tickets"])
 
@@ -40,14 +40,16 @@ def messages(ticket_id: TicketId, services: ServicesDep, who: Annotated[SessionU
 @router.get("/api/tickets/{ticket_id}/timeline")
 def timeline(ticket_id: TicketId, services: ServicesDep, who: Annotated[SessionUser, ANY]) -> list[dict[str, Any]]:
     """Calls (those the user may see), mails, form entries, faxes and the mails sent to the
-    caller, oldest first: `[{"kind": "call|email|form|fax|notification", "at", "call"|"message"|"notification"}]`."""
+    caller, oldest first: `[{"kind": "call|email|form|fax|notification", "at", "call"|"message"|"notification"}]`;
+    a call answered by an agent of this hotline carries `agent_name` (the user's display name)."""
     check_ticket(services, who, ticket_id)
     ticket = services.desk.ticket(ticket_id)
     if ticket is None:
         raise HTTPException(404, f"no ticket {ticket_id}")
     calls = ticket_search.ticket_calls(services.desk.sessions, ticket_id, ticket["linkedid"], viewer(who),
-                                     ticket["site"])
-    return merge(calls, services.conversation.of(ticket_id))
+                                       ticket["site"])
+    names = {u.endpoint: u.display_name for u in services.users.with_endpoints() if u.endpoint}
+    return merge(with_agent_names(calls, names), services.conversation.of(ticket_id))
 
 
 @router.get("/api/attachments/{attachment_id}")

@@ -10,6 +10,7 @@ switch is an admin's, stored (tickets.desk_settings) and audited.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -21,7 +22,8 @@ from pydantic import BaseModel, ConfigDict
 from agent_console.auth import ADMIN, SUPERVISOR, SessionUser
 from agent_console.fields import EARLIEST, LATEST
 from agent_console.services import Services, ServicesDep
-from tickets import desk_settings, report_data
+from agent_console.settings import Settings
+from tickets import desk_settings, report_agg_read, report_agg_store, report_data
 from tickets.models import Priority
 from tickets.report_build import build, to_csv
 from tickets.report_facts import FcrRule
@@ -54,14 +56,19 @@ def _period(services: Services, kind: str | None, day: date | None, first: date 
         raise HTTPException(422, str(exc)) from exc
 
 
+def settings_rules(s: Settings) -> ReportRules:
+    """The rules the report aggregates depend on (the rest is applied when reading)."""
+    return ReportRules(threshold=s.service_level_seconds, short_abandon=s.short_abandon_seconds,
+                       fcr=FcrRule(days=s.fcr_days))
+
+
 def rules(services: Services, per_agent: bool) -> ReportRules:
     s = services.settings
     projection = services.queue_feed.projection
     wrapup = {q: projection.wrapup_for(q) for q in projection.queues}
     targets = {Priority.CRITICAL.value: s.sla_hours_critical, Priority.HIGH.value: s.sla_hours_high,
                Priority.NORMAL.value: s.sla_hours_normal, Priority.LOW.value: s.sla_hours_low}
-    return ReportRules(threshold=s.service_level_seconds, short_abandon=s.short_abandon_seconds,
-                       fcr=FcrRule(days=s.fcr_days), per_agent=per_agent, wrapup=wrapup, targets=targets)
+    return replace(settings_rules(s), per_agent=per_agent, wrapup=wrapup, targets=targets)
 
 
 @router.get("/api/reports/summary", response_model=None, responses={
@@ -81,8 +88,11 @@ def summary(services: ServicesDep, who: Annotated[SessionUser, SUPERVISOR],
     if group == AGENT_GROUP and not per_agent:
         raise HTTPException(403, "per-agent figures are off (an admin can turn them on)")
     r = rules(services, per_agent)
-    facts = report_data.load(services.desk.sessions, p.start, p.end, r.fcr.days)
-    report = build(p, group, facts, r, services.clock())
+    now = services.clock()
+    report_agg_store.catch_up(services.desk.sessions, r, p.tz, now)
+    report = report_agg_read.report(services.desk.sessions, p, group, r, now)
+    if report is None:  # a day, per agent, or aggregates of other rules: from the raw rows
+        report = build(p, group, report_data.load(services.desk.sessions, p.start, p.end, r.fcr.days), r, now)
     if format == "csv":
         name = f"report-{p.first.isoformat()}-{p.last.isoformat()}{'-' + group if group else ''}.csv"
         return Response(to_csv(report), media_type="text/csv; charset=utf-8",

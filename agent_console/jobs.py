@@ -1,4 +1,5 @@
-"""Background jobs of the bridge instance: catching up from queue_log, and retention.
+"""Background jobs of the bridge instance: catching up from queue_log, retention, and
+re-aggregating the report figures of the hours writes marked dirty.
 
 Layer: I/O shell. The logic lives in tickets.reconcile and tickets.retention
 (sync, run on worker threads); here are only the loops and the moments they
@@ -35,6 +36,7 @@ from tickets.writer import DbWriter
 log = logging.getLogger(__name__)
 RETENTION_EVERY = 3600.0  # seconds between purges
 RESYNC_WAIT = 30.0  # seconds the first reconciliation waits for the PBX's member names
+AGGREGATES_EVERY = 60.0  # seconds between re-aggregations of dirty report hours
 
 
 @dataclass
@@ -47,6 +49,7 @@ class Jobs:
     bridge: AmiBridge | None
     reconciler: Reconciler | None  # None: HOTLINE_QUEUE_LOG not set
     retention_days: int
+    aggregates: Callable[[], int] | None = None  # re-aggregates dirty report hours (sync), how many
 
     def __post_init__(self) -> None:
         self._tasks = TaskSet()
@@ -62,6 +65,8 @@ class Jobs:
             self._tasks.spawn(self._retention(), "retention")
         if self.reconciler is not None:
             self._tasks.spawn(self._reconcile_after_resyncs(), "reconcile")
+        if self.aggregates is not None:
+            self._tasks.spawn(self._aggregates(self.aggregates), "report aggregates")
 
     async def close(self) -> None:
         await self._tasks.stop()
@@ -117,3 +122,13 @@ class Jobs:
             except Exception:
                 log.exception("retention purge failed; trying again in an hour")
             await asyncio.sleep(RETENTION_EVERY)
+
+    async def _aggregates(self, catch_up: Callable[[], int]) -> None:
+        """Keep the report aggregates current (reports also catch up before reading)."""
+        while True:
+            try:
+                while await asyncio.to_thread(catch_up):
+                    pass
+            except Exception:
+                log.exception("re-aggregating report figures failed; trying again in a minute")
+            await asyncio.sleep(AGGREGATES_EVERY)

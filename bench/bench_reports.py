@@ -10,9 +10,16 @@ its days and the desk's hours, 80 % answered (each with its ticket), the rest
 abandoned (a third of them short) or timed out; the other tickets arrive by mail,
 form and fax; 85 % of tickets resolved (one status row each), 10 % escalated,
 3 % reopened; 50,000 contacts in 500 organisations; a callback per long abandon.
-Each report is what GET /api/reports/summary computes (tickets.report_data.load +
-tickets.report_build.build) for a month and for the whole year, grouped by queue,
-timed `--repeat` times: p50 and p99 (of so few runs p99 is the slowest).
+Each report is what GET /api/reports/summary computes for a month and for the whole
+year, grouped by queue (and, for the year, by organisation, the group with most
+values), timed `--repeat` times: p50 and p99 (of so few runs p99 is the slowest).
+With the aggregates (tickets.report_agg_*, built once after the fill and timed):
+catch-up + tickets.report_agg_read.report. `--raw` also times the old path from
+raw rows (tickets.report_data.load + tickets.report_build.build; a year: minutes).
+Then the cost of keeping the aggregates current: `--writes` call ends written the
+way tickets.calls_service writes them (insert-or-ignore, then UPDATE ... WHERE
+linkedid), with the marking hooks and without, ms per call (p50/p99), and the
+catch-up that re-aggregates the days they dirtied, per call.
 """
 
 from __future__ import annotations
@@ -35,7 +42,11 @@ from sqlalchemy import Engine, insert
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tickets import report_data  # noqa: E402
+from sqlalchemy import update  # noqa: E402
+from sqlalchemy.dialects import postgresql, sqlite  # noqa: E402
+from sqlalchemy.orm import sessionmaker  # noqa: E402
+
+from tickets import report_agg_read, report_agg_store, report_data  # noqa: E402
 from tickets.db import make_engine, scratch_schema, session_factory  # noqa: E402
 from tickets.migrate import upgrade  # noqa: E402
 from tickets.models import Callback, CallRecord, Contact, Organisation, Ticket, TicketHistory  # noqa: E402
@@ -164,28 +175,87 @@ def fill(engine: Engine, year: Year) -> float:
     return time.perf_counter() - started
 
 
-def time_reports(engine: Engine, name: str, repeat: int) -> None:
+RULES = ReportRules(fcr=FcrRule(), targets={k: float(v) for k, v in HOURS.items()})
+AS_OF = datetime(2027, 1, 20, tzinfo=UTC)
+TZ = "Europe/Berlin"
+
+
+def _line(name: str, label: str, offered: int, runs: list[float], extra: str = "") -> None:
+    p99 = sorted(runs)[max(0, round(0.99 * len(runs)) - 1)]
+    print(f"{name:10} {label:24} offered {offered:>8,}  p50 {statistics.median(runs) * 1000:8.0f} ms  "
+          f"p99 {p99 * 1000:8.0f} ms{extra}, {len(runs)} runs", flush=True)
+
+
+def _periods() -> list[tuple[str, Any, str]]:
+    zone = ZoneInfo(TZ)
+    month = period("month", zone, anchor=date(2026, 11, 15))
+    year = period("custom", zone, first=date(2026, 1, 1), last=date(2026, 12, 31))
+    return [("month (Nov)", month, "queue"), ("year (2026)", year, "queue"),
+            ("year by organisation", year, "organisation")]
+
+
+def time_raw(engine: Engine, name: str, repeat: int) -> None:
     sessions = session_factory(engine)
-    zone = ZoneInfo("Europe/Berlin")
-    rules = ReportRules(fcr=FcrRule(), targets={k: float(v) for k, v in HOURS.items()})
-    as_of = datetime(2027, 1, 20, tzinfo=UTC)
-    for label, p in (("month (Nov)", period("month", zone, anchor=date(2026, 11, 15))),
-                     ("year (2026)", period("custom", zone, first=date(2026, 1, 1), last=date(2026, 12, 31)))):
-        load_s, total_s = [], []
-        offered = 0
+    for label, p, group in _periods()[:2]:
+        load_s, total_s, offered = [], [], 0
         for _ in range(repeat):
             t0 = time.perf_counter()
-            facts = report_data.load(sessions, p.start, p.end, rules.fcr.days)
+            facts = report_data.load(sessions, p.start, p.end, RULES.fcr.days)
             t1 = time.perf_counter()
-            report = build(p, "queue", facts, rules, as_of)
-            t2 = time.perf_counter()
+            report = build(p, group, facts, RULES, AS_OF)
             load_s.append(t1 - t0)
-            total_s.append(t2 - t0)
+            total_s.append(time.perf_counter() - t0)
             offered = report["total"]["offered"]
-        p99 = sorted(total_s)[max(0, round(0.99 * len(total_s)) - 1)]
-        print(f"{name:10} {label:12} offered {offered:>8,}  p50 {statistics.median(total_s) * 1000:8.0f} ms  "
-              f"p99 {p99 * 1000:8.0f} ms  (of which reading p50 {statistics.median(load_s) * 1000:8.0f} ms), "
-              f"{repeat} runs", flush=True)
+        _line(name, "raw " + label, offered, total_s,
+              f"  (of which reading p50 {statistics.median(load_s) * 1000:8.0f} ms)")
+
+
+def time_aggregates(engine: Engine, name: str, repeat: int) -> None:
+    sessions = session_factory(engine)
+    started = time.perf_counter()
+    with sessions.begin() as s:
+        days = report_agg_store.rebuild(s, RULES, TZ, datetime.now(UTC))
+    print(f"  aggregates built: {days} days in {time.perf_counter() - started:.1f} s", flush=True)
+    for label, p, group in _periods():
+        runs, offered = [], 0
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            report_agg_store.catch_up(sessions, RULES, TZ, AS_OF)
+            report = report_agg_read.report(sessions, p, group, RULES, AS_OF)
+            runs.append(time.perf_counter() - t0)
+            assert report is not None
+            offered = report["total"]["offered"]
+        _line(name, label, offered, runs)
+
+
+def _call_end(sessions: sessionmaker[Any], n: int, rng: random.Random) -> float:
+    """One call end as tickets.calls_service writes it; seconds."""
+    at = datetime(2026, 12, 10, 9, tzinfo=UTC) + timedelta(seconds=n * 7)
+    contact = rng.randrange(1000) + 1
+    values = {"caller_number": f"+4930{contact:08d}", "contact_id": contact, "queue": "hotline", "entered_at": at,
+              "answered_at": at + timedelta(seconds=12), "ended_at": at + timedelta(seconds=200),
+              "wait_seconds": 12.0, "talk_seconds": 188.0, "agent": "PJSIP/1001", "outcome": "answered"}
+    t0 = time.perf_counter()
+    with sessions.begin() as s:
+        dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
+        s.execute(dialect.insert(CallRecord).values(linkedid=f"w{n}", **values)
+                  .on_conflict_do_nothing(index_elements=["linkedid"]))
+        s.execute(update(CallRecord).where(CallRecord.linkedid == f"w{n}").values(**values))
+    return time.perf_counter() - t0
+
+
+def time_writes(engine: Engine, name: str, writes: int) -> None:
+    rng = random.Random(4)
+    for label, sessions in (("call end, no aggregates", sessionmaker(engine, expire_on_commit=False)),
+                            ("call end, marking", session_factory(engine))):
+        runs = [_call_end(sessions, n + (0 if "no" in label else writes), rng) for n in range(writes)]
+        _line(name, label, 0, runs)
+    t0 = time.perf_counter()
+    while report_agg_store.catch_up(session_factory(engine), RULES, TZ, AS_OF):
+        pass
+    spent = time.perf_counter() - t0
+    print(f"{name:10} catch-up of those {writes} calls' days: {spent * 1000:.0f} ms = "
+          f"{spent * 1000 / writes:.2f} ms per call", flush=True)
 
 
 @contextlib.contextmanager
@@ -201,9 +271,12 @@ def main() -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 = 450,000 calls and 600,000 tickets")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--pg", default="", help="PostgreSQL URL (a throwaway schema is made in it)")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
+    parser.add_argument("--raw", action="store_true", help="also time the reports from raw rows (slow)")
+    parser.add_argument("--writes", type=int, default=300, help="call ends written for the write cost")
     args = parser.parse_args()
     calls, tickets = int(450_000 * args.scale), int(600_000 * args.scale)
-    targets: list[tuple[str, Any]] = [("sqlite", sqlite_url())]
+    targets: list[tuple[str, Any]] = [] if args.no_sqlite else [("sqlite", sqlite_url())]
     if args.pg:
         targets.append(("postgresql", scratch_schema(args.pg, "bench_reports")))
     for name, opener in targets:
@@ -214,7 +287,10 @@ def main() -> int:
             try:
                 print(f"{name}:", flush=True)
                 fill(engine, Year(calls, tickets))
-                time_reports(engine, name, args.repeat)
+                if args.raw:
+                    time_raw(engine, name, args.repeat)
+                time_aggregates(engine, name, args.repeat)
+                time_writes(engine, name, args.writes)
             finally:
                 engine.dispose()
     return 0

@@ -47,6 +47,7 @@ class _Call:
     transferred_to: str | None = None
     agent_channel: str | None = None
     route: ev.CallRoute | None = None
+    origin: ev.Origin | None = None
 
     def snapshot(self) -> ev.CallSnapshot:
         start = self.entered_at
@@ -58,7 +59,8 @@ class _Call:
             answered_at=self.answered_at, agent=self.agent, ended_at=self.ended_at,
             outcome=self.outcome, wait_seconds=self.wait, ring_seconds=self.ring,
             talk_seconds=self.talk, duration_seconds=duration,
-            transferred_to=self.transferred_to, agent_channel=self.agent_channel, route=self.route)
+            transferred_to=self.transferred_to, agent_channel=self.agent_channel, route=self.route,
+            origin=self.origin)
 
 
 class CallRegistry:
@@ -113,6 +115,12 @@ class CallRegistry:
         call.queue, call.position = e.queue, e.position
         return call
 
+    def _on_join(self, e: ev.CallerJoinedQueue, now: datetime) -> list[Update]:
+        call = self._in_queue(e)
+        call.entered_at = call.entered_at or e.at
+        call.origin = call.origin or e.origin
+        return [self._update(call, ev.CallChange.JOINED, e.at)]
+
     def _on_routed(self, e: ev.CallRouted, now: datetime) -> list[Update]:
         """Kept until the caller joins the queue (usually milliseconds later); a call
         already in the queue takes it at once and says so with no extra update."""
@@ -126,10 +134,6 @@ class CallRegistry:
             self._routes.popitem(last=False)
         return []
 
-    def _on_join(self, e: ev.CallerJoinedQueue, now: datetime) -> list[Update]:
-        call = self._in_queue(e)
-        call.entered_at = call.entered_at or e.at
-        return [self._update(call, ev.CallChange.JOINED, e.at)]
 
     def _on_ringing(self, e: ev.AgentRinging, now: datetime) -> list[Update]:
         call = self._get(e.linkedid)

@@ -16,6 +16,8 @@ from datetime import datetime
 
 from cti.callback_events import CallbackDialed as CallbackDialed
 from cti.callback_events import CallbackRequested as CallbackRequested
+from cti.origin import CallOverflowed as CallOverflowed
+from cti.origin import Origin as Origin
 
 # the enums live in cti.states; consumers find them here beside the events (explicit re-exports)
 from cti.states import AgentState as AgentState
@@ -37,6 +39,7 @@ class CallerJoinedQueue:
     caller_raw: str  # CallerIDNum exactly as Asterisk had it (may be "", "anonymous"...)
     caller_name: str  # CallerIDName, caller-supplied: escape before display
     position: int
+    origin: Origin | None = None  # (site, linkedid) another site overflowed it from (cti.origin)
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,6 +284,7 @@ class ActiveChannelSnapshot:
     application: str
     duration_seconds: int
     bridged: bool
+    origin: Origin | None = None  # as CallerJoinedQueue.origin
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,7 +330,7 @@ CallEvent = (
     | ChannelHungUp
     | CallEnded
     | CallRouted
-    | CallbackRequested | CallbackDialed
+    | CallbackRequested | CallbackDialed | CallOverflowed
 )
 AgentEvent = (AgentLoggedIn | AgentLoggedOut | AgentPaused | AgentUnpaused | AgentDeviceChanged
               | QueueWrapUpTime | WrapUpDue)
@@ -361,6 +365,7 @@ class CallSnapshot:
     transferred_to: str | None
     agent_channel: str | None = None  # the answering agent's own leg while it is up (what a transfer moves)
     route: CallRoute | None = None  # None: no FastAGI answer (hotline was down, or an old dialplan)
+    origin: Origin | None = None  # (site, linkedid) when another site overflowed the call here
 
 
 @dataclass(frozen=True, slots=True)

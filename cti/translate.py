@@ -20,6 +20,7 @@ from typing import Protocol
 
 from cti import events as ev
 from cti.actions import ActionResult
+from cti.origin import SITE, origin_from_chanvars
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,8 @@ class Message(Protocol):
     def name(self) -> str: ...
 
     def get(self, key: str, default: str = "") -> str: ...
+
+    def get_all(self, key: str) -> list[str]: ...
 
 
 def _int(msg: Message, key: str) -> int:
@@ -50,7 +53,8 @@ def _joined(m: Message, at: datetime) -> list[ev.DomainEvent]:
     return [ev.CallerJoinedQueue(
         at=at, linkedid=m.get("Linkedid"), uniqueid=m.get("Uniqueid"), channel=m.get("Channel"),
         queue=m.get("Queue"), caller_raw=_text(m, "CallerIDNum"),
-        caller_name=_text(m, "CallerIDName"), position=_int(m, "Position"))]
+        caller_name=_text(m, "CallerIDName"), position=_int(m, "Position"),
+        origin=origin_from_chanvars(m.get_all("ChanVariable")))]
 
 
 def _called(m: Message, at: datetime) -> list[ev.DomainEvent]:
@@ -104,6 +108,9 @@ def _user_event(m: Message, at: datetime) -> list[ev.DomainEvent]:
         callback_id = _int(m, "CallbackId")
         return [ev.CallbackDialed(at=at, callback_id=callback_id, dial_status=m.get("DialStatus")[:20])] if (
             callback_id > 0) else []
+    if kind == "HotlineOverflow":  # another site took the call (extensions.conf [hotline-overflow])
+        site = m.get("Site")
+        return [ev.CallOverflowed(at=at, linkedid=m.get("Linkedid"), site=site)] if SITE.fullmatch(site) else []
     if kind == "HotlineAfterHours":
         return [ev.AfterHoursCall(at=at, linkedid=m.get("Linkedid"), uniqueid=m.get("Uniqueid"),
                                   queue=m.get("Queue"), caller_raw=_text(m, "CallerIDNum"),
@@ -194,7 +201,7 @@ def _channel(m: Message, at: datetime) -> list[ev.DomainEvent]:
         at=at, linkedid=m.get("Linkedid"), uniqueid=m.get("Uniqueid"), channel=m.get("Channel"),
         caller_raw=_text(m, "CallerIDNum"), caller_name=_text(m, "CallerIDName"),
         application=m.get("Application"), duration_seconds=seconds,
-        bridged=bool(m.get("BridgeId")))]
+        bridged=bool(m.get("BridgeId")), origin=origin_from_chanvars(m.get_all("ChanVariable")))]
 
 
 _TABLE: dict[str, Callable[[Message, datetime], list[ev.DomainEvent]]] = {

@@ -10,7 +10,6 @@ readable by its owner only (0600, in a 0700 folder).
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import secrets
@@ -18,7 +17,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -26,6 +24,7 @@ from pathlib import Path
 
 from cti.dial_allow import DEFAULT_DIAL_ALLOW, DialAllowList
 from hotline_cli import pbx_root, prompts
+from hotline_cli.site_config import SitePeer, site_values
 from hotline_cli.state import load_or_create_secret, state_dir, write_private
 from tickets.service_calendar import parse_region
 from tickets.sla import DAYS, ServiceHours, zone_for
@@ -57,6 +56,9 @@ class PbxConfig:
     agi_port: int = 4573  # hotline's FastAGI (HOTLINE_AGI_PORT)
     fax_number: str = "5556"  # the desk's fax number on the trunk (HOTLINE_FAX_NUMBER)
     members: tuple[str, ...] = field(default_factory=tuple)
+    site: str = "main"  # HOTLINE_SITE of this Asterisk's bridge
+    peers: tuple[SitePeer, ...] = ()  # the other sites: trunks and overflow (none: one site)
+    overflow_after: int = 10  # with peers: seconds in the queue before trying them again
 
 
 class PrivateAsterisk:
@@ -182,6 +184,7 @@ class PrivateAsterisk:
             "FAX_NUMBER": _fax_number(c.fax_number), "FAX_SPOOL": str(self.inner / "spool" / "fax"),
             "DIAL_ALLOW": "\n".join(lines) or "; the dial allow-list is empty: agents dial nothing",
             **{f"SIP_PASSWORD_{agent}": c.agent_passwords[agent] for agent in AGENTS},
+            **site_values(c.site, c.peers, c.overflow_after),
         }
 
     def _add_members(self, timeout: float = 10.0) -> None:
@@ -363,37 +366,3 @@ def default_pbx() -> PrivateAsterisk:
         fax_number=os.environ.get("HOTLINE_FAX_NUMBER", "5556"),
         members=AGENTS[:3],
     ))
-
-
-def add_asterisk_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("asterisk", help="the private Asterisk: up | down | status")
-    p.add_argument("action", choices=("up", "down", "status"))
-    p.set_defaults(func=run_asterisk)
-
-
-def run_asterisk(args: argparse.Namespace) -> int:
-    try:
-        pbx = default_pbx()
-        if args.action == "up":
-            pbx.start()
-            print(f"asterisk up: AMI 127.0.0.1:{pbx.config.ami_port} (user {AMI_USERNAME}), "
-                  f"SIP 127.0.0.1:{pbx.config.sip_port}, dial 5555")
-        elif args.action == "down":
-            print("asterisk stopped" if pbx.stop() else "asterisk was not running (nothing stopped)")
-        else:
-            return _status(pbx)
-    except (pbx_root.PbxSetupError, ValueError) as exc:  # ValueError: a HOTLINE_* setting
-        print(f"hotline asterisk {args.action}: {exc}", file=sys.stderr)
-        return 1
-    return 0
-
-
-def _status(pbx: PrivateAsterisk) -> int:
-    if not pbx.running():
-        print("asterisk: not running (start it with `hotline asterisk up`)")
-        return 3
-    ok = ami_login_ok(pbx.config.ami_port, AMI_USERNAME, pbx.config.ami_secret)
-    print(f"asterisk: running, pid {pbx.pid()}, AMI login {'ok' if ok else 'FAILED'}")
-    print(pbx.cli("pjsip show contacts").strip())
-    print(pbx.cli("queue show hotline").strip())
-    return 0 if ok else 1

@@ -37,6 +37,7 @@ def run_import_queue_log(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from agent_console.settings import Settings
+    from hotline_cli.reports import catch_up_all
     from tickets.db import make_engine, session_factory
     from tickets.history_import import import_queue_log
 
@@ -48,8 +49,9 @@ def run_import_queue_log(args: argparse.Namespace) -> int:
     settings = Settings()
     engine = make_engine(settings.database_url)
     try:
-        counts = import_queue_log(session_factory(engine), args.file, settings.default_region, members,
-                                  site=settings.site)
+        sessions = session_factory(engine)
+        counts = import_queue_log(sessions, args.file, settings.default_region, members, site=settings.site)
+        catch_up_all(sessions, settings)  # the report aggregates of the imported days
     except OSError as exc:
         print(f"hotline history import: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
         return 1

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 _COMMANDS: tuple[tuple[str, str], ...] = (
     ("hotline_cli.up", "add_up_parser"),
     ("hotline_cli.serve", "add_serve_parser"),
-    ("hotline_cli.asterisk", "add_asterisk_parser"),
+    ("hotline_cli.sites", "add_asterisk_parser"),
     ("hotline_cli.phones", "add_call_parser"),
     ("hotline_cli.softphone", "add_phone_parser"),
     ("hotline_cli.customers", "add_customers_parser"),
@@ -29,6 +29,7 @@ _COMMANDS: tuple[tuple[str, str], ...] = (
     ("hotline_cli.demo", "add_demo_parser"),
     ("hotline_cli.mail_sink", "add_mail_sink_parser"),
     ("hotline_cli.history", "add_history_parser"),
+    ("hotline_cli.reports", "add_reports_parser"),
 )
 
 

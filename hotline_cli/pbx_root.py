@@ -7,6 +7,7 @@ mmdebstrap's own default mirror is used unless HOTLINE_DEBIAN_MIRROR is set.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -30,15 +31,31 @@ def root_dir() -> Path:
     return Path(os.environ.get("HOTLINE_ASTERISK_ROOT") or cache_dir() / "sid-root")
 
 
+def _built(root: Path) -> bool:
+    return (root / "usr/sbin/asterisk").exists() and (root / "usr/bin/sipp").exists()
+
+
 def ensure_root() -> Path:
-    """Return the sid root, building it on first use (about 40 s, ~400 MB)."""
+    """Return the sid root, building it on first use (about 40 s, ~400 MB).
+    Two processes asking at once (two test runs, `up` beside `test`) build it once:
+    the second waits on a lock file and then finds it built."""
     root = root_dir()
-    if (root / "usr/sbin/asterisk").exists() and (root / "usr/bin/sipp").exists():
+    if _built(root):
         return root
     if os.geteuid() != 0:
         raise PbxSetupError(
             "building the Asterisk root needs root (mmdebstrap and chroot); run as root or sudo"
         )
+    root.parent.mkdir(parents=True, exist_ok=True)
+    with open(root.with_name(root.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _built(root):
+            return root
+        _build(root)
+    return root
+
+
+def _build(root: Path) -> None:
     _ensure_mmdebstrap()
     tmp = root.with_name(root.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -59,9 +76,9 @@ def ensure_root() -> Path:
     if proc.returncode != 0:
         shutil.rmtree(tmp, ignore_errors=True)
         raise PbxSetupError(f"mmdebstrap failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    shutil.rmtree(root, ignore_errors=True)  # a half-made root of an older, interrupted build
     tmp.rename(root)
     print(f"hotline: root built in {time.monotonic() - started:.0f} s", file=sys.stderr)
-    return root
 
 
 def _ensure_mmdebstrap() -> None:

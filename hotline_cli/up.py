@@ -22,9 +22,10 @@ from collections.abc import Iterator
 
 from sqlalchemy import select
 
-from hotline_cli.asterisk import AMI_USERNAME, PrivateAsterisk, default_pbx
+from hotline_cli.asterisk import AMI_USERNAME, PrivateAsterisk
 from hotline_cli.demo import logins_overview, write_demo_logins
 from hotline_cli.pbx_root import PbxSetupError
+from hotline_cli.sites import DEMO_SITES, site_pbx
 from hotline_cli.state import load_or_create_secret, state_dir
 from tickets.demo import DEMO_FOCUS_TEAMS
 
@@ -37,6 +38,8 @@ def add_up_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p = sub.add_parser("up", help="bring everything up: Asterisk, demo phones, database, server")
     p.add_argument("--http-port", type=int, default=int(os.environ.get("HOTLINE_HTTP_PORT", 8000)))
     p.add_argument("--no-phones", action="store_true", help="do not start demo softphones")
+    p.add_argument("--sites", type=int, default=1, choices=range(1, len(DEMO_SITES) + 1),
+                   help="sites main, b, c: each its own Asterisk (trunked), phones and bridge (default 1)")
     p.add_argument("--answer-after", type=float, default=4.0,
                    help="seconds the demo phones ring before answering")
     p.set_defaults(func=run_up)
@@ -125,8 +128,9 @@ def _member_penalties(pbx: PrivateAsterisk, env: dict[str, str]) -> None:
 
 def run_up(args: argparse.Namespace) -> int:
     try:
-        pbx = default_pbx()
-        pbx.start()
+        pbx, *others = (site_pbx(name, args.sites) for name in DEMO_SITES[: args.sites])
+        for each in (pbx, *others):
+            each.start()
     except (PbxSetupError, ValueError) as exc:  # ValueError: a HOTLINE_* setting
         print(f"hotline up: {exc}", file=sys.stderr)
         return 1
@@ -135,8 +139,11 @@ def run_up(args: argparse.Namespace) -> int:
     phones = () if args.no_phones else DEMO_PHONES
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with demo_phones(phones, c.sip_port, c.agent_passwords, args.answer_after), mail_sink():
+    with demo_phones(phones, c.sip_port, c.agent_passwords, args.answer_after), mail_sink(), \
+            contextlib.ExitStack() as sites:
         server = _start_server(args.http_port, c.ami_port, c.ami_secret, str(pbx.queue_log), pbx)
+        for index, other in enumerate(others, 1):
+            _start_site(sites, other, args.http_port + index, phones, args.answer_after, server is not None)
         _print_howto(args.http_port, phones, server is not None, os.environ.get("HOTLINE_MAIL_LISTEN", MAIL_LISTEN))
         try:
             if server is not None:
@@ -150,6 +157,23 @@ def run_up(args: argparse.Namespace) -> int:
                 server.terminate()
     print("stopped the phones and the server; Asterisk keeps running (`hotline asterisk down`)")
     return 0
+
+
+def _start_site(stack: contextlib.ExitStack, pbx: PrivateAsterisk, http_port: int, phones: tuple[str, ...],
+                answer_after: float, serving: bool) -> None:
+    """Another site (`--sites N`): its phones and its own bridge (`hotline serve` with
+    HOTLINE_SITE and this site's AMI, FastAGI and HTTP ports) on the one database."""
+    c = pbx.config
+    print(f"Site {c.site}: dial 5555 on SIP 127.0.0.1:{c.sip_port}, AMI 127.0.0.1:{c.ami_port}"
+          + (f", web http://127.0.0.1:{http_port}/" if serving else ""))
+    stack.enter_context(demo_phones(phones, c.sip_port, c.agent_passwords, answer_after))
+    if not serving:
+        return
+    env = _server_env(http_port, c.ami_port, c.ami_secret, str(pbx.queue_log))
+    env.update(HOTLINE_SITE=c.site, HOTLINE_AGI_PORT=str(c.agi_port), HOTLINE_MAIL_LISTEN="",
+               HOTLINE_FAX_SPOOL=str(pbx.fax_spool))
+    proc = stack.enter_context(subprocess.Popen([sys.executable, "-m", "hotline_cli.main", "serve"], env=env))
+    stack.callback(proc.terminate)
 
 
 def _start_server(http_port: int, ami_port: int, secret: str, queue_log: str,

@@ -73,11 +73,12 @@ class AmiTap:
             self.events.extend(e for e in parsed if "Event" in e)
             self._cond.notify_all()
 
-    def wait_for(self, pred: Callable[[Event], bool], timeout: float = 20.0) -> Event:
+    def wait_for(self, pred: Callable[[Event], bool], timeout: float = 20.0, since: int = 0) -> Event:
+        """The first event matching `pred` (among those from `since`, a mark()), waiting for it."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
-                for ev in self.events:
+                for ev in self.events[since:]:
                     if pred(ev):
                         return ev
                 left = deadline - time.monotonic()

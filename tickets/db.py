@@ -9,12 +9,17 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+
+from tickets.report_agg_marks import install
+
+T = TypeVar("T")
 
 
 def _private_sqlite_file(url: str) -> None:
@@ -61,6 +66,17 @@ def make_engine(url: str, ping: bool = True) -> Engine:
     return create_engine(url, pool_pre_ping=ping)
 
 
+def once_more_if_dropped(run: Callable[[], T]) -> T:
+    """`run()`, and once more when it failed on a pooled connection the server had closed
+    (an engine without ping on checkout finds that out on the first statement)."""
+    try:
+        return run()
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        return run()
+
+
 def database_ok(engine: Engine) -> bool:
     """True when the database answers a trivial query now (for /healthz)."""
     try:
@@ -72,7 +88,9 @@ def database_ok(engine: Engine) -> bool:
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    install(sessions)  # writes mark the report aggregates they make stale
+    return sessions
 
 
 @contextlib.contextmanager

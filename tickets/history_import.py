@@ -23,6 +23,7 @@ from cti import queue_log
 from cti.queue_log import LoggedCall
 from tickets.lookup import direct_contact
 from tickets.models import CallRecord
+from tickets.report_agg_marks import calls_where, mark
 from tickets.sites import DEFAULT_SITE
 
 CHUNK_LINES = 20_000
@@ -73,7 +74,10 @@ def _store(session: Session, calls: Iterable[LoggedCall], region: str, contacts:
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert(CallRecord) if dialect == "postgresql" else sqlite.insert(CallRecord)
     stmt = insert.values(rows).on_conflict_do_nothing(index_elements=["site", "linkedid"]).returning(CallRecord.id)
-    return len(session.execute(stmt).all())  # RETURNING names the rows added (rowcount is -1 on psycopg)
+    added = [row[0] for row in session.execute(stmt)]  # RETURNING names the rows added (rowcount is -1 on psycopg)
+    conn = session.connection()
+    mark(conn, calls_where(conn, CallRecord.id.in_(added)))  # the report aggregates of their hours
+    return len(added)
 
 
 def import_queue_log(sessions: sessionmaker[Session], path: Path, region: str = "DE",

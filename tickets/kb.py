@@ -14,14 +14,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, Row, Select, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from tickets import kb_search
+from tickets.db import once_more_if_dropped
 from tickets.kb_models import KbArticle, KbArticleVersion, Visibility
 from tickets.kb_render import snippet, to_html
-from tickets.kb_search import matched_stems, search
 from tickets.kb_terms import LANGUAGES, index_text
 
 
@@ -61,7 +63,8 @@ def tags_text(tags: tuple[str, ...]) -> str:
     return ",".join(dict.fromkeys(t for t in clean if t))
 
 
-def summary(a: KbArticle) -> dict[str, Any]:
+def summary(a: KbArticle | Row[Any]) -> dict[str, Any]:
+    """An article, or a row of its columns, as JSON-ready data (without the body)."""
     return {"id": a.id, "title": a.title, "language": a.language, "category": a.category,
             "tags": [t for t in a.tags.split(",") if t], "visibility": a.visibility.value,
             "version": a.version, "author": a.author, "updated_by": a.updated_by,
@@ -83,8 +86,12 @@ def _version_dict(v: KbArticleVersion, body: bool) -> dict[str, Any]:
 
 
 class KnowledgeBase:
-    def __init__(self, sessions: sessionmaker[Session], clock: Callable[[], datetime]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], clock: Callable[[], datetime],
+                 reads: Engine | None = None) -> None:
+        """`reads`: where searches run (tickets.db.make_engine(url, ping=False), as the app
+        gives); by default the sessions' own engine. Used in autocommit either way."""
         self.sessions, self.clock = sessions, clock
+        self.reads: Engine = (reads or sessions.kw["bind"]).execution_options(isolation_level="AUTOCOMMIT")
 
     def _apply(self, s: Session, a: KbArticle, data: ArticleData, actor: str) -> None:
         if data.language not in LANGUAGES:
@@ -152,11 +159,27 @@ class KnowledgeBase:
             return _version_dict(v, body=True) if v else None
 
     def search(self, query: str, language: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
-        """Ranked hits, each an article summary with `score` and a plain-text `snippet`."""
-        with self.sessions() as s:
-            hits = search(s, query, language, limit)
-            found = {a.id: a for a in s.scalars(select(KbArticle).where(
-                KbArticle.id.in_([h.article_id for h in hits])))} if hits else {}
-        stems = matched_stems(query)
-        return [{**summary(a), "score": round(h.score, 6), "snippet": snippet(a.body, stems)}
-                for h in hits if (a := found.get(h.article_id)) is not None]
+        """Ranked hits, each an article summary with `score` and a plain-text `snippet`: one
+        statement (ranking and articles, Core rows: no ORM objects) on an autocommit connection,
+        one round trip."""
+        bound = kb_search.params(query)
+        if bound is None:
+            return []
+        stmt = _search_statement(self.reads.dialect.name, language).limit(limit)
+
+        def run() -> list[Row[Any]]:
+            with self.reads.connect() as conn:
+                return list(conn.execute(stmt, {**bound, "language": language}))
+
+        stems = kb_search.matched_stems(query)
+        return [{**summary(row), "score": round(row.score, 6), "snippet": snippet(row.body, stems)}
+                for row in once_more_if_dropped(run)]
+
+
+@lru_cache(maxsize=8)
+def _search_statement(dialect: str, language: str | None) -> Select[Any]:
+    """The articles' summary columns and body with their score, best first (no limit yet)."""
+    r = kb_search.ranked(dialect, language)
+    columns = [c for c in KbArticle.__table__.c if c.name not in ("search_title", "search_body")]
+    return select(*columns, r.c.score).join_from(KbArticle, r, r.c.id == KbArticle.id).order_by(
+        r.c.score.desc(), r.c.id.desc())

@@ -3,7 +3,8 @@
 Layer: storage. Imports tickets.models' Base only; must not import agent_console.
 The search index is not mapped here: migration 0005 builds it per dialect (an FTS5
 external-content table kept in sync by triggers on SQLite, a generated `tsvector`
-column with a GIN index on PostgreSQL) and tickets.kb_search queries it.
+column with a GIN index on PostgreSQL, plus migration 0015's small `search_head`
+tsvector of title, tags and category) and tickets.kb_search queries it.
 `search_title`/`search_body` hold the stemmed words FTS5 indexes (filled on every
 save by tickets.kb; SQLite has no German stemmer of its own).
 """

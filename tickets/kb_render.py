@@ -11,6 +11,7 @@ markup through. No images: the pages' CSP allows this server's files only.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import nh3
 from markdown_it import MarkdownIt
@@ -52,18 +53,26 @@ def _prefix_pattern(stem: str) -> str:
     return "".join(_UMLAUTS.get(c, re.escape(c)) for c in stem)
 
 
+@lru_cache(maxsize=256)
+def _hits_pattern(hits: frozenset[str]) -> re.Pattern[str] | None:
+    """Words starting with any of the stems, longest first; built once per search, not per hit."""
+    pattern = "|".join(_prefix_pattern(h) for h in sorted(hits, key=len, reverse=True) if h)
+    return re.compile(rf"\b(?:{pattern})", re.IGNORECASE) if pattern else None
+
+
 def snippet(markdown: str, hits: set[str], width: int = 160) -> str:
     """About `width` characters of plain text from shortly before the body's first word that
     starts with one of the stems in `hits` (the start of the body when none does), with an
     ellipsis where it was cut. One regular-expression search on the raw Markdown, and only a
     window around the match made plain text: this runs for every search hit."""
-    pattern = "|".join(_prefix_pattern(h) for h in sorted(hits, key=len, reverse=True) if h)
-    found = re.search(rf"\b(?:{pattern})", markdown, re.IGNORECASE) if pattern else None
+    pattern = _hits_pattern(frozenset(hits))
+    found = pattern.search(markdown) if pattern else None
     start = max(0, found.start() - width // 3) if found else 0
-    text = plain_text(markdown[start:start + 3 * width])
+    window = 2 * width  # raw Markdown: enough for `width` characters of text unless half of it is markup
+    text = plain_text(markdown[start:start + window])
     if start:
         text = text.split(" ", 1)[-1]  # a word cut by the window
     cut = text[:width]
-    if len(text) > width or start + 3 * width < len(markdown):
+    if len(text) > width or start + window < len(markdown):
         cut = cut.rsplit(" ", 1)[0] + " …"
     return ("… " if start else "") + cut

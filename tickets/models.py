@@ -353,3 +353,4 @@ class NoticeTemplate(Base):
 from tickets import desk_settings as _desk_settings  # noqa: E402,F401  (reports switch and audit trail)
 from tickets import kb_models as _kb_models  # noqa: E402,F401  (after Base and the tables it refers to)
 from tickets import level_models as _level_models  # noqa: E402,F401  (departments, targets, appointments)
+from tickets import report_agg_models as _report_agg_models  # noqa: E402,F401  (report aggregates)

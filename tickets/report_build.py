@@ -74,13 +74,10 @@ def _by_hour(calls: Sequence[CallFact], rules: ReportRules, zone: ZoneInfo,
     return [_volume(f"{h:02d}", these, rules, finished) for h, these in enumerate(hours)]
 
 
-def build(p: Period, group: str, facts: Facts, rules: ReportRules, as_of: datetime) -> dict[str, Any]:
-    zone = ZoneInfo(p.tz)
-    fcr = fcr_by_ticket(facts.calls, facts.later_calls, facts.tickets, facts.later_tickets, rules)
-    finished = finished_calls(facts.calls, rules)
-    total = row(facts.calls, facts.tickets, facts.callbacks, fcr, rules, as_of, finished)
-    rows = (grouped_rows(group, facts.calls, facts.tickets, facts.callbacks, fcr, rules, zone, as_of, finished)
-            if group else [])
+def header(p: Period, group: str, rules: ReportRules, as_of: datetime,
+           percentiles: dict[str, str] | None = None) -> dict[str, Any]:
+    """The report's period, group and definitions; `percentiles`: how exact the time-to-resolve
+    median and p90 are (None: exact, computed from every ticket)."""
     return {
         "period": {"kind": p.kind, "first": p.first.isoformat(), "last": p.last.isoformat(),
                    "from": p.start.isoformat(), "to": p.end.isoformat(), "time_zone": p.tz},
@@ -92,8 +89,21 @@ def build(p: Period, group: str, facts: Facts, rules: ReportRules, as_of: dateti
                                           f"within {rules.short_abandon} s)"),
                         "fcr_days": rules.fcr.days, "fcr_after_call_minutes": rules.fcr.after_call_minutes,
                         "fcr": rules.fcr.definition(),
-                        "fcr_final": as_of >= p.end + timedelta(days=rules.fcr.days)},
+                        "fcr_final": as_of >= p.end + timedelta(days=rules.fcr.days),
+                        "resolve_percentiles": percentiles},
         "per_agent": rules.per_agent,
+    }
+
+
+def build(p: Period, group: str, facts: Facts, rules: ReportRules, as_of: datetime) -> dict[str, Any]:
+    zone = ZoneInfo(p.tz)
+    fcr = fcr_by_ticket(facts.calls, facts.later_calls, facts.tickets, facts.later_tickets, rules)
+    finished = finished_calls(facts.calls, rules)
+    total = row(facts.calls, facts.tickets, facts.callbacks, fcr, rules, as_of, finished)
+    rows = (grouped_rows(group, facts.calls, facts.tickets, facts.callbacks, fcr, rules, zone, as_of, finished)
+            if group else [])
+    return {
+        **header(p, group, rules, as_of),
         "total": {"group": None, "suppressed": False, **total},
         "rows": rows,
         "series": _series(p, facts.calls, rules, zone, finished),

@@ -1,5 +1,5 @@
-// /tickets/{id}: one ticket (read-only here; it is edited in the console during a
-// call), its conversation (calls, mails, form entries, faxes, mails to the caller: timeline.js),
+// /tickets/{id}: one ticket (read-only here; "Edit in the console" opens it in the console's
+// editor, /console#ticket=ID, the same one used during a call), its conversation (calls, mails, form entries, faxes, mails to the caller: timeline.js),
 // its calls, its history and its due time (SLA).
 "use strict";
 (() => {
@@ -19,6 +19,7 @@
     const [calls, history] = await Promise.all([hl.api("GET", `/api/tickets/${id}/calls`), hl.api("GET", `/api/tickets/${id}/history`),
       hl.timeline.load(id, $("timeline"))]);
     $("ticket-h").textContent = `${tk.number} – ${tk.subject}`;
+    $("edit-in-console").href = `/console#ticket=${tk.id}`;
     const dl = $("facts"); dl.replaceChildren();
     fact(dl, t("pages.status"), hl.enum("ticket_status", tk.status));
     fact(dl, t("pages.priority"), hl.enum("priority", tk.priority));

@@ -34,8 +34,8 @@ hl.timeline = {
     head.append(hl.el("span", { class: "tl-who", text: t("timeline.from", { who: hl.page ? hl.page.caller(c) : (c.caller_number || c.caller_raw || "") }) }));
     const line = t("timeline.call", { outcome: c.outcome ? hl.enum("outcome", c.outcome) : "–",
                                       wait: hl.fmt.timer(c.wait_seconds), talk: hl.fmt.timer(c.talk_seconds) });
-    // the agent by display name in the console (its directory), else the extension: never a raw "PJSIP/1001"
-    const agent = c.agent ? ((window.hc && hc.agentName && hc.agentName(c.agent)) || c.agent.replace(/^[A-Za-z]+\//, "")) : "";
+    // the agent by display name (the server's directory), else the extension: never a raw "PJSIP/1001"
+    const agent = c.agent ? (c.agent_name || c.agent.replace(/^[A-Za-z]+\//, "")) : "";
     li.append(hl.el("p", { text: agent ? `${line} · ${t("timeline.agent", { agent })}` : line }));
   },
 

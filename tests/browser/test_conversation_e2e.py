@@ -98,6 +98,8 @@ def test_the_ticket_page_shows_the_whole_conversation_oldest_first(demo: tuple[D
         body = page.inner_text("#timeline")
         assert HOSTILE in body and page.query_selector("#timeline img") is None  # text, never markup
         assert page.evaluate("document.body.dataset.owned") is None
+        edit = "In der Konsole bearbeiten" if lang == "de" else "Edit in the console"
+        assert page.inner_text("#edit-in-console") == edit
         assert ("Mail an den Anrufer" if lang == "de" else "Mail to the caller") in body
         pdf = page.locator("#timeline .tl-fax a")
         assert pdf.get_attribute("href").startswith("/api/attachments/") and pdf.inner_text() == "fax-1796.1.pdf"
@@ -125,9 +127,13 @@ def test_the_console_ticket_editor_shows_it_too_and_others_see_nothing(demo: tup
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url("**/console")
-    page.wait_for_function("document.body.dataset.ws === 'open'")
     try:
-        page.evaluate(f"location.hash = '#ticket={ticket_id}'")
+        # from the read-only ticket page to the console's editor, as an agent works a mail ticket
+        page.goto(server.url + f"/tickets/{ticket_id}")
+        page.wait_for_selector(f"#edit-in-console[href='/console#ticket={ticket_id}']")
+        page.click("#edit-in-console")
+        page.wait_for_url(f"**/console#ticket={ticket_id}")
+        page.wait_for_function("document.body.dataset.ws === 'open'")
         page.wait_for_selector("#ticket-timeline .tl-notification")
         assert kinds(page, "#ticket-timeline") == KINDS
         assert page.query_selector("#ticket-timeline img") is None

@@ -75,6 +75,7 @@ def test_the_timeline_has_calls_mails_forms_faxes_and_callers_mails_oldest_first
     items = r.json()
     assert [i["kind"] for i in items] == ["call", "email", "form", "fax", "notification"]
     assert items[0]["call"]["agent"] == "PJSIP/1001"
+    assert items[0]["call"]["agent_name"] == "anna"  # the user's display name (the username when none is set)
     assert items[1]["message"]["body"] == "<b>kein</b> HTML"  # text: the page shows it as text
     [pdf] = items[3]["message"]["attachments"]
     assert anna.get(f"/api/attachments/{pdf['id']}").content == b"%PDF-1.4"
@@ -86,3 +87,11 @@ def test_the_timeline_has_calls_mails_forms_faxes_and_callers_mails_oldest_first
     assert [i["kind"] for i in sven.get(f"/api/tickets/{ticket.ticket_id}/timeline").json()][0] == "call"
     assert anna.get("/api/tickets/999999/timeline").status_code == 404
     assert anna.get("/api/tickets/0/timeline").status_code == 422
+
+
+def test_a_call_by_an_endpoint_no_user_has_keeps_no_agent_name() -> None:
+    from tickets.timeline import with_agent_names
+
+    calls = [{"agent": "PJSIP/1001"}, {"agent": "PJSIP/1009"}, {"agent": None}]
+    assert [c["agent_name"] for c in with_agent_names(calls, {"PJSIP/1001": "Anna Berger"})] == [
+        "Anna Berger", None, None]

@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 import pytest
 
 from tests.db_fixture import Sessions
+from tickets import kb_search
 from tickets.kb import ArticleData, KbConflict, KbForbidden, KnowledgeBase
 from tickets.kb_models import Visibility
 from tickets.kb_render import to_html
@@ -133,3 +134,19 @@ def test_agents_may_not_write_customer_articles(kb: KnowledgeBase) -> None:
     a = kb.create(ArticleData("x", "y", "de", visibility=Visibility.CUSTOMER), "sven")
     with pytest.raises(KbForbidden):
         kb.update(a["id"], ArticleData("x", "z", "de"), "anna", base_version=1, may_publish=False)
+
+
+def test_title_matches_rank_first_and_only_a_bounded_set_is_scored(
+        kb: KnowledgeBase, sessions: Sessions, monkeypatch: pytest.MonkeyPatch) -> None:
+    for n in range(3):
+        kb.create(ArticleData(f"Notes {n}", "scanner " * (20 * (n + 1)), "en"), "admin")  # body only
+    kb.create(ArticleData("Scanner jams", "Open the tray.", "en", tags=("hardware",)), "admin")
+    titles = _titles(kb.search("scanner"))
+    assert titles[0] == "Scanner jams" and sorted(titles[1:]) == ["Notes 0", "Notes 1", "Notes 2"]
+    with sessions() as s:
+        assert kb_search.count(s, "scanner") == 4 and kb_search.count(s, "scanner", cap=2) == 2
+        assert kb_search.count(s, "the of") == 0  # stop words only: nothing to search for
+    monkeypatch.setattr(kb_search, "CANDIDATES", 1)  # one body candidate: the title match and one other
+    titles = _titles(kb.search("scanner"))
+    assert titles[0] == "Scanner jams" and len(titles) == 2, titles
+    assert _titles(kb.search("scanner hardware")) == ["Scanner jams"]  # a tag counts as the head

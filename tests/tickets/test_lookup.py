@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 
 from tests.db_fixture import Sessions
+from tickets.db import make_engine
 from tickets.lookup import CustomerLookup, MatchStatus
 from tickets.models import Contact, Organisation, Phone, PhoneKind
 
@@ -75,3 +77,24 @@ def test_many_callers_in_one_lookup_rank_as_one_at_a_time(directory) -> None:  #
     assert [r.status.value for r in lookup.lookup_many(raws)] == [
         "known", "known", "ambiguous", "known", "withheld", "unknown", "known"]
     assert lookup.lookup_many([]) == []
+
+
+def test_a_lookup_survives_the_server_ending_its_pooled_connection(directory: Directory, sessions: Sessions) -> None:
+    """PostgreSQL's lookup runs on psycopg directly through a ping-less pool: a connection the
+    server closed is found on use, dropped from the pool, and the lookup runs once more."""
+    bind = sessions.kw["bind"]
+    if bind.dialect.name != "postgresql":
+        pytest.skip("the raw psycopg path is PostgreSQL's")
+    engine = make_engine(bind.url.render_as_string(hide_password=False), ping=False)
+    try:
+        lookup = CustomerLookup(sessions, engine=engine)
+        assert lookup._raw_sql and lookup.lookup("0341 2538-5555").status is MatchStatus.KNOWN
+        with engine.connect() as conn:  # the same pooled connection (one thread, one connection)
+            pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with bind.connect() as admin:
+            assert admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
+        r = lookup.lookup("030 777")
+        assert r.status is MatchStatus.AMBIGUOUS and {c.name for c in r.candidates} == {"Anna", "Bernd"}
+        assert engine.pool.checkedout() == 0
+    finally:
+        engine.dispose()

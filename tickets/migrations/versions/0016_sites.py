@@ -1,7 +1,7 @@
 """sites: call identity is (site, linkedid); users and their phones belong to a site and a partner
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-01
 
 Every existing row gets site `main` (the server default), so a desk that ran one
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0014'
-down_revision = '0013'
+revision = '0016'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,250 @@
+"""Report aggregates (issue 18, item 4): after a random mix of calls, tickets,
+reopenings, escalations, repeat calls and late mails, written in many transactions
+through the hooked sessions, the stored aggregates equal a recomputation from the
+raw rows, and every report from them equals the report from raw rows (times to
+resolve: within their histogram bin). Runs on SQLite, and on PostgreSQL with
+HOTLINE_TEST_DATABASE_URL."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests import report_month
+from tests.db_fixture import db_sessions, wipe
+from tests.tickets import test_history_import
+from tickets import report_agg_read, report_agg_store
+from tickets.models import (
+    Callback,
+    CallbackStatus,
+    CallRecord,
+    Channel,
+    Contact,
+    Organisation,
+    Priority,
+    Ticket,
+    TicketHistory,
+    TicketMessage,
+    TicketStatus,
+)
+from tickets.report_agg import COLUMNS, aggregate
+from tickets.report_agg_models import ReportAgg, ReportAggDirty, ReportAggResolve
+from tickets.report_build import build
+from tickets.report_data import load
+from tickets.report_facts import FcrRule
+from tickets.report_figures import GROUPS, ReportRules
+from tickets.report_period import Period, period
+
+TZ = "Europe/Berlin"
+ZONE = ZoneInfo(TZ)
+RULES = ReportRules(fcr=FcrRule(days=7), wrapup={"hotline": 30.0}, targets={"critical": 4, "high": 8,
+                                                                           "normal": 24, "low": 72})
+PERCENTILES = ("resolve_hours_median", "resolve_hours_p90", "median_hours", "p90_hours")
+
+
+@pytest.fixture()
+def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
+    with db_sessions(database_url) as made:
+        wipe(made)
+        yield made
+        wipe(made)
+
+
+def same(agg: Any, raw: Any, path: str = "") -> None:
+    """Equal, floats approximately; percentiles within a 15-minute histogram bin."""
+    if isinstance(raw, dict):
+        assert set(agg) == set(raw), path
+        for k in raw:
+            if k == "resolve_percentiles":
+                continue
+            if k in PERCENTILES and raw[k] is not None:
+                assert agg[k] == pytest.approx(raw[k], abs=0.25), f"{path}.{k}"
+            else:
+                same(agg[k], raw[k], f"{path}.{k}")
+    elif isinstance(raw, list):
+        assert len(agg) == len(raw), path
+        for n, (a, r) in enumerate(zip(agg, raw, strict=True)):
+            same(a, r, f"{path}[{n}]")
+    elif isinstance(raw, float):
+        assert agg == pytest.approx(raw), path
+    else:
+        assert agg == raw, path
+
+
+def reports_agree(sessions: sessionmaker[Session], p: Period, as_of: datetime) -> None:
+    for group in ("", *GROUPS):
+        raw = build(p, group, load(sessions, p.start, p.end, RULES.fcr.days), RULES, as_of)
+        report_agg_store.catch_up(sessions, RULES, TZ, as_of)
+        agg = report_agg_read.report(sessions, p, group, RULES, as_of)
+        assert agg is not None and agg["definitions"]["resolve_percentiles"] is not None
+        same(agg, raw, group or "total")
+
+
+def stored(sessions: sessionmaker[Session]) -> tuple[dict[Any, Any], dict[Any, Any]]:
+    with sessions() as s:
+        rows = {r[:6]: r[6:] for r in s.execute(select(*ReportAgg.__table__.c))}
+        hist = {r[:6]: r[6:] for r in s.execute(select(*ReportAggResolve.__table__.c))}
+    return rows, hist
+
+
+def recomputed(sessions: sessionmaker[Session], first: date, last: date) -> tuple[dict[Any, Any], dict[Any, Any]]:
+    with sessions() as s:
+        agg = aggregate(report_agg_store.load_days(s, first, last, ZONE, RULES.fcr.days), RULES, ZONE)
+    rows = {k: tuple(getattr(v, c) for c in COLUMNS) for k, v in agg.rows.items()}
+    hist = {k: (b.n, b.total, b.lo, b.hi) for k, b in agg.hist.items()}
+    return rows, hist
+
+
+def equal_tables(got: dict[Any, Any], want: dict[Any, Any]) -> None:
+    assert set(got) == set(want)
+    for key, values in want.items():
+        for g, w in zip(got[key], values, strict=True):
+            assert g == (pytest.approx(w) if isinstance(w, float) else w), key
+
+
+def test_known_month_from_aggregates(sessions: sessionmaker[Session]) -> None:
+    report_month.seed(sessions)
+    with sessions() as s:
+        assert s.scalar(select(ReportAggDirty.hour).limit(1)) is not None  # the writes marked their hours
+    reports_agree(sessions, period("month", ZONE, anchor=date(2026, 11, 15)), report_month.AS_OF)
+    with sessions() as s:
+        assert s.scalar(select(ReportAggDirty.hour).limit(1)) is None  # caught up
+
+
+class Desk:
+    """Random calls, tickets and later changes, each in its own transaction."""
+
+    def __init__(self, sessions: sessionmaker[Session], seed: int) -> None:
+        self.sessions, self.rng, self.n = sessions, random.Random(seed), 0
+        with sessions.begin() as s:
+            orgs = [Organisation(name=f"Org {i}", team=f"T{i % 2}", language="de") for i in range(3)]
+            s.add_all(orgs)
+            s.flush()
+            people = [Contact(name=f"P{i}", organisation_id=orgs[i % 3].id, team=f"T{i % 3}",
+                              language=("de", "en")[i % 2]) for i in range(8)]
+            s.add_all(people)
+            s.flush()
+            self.people = [p.id for p in people]
+            self.orgs = [o.id for o in orgs]
+        self.tickets: list[int] = []
+
+    def when(self) -> datetime:
+        return datetime(2026, 10, 20, tzinfo=UTC) + timedelta(minutes=self.rng.randrange(60 * 24 * 60))
+
+    def call(self) -> None:
+        rng, at = self.rng, self.when()
+        self.n += 1
+        contact = rng.choice([*self.people, None])
+        number = f"+49301{contact or rng.randrange(3):04d}"
+        outcome = rng.choice(("answered", "answered", "answered", "abandoned", "timeout", "after_hours"))
+        wait = float(rng.choice((2, 4, 10, 25, 26, 60)))
+        answered = at + timedelta(seconds=wait) if outcome == "answered" else None
+        talk = float(rng.randrange(30, 900)) if answered else None
+        ended = (answered + timedelta(seconds=talk or 0)) if answered else at + timedelta(seconds=wait)
+        with self.sessions.begin() as s:
+            rec = CallRecord(linkedid=f"R{self.n}", caller_number=number, contact_id=contact,
+                             queue=rng.choice(("hotline", "vip", "")), entered_at=at, answered_at=answered,
+                             ended_at=ended, wait_seconds=wait, talk_seconds=talk, outcome=outcome,
+                             agent=f"PJSIP/{1001 + rng.randrange(6)}" if answered else None)
+            s.add(rec)
+            s.flush()
+            if answered is not None:
+                rec.ticket_id = self._ticket(s, answered, contact, rec.linkedid, Channel.PHONE)
+            elif outcome in ("abandoned", "timeout") and wait >= 5:
+                s.add(Callback(caller_number=number, contact_id=contact, queue=rec.queue, reason=outcome,
+                               first_call_at=at, last_call_at=at,
+                               status=rng.choice((CallbackStatus.DONE, CallbackStatus.OPEN))))
+
+    def _ticket(self, s: Session, at: datetime, contact: int | None, linkedid: str | None, channel: Channel) -> int:
+        rng = self.rng
+        ticket = Ticket(number=f"X-{len(self.tickets)}", subject="t", status=TicketStatus.NEW,
+                        priority=rng.choice(list(Priority)), level=rng.choice((1, 1, 2, 3)),
+                        category=rng.choice(("printer", "mail", "")), channel=channel, contact_id=contact,
+                        organisation_id=rng.choice(self.orgs) if contact is None else None, linkedid=linkedid,
+                        first_contact_resolution=rng.random() < 0.5, csat=rng.choice((None, 1, 4, 5)),
+                        due_at=at + timedelta(hours=rng.choice((4, 24, 72, 24 * 50))), created_at=at, updated_at=at)
+        s.add(ticket)
+        s.flush()
+        self.tickets.append(ticket.id)
+        if rng.random() < 0.7:
+            self._status(s, ticket, at + timedelta(minutes=rng.choice((3, 10, 600, 3000))), TicketStatus.RESOLVED)
+        return ticket.id
+
+    def _status(self, s: Session, ticket: Ticket, at: datetime, new: TicketStatus) -> None:
+        s.add(TicketHistory(ticket_id=ticket.id, at=at, actor="t", field="status", old=ticket.status.value,
+                            new=new.value))
+        ticket.status = new
+
+    def mail_ticket(self) -> None:
+        with self.sessions.begin() as s:
+            self._ticket(s, self.when(), self.rng.choice(self.people), None,
+                         self.rng.choice((Channel.EMAIL, Channel.FORM, Channel.FAX)))
+
+    def change(self) -> None:
+        """Reopen or resolve a ticket, escalate it, or write on it."""
+        rng = self.rng
+        with self.sessions.begin() as s:
+            ticket = s.get_one(Ticket, rng.choice(self.tickets))
+            at = ticket.created_at + timedelta(hours=rng.randrange(1, 200))
+            roll = rng.random()
+            if roll < 0.4:
+                done = ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+                self._status(s, ticket, at, TicketStatus.OPEN if done else TicketStatus.RESOLVED)
+            elif roll < 0.6:
+                ticket.level = min(3, ticket.level + 1)
+            elif roll < 0.8:
+                s.add(TicketMessage(ticket_id=ticket.id, channel=Channel.EMAIL, sender="x@example.org",
+                                    message_id=f"<m{rng.random()}@t>", received_at=at))
+            else:
+                ticket.category = rng.choice(("network", "account"))
+
+
+def test_aggregates_equal_a_recomputation_after_a_random_mix(sessions: sessionmaker[Session]) -> None:
+    desk = Desk(sessions, seed=18)
+    with sessions.begin() as s:
+        report_agg_store.rebuild(s, RULES, TZ, datetime.now(UTC))
+    for round_ in range(3):
+        for _ in range(40):
+            desk.call()
+        for _ in range(10):
+            desk.mail_ticket()
+        for _ in range(25):
+            desk.change()
+        if round_ == 1:  # a contact moves to another organisation: their past calls regroup
+            with sessions.begin() as s:
+                s.get_one(Contact, desk.people[0]).organisation_id = desk.orgs[2]
+        while report_agg_store.catch_up(sessions, RULES, TZ, datetime.now(UTC)):
+            pass
+        equal_tables(stored(sessions)[0], recomputed(sessions, date(2026, 10, 19), date(2027, 1, 1))[0])
+        equal_tables(stored(sessions)[1], recomputed(sessions, date(2026, 10, 19), date(2027, 1, 1))[1])
+    as_of = datetime(2026, 12, 3, 9, tzinfo=UTC)  # some open tickets due before, some after
+    reports_agree(sessions, period("month", ZONE, anchor=date(2026, 11, 1)), as_of)
+    reports_agree(sessions, period("custom", ZONE, first=date(2026, 10, 1), last=date(2026, 12, 31)), as_of)
+
+
+def test_history_import_updates_the_aggregates_and_rebuild_recomputes(sessions: sessionmaker[Session],
+                                                                       database_url: str, tmp_path: Path) -> None:
+    with sessions.begin() as s:  # built with the Settings defaults, which the commands use
+        report_agg_store.rebuild(s, RULES, TZ, datetime.now(UTC))
+    log = tmp_path / "queue_log"
+    log.write_text(test_history_import.LOG)
+    out = test_history_import.run(["history", "import", "queue_log", str(log)], database_url)
+    assert out.returncode == 0, out.stderr
+    with sessions() as s:
+        assert s.scalar(select(ReportAggDirty.hour).limit(1)) is None
+        offered = s.scalar(select(func.sum(ReportAgg.offered)).where(ReportAgg.dim == ""))
+    assert offered == 4  # answered, abandoned, timed out, transferred
+    equal_tables(stored(sessions)[0], recomputed(sessions, date(2026, 11, 1), date(2026, 12, 31))[0])
+    with sessions.begin() as s:
+        s.execute(delete(ReportAgg))  # lost: a rebuild brings them back
+    out = test_history_import.run(["reports", "rebuild"], database_url)
+    assert out.returncode == 0 and "report aggregates rebuilt:" in out.stdout, out.stderr
+    equal_tables(stored(sessions)[0], recomputed(sessions, date(2026, 11, 1), date(2026, 12, 31))[0])

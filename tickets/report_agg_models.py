@@ -1,0 +1,91 @@
+"""Tables of the report aggregates (tickets.report_agg): sums per local day and group,
+the time-to-resolve histograms, the dirty hours still to re-aggregate, and the rules
+the aggregates were built with.
+
+Layer: storage. A `site` group needs no column: it is one more `dim` value.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, Float, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tickets.models import Base, UtcDateTime
+
+
+class ReportAgg(Base):
+    __tablename__ = "report_agg"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)  # local, in report_agg_meta.tz
+    dim: Mapped[str] = mapped_column(String(20), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200), primary_key=True)
+    queue: Mapped[str] = mapped_column(String(64), primary_key=True)
+    level: Mapped[str] = mapped_column(String(4), primary_key=True)
+    priority: Mapped[str] = mapped_column(String(10), primary_key=True)
+    calls_seen: Mapped[int] = mapped_column(Integer, default=0)
+    offered: Mapped[int] = mapped_column(Integer, default=0)
+    answered: Mapped[int] = mapped_column(Integer, default=0)
+    answered_within: Mapped[int] = mapped_column(Integer, default=0)
+    abandoned: Mapped[int] = mapped_column(Integer, default=0)
+    abandoned_within: Mapped[int] = mapped_column(Integer, default=0)
+    short_abandons: Mapped[int] = mapped_column(Integer, default=0)
+    timeouts: Mapped[int] = mapped_column(Integer, default=0)
+    wait_answered: Mapped[float] = mapped_column(Float, default=0.0)
+    talk_answered: Mapped[float] = mapped_column(Float, default=0.0)
+    longest_wait: Mapped[float | None] = mapped_column(Float)
+    agents: Mapped[str] = mapped_column(String(60), default="")  # up to 4 pseudonyms, or "*"
+    callbacks_offered: Mapped[int] = mapped_column(Integer, default=0)
+    callbacks_done: Mapped[int] = mapped_column(Integer, default=0)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    resolved: Mapped[int] = mapped_column(Integer, default=0)
+    resolve_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    solved_level1: Mapped[int] = mapped_column(Integer, default=0)
+    solved_level2: Mapped[int] = mapped_column(Integer, default=0)
+    solved_level3: Mapped[int] = mapped_column(Integer, default=0)
+    from_calls: Mapped[int] = mapped_column(Integer, default=0)
+    fcr: Mapped[int] = mapped_column(Integer, default=0)
+    fcr_manual: Mapped[int] = mapped_column(Integer, default=0)
+    sla_met: Mapped[int] = mapped_column(Integer, default=0)
+    sla_judged: Mapped[int] = mapped_column(Integer, default=0)
+    open_due: Mapped[int] = mapped_column(Integer, default=0)
+    open_due_min: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    open_due_max: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    csat_sum: Mapped[int] = mapped_column(Integer, default=0)
+    csat_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ReportAggResolve(Base):
+    __tablename__ = "report_agg_resolve"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    dim: Mapped[str] = mapped_column(String(20), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200), primary_key=True)
+    level: Mapped[str] = mapped_column(String(4), primary_key=True)
+    priority: Mapped[str] = mapped_column(String(10), primary_key=True)
+    bin: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+    total: Mapped[float] = mapped_column(Float)
+    lo: Mapped[float] = mapped_column(Float)
+    hi: Mapped[float] = mapped_column(Float)
+
+
+class ReportAggDirty(Base):
+    """A UTC hour whose calls, tickets or callbacks changed since it was aggregated;
+    `version` grows with every mark, so a re-aggregation clears only what it saw."""
+
+    __tablename__ = "report_agg_dirty"
+    hour: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class ReportAggMeta(Base):
+    """One row: the rules the aggregates hold (a report with other rules reads raw rows)."""
+
+    __tablename__ = "report_agg_meta"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tz: Mapped[str] = mapped_column(String(64))
+    threshold: Mapped[int] = mapped_column(Integer)
+    short_abandon: Mapped[int] = mapped_column(Integer)
+    fcr_days: Mapped[int] = mapped_column(Integer)
+    fcr_after_call_minutes: Mapped[int] = mapped_column(Integer)
+    built_at: Mapped[datetime] = mapped_column(UtcDateTime())

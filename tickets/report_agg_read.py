@@ -1,0 +1,213 @@
+"""A report read from the aggregates (tickets.report_agg), the same dict
+tickets.report_build.build makes from raw rows.
+
+Layer: service (sync, run off the event loop). Must not import agent_console.
+Whole local days are summed in the database (a year is a few thousand rows per
+query for the total); the days still marked dirty, and the days whose open
+tickets fall due around `as_of`, are aggregated from raw rows on the fly. Not
+served from aggregates (None: the caller reads raw rows): a day's report (its
+series is per clock hour), the per-agent group, and aggregates built with other
+rules (time zone, SL threshold, short abandon, FCR days).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, case, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tickets.report_agg import (
+    ADDITIVE,
+    ALL_AGENTS,
+    RESOLVE_RESOLUTION,
+    Aggregates,
+    Bin,
+    Histogram,
+    Sums,
+    aggregate,
+    call_figures,
+    hidden,
+    median_hours,
+    merge_agents,
+    p90_hours,
+    ticket_figures,
+)
+from tickets.report_agg_models import ReportAgg, ReportAggResolve
+from tickets.report_agg_store import dirty_days, load_days, meta, ranges, rules_match, straddling_days
+from tickets.report_build import header
+from tickets.report_figures import AGENT_GROUP, CHANNELS, EMPTY_ROW, PRIORITIES, ReportRules
+from tickets.report_period import Period, local_midnight
+
+_KEY = {"day": 0, "dim": 1, "value": 2, "queue": 3, "level": 4, "priority": 5}
+_HIST_KEY = {"day": 0, "dim": 1, "value": 2, "level": 3, "priority": 4}
+TICKET_FIGURES = {"requests", "sla_met", "sla_judged"}  # only on ticket rows
+
+
+class Reader:
+    """Sums and histograms over the period's days, grouped by some key columns."""
+
+    def __init__(self, conn: Connection, first: date, last: date, skip: set[date], mem: Aggregates,
+                 as_of: datetime) -> None:
+        self.conn, self.first, self.last, self.skip, self.mem, self.as_of = conn, first, last, skip, mem, as_of
+
+    def _where(self, table: Any, dim: str) -> list[Any]:
+        return [table.day >= self.first, table.day <= self.last, table.dim == dim, table.day.not_in(self.skip)]
+
+    def sums(self, dim: str, by: tuple[str, ...], only: tuple[str, ...] = ADDITIVE,
+             agents: bool = True) -> dict[tuple[Any, ...], Sums]:
+        """Rows of `dim` summed per `by`; `only` these figures (ticket figures only: only the
+        ticket rows, whose queue is ""), the agents when asked."""
+        t, n, m = ReportAgg, len(by), len(only)
+        cols = [getattr(t, b) for b in by]
+        where = self._where(t, dim) + ([t.queue == ""] if set(only) <= TICKET_FIGURES else [])
+        q = (select(*cols, *(func.sum(getattr(t, c)) for c in only), func.max(t.longest_wait),
+                    func.sum(case((t.open_due_max <= self.as_of, t.open_due), else_=0)),
+                    func.max(case((t.agents == ALL_AGENTS, 1), else_=0)))
+             .where(*where).group_by(*cols))
+        out: dict[tuple[Any, ...], Sums] = {}
+        for r in self.conn.execute(q):
+            s = Sums(**dict(zip(only, r[n:n + m], strict=True)))
+            longest, judged_open, many = r[n + m:]
+            s.longest_wait, s.sla_judged, s.open_due = longest, s.sla_judged + judged_open, 0
+            s.agents = ALL_AGENTS if many else ""
+            out[tuple(r[:n])] = s
+        if agents:
+            few = select(*cols, t.agents).distinct().where(*self._where(t, dim),
+                                                           t.agents.not_in(("", ALL_AGENTS)))
+            for r in self.conn.execute(few):
+                s = out[tuple(r[:n])]
+                s.agents = merge_agents(s.agents, r[n])
+        for k, v in self.mem.rows.items():
+            if k[1] == dim:
+                out.setdefault(tuple(k[_KEY[b]] for b in by), Sums()).add(v)
+        return out
+
+    def hists(self, dim: str, by: tuple[str, ...]) -> dict[tuple[Any, ...], Histogram]:
+        t, n = ReportAggResolve, len(by)
+        cols = [getattr(t, b) for b in by]
+        q = (select(*cols, t.bin, func.sum(t.n), func.sum(t.total), func.min(t.lo), func.max(t.hi))
+             .where(*self._where(t, dim)).group_by(*cols, t.bin))
+        out: dict[tuple[Any, ...], Histogram] = defaultdict(dict)
+        for r in self.conn.execute(q):
+            out[tuple(r[:n])][r[n]] = Bin(*r[n + 1:])
+        for k, b in self.mem.hist.items():
+            if k[1] == dim:
+                out[tuple(k[_HIST_KEY[x]] for x in by)].setdefault(k[5], Bin()).add(b)
+        return out
+
+
+def _by(rows: Mapping[tuple[Any, ...], Sums], wrapup: Mapping[str, float],
+        queue_at: int) -> dict[tuple[Any, ...], tuple[Sums, float]]:
+    """Merge rows over their queue column (at `queue_at` in the key): sums and talk + wrap-up."""
+    out: dict[tuple[Any, ...], tuple[Sums, float]] = {}
+    for key, s in rows.items():
+        rest = key[:queue_at] + key[queue_at + 1:]
+        merged, talk = out.get(rest, (Sums(), 0.0))
+        merged.add(s)
+        out[rest] = (merged, talk + s.talk_answered + s.answered * wrapup.get(key[queue_at], 0.0))
+    return out
+
+
+def _merge_hists(hists: Mapping[Any, Histogram]) -> Histogram:
+    out: Histogram = {}
+    for h in hists.values():
+        for b, cell in h.items():
+            out.setdefault(b, Bin()).add(cell)
+    return out
+
+
+def _row(s: Sums, talk: float, hist: Histogram, as_of: datetime) -> dict[str, Any]:
+    return {**call_figures(s, talk), **ticket_figures(s, hist, as_of),
+            "callbacks_offered": s.callbacks_offered, "callbacks_done": s.callbacks_done}
+
+
+def _volume(label: str, s: Sums, per_agent: bool) -> dict[str, Any]:
+    f = call_figures(s, 0.0)
+    quiet = hidden(s, per_agent)
+    return {"at": label, "offered": s.offered, "answered": None if quiet else s.answered,
+            "service_level": None if quiet else f["service_level"]}
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return num / den if den > 0 else None
+
+
+def _resolution(cells: Mapping[tuple[Any, ...], tuple[Sums, float]], hists: Mapping[tuple[Any, ...], Histogram],
+                targets: Mapping[str, float]) -> list[dict[str, Any]]:
+    out = []
+    for level in ("1", "2", "3"):
+        for priority in PRIORITIES:
+            s = cells.get((level, priority), (Sums(), 0.0))[0]
+            if not s.requests:
+                continue
+            hist = hists.get((level, priority), {})
+            out.append({"level": int(level), "priority": priority, "tickets": s.requests, "resolved": s.resolved,
+                        "mean_hours": s.resolve_seconds / s.resolved / 3600 if s.resolved else None,
+                        "median_hours": median_hours(hist), "p90_hours": p90_hours(hist),
+                        "target_hours": targets.get(priority), "sla_met": s.sla_met, "sla_judged": s.sla_judged,
+                        "sla_attainment": _ratio(s.sla_met, s.sla_judged)})
+    return out
+
+
+def assemble(p: Period, group: str, r: Reader, rules: ReportRules, as_of: datetime) -> dict[str, Any]:
+    zone, wrapup = ZoneInfo(p.tz), rules.wrapup or {}
+    cells = _by(r.sums("", ("queue", "level", "priority")), wrapup, 0)
+    cell_hists = r.hists("", ("level", "priority"))
+    total, talk = Sums(), 0.0
+    for s, t in cells.values():
+        total.add(s)
+        talk += t
+    rows = []
+    if group:
+        hists = r.hists(group, ("value",))
+        for (value,), (s, t) in sorted(_by(r.sums(group, ("value", "queue")), wrapup, 1).items()):
+            if not s.seen():
+                continue
+            quiet = hidden(s, rules.per_agent)
+            body = dict.fromkeys(EMPTY_ROW) if quiet else _row(s, t, hists.get((value,), {}), as_of)
+            rows.append({"group": value, "suppressed": quiet, **body})
+    days = {k[0]: s for k, (s, _) in _by(r.sums("", ("day", "queue")), {}, 1).items()}
+    hours = {k[0]: s for k, (s, _) in _by(r.sums("hour", ("value", "queue")), {}, 1).items()}
+    requests = ("requests",)
+    channels = {k[0]: s.requests for k, s in r.sums("channel", ("value",), requests, False).items() if s.requests}
+    categories = {k[0]: s.requests for k, s in r.sums("category", ("value",), requests, False).items()
+                  if s.requests}
+    orgs = sorted((k[0], s) for k, s in r.sums("organisation", ("value",), (*requests, "sla_met", "sla_judged"),
+                                                False).items() if s.requests)
+    return {
+        **header(p, group, rules, as_of, RESOLVE_RESOLUTION),
+        "total": {"group": None, "suppressed": False, **_row(total, talk, _merge_hists(cell_hists), as_of)},
+        "rows": rows,
+        "series": [_volume(local_midnight(d, zone).isoformat(), days.get(d, Sums()), rules.per_agent)
+                   for d in p.days()],
+        "by_hour": [_volume(f"{h:02d}", hours.get(f"{h:02d}", Sums()), rules.per_agent) for h in range(24)],
+        "channels": dict(sorted({**dict.fromkeys(CHANNELS, 0), **channels}.items())),
+        "categories": dict(sorted(categories.items())),
+        "resolution": _resolution(cells, cell_hists, rules.targets or {}),
+        "sla_by_organisation": [{"organisation": name, "tickets": s.requests, "sla_judged": s.sla_judged,
+                                 "sla_met": s.sla_met, "sla_attainment": _ratio(s.sla_met, s.sla_judged)}
+                                for name, s in orgs],
+    }
+
+
+def report(sessions: sessionmaker[Session], p: Period, group: str, rules: ReportRules,
+           as_of: datetime) -> dict[str, Any] | None:
+    """The report from the aggregates, or None when they cannot serve it (module docstring)."""
+    if p.kind == "day" or group == AGENT_GROUP:
+        return None
+    zone = ZoneInfo(p.tz)
+    with sessions() as s:
+        if not rules_match(meta(s), rules, p.tz):
+            return None
+        skip = dirty_days(s, p.first, p.last, zone) | straddling_days(s, p.first, p.last, as_of)
+        mem = Aggregates()
+        for a, b in ranges(sorted(skip)):
+            part = aggregate(load_days(s, a, b, zone, rules.fcr.days), rules, zone, as_of)
+            mem.rows.update(part.rows)
+            mem.hist.update(part.hist)
+        return assemble(p, group, Reader(s.connection(), p.first, p.last, skip, mem, as_of), rules, as_of)
