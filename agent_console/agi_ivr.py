@@ -31,6 +31,7 @@ from tickets import phone_status_db as db
 from tickets.events import TicketUpdated
 from tickets.lookup import CustomerLookup, MatchStatus
 from tickets.phone_status import StatusAnswer, StatusResult, for_keyed, for_known, parse_csat, parse_keys
+from tickets.sites import DEFAULT_SITE
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -40,8 +41,9 @@ Publish = Callable[[object], Awaitable[None]]
 class IvrScripts:
     def __init__(self, sessions: sessionmaker[Session], lookup: CustomerLookup, timezone: str,
                  clock: Callable[[], datetime], publish: Publish | None = None, hub: Hub | None = None,
-                 mask_numbers: bool = True, workers: int = 2) -> None:
+                 mask_numbers: bool = True, workers: int = 2, site: str = DEFAULT_SITE) -> None:
         self.sessions, self.lookup, self.timezone, self.clock = sessions, lookup, timezone, clock
+        self.site = site  # the bridge's site: a survey answer goes on this site's call's ticket
         self.publish, self.hub, self.mask_numbers = publish, hub, mask_numbers
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="agi-ivr")
         self._tasks: set[asyncio.Task[None]] = set()  # pushes after a survey answer (a few at most)
@@ -93,7 +95,7 @@ class IvrScripts:
             log.info("AGI survey for %s: no answer 1-5", linkedid)
             return [("HOTLINE_SURVEY", "invalid")]
         now = self.clock()
-        ticket = await self._off_loop(db.save_csat, self.sessions, linkedid, csat, now)
+        ticket = await self._off_loop(db.save_csat, self.sessions, linkedid, csat, now, self.site)
         if ticket is None:
             log.warning("AGI survey for %s: the call has no ticket; answer %d not kept", linkedid, csat)
             return [("HOTLINE_SURVEY", "no_ticket")]

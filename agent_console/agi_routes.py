@@ -156,7 +156,7 @@ def build_agi(s: Settings, lookup: CustomerLookup, bridge: AmiBridge | None, pol
     script = RouteScript(lookup, s.focus_teams, s.queue_name, clock, is_open, bridge.note, ivr=s.ivr)
     callbacks = None
     if projection is not None and sessions is not None:
-        places = CallbackPlaces(sessions, policy)
+        places = CallbackPlaces(sessions, policy, s.site)
         dispatcher = CallbackDispatcher(places, projection, s.queue_name, clock, bridge.send,
                                         lambda: bridge.connected)
         callbacks = (CallbackScripts(places, projection, s.queue_name, s.default_region, clock, bridge.note,

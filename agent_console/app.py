@@ -109,10 +109,12 @@ def _writer(settings: Settings, db: sessionmaker[Session], policy: SlaPolicy, bu
             notices: NoticeConfig | None) -> DbWriter:
     window = timedelta(minutes=settings.callback_window_minutes)
     if settings.writer_process:  # the loop never waits for the writer's GIL
-        config = WriterConfig(settings.database_url, policy, window, settings.short_abandon_seconds, notices)
+        config = WriterConfig(settings.database_url, policy, window, settings.short_abandon_seconds, notices,
+                              settings.site)
         return DbWriter(writer_process.handle, on_result=bus.publish, executor=writer_process.executor(config))
     tickets = TicketService(db, policy=policy, callback_window=window,
-                            short_abandon_seconds=settings.short_abandon_seconds, notices=notices)
+                            short_abandon_seconds=settings.short_abandon_seconds, notices=notices,
+                            site=settings.site)
     return DbWriter(tickets.handle, on_result=bus.publish)
 
 
@@ -131,10 +133,10 @@ def _pbx(s: Settings, bus: EventBus, bridge: AmiBridge | None,
     local = LocalPbx(bridge) if bridge else None
     if not s.redis_url:
         return local, None
-    channels = Channels.of(s.redis_prefix, s.queue_name)
+    channels = Channels.of(s.redis_prefix, s.queue_name, s.site)
     if bridge is not None:
-        return local, BridgeRelay(s.redis_url, channels, bridge, clock)
-    remote = RemoteBridge(s.redis_url, channels, bus, clock, s.redis_action_timeout)
+        return local, BridgeRelay(s.redis_url, channels, bridge, clock, s.site)
+    remote = RemoteBridge(s.redis_url, channels, bus, clock, s.redis_action_timeout, s.site)
     return remote, remote
 
 
@@ -161,12 +163,14 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
     feed = QueueFeed(QueueProjection(threshold=settings.service_level_seconds,
                                      short_abandon=settings.short_abandon_seconds),
                      clock, settings.timezone, settings.queue_name)
-    wallboard = WallboardPush(hub, feed.projection, clock, settings.mask_caller_numbers)
-    notifier = PopNotifier(hub, PopEnricher(lookup, desk, customers), clock, partial(ticket_parties, db))
+    wallboard = WallboardPush(hub, feed.projection, clock, settings.mask_caller_numbers, site=settings.site)
+    notifier = PopNotifier(hub, PopEnricher(lookup, desk, customers), clock, partial(ticket_parties, db),
+                           settings.site)
     writer = _writer(settings, db, policy, bus, notices)
     bridge = _bridge(settings, bus, clock)
     pbx, bus_link = _pbx(settings, bus, bridge, clock)
-    reconciler = (Reconciler(db, Path(settings.queue_log), settings.reconcile_hours, settings.default_region)
+    reconciler = (Reconciler(db, Path(settings.queue_log), settings.reconcile_hours, settings.default_region,
+                             settings.site)
                   if settings.queue_log and not settings.web_only else None)
     aggregates = (None if settings.web_only else
                   lambda: report_agg_store.catch_up(db, settings_rules(settings), settings.timezone, clock()))
@@ -195,7 +199,8 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
         hub=hub, queue_feed=feed, wallboard=wallboard, notifier=notifier, writer=writer,
         database_ok=lambda: database_ok(engine), close_database=partial(_dispose, engine, reads),
         pbx=pbx, bus_link=bus_link)
-    ivr = IvrScripts(db, lookup, settings.timezone, clock, bus.publish, hub, settings.mask_caller_numbers)
+    ivr = IvrScripts(db, lookup, settings.timezone, clock, bus.publish, hub, settings.mask_caller_numbers,
+                     site=settings.site)
     services.surveys = ivr
     agi = build_agi(settings, lookup, bridge, policy, clock, feed.projection, db, ivr)
     if agi is not None and agi.dispatcher is not None:

@@ -25,12 +25,13 @@ QUEUE_EXTENSION = "5555"
 
 def directory(users: Iterable[UserView], agents: Iterable[AgentSnapshot], queue_name: str,
               allow: DialAllowList) -> dict[str, Any]:
-    """`{"agents": [{username, display_name, endpoint, state}], "queues": [{name, label}],
-    "external_allowed"}`; an agent's state is the agent board's, else "unknown"."""
+    """`{"agents": [{username, display_name, endpoint, site, partner, state}],
+    "queues": [{name, label}], "external_allowed"}`; an agent's state is the agent board's, else "unknown"."""
     states = {a.agent: a.state.value for a in agents}
     return {
         "agents": [{"username": u.username, "display_name": u.display_name, "endpoint": u.endpoint,
-                    "state": states.get(u.endpoint or "", "unknown")} for u in users if u.endpoint],
+                    "site": u.site, "partner": u.partner, "state": states.get(u.endpoint or "", "unknown")}
+                   for u in users if u.endpoint],
         "queues": [{"name": queue_name, "label": f"{queue_name} ({QUEUE_EXTENSION})"}],
         "external_allowed": allow.reaches_external()}
 

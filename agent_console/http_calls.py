@@ -23,6 +23,7 @@ from cti.events import Outcome
 from tickets.desk import DeskError
 from tickets.events import TicketUpdated
 from tickets.linking import link_call
+from tickets.sites import SiteError, call_ref, parse_call_ref
 
 router = APIRouter(tags=["calls"])
 PRINTABLE = r"^[^\x00-\x1f]*$"  # PostgreSQL refuses NUL in a query: a 422 here, not a 500
@@ -49,12 +50,27 @@ def list_calls(services: ServicesDep, who: Annotated[SessionUser, ANY], since: A
     return services.desk.calls(since=since, limit=limit, queue=queue, outcome=outcome, viewer=viewer(who))
 
 
+def _one_call(ref: str, services: ServicesDep, who: SessionUser) -> dict[str, Any]:
+    """The call `ref` names (`site:linkedid`, or a bare Linkedid when only one site has it)
+    among those the user may see: 404 none, 409 with the `site:linkedid` candidates when
+    the bare Linkedid is at several sites, 422 a malformed site."""
+    try:
+        site, linkedid = parse_call_ref(ref)
+    except SiteError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    calls = [c for c in services.desk.find_calls(linkedid, site) if _mine(who, c)]
+    if not calls:
+        raise HTTPException(404, f"no call {ref}")
+    if len(calls) > 1:
+        candidates = [call_ref(c["site"], c["linkedid"]) for c in calls]
+        raise HTTPException(409, {"message": f"call {linkedid} is at several sites: name one as site:linkedid",
+                                  "candidates": candidates})
+    return calls[0]
+
+
 @router.get("/api/calls/{linkedid}")
 def get_call(linkedid: LinkedId, services: ServicesDep, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
-    call = services.desk.call(linkedid)
-    if call is None or not _mine(who, call):
-        raise HTTPException(404, f"no call {linkedid}")
-    return call
+    return _one_call(linkedid, services, who)
 
 
 @router.post("/api/calls/{linkedid}/contact")
@@ -63,11 +79,10 @@ def link_contact(linkedid: LinkedId, body: LinkIn, services: ServicesDep,
     """The call's caller is this contact (e.g. a withheld caller found by search): the call
     record gets it, and its ticket too when that has none (published as ticket.updated).
     The agent who took the call or a supervisor; for anyone else the call does not exist."""
-    call = services.desk.call(linkedid)
-    if call is None or not _mine(who, call):
-        raise HTTPException(404, f"no call {linkedid}")
+    call = _one_call(linkedid, services, who)
     try:
-        record, ticket = link_call(services.desk.sessions, linkedid, body.contact_id, who.user.username)
+        record, ticket = link_call(services.desk.sessions, call["linkedid"], body.contact_id, who.user.username,
+                                   site=call["site"])
     except DeskError as exc:
         raise HTTPException(422, str(exc)) from exc
     if ticket is not None:

@@ -46,7 +46,8 @@ def timeline(ticket_id: TicketId, services: ServicesDep, who: Annotated[SessionU
     ticket = services.desk.ticket(ticket_id)
     if ticket is None:
         raise HTTPException(404, f"no ticket {ticket_id}")
-    calls = ticket_search.ticket_calls(services.desk.sessions, ticket_id, ticket["linkedid"], viewer(who))
+    calls = ticket_search.ticket_calls(services.desk.sessions, ticket_id, ticket["linkedid"], viewer(who),
+                                       ticket["site"])
     names = {u.endpoint: u.display_name for u in services.users.with_endpoints() if u.endpoint}
     return merge(with_agent_names(calls, names), services.conversation.of(ticket_id))
 

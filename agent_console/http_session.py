@@ -41,7 +41,8 @@ class PasswordBody(BaseModel):
 def user_json(user: UserView, csrf: str) -> dict[str, Any]:
     return {"id": user.id, "username": user.username, "display_name": user.display_name,
             "role": user.role.value, "endpoint": user.endpoint, "extension": user.extension,
-            "teams": list(user.teams), "language": user.language, "csrf_token": csrf}
+            "teams": list(user.teams), "language": user.language, "site": user.site, "partner": user.partner,
+            "csrf_token": csrf}
 
 
 def session_json(record: SessionRecord, services: Services, current_id: int) -> dict[str, Any]:

@@ -68,4 +68,5 @@ def ticket_calls(ticket_id: Annotated[int, Path(ge=1, le=MAX_ID)], services: Ser
     ticket = services.desk.ticket(ticket_id)
     if ticket is None:
         raise CodedError(404, "not_found", f"no ticket {ticket_id}")
-    return ticket_search.ticket_calls(services.desk.sessions, ticket_id, ticket["linkedid"], viewer(who))
+    return ticket_search.ticket_calls(services.desk.sessions, ticket_id, ticket["linkedid"], viewer(who),
+                                     ticket["site"])

@@ -131,7 +131,7 @@ def get_ticket(ticket_id: TicketId, services: ServicesDep, who: Annotated[Sessio
     check_ticket(services, who, ticket_id)
     ticket = _found(services.desk.ticket(ticket_id), ticket_id)
     response.headers["ETag"] = _etag(ticket)
-    call = services.desk.call(ticket["linkedid"]) if ticket["linkedid"] else None
+    call = services.desk.call(ticket["linkedid"], ticket["site"]) if ticket["linkedid"] else None
     return {**ticket, "wait_seconds": call["wait_seconds"] if call else None,
             "queue_position": (call["position"] or None) if call else None,
             "talk_seconds": call["talk_seconds"] if call else None}

@@ -29,6 +29,7 @@ from cti import events as ev
 from cti.bus import EventBus
 from cti.tasks import TaskSet
 from tickets.events import TicketCreated, TicketUpdated
+from tickets.sites import DEFAULT_SITE
 from tickets.visibility import Parties
 
 log = logging.getLogger(__name__)
@@ -77,10 +78,11 @@ def ticket_audience(parties: Parties | None) -> Audience:
 
 class PopNotifier:
     def __init__(self, hub: Hub, enricher: PopEnricher, clock: Callable[[], datetime],
-                 parties: Callable[[int], Parties | None] | None = None) -> None:
+                 parties: Callable[[int], Parties | None] | None = None, site: str = DEFAULT_SITE) -> None:
         """`parties`: a ticket's parties (sync, run on a worker thread); without it
-        `ticket.updated` goes to supervisors only."""
-        self.hub, self.enricher, self.clock = hub, enricher, clock
+        `ticket.updated` goes to supervisors only. `site`: the site whose bridge this
+        instance follows; every call.* message says it (Linkedids are per site)."""
+        self.hub, self.enricher, self.clock, self.site = hub, enricher, clock, site
         self._parties = parties
         self.book = PopBook()
         self._inbox: asyncio.Queue[Item] = asyncio.Queue()
@@ -109,6 +111,9 @@ class PopNotifier:
         """Wait until everything published so far has been handled."""
         await self._inbox.join()
 
+    def _call_message(self, type_: str, data: dict[str, Any], audience: Audience) -> None:
+        self.hub.publish(type_, {**data, "site": self.site}, audience)
+
     async def _run(self) -> None:
         while True:
             item = await self._inbox.get()
@@ -131,7 +136,7 @@ class PopNotifier:
             if self.book.ticket_for(item.linkedid) == item.ticket_id:
                 return  # told again by a state reply (scaled out): the consoles have it
             self.book.set_ticket(item.linkedid, item.ticket_id)
-            data = {"linkedid": item.linkedid, "ticket_id": item.ticket_id,
+            data = {"site": item.site, "linkedid": item.linkedid, "ticket_id": item.ticket_id,
                     "number": item.ticket_number, "contact_id": item.contact_id}
             self.hub.publish("ticket.created", data,
                              agents(*([item.agent] if item.agent else []), supervisors=True))
@@ -203,7 +208,7 @@ class PopNotifier:
         pop.update(history, enriched=True)
         to = self.book.popped.get(linkedid, set())
         if to:
-            self.hub.publish("call.enriched", {"linkedid": linkedid, "match": pop["match"], **history},
+            self._call_message("call.enriched", {"linkedid": linkedid, "match": pop["match"], **history},
                              agents(*to))
 
     async def _settle(self, linkedid: str, answered: bool) -> None:
@@ -225,7 +230,7 @@ class PopNotifier:
         if fresh and u.change not in _GONE:
             pop = await self._pop(call)
             popped.update(fresh)
-            self.hub.publish("call.ringing", dict(pop), agents(*fresh))
+            self._call_message("call.ringing", dict(pop), agents(*fresh))
         stopped = set(u.withdrawn_from) | (popped - set(call.ringing_agents))
         if u.change in _GONE:
             stopped = set(popped)
@@ -233,7 +238,7 @@ class PopNotifier:
         if stopped & popped:
             reason = ("answered_elsewhere" if call.answered_at else
                       "caller_left" if u.change in _GONE else "no_answer")
-            self.hub.publish("call.withdrawn", {"linkedid": lid, "reason": reason},
+            self._call_message("call.withdrawn", {"linkedid": lid, "reason": reason},
                              agents(*(stopped & popped)))
             popped -= stopped
         if u.change in _GONE:
@@ -244,9 +249,9 @@ class PopNotifier:
         call, lid = u.call, u.call.linkedid
         who = agents(*([call.agent] if call.agent else []), supervisors=True)
         if u.change == ev.CallChange.ANSWERED:
-            self.hub.publish("call.answered", {**views.call_json(call), "ticket_id": self.book.ticket_for(lid)}, who)
+            self._call_message("call.answered", {**views.call_json(call), "ticket_id": self.book.ticket_for(lid)}, who)
         elif u.change == ev.CallChange.ENDED:
-            self.hub.publish("call.ended", views.call_json(call), who)
+            self._call_message("call.ended", views.call_json(call), who)
             self.book.forget(lid)
             self._settled.discard(lid)
             found = self._lookups.pop(lid, None)

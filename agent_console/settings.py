@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from cti.dial_allow import DEFAULT_DIAL_ALLOW, DialAllowList
 from tickets.routing import parse_teams
 from tickets.service_calendar import parse_region
+from tickets.sites import DEFAULT_SITE, valid_site
 from tickets.sla import ServiceHours
 
 
@@ -19,6 +20,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HOTLINE_", extra="ignore")
 
     database_url: str = "sqlite:///hotline.db"
+    # this instance's site (tickets.sites): one Asterisk and one bridge instance per site, all
+    # sites on one database and one Redis; what the bridge records and relays carries it
+    site: str = DEFAULT_SITE
     # set: events and agent actions are shared over Redis pub/sub between the one
     # instance with the AMI bridge (ami_enabled) and web-only instances (ami_enabled=false)
     redis_url: str | None = None
@@ -135,6 +139,11 @@ class Settings(BaseSettings):
     fax_poll_seconds: float = Field(default=1.0, gt=0)  # how often the spool is read
     # the public request form (/request): posts per address a minute (429 beyond)
     form_limit_per_minute: int = 5
+
+    @field_validator("site")
+    @classmethod
+    def _site_valid(cls, value: str) -> str:
+        return valid_site(value)  # HOTLINE_SITE=Berlin stops the start with the rule
 
     @field_validator("dial_allow")
     @classmethod

@@ -20,14 +20,15 @@ from callqueue.live import QueueProjection
 from agent_console import views
 from agent_console.hub import SUPERVISORS_ONLY, Hub
 from cti.tasks import TaskSet
+from tickets.sites import DEFAULT_SITE
 
 QUEUE_EVERY = 0.25  # seconds: the most often a supervisor gets queue.updated
 
 
 class WallboardPush:
     def __init__(self, hub: Hub, projection: QueueProjection, clock: Callable[[], datetime],
-                 mask_numbers: bool = False, every: float = QUEUE_EVERY) -> None:
-        self.hub, self.projection, self.clock = hub, projection, clock
+                 mask_numbers: bool = False, every: float = QUEUE_EVERY, site: str = DEFAULT_SITE) -> None:
+        self.hub, self.projection, self.clock, self.site = hub, projection, clock, site  # the queues' site
         self.mask_numbers, self.every = mask_numbers, every
         self._dirty = asyncio.Event()
         self._tasks = TaskSet()
@@ -48,6 +49,7 @@ class WallboardPush:
         for name in sorted(projection.queues):
             data = views.queue_json(projection.view(name, now), now, self.mask_numbers)
             data["series"] = [views.sample_json(s) for s in projection.series(name)]
+            data["site"] = self.site
             out.append(data)
         return out
 
@@ -60,5 +62,6 @@ class WallboardPush:
                 data = views.queue_json(projection.view(name, now), now, self.mask_numbers)
                 series = projection.series(name)
                 data["sample"] = views.sample_json(series[-1]) if series else None
+                data["site"] = self.site
                 self.hub.publish("queue.updated", data, SUPERVISORS_ONLY)
             await asyncio.sleep(self.every)

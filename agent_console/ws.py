@@ -64,6 +64,7 @@ def snapshot(services: Services, who: SessionUser, names: dict[str, str] | None 
         "ringing": services.notifier.book.ringing_for(who.user.endpoint),
         "current_call": current,
         "pbx_connected": bool(services.pbx and services.pbx.connected),
+        "site": services.settings.site,  # the site whose bridge this instance follows
         "server_time": views.iso(now),
     }
     if who.supervisor:

@@ -50,7 +50,7 @@ def run_import_queue_log(args: argparse.Namespace) -> int:
     engine = make_engine(settings.database_url)
     try:
         sessions = session_factory(engine)
-        counts = import_queue_log(sessions, args.file, settings.default_region, members)
+        counts = import_queue_log(sessions, args.file, settings.default_region, members, site=settings.site)
         catch_up_all(sessions, settings)  # the report aggregates of the imported days
     except OSError as exc:
         print(f"hotline history import: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)

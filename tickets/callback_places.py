@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tickets.lookup import direct_contact
 from tickets.models import Callback, CallbackStatus, CallRecord, Contact, Priority, Ticket
+from tickets.sites import DEFAULT_SITE
 from tickets.sla import SlaPolicy
 from tickets.subjects import call_subject
 
@@ -44,40 +45,42 @@ def _place(item: Callback) -> VirtualPlace:
 
 
 class CallbackPlaces:
-    def __init__(self, sessions: sessionmaker[Session], policy: SlaPolicy | None = None) -> None:
-        self.sessions, self.policy = sessions, policy
+    def __init__(self, sessions: sessionmaker[Session], policy: SlaPolicy | None = None,
+                 site: str = DEFAULT_SITE) -> None:
+        self.sessions, self.policy, self.site = sessions, policy, site  # the bridge's site: the calls
 
     def request(self, linkedid: str, number: str, caller_raw: str, caller_name: str, queue: str,
                 joined_at: datetime, now: datetime) -> int:
         """The callback item's id (the existing one when this call asked already)."""
         with self.sessions.begin() as session:
-            found = session.scalar(select(Callback.id).where(Callback.linkedid == linkedid))
+            found = session.scalar(select(Callback.id).where(Callback.site == self.site,
+                                                             Callback.linkedid == linkedid))
             if found is not None:
                 return int(found)
             contact = direct_contact(session, number)
             ticket = self._ticket(session, linkedid, caller_raw, number, contact, now)
             item = Callback(caller_number=number, caller_raw=caller_raw[:64], caller_name=caller_name[:200],
                             contact_id=contact, queue=queue, reason="callback", attempts=1,
-                            first_call_at=joined_at, last_call_at=joined_at, linkedid=linkedid,
+                            first_call_at=joined_at, last_call_at=joined_at, linkedid=linkedid, site=self.site,
                             ticket_id=ticket, place_state=PlaceState.WAITING.value, place_at=joined_at)
             session.add(item)
             session.flush()
             stmt = _insert(session, CallRecord).values(
-                linkedid=linkedid, caller_number=number, caller_raw=caller_raw[:64],
+                site=self.site, linkedid=linkedid, caller_number=number, caller_raw=caller_raw[:64],
                 caller_name=caller_name[:200], queue=queue, entered_at=joined_at, contact_id=contact,
                 outcome="callback")
-            session.execute(stmt.on_conflict_do_nothing(index_elements=["linkedid"]))
-            session.execute(update(CallRecord).where(CallRecord.linkedid == linkedid)
+            session.execute(stmt.on_conflict_do_nothing(index_elements=["site", "linkedid"]))
+            session.execute(update(CallRecord).where(CallRecord.site == self.site, CallRecord.linkedid == linkedid)
                             .values(callback_id=item.id, ticket_id=ticket))
             return item.id
 
     def _ticket(self, session: Session, linkedid: str, caller_raw: str, number: str,
                 contact: int | None, now: datetime) -> int:
-        existing = session.scalar(select(Ticket.id).where(Ticket.linkedid == linkedid))
+        existing = session.scalar(select(Ticket.id).where(Ticket.site == self.site, Ticket.linkedid == linkedid))
         if existing is not None:
             return int(existing)
         language = session.scalar(select(Contact.language).where(Contact.id == contact)) if contact else None
-        ticket = Ticket(number=f"pending-{linkedid}"[:20], linkedid=linkedid, contact_id=contact,
+        ticket = Ticket(number=f"pending-{linkedid}"[:20], linkedid=linkedid, site=self.site, contact_id=contact,
                         subject=call_subject(caller_raw, number, language), created_at=now, updated_at=now,
                         due_at=self.policy.due(now, Priority.NORMAL) if self.policy else None)
         session.add(ticket)
@@ -86,9 +89,11 @@ class CallbackPlaces:
         return ticket.id
 
     def active(self) -> list[VirtualPlace]:
-        """Places waiting or being dialled, oldest first."""
+        """This site's places waiting or being dialled, oldest first (another site's bridge
+        dials its own: a place is kept in the queue of the Asterisk the caller called)."""
         with self.sessions() as session:
-            items = session.scalars(select(Callback).where(Callback.place_state.in_(_ACTIVE))
+            items = session.scalars(select(Callback).where(Callback.site == self.site,
+                                                           Callback.place_state.in_(_ACTIVE))
                                     .order_by(Callback.place_at, Callback.id)).all()
             return [_place(i) for i in items]
 

@@ -9,6 +9,8 @@ Callers who gave up (abandoned after the short-abandon threshold, timed out, or
 called after hours) with a callable number get a callback work item; repeated
 calls from one number within the callback window fold into one item (attempts).
 A call record points at its callback, so a replayed ENDED counts nothing twice.
+Everything it writes is at its `site` (one bridge instance, one site): a Linkedid
+another site's Asterisk also produced is another call.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from tickets.events import TicketCreated
 from tickets.lookup import direct_contact
 from tickets.models import Callback, CallbackStatus, CallRecord, Contact, Priority, Ticket
 from tickets.outbox import NoticeConfig, enqueue
+from tickets.sites import DEFAULT_SITE
 from tickets.sla import SlaPolicy
 from tickets.subjects import call_subject
 
@@ -50,8 +53,9 @@ def _insert(session: Session, model: type[Any]) -> Any:
 class TicketService:
     def __init__(self, sessions: sessionmaker[Session], policy: SlaPolicy | None = None,
                  callback_window: timedelta = timedelta(minutes=60),
-                 short_abandon_seconds: float = 5, notices: NoticeConfig | None = None) -> None:
-        self.sessions, self.policy, self.notices = sessions, policy, notices
+                 short_abandon_seconds: float = 5, notices: NoticeConfig | None = None,
+                 site: str = DEFAULT_SITE) -> None:
+        self.sessions, self.policy, self.notices, self.site = sessions, policy, notices, site
         self.callback_window, self.short_abandon_seconds = callback_window, short_abandon_seconds
 
     def handle(self, update_: ev.CallUpdated) -> TicketCreated | None:
@@ -71,11 +75,13 @@ class TicketService:
 
     def _upsert_record(self, session: Session, call: ev.CallSnapshot, **extra: Any) -> None:
         values = {**self._values(call), **extra}
-        stmt = _insert(session, CallRecord).values(linkedid=call.linkedid, **values)
-        session.execute(stmt.on_conflict_do_nothing(index_elements=["linkedid"]))
+        stmt = _insert(session, CallRecord).values(site=self.site, linkedid=call.linkedid, **values)
+        session.execute(stmt.on_conflict_do_nothing(index_elements=["site", "linkedid"]))
         present = {k: v for k, v in values.items() if v is not None}
-        session.execute(update(CallRecord).where(CallRecord.linkedid == call.linkedid)
-                        .values(**present))
+        session.execute(update(CallRecord).where(*self._record(call.linkedid)).values(**present))
+
+    def _record(self, linkedid: str) -> tuple[Any, Any]:
+        return CallRecord.site == self.site, CallRecord.linkedid == linkedid
 
     def _answered(self, call: ev.CallSnapshot) -> TicketCreated | None:
         with self.sessions.begin() as session:
@@ -83,13 +89,13 @@ class TicketService:
             self._upsert_record(session, call, contact_id=contact)
             now = datetime.now(UTC)
             stmt = _insert(session, Ticket).values(
-                number=f"pending-{call.linkedid}"[:20], linkedid=call.linkedid,
+                number=f"pending-{call.linkedid}"[:20], linkedid=call.linkedid, site=self.site,
                 subject=call_subject(call.caller_raw, call.caller_number,
                                      session.scalar(select(Contact.language).where(Contact.id == contact))
                                      if contact else None),
                 contact_id=contact, created_at=now, updated_at=now,
                 due_at=self.policy.due(now, Priority.NORMAL) if self.policy else None)
-            new_id = session.execute(stmt.on_conflict_do_nothing(index_elements=["linkedid"])
+            new_id = session.execute(stmt.on_conflict_do_nothing(index_elements=["site", "linkedid"])
                                      .returning(Ticket.id)).scalar_one_or_none()
             if new_id is None:
                 return None  # already created: a replayed event
@@ -97,10 +103,9 @@ class TicketService:
             ticket.number = f"{now.year}-{ticket.id:06d}"
             if self.policy is not None:
                 apply_targets(session, ticket, self.policy, now)
-            session.execute(update(CallRecord).where(CallRecord.linkedid == call.linkedid)
-                            .values(ticket_id=ticket.id))
+            session.execute(update(CallRecord).where(*self._record(call.linkedid)).values(ticket_id=ticket.id))
             enqueue(session, ticket, "created", now, self.notices)
-            return TicketCreated(call.linkedid, ticket.id, ticket.number, contact, call.agent)
+            return TicketCreated(call.linkedid, ticket.id, ticket.number, contact, call.agent, self.site)
 
     def _ended(self, call: ev.CallSnapshot, at: datetime) -> None:
         with self.sessions.begin() as session:
@@ -124,7 +129,7 @@ class TicketService:
 
     def _fold_callback(self, session: Session, call: ev.CallSnapshot, number: str, reason: str,
                        contact: int | None, called_at: datetime) -> None:
-        record = session.scalars(select(CallRecord).where(CallRecord.linkedid == call.linkedid)
+        record = session.scalars(select(CallRecord).where(*self._record(call.linkedid))
                                  .with_for_update()).one()
         if record.callback_id is not None:
             return  # this call was already counted: a replayed ENDED

@@ -345,10 +345,19 @@ class TicketDesk:
             return []
         return self._calls(select(CallRecord).where(or_(*matches), call_visible(viewer) if viewer else true()), limit)
 
-    def call(self, linkedid: str) -> dict[str, Any] | None:
+    def call(self, linkedid: str, site: str | None = None) -> dict[str, Any] | None:
+        """The call `linkedid` at `site`; without a site, the one call of that Linkedid
+        (None when no site or several have it: find_calls lists them)."""
+        found = self.find_calls(linkedid, site)
+        return found[0] if len(found) == 1 else None
+
+    def find_calls(self, linkedid: str, site: str | None = None) -> list[dict[str, Any]]:
+        """The calls with this Linkedid (at `site` only, when given), by site."""
+        q = select(CallRecord).where(CallRecord.linkedid == linkedid)
+        if site is not None:
+            q = q.where(CallRecord.site == site)
         with self.sessions() as s:
-            r = s.scalars(select(CallRecord).where(CallRecord.linkedid == linkedid)).one_or_none()
-            return call_dict(r) if r is not None else None
+            return [call_dict(r) for r in s.scalars(q.order_by(CallRecord.site).limit(100))]
 
     def _calls(self, q: Any, limit: int) -> list[dict[str, Any]]:
         q = q.order_by(CallRecord.entered_at.desc().nulls_last(), CallRecord.id.desc()).limit(_limit(limit))

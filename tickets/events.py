@@ -19,6 +19,7 @@ class TicketCreated:
     ticket_number: str
     contact_id: int | None
     agent: str | None
+    site: str = "main"  # the entry site of the call (tickets.sites)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,7 @@ class TicketUpdated:
     taskforce_at: datetime | None = None  # when the task-force alarm went out
     resolved_at: datetime | None = None
     csat: int | None = None  # the caller's survey answer, 1-5
+    site: str = "main"  # the entry site of the call that made it (tickets.sites)
 
     @classmethod
     def of(cls, ticket: Mapping[str, Any]) -> TicketUpdated:

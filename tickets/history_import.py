@@ -24,6 +24,7 @@ from cti.queue_log import LoggedCall
 from tickets.lookup import direct_contact
 from tickets.models import CallRecord
 from tickets.report_agg_marks import calls_where, mark
+from tickets.sites import DEFAULT_SITE
 
 CHUNK_LINES = 20_000
 
@@ -59,19 +60,20 @@ def record_values(call: LoggedCall, region: str) -> dict[str, Any]:
             "outcome": snapshot.outcome.value if snapshot.outcome else None}
 
 
-def _store(session: Session, calls: Iterable[LoggedCall], region: str, contacts: dict[str, int | None]) -> int:
+def _store(session: Session, calls: Iterable[LoggedCall], region: str, contacts: dict[str, int | None],
+           site: str = DEFAULT_SITE) -> int:
     rows = []
     for call in calls:
         values = record_values(call, region)
         number = values["caller_number"]
         if number and number not in contacts:
             contacts[number] = direct_contact(session, number)
-        rows.append({**values, "contact_id": contacts.get(number) if number else None})
+        rows.append({**values, "site": site, "contact_id": contacts.get(number) if number else None})
     if not rows:
         return 0
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert(CallRecord) if dialect == "postgresql" else sqlite.insert(CallRecord)
-    stmt = insert.values(rows).on_conflict_do_nothing(index_elements=["linkedid"]).returning(CallRecord.id)
+    stmt = insert.values(rows).on_conflict_do_nothing(index_elements=["site", "linkedid"]).returning(CallRecord.id)
     added = [row[0] for row in session.execute(stmt)]  # RETURNING names the rows added (rowcount is -1 on psycopg)
     conn = session.connection()
     mark(conn, calls_where(conn, CallRecord.id.in_(added)))  # the report aggregates of their hours
@@ -80,8 +82,10 @@ def _store(session: Session, calls: Iterable[LoggedCall], region: str, contacts:
 
 def import_queue_log(sessions: sessionmaker[Session], path: Path, region: str = "DE",
                      members: Mapping[str, str] | None = None, chunk: int = CHUNK_LINES,
-                     progress: Callable[[ImportCounts], None] | None = None) -> ImportCounts:
-    """Every finished call in `path` as a call record (one transaction per chunk).
+                     progress: Callable[[ImportCounts], None] | None = None,
+                     site: str = DEFAULT_SITE) -> ImportCounts:
+    """Every finished call in `path` (the queue_log of `site`'s Asterisk) as a call record
+    of that site (one transaction per chunk).
     `members`: queue_log's member names -> interfaces (PJSIP/1001); unknown names stay as logged."""
     reader, counts = queue_log.QueueLogReader(), ImportCounts()
     contacts: dict[str, int | None] = {}
@@ -90,7 +94,7 @@ def import_queue_log(sessions: sessionmaker[Session], path: Path, region: str = 
         for start in range(0, len(calls), 500):
             part = calls[start:start + 500]
             with sessions.begin() as s:
-                added = _store(s, part, region, contacts)
+                added = _store(s, part, region, contacts, site)
             counts.read += len(part)
             counts.added += added
             counts.known += len(part) - added

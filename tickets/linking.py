@@ -15,15 +15,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tickets.desk import DeskError, NotFound, TicketDesk, call_dict, ticket_dict
 from tickets.models import CallRecord, Contact, Ticket, TicketHistory
+from tickets.sites import DEFAULT_SITE
 
 
 def link_call(sessions: sessionmaker[Session], linkedid: str, contact_id: int, actor: str,
-              now: datetime | None = None) -> tuple[dict[str, Any], dict[str, Any] | None]:
+              now: datetime | None = None, site: str = DEFAULT_SITE) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """(the call record, its ticket if that changed, else None). NotFound for an unknown
     call, DeskError for an unknown contact; nothing changes then."""
     now = now or datetime.now(UTC)
     with sessions.begin() as s:
-        record = s.scalars(select(CallRecord).where(CallRecord.linkedid == linkedid)).one_or_none()
+        record = s.scalars(select(CallRecord).where(CallRecord.site == site,
+                                                    CallRecord.linkedid == linkedid)).one_or_none()
         if record is None:
             raise NotFound("linkedid", f"no call {linkedid}")
         if isinstance(contact_id, bool) or s.get(Contact, contact_id) is None:

@@ -133,6 +133,9 @@ class User(Base):
     languages: Mapped[str] = mapped_column(String(20), default="de")  # spoken with callers: "de,en"
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # where the user and their phone endpoint work: the site (its Asterisk) and who staffs them
+    site: Mapped[str] = mapped_column(String(32), default="main", server_default="main")
+    partner: Mapped[str] = mapped_column(String(100), default="in-house", server_default="in-house")
 
 
 class UserSession(Base):
@@ -167,6 +170,7 @@ class Phone(Base):
 
 class Ticket(Base):
     __tablename__ = "tickets"
+    __table_args__ = (UniqueConstraint("site", "linkedid", name="uq_tickets_site_linkedid"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     # what a caller reads out over the phone: digits only, e.g. 2026-000123
     number: Mapped[str] = mapped_column(String(20), unique=True)
@@ -183,7 +187,9 @@ class Ticket(Base):
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
     # a mail or form from an unknown address: the organisation its domain belongs to
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
-    linkedid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    linkedid: Mapped[str | None] = mapped_column(String(64), index=True)
+    # the entry site of the call that made it (mail, form: "main"); unique with linkedid
+    site: Mapped[str] = mapped_column(String(32), default="main", server_default="main")
     due_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
@@ -200,9 +206,12 @@ class Ticket(Base):
 
 class CallRecord(Base):
     __tablename__ = "call_records"
-    __table_args__ = (UniqueConstraint("linkedid", name="uq_call_records_linkedid"),)
+    __table_args__ = (UniqueConstraint("site", "linkedid", name="uq_call_records_site_linkedid"),
+                      Index("ix_call_records_linkedid", "linkedid"))
     id: Mapped[int] = mapped_column(primary_key=True)
     linkedid: Mapped[str] = mapped_column(String(64))
+    # the site (tickets.sites) whose Asterisk the call came in at; identity is (site, linkedid)
+    site: Mapped[str] = mapped_column(String(32), default="main", server_default="main")
     caller_number: Mapped[str | None] = mapped_column(String(32), index=True)
     caller_raw: Mapped[str] = mapped_column(String(64), default="")
     caller_name: Mapped[str] = mapped_column(String(200), default="")
@@ -229,6 +238,7 @@ class Callback(Base):
     """Work item: call back a caller who gave up waiting. One per caller per window."""
 
     __tablename__ = "callbacks"
+    __table_args__ = (UniqueConstraint("site", "linkedid", name="uq_callbacks_site_linkedid"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     caller_number: Mapped[str] = mapped_column(String(32), index=True)
     caller_raw: Mapped[str] = mapped_column(String(64), default="")
@@ -244,7 +254,8 @@ class Callback(Base):
     # "press 1 to be called back" (reason `callback`): the call and its ticket, and the
     # virtual place (callqueue.callbacks): when the caller joined the queue (the order
     # key), waiting | dialing | done | given_up ("" = no place), attempts, next try
-    linkedid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    linkedid: Mapped[str | None] = mapped_column(String(64))
+    site: Mapped[str] = mapped_column(String(32), default="main", server_default="main")  # the call's site
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     place_state: Mapped[str] = mapped_column(String(20), default="", server_default="", index=True)
     place_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

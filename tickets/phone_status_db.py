@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tickets.models import Phone, Ticket, TicketStatus
 from tickets.phone_status import TicketFacts, TicketRef
 from tickets.shapes import ticket_dict
+from tickets.sites import DEFAULT_SITE
 
 _OPEN = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
 _COLUMNS = (Ticket.id, Ticket.number, Ticket.status, Ticket.due_at, Ticket.contact_id)
@@ -45,14 +46,15 @@ def _facts(conn: Any, row: Any) -> TicketFacts:
     return TicketFacts(ticket_id, number, str(TicketStatus(status).value), due_at, numbers)
 
 
-def save_csat(sessions: sessionmaker[Session], linkedid: str, csat: int, now: datetime) -> dict[str, Any] | None:
+def save_csat(sessions: sessionmaker[Session], linkedid: str, csat: int, now: datetime,
+              site: str = DEFAULT_SITE) -> dict[str, Any] | None:
     """The survey answer on the call's ticket (a later answer replaces an earlier one);
     the ticket as the console shows it, or None when the call made no ticket."""
     if not 1 <= csat <= 5:
         raise ValueError("csat is 1 to 5")
     with sessions.begin() as session:
         ticket_id = session.execute(
-            update(Ticket).where(Ticket.linkedid == linkedid)
+            update(Ticket).where(Ticket.site == site, Ticket.linkedid == linkedid)
             .values(csat=csat, version=Ticket.version + 1, updated_at=now)
             .returning(Ticket.id)).scalar_one_or_none()
         if ticket_id is None:

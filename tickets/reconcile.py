@@ -21,6 +21,7 @@ from cti import queue_log
 from cti.events import CallUpdated
 from cti.queue_log import LoggedCall
 from tickets.models import CallRecord
+from tickets.sites import DEFAULT_SITE
 
 QUEUE_LOG_TAIL = 32 * 1024 * 1024  # bytes read at the first look: the last day or so of a busy desk
 HEAD = 64  # bytes compared to notice a file rewritten in place
@@ -63,31 +64,36 @@ class QueueLogTail:
         return self.reader.feed(lines[1:] if skip_first else lines, members)
 
 
-def unrecorded(sessions: sessionmaker[Session], calls: Sequence[LoggedCall]) -> list[LoggedCall]:
-    """The calls whose record is missing or not finalized (no outcome)."""
+def unrecorded(sessions: sessionmaker[Session], calls: Sequence[LoggedCall],
+               site: str = DEFAULT_SITE) -> list[LoggedCall]:
+    """The calls whose record at `site` is missing or not finalized (no outcome): another
+    site's record of the same Linkedid text is another call and counts for nothing here."""
     done: set[str] = set()
     ids = [c.linkedid for c in calls]
     with sessions() as s:
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
             done.update(s.scalars(select(CallRecord.linkedid).where(
-                CallRecord.linkedid.in_(chunk), CallRecord.outcome.is_not(None))))
+                CallRecord.site == site, CallRecord.linkedid.in_(chunk), CallRecord.outcome.is_not(None))))
     return [c for c in calls if c.linkedid not in done]
 
 
 class Reconciler:
     """Follows `path` (Asterisk's queue_log) and says which calls of the last `hours`
-    ended without a finished record, as the updates the writer needs."""
+    ended without a finished record, as the updates the writer needs. `site` is the
+    bridge's own: its queue_log is its Asterisk's, and the writer records at that site."""
 
-    def __init__(self, sessions: sessionmaker[Session], path: Path, hours: float, default_region: str) -> None:
+    def __init__(self, sessions: sessionmaker[Session], path: Path, hours: float, default_region: str,
+                 site: str = DEFAULT_SITE) -> None:
         self.sessions, self.path, self.hours, self.default_region = sessions, path, hours, default_region
+        self.site = site
         self.tail = QueueLogTail(path)
 
     def missing(self, now: datetime, members: Mapping[str, str]) -> list[LoggedCall]:
         """`members`: queue member name -> interface (queue_log names the agent by member name)."""
         since = now - timedelta(hours=self.hours)
         calls = [c for c in self.tail.read(members) if c.ended_at >= since]
-        return unrecorded(self.sessions, calls)
+        return unrecorded(self.sessions, calls, self.site)
 
     def updates(self, call: LoggedCall) -> list[CallUpdated]:
         return queue_log.as_updates(call, self.default_region)

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, event, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, event, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, sessionmaker
 
@@ -62,7 +62,7 @@ def _fcr_neighbours(conn: Connection, keys: Iterable[tuple[int | None, str | Non
                            CallRecord.caller_number == number if number else None) if c is not None]
         if not who:
             continue
-        out += conn.scalars(select(Ticket.created_at).join(CallRecord, CallRecord.linkedid == Ticket.linkedid)
+        out += conn.scalars(select(Ticket.created_at).join(CallRecord, _of_ticket())
                             .where(or_(*who), CallRecord.ended_at >= at - window, CallRecord.ended_at <= at))
     return out
 
@@ -79,7 +79,7 @@ def calls_where(conn: Connection, where: ColumnElement[bool]) -> list[datetime]:
 def tickets_where(conn: Connection, where: ColumnElement[bool]) -> list[datetime]:
     rows = conn.execute(select(Ticket.created_at, Ticket.contact_id, Ticket.linkedid, CallRecord.entered_at,
                                CallRecord.ended_at)
-                        .outerjoin(CallRecord, CallRecord.linkedid == Ticket.linkedid).where(where)).all()
+                        .outerjoin(CallRecord, _of_ticket()).where(where)).all()
     keys = [(contact, None, created) for created, contact, linkedid, _, _ in rows if contact is not None]
     out: list[datetime | None] = [*(r[0] for r in rows), *(r[3] or r[4] for r in rows)]
     return [*(at for at in out if at is not None), *_fcr_neighbours(conn, keys)]
@@ -171,3 +171,8 @@ def install(sessions: sessionmaker[Session]) -> None:
         event.listen(sessions, "before_flush", _before_flush)
         event.listen(sessions, "after_flush", _after_flush)
         event.listen(sessions, "do_orm_execute", _statement)
+
+
+def _of_ticket() -> ColumnElement[bool]:
+    """A call record and the ticket its call made: same site and Linkedid (tickets.sites)."""
+    return and_(CallRecord.linkedid == Ticket.linkedid, CallRecord.site == Ticket.site)

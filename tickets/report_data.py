@@ -115,7 +115,7 @@ def load_tickets(s: Session, start: datetime, end: datetime) -> list[TicketFact]
          .outerjoin(Contact, Contact.id == Ticket.contact_id)
          .outerjoin(org, org.id == Ticket.organisation_id)
          .outerjoin(contact_org, contact_org.id == Contact.organisation_id)
-         .outerjoin(CallRecord, CallRecord.linkedid == Ticket.linkedid)
+         .outerjoin(CallRecord, and_(CallRecord.linkedid == Ticket.linkedid, CallRecord.site == Ticket.site))
          .where(created))
     changes, messages = _status_changes(s, created), _messages(s, created)
     out = []

@@ -12,7 +12,7 @@ from typing import Any
 from tickets.models import Callback, CallRecord, Channel, Priority, Ticket, TicketHistory, TicketStatus
 from tickets.sla import is_overdue
 
-CALL_FIELDS = ("linkedid", "caller_number", "caller_raw", "caller_name", "contact_id", "queue",
+CALL_FIELDS = ("site", "linkedid", "caller_number", "caller_raw", "caller_name", "contact_id", "queue",
                "entered_at", "answered_at", "ended_at", "wait_seconds", "ring_seconds", "talk_seconds",
                "duration_seconds", "agent", "outcome", "ticket_id", "position", "callback_id",
                "route_reason", "route_team")
@@ -37,7 +37,7 @@ def ticket_dict(t: Ticket, now: datetime) -> dict[str, Any]:
         "assignee": t.assignee, "category": t.category, "channel": text(t.channel),
         "first_contact_resolution": t.first_contact_resolution, "contact_id": t.contact_id,
         "organisation_id": t.organisation_id,
-        "linkedid": t.linkedid, "due_at": iso(t.due_at), "overdue": is_overdue(t.due_at, t.status, now),
+        "site": t.site, "linkedid": t.linkedid, "due_at": iso(t.due_at), "overdue": is_overdue(t.due_at, t.status, now),
         "created_at": iso(t.created_at), "updated_at": iso(t.updated_at), "version": t.version,
         "department_id": t.department_id, "level_due_at": iso(t.level_due_at),
         "level_overdue": t.level_due_at is not None and is_overdue(t.level_due_at, t.status, now),

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tickets.desk import call_dict, ticket_dict
 from tickets.models import CallRecord, Phone, PhoneKind, Priority, Ticket, TicketStatus
+from tickets.sites import DEFAULT_SITE
 from tickets.sla import DONE
 from tickets.visibility import Viewer, call_visible, in_departments_of, owned, visible
 
@@ -80,7 +81,8 @@ def _number(number: str) -> ColumnElement[bool]:
                                                Phone.normalized == number))
     by_call = exists(select(CallRecord.id).where(CallRecord.caller_number == number,
                                                  or_(CallRecord.ticket_id == Ticket.id,
-                                                     CallRecord.linkedid == Ticket.linkedid)))
+                                                     and_(CallRecord.linkedid == Ticket.linkedid,
+                                                          CallRecord.site == Ticket.site))))
     return or_(by_contact, by_call)
 
 
@@ -122,11 +124,13 @@ def search(sessions: sessionmaker[Session], query: TicketQuery, viewer: Viewer, 
 
 
 def ticket_calls(sessions: sessionmaker[Session], ticket_id: int, linkedid: str | None,
-                 viewer: Viewer) -> list[dict[str, Any]]:
-    """The calls of a ticket (linked by ticket id or by the call's Linkedid) the viewer may
-    see, newest first."""
-    linked = CallRecord.ticket_id == ticket_id
-    q = (select(CallRecord).where(or_(linked, CallRecord.linkedid == linkedid) if linkedid else linked,
+                 viewer: Viewer, site: str = DEFAULT_SITE) -> list[dict[str, Any]]:
+    """The calls of a ticket (linked by ticket id or by the call's site and Linkedid) the
+    viewer may see, newest first."""
+    linked: ColumnElement[bool] = CallRecord.ticket_id == ticket_id
+    if linkedid:
+        linked = or_(linked, and_(CallRecord.site == site, CallRecord.linkedid == linkedid))
+    q = (select(CallRecord).where(linked,
                                   call_visible(viewer))
          .order_by(CallRecord.entered_at.desc().nulls_last(), CallRecord.id.desc()).limit(100))
     with sessions() as s:

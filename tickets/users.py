@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tickets.models import Role, User, UserSession
+from tickets.sites import DEFAULT_PARTNER, DEFAULT_SITE, SiteError, valid_partner, valid_site
 
 _hasher = PasswordHasher()
 # A hash of a random string: verifying against it costs what a real check costs.
@@ -40,6 +41,8 @@ class UserView:
     teams: tuple[str, ...]
     language: str  # the pages' language
     languages: tuple[str, ...] = ("de",)  # spoken with callers (routing)
+    site: str = DEFAULT_SITE  # where the user and their phone work (tickets.sites)
+    partner: str = DEFAULT_PARTNER  # who staffs them: in-house or an external call centre
 
     @property
     def extension(self) -> str | None:
@@ -50,7 +53,7 @@ def _view(user: User) -> UserView:
     teams = tuple(t for t in user.teams.split(",") if t)
     languages = tuple(x for x in (user.languages or "").split(",") if x)
     return UserView(user.id, user.username, user.display_name or user.username, user.role,
-                    user.endpoint, teams, user.language, languages)
+                    user.endpoint, teams, user.language, languages, user.site, user.partner)
 
 
 def user_view(user: User) -> UserView:
@@ -71,16 +74,25 @@ def validate_new_user(username: str, password: str, endpoint: str | None) -> Non
         raise UserError("endpoint: like PJSIP/1001")
 
 
+def _placement(site: str, partner: str) -> tuple[str, str]:
+    try:
+        return valid_site(site), valid_partner(partner)
+    except SiteError as exc:
+        raise UserError(str(exc)) from exc
+
+
 class UserService:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
 
     def add(self, username: str, password: str, role: Role, endpoint: str | None = None,
-            display_name: str = "", teams: tuple[str, ...] = (), language: str = "de") -> UserView:
+            display_name: str = "", teams: tuple[str, ...] = (), language: str = "de",
+            site: str = DEFAULT_SITE, partner: str = DEFAULT_PARTNER) -> UserView:
         validate_new_user(username, password, endpoint)
+        site, partner = _placement(site, partner)
         user = User(username=username, password_hash=hash_password(password), role=role,
                     endpoint=endpoint, display_name=display_name, teams=",".join(teams),
-                    language=language)
+                    language=language, site=site, partner=partner)
         try:
             with self.sessions.begin() as session:
                 session.add(user)
@@ -88,6 +100,15 @@ class UserService:
                 return _view(user)
         except IntegrityError as exc:
             raise UserError(f"user {username!r} or endpoint {endpoint!r} exists already") from exc
+
+    def place(self, username: str, site: str | None = None, partner: str | None = None) -> UserView:
+        """Move a user (and their phone endpoint) to another site and/or partner."""
+        with self.sessions.begin() as session:
+            user = session.scalar(select(User).where(User.username == username))
+            if user is None:
+                raise UserError(f"no user {username!r}")
+            user.site, user.partner = _placement(site or user.site, partner or user.partner)
+            return _view(user)
 
     def authenticate(self, username: str, password: str) -> UserView | None:
         with self.sessions() as session:

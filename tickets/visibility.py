@@ -77,7 +77,8 @@ def _on_call_of(endpoint: str) -> ColumnElement[bool]:
     return exists(select(CallRecord.id).where(
         CallRecord.agent == endpoint,
         or_(CallRecord.ticket_id == Ticket.id,
-            and_(Ticket.linkedid.is_not(None), CallRecord.linkedid == Ticket.linkedid))))
+            and_(Ticket.linkedid.is_not(None), CallRecord.linkedid == Ticket.linkedid,
+                 CallRecord.site == Ticket.site))))
 
 
 def _created_by(username: str) -> ColumnElement[bool]:
@@ -134,7 +135,7 @@ def parties(session: Session, ticket_id: int) -> Parties | None:
         .order_by(TicketHistory.id).limit(1)).first()
     linked = CallRecord.ticket_id == ticket_id
     if ticket.linkedid is not None:
-        linked = or_(linked, CallRecord.linkedid == ticket.linkedid)
+        linked = or_(linked, and_(CallRecord.site == ticket.site, CallRecord.linkedid == ticket.linkedid))
     agents = session.scalars(select(CallRecord.agent).where(linked, CallRecord.agent.is_not(None)))
     members: Iterable[str] = (session.scalars(select(DepartmentMember.username)
                                               .where(DepartmentMember.department_id == ticket.department_id))

@@ -26,6 +26,7 @@ from tickets.calls_service import TicketService
 from tickets.db import make_engine, session_factory
 from tickets.events import TicketCreated
 from tickets.outbox import NoticeConfig
+from tickets.sites import DEFAULT_SITE
 from tickets.sla import SlaPolicy
 from tickets.writer import RetryLater
 
@@ -39,6 +40,7 @@ class WriterConfig:
     callback_window: timedelta
     short_abandon_seconds: float
     notices: NoticeConfig | None = None  # queue a "ticket created" mail for the caller
+    site: str = DEFAULT_SITE  # the bridge's site: what it writes is this site's
 
 
 WRITER_NICENESS = 5  # on a busy machine the event loop's process gets the CPU first
@@ -52,7 +54,8 @@ def _init(config: WriterConfig) -> None:
     threading.Thread(target=_exit_with, args=(parent,), name="parent-watch", daemon=True).start()
     _service = TicketService(session_factory(make_engine(config.database_url)), policy=config.policy,
                              callback_window=config.callback_window,
-                             short_abandon_seconds=config.short_abandon_seconds, notices=config.notices)
+                             short_abandon_seconds=config.short_abandon_seconds, notices=config.notices,
+                             site=config.site)
 
 
 def _exit_with(parent: int) -> None:

@@ -1,6 +1,6 @@
 """Typed codec for what travels over Redis: bus events and the relay's messages.
 
-Layer: domain-edge, pure (no I/O, no clock). Imports only cti.events and
+Layer: domain-edge, pure (no I/O, no clock). Imports only cti.events, tickets.sites and
 tickets.events. Never pickle: a message is JSON `{"type": tag, "fields": {...}}`,
 the tag one of the explicit lists below, each field encoded by its declared type
 (datetimes as ISO 8601 with their offset, enums by value, tuples and frozensets
@@ -22,8 +22,9 @@ from typing import Any
 
 from cti import events as ev
 from tickets.events import TicketCreated, TicketUpdated
+from tickets.sites import DEFAULT_SITE
 
-VERSION = 1
+VERSION = 2  # 2: event, state and announcement frames carry the site
 
 # What the bridge instance relays: everything the notifier, the live queue
 # projection, the hub and /healthz consume on a web-only instance.
@@ -44,12 +45,13 @@ class CodecError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class EventMessage:
-    """One bus event from the bridge instance `origin`; `seq` counts up by one per
-    event so a subscriber notices a gap (lost while Redis was away) or a repeat."""
+    """One bus event from the bridge instance `origin` of `site`; `seq` counts up by one
+    per event so a subscriber notices a gap (lost while Redis was away) or a repeat."""
 
     origin: str
     seq: int
     event: object
+    site: str = DEFAULT_SITE
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,7 @@ class StateReply:
     seq: int
     pbx_connected: bool
     events: tuple[object, ...]
+    site: str = DEFAULT_SITE
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,11 +109,13 @@ class PeerEvent:
 
 @dataclass(frozen=True, slots=True)
 class BridgeAnnouncement:
-    """A bridge instance says it runs, on the peers channel (when it connects, every
-    few seconds, and in answer to another one it had not seen): a second bridge
-    instance on the same prefix and queue is a configuration error that must show."""
+    """A bridge instance of `site` says it runs, on the peers channel (when it connects,
+    every few seconds, and in answer to another one it had not seen): a second bridge
+    instance of the same site, prefix and queue is a configuration error that must
+    show; bridges of other sites are normal (one per site)."""
 
     origin: str
+    site: str = DEFAULT_SITE
 
 
 Message = EventMessage | StateRequest | StateReply | ActionRequest | ActionReply | PeerEvent | BridgeAnnouncement

@@ -26,6 +26,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from agent_console.scaleout.health import LinkStatus
+from tickets.sites import DEFAULT_SITE
 
 log = logging.getLogger(__name__)
 STOP_WITHIN = 2.0  # seconds a session's tasks get to stop after a cancel
@@ -43,9 +44,12 @@ class Channels:
     peers: str
 
     @classmethod
-    def of(cls, prefix: str, queue: str) -> Channels:
+    def of(cls, prefix: str, queue: str, site: str = DEFAULT_SITE) -> Channels:
+        """One site's events, requests and replies (`<prefix>:<queue>:<site>:…`); the
+        peers channel is every site's (ticket edits, bridge announcements)."""
         base = f"{prefix}:{queue}"
-        return cls(f"{base}:events", f"{base}:requests", f"{base}:reply:", f"{base}:peers")
+        own = f"{base}:{site}"
+        return cls(f"{own}:events", f"{own}:requests", f"{own}:reply:", f"{base}:peers")
 
     def reply(self, instance: str) -> str:
         return self.reply_prefix + instance

@@ -14,9 +14,11 @@ scaleout.remote). It
 - shares this instance's own SHARED events (ticket edits) with every other
   instance on the peers channel, and publishes theirs on this instance's bus
   (never its own back: it had them first), through scaleout.peers;
-- announces itself on the peers channel, and reports another bridge instance
-  announcing itself there (same prefix and queue: both would run every forwarded
-  action) as an error on the log, /metrics and /healthz. It elects nobody.
+- announces itself and its site on the peers channel, and reports another bridge
+  instance of the same site announcing itself there (same prefix, queue and site:
+  both would run every forwarded action) as an error on the log, /metrics and
+  /healthz. Bridges of other sites are normal (one per site, each on its own
+  events and requests channels) and are listed per site on /healthz. It elects nobody.
 While Redis is down events are dropped, not queued: web instances ask for the
 state again when they reconnect or see the gap. This instance's own shared
 events (ticket edits) are the exception: kept (bounded) and sent once the link
@@ -40,25 +42,27 @@ from agent_console.scaleout import codec
 from agent_console.scaleout.health import BusHealth
 from agent_console.scaleout.link import Channels, Outbox, RedisLink, cancelled, incoming, run_together, spawn, stop
 from agent_console.scaleout.peers import PeerShare
+from agent_console.scaleout.sites import ALIVE_FOR, ANNOUNCE_EVERY, SiteBridges
 from cti import events as ev
 from cti.bridge import AmiBridge
 from cti.bus import EventBus
 from cti.connection import AmiError, ConnectionLost
 from tickets.events import TicketCreated
+from tickets.sites import DEFAULT_SITE
 
 log = logging.getLogger(__name__)
 # Only what the console's routes build with cti.actions: Redis must not become a way
 # to run any AMI command (nor listings: the transfer takes its channel from the registry).
 ACTIONS = frozenset({"QueuePause", "QueueAdd", "QueueRemove", "Originate", "BlindTransfer", "Hangup"})
 OUTBOX_LIMIT = 10_000
-ANNOUNCE_EVERY = 5.0  # seconds between a bridge instance's announcements
-DUPLICATE_FOR = 3 * ANNOUNCE_EVERY  # another bridge instance counts as running this long after its last one
+DUPLICATE_FOR = ALIVE_FOR  # another bridge instance counts as running this long after its last one
 _SAFE = re.compile(r"[^\r\n\0]*")  # fullmatch: a "$" would let a trailing newline through
 
 
 class BridgeRelay:
-    def __init__(self, url: str, channels: Channels, bridge: AmiBridge, clock: Callable[[], datetime]) -> None:
-        self.channels, self.bridge, self.clock = channels, bridge, clock
+    def __init__(self, url: str, channels: Channels, bridge: AmiBridge, clock: Callable[[], datetime],
+                 site: str = DEFAULT_SITE) -> None:
+        self.channels, self.bridge, self.clock, self.site = channels, bridge, clock, site
         self.link = RedisLink(url, "bridge", clock)
         self.origin = uuid.uuid4().hex
         self.seq = 0
@@ -67,10 +71,19 @@ class BridgeRelay:
         self._seen: OrderedDict[str, None] = OrderedDict()  # action request ids already run
         self.tasks: set[asyncio.Task[None]] = set()
         self.peers = PeerShare(self.origin, channels.peers, self._send_live)
-        self.announce_every, self.duplicate_for = ANNOUNCE_EVERY, DUPLICATE_FOR
-        self._bridges: dict[str, float] = {}  # other bridge instances -> when last heard (monotonic)
+        self.bridges = SiteBridges(DUPLICATE_FOR)  # every site's bridge instances heard on the peers channel
+        self.announce_every = ANNOUNCE_EVERY
         self._tickets: dict[str, TicketCreated] = {}  # linkedid -> its ticket, for the calls in progress
         self.duplicate_detections = 0
+
+    @property
+    def duplicate_for(self) -> float:
+        """How long another bridge instance counts as running after its last announcement."""
+        return self.bridges.alive_for
+
+    @duplicate_for.setter
+    def duplicate_for(self, seconds: float) -> None:
+        self.bridges.alive_for = seconds
 
     # --- wiring -------------------------------------------------------------------
     def subscribe(self, bus: EventBus) -> None:
@@ -83,23 +96,25 @@ class BridgeRelay:
         return self.peers.received
 
     def health(self) -> BusHealth:
-        """The link, and another bridge instance on our channels as a problem (503)."""
+        """The link, and another bridge instance of our site as a problem (503); every
+        site's bridges heard lately (this one's own included) as `sites`."""
         others = self.duplicates()
-        details = {**self.link.state(), "instance": self.origin, "events_relayed": self.seq,
+        sites = self.bridges.sites(time.monotonic())
+        sites[self.site] = {"up": True, "bridges": sorted({self.origin, *others})}
+        details = {**self.link.state(), "instance": self.origin, "site": self.site, "events_relayed": self.seq,
                    "events_dropped": self.dropped + self._outbox.dropped, "peer_events_received": self.peer_events_in,
-                   "duplicate_bridges": others}
+                   "duplicate_bridges": others, "sites": sites}
         problems = (self._duplicate_problem(others),) if others else ()
         return BusHealth(self.link.status, problems, details, tuple(others), self.duplicate_detections)
 
     def duplicates(self) -> list[str]:
-        """The other bridge instances heard on the peers channel lately."""
-        now = time.monotonic()
-        return sorted(o for o, seen in self._bridges.items() if now - seen <= self.duplicate_for)
+        """The other bridge instances of this site heard on the peers channel lately."""
+        return self.bridges.running(self.site, time.monotonic(), but=self.origin)
 
     def _duplicate_problem(self, others: list[str]) -> str:
-        return (f"another bridge instance ({', '.join(others)}) runs on the same Redis channels "
+        return (f"another bridge instance ({', '.join(others)}) of site {self.site} runs on the same Redis channels "
                 f"({self.channels.requests.rpartition(':')[0]}) as this one ({self.origin}): both run every "
-                "forwarded agent action; keep one with HOTLINE_AMI_ENABLED=true per prefix and queue")
+                "forwarded agent action; keep one with HOTLINE_AMI_ENABLED=true per site, prefix and queue")
 
     def start(self) -> None:
         spawn(self.link.run(self._session), "redis-relay", self.tasks)
@@ -115,7 +130,7 @@ class BridgeRelay:
         elif isinstance(event, ev.CallUpdated) and event.change == ev.CallChange.ENDED:
             self._tickets.pop(event.call.linkedid, None)
         self.seq += 1
-        self._send_live(self.channels.events, codec.EventMessage(self.origin, self.seq, event))
+        self._send_live(self.channels.events, codec.EventMessage(self.origin, self.seq, event, self.site))
 
     def _send_live(self, channel: str, message: codec.EventMessage | codec.PeerEvent) -> None:
         """Events while Redis is down are dropped, not queued; our shared ones wait for it."""
@@ -141,7 +156,7 @@ class BridgeRelay:
 
     async def _announce(self) -> None:
         while not cancelled():
-            self._send(self.channels.peers, codec.BridgeAnnouncement(self.origin))
+            self._send(self.channels.peers, codec.BridgeAnnouncement(self.origin, self.site))
             await asyncio.sleep(self.announce_every)
         raise asyncio.CancelledError
 
@@ -157,21 +172,21 @@ class BridgeRelay:
 
     async def _on_peer(self, message: codec.Message) -> None:
         if isinstance(message, codec.BridgeAnnouncement) and message.origin != self.origin:
-            self._heard_bridge(message.origin)
+            self._heard_bridge(message.origin, message.site)
         else:
             await self.peers.receive(message)
 
-    def _heard_bridge(self, other: str) -> None:
-        now = time.monotonic()
-        last = self._bridges.get(other)
-        self._bridges[other] = now
-        if last is not None and now - last <= self.duplicate_for:
+    def _heard_bridge(self, other: str, site: str) -> None:
+        if not self.bridges.heard(other, site, time.monotonic()):
+            return
+        self._send(self.channels.peers, codec.BridgeAnnouncement(self.origin, self.site))  # it learns of us at once
+        if site != self.site:
+            log.info("the bridge instance %s of site %s runs on %s", other, site, self.channels.peers)
             return
         self.duplicate_detections += 1
-        log.error("another bridge instance %s announces itself on %s; this bridge instance is %s. Both run every "
-                  "agent action web instances forward: run exactly one bridge instance per prefix and queue",
-                  other, self.channels.peers, self.origin)
-        self._send(self.channels.peers, codec.BridgeAnnouncement(self.origin))  # so it learns of us at once
+        log.error("another bridge instance %s of site %s announces itself on %s; this bridge instance is %s. Both "
+                  "run every agent action web instances forward: run exactly one bridge instance per site",
+                  other, site, self.channels.peers, self.origin)
 
     def _on_request(self, request: codec.Message) -> None:
         if isinstance(request, codec.StateRequest) and request.reply_to.startswith(self.channels.reply_prefix):
@@ -197,7 +212,8 @@ class BridgeRelay:
         agents = [ev.AgentUpdated(at=now, agent=a) for a in registry.agent_list()]
         queue = self.bridge.queue
         wrapup = ev.QueueWrapUpTime(at=now, queue=queue, seconds=registry.agents.wrapup_seconds(queue))
-        return codec.StateReply(self.origin, self.seq, self.bridge.connected, (*calls, *tickets, *agents, wrapup))
+        return codec.StateReply(self.origin, self.seq, self.bridge.connected, (*calls, *tickets, *agents, wrapup),
+                                self.site)
 
     async def _run_action(self, request: codec.ActionRequest) -> None:
         reply = await self.execute(request)

@@ -10,7 +10,9 @@ actions are forwarded once, never repeated: no answer within the timeout is a
 503 that says the action may still have run. SHARED events (ticket edits) go
 both ways on the peers channel: this instance's own out to every other instance,
 the others' onto this instance's bus (never its own back: it had them first),
-through scaleout.peers as on the bridge instance.
+through scaleout.peers as on the bridge instance. It follows the bridge of its own
+site (HOTLINE_SITE: that site's events and requests channels) and lists every
+site's bridge it hears announce itself on the peers channel, up or down, on /healthz.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -31,10 +34,12 @@ from agent_console.scaleout.health import BusHealth
 from agent_console.scaleout.link import Channels, Outbox, RedisLink, cancelled, incoming, run_together, spawn, stop
 from agent_console.scaleout.peers import PeerShare
 from agent_console.scaleout.port import LiveMirror, PbxUnavailable
+from agent_console.scaleout.sites import ALIVE_FOR, SiteBridges
 from cti import events as ev
 from cti.actions import ActionResult
 from cti.bus import EventBus
 from cti.connection import AmiError
+from tickets.sites import DEFAULT_SITE
 
 log = logging.getLogger(__name__)
 STATE_RETRY = 2.0  # seconds between state requests until the bridge instance answers
@@ -43,8 +48,10 @@ PEER_OUTBOX_LIMIT = 1_000
 
 class RemoteBridge:
     def __init__(self, url: str, channels: Channels, bus: EventBus, clock: Callable[[], datetime],
-                 action_timeout: float = 8.0) -> None:
+                 action_timeout: float = 8.0, site: str = DEFAULT_SITE) -> None:
         self.channels, self.bus, self.clock, self.action_timeout = channels, bus, clock, action_timeout
+        self.site = site  # the site whose bridge this instance follows
+        self.bridges = SiteBridges(ALIVE_FOR)
         self.link = RedisLink(url, "web", clock)
         self.instance = uuid.uuid4().hex
         self.reply_channel = channels.reply(self.instance)
@@ -92,8 +99,9 @@ class RemoteBridge:
     def health(self) -> BusHealth:
         """The link; a bridge instance not answering yet shows as `synced: false` and
         `pbx_connected: false` (the PBX's own 503 on /healthz), not as a bus problem."""
-        details = {**self.link.state(), "instance": self.instance, "synced": self.synced,
+        details = {**self.link.state(), "instance": self.instance, "synced": self.synced, "site": self.site,
                    "bridge_instance": self.origin, "pbx_connected": self.pbx_up,
+                   "sites": self.bridges.sites(time.monotonic()),
                    "peer_events_received": self.peer_events_in, "peer_events_dropped": self.peer_events_dropped}
         return BusHealth(self.link.status, (), details)
 
@@ -165,8 +173,10 @@ class RemoteBridge:
 
     async def _listen(self, pubsub: Any) -> None:
         async for channel, message in incoming(pubsub, codec.decode):
-            if channel == self.channels.peers:
-                await self.peers.receive(message)  # bridge announcements are the bridge's business
+            if isinstance(message, codec.BridgeAnnouncement):
+                self.bridges.heard(message.origin, message.site, time.monotonic())
+            elif channel == self.channels.peers:
+                await self.peers.receive(message)
             else:
                 await self.receive(message)
         raise asyncio.CancelledError
@@ -191,6 +201,9 @@ class RemoteBridge:
                 future.set_result(message)
 
     async def _on_event(self, m: codec.EventMessage) -> None:
+        if m.site != self.site:
+            log.warning("an event of site %s on site %s's channel; ignored", m.site, self.site)
+            return
         if m.origin != self.origin:
             if self.origin is not None:
                 log.warning("a new bridge instance (%s) publishes events; asking it for the state", m.origin[:8])
@@ -209,6 +222,9 @@ class RemoteBridge:
         self._want_state.set()
 
     async def _on_state(self, m: codec.StateReply) -> None:
+        if m.site != self.site:
+            log.warning("a state reply of site %s on site %s's channel; ignored", m.site, self.site)
+            return
         now = self.clock()
         self.origin, self.last_seq, self.pbx_up = m.origin, m.seq, m.pbx_connected
         for update in self.mirror.gone(m.events, now):

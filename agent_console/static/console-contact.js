@@ -126,7 +126,8 @@ hc.contact = {
     try {
       let linked = false;
       try {
-        await hl.api("POST", `/api/calls/${encodeURIComponent(ctx.linkedid)}/contact`, { contact_id: contactId });
+        const ref = ctx.site ? `${ctx.site}:${ctx.linkedid}` : ctx.linkedid;  // site:linkedid: never ambiguous
+        await hl.api("POST", `/api/calls/${encodeURIComponent(ref)}/contact`, { contact_id: contactId });
         linked = true;
       } catch (err) { if (err.status !== 404 && err.status !== 405) throw err; }
       const ticketId = ctx.ticket_id || (hc.state.call && hc.state.call.linkedid === ctx.linkedid ? hc.state.call.ticket_id : null);

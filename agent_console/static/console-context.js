@@ -58,7 +58,9 @@ hc.context = {
     box.dataset.linkedid = ctx.linkedid; box.dataset.phase = ctx.phase;
     const caller = hc.callerParts(ctx.caller);
     const where = [ctx.queue ? t("console.queue", { name: ctx.queue }) : "",
-                   ctx.position ? t("console.position", { position: ctx.position }) : ""].filter(Boolean).join(" · ");
+                   ctx.position ? t("console.position", { position: ctx.position }) : "",
+                   // the site only where it tells something: a desk with one Asterisk is all `main`
+                   ctx.site && ctx.site !== "main" ? t("console.site", { name: ctx.site }) : ""].filter(Boolean).join(" · ");
     const close = ctx.phase === "ended"
       ? el("button", { type: "button", class: "ctx-close", id: "ctx-close", text: t("console.close_context"),
                        onclick: () => hc.closeContext() }) : "";

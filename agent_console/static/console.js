@@ -23,7 +23,7 @@ hc.saveContext = () => {
 hc.closeContext = () => { S.ctx = null; hc.saveContext(); renderAll(); };
 
 function fromPop(pop) {
-  return { linkedid: pop.linkedid, queue: pop.queue, caller: pop.caller, match: pop.match,
+  return { linkedid: pop.linkedid, site: pop.site, queue: pop.queue, caller: pop.caller, match: pop.match,
            open_tickets: pop.open_tickets || [], recent_calls: pop.recent_calls || [], callbacks: pop.callbacks,
            entered_at: pop.entered_at, wait_seconds: pop.wait_seconds, position: pop.position,
            ticket_id: pop.ticket_id, phase: "ringing" };
@@ -37,6 +37,7 @@ function withCall(ctx, call, phase) {
   }
   if (call.position && !ctx.position) ctx.position = call.position;
   if (call.ticket_id) ctx.ticket_id = call.ticket_id;
+  if (call.site) ctx.site = call.site;
   if (!ctx.caller) ctx.caller = call.caller;
   ctx.phase = phase;
   return ctx;

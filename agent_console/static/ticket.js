@@ -27,6 +27,7 @@
     fact(dl, t("pages.team"), tk.team || "–");
     fact(dl, t("pages.assignee"), tk.assignee || "–");
     fact(dl, t("pages.channel"), hl.enum("channel", tk.channel));
+    if (tk.linkedid) fact(dl, t("pages.site"), tk.site);  // the site (Asterisk) the call came in at
     fact(dl, t("pages.due"), P.due(tk));
     fact(dl, t("pages.csat"), tk.csat ? `${tk.csat} / 5` : t("pages.csat_none"));
     fact(dl, t("pages.created"), hl.fmt.dateTime(tk.created_at));

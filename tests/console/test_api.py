@@ -32,6 +32,7 @@ def test_login_sets_an_httponly_strict_cookie_and_me_answers(client: TestClient)
     assert "httponly" in cookie and "samesite=strict" in cookie
     me = client.get("/api/me").json()
     assert me["username"] == "anna" and me["role"] == "agent" and me["endpoint"] == "PJSIP/1001"
+    assert (me["site"], me["partner"]) == ("main", "in-house")
 
 
 def test_wrong_password_then_rate_limit(client: TestClient) -> None:

@@ -102,7 +102,8 @@ def test_the_ring_does_not_wait_for_the_history_which_follows_as_enriched() -> N
         await rig.history_done()
         [(kind, extra)] = _seen(rig.anna)
         assert kind == "call.enriched"
-        assert extra == {"linkedid": "1.1", "match": pop["match"], "open_tickets": TICKETS, "recent_calls": []}
+        assert extra == {"linkedid": "1.1", "match": pop["match"], "open_tickets": TICKETS, "recent_calls": [],
+                         "site": "main"}
         assert _seen(rig.bert) == []  # bert's phone never rang
         # a reloaded console gets the whole pop back
         assert rig.notifier.book.ringing_for("PJSIP/1001")[0]["open_tickets"] == TICKETS

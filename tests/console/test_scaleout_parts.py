@@ -84,6 +84,32 @@ async def test_a_bridge_relay_reports_another_bridge_instance_as_a_problem() -> 
     assert health.details["duplicate_bridges"] == ["b" * 32]
 
 
+async def test_a_bridge_of_another_site_is_listed_not_a_problem() -> None:
+    link = relay()
+    link.link.up = True
+    await link._on_peer(codec.BridgeAnnouncement("e" * 32, "east"))
+    health = link.health()
+    assert health.problems == () and health.duplicate_bridges == () and link.duplicate_detections == 0
+    assert health.details["sites"] == {"main": {"up": True, "bridges": [link.origin]},
+                                       "east": {"up": True, "bridges": ["e" * 32]}}
+    await link._on_peer(codec.BridgeAnnouncement("m" * 32, "main"))  # one of its own site: the old problem
+    [problem] = link.health().problems
+    assert "of site main" in problem and "m" * 32 in problem and link.duplicate_detections == 1
+    link.duplicate_for = 0.0  # both fell silent: east is down, main is this bridge alone
+    assert link.health().details["sites"] == {"main": {"up": True, "bridges": [link.origin]},
+                                              "east": {"up": False, "bridges": []}}
+    assert link.health().problems == ()
+
+
+def test_channels_are_per_site_and_the_peers_channel_is_shared() -> None:
+    main, east = Channels.of("p", "q"), Channels.of("p", "q", "east")
+    assert (main.events, main.requests, main.reply("i")) == ("p:q:main:events", "p:q:main:requests",
+                                                             "p:q:main:reply:i")
+    assert (east.events, east.requests, east.reply("i")) == ("p:q:east:events", "p:q:east:requests",
+                                                             "p:q:east:reply:i")
+    assert main.peers == east.peers == "p:q:peers"
+
+
 def test_a_web_remote_and_the_in_process_bus_have_no_problems_of_their_own() -> None:
     remote = RemoteBridge(URL, CHANNELS, EventBus(), lambda: AT)
     health = remote.health()

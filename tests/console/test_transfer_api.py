@@ -55,7 +55,7 @@ def test_directory_lists_agents_with_their_state_queues_and_external(app: Any, l
     agents = {a["username"]: a for a in d["agents"]}
     assert set(agents) == {"anna", "bert"}  # users with an endpoint only
     assert agents["anna"] == {"username": "anna", "display_name": "anna", "endpoint": "PJSIP/1001",
-                              "state": "on_call"}
+                              "site": "main", "partner": "in-house", "state": "on_call"}
     assert agents["bert"]["state"] == "unknown"  # the agent board has not seen him
     assert d["queues"] == [{"name": "hotline", "label": "hotline (5555)"}]
     assert d["external_allowed"] is False  # the default allow-list: 10XX,5555

@@ -77,7 +77,8 @@ def test_pop_reaches_only_the_ringing_agent_and_is_withdrawn(app: Any, client: T
         publish(client, app, ev.CallUpdated(T0, ev.CallChange.ANSWERED, answered),
                 ev.AgentUpdated(T0, ev.AgentSnapshot("PJSIP/1002", "bert", ev.AgentState.ON_CALL, "", T0,
                                                      ("hotline",), joined.linkedid)))
-        assert until(wa, "call.withdrawn")["data"] == {"linkedid": joined.linkedid, "reason": "answered_elsewhere"}
+        assert until(wa, "call.withdrawn")["data"] == {"linkedid": joined.linkedid, "reason": "answered_elsewhere",
+                                                     "site": "main"}
         seen_by_bert = [wb.receive_json()["type"] for _ in range(2)]
         assert seen_by_bert == ["call.answered", "agent.state"]
         assert until(ws, "queue.updated")["data"]["waiting_count"] == 0

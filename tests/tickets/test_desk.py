@@ -35,7 +35,8 @@ def test_create_numbers_the_ticket_sets_due_and_writes_history(desk: TicketDesk,
     assert t["contact_id"] == contact and t["created_at"] == "2026-03-06T14:00:00+00:00"
     assert list(t) == ["id", "number", "subject", "description", "status", "priority", "level", "team",
                        "assignee", "category", "channel", "first_contact_resolution", "contact_id",
-                       "organisation_id", "linkedid", "due_at", "overdue", "created_at", "updated_at", "version",
+                       "organisation_id", "site", "linkedid", "due_at", "overdue", "created_at", "updated_at",
+                       "version",
                        "department_id", "level_due_at", "level_overdue", "taskforce_at", "resolved_at", "csat"]
     json.dumps(t)  # JSON-ready
     [h] = desk.history(t["id"])
@@ -169,7 +170,7 @@ def test_calls_newest_first_exact_fields_and_filters(desk: TicketDesk, sessions:
     _record(sessions, "c.3", 20, outcome="timeout", wait_seconds=300.0)
     calls = desk.calls()
     assert [c["linkedid"] for c in calls] == ["c.3", "c.2", "c.1"]
-    assert tuple(calls[0]) == CALL_FIELDS and len(CALL_FIELDS) == 20
+    assert tuple(calls[0]) == CALL_FIELDS and len(CALL_FIELDS) == 21
     json.dumps(calls)
     assert calls[1]["answered_at"] == "2026-03-06T14:10:20+00:00" and calls[1]["talk_seconds"] == 40.0
     assert [c["linkedid"] for c in desk.calls(since=FRI + timedelta(minutes=10))] == ["c.3", "c.2"]

@@ -101,7 +101,7 @@ def test_the_codec_refuses_what_is_not_ours() -> None:
     at = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
     good = codec.encode(codec.EventMessage("o", 1, ev.PbxConnected(at=at, restarted=False)))
     bad = [
-        b"\x80\x04\x95pickle", b"[]", good.replace(b'"v":1', b'"v":2'),
+        b"\x80\x04\x95pickle", b"[]", good.replace(b'"v":2', b'"v":1'),  # a peer of the version before sites
         good.replace(b"PbxConnected", b"ResyncCompleted"),  # a real event, but not relayed
         good.replace(b'"restarted":false', b'"restarted":0'),  # wrong type
         good.replace(b',"restarted":false', b""),  # missing field
@@ -139,7 +139,7 @@ def test_pops_withdrawals_and_ticket_ids_reach_a_web_only_instance_which_writes_
         assert pop["match"]["status"] == "known" and pop["match"]["contact"]["name"] == "Erika Muster"
         assert until(ws, "queue.updated")["data"]["waiting_count"] == 1
         answer(side, fake, lid, "PJSIP/1002")  # bert answers: anna's pop is withdrawn
-        assert until(wa, "call.withdrawn")["data"] == {"linkedid": lid, "reason": "answered_elsewhere"}
+        assert until(wa, "call.withdrawn")["data"] == {"linkedid": lid, "reason": "answered_elsewhere", "site": "main"}
         ticket = until(wb, "ticket.created")["data"]  # written by the bridge instance, relayed
         assert ticket["linkedid"] == lid and ticket["ticket_id"]
         assert until(ws, "ticket.created")["data"]["ticket_id"] == ticket["ticket_id"]
@@ -174,7 +174,7 @@ def test_a_web_instance_started_during_a_call_gets_the_live_state(
             queues = ws.receive_json()["data"]["queues"]
             assert [w["linkedid"] for w in queues[0]["waiting"]] == [lid]
             hang_up(side, fake, lid)  # the caller gives up: the late instance withdraws the pop
-            assert until(wa, "call.withdrawn")["data"] == {"linkedid": lid, "reason": "caller_left"}
+            assert until(wa, "call.withdrawn")["data"] == {"linkedid": lid, "reason": "caller_left", "site": "main"}
         assert services(late).pbx.registry.calls() == []
         # the wallboard's AHT counts it there too
         assert services(late).queue_feed.projection.wrapup_for("hotline") == 7
@@ -239,7 +239,7 @@ def test_a_redis_outage_shows_on_healthz_and_heals_with_the_state(
                 hang_up(side, fake, lid)  # ends while the web instance hears nothing
                 time.sleep(0.3)
                 proxy.blocked = False  # Redis is back: reconnect, ask for the state, withdraw the stale pop
-                assert until(wa, "call.withdrawn")["data"] == {"linkedid": lid, "reason": "caller_left"}
+                assert until(wa, "call.withdrawn")["data"] == {"linkedid": lid, "reason": "caller_left", "site": "main"}
             synced(web)
             assert sven.get("/healthz").status_code == 200
             assert services(web).bus_link.link.outages == 1 and services(web).pbx.registry.calls() == []

@@ -116,7 +116,7 @@ def test_ticket_updated_is_exactly_the_ticket_json_and_crosses_only_as_a_peer_ev
               "level_overdue": False, "taskforce_at": None, "resolved_at": None,
               "due_at": "2026-11-23T15:00:00+00:00", "overdue": False,
               "created_at": "2026-11-23T08:00:00.123456+00:00", "updated_at": "2026-11-23T08:05:00+00:00",
-              "version": 3, "csat": 4}
+              "version": 3, "csat": 4, "site": "main"}
     event = TicketUpdated.of(ticket)
     assert event.json() == ticket
     back = codec.decode(codec.encode(codec.PeerEvent("o" * 32, event)))
