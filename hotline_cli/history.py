@@ -10,6 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from hotline_cli.file_import import guarded_import
+
 
 def add_history_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("history", help="history: load past calls for reports")
@@ -34,8 +36,6 @@ def _members(pairs: list[str]) -> dict[str, str]:
 
 
 def run_import_queue_log(args: argparse.Namespace) -> int:
-    from sqlalchemy.exc import SQLAlchemyError
-
     from agent_console.settings import Settings
     from tickets.db import make_engine, session_factory
     from tickets.history_import import import_queue_log
@@ -48,14 +48,11 @@ def run_import_queue_log(args: argparse.Namespace) -> int:
     settings = Settings()
     engine = make_engine(settings.database_url)
     try:
-        counts = import_queue_log(session_factory(engine), args.file, settings.default_region, members)
-    except OSError as exc:
-        print(f"hotline history import: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
-    except SQLAlchemyError as exc:
-        print(f"hotline history import: database error (chunks before it are stored): {exc}", file=sys.stderr)
-        return 1
+        counts = guarded_import("hotline history import", args.file, "chunks", lambda: import_queue_log(
+            session_factory(engine), args.file, settings.default_region, members))
     finally:
         engine.dispose()
+    if counts is None:
+        return 1
     print(f"{counts.read} finished calls read, {counts.added} added, {counts.known} already recorded")
     return 0
