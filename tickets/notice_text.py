@@ -46,31 +46,27 @@ def _default(language: str, subject: str, text: str) -> NoticeText:
     return NoticeText(f"[#$number] {subject}: $subject", hello + text + signature)
 
 
-DEFAULTS: dict[tuple[str, str], NoticeText] = {
-    ("created", "de"): _default(
-        "de", "Ihre Anfrage ist eingegangen",
+# (kind, language): (subject, what stands between greeting and signature)
+_TEXTS: dict[tuple[str, str], tuple[str, str]] = {
+    ("created", "de"): ("Ihre Anfrage ist eingegangen",
         "wir haben Ihre Anfrage „$subject“ unter der Ticketnummer $number aufgenommen.\n"
         "$due\nBitte nennen Sie die Nummer, wenn Sie uns dazu anrufen; auf diese E-Mail können Sie antworten, "
         "um etwas zu ergänzen."),
-    ("created", "en"): _default(
-        "en", "We have received your request",
+    ("created", "en"): ("We have received your request",
         "we have recorded your request \"$subject\" as ticket $number.\n$due\n"
         "Please quote the number when you call us about it; reply to this e-mail to add anything."),
-    ("escalated", "de"): _default(
-        "de", "Ihre Anfrage wurde weitergegeben",
+    ("escalated", "de"): ("Ihre Anfrage wurde weitergegeben",
         "Ihre Anfrage $number „$subject“ wird jetzt vom $level. Level bearbeitet$team.\n$due"),
-    ("escalated", "en"): _default(
-        "en", "Your request has been passed on",
+    ("escalated", "en"): ("Your request has been passed on",
         "your request $number \"$subject\" is now handled by level $level support$team.\n$due"),
-    ("resolved", "de"): _default(
-        "de", "Ihre Anfrage ist erledigt",
+    ("resolved", "de"): ("Ihre Anfrage ist erledigt",
         "Ihre Anfrage $number „$subject“ ist erledigt.\n\nWas wir getan haben:\n$done\n\n"
         "Wenn das Problem wieder auftritt, antworten Sie einfach auf diese E-Mail."),
-    ("resolved", "en"): _default(
-        "en", "Your request has been resolved",
+    ("resolved", "en"): ("Your request has been resolved",
         "your request $number \"$subject\" has been resolved.\n\nWhat we did:\n$done\n\n"
         "If the problem comes back, simply reply to this e-mail."),
 }
+DEFAULTS: dict[tuple[str, str], NoticeText] = {key: _default(key[1], *text) for key, text in _TEXTS.items()}
 _DUE = {"de": "Wir erwarten, sie bis {when} zu lösen.", "en": "We expect to resolve it by {when}."}
 _TEAM = {"de": " (Team {team})", "en": " (team {team})"}
 _NOTHING_NOTED = {"de": "(keine Angaben)", "en": "(nothing noted)"}
