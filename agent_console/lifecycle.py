@@ -66,21 +66,11 @@ class Running:
 
     async def stop(self) -> None:
         s = self.services
-        if self.escalation:
-            await self.escalation.close()
-        if self.fax:
-            await self.fax.close()
-        if self.sender:
-            await self.sender.close()
-        if self.mail:
-            await self.mail.close()
-        await self.jobs.close()
-        if self.agi:
-            await self.agi.close()
-        if self.bridge:
-            await self.bridge.close()
-        if s.bus_link:
-            await s.bus_link.close()
+        # the optional parts in reverse of their start; None: not configured here
+        for part in (self.escalation, self.fax, self.sender, self.mail, self.jobs, self.agi, self.bridge,
+                     s.bus_link):
+            if part is not None:
+                await part.close()
         await self.tasks.stop()
         await s.wallboard.close()
         await s.notifier.close()

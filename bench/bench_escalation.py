@@ -23,11 +23,9 @@ baseline with no scan, for what the machine's own scheduling adds to the latenes
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import random
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from agent_console.escalation_job import EscalationJob  # noqa: E402
 from agent_console.hub import Hub  # noqa: E402
-from bench.bench_lookup import pg_schema  # noqa: E402
+from bench._db import databases, parser  # noqa: E402
 from bench.bench_writes import CallbackTimer, LagMonitor  # noqa: E402
 from cti.bus import EventBus  # noqa: E402
 from tickets.db import make_engine, session_factory  # noqa: E402
@@ -170,19 +168,15 @@ def run(label: str, url: str, tickets: int, due: int, process: bool) -> None:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = parser(__doc__)
     ap.add_argument("--tickets", type=int, default=100_000)
     ap.add_argument("--due", type=int, default=1_000)
-    ap.add_argument("--pg", help="PostgreSQL URL; a throwaway schema is created and dropped")
     ap.add_argument("--thread", action="store_true",
                     help="also on a worker thread (HOTLINE_WRITER_PROCESS=false), for comparison")
     args = ap.parse_args()
     for process in (True, False) if args.thread else (True,):
-        with tempfile.TemporaryDirectory() as tmp:
-            run("sqlite", f"sqlite:///{Path(tmp) / 'bench.db'}", args.tickets, args.due, process)
-        if args.pg:
-            with pg_schema(args.pg) as url:
-                run("postgresql", url, args.tickets, args.due, process)
+        for label, url in databases(args.pg):
+            run(label, url, args.tickets, args.due, process)
     return 0
 
 

@@ -8,7 +8,6 @@ Each line says rows/s over all data rows, imported contacts and bad rows.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import random
 import sys
@@ -19,10 +18,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._db import databases  # noqa: E402
+from bench._db import databases, migrated_engine, parser  # noqa: E402
 from tickets.customers import COLUMNS, CustomerService  # noqa: E402
-from tickets.db import make_engine, session_factory  # noqa: E402
-from tickets.migrate import upgrade  # noqa: E402
+from tickets.db import session_factory  # noqa: E402
 
 FIRST = ("Anna", "Bernd", "Clara", "Dieter", "Erika", "Frank", "Greta", "Hans", "Ida", "Jonas")
 LAST = ("Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker")
@@ -54,8 +52,7 @@ def write_csv(path: Path, rows: int, seed: int = 7) -> int:
 
 
 def run(label: str, url: str, csv_path: Path, rows: int) -> None:
-    upgrade(url)
-    engine = make_engine(url)
+    engine = migrated_engine(url)
     service = CustomerService(session_factory(engine))
     start = time.perf_counter()
     with csv_path.open(encoding="utf-8", newline="") as fh:
@@ -67,9 +64,8 @@ def run(label: str, url: str, csv_path: Path, rows: int) -> None:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = parser(__doc__)
     ap.add_argument("--rows", type=int, default=100_000)
-    ap.add_argument("--pg", help="PostgreSQL URL; a throwaway schema is created and dropped")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         csv_path = Path(tmp) / "customers.csv"

@@ -23,7 +23,6 @@ start and end, since other work on the machine does inflate the wall-clock figur
 
 from __future__ import annotations
 
-import argparse
 import os
 import random
 import sys
@@ -38,14 +37,13 @@ from sqlalchemy import Engine, insert, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._db import databases, quantile_ms  # noqa: E402
+from bench._db import databases, migrated_engine, parser, quantile_ms  # noqa: E402
 from tickets.db import make_engine, session_factory  # noqa: E402
 from tickets.kb import KnowledgeBase, tags_text  # noqa: E402
 from tickets.kb_demo import DEMO_ARTICLES  # noqa: E402
 from tickets.kb_models import KbArticle, Visibility  # noqa: E402
 from tickets.kb_search import count, search  # noqa: E402
 from tickets.kb_terms import index_text  # noqa: E402
-from tickets.migrate import upgrade  # noqa: E402
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 BATCH = 2_000
@@ -151,8 +149,7 @@ def query_mix(count: int, seed: int = 3) -> list[tuple[str, str]]:
 
 
 def run(label: str, url: str, articles: int, searches: int) -> None:
-    upgrade(url)
-    engine = make_engine(url)
+    engine = migrated_engine(url)
     start = time.perf_counter()
     fill(engine, articles)
     print(f"{label:10s} fill: {articles:,} articles in {time.perf_counter() - start:.1f} s")
@@ -230,10 +227,9 @@ def _proc_cpu(pid: int | None) -> float:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = parser(__doc__)
     ap.add_argument("--articles", type=int, default=10_000)
     ap.add_argument("--searches", type=int, default=2_000)
-    ap.add_argument("--pg", help="PostgreSQL URL; a throwaway schema is created and dropped")
     args = ap.parse_args()
     for label, url in databases(args.pg):
         run(label, url, args.articles, args.searches)

@@ -15,7 +15,6 @@ lookups/s, and how many results had an unexpected status (should be 0).
 
 from __future__ import annotations
 
-import argparse
 import random
 import statistics
 import sys
@@ -30,10 +29,9 @@ from sqlalchemy import Connection, Engine, insert, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._db import databases, quantile_ms  # noqa: E402
+from bench._db import batches, databases, migrated_engine, parser, quantile_ms  # noqa: E402
 from tickets.db import make_engine, session_factory  # noqa: E402
 from tickets.lookup import CustomerLookup, MatchStatus  # noqa: E402
-from tickets.migrate import upgrade  # noqa: E402
 from tickets.models import Contact, Organisation, Phone, PhoneKind  # noqa: E402
 
 BATCH = 50_000
@@ -66,19 +64,8 @@ class Dataset:
         return self.block(j) + "0"
 
 
-def _batches(rows: Iterator[dict[str, Any]], size: int = BATCH) -> Iterator[list[dict[str, Any]]]:
-    batch: list[dict[str, Any]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def _insert_all(conn: Connection, table: Any, rows: Iterator[dict[str, Any]]) -> None:
-    for batch in _batches(rows):
+    for batch in batches(rows, BATCH):
         conn.execute(insert(table), batch)
 
 
@@ -156,8 +143,7 @@ def lookup_mix(data: Dataset, count: int, seed: int = 11) -> list[tuple[str, str
 
 
 def run(label: str, url: str, data: Dataset, lookups: int) -> None:
-    upgrade(url)
-    engine = make_engine(url)
+    engine = migrated_engine(url)
     start = time.perf_counter()
     stored = fill(engine, data)
     fill_s = time.perf_counter() - start
@@ -204,10 +190,9 @@ def _prepared(service: CustomerLookup) -> str:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = parser(__doc__)
     ap.add_argument("--numbers", type=int, default=1_000_000, help="stored phone numbers")
     ap.add_argument("--lookups", type=int, default=10_000)
-    ap.add_argument("--pg", help="PostgreSQL URL; a throwaway schema is created and dropped")
     args = ap.parse_args()
     data = Dataset(args.numbers)
     for label, url in databases(args.pg):

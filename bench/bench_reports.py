@@ -46,6 +46,7 @@ from sqlalchemy import update  # noqa: E402
 from sqlalchemy.dialects import postgresql, sqlite  # noqa: E402
 from sqlalchemy.orm import sessionmaker  # noqa: E402
 
+from bench._db import batches  # noqa: E402
 from tickets import report_agg_read, report_agg_store, report_data  # noqa: E402
 from tickets.db import make_engine, scratch_schema, session_factory  # noqa: E402
 from tickets.migrate import upgrade  # noqa: E402
@@ -61,17 +62,6 @@ QUEUES = ("hotline", "hotline-en", "vip")
 CATEGORIES = ("printer", "mail", "network", "account", "software", "hardware", "")
 PRIORITIES = ("critical", "high", "normal", "normal", "normal", "low")
 HOURS = {"critical": 4, "high": 8, "normal": 24, "low": 72}
-
-
-def _batches(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    batch: list[dict[str, Any]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def _when(rng: random.Random) -> datetime:
@@ -160,15 +150,15 @@ def fill(engine: Engine, year: Year) -> float:
     tickets += year.other_tickets(max(0, year.tickets - len(tickets)))
     with engine.begin() as conn:
         conn.execute(insert(Organisation), list(year.organisations()))
-        for batch in _batches(year.people()):
+        for batch in batches(year.people(), BATCH):
             conn.execute(insert(Contact), batch)
-        for batch in _batches(iter(tickets)):
+        for batch in batches(iter(tickets), BATCH):
             conn.execute(insert(Ticket), batch)
-        for batch in _batches(iter(calls)):
+        for batch in batches(iter(calls), BATCH):
             conn.execute(insert(CallRecord), batch)
-        for batch in _batches(iter(year.history)):
+        for batch in batches(iter(year.history), BATCH):
             conn.execute(insert(TicketHistory), batch)
-        for batch in _batches(iter(callbacks)):
+        for batch in batches(iter(callbacks), BATCH):
             conn.execute(insert(Callback), batch)
     print(f"  fill: {len(calls):,} calls, {len(tickets):,} tickets, {len(year.history):,} status rows, "
           f"{len(callbacks):,} callbacks in {time.perf_counter() - started:.1f} s", flush=True)

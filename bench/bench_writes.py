@@ -20,7 +20,6 @@ SQLite is a fresh migrated file in a temp dir; PostgreSQL gets a throwaway schem
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import gc
 import secrets
@@ -35,7 +34,7 @@ from sqlalchemy import func, insert, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._db import databases  # noqa: E402
+from bench._db import databases, parser  # noqa: E402
 from cti import events as ev  # noqa: E402
 from tests.factories import T0, answered_call  # noqa: E402
 from tickets import writer_process  # noqa: E402
@@ -215,11 +214,10 @@ async def idle_lag(seconds: float) -> LagMonitor:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = parser(__doc__)
     ap.add_argument("--calls", type=int, default=5_000)
     ap.add_argument("--rate", type=float, help="offered calls per second (default: as fast as the writer drains)")
     ap.add_argument("--window", type=int, default=64, help="max backlog (updates) when offering as fast as drained")
-    ap.add_argument("--pg", help="PostgreSQL URL; a throwaway schema is created and dropped")
     ap.add_argument("--switch-interval", type=float, default=GIL_SWITCH_INTERVAL,
                     help="sys.setswitchinterval in seconds (hotline serve uses %(default)s; Python's default 0.005)")
     ap.add_argument("--writer", choices=("thread", "process", "both"), default="both",

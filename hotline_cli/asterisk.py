@@ -75,26 +75,14 @@ class PrivateAsterisk:
         # path as Asterisk sees it (inside the root) and as we see it
         self.inner = Path("/var/lib/hotline") / config.name
         self.outer = self.root / self.inner.relative_to("/")
+        self.conf_file = self.inner / "etc" / "asterisk.conf"  # as Asterisk sees it (-C)
+        self.pid_file = self.outer / "run" / "asterisk.pid"
+        # the fax number's faxes (HOTLINE_FAX_SPOOL) and the queue_log (HOTLINE_QUEUE_LOG for
+        # reconciliation), as seen from the host
+        self.fax_spool = self.outer / "spool" / "fax"
+        self.queue_log = self.outer / "log" / "queue_log"
 
     # --- paths -------------------------------------------------------------
-    @property
-    def conf_file(self) -> Path:
-        return self.inner / "etc" / "asterisk.conf"
-
-    @property
-    def pid_file(self) -> Path:
-        return self.outer / "run" / "asterisk.pid"
-
-    @property
-    def fax_spool(self) -> Path:
-        """Where the fax number's faxes land, as seen from the host (HOTLINE_FAX_SPOOL)."""
-        return self.outer / "spool" / "fax"
-
-    @property
-    def queue_log(self) -> Path:
-        """Asterisk's queue_log as seen from the host (HOTLINE_QUEUE_LOG for reconciliation)."""
-        return self.outer / "log" / "queue_log"
-
     def _cmd(self, *args: str) -> list[str]:
         base = ["asterisk", "-C", str(self.conf_file), *args]
         return base if self.system else ["chroot", str(self.root), *base]

@@ -13,8 +13,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from hotline_cli.file_import import guarded_import
+
 if TYPE_CHECKING:
-    from tickets.customers import CustomerService
+    from tickets.customers import CustomerService, ImportReport
 
 SHOW_ERRORS = 50
 
@@ -51,24 +53,20 @@ def _count_records(path: Path) -> int:
         return max(0, sum(1 for _ in csv_records(csv.reader(fh), [])) - 1)  # minus the header
 
 
-def run_customers_import(args: argparse.Namespace) -> int:
-    from sqlalchemy.exc import SQLAlchemyError
+def _import(file: Path, batch: int) -> ImportReport:
     from tqdm import tqdm
 
+    total = _count_records(file)
+    with _open(file) as fh, tqdm(total=total, unit="rows", file=sys.stderr, leave=False) as bar:
+        return _service().import_csv(fh, progress=bar.update, batch=max(1, batch))
+
+
+def run_customers_import(args: argparse.Namespace) -> int:
     from tickets.customers import CustomerError
 
-    try:
-        total = _count_records(args.file)
-        with _open(args.file) as fh, tqdm(total=total, unit="rows", file=sys.stderr, leave=False) as bar:
-            report = _service().import_csv(fh, progress=bar.update, batch=max(1, args.batch))
-    except OSError as exc:
-        print(f"hotline customers import: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
-    except CustomerError as exc:
-        print(f"hotline customers import: {args.file}: {exc}", file=sys.stderr)
-        return 1
-    except SQLAlchemyError as exc:
-        print(f"hotline customers import: database error (batches before it are stored): {exc}", file=sys.stderr)
+    report = guarded_import("hotline customers import", args.file, "batches", lambda: _import(args.file, args.batch),
+                            (CustomerError,))
+    if report is None:
         return 1
     print(f"imported {report.imported}, {len(report.errors)} bad rows")
     for line, reason in report.errors[:SHOW_ERRORS]:

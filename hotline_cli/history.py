@@ -10,6 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from hotline_cli.file_import import guarded_import
+
 
 def add_history_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("history", help="history: load past calls for reports")
@@ -34,12 +36,10 @@ def _members(pairs: list[str]) -> dict[str, str]:
 
 
 def run_import_queue_log(args: argparse.Namespace) -> int:
-    from sqlalchemy.exc import SQLAlchemyError
-
     from agent_console.settings import Settings
     from hotline_cli.reports import catch_up_all
     from tickets.db import make_engine, session_factory
-    from tickets.history_import import import_queue_log
+    from tickets.history_import import ImportCounts, import_queue_log
 
     try:
         members = _members(args.member)
@@ -50,15 +50,16 @@ def run_import_queue_log(args: argparse.Namespace) -> int:
     engine = make_engine(settings.database_url)
     try:
         sessions = session_factory(engine)
-        counts = import_queue_log(sessions, args.file, settings.default_region, members, site=settings.site)
-        catch_up_all(sessions, settings)  # the report aggregates of the imported days
-    except OSError as exc:
-        print(f"hotline history import: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
-    except SQLAlchemyError as exc:
-        print(f"hotline history import: database error (chunks before it are stored): {exc}", file=sys.stderr)
-        return 1
+
+        def work() -> ImportCounts:
+            counts = import_queue_log(sessions, args.file, settings.default_region, members, site=settings.site)
+            catch_up_all(sessions, settings)  # the report aggregates of the imported days
+            return counts
+
+        counts = guarded_import("hotline history import", args.file, "chunks", work)
     finally:
         engine.dispose()
+    if counts is None:
+        return 1
     print(f"{counts.read} finished calls read, {counts.added} added, {counts.known} already recorded")
     return 0

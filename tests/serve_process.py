@@ -50,3 +50,4 @@ def serve(pbx: Pbx | None, database_url: str, port: int, secret: str, log: Path,
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()  # reaped: a Popen dropped while its process runs is a ResourceWarning (an error here)

@@ -14,6 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from tickets.field_error import FieldError
 from tickets.level_models import Department, DepartmentMember, ResolutionTarget
 from tickets.models import Organisation, Priority, User
 from tickets.targets import LEVELS
@@ -21,10 +22,8 @@ from tickets.targets import LEVELS
 MAX_HOURS = 24 * 366
 
 
-class LevelError(ValueError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field, self.message = field, message
+class LevelError(FieldError):
+    pass
 
 
 class NotFound(LevelError):

@@ -24,6 +24,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from cti.events import Outcome
 from tickets import reports
 from tickets.escalation import apply_targets, hours_for, note_status, raise_level
+from tickets.field_error import FieldError
 from tickets.level_models import Department
 from tickets.models import (
     Callback,
@@ -55,10 +56,8 @@ _ENUMS: dict[str, type[TicketStatus] | type[Priority] | type[Channel]] = {
 MAX_LIMIT = 1000
 
 
-class DeskError(ValueError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field, self.message = field, message
+class DeskError(FieldError):
+    pass
 
 
 class NotFound(DeskError):

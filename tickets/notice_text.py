@@ -37,34 +37,36 @@ class NoticeText:
     body: str
 
 
-DEFAULTS: dict[tuple[str, str], NoticeText] = {
-    ("created", "de"): NoticeText(
-        "[#$number] Ihre Anfrage ist eingegangen: $subject",
-        "Guten Tag $name,\n\nwir haben Ihre Anfrage „$subject“ unter der Ticketnummer $number aufgenommen.\n"
+# every default mail: the subject tagged with the ticket's number, then greeting, text, signature
+_FRAME = {"de": ("Guten Tag $name,\n\n", "\n\nIhr Service-Desk"), "en": ("Hello $name,\n\n", "\n\nYour service desk")}
+
+
+def _default(language: str, subject: str, text: str) -> NoticeText:
+    hello, signature = _FRAME[language]
+    return NoticeText(f"[#$number] {subject}: $subject", hello + text + signature)
+
+
+# (kind, language): (subject, what stands between greeting and signature)
+_TEXTS: dict[tuple[str, str], tuple[str, str]] = {
+    ("created", "de"): ("Ihre Anfrage ist eingegangen",
+        "wir haben Ihre Anfrage „$subject“ unter der Ticketnummer $number aufgenommen.\n"
         "$due\nBitte nennen Sie die Nummer, wenn Sie uns dazu anrufen; auf diese E-Mail können Sie antworten, "
-        "um etwas zu ergänzen.\n\nIhr Service-Desk"),
-    ("created", "en"): NoticeText(
-        "[#$number] We have received your request: $subject",
-        "Hello $name,\n\nwe have recorded your request \"$subject\" as ticket $number.\n$due\n"
-        "Please quote the number when you call us about it; reply to this e-mail to add anything.\n\n"
-        "Your service desk"),
-    ("escalated", "de"): NoticeText(
-        "[#$number] Ihre Anfrage wurde weitergegeben: $subject",
-        "Guten Tag $name,\n\nIhre Anfrage $number „$subject“ wird jetzt vom $level. Level bearbeitet$team.\n"
-        "$due\n\nIhr Service-Desk"),
-    ("escalated", "en"): NoticeText(
-        "[#$number] Your request has been passed on: $subject",
-        "Hello $name,\n\nyour request $number \"$subject\" is now handled by level $level support$team.\n"
-        "$due\n\nYour service desk"),
-    ("resolved", "de"): NoticeText(
-        "[#$number] Ihre Anfrage ist erledigt: $subject",
-        "Guten Tag $name,\n\nIhre Anfrage $number „$subject“ ist erledigt.\n\nWas wir getan haben:\n$done\n\n"
-        "Wenn das Problem wieder auftritt, antworten Sie einfach auf diese E-Mail.\n\nIhr Service-Desk"),
-    ("resolved", "en"): NoticeText(
-        "[#$number] Your request has been resolved: $subject",
-        "Hello $name,\n\nyour request $number \"$subject\" has been resolved.\n\nWhat we did:\n$done\n\n"
-        "If the problem comes back, simply reply to this e-mail.\n\nYour service desk"),
+        "um etwas zu ergänzen."),
+    ("created", "en"): ("We have received your request",
+        "we have recorded your request \"$subject\" as ticket $number.\n$due\n"
+        "Please quote the number when you call us about it; reply to this e-mail to add anything."),
+    ("escalated", "de"): ("Ihre Anfrage wurde weitergegeben",
+        "Ihre Anfrage $number „$subject“ wird jetzt vom $level. Level bearbeitet$team.\n$due"),
+    ("escalated", "en"): ("Your request has been passed on",
+        "your request $number \"$subject\" is now handled by level $level support$team.\n$due"),
+    ("resolved", "de"): ("Ihre Anfrage ist erledigt",
+        "Ihre Anfrage $number „$subject“ ist erledigt.\n\nWas wir getan haben:\n$done\n\n"
+        "Wenn das Problem wieder auftritt, antworten Sie einfach auf diese E-Mail."),
+    ("resolved", "en"): ("Your request has been resolved",
+        "your request $number \"$subject\" has been resolved.\n\nWhat we did:\n$done\n\n"
+        "If the problem comes back, simply reply to this e-mail."),
 }
+DEFAULTS: dict[tuple[str, str], NoticeText] = {key: _default(key[1], *text) for key, text in _TEXTS.items()}
 _DUE = {"de": "Wir erwarten, sie bis {when} zu lösen.", "en": "We expect to resolve it by {when}."}
 _TEAM = {"de": " (Team {team})", "en": " (team {team})"}
 _NOTHING_NOTED = {"de": "(keine Angaben)", "en": "(nothing noted)"}

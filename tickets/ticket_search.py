@@ -91,20 +91,14 @@ def _words(q: str) -> list[ColumnElement[bool]]:
             for w in q.split()[:MAX_WORDS]]
 
 
+# the filters that match one column of Ticket by equality (same name in TicketQuery)
+_EQUAL = ("status", "level", "team", "priority", "contact_id", "department_id")
+
+
 def conditions(query: TicketQuery, viewer: Viewer, now: datetime) -> list[ColumnElement[bool]]:
     found = [visible(viewer), *_view(query.view, viewer, now), *_words(query.q)]
-    if query.status is not None:
-        found.append(Ticket.status == query.status)
-    if query.level is not None:
-        found.append(Ticket.level == query.level)
-    if query.team is not None:
-        found.append(Ticket.team == query.team)
-    if query.priority is not None:
-        found.append(Ticket.priority == query.priority)
-    if query.contact_id is not None:
-        found.append(Ticket.contact_id == query.contact_id)
-    if query.department_id is not None:
-        found.append(Ticket.department_id == query.department_id)
+    found += [getattr(Ticket, name) == getattr(query, name) for name in _EQUAL
+              if getattr(query, name) is not None]
     if query.overdue is not None:
         found.append(_overdue(now) if query.overdue else ~_overdue(now))
     if query.number:

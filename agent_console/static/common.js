@@ -11,6 +11,7 @@
 //   hl.forms.show/clear(form)    422 field errors next to their fields
 //   hl.session.onLeave(fn)       save drafts before the page goes to the login page
 //   hl.drafts.save/take(key)     drafts in localStorage
+//   hl.chartColors(own)          the charts' colours from the page's CSS custom properties
 // live.js adds hl.live (the WebSocket, the server clock, the connection indicator) and
 // alerts.js hl.alerts (sound, notification, tab title, aria-live).
 //
@@ -116,6 +117,14 @@ const hl = {
   async logout() {
     try { await this.api("DELETE", "/api/session"); } catch (e) { /* gone already: the login page either way */ }
     location.href = "/";
+  },
+  // The charts' colours (wallboard, reports) from the page's CSS custom properties, each
+  // with its fallback: the shared sl, ink and grid, and the chart's `own` {key: [property, fallback]}.
+  chartColors(own) {
+    const css = getComputedStyle(document.body);
+    const wanted = { sl: ["--chart-sl", "#1a6e31"], ink: ["--ink", "#1d2330"], grid: ["--grid", "#d5d9e0"], ...own };
+    return Object.fromEntries(Object.entries(wanted).map(([key, [name, fallback]]) =>
+      [key, css.getPropertyValue(name).trim() || fallback]));
   },
   // compatibility for console.js (rebuilt later on hl.fmt)
   seconds(s) { return hl.fmt.timer(s); },

@@ -8,13 +8,7 @@
 const repChart = {
   plots: new Map(),
 
-  colors() {
-    const css = getComputedStyle(document.body);
-    return { bars: css.getPropertyValue("--chart-bars").trim() || "#1f5fbf",
-             sl: css.getPropertyValue("--chart-sl").trim() || "#1a6e31",
-             ink: css.getPropertyValue("--ink").trim() || "#1d2330",
-             grid: css.getPropertyValue("--grid").trim() || "#d5d9e0" };
-  },
+  colors() { return hl.chartColors({ bars: ["--chart-bars", "#1f5fbf"] }); },
 
   options(box, labels, width) {
     const c = this.colors(), px = parseFloat(getComputedStyle(box).fontSize) || 15;

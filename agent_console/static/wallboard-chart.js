@@ -9,13 +9,7 @@ const wbChart = {
   box: null,
   lastKey: "",
 
-  colors() {
-    const css = getComputedStyle(document.body);
-    return { waiting: css.getPropertyValue("--chart-waiting").trim() || "#b3261e",
-             sl: css.getPropertyValue("--chart-sl").trim() || "#1a6e31",
-             ink: css.getPropertyValue("--ink").trim() || "#1d2330",
-             grid: css.getPropertyValue("--grid").trim() || "#d5d9e0" };
-  },
+  colors() { return hl.chartColors({ waiting: ["--chart-waiting", "#b3261e"] }); },
 
   options(width, height) {
     const c = this.colors(), box = this.box, px = parseFloat(getComputedStyle(box).fontSize) || 15;

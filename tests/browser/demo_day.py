@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import re
 import secrets
 import sys
 import tempfile
@@ -202,17 +203,48 @@ def demo_server(database_url: str, now: datetime = NOW, **settings_extra: Any) -
 VIEWS = {"tv-1920": ((1920, 1080), True), "laptop-1366": ((1366, 768), False), "tv-1366": ((1366, 768), True)}
 
 
-def open_wallboard(browser: Any, server: DemoServer, lang: str, size: tuple[int, int], tv: bool) -> Any:
-    """A logged-in supervisor's wallboard in `lang`, Berlin time, at `size`."""
+@contextlib.contextmanager
+def closing(page: Any) -> Iterator[Any]:
+    """`page`, and its browser context closed afterwards, whatever the test did."""
+    try:
+        yield page
+    finally:
+        page.context.close()
+
+
+def new_page(browser: Any, lang: str, size: tuple[int, int] = (1366, 900)) -> Any:
+    """A page in a browser context of its own: `lang` (the browser's and hotline's), Berlin time, `size`."""
     context = browser.new_context(bypass_csp=True, locale="de-DE" if lang == "de" else "en-GB",
-                                  timezone_id="Europe/Berlin",
-                                  viewport={"width": size[0], "height": size[1]})
+                                  timezone_id="Europe/Berlin", viewport={"width": size[0], "height": size[1]})
     context.add_init_script(f"localStorage.setItem('hotline.lang', '{lang}')")
-    page = context.new_page()
-    page.goto(server.url + "/")
-    page.fill("#username", "sven")
+    return context.new_page()
+
+
+def log_in(page: Any, user: str) -> None:
+    """Through the login form the page shows (every demo user's password is PASSWORD)."""
+    page.fill("#username", user)
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
+
+
+def open_as(browser: Any, server: Any, user: str, lang: str, path: str, size: tuple[int, int] = (1366, 900),
+            ready: bool = False) -> Any:
+    """`user` logged in on `server` (anything with a `url`) and sent on to `path` by the login
+    page's ?next=; with `ready`, once the page says it has drawn its data (body[data-ready='1'])."""
+    page = new_page(browser, lang, size)
+    page.goto(server.url + "/?next=" + path.replace("&", "%26").replace("?", "%3F"))
+    log_in(page, user)
+    page.wait_for_url(re.compile(re.escape(path.split("?")[0])))
+    if ready:
+        page.wait_for_selector("body[data-ready='1']")
+    return page
+
+
+def open_wallboard(browser: Any, server: DemoServer, lang: str, size: tuple[int, int], tv: bool) -> Any:
+    """A logged-in supervisor's wallboard in `lang`, Berlin time, at `size`."""
+    page = new_page(browser, lang, size)
+    page.goto(server.url + "/")
+    log_in(page, "sven")
     page.wait_for_url("**/wallboard")
     if tv:
         page.goto(server.url + "/wallboard?tv=1")

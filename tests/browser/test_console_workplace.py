@@ -13,8 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from sqlalchemy import Engine
 from tests.browser.axe import assert_no_serious_violations
 from tests.browser.conftest import PASSWORD, Server
 from tests.pbx_fixture import Pbx, running_pbx
+from tests.waiting import wait_until
 from tickets.customers import CustomerService
 from tickets.db import make_engine, session_factory
 from tickets.desk import TicketDesk
@@ -115,13 +115,6 @@ def answered_call(pbx: Pbx, page: Any, number: str, name: str = "anonymous") -> 
         yield call
 
 
-def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.1)
-
-
 def context_shows_erika(page: Any, open_subject: str) -> None:
     assert page.inner_text("#context .contact-name") == "Erika Browser"
     assert page.inner_text("#context .contact-org") == "Stadtwerke Leipzig"
@@ -166,7 +159,7 @@ def test_context_stays_from_ring_to_after_wrap_up_and_late_notes_save_themselves
             assert anna.is_hidden("#wrapup")
             context_shows_erika(anna, earlier["subject"])  # after wrap-up: still there
             assert anna.input_value("textarea[name=description]") == notes
-            eventually(lambda: (desk.ticket(ticket_id) or {}).get("description") == notes)
+            wait_until(lambda: (desk.ticket(ticket_id) or {}).get("description") == notes)
             call.wait(timeout=30)
         anna.reload()
         anna.wait_for_function("document.body.dataset.ws === 'open'")
@@ -227,7 +220,7 @@ def test_two_editors_of_one_ticket_get_a_conflict_not_a_silent_overwrite(server:
         assert anna.input_value(".ticket textarea[name=description]") == "Anna: Kabel getauscht"
         anna.click("#keep-mine")
         anna.wait_for_selector("#save-state[data-state=saved]", timeout=5_000)
-        eventually(lambda: (desk.ticket(ticket["id"]) or {})["description"] == "Anna: Kabel getauscht")
+        wait_until(lambda: (desk.ticket(ticket["id"]) or {})["description"] == "Anna: Kabel getauscht")
         # bert did not edit meanwhile: his editor follows
         bert.wait_for_function("document.querySelector('.ticket textarea[name=description]').value"
                                " === 'Anna: Kabel getauscht'", timeout=5_000)
@@ -268,7 +261,7 @@ def test_a_withheld_caller_is_linked_by_search_and_a_contact_created_after_answe
             anna.click("#context .search-results li:has-text('Erika Browser') button")
             anna.wait_for_selector("#context .contact-name:has-text('Erika Browser')")
             assert anna.inner_text("#context .contact-org") == "Stadtwerke Leipzig"
-            eventually(lambda: (desk.ticket(ticket_id) or {}).get("contact_id") == erika)
+            wait_until(lambda: (desk.ticket(ticket_id) or {}).get("contact_id") == erika)
             # a new contact, after answering: labelled fields, a 422 next to its field first
             anna.click("#context summary:has-text('Anderen Kontakt anlegen')")
             anna.click("#contact-form button[type=submit]")
@@ -349,4 +342,4 @@ def test_session_expiry_goes_to_login_and_the_draft_comes_back(server: Server, b
         anna.wait_for_selector(f".ticket[data-ticket-id='{ticket['id']}']")
         assert anna.input_value(".ticket textarea[name=description]") == "Entwurf nach Ablauf der Sitzung"
         anna.wait_for_selector("#save-state[data-state=saved]", timeout=5_000)
-        eventually(lambda: (desk.ticket(ticket["id"]) or {})["description"] == "Entwurf nach Ablauf der Sitzung")
+        wait_until(lambda: (desk.ticket(ticket["id"]) or {})["description"] == "Entwurf nach Ablauf der Sitzung")

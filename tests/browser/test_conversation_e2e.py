@@ -19,7 +19,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from tests.browser.axe import assert_no_serious_violations
-from tests.browser.demo_day import PASSWORD, DemoServer, demo_server
+from tests.browser.demo_day import PASSWORD, DemoServer, demo_server, log_in, new_page
 from tests.browser.test_views_e2e import open_as, text
 from tests.factories import answered_call
 from tickets.calls_service import TicketService
@@ -118,14 +118,9 @@ def test_the_ticket_page_shows_the_whole_conversation_oldest_first(demo: tuple[D
 def test_the_console_ticket_editor_shows_it_too_and_others_see_nothing(demo: tuple[DemoServer, int],
                                                                        browser: Any) -> None:
     server, ticket_id = demo
-    context = browser.new_context(bypass_csp=True, locale="en-GB", timezone_id="Europe/Berlin",
-                                  viewport={"width": 1440, "height": 900})
-    context.add_init_script("localStorage.setItem('hotline.lang', 'en')")
-    page = context.new_page()
+    page = new_page(browser, "en", (1440, 900))
     page.goto(server.url + "/")
-    page.fill("#username", "anna")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    log_in(page, "anna")
     page.wait_for_url("**/console")
     try:
         # from the read-only ticket page to the console's editor, as an agent works a mail ticket

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from tests.browser.axe import assert_no_serious_violations
-from tests.browser.demo_day import PASSWORD, DemoServer, demo_server
+from tests.browser.demo_day import DemoServer, demo_server, open_as
 
 pytestmark = [pytest.mark.browser]
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -34,19 +34,6 @@ def demo(module_database_url: str) -> Iterator[DemoServer]:
         s.departments.create("Netzwerk", "Switches, WLAN, VPN", ["anna", "bert"])
         s.departments.create("Fachverfahren", "", ["cem"])
         yield server
-
-
-def open_as(browser: Any, demo: DemoServer, user: str, lang: str, path: str) -> Any:
-    context = browser.new_context(bypass_csp=True, locale="de-DE" if lang == "de" else "en-GB",
-                                  timezone_id="Europe/Berlin", viewport={"width": 1366, "height": 900})
-    context.add_init_script(f"localStorage.setItem('hotline.lang', '{lang}')")
-    page = context.new_page()
-    page.goto(demo.url + "/?next=" + path.replace("&", "%26").replace("?", "%3F"))
-    page.fill("#username", user)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(re.escape(path.split("?")[0])))
-    return page
 
 
 @pytest.mark.parametrize("lang", ["en", "de"])

@@ -16,7 +16,7 @@ import pytest
 
 from tests import report_month
 from tests.browser.axe import assert_no_serious_violations
-from tests.browser.demo_day import PASSWORD, DemoServer, demo_server
+from tests.browser.demo_day import PASSWORD, DemoServer, demo_server, open_as
 
 pytestmark = [pytest.mark.browser]
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -31,17 +31,14 @@ def demo(module_database_url: str) -> Iterator[DemoServer]:
 
 
 def open_reports(browser: Any, demo: DemoServer, lang: str, path: str) -> Any:
-    context = browser.new_context(bypass_csp=True, locale="de-DE" if lang == "de" else "en-GB",
-                                  timezone_id="Europe/Berlin", viewport={"width": 1366, "height": 900})
-    context.add_init_script(f"localStorage.setItem('hotline.lang', '{lang}')")
-    page = context.new_page()
-    page.goto(demo.url + "/?next=" + path.replace("&", "%26").replace("?", "%3F"))
-    page.fill("#username", "sven")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/reports"))
+    return open_as(browser, demo, "sven", lang, path, ready=True)
+
+
+def show(page: Any, url_pattern: str) -> None:
+    """Submit the controls and wait for the new address and for the page to draw it."""
+    page.click("#controls button[type=submit]")
+    page.wait_for_url(re.compile(url_pattern))
     page.wait_for_selector("body[data-ready='1']")
-    return page
 
 
 def api(page: Any, query: str) -> dict[str, Any]:
@@ -113,9 +110,7 @@ def test_change_period_and_grouping_sort_and_print(demo: DemoServer, browser: An
         page.select_option("#f-period", "week")
         page.fill("#f-date", "2026-11-12")
         page.select_option("#f-group", "queue")
-        page.click("#controls button[type=submit]")
-        page.wait_for_url(re.compile(r"period=week.*group=queue"))
-        page.wait_for_selector("body[data-ready='1']")
+        show(page, r"period=week.*group=queue")
         week = api(page, "period=week&date=2026-11-12&group=queue")
         same(shown(page, "#kpi-calls"), week["total"])
         assert week["total"]["offered"] == 5
@@ -130,9 +125,7 @@ def test_change_period_and_grouping_sort_and_print(demo: DemoServer, browser: An
         page.fill("#f-from", "2026-11-01")
         page.fill("#f-to", "2026-11-30")
         page.select_option("#f-group", "channel")
-        page.click("#controls button[type=submit]")
-        page.wait_for_url(re.compile(r"period=custom.*group=channel"))
-        page.wait_for_selector("body[data-ready='1']")
+        show(page, r"period=custom.*group=channel")
         custom = api(page, "period=custom&from=2026-11-01&to=2026-11-30&group=channel")
         got = rows(page)
         for r in custom["rows"]:

@@ -34,6 +34,12 @@ def open_form(browser: Any, demo: DemoServer, locale: str, bypass_csp: bool = Fa
     return page
 
 
+
+def fill_in(page: Any, values: dict[str, str]) -> None:
+    """Each field found by its label, as a user finds it, filled with its value."""
+    for label, value in values.items():
+        page.get_by_label(label).fill(value)
+
 def test_an_english_submission_shows_its_ticket_number_and_makes_a_form_ticket(
         browser: Any, demo: DemoServer, module_database_url: str, tmp_path: Path) -> None:
     pdf = tmp_path / "screenshot.pdf"
@@ -41,11 +47,9 @@ def test_an_english_submission_shows_its_ticket_number_and_makes_a_form_ticket(
     page = open_form(browser, demo, "en-US")  # the pages' real Content-Security-Policy applies
     try:
         expect(page.locator("h1")).to_have_text("Request to the service desk")
-        page.get_by_label("Name").fill("Erika <b>Browser</b>")
-        page.get_by_label("E-mail").fill("erika.browser@example.org")
-        page.get_by_label("Phone (optional)").fill("+49 341 2538-5588")
-        page.get_by_label("Subject").fill("Printer prints blank pages")
-        page.get_by_label("Description").fill("Since this morning.\nSecond floor.")
+        fill_in(page, {"Name": "Erika <b>Browser</b>", "E-mail": "erika.browser@example.org",
+                       "Phone (optional)": "+49 341 2538-5588", "Subject": "Printer prints blank pages",
+                       "Description": "Since this morning.\nSecond floor."})
         page.get_by_label("Attachment (optional)").set_input_files(str(pdf))
         page.get_by_role("button", name="Send").click()
         expect(page.locator("#done")).to_be_visible()
@@ -66,10 +70,7 @@ def test_german_by_the_browser_switchable_and_422_beside_the_field(browser: Any,
     page = open_form(browser, demo, "de-DE")
     try:
         expect(page.locator("h1")).to_have_text("Anfrage an den Service-Desk")
-        page.get_by_label("Name").fill("Erika")
-        page.get_by_label("E-Mail").fill("keine-adresse")
-        page.get_by_label("Betreff").fill("Test")
-        page.get_by_label("Beschreibung").fill("Text")
+        fill_in(page, {"Name": "Erika", "E-Mail": "keine-adresse", "Betreff": "Test", "Beschreibung": "Text"})
         page.get_by_role("button", name="Absenden").click()
         expect(page.locator("[data-field-error=email]")).to_be_visible()
         expect(page.locator("#email")).to_have_attribute("aria-invalid", "true")

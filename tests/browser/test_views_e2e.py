@@ -21,8 +21,9 @@ from typing import Any
 
 import pytest
 
+from tests.browser import demo_day
 from tests.browser.axe import assert_no_serious_violations
-from tests.browser.demo_day import PASSWORD, DemoServer, add_users, demo_server
+from tests.browser.demo_day import DemoServer, add_users, demo_server
 from tests.factories import HOSTILE_NAME, add_contact, answered_call, gave_up
 from tests.pbx_fixture import Pbx, free_tcp_port, running_pbx
 from tests.serve_process import serve
@@ -68,17 +69,8 @@ def seed(server: DemoServer) -> None:
 
 def open_as(browser: Any, demo: Any, user: str, lang: str, path: str,
             size: tuple[int, int] = (1366, 900)) -> Any:
-    context = browser.new_context(bypass_csp=True, locale="de-DE" if lang == "de" else "en-GB",
-                                  timezone_id="Europe/Berlin", viewport={"width": size[0], "height": size[1]})
-    context.add_init_script(f"localStorage.setItem('hotline.lang', '{lang}')")
-    page = context.new_page()
-    page.goto(demo.url + "/?next=" + path.replace("&", "%26").replace("?", "%3F"))
-    page.fill("#username", user)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(re.escape(path.split("?")[0])))
-    page.wait_for_selector("body[data-ready='1']")
-    return page
+    """demo_day.open_as, once the page has drawn its data."""
+    return demo_day.open_as(browser, demo, user, lang, path, size, ready=True)
 
 
 def text(page: Any) -> str:

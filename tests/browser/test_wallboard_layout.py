@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.browser.axe import assert_no_serious_violations
-from tests.browser.demo_day import BERLIN, PASSWORD, VIEWS, DemoServer, demo_server, open_wallboard
+from tests.browser.demo_day import BERLIN, PASSWORD, VIEWS, DemoServer, closing, demo_server, open_wallboard
 
 pytestmark = [pytest.mark.browser]
 # values the server sends that must never reach a page as they are
@@ -38,8 +38,7 @@ def page_text(page: Any) -> str:
 def test_tv_mode_never_scrolls_and_the_laptop_layout_shows_the_chart(
         demo: DemoServer, browser: Any, view: str, lang: str, tmp_path: Path) -> None:
     size, tv = VIEWS[view]
-    page = open_wallboard(browser, demo, lang, size, tv)
-    try:
+    with closing(open_wallboard(browser, demo, lang, size, tv)) as page:
         page.screenshot(path=str(tmp_path / f"{view}-{lang}.png"))
         box = page.evaluate("""() => { const r = document.getElementById('chart-box').getBoundingClientRect();
             const s = document.scrollingElement;
@@ -55,13 +54,10 @@ def test_tv_mode_never_scrolls_and_the_laptop_layout_shows_the_chart(
             more = page.evaluate("document.querySelector('#agents li.more')?.textContent || ''")
             assert shown >= 4 and (shown == 6 or more), (shown, more)
         assert page.evaluate("hl.missing.size") == 0
-    finally:
-        page.context.close()
 
 
 def test_the_chart_has_time_axes_a_legend_and_draws_gaps(demo: DemoServer, browser: Any) -> None:
-    page = open_wallboard(browser, demo, "de", (1920, 1080), True)
-    try:
+    with closing(open_wallboard(browser, demo, "de", (1920, 1080), True)) as page:
         labels = page.evaluate("JSON.parse(document.getElementById('chart-box').dataset.xLabels)")
         assert len(labels) >= 3 and all(len(x) == 5 and x[2] == ":" for x in labels), labels
         assert min(labels) >= "07:00" and max(labels) <= "14:30", labels  # Berlin time (UTC would show 06:00)
@@ -71,14 +67,11 @@ def test_the_chart_has_time_axes_a_legend_and_draws_gaps(demo: DemoServer, brows
         first = page.evaluate("wbModel.chart(wb.series, null).data[2][0]")
         assert page.evaluate("wb.series[0].service_level") is None and first is None
         assert page.get_attribute("#chart-box", "aria-label").startswith("Wartende und Servicelevel heute.")
-    finally:
-        page.context.close()
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])
 def test_no_raw_enum_and_no_utc_time_in_either_language(demo: DemoServer, browser: Any, lang: str) -> None:
-    page = open_wallboard(browser, demo, lang, (1920, 1080), False)
-    try:
+    with closing(open_wallboard(browser, demo, lang, (1920, 1080), False)) as page:
         text = page_text(page)
         assert [raw for raw in RAW if raw in text] == []
         assert page.evaluate("hl.missing.size") == 0, page.evaluate("[...hl.missing]")
@@ -93,8 +86,6 @@ def test_no_raw_enum_and_no_utc_time_in_either_language(demo: DemoServer, browse
         assert bert == {"de": "Pause \u2013 Mittag", "en": "paused \u2013 Lunch"}[lang]
         banner = {"de": r"\d Anrufer warten? länger als 25 s", "en": r"\d callers? ha(s|ve) waited longer than 25 s"}
         assert re.match(banner[lang], page.inner_text("#banner")), page.inner_text("#banner")
-    finally:
-        page.context.close()
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])
@@ -107,11 +98,8 @@ def test_axe_finds_nothing_serious_on_login_and_wallboard(demo: DemoServer, brow
     assert_no_serious_violations(login, f"login ({lang})")
     context.close()
     for size, tv in ((1366, 768), False), ((1920, 1080), True):
-        page = open_wallboard(browser, demo, lang, size, tv)
-        try:
+        with closing(open_wallboard(browser, demo, lang, size, tv)) as page:
             assert_no_serious_violations(page, f"wallboard ({lang}, tv={tv})")
-        finally:
-            page.context.close()
 
 
 def _login(browser: Any, demo: DemoServer, username: str, lang: str = "de") -> Any:
@@ -191,8 +179,7 @@ def test_todays_caller_satisfaction_is_shown_and_follows_new_answers(demo: DemoS
     from agent_console.hub import SUPERVISORS_ONLY
     from tests.browser.demo_day import RATINGS
 
-    page = open_wallboard(browser, demo, lang, (1366, 768), False)
-    try:
+    with closing(open_wallboard(browser, demo, lang, (1366, 768), False)) as page:
         mean = sum(RATINGS) / len(RATINGS)
         shown = f"{mean:.1f}".replace(".", "," if lang == "de" else ".")
         page.wait_for_function(f"document.getElementById('csat').textContent === '{shown}'")
@@ -205,8 +192,6 @@ def test_todays_caller_satisfaction_is_shown_and_follows_new_answers(demo: DemoS
         page.wait_for_function("document.getElementById('csat').textContent.startsWith('3')")
         assert "13" in page.evaluate("document.getElementById('csat-count').textContent")
         assert page.evaluate("hl.missing.size") == 0
-    finally:
-        page.context.close()
 
 
 
@@ -214,13 +199,10 @@ def test_todays_caller_satisfaction_is_shown_and_follows_new_answers(demo: DemoS
 def test_the_ticket_page_shows_the_callers_rating(demo: DemoServer, browser: Any, lang: str) -> None:
     from tests.browser.demo_day import RATINGS
 
-    page = open_wallboard(browser, demo, lang, (1366, 768), False)
-    try:
+    with closing(open_wallboard(browser, demo, lang, (1366, 768), False)) as page:
         page.goto(demo.url + "/tickets/1")
         page.wait_for_function("document.getElementById('facts').children.length > 0")
         facts = page.evaluate("document.getElementById('facts').innerText")
         label = "Zufriedenheit des Anrufers (1\N{EN DASH}5)" if lang == "de" else "Caller satisfaction (1\N{EN DASH}5)"
         assert f"{label}\n{RATINGS[0]} / 5" in facts, facts
         assert page.evaluate("hl.missing.size") == 0
-    finally:
-        page.context.close()

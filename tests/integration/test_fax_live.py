@@ -10,8 +10,7 @@ from __future__ import annotations
 import io
 import os
 import secrets
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,9 +21,11 @@ from tests.db_fixture import db_sessions
 from tests.factories import add_contact
 from tests.pbx_fixture import Pbx, free_tcp_port, running_pbx
 from tests.serve_process import serve
+from tests.waiting import wait_until
 from tickets.models import Attachment, Channel, Ticket, TicketMessage
 
 pytestmark = pytest.mark.asterisk
+FAX_WAIT = 90.0  # a fax of a few pages over the SIP trunk takes its time
 
 SENDER = "+4934171000"  # the contact's direct number: the fax machine's caller ID
 
@@ -34,13 +35,6 @@ def fax_sender(pbx: Pbx) -> Iterator[Pbx]:
     """The second Asterisk: its trunk points at the desk's Asterisk."""
     with running_pbx(f"faxsender-{os.getpid()}", trunk_peer_port=pbx.sip_port) as sender:
         yield sender
-
-
-def wait_until(pred: Callable[[], object], timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.2)
 
 
 def write_tiff(path: Path, pages: int) -> None:
@@ -95,7 +89,7 @@ def desk(pbx: Pbx, module_database_url: str, tmp_path_factory: pytest.TempPathFa
 def test_a_fax_from_a_second_asterisk_becomes_a_fax_ticket_with_its_pdf(desk: str, fax_sender: Pbx) -> None:
     before = last_ticket(desk)
     send_fax(fax_sender, pages=2, name="complete")
-    wait_until(lambda: fax_tickets(desk, before))
+    wait_until(lambda: fax_tickets(desk, before), FAX_WAIT, 0.2)
     [(ticket, files, message)] = fax_tickets(desk, before)
     assert ticket.channel is Channel.FAX and ticket.contact_id is not None
     assert ticket.subject == f"Fax von {SENDER}"
@@ -118,9 +112,9 @@ def test_a_fax_cut_off_mid_page_makes_a_ticket_noting_the_partial_fax(
                 return False
         return False
 
-    wait_until(first_page_in)
+    wait_until(first_page_in, FAX_WAIT, 0.2)
     fax_sender.tap.action("Hangup", Channel="/^PJSIP\\/trunk-/")
-    wait_until(lambda: fax_tickets(desk, before))
+    wait_until(lambda: fax_tickets(desk, before), FAX_WAIT, 0.2)
     [(ticket, files, _message)] = fax_tickets(desk, before)
     assert ticket.subject == f"Fax von {SENDER} (unvollständig)"
     assert "Das Fax ist unvollständig" in ticket.description

@@ -1,9 +1,5 @@
 """phones: one covering index for the caller lookup
 
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-12-01
-
 The lookup reads (normalized, kind, contact_id, organisation_id) of the rows whose
 normalized is the number or one of its prefixes; with all four in the index
 PostgreSQL and SQLite answer it from the index without visiting the table's rows.
@@ -15,8 +11,6 @@ from alembic import op
 
 revision = '0004'
 down_revision = '0003'
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

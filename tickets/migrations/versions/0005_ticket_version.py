@@ -1,9 +1,5 @@
 """tickets: a version for conflict detection (ETag / If-Match)
 
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-12-01
-
 Every change to a ticket raises `version` by one in the same UPDATE that checks
 the version it read (tickets.desk), so two editors cannot overwrite each other
 silently. Existing tickets start at 1.
@@ -15,8 +11,6 @@ from alembic import op
 
 revision = '0005'
 down_revision = '0004'
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,9 +1,5 @@
 """knowledge base: articles, versions, ticket links, full-text index per dialect
 
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-12-01
-
 SQLite: an FTS5 external-content table over the stemmed columns (tickets.kb_terms
 fills them; FTS5 has no German stemmer), kept in sync by triggers, ranked with bm25.
 PostgreSQL: a generated `tsvector` column built with each article's language
@@ -15,12 +11,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import tickets.models
+from tickets.migrations import _ops
 
 revision = '0006'
 down_revision = '0005'
-branch_labels = None
-depends_on = None
 
 _VISIBILITY = sa.Enum('internal', 'customer', name='visibility', native_enum=False, length=20)
 _CONFIG = "CASE WHEN language = 'de' THEN 'german'::regconfig ELSE 'english'::regconfig END"
@@ -56,40 +50,34 @@ def _content() -> list[sa.Column[object]]:
 
 
 def upgrade() -> None:
-    op.create_table('kb_articles',
-    sa.Column('id', sa.Integer(), nullable=False),
+    _ops.table('kb_articles',
     *_content(),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('author', sa.String(length=64), nullable=False),
     sa.Column('updated_by', sa.String(length=64), nullable=False),
-    sa.Column('created_at', tickets.models.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', tickets.models.UtcDateTime(timezone=True), nullable=False),
+    _ops.moment('created_at'),
+    _ops.moment('updated_at'),
     sa.Column('solved_count', sa.Integer(), nullable=False),
     sa.Column('search_title', sa.Text(), nullable=False),
     sa.Column('search_body', sa.Text(), nullable=False),
-    sa.PrimaryKeyConstraint('id'),
     )
     op.create_index('ix_kb_articles_category', 'kb_articles', ['category'])
-    op.create_table('kb_article_versions',
-    sa.Column('id', sa.Integer(), nullable=False),
+    _ops.table('kb_article_versions',
     sa.Column('article_id', sa.Integer(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     *_content(),
     sa.Column('saved_by', sa.String(length=64), nullable=False),
-    sa.Column('saved_at', tickets.models.UtcDateTime(timezone=True), nullable=False),
+    _ops.moment('saved_at'),
     sa.ForeignKeyConstraint(['article_id'], ['kb_articles.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('article_id', 'version', name='uq_kb_article_versions'),
     )
-    op.create_table('kb_ticket_links',
-    sa.Column('id', sa.Integer(), nullable=False),
+    _ops.table('kb_ticket_links',
     sa.Column('ticket_id', sa.Integer(), nullable=False),
     sa.Column('article_id', sa.Integer(), nullable=False),
     sa.Column('linked_by', sa.String(length=64), nullable=False),
-    sa.Column('linked_at', tickets.models.UtcDateTime(timezone=True), nullable=False),
+    _ops.moment('linked_at'),
     sa.ForeignKeyConstraint(['article_id'], ['kb_articles.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('ticket_id', 'article_id', name='uq_kb_ticket_links'),
     )
     op.create_index('ix_kb_ticket_links_article_id', 'kb_ticket_links', ['article_id'])

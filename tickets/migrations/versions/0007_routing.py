@@ -1,9 +1,5 @@
 """routing: VIP flags, agents' spoken languages, the route a call took
 
-Revision ID: 0007
-Revises: 0006
-Create Date: 2026-12-01
-
 Routing by the caller-ID match (tickets/routing.py): contacts and organisations
 get a `vip` flag (a priority bump in the queue), users the languages they speak
 with callers (`languages`, "de", "en" or "de,en"; `language` stays the pages'
@@ -18,8 +14,6 @@ from alembic import op
 
 revision = '0007'
 down_revision = '0006'
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

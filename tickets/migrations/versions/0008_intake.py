@@ -1,9 +1,5 @@
 """intake: mails and form entries on tickets, their attachments; a ticket's organisation; the notification outbox
 
-Revision ID: 0008
-Revises: 0007
-Create Date: 2026-12-01
-
 `ticket_messages.message_id` is unique so that a mail delivered twice (the MTA
 did not see our 250) is stored once. Attachments live in the database, written
 in the same transaction as their message. `notifications` is the outbox of mails
@@ -14,10 +10,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from tickets.migrations import _ops
+
 revision = '0008'
 down_revision = '0007'
-branch_labels = None
-depends_on = None
 
 _CHANNEL = sa.Enum('phone', 'email', 'fax', 'form', 'web', name='channel', native_enum=False, length=20)
 
@@ -26,9 +22,8 @@ def upgrade() -> None:
     with op.batch_alter_table('tickets') as batch:
         batch.add_column(sa.Column('organisation_id', sa.Integer(), nullable=True))
         batch.create_foreign_key('fk_tickets_organisation_id', 'organisations', ['organisation_id'], ['id'])
-    op.create_table(
+    _ops.table(
         'ticket_messages',
-        sa.Column('id', sa.Integer(), primary_key=True),
         sa.Column('ticket_id', sa.Integer(), sa.ForeignKey('tickets.id'), nullable=False),
         sa.Column('channel', _CHANNEL, nullable=False),
         sa.Column('message_id', sa.String(255), nullable=True, unique=True),
@@ -40,9 +35,8 @@ def upgrade() -> None:
         sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index('ix_ticket_messages_ticket_id', 'ticket_messages', ['ticket_id'])
-    op.create_table(
+    _ops.table(
         'attachments',
-        sa.Column('id', sa.Integer(), primary_key=True),
         sa.Column('message_id', sa.Integer(), sa.ForeignKey('ticket_messages.id'), nullable=False),
         sa.Column('ticket_id', sa.Integer(), sa.ForeignKey('tickets.id'), nullable=False),
         sa.Column('filename', sa.String(255), nullable=False),
@@ -52,9 +46,8 @@ def upgrade() -> None:
     )
     op.create_index('ix_attachments_message_id', 'attachments', ['message_id'])
     op.create_index('ix_attachments_ticket_id', 'attachments', ['ticket_id'])
-    op.create_table(
+    _ops.table(
         'notifications',
-        sa.Column('id', sa.Integer(), primary_key=True),
         sa.Column('key', sa.String(100), nullable=False, unique=True),
         sa.Column('ticket_id', sa.Integer(), sa.ForeignKey('tickets.id'), nullable=False),
         sa.Column('kind', sa.String(20), nullable=False),

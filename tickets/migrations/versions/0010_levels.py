@@ -1,9 +1,6 @@
 """levels: departments and their members, resolution targets per level, appointments;
 a ticket's department, level due time, task-force alarm time and resolved_at
 
-Revision ID: 0010
-Revises: 0009
-Create Date: 2026-12-01
 
 Existing data stays: the new ticket columns are nullable; `resolved_at` of a ticket
 that is already resolved or closed is filled from its history (the last change of
@@ -14,22 +11,20 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from tickets.migrations import _ops
+
 revision = '0010'
 down_revision = '0009'
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
+    _ops.table(
         'departments',
-        sa.Column('id', sa.Integer(), primary_key=True),
         sa.Column('name', sa.String(100), nullable=False, unique=True),
         sa.Column('description', sa.String(300), nullable=False),
     )
-    op.create_table(
+    _ops.table(
         'department_members',
-        sa.Column('id', sa.Integer(), primary_key=True),
         sa.Column('department_id', sa.Integer(), sa.ForeignKey('departments.id', ondelete='CASCADE'),
                   nullable=False),
         sa.Column('username', sa.String(64), nullable=False),
@@ -37,9 +32,8 @@ def upgrade() -> None:
     )
     op.create_index('ix_department_members_department_id', 'department_members', ['department_id'])
     op.create_index('ix_department_members_username', 'department_members', ['username'])
-    op.create_table(
+    _ops.table(
         'resolution_targets',
-        sa.Column('id', sa.Integer(), primary_key=True),
         sa.Column('organisation_id', sa.Integer(), sa.ForeignKey('organisations.id', ondelete='CASCADE'),
                   nullable=True),
         sa.Column('priority', sa.String(20), nullable=False),
@@ -47,9 +41,8 @@ def upgrade() -> None:
         sa.Column('hours', sa.Float(), nullable=False),
         sa.UniqueConstraint('organisation_id', 'priority', 'level', name='uq_resolution_targets'),
     )
-    op.create_table(
+    _ops.table(
         'appointments',
-        sa.Column('id', sa.Integer(), primary_key=True),
         sa.Column('ticket_id', sa.Integer(), sa.ForeignKey('tickets.id'), nullable=False),
         sa.Column('starts_at', sa.DateTime(timezone=True), nullable=False),
         sa.Column('ends_at', sa.DateTime(timezone=True), nullable=False),

@@ -1,9 +1,5 @@
 """notice templates: an admin's own texts for the callers' mails
 
-Revision ID: 0011
-Revises: 0010
-Create Date: 2026-12-01
-
 One row per (kind, language) an admin has changed; the built-in texts
 (tickets/notice_text.py) stay the default, so existing data needs nothing.
 """
@@ -14,8 +10,6 @@ from alembic import op
 
 revision = '0011'
 down_revision = '0010'
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,9 +1,5 @@
 """callback: a virtual place in the queue on a callback item, and its ticket
 
-Revision ID: 0012
-Revises: 0011
-Create Date: 2026-12-01
-
 A caller who presses 1 while waiting keeps a virtual place: `place_at` is when
 they joined the queue (the order key against the real queue), `place_state`
 waiting | dialing | done | given_up, with the attempts, the next try and the agent
@@ -16,8 +12,6 @@ from alembic import op
 
 revision = '0012'
 down_revision = '0011'
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,9 +1,5 @@
 """csat: the caller's answer to the post-call survey on the call's ticket
 
-Revision ID: 0013
-Revises: 0012
-Create Date: 2026-12-01
-
 A nullable integer (1-5, NULL = not answered): existing tickets keep NULL.
 """
 from __future__ import annotations
@@ -13,8 +9,6 @@ from alembic import op
 
 revision = '0013'
 down_revision = '0012'
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
