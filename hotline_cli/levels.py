@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
 
@@ -36,19 +35,11 @@ def add_levels_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _run(work: Any) -> int:
-    from agent_console.settings import Settings
-    from tickets.db import make_engine, session_factory
+    from hotline_cli.with_db import with_database
     from tickets.departments import LevelError
 
-    engine = make_engine(Settings().database_url)
-    try:
-        print(json.dumps(work(session_factory(engine)), ensure_ascii=False))
-    except LevelError as exc:
-        print(f"hotline: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        engine.dispose()
-    return 0
+    return with_database("hotline", lambda _settings, sessions: print(
+        json.dumps(work(sessions), ensure_ascii=False)), (LevelError,))
 
 
 def run_departments(args: argparse.Namespace) -> int:

@@ -11,7 +11,6 @@ and `hotline serve` do this on their own; useful after a bulk import).
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -40,30 +39,20 @@ def catch_up_all(sessions: sessionmaker[Session], settings: Settings) -> int:
 
 
 def _run(action: str, args: argparse.Namespace) -> int:
-    from sqlalchemy.exc import SQLAlchemyError
-
     from agent_console.http_reports import settings_rules
-    from agent_console.settings import Settings
-    from tickets.db import make_engine, session_factory
+    from hotline_cli.with_db import with_database
     from tickets.report_agg_store import rebuild
 
-    settings = Settings()
-    engine = make_engine(settings.database_url)
-    started = time.perf_counter()
-    try:
-        sessions = session_factory(engine)
+    def work(settings: Settings, sessions: sessionmaker[Session]) -> None:
+        started = time.perf_counter()
         if action == "rebuild":
             with sessions.begin() as s:
                 done = rebuild(s, settings_rules(settings), settings.timezone, datetime.now(UTC))
             print(f"report aggregates rebuilt: {done} days in {time.perf_counter() - started:.1f} s")
         else:
             print(f"report aggregates: {catch_up_all(sessions, settings)} dirty hours re-aggregated")
-    except SQLAlchemyError as exc:
-        print(f"hotline reports {action}: database error: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        engine.dispose()
-    return 0
+
+    return with_database(f"hotline reports {action}", work)
 
 
 def run_rebuild(args: argparse.Namespace) -> int:
