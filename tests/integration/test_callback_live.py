@@ -9,17 +9,19 @@ the call counts as `callback`, not as an abandon.
 
 And the frozen hotline (SIGSTOP: its AGI port still accepts connections but never
 answers): a caller still reaches an agent, the dialplan's guard gives up on the
-AGI after 1 s.
+AGI after 1 s, also when hotline freezes in the middle of the caller dialogue
+(every FastAGI call of extensions_ivr.conf goes through the guard).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import signal
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -37,6 +39,7 @@ pytestmark = pytest.mark.asterisk
 SCENARIOS = Path(__file__).parent / "sipp"
 BUSY_NUMBER = "+4930123450001"  # keeps the agent busy
 CALLER = "+493415550123"  # asks for the callback
+STRANGER = "+493515550177"  # no contact: hears the language choice
 
 
 def _sipp(scenario: str, args: list[str], **keys: str) -> subprocess.Popen[str]:
@@ -182,3 +185,44 @@ def test_a_frozen_hotline_does_not_hold_the_caller(pbx: Pbx, database_url: str, 
     print(f"Newchannel -> QueueCallerJoin: hotline working {normal_s * 1000:.0f} ms, "
           f"frozen {frozen_s * 1000:.0f} ms")
     assert frozen_s <= normal_s + 1.0, (normal_s, frozen_s)
+
+
+@pytest.fixture
+def dialplan_log(pbx: Pbx) -> Iterator[Path]:
+    """Asterisk's own log of every dialplan step it executes (verbose), for one test."""
+    inner = f"{pbx.asterisk.inner}/log/guard-{os.getpid()}.log"
+    pbx.cli(f"logger add channel {inner} verbose(3)")
+    try:
+        yield pbx.asterisk.outer / "log" / f"guard-{os.getpid()}.log"
+    finally:
+        pbx.cli(f"logger remove channel {inner}")
+
+
+def test_a_hotline_frozen_during_the_caller_dialogue_does_not_hold_the_caller(
+        pbx: Pbx, database_url: str, tmp_path: Path, dialplan_log: Path) -> None:
+    """hotline routes a stranger (the caller dialogue: the language choice), then freezes
+    (SIGSTOP). The caller presses 1 (German); the dialplan asks `route` again with the
+    choice, through [hotline-agi-guard] with two arguments, which gives up after 0.7 s;
+    the status question, the guarded `wait`, and the caller reaches the agent. An
+    unguarded AGI() here held the caller until they hung up."""
+    port, secret, log = free_tcp_port(), secrets.token_urlsafe(24), tmp_path / "serve.log"
+    fresh = _fresh(pbx, pbx.tap.mark())
+    with pbx.phone("1001", answer_after=0.3), serve(pbx, database_url, port, secret, log,
+                                                     HOTLINE_IVR="true") as proc:
+        pbx.place_call(STRANGER, name="Frieda Frost", duration=20, dtmf="1@4")
+        new = pbx.tap.wait_for(lambda e: e["Event"] == "Newchannel" and e.get("CallerIDNum") == STRANGER
+                               and fresh(e))
+        linkedid, channel = new["Linkedid"], re.escape(new["Channel"])
+        routed = re.compile(rf'NoOp\("{channel}", "hotline route: SUCCESS 1 ')
+        _poll(lambda: routed.search(dialplan_log.read_text(errors="replace")), timeout=20)
+        os.kill(proc.pid, signal.SIGSTOP)
+        try:
+            pbx.tap.wait_for(lambda e: e["Event"] == "AgentConnect" and e.get("Linkedid") == linkedid, timeout=40)
+        finally:
+            os.kill(proc.pid, signal.SIGCONT)
+    text = dialplan_log.read_text(errors="replace")
+    # the choice went back to hotline through the guard, and the guard gave up on it
+    assert re.search(rf'\[s@hotline-agi-guard:\d+\] AGI\("{channel}", "agi://[^"]+/route,{re.escape(linkedid)},de"\)',
+                     text), text[-3000:]
+    assert re.search(rf'\[T@hotline-agi-guard:1\] NoOp\("{channel}", "hotline FastAGI agi://[^"]+/route did not',
+                     text), text[-3000:]
