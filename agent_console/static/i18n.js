@@ -369,6 +369,7 @@ window.HOTLINE_I18N = {
   "calls.caller": {"de": "Anrufer", "en": "Caller"},
   "calls.reason": {"de": "Grund", "en": "Reason"},
   "calls.attempts": {"de": "Versuche", "en": "Attempts"},
+  "calls.refused": {"de": "Nicht gewählt: die Nummer steht nicht auf der Wahl-Freigabeliste", "en": "Not dialled: the number is not on the dial allow-list"},
   "calls.actions": {"de": "Aktionen", "en": "Actions"},
   "calls.call_back": {"de": "Zurückrufen", "en": "Call back"},
   "calls.call_back_who": {"de": "{caller} zurückrufen", "en": "Call back {caller}"},
