@@ -4,7 +4,9 @@ Layer: I/O shell (callqueue.feed in, hub out). Each change of the queue
 projection marks the view dirty; one named task publishes `queue.updated` to
 supervisors at most once per `every` seconds per burst, so a flood of AMI
 events costs one message per interval. `views()` is the same data for the
-WebSocket snapshot and `GET /api/queues`.
+WebSocket snapshot and `GET /api/queues`. A caller's survey answer (tickets.events.SurveyAnswered, from the
+bridge instance's FastAGI or relayed to a web-only one) goes to supervisors as
+`survey.answered`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from callqueue.live import QueueProjection
 
 from agent_console import views
 from agent_console.hub import SUPERVISORS_ONLY, Hub
+from cti.bus import EventBus
 from cti.tasks import TaskSet
+from tickets.events import SurveyAnswered
 
 QUEUE_EVERY = 0.25  # seconds: the most often a supervisor gets queue.updated
 
@@ -35,6 +39,12 @@ class WallboardPush:
     def watch(self, feed: QueueFeed) -> None:
         """Push after every change the feed makes to the projection."""
         feed.on_change(self._dirty.set)
+
+    def subscribe(self, bus: EventBus) -> None:
+        bus.subscribe(SurveyAnswered, self._survey)
+
+    async def _survey(self, event: SurveyAnswered) -> None:
+        self.hub.publish("survey.answered", event.json(), SUPERVISORS_ONLY)
 
     def start(self) -> None:
         self._tasks.spawn(self._run(), "queue-updates")

@@ -1,5 +1,5 @@
 """Events the ticket layer publishes on the bus (for the console's ticket.created
-and ticket.updated).
+and ticket.updated, and the wallboard's survey.answered).
 
 Layer: domain. Frozen dataclasses, no I/O.
 """
@@ -67,6 +67,23 @@ class TicketUpdated:
     def json(self) -> dict[str, Any]:
         return {f.name: _iso(getattr(self, f.name)) if f.name in _TIMES else getattr(self, f.name)
                 for f in fields(self)}
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyAnswered:
+    """A caller's survey answer (1-5) stored on a ticket, with today's mean and count
+    (the wallboard's CSAT tile). Made on the bridge instance (FastAGI `survey`) and
+    relayed to web-only instances, so every wallboard hears it."""
+
+    ticket_id: int
+    csat: int
+    today_average: float | None
+    today_count: int
+
+    def json(self) -> dict[str, Any]:
+        """The `survey.answered` message's data."""
+        return {"ticket_id": self.ticket_id, "csat": self.csat,
+                "today": {"average": self.today_average, "count": self.today_count}}
 
 
 _TIMES = frozenset({"due_at", "created_at", "updated_at", "level_due_at", "taskforce_at", "resolved_at"})
