@@ -91,6 +91,11 @@ def _settled(url: str, linkedid: str) -> bool:
                 and record.outcome is not None)
 
 
+def _ticket_of(url: str, linkedid: str) -> bool:
+    with db_sessions(url) as sessions, sessions() as s:
+        return s.scalar(select(Ticket.id).where(Ticket.linkedid == linkedid)) is not None
+
+
 def _stop(*procs: subprocess.Popen[str]) -> None:
     for proc in procs:
         if proc.poll() is None:
@@ -111,11 +116,15 @@ def test_caller_presses_1_during_the_offer_hangs_up_and_is_called_back_when_the_
     port, secret, log = free_tcp_port(), secrets.token_urlsafe(24), tmp_path / "serve.log"
     since = pbx.tap.mark()
     fresh = _fresh(pbx, since)
-    allow = {"HOTLINE_DIAL_ALLOW": "10XX,5555,+49."}  # callbacks to German numbers
+    # callbacks to German numbers; on this loaded machine (load average 10-16 on 2 cores)
+    # the 0.3 s AGI deadline was missed now and then: the guard's 0.7 s still holds
+    allow = {"HOTLINE_DIAL_ALLOW": "10XX,5555,+49.", "HOTLINE_AGI_DEADLINE_SECONDS": "0.6"}
     with pbx.phone("1001", answer_after=0.3):
         with serve(pbx, database_url, port, secret, log, **allow):
             busy = pbx.place_call(BUSY_NUMBER, name="Busy", duration=24)
             busy_linkedid = pbx.tap.wait_for(lambda e: e["Event"] == "AgentConnect" and fresh(e))["Linkedid"]
+            # hotline has seen the agent take it (its ticket is written): the forecast knows 1001 is busy
+            _poll(lambda: _ticket_of(database_url, busy_linkedid))
             phone = callers_phone(pbx, talk_ms=2000)
             caller = pbx.place_call(CALLER, name="Rita Rueckruf", duration=2,
                                     dtmf=",".join(["1@2"] + ["1@1"] * 11))
