@@ -136,7 +136,9 @@ def test_caller_presses_1_during_the_offer_hangs_up_and_is_called_back_when_the_
                 assert caller.wait(timeout=60) == 0, caller.stdout.read() if caller.stdout else ""
                 pbx.tap.wait_for(lambda e: e["Event"] == "Hangup" and e.get("Uniqueid") == linkedid)
                 assert not pbx.tap.of(linkedid, "AgentConnect")
-                assert not pbx.tap.of(linkedid, "QueueCallerJoin")  # pressed in the offer, before Queue()
+                said = [line for line in log.read_text().splitlines() if "AGI " in line]
+                # pressed in the offer, before Queue()
+                assert not pbx.tap.of(linkedid, "QueueCallerJoin"), said
                 assert [e["Context"] for e in pbx.tap.of(linkedid, "Hangup")] == ["hotline-queue-keys"]
                 steps = dialplan_log.read_text(errors="replace")
                 offer = re.search(rf'\[s@hotline-wait:\d+\] Read\("{channel}", "HOTLINE_KEY,hotline/callback-offer',
@@ -229,6 +231,8 @@ def test_a_hotline_frozen_during_the_caller_dialogue_does_not_hold_the_caller(
             pbx.tap.wait_for(lambda e: e["Event"] == "AgentConnect" and e.get("Linkedid") == linkedid, timeout=40)
         finally:
             os.kill(proc.pid, signal.SIGCONT)
+        # the call ends before the agent's phone goes: no call left on 1001 for the next test
+        pbx.tap.wait_for(lambda e: e["Event"] == "Hangup" and e.get("Uniqueid") == linkedid, timeout=60)
     text = dialplan_log.read_text(errors="replace")
     # the choice went back to hotline through the guard, and the guard gave up on it
     assert re.search(rf'\[s@hotline-agi-guard:\d+\] AGI\("{channel}", "agi://[^"]+/route,{re.escape(linkedid)},de"\)',
