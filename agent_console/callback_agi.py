@@ -44,16 +44,24 @@ from cti.callerid import normalize
 from cti.dial_allow import DialAllowList
 from cti.tasks import TaskSet
 from tickets.callback_places import CallbackPlaces
+from tickets.events import CallbacksWaiting
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Send = Callable[[str, dict[str, str]], Awaitable[object]]
+Publish = Callable[[object], Awaitable[None]]
 Note = Callable[[ev.DomainEvent], Awaitable[None]]
 TICK_SECONDS = 5.0
 
 
 def _linkedid(request: AgiRequest) -> str:
     return (request.args[0] if request.args else request.uniqueid)[:64]
+
+
+def waiting(places: list[cb.VirtualPlace], queue: str) -> CallbacksWaiting:
+    """The queue's callbacks not yet done, and when the oldest one's caller joined."""
+    mine = [p.joined_at for p in places if p.queue == queue]
+    return CallbacksWaiting(queue, len(mine), min(mine, default=None))
 
 
 class CallbackScripts:
@@ -112,9 +120,9 @@ class CallbackScripts:
 class CallbackDispatcher:
     def __init__(self, places: CallbackPlaces, projection: QueueProjection, queue: str,
                  clock: Callable[[], datetime], send: Send, connected: Callable[[], bool],
-                 allow: DialAllowList, every: float = TICK_SECONDS) -> None:
+                 allow: DialAllowList, every: float = TICK_SECONDS, publish: Publish | None = None) -> None:
         self.places, self.projection, self.queue, self.clock = places, projection, queue, clock
-        self.allow = allow
+        self.allow, self.publish = allow, publish  # publish: the wallboard's CallbacksWaiting
         self.send, self.connected, self.every = send, connected, every
         self._wake = asyncio.Event()
         self._tasks = TaskSet()
@@ -155,6 +163,8 @@ class CallbackDispatcher:
         """One round: overdue attempts back to waiting, then at most one callback per free agent."""
         now = self.clock()
         places = await self._db(self.places.active)
+        if self.publish is not None:
+            await self.publish(waiting(places, self.queue))
         for late in cb.overdue(places, now):
             log.warning("callback %d: no result from %s in time; waiting again", late.callback_id, late.agent)
             await self._db(self.places.save, cb.after_attempt(late, None, now))

@@ -86,6 +86,21 @@ class SurveyAnswered:
                 "today": {"average": self.today_average, "count": self.today_count}}
 
 
+@dataclass(frozen=True, slots=True)
+class CallbacksWaiting:
+    """The callbacks of one queue not yet done (virtual places waiting or being dialled):
+    how many, and since when the oldest one's caller has waited (when they joined the
+    queue). Published by the callback dispatcher on every round, relayed to web-only
+    instances, shown on the wallboard."""
+
+    queue: str
+    count: int
+    oldest_since: datetime | None
+
+    def json(self) -> dict[str, Any]:
+        return {"count": self.count, "oldest_since": _iso(self.oldest_since)}
+
+
 _TIMES = frozenset({"due_at", "created_at", "updated_at", "level_due_at", "taskforce_at", "resolved_at"})
 
 

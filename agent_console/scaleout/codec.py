@@ -21,14 +21,15 @@ from datetime import datetime
 from typing import Any
 
 from cti import events as ev
-from tickets.events import SurveyAnswered, TicketCreated, TicketUpdated
+from tickets.events import CallbacksWaiting, SurveyAnswered, TicketCreated, TicketUpdated
 
 VERSION = 1
 
 # What the bridge instance relays: everything the notifier, the live queue
 # projection, the hub and /healthz consume on a web-only instance.
 RELAYED: tuple[type, ...] = (ev.CallerJoinedQueue, ev.CallUpdated, ev.AgentUpdated, ev.PbxConnected,
-                             ev.PbxDisconnected, TicketCreated, ev.QueueWrapUpTime, SurveyAnswered)
+                             ev.PbxDisconnected, TicketCreated, ev.QueueWrapUpTime, SurveyAnswered,
+                             CallbacksWaiting)
 # What every instance shares with all the others (the bridge instance and web
 # instances alike): edits made through one instance's API. Carried by PeerEvent.
 SHARED: tuple[type, ...] = (TicketUpdated,)

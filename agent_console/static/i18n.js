@@ -153,6 +153,8 @@ window.HOTLINE_I18N = {
   "wb.tv": {"de": "TV-Ansicht", "en": "TV view"},
   "wb.normal": {"de": "Normale Ansicht", "en": "Normal view"},
   "wb.waiting": {"de": "Wartende", "en": "Waiting"},
+  "wb.callbacks_waiting.one": {"de": "+ {count} Rückruf, seit {wait}", "en": "+ {count} callback, waiting {wait}"},
+  "wb.callbacks_waiting.other": {"de": "+ {count} Rückrufe, ältester seit {wait}", "en": "+ {count} callbacks, oldest waiting {wait}"},
   "wb.longest": {"de": "Längste Wartezeit", "en": "Longest wait"},
   "wb.sl_today": {"de": "Servicelevel heute", "en": "Service level today"},
   "wb.sl_now": {"de": "wenn jetzt angenommen", "en": "if answered now"},

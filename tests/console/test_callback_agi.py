@@ -18,6 +18,7 @@ from cti.dial_allow import DialAllowList
 from tests.db_fixture import db_sessions, wipe
 from tests.factories import call_snapshot, new_linkedid
 from tickets.callback_places import CallbackPlaces
+from tickets.events import CallbacksWaiting
 from tickets.models import Callback, CallbackStatus
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
@@ -169,5 +170,29 @@ async def test_a_number_off_the_dial_allow_list_is_not_offered_nor_kept_nor_dial
             assert "7700900123" not in caplog.text
         finally:
             scripts.close()
+            await dispatcher.close()
+            wipe(sessions)
+
+
+async def test_every_dispatcher_round_tells_the_wallboard_the_callbacks_waiting(database_url: str) -> None:
+    projection, rec, told = QueueProjection(), Recorder(), []
+
+    async def publish(event: object) -> None:
+        told.append(event)
+
+    with db_sessions(database_url) as sessions:
+        wipe(sessions)
+        places = CallbackPlaces(sessions)
+        dispatcher = CallbackDispatcher(places, projection, "hotline", lambda: NOW, rec.send, lambda: True,
+                                        ALLOW, publish=publish)
+        try:
+            await dispatcher.tick()
+            places.request(new_linkedid(), NUMBER, NUMBER, "", "hotline", NOW - timedelta(seconds=40), NOW)
+            places.request(new_linkedid(), NUMBER, NUMBER, "", "hotline", NOW - timedelta(seconds=9), NOW)
+            await dispatcher.tick()  # nobody free: both wait
+            assert told == [CallbacksWaiting("hotline", 0, None),
+                            CallbacksWaiting("hotline", 2, NOW - timedelta(seconds=40))]
+            assert told[-1].json() == {"count": 2, "oldest_since": (NOW - timedelta(seconds=40)).isoformat()}
+        finally:
             await dispatcher.close()
             wipe(sessions)
