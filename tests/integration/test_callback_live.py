@@ -30,7 +30,7 @@ from sqlalchemy import func, select
 from hotline_cli.phones import _sipp_prefix, free_udp_port
 from tests.db_fixture import db_sessions
 from tests.integration.test_routing_live import TimedTap
-from tests.pbx_fixture import Event, Pbx, free_tcp_port
+from tests.pbx_fixture import Event, Pbx, free_tcp_port, verbose_log
 from tests.serve_process import serve
 from tickets.models import Callback, CallRecord, Ticket
 
@@ -57,12 +57,8 @@ def _sipp(scenario: str, args: list[str], **keys: str) -> subprocess.Popen[str]:
 @pytest.fixture
 def dialplan_log(pbx: Pbx) -> Iterator[Path]:
     """Asterisk's own log of every dialplan step it executes (verbose), for one test."""
-    inner = f"{pbx.asterisk.inner}/log/guard-{os.getpid()}.log"
-    pbx.cli(f"logger add channel {inner} verbose(3)")
-    try:
-        yield pbx.asterisk.outer / "log" / f"guard-{os.getpid()}.log"
-    finally:
-        pbx.cli(f"logger remove channel {inner}")
+    with verbose_log(pbx, "guard") as path:
+        yield path
 
 
 def callers_phone(pbx: Pbx, talk_ms: int) -> subprocess.Popen[str]:

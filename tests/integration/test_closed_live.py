@@ -6,7 +6,6 @@ goodbye. Nobody reaches the queue.
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import subprocess
@@ -18,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.db_fixture import db_sessions
-from tests.pbx_fixture import Event, Pbx, free_tcp_port
+from tests.pbx_fixture import Event, Pbx, free_tcp_port, verbose_log
 from tests.serve_process import serve
 from tickets.models import Contact, Organisation, Phone, PhoneKind, Ticket, TicketStatus
 
@@ -58,12 +57,8 @@ def closed_db(database_url: str) -> tuple[str, int]:
 @pytest.fixture
 def steps_log(pbx: Pbx) -> Iterator[Path]:
     """Asterisk's own log of every dialplan step and played file (verbose), for one test."""
-    inner = f"{pbx.asterisk.inner}/log/closed-{os.getpid()}.log"
-    pbx.cli(f"logger add channel {inner} verbose(3)")
-    try:
-        yield pbx.asterisk.outer / "log" / f"closed-{os.getpid()}.log"
-    finally:
-        pbx.cli(f"logger remove channel {inner}")
+    with verbose_log(pbx, "closed") as path:
+        yield path
 
 
 def _call(pbx: Pbx, number: str, dtmf: str) -> tuple[subprocess.Popen[str], Event, int]:
