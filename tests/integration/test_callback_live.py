@@ -123,7 +123,7 @@ def test_caller_presses_1_during_the_offer_hangs_up_and_is_called_back_when_the_
             _poll(lambda: _ticket_of(database_url, busy_linkedid))
             phone = callers_phone(pbx, talk_ms=2000)
             caller = pbx.place_call(CALLER, name="Rita Rueckruf", duration=2,
-                                    dtmf=",".join(["1@2"] + ["1@1"] * 11))
+                                    dtmf=",".join(["1@2"] + ["1@1"] * 17))
             assert isinstance(caller, subprocess.Popen)
             try:
                 new = pbx.tap.wait_for(lambda e: e["Event"] == "Newchannel"

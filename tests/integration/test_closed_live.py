@@ -83,7 +83,7 @@ def test_closed_hotline_still_offers_a_caller_their_tickets_status_before_the_go
     log = tmp_path / "serve.log"
     with serve(pbx, url, free_tcp_port(), secrets.token_urlsafe(24), log, HOTLINE_IVR="true",
                HOTLINE_SERVICE_HOURS=_closed_now()):
-        _, new, since = _call(pbx, KNOWN, "2@5,2@1,2@1")
+        _, new, since = _call(pbx, KNOWN, "2@4,2@1,2@1,2@1,2@1")
         linkedid = new["Linkedid"]
         mine = [e for e in pbx.tap.events[since:] if e.get("Linkedid") == linkedid or e.get("Uniqueid") == linkedid]
         played = [e for e in mine if e.get("UserEvent") == "HotlineStatusPlayed"]
