@@ -50,3 +50,4 @@ def serve(pbx: Pbx | None, database_url: str, port: int, secret: str, log: Path,
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()  # reaped: no "still running" ResourceWarning when the Popen is collected

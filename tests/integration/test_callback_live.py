@@ -214,8 +214,9 @@ def test_a_hotline_frozen_during_the_caller_dialogue_does_not_hold_the_caller(
     unguarded AGI() here held the caller until they hung up."""
     port, secret, log = free_tcp_port(), secrets.token_urlsafe(24), tmp_path / "serve.log"
     fresh = _fresh(pbx, pbx.tap.mark())
-    with pbx.phone("1001", answer_after=0.3), serve(pbx, database_url, port, secret, log,
-                                                     HOTLINE_IVR="true") as proc:
+    # the first route must be answered (0.6 s: the machine may be loaded); then the freeze
+    with pbx.phone("1001", answer_after=0.3), serve(pbx, database_url, port, secret, log, HOTLINE_IVR="true",
+                                                     HOTLINE_AGI_DEADLINE_SECONDS="0.6") as proc:
         pbx.place_call(STRANGER, name="Frieda Frost", duration=20, dtmf="1@4")
         new = pbx.tap.wait_for(lambda e: e["Event"] == "Newchannel" and e.get("CallerIDNum") == STRANGER
                                and fresh(e))
