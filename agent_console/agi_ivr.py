@@ -23,12 +23,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from agent_console.hub import SUPERVISORS_ONLY, Hub
 from agent_console.views import mask_number
 from cti.agi import AgiRequest
 from cti.agi_server import AgiScript, Variables
 from tickets import phone_status_db as db
-from tickets.events import TicketUpdated
+from tickets.events import SurveyAnswered, TicketUpdated
 from tickets.lookup import CustomerLookup, MatchStatus
 from tickets.phone_status import StatusAnswer, StatusResult, for_keyed, for_known, parse_csat, parse_keys
 from tickets.sites import DEFAULT_SITE
@@ -40,11 +39,11 @@ Publish = Callable[[object], Awaitable[None]]
 
 class IvrScripts:
     def __init__(self, sessions: sessionmaker[Session], lookup: CustomerLookup, timezone: str,
-                 clock: Callable[[], datetime], publish: Publish | None = None, hub: Hub | None = None,
+                 clock: Callable[[], datetime], publish: Publish | None = None,
                  mask_numbers: bool = True, workers: int = 2, site: str = DEFAULT_SITE) -> None:
         self.sessions, self.lookup, self.timezone, self.clock = sessions, lookup, timezone, clock
         self.site = site  # the bridge's site: a survey answer goes on this site's call's ticket
-        self.publish, self.hub, self.mask_numbers = publish, hub, mask_numbers
+        self.publish, self.mask_numbers = publish, mask_numbers
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="agi-ivr")
         self._tasks: set[asyncio.Task[None]] = set()  # pushes after a survey answer (a few at most)
 
@@ -106,13 +105,13 @@ class IvrScripts:
         return [("HOTLINE_SURVEY", "saved")]
 
     async def _tell(self, ticket: dict[str, Any], csat: int, now: datetime) -> None:
-        """The console's ticket.updated, and today's CSAT to the wallboard."""
-        if self.publish is not None:
-            await self.publish(TicketUpdated.of(ticket))
-        if self.hub is not None:
-            mean, count = await self._off_loop(db.csat_since, self.lookup.engine, self.start_of_day(now))
-            self.hub.publish("survey.answered", {"ticket_id": ticket["id"], "csat": csat,
-                                                 "today": {"average": mean, "count": count}}, SUPERVISORS_ONLY)
+        """On the bus: the console's ticket.updated, and the answer with today's CSAT for
+        the wallboards (agent_console.wallboard; relayed to web-only instances)."""
+        if self.publish is None:
+            return
+        await self.publish(TicketUpdated.of(ticket))
+        mean, count = await self._off_loop(db.csat_since, self.lookup.engine, self.start_of_day(now))
+        await self.publish(SurveyAnswered(ticket["id"], csat, mean, count))
 
     def start_of_day(self, now: datetime) -> datetime:
         zone = ZoneInfo(self.timezone)

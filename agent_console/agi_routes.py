@@ -158,7 +158,7 @@ def build_agi(s: Settings, lookup: CustomerLookup, bridge: AmiBridge | None, pol
     if projection is not None and sessions is not None:
         places = CallbackPlaces(sessions, policy, s.site)
         dispatcher = CallbackDispatcher(places, projection, s.queue_name, clock, bridge.send,
-                                        lambda: bridge.connected)
+                                        lambda: bridge.connected, s.dial_allow_list, publish=bridge.bus.publish)
         callbacks = (CallbackScripts(places, projection, s.queue_name, s.default_region, clock, bridge.note,
-                                     dispatcher.wake), dispatcher)
+                                     dispatcher.wake, s.dial_allow_list), dispatcher)
     return AgiService(script, s.agi_host, s.agi_port, s.agi_deadline_seconds, callbacks, ivr)

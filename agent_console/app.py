@@ -182,6 +182,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
     jobs.subscribe(bus)
     notifier.subscribe(bus)
     wallboard.watch(feed)
+    wallboard.subscribe(bus)
     if bus_link is not None:  # relayed events out, and shared ones (ticket edits) both ways
         bus_link.subscribe(bus)
     if not settings.web_only:  # only the bridge instance's writer writes
@@ -199,7 +200,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
         hub=hub, queue_feed=feed, wallboard=wallboard, notifier=notifier, writer=writer,
         database_ok=lambda: database_ok(engine), close_database=partial(_dispose, engine, reads),
         pbx=pbx, bus_link=bus_link)
-    ivr = IvrScripts(db, lookup, settings.timezone, clock, bus.publish, hub, settings.mask_caller_numbers,
+    ivr = IvrScripts(db, lookup, settings.timezone, clock, bus.publish, settings.mask_caller_numbers,
                      site=settings.site)
     services.surveys = ivr
     agi = build_agi(settings, lookup, bridge, policy, clock, feed.projection, db, ivr)

@@ -5,14 +5,18 @@ the forecast is the wallboard's own (callqueue.live.QueueProjection.forecast), t
 places are stored by tickets.callback_places (on a small thread pool of its own).
 
 - `wait` (before Queue()): callers ahead, the expected wait in minutes and the
-  callback offer, as channel variables. Late or failing: nothing (no announcement).
+  callback offer, as channel variables (no offer for a number hotline may not dial:
+  withheld, or not on the dial allow-list). Late or failing: nothing (no announcement).
 - `callback` (the caller pressed 1 while waiting): the virtual place, callback item
   and ticket are stored, the registry is told (the call ends as CALLBACK, not as an
-  abandon), HOTLINE_CALLBACK=1. A withheld number cannot be called back: 0, and the
-  dialplan puts the caller back at their place. Late or failing: 0 as well.
+  abandon), HOTLINE_CALLBACK=1. A withheld number, or one the dial allow-list does not
+  reach, cannot be called back: 0, and the dialplan puts the caller back at their
+  place. Late or failing: 0 as well.
 - CallbackDispatcher: on every agent or call change (and every few seconds for
   retries) it asks `next_dispatch` and originates agent first (cti.actions.
   callback_originate); HotlineCallbackResult (ev.CallbackDialed) settles the attempt.
+  A place whose number the dial allow-list does not reach (the list changed since the
+  caller pressed 1) is never dialled: given up, the reason on its callback item.
   Places live in the database, so a restart picks them up where they were; a place
   left dialling by a crash goes back to waiting once its result is overdue.
 Logs name the callback id or Linkedid, never the caller's number.
@@ -37,12 +41,15 @@ from cti.agi import AgiRequest
 from cti.agi_server import AgiScript, Variables
 from cti.bus import EventBus
 from cti.callerid import normalize
+from cti.dial_allow import DialAllowList
 from cti.tasks import TaskSet
 from tickets.callback_places import CallbackPlaces
+from tickets.events import CallbacksWaiting
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Send = Callable[[str, dict[str, str]], Awaitable[object]]
+Publish = Callable[[object], Awaitable[None]]
 Note = Callable[[ev.DomainEvent], Awaitable[None]]
 TICK_SECONDS = 5.0
 
@@ -51,13 +58,20 @@ def _linkedid(request: AgiRequest) -> str:
     return (request.args[0] if request.args else request.uniqueid)[:64]
 
 
+def waiting(places: list[cb.VirtualPlace], queue: str) -> CallbacksWaiting:
+    """The queue's callbacks not yet done, and when the oldest one's caller joined."""
+    mine = [p.joined_at for p in places if p.queue == queue]
+    return CallbacksWaiting(queue, len(mine), min(mine, default=None))
+
+
 class CallbackScripts:
     """The `wait` and `callback` FastAGI scripts."""
 
     def __init__(self, places: CallbackPlaces, projection: QueueProjection, queue: str, region: str,
-                 clock: Callable[[], datetime], note: Note, wake: Callable[[], None]) -> None:
+                 clock: Callable[[], datetime], note: Note, wake: Callable[[], None],
+                 allow: DialAllowList) -> None:
         self.places, self.projection, self.queue, self.region = places, projection, queue, region
-        self.clock, self.note, self.wake = clock, note, wake
+        self.clock, self.note, self.wake, self.allow = clock, note, wake, allow
         self._pool = ThreadPoolExecutor(2, thread_name_prefix="agi-callback")
 
     def close(self) -> None:
@@ -70,15 +84,22 @@ class CallbackScripts:
                  forecast.expected_remaining_seconds, forecast.at_risk)
         if said is None:
             return []
+        offer = said.offer_callback and self._refusal(request) is None
         return [("HOTLINE_AHEAD", str(said.ahead)),
                 ("HOTLINE_WAIT_MINUTES", str(said.minutes)),
-                ("HOTLINE_OFFER", "1" if said.offer_callback else "0")]
+                ("HOTLINE_OFFER", "1" if offer else "0")]
+
+    def _refusal(self, request: AgiRequest) -> str | None:
+        """Why this caller cannot be called back (no number; the dial allow-list), or None."""
+        number = normalize(request.callerid, self.region).e164
+        return "no number to call back" if number is None else self.allow.refusal(number)
 
     async def callback(self, request: AgiRequest) -> Variables:
         linkedid, now = _linkedid(request), self.clock()
         number = normalize(request.callerid, self.region).e164
-        if not linkedid or number is None:
-            log.info("AGI callback for %s: no number to call back; back into the queue", linkedid)
+        refused = "no call" if not linkedid else self._refusal(request)
+        if refused is not None or number is None:
+            log.info("AGI callback for %s: %s; back into the queue", linkedid, refused)
             return [("HOTLINE_CALLBACK", "0")]
         waiting = self.projection.waiting_caller(linkedid)
         joined = waiting.entered_at if waiting is not None else now
@@ -99,8 +120,9 @@ class CallbackScripts:
 class CallbackDispatcher:
     def __init__(self, places: CallbackPlaces, projection: QueueProjection, queue: str,
                  clock: Callable[[], datetime], send: Send, connected: Callable[[], bool],
-                 every: float = TICK_SECONDS) -> None:
+                 allow: DialAllowList, every: float = TICK_SECONDS, publish: Publish | None = None) -> None:
         self.places, self.projection, self.queue, self.clock = places, projection, queue, clock
+        self.allow, self.publish = allow, publish  # publish: the wallboard's CallbacksWaiting
         self.send, self.connected, self.every = send, connected, every
         self._wake = asyncio.Event()
         self._tasks = TaskSet()
@@ -141,6 +163,8 @@ class CallbackDispatcher:
         """One round: overdue attempts back to waiting, then at most one callback per free agent."""
         now = self.clock()
         places = await self._db(self.places.active)
+        if self.publish is not None:
+            await self.publish(waiting(places, self.queue))
         for late in cb.overdue(places, now):
             log.warning("callback %d: no result from %s in time; waiting again", late.callback_id, late.agent)
             await self._db(self.places.save, cb.after_attempt(late, None, now))
@@ -155,11 +179,17 @@ class CallbackDispatcher:
                 return  # nothing to do, or AMI refused: the next tick tries again
 
     async def _dial(self, chosen: cb.Dispatch, now: datetime) -> bool:
+        refused = self.allow.refusal(chosen.place.number)
+        if refused is not None:  # never dialled: an agent sees why on /calls
+            log.warning("callback %d: not dialled, the number is %s; the item stays open",
+                        chosen.place.callback_id, refused)
+            await self._db(self.places.refuse, chosen.place.callback_id, refused)
+            return True  # the agent is still free: the next place
         place = cb.dialing(chosen.place, chosen.agent, now)
         await self._db(self.places.save, place)
         log.info("callback %d: ringing %s first", place.callback_id, chosen.agent)
         try:
-            action = callback_originate(chosen.agent, place.number, place.callback_id)
+            action = callback_originate(chosen.agent, place.number, place.callback_id, self.allow)
             await self.send(action.name, action.fields)
         except Exception as exc:  # refused or the link broke: the place waits again
             log.warning("callback %d: Originate failed (%s); waiting again", place.callback_id, exc)

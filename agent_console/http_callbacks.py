@@ -4,7 +4,8 @@ and "call back": the agent's phone rings, then it dials the caller.
 Layer: edge. The items are made by tickets.calls_service; this lists them and
 closes them. Every agent sees them: a callback is the hotline's shared work, about
 a caller nobody has talked to yet (no other agent's conversation or notes).
-"Call back" is POST /api/agent/dial's Originate (the dial allow-list applies) and
+"Call back" is POST /api/agent/dial's Originate (the dial allow-list applies: a
+number it does not reach is a 422 and the item keeps the reason, `refused`) and
 closes the item once Asterisk accepted the Originate.
 """
 
@@ -20,6 +21,8 @@ from agent_console.auth import ANY, SessionUser
 from agent_console.errors import CodedError
 from agent_console.services import Services, ServicesDep
 from cti import actions
+from cti.dial_allow import DialRefused
+from tickets.callback_places import CallbackPlaces
 from tickets.desk import NotFound
 
 router = APIRouter(tags=["callbacks"])
@@ -64,9 +67,13 @@ async def call_back(callback_id: CallbackId, services: ServicesDep,
     item = await to_thread.run_sync(_item, services, callback_id)
     if item["status"] == "done":
         raise CodedError(409, "callback_done", f"callback {callback_id} is done already")
+    allow = services.settings.dial_allow_list
     try:
-        action = actions.originate(endpoint, item["caller_number"], services.settings.dial_allow_list)
+        action = actions.originate(endpoint, item["caller_number"], allow)
     except ValueError as exc:
+        if isinstance(exc, DialRefused):  # the item says why it was not called
+            reason = allow.refusal(actions.dial_number(item["caller_number"])) or str(exc)
+            await to_thread.run_sync(CallbackPlaces(services.desk.sessions).refuse, callback_id, reason)
         raise CodedError(422, "dial_refused", str(exc)) from exc
     result = await run_action(services, action)
     return {**result, "callback": await to_thread.run_sync(_complete, services, callback_id, who.user.username)}

@@ -4,7 +4,11 @@ Layer: I/O shell (callqueue.feed in, hub out). Each change of the queue
 projection marks the view dirty; one named task publishes `queue.updated` to
 supervisors at most once per `every` seconds per burst, so a flood of AMI
 events costs one message per interval. `views()` is the same data for the
-WebSocket snapshot and `GET /api/queues`.
+WebSocket snapshot and `GET /api/queues`. A caller's survey answer (tickets.events.SurveyAnswered, from the
+bridge instance's FastAGI or relayed to a web-only one) goes to supervisors as
+`survey.answered`. The callbacks waiting (tickets.events.CallbacksWaiting, from the
+callback dispatcher) ride along in each queue's view as `callbacks` (count and since
+when the oldest one's caller waits); a change pushes `queue.updated`.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from callqueue.live import QueueProjection
 
 from agent_console import views
 from agent_console.hub import SUPERVISORS_ONLY, Hub
+from cti.bus import EventBus
 from cti.tasks import TaskSet
+from tickets.events import CallbacksWaiting, SurveyAnswered
 from tickets.sites import DEFAULT_SITE
 
 QUEUE_EVERY = 0.25  # seconds: the most often a supervisor gets queue.updated
@@ -31,11 +37,29 @@ class WallboardPush:
         self.hub, self.projection, self.clock, self.site = hub, projection, clock, site  # the queues' site
         self.mask_numbers, self.every = mask_numbers, every
         self._dirty = asyncio.Event()
+        self.callbacks: dict[str, CallbacksWaiting] = {}  # per queue, the latest
         self._tasks = TaskSet()
 
     def watch(self, feed: QueueFeed) -> None:
         """Push after every change the feed makes to the projection."""
         feed.on_change(self._dirty.set)
+
+    def subscribe(self, bus: EventBus) -> None:
+        bus.subscribe(SurveyAnswered, self._survey)
+        bus.subscribe(CallbacksWaiting, self._callbacks)
+
+    async def _callbacks(self, event: CallbacksWaiting) -> None:
+        if self.callbacks.get(event.queue) != event:  # every round repeats it: push changes only
+            self.callbacks[event.queue] = event
+            self._dirty.set()
+
+    def _view(self, name: str, now: datetime) -> dict[str, Any]:
+        data = views.queue_json(self.projection.view(name, now), now, self.mask_numbers)
+        data["callbacks"] = self.callbacks.get(name, CallbacksWaiting(name, 0, None)).json()
+        return data
+
+    async def _survey(self, event: SurveyAnswered) -> None:
+        self.hub.publish("survey.answered", event.json(), SUPERVISORS_ONLY)
 
     def start(self) -> None:
         self._tasks.spawn(self._run(), "queue-updates")
@@ -47,7 +71,7 @@ class WallboardPush:
         now, projection = self.clock(), self.projection
         out = []
         for name in sorted(projection.queues):
-            data = views.queue_json(projection.view(name, now), now, self.mask_numbers)
+            data = self._view(name, now)
             data["series"] = [views.sample_json(s) for s in projection.series(name)]
             data["site"] = self.site
             out.append(data)
@@ -59,7 +83,7 @@ class WallboardPush:
             self._dirty.clear()
             now, projection = self.clock(), self.projection
             for name in sorted(projection.queues):
-                data = views.queue_json(projection.view(name, now), now, self.mask_numbers)
+                data = self._view(name, now)
                 series = projection.series(name)
                 data["sample"] = views.sample_json(series[-1]) if series else None
                 data["site"] = self.site

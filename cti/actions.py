@@ -125,14 +125,16 @@ def originate(from_interface: str, number: str, allow: DialAllowList, context: s
 _E164 = re.compile(r"\+[1-9][0-9]{5,16}")
 
 
-def callback_originate(agent_interface: str, number: str, callback_id: int, timeout_s: int = 20) -> Action:
+def callback_originate(agent_interface: str, number: str, callback_id: int, allow: DialAllowList,
+                       timeout_s: int = 20) -> Action:
     """hotline's callback, agent first: ring the agent's phone into the dialplan's
-    `hotline-callback`, which dials `number` (the E.164 number that called in; no
-    allow-list: it is the caller's own) once the agent answers. The id goes to both
+    `hotline-callback`, which dials `number` (the E.164 number that called in, as it
+    goes to the trunk; only when the dial allow-list reaches it, like every number
+    hotline dials: DialRefused otherwise) once the agent answers. The id goes to both
     legs (`__` inherits it) for the HotlineCallbackResult user event."""
     if not 0 < int(callback_id) < 2**31:
         raise ValueError(f"bad callback id {callback_id!r}")
-    number = _match(_E164, number, "callback number")
+    number = allow.check(_match(_E164, number, "callback number"))
     return Action("Originate", {
         "Channel": _match(_INTERFACE, agent_interface, "interface"), "Context": "hotline-callback",
         "Exten": "s", "Priority": "1", "Timeout": str(int(timeout_s) * 1000), "Async": "true",

@@ -79,11 +79,18 @@ class DialAllowList:
     def allows(self, number: str) -> bool:
         return self._regex.fullmatch(number) is not None
 
+    def refusal(self, number: str) -> str | None:
+        """None when the list reaches the number, else why not, without the number itself
+        (for a callback item and a log line that must not carry a caller's number)."""
+        if self.allows(number):
+            return None
+        return f"not on this hotline's dial allow-list (allowed: {', '.join(self.patterns) or 'nothing'})"
+
     def check(self, number: str) -> str:
         """The number itself when the list reaches it, else DialRefused saying what would."""
-        if not self.allows(number):
-            allowed = ", ".join(self.patterns) or "nothing"
-            raise DialRefused(f"{number!r} is not on this hotline's dial allow-list (allowed: {allowed})")
+        reason = self.refusal(number)
+        if reason is not None:
+            raise DialRefused(f"{number!r} is {reason}")
         return number
 
     def reaches_external(self) -> bool:

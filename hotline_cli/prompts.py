@@ -51,6 +51,11 @@ PROMPTS: dict[str, Prompt] = {
     "hotline/status-offer": Prompt(
         "Für den Stand Ihres Tickets drücken Sie die 2. Oder bleiben Sie am Apparat.",
         "For the status of your ticket, press 2. Or stay on the line."),
+    # closed (service hours, public holiday): a caller with an open ticket may still hear its status
+    "hotline/closed": Prompt("Sie rufen außerhalb unserer Servicezeiten an.",
+                             "You are calling outside our service hours."),
+    "hotline/status-offer-closed": Prompt("Für den Stand Ihres Tickets drücken Sie die 2.",
+                                          "For the status of your ticket, press 2."),
     "hotline/status-ask": Prompt(
         "Wenn Sie den Stand eines Tickets hören möchten, drücken Sie die 2. Oder bleiben Sie am Apparat.",
         "To hear the status of a ticket, press 2. Or stay on the line."),

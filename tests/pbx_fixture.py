@@ -216,6 +216,18 @@ def end_background_calls(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def verbose_log(pbx: Pbx, name: str) -> Iterator[Path]:
+    """Asterisk's own log of every dialplan step it executes and every file it plays
+    (verbose), into a file of its own for as long as the block runs."""
+    inner = f"{pbx.asterisk.inner}/log/{name}-{os.getpid()}.log"
+    pbx.cli(f"logger add channel {inner} verbose(3)")
+    try:
+        yield pbx.asterisk.outer / "log" / f"{name}-{os.getpid()}.log"
+    finally:
+        pbx.cli(f"logger remove channel {inner}")
+
+
+@contextlib.contextmanager
 def running_pbx(name: str, **overrides: object) -> Iterator[Pbx]:
     """A private Asterisk (start_pbx's settings with `overrides`), booted, with its AMI tap."""
     asterisk = start_pbx(name, **overrides)

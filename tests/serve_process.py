@@ -14,7 +14,7 @@ from pathlib import Path
 from tests.pbx_fixture import Pbx
 
 
-def wait_port(port: int, proc: subprocess.Popen[str], timeout: float = 30) -> None:
+def wait_port(port: int, proc: subprocess.Popen[str], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -102,6 +102,15 @@ class CallbackPlaces:
             item = session.get(Callback, callback_id)
             return _place(item) if item is not None and item.place_state else None
 
+    def refuse(self, callback_id: int, reason: str) -> None:
+        """A callback hotline will not dial (the dial allow-list): the item, open for an
+        agent, says why; its virtual place, if it has one still active, is given up."""
+        with self.sessions.begin() as session:
+            session.execute(update(Callback).where(Callback.id == callback_id).values(refused=reason[:300]))
+            session.execute(update(Callback).where(Callback.id == callback_id, Callback.place_state.in_(_ACTIVE))
+                            .values(place_state=PlaceState.GIVEN_UP.value, place_agent="",
+                                    place_dialing_since=None))
+
     def save(self, place: VirtualPlace) -> None:
         """Store a decision; a place DONE closes its callback item (a given-up one stays open)."""
         values: dict[str, Any] = {

@@ -1,5 +1,5 @@
 """Events the ticket layer publishes on the bus (for the console's ticket.created
-and ticket.updated).
+and ticket.updated, and the wallboard's survey.answered).
 
 Layer: domain. Frozen dataclasses, no I/O.
 """
@@ -69,6 +69,38 @@ class TicketUpdated:
     def json(self) -> dict[str, Any]:
         return {f.name: _iso(getattr(self, f.name)) if f.name in _TIMES else getattr(self, f.name)
                 for f in fields(self)}
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyAnswered:
+    """A caller's survey answer (1-5) stored on a ticket, with today's mean and count
+    (the wallboard's CSAT tile). Made on the bridge instance (FastAGI `survey`) and
+    relayed to web-only instances, so every wallboard hears it."""
+
+    ticket_id: int
+    csat: int
+    today_average: float | None
+    today_count: int
+
+    def json(self) -> dict[str, Any]:
+        """The `survey.answered` message's data."""
+        return {"ticket_id": self.ticket_id, "csat": self.csat,
+                "today": {"average": self.today_average, "count": self.today_count}}
+
+
+@dataclass(frozen=True, slots=True)
+class CallbacksWaiting:
+    """The callbacks of one queue not yet done (virtual places waiting or being dialled):
+    how many, and since when the oldest one's caller has waited (when they joined the
+    queue). Published by the callback dispatcher on every round, relayed to web-only
+    instances, shown on the wallboard."""
+
+    queue: str
+    count: int
+    oldest_since: datetime | None
+
+    def json(self) -> dict[str, Any]:
+        return {"count": self.count, "oldest_since": _iso(self.oldest_since)}
 
 
 _TIMES = frozenset({"due_at", "created_at", "updated_at", "level_due_at", "taskforce_at", "resolved_at"})

@@ -263,6 +263,8 @@ class Callback(Base):
     place_not_before: Mapped[datetime | None] = mapped_column(UtcDateTime())
     place_dialing_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
     place_agent: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    # why hotline did not dial this item's number ("" = nothing refused): the dial allow-list
+    refused: Mapped[str] = mapped_column(String(300), default="", server_default="")
 
 
 class TicketHistory(Base):

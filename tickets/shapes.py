@@ -54,7 +54,7 @@ def callback_dict(c: Callback) -> dict[str, Any]:
     return {"id": c.id, "caller_number": c.caller_number, "caller_raw": c.caller_raw,
             "caller_name": c.caller_name, "contact_id": c.contact_id, "queue": c.queue, "reason": c.reason,
             "attempts": c.attempts, "first_call_at": iso(c.first_call_at), "last_call_at": iso(c.last_call_at),
-            "status": text(c.status), "done_by": c.done_by}
+            "status": text(c.status), "done_by": c.done_by, "refused": c.refused}
 
 
 def history_dict(h: TicketHistory) -> dict[str, Any]:

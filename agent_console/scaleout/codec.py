@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from cti import events as ev
-from tickets.events import TicketCreated, TicketUpdated
+from tickets.events import CallbacksWaiting, SurveyAnswered, TicketCreated, TicketUpdated
 from tickets.sites import DEFAULT_SITE
 
 VERSION = 2  # 2: event, state and announcement frames carry the site
@@ -29,7 +29,8 @@ VERSION = 2  # 2: event, state and announcement frames carry the site
 # What the bridge instance relays: everything the notifier, the live queue
 # projection, the hub and /healthz consume on a web-only instance.
 RELAYED: tuple[type, ...] = (ev.CallerJoinedQueue, ev.CallUpdated, ev.AgentUpdated, ev.PbxConnected,
-                             ev.PbxDisconnected, TicketCreated, ev.QueueWrapUpTime)
+                             ev.PbxDisconnected, TicketCreated, ev.QueueWrapUpTime, SurveyAnswered,
+                             CallbacksWaiting)
 # What every instance shares with all the others (the bridge instance and web
 # instances alike): edits made through one instance's API. Carried by PeerEvent.
 SHARED: tuple[type, ...] = (TicketUpdated,)

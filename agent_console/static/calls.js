@@ -14,6 +14,15 @@
     } catch (e) { P.say(e.message); }
   }
 
+  // why hotline did not dial it (the dial allow-list), under the reason; the server's
+  // text (with the allowed patterns) as the tooltip
+  function reason(i) {
+    if (!i.refused) return hl.enum("outcome", i.reason);
+    return hl.el("div", {},
+      hl.el("div", { text: hl.enum("outcome", i.reason) }),
+      hl.el("div", { class: "refused", title: i.refused, "data-refused": i.id, text: t("calls.refused") }));
+  }
+
   async function renderCallbacks() {
     const box = $("callbacks"); box.replaceChildren();
     const items = await hl.api("GET", "/api/callbacks");
@@ -28,7 +37,7 @@
         hl.el("button", { type: "button", "data-done": i.id, "aria-label": t("calls.done_who", { caller: who }),
           text: t("calls.done"), onclick: () => act(i, "done") }));
       return [hl.fmt.dateTime(i.first_call_at), who, i.contact_id ? P.link(`/customers/${i.contact_id}`, t("pages.open_customer")) : "–",
-        hl.enum("outcome", i.reason), hl.fmt.number(i.attempts), buttons];
+        reason(i), hl.fmt.number(i.attempts), buttons];
     })));
   }
 

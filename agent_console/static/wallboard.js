@@ -101,6 +101,15 @@ function tickCallers(rows) {
   }
 }
 
+// callers waiting for a callback (virtual places): under the waiting count, with how long
+// the oldest one's caller has waited since joining the queue
+function tickCallbacks(cb, now) {
+  const box = $("callbacks-waiting");
+  box.textContent = cb && cb.count
+    ? t("wb.callbacks_waiting", { count: cb.count, wait: hl.fmt.timer((now - Date.parse(cb.oldest_since)) / 1000) }) : "";
+  box.dataset.count = cb ? String(cb.count) : "0";
+}
+
 function tickTiles(rows, now) {
   const q = wb.queue, longest = rows.length ? Math.max(...rows.map((r) => r.wait)) : null;
   $("waiting-count").textContent = hl.fmt.number(rows.length);
@@ -112,6 +121,7 @@ function tickTiles(rows, now) {
   $("sl-now").textContent = hl.fmt.percent(slNow);
   $("sl-now").dataset.value = slNow === null ? "" : String(slNow);
   $("sl-now-box").classList.toggle("bad", slNow !== null && slNow < SL_TARGET);
+  tickCallbacks(q.callbacks, now);
   document.querySelectorAll("#agents [data-since]").forEach((n) => {
     n.textContent = hl.fmt.timer((now - Date.parse(n.dataset.since)) / 1000);
   });

@@ -206,3 +206,31 @@ def test_the_ticket_page_shows_the_callers_rating(demo: DemoServer, browser: Any
         label = "Zufriedenheit des Anrufers (1\N{EN DASH}5)" if lang == "de" else "Caller satisfaction (1\N{EN DASH}5)"
         assert f"{label}\n{RATINGS[0]} / 5" in facts, facts
         assert page.evaluate("hl.missing.size") == 0
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_callbacks_waiting_show_under_the_waiting_count_with_the_oldest_wait(demo: DemoServer, browser: Any,
+                                                                             lang: str) -> None:
+    """The callback dispatcher's CallbacksWaiting (pending and dialling virtual places) on the
+    bus: the waiting tile says how many and how long the oldest one's caller has waited,
+    counting up; none: nothing."""
+    import asyncio
+
+    from tickets.events import CallbacksWaiting
+
+    services = demo.app.state.services
+
+    def publish(event: CallbacksWaiting) -> None:
+        asyncio.run_coroutine_threadsafe(services.bus.publish(event), demo.loop).result(timeout=10)
+
+    with closing(open_wallboard(browser, demo, lang, (1366, 768), False)) as page:
+        queue = page.evaluate("wb.queue.name")
+        publish(CallbacksWaiting(queue, 2, services.wallboard.clock() - timedelta(seconds=95)))
+        page.wait_for_function("document.getElementById('callbacks-waiting').dataset.count === '2'")
+        text = page.evaluate("document.getElementById('callbacks-waiting').textContent")
+        expected = r"\+ 2 Rückrufe, ältester seit 1:3\d" if lang == "de" else r"\+ 2 callbacks, oldest waiting 1:3\d"
+        assert re.fullmatch(expected, text), text
+        page.wait_for_function(f"document.getElementById('callbacks-waiting').textContent !== {text!r}")  # ticks
+        publish(CallbacksWaiting(queue, 0, None))
+        page.wait_for_function("document.getElementById('callbacks-waiting').textContent === ''")
+        assert page.evaluate("hl.missing.size") == 0

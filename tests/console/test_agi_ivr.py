@@ -8,12 +8,15 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from callqueue.live import QueueProjection
 
 from agent_console.agi_ivr import IvrScripts
 from agent_console.hub import Client, Hub
+from agent_console.wallboard import WallboardPush
 from cti.agi import AgiRequest
+from cti.bus import EventBus
 from tests.db_fixture import db_sessions
-from tickets.events import TicketUpdated
+from tickets.events import SurveyAnswered, TicketUpdated
 from tickets.lookup import CustomerLookup
 from tickets.models import Contact, Phone, PhoneKind, Ticket, TicketStatus
 
@@ -90,23 +93,26 @@ async def test_status_of_the_own_newest_open_ticket_and_of_keyed_ones(
 
 async def test_survey_answer_lands_on_the_calls_ticket_and_is_pushed(world) -> None:  # type: ignore[no-untyped-def]
     sessions, ids = world
-    hub, published = Hub(), []
+    hub, published, bus = Hub(), [], EventBus()
+    WallboardPush(hub, QueueProjection(), lambda: NOW).subscribe(bus)  # as every instance has it
 
     async def publish(event: object) -> None:
         published.append(event)
+        await bus.publish(event)
 
     boss, agent = Client(1, "boss", None, supervisor=True), Client(2, "anna", "PJSIP/1001", supervisor=False)
     hub.attach(boss, None)
     hub.attach(agent, None)
-    ivr = IvrScripts(sessions, CustomerLookup(sessions), "Europe/Berlin", lambda: NOW, publish, hub)
+    ivr = IvrScripts(sessions, CustomerLookup(sessions), "Europe/Berlin", lambda: NOW, publish)
     try:
         assert await ivr.survey(_request("survey", "+4934199000001", "call-1", "4")) == [("HOTLINE_SURVEY", "saved")]
         with sessions() as s:
             ticket = s.get_one(Ticket, ids["new"])
             assert ticket.csat == 4 and ticket.version == 2
         await asyncio.gather(*ivr._tasks)  # the pushes run after the answer went back
-        [event] = published
+        event, answered = published  # on the bus: relayed to web-only instances (codec.RELAYED)
         assert isinstance(event, TicketUpdated) and event.id == ids["new"] and event.csat == 4
+        assert answered == SurveyAnswered(ids["new"], 4, 4.0, 1)
         message = boss.queue.get_nowait()
         assert message is not None and message.type == "survey.answered"
         assert message.data["csat"] == 4 and message.data["ticket_id"] == ids["new"]

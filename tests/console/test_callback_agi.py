@@ -14,12 +14,17 @@ from callqueue.live import QueueProjection
 from agent_console.callback_agi import CallbackDispatcher, CallbackScripts
 from cti import events as ev
 from cti.agi import AgiRequest
+from cti.dial_allow import DialAllowList
 from tests.db_fixture import db_sessions, wipe
 from tests.factories import call_snapshot, new_linkedid
 from tickets.callback_places import CallbackPlaces
+from tickets.events import CallbacksWaiting
+from tickets.models import Callback, CallbackStatus
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 NUMBER = "+493415550199"
+ABROAD = "+447700900123"
+ALLOW = DialAllowList.parse("10XX,5555,+49.")  # Germany, not abroad
 
 
 def _request(script: str, caller: str, linkedid: str) -> AgiRequest:
@@ -55,7 +60,7 @@ async def test_wait_says_position_wait_and_offer_from_the_wallboard_forecast(dat
     projection, rec = QueueProjection(threshold=25), Recorder()
     with db_sessions(database_url) as sessions:
         scripts = CallbackScripts(CallbackPlaces(sessions), projection, "hotline", "DE", lambda: NOW,
-                                  rec.note, rec.wake)
+                                  rec.note, rec.wake, ALLOW)
         try:
             _agent(projection, ev.AgentState.AVAILABLE)
             assert await scripts.wait(_request("wait", NUMBER, "1.1")) == []  # straight to the free agent
@@ -77,7 +82,7 @@ async def test_callback_keeps_the_place_from_the_queue_join_and_refuses_withheld
     with db_sessions(database_url) as sessions:
         wipe(sessions)
         places = CallbackPlaces(sessions)
-        scripts = CallbackScripts(places, projection, "hotline", "DE", lambda: NOW, rec.note, rec.wake)
+        scripts = CallbackScripts(places, projection, "hotline", "DE", lambda: NOW, rec.note, rec.wake, ALLOW)
         try:
             with caplog.at_level(logging.INFO):
                 got = dict(await scripts.callback(_request("callback", "0341 5550199", linkedid)))
@@ -102,7 +107,8 @@ async def test_dispatcher_rings_a_free_agent_first_and_settles_the_result(databa
         places = CallbackPlaces(sessions)
         callback_id = places.request(new_linkedid(), NUMBER, NUMBER, "", "hotline", NOW, NOW)
         connected = True
-        dispatcher = CallbackDispatcher(places, projection, "hotline", lambda: NOW, rec.send, lambda: connected)
+        dispatcher = CallbackDispatcher(places, projection, "hotline", lambda: NOW, rec.send, lambda: connected,
+                                        ALLOW)
         try:
             _agent(projection, ev.AgentState.ON_CALL)
             await dispatcher.tick()
@@ -126,6 +132,67 @@ async def test_dispatcher_rings_a_free_agent_first_and_settles_the_result(databa
             await dispatcher._dialed(ev.CallbackDialed(NOW, callback_id, "ANSWER"))
             assert places.active() == []
             await dispatcher._dialed(ev.CallbackDialed(NOW, callback_id, "ANSWER"))  # settled: ignored
+        finally:
+            await dispatcher.close()
+            wipe(sessions)
+
+
+async def test_a_number_off_the_dial_allow_list_is_not_offered_nor_kept_nor_dialled(
+        database_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    """The caller from abroad (not on 10XX,5555,+49.) hears the wait but no offer; pressing 1
+    in the queue anyway puts them back at their place. A place stored before the list
+    changed is never dialled: given up, the reason on its item, which stays open."""
+    projection, rec = QueueProjection(threshold=25), Recorder()
+    with db_sessions(database_url) as sessions:
+        wipe(sessions)
+        places = CallbackPlaces(sessions)
+        scripts = CallbackScripts(places, projection, "hotline", "DE", lambda: NOW, rec.note, rec.wake, ALLOW)
+        dispatcher = CallbackDispatcher(places, projection, "hotline", lambda: NOW, rec.send, lambda: True, ALLOW)
+        try:
+            _agent(projection, ev.AgentState.ON_CALL)
+            assert dict(await scripts.wait(_request("wait", ABROAD, "1.1")))["HOTLINE_OFFER"] == "0"
+            assert dict(await scripts.wait(_request("wait", NUMBER, "1.1")))["HOTLINE_OFFER"] == "1"
+            with caplog.at_level(logging.INFO):
+                assert dict(await scripts.callback(_request("callback", ABROAD, new_linkedid()))) == {
+                    "HOTLINE_CALLBACK": "0"}
+            assert places.active() == [] and rec.noted == []
+            stored = places.request(new_linkedid(), ABROAD, ABROAD, "", "hotline", NOW, NOW)  # the list was wider
+            _agent(projection, ev.AgentState.AVAILABLE)
+            with caplog.at_level(logging.INFO):
+                await dispatcher.tick()
+            assert rec.sent == []  # never dialled
+            assert places.active() == [] and places.place(stored).state is cb.PlaceState.GIVEN_UP
+            with sessions() as s:
+                item = s.get_one(Callback, stored)
+                assert item.status is CallbackStatus.OPEN
+                assert item.refused == "not on this hotline's dial allow-list (allowed: 10XX, 5555, +49.)"
+            assert "not on this hotline's dial allow-list" in caplog.text
+            assert "7700900123" not in caplog.text
+        finally:
+            scripts.close()
+            await dispatcher.close()
+            wipe(sessions)
+
+
+async def test_every_dispatcher_round_tells_the_wallboard_the_callbacks_waiting(database_url: str) -> None:
+    projection, rec, told = QueueProjection(), Recorder(), []
+
+    async def publish(event: object) -> None:
+        told.append(event)
+
+    with db_sessions(database_url) as sessions:
+        wipe(sessions)
+        places = CallbackPlaces(sessions)
+        dispatcher = CallbackDispatcher(places, projection, "hotline", lambda: NOW, rec.send, lambda: True,
+                                        ALLOW, publish=publish)
+        try:
+            await dispatcher.tick()
+            places.request(new_linkedid(), NUMBER, NUMBER, "", "hotline", NOW - timedelta(seconds=40), NOW)
+            places.request(new_linkedid(), NUMBER, NUMBER, "", "hotline", NOW - timedelta(seconds=9), NOW)
+            await dispatcher.tick()  # nobody free: both wait
+            assert told == [CallbacksWaiting("hotline", 0, None),
+                            CallbacksWaiting("hotline", 2, NOW - timedelta(seconds=40))]
+            assert told[-1].json() == {"count": 2, "oldest_since": (NOW - timedelta(seconds=40)).isoformat()}
         finally:
             await dispatcher.close()
             wipe(sessions)

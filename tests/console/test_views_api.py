@@ -109,6 +109,11 @@ def test_callbacks_are_listed_closed_and_called_back(client: TestClient, login: 
     # not on the dial allow-list (default 10XX,5555): refused before anything reaches the PBX
     r = anna.send("POST", f"/api/callbacks/{external}/call")
     assert r.status_code == 422 and r.json()["code"] == "dial_refused"
+    # the item keeps why it was not called (shown on /calls), and stays open
+    refused = anna.get("/api/callbacks").json()[0]
+    assert (refused["id"], refused["status"]) == (external, "open")
+    assert refused["refused"] == "not on this hotline's dial allow-list (allowed: 10XX, 5555)"
+    assert items[1]["refused"] == ""
     r = sven.send("POST", f"/api/callbacks/{internal}/call")
     assert r.status_code == 409 and r.json()["code"] == "no_endpoint"
     assert anna.send("POST", f"/api/callbacks/{internal}/call").status_code == 503  # no PBX in this app

@@ -119,7 +119,12 @@ def count(url: str, model: Any) -> int:
 
 
 def ticket_updates(client: TestClient, ws: Any, settle: float = 0.5) -> list[dict[str, Any]]:
-    """Every `ticket.updated` this socket got: after `settle` s (time for a duplicate to
+    """Every `ticket.updated` this socket got (see `messages`)."""
+    return messages(client, ws, "ticket.updated", settle)
+
+
+def messages(client: TestClient, ws: Any, type_: str, settle: float = 0.5) -> list[dict[str, Any]]:
+    """Every `type_` message this socket got: after `settle` s (time for a duplicate to
     cross Redis), a marker goes through the instance's hub, and we read up to it."""
     time.sleep(settle)
     token = uuid.uuid4().hex  # markers reach every socket of the instance: read up to ours
@@ -129,6 +134,6 @@ def ticket_updates(client: TestClient, ws: Any, settle: float = 0.5) -> list[dic
         msg = ws.receive_json()
         if msg["type"] == MARK and msg["data"]["token"] == token:
             return seen
-        if msg["type"] == "ticket.updated":
+        if msg["type"] == type_:
             seen.append(msg["data"])
     raise AssertionError("no marker")

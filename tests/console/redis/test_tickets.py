@@ -15,16 +15,19 @@ from pydantic import SecretStr
 from agent_console.app import create_app
 from agent_console.scaleout import codec
 from agent_console.settings import Settings
+from cti.agi import AgiRequest
 from cti.testing import FakeAmiServer
 from tests.console.redis.rig import (
     AMI_SECRET,
     log_in,
+    messages,
     services,
     synced,
     ticket_updates,
     wait_until,
 )
 from tickets.events import TicketCreated, TicketUpdated
+from tickets.models import Ticket
 
 
 @pytest.fixture()
@@ -134,3 +137,34 @@ def test_ticket_updated_is_exactly_the_ticket_json_and_crosses_only_as_a_peer_ev
     with pytest.raises(codec.CodecError):  # naive datetimes never cross
         codec.encode(codec.PeerEvent("o", TicketUpdated.of({**ticket, "due_at": "2026-11-23T15:00:00"})))
     assert codec.decode(codec.encode(codec.BridgeAnnouncement("b" * 32))) == codec.BridgeAnnouncement("b" * 32)
+
+
+@pytest.mark.timeout(90)
+def test_a_survey_answer_reaches_the_wallboards_of_every_instance_exactly_once(
+        client: TestClient, bridge: TestClient, other: TestClient) -> None:
+    """The answer comes in on the bridge instance (FastAGI `survey`); supervisors on the
+    web-only instances get `survey.answered` too (SurveyAnswered is relayed), agents don't."""
+    instances = {"web": client, "bridge": bridge, "other web": other}
+    for c in (client, other):
+        synced(c)
+    desk = services(bridge).desk
+    with desk.sessions.begin() as s:
+        ticket = Ticket(number="t-survey", subject="Drucker", linkedid="1733040000.7")
+        s.add(ticket)
+        s.flush()
+        tid = ticket.id
+    bosses = {name: log_in(c, "sven") for name, c in instances.items()}
+    anna = log_in(client, "anna")
+    with bosses["web"].ws() as w_web, bosses["bridge"].ws() as w_bridge, bosses["other web"].ws() as w_other, \
+            anna.ws() as w_anna:
+        sockets = {"web": w_web, "bridge": w_bridge, "other web": w_other}
+        for w in (*sockets.values(), w_anna):
+            assert w.receive_json()["type"] == "snapshot"
+        request = AgiRequest.from_env({"agi_network_script": "survey", "agi_callerid": "+4934199000001",
+                                       "agi_uniqueid": "1733040000.7", "agi_arg_1": "1733040000.7", "agi_arg_2": "4"})
+        surveys = services(bridge).surveys
+        assert bridge.portal.call(surveys.survey, request) == [("HOTLINE_SURVEY", "saved")]  # type: ignore[union-attr]
+        for name, w in sockets.items():
+            got = messages(instances[name], w, "survey.answered")
+            assert got == [{"ticket_id": tid, "csat": 4, "today": {"average": 4.0, "count": 1}}], name
+        assert messages(client, w_anna, "survey.answered") == []  # supervisors' data

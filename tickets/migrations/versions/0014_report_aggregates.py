@@ -1,9 +1,5 @@
 """report aggregates: sums per local day and group, time-to-resolve histograms, dirty hours, rules
 
-Revision ID: 0014
-Revises: 0013
-Create Date: 2026-12-01
-
 Fills the aggregates from the existing calls, tickets and callbacks with the rules in
 the environment (HOTLINE_TIMEZONE, HOTLINE_SERVICE_LEVEL_SECONDS,
 HOTLINE_SHORT_ABANDON_SECONDS, HOTLINE_FCR_DAYS; the Settings defaults otherwise).
@@ -20,8 +16,6 @@ from sqlalchemy.orm import Session
 
 revision = '0014'
 down_revision = '0013'
-branch_labels = None
-depends_on = None
 
 _TIME = sa.DateTime(timezone=True)
 

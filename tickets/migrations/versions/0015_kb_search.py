@@ -1,9 +1,5 @@
 """kb search: a small `tsvector` of each article's title, tags and category (PostgreSQL)
 
-Revision ID: 0015
-Revises: 0014
-Create Date: 2026-12-01
-
 tickets.kb_search ranks two bounded candidate sets instead of every match: the
 articles whose title, tags and category hold every query word, and the first
 matches the index yields. On PostgreSQL the first set needs its own generated
@@ -18,8 +14,6 @@ from alembic import op
 
 revision = '0015'
 down_revision = '0014'
-branch_labels = None
-depends_on = None
 
 _CONFIG = "CASE WHEN language = 'de' THEN 'german'::regconfig ELSE 'english'::regconfig END"
 _HEAD = (f"setweight(to_tsvector({_CONFIG}, title), 'A') || "

@@ -1,9 +1,5 @@
 """sites: call identity is (site, linkedid); users and their phones belong to a site and a partner
 
-Revision ID: 0016
-Revises: 0015
-Create Date: 2026-12-01
-
 Every existing row gets site `main` (the server default), so a desk that ran one
 Asterisk keeps all it had; the unique keys on linkedid become (site, linkedid) on
 call records, tickets and callback items, and a plain index on linkedid stays for
@@ -16,8 +12,6 @@ from alembic import op
 
 revision = '0016'
 down_revision = '0015'
-branch_labels = None
-depends_on = None
 
 # 0001 left the tickets' unique key unnamed: PostgreSQL calls it tickets_linkedid_key; on
 # SQLite batch mode needs a naming convention to find it by name
