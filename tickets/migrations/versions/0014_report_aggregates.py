@@ -1,18 +1,16 @@
 """report aggregates: sums per local day and group, time-to-resolve histograms, dirty hours, rules
 
-Fills the aggregates from the existing calls, tickets and callbacks with the rules in
-the environment (HOTLINE_TIMEZONE, HOTLINE_SERVICE_LEVEL_SECONDS,
-HOTLINE_SHORT_ABANDON_SECONDS, HOTLINE_FCR_DAYS; the Settings defaults otherwise).
-Reports with other rules read raw rows until `hotline reports rebuild`.
+The tables start empty and without rules (no `report_agg_meta` row): reports read raw
+rows until the first catch-up (`hotline serve` runs one every minute, and before a report)
+builds them from the existing calls and tickets with the configured rules; on a large
+database run `hotline reports rebuild` once after upgrading. The migration does not build
+them itself: it would run the app's current models against a schema that later migrations
+(0016 added `site`) have not reached yet.
 """
 from __future__ import annotations
 
-import os
-from datetime import UTC, datetime
-
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.orm import Session
 
 revision = '0014'
 down_revision = '0013'
@@ -58,21 +56,6 @@ def upgrade() -> None:
                     sa.Column('fcr_days', sa.Integer(), nullable=False),
                     sa.Column('fcr_after_call_minutes', sa.Integer(), nullable=False),
                     sa.Column('built_at', _TIME, nullable=False))
-    _fill()
-
-
-def _fill() -> None:
-    from tickets.report_agg_store import rebuild  # noqa: PLC0415 (the app's own aggregation)
-    from tickets.report_facts import FcrRule  # noqa: PLC0415
-    from tickets.report_figures import ReportRules  # noqa: PLC0415
-
-    env = os.environ.get
-    rules = ReportRules(threshold=int(env('HOTLINE_SERVICE_LEVEL_SECONDS', '25')),
-                        short_abandon=int(env('HOTLINE_SHORT_ABANDON_SECONDS', '5')),
-                        fcr=FcrRule(days=int(env('HOTLINE_FCR_DAYS', '7'))))
-    with Session(bind=op.get_bind()) as s:
-        rebuild(s, rules, env('HOTLINE_TIMEZONE', 'Europe/Berlin'), datetime.now(UTC))
-        s.flush()
 
 
 def downgrade() -> None:
