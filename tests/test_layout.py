@@ -50,3 +50,15 @@ def test_no_package_shadows_a_stdlib_module() -> None:
     assert clashes == []
     top = {p.name for p in ROOT.iterdir() if (p / "__init__.py").exists()}
     assert not top & set(sys.stdlib_module_names), top & set(sys.stdlib_module_names)
+
+
+PRODUCT = ("agent_console", "cti", "queue", "tickets", "hotline_cli")
+
+
+def test_no_product_module_over_400_lines_and_a_small_composition_root() -> None:
+    """The structure rule: small modules (migrations are data, not modules to read), and
+    agent_console/app.py only wires (about 200 lines at most)."""
+    long = {str(p.relative_to(ROOT)): n for pkg in PRODUCT for p in (ROOT / pkg).rglob("*.py")
+            if "migrations" not in p.parts and (n := len(p.read_text().splitlines())) > 400}
+    assert long == {}
+    assert len((ROOT / "agent_console" / "app.py").read_text().splitlines()) <= 200

@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, inspect, select, table
 
-from agent_console.app import _policy, _writer
+from agent_console.assembly import policy_of, writer_of
 from agent_console.mail_out import notices_of
 from agent_console.settings import Settings
 from cti.bus import EventBus
@@ -149,7 +149,7 @@ async def test_postgres_stopped_for_30_seconds_and_started_loses_nothing(private
     bus = EventBus()
     created = capture_events(bus, TicketCreated)
     parent_engine = make_engine(pg.url)  # the thread writer's; the process writer opens its own
-    writer = _writer(settings, session_factory(parent_engine), _policy(settings), bus, notices_of(settings))
+    writer = writer_of(settings, session_factory(parent_engine), policy_of(settings), bus, notices_of(settings))
     assert isinstance(writer._pool, concurrent.futures.ProcessPoolExecutor), "not the writer `hotline serve` runs"
     writer.start()
     try:

@@ -1,0 +1,107 @@
+"""The composition root's parts: how agent_console.app builds the pieces that depend on
+settings (the SLA policy, the ticket writer in or out of process, the AMI bridge, the
+way to the PBX with or without Redis, the escalation job) and the start-up checks.
+
+Layer: edge, part of the one composition root: only agent_console.app calls these
+(and a test that builds the writer the same way); nothing here is created at import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from agent_console.escalation_job import EscalationJob
+from agent_console.hub import Hub
+from agent_console.mail_out import notices_of
+from agent_console.scaleout.health import BusLink
+from agent_console.scaleout.link import Channels
+from agent_console.scaleout.port import LocalPbx, PbxPort
+from agent_console.scaleout.relay import BridgeRelay
+from agent_console.scaleout.remote import RemoteBridge
+from agent_console.settings import Settings
+from cti.bridge import AmiBridge
+from cti.bus import EventBus
+from cti.calls import CallRegistry
+from tickets import escalation_process, writer_process
+from tickets.calls_service import TicketService
+from tickets.escalation import Escalator
+from tickets.escalation_process import EscalatorConfig
+from tickets.models import Priority
+from tickets.outbox import NoticeConfig
+from tickets.service_calendar import parse_region
+from tickets.sla import ServiceHours, SlaPolicy
+from tickets.writer import DbWriter
+from tickets.writer_process import WriterConfig
+
+
+class ConfigError(RuntimeError):
+    """A setting needed to start is missing or wrong; the message names it."""
+
+
+def check(s: Settings) -> None:
+    if s.session_secret is None or len(s.session_secret.get_secret_value()) < 16:
+        raise ConfigError("HOTLINE_SESSION_SECRET is not set (at least 16 characters)")
+    if s.ami_enabled and s.ami_secret is None:
+        raise ConfigError("HOTLINE_AMI_SECRET is not set (or set HOTLINE_AMI_ENABLED=false)")
+
+
+def dispose(*engines: Engine) -> None:
+    for engine in engines:
+        engine.dispose()
+
+
+def policy_of(s: Settings) -> SlaPolicy:
+    hours = {Priority.CRITICAL: s.sla_hours_critical, Priority.HIGH: s.sla_hours_high,
+             Priority.NORMAL: s.sla_hours_normal, Priority.LOW: s.sla_hours_low}
+    return SlaPolicy(hours, ServiceHours.parse(s.service_hours) if s.service_hours else None, s.timezone,
+                     parse_region(s.holidays))
+
+
+def writer_of(settings: Settings, db: sessionmaker[Session], policy: SlaPolicy, bus: EventBus,
+            notices: NoticeConfig | None) -> DbWriter:
+    window = timedelta(minutes=settings.callback_window_minutes)
+    if settings.writer_process:  # the loop never waits for the writer's GIL
+        config = WriterConfig(settings.database_url, policy, window, settings.short_abandon_seconds, notices,
+                              settings.site)
+        return DbWriter(writer_process.handle, on_result=bus.publish, executor=writer_process.executor(config))
+    tickets = TicketService(db, policy=policy, callback_window=window,
+                            short_abandon_seconds=settings.short_abandon_seconds, notices=notices,
+                            site=settings.site)
+    return DbWriter(tickets.handle, on_result=bus.publish)
+
+
+def bridge_of(s: Settings, bus: EventBus, clock: Callable[[], datetime]) -> AmiBridge | None:
+    if not s.ami_enabled or s.ami_secret is None:
+        return None
+    return AmiBridge(host=s.ami_host, port=s.ami_port, username=s.ami_username,
+                     secret=s.ami_secret.get_secret_value(), bus=bus,
+                     registry=CallRegistry(s.default_region), clock=clock, queue=s.queue_name)
+
+
+def pbx_of(s: Settings, bus: EventBus, bridge: AmiBridge | None,
+         clock: Callable[[], datetime]) -> tuple[PbxPort | None, BusLink | None]:
+    """The way to the PBX, and with HOTLINE_REDIS_URL the link to the other instances:
+    the bridge instance relays its bridge, a web-only instance reaches it remotely."""
+    local = LocalPbx(bridge) if bridge else None
+    if not s.redis_url:
+        return local, None
+    channels = Channels.of(s.redis_prefix, s.queue_name, s.site)
+    if bridge is not None:
+        return local, BridgeRelay(s.redis_url, channels, bridge, clock, s.site)
+    remote = RemoteBridge(s.redis_url, channels, bus, clock, s.redis_action_timeout, s.site)
+    return remote, remote
+
+
+def escalation_of(s: Settings, db: sessionmaker[Session], policy: SlaPolicy, bus: EventBus, hub: Hub,
+                clock: Callable[[], datetime]) -> EscalationJob:
+    alarm_to = tuple(a.strip() for a in s.taskforce_mail.split(",") if a.strip())
+    config = EscalatorConfig(s.database_url, policy, notices_of(s), alarm_to)
+    return EscalationJob(Escalator(db, policy, config.notices, alarm_to), bus, hub, clock, s.escalation_every_seconds,
+                         escalation_process.executor(config) if s.writer_process and s.escalation_every_seconds > 0
+                         else None)
+
+
