@@ -32,7 +32,7 @@ from tickets.report_period import Period, PeriodError, period
 
 router = APIRouter(tags=["reports"])
 GroupName = Literal["", "queue", "organisation", "team", "channel", "category", "level", "language", "hour",
-                    "weekday", "agent"]
+                    "weekday", "site", "partner", "agent"]
 assert set(GroupName.__args__) == {"", AGENT_GROUP, *GROUPS}  # type: ignore[attr-defined]
 
 

@@ -6,9 +6,10 @@ Layer: domain, pure (no I/O, no clock). Must not import agent_console.
 An aggregate row is keyed (local day, dim, value, queue, level, priority): `dim` is
 "" for the desk-wide total (then level and priority are the ticket's, for the
 resolution table) or one of the report's groups (queue, organisation, team,
-channel, category, level, language, hour, weekday; then level and priority are
-""); `queue` is the call's queue (AHT adds the queue's wrap-up time at read time),
-"" on ticket rows. A `site` group would be one more dim value, no new column.
+channel, category, level, language, hour, weekday, site, partner; then level and
+priority are ""); `queue` is the call's queue (AHT adds the queue's wrap-up time at
+read time), "" on ticket rows. A new group is one more dim value, no new column
+(bump report_agg_models.LAYOUT so aggregates built without it are rebuilt).
 A row holds only additive figures, plus two mergeable ones: the longest wait
 (max) and the agents who answered, as up to four pseudonyms or "*" for five and
 more (the privacy rule needs "1 to 4 agents", never their figures). Times to

@@ -8,7 +8,9 @@ and after the change (a moved time dirties both hours). Marked as well:
 - the tickets whose first-contact resolution a new contact can undo: tickets from
   calls of the same contact or number that ended up to the aggregates' FCR days
   before it (FCR_WINDOW, the longest setting, before they were ever built);
-- for a contact or organisation, every call, ticket and callback grouped by it.
+- for a contact or organisation, every call, ticket and callback grouped by it;
+- for a user added, removed, or given another endpoint or partner, every call that
+  endpoint answered (and its ticket): the partner group is the user's partner now.
 Raw SQL that bypasses the ORM (none in hotline) is not seen: `hotline reports
 rebuild` recomputes everything.
 """
@@ -19,15 +21,16 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, event, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, event, inspect, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, sessionmaker
 
-from tickets.models import Callback, CallRecord, Contact, Organisation, Ticket, TicketHistory, TicketMessage
-from tickets.report_agg_models import ReportAggDirty, ReportAggMeta
+from tickets.models import Callback, CallRecord, Contact, Organisation, Ticket, TicketHistory, TicketMessage, User
+from tickets.report_agg_models import LAYOUT, ReportAggDirty, ReportAggMeta
 
 FCR_WINDOW = timedelta(days=90)  # the longest FCR setting (Settings.fcr_days le=90)
-_WATCHED = (CallRecord, Ticket, TicketHistory, TicketMessage, Callback, Contact, Organisation)
+_WATCHED = (CallRecord, Ticket, TicketHistory, TicketMessage, Callback, Contact, Organisation, User)
+_PLACEMENT = ("endpoint", "partner")  # what of a user the reports group by
 
 
 def hour_of(at: datetime) -> datetime:
@@ -48,7 +51,7 @@ def mark(conn: Connection, instants: Iterable[datetime | None]) -> None:
 
 def _fcr_window(conn: Connection) -> timedelta:
     """The FCR days the aggregates were built with (a change needs a rebuild), else the longest."""
-    days = conn.scalar(select(ReportAggMeta.fcr_days).where(ReportAggMeta.id == 1))
+    days = conn.scalar(select(ReportAggMeta.fcr_days).where(ReportAggMeta.id == LAYOUT))
     return FCR_WINDOW if days is None else timedelta(days=days)
 
 
@@ -99,6 +102,11 @@ def _organisations(conn: Connection, ids: list[int]) -> list[datetime]:
     return [*_contacts(conn, people), *tickets_where(conn, Ticket.organisation_id.in_(ids))]
 
 
+def _users(conn: Connection, ids: list[int]) -> list[datetime]:
+    endpoints = select(User.endpoint).where(User.id.in_(ids), User.endpoint.is_not(None))
+    return calls_where(conn, CallRecord.agent.in_(endpoints))
+
+
 def instants_of(conn: Connection, objects: Iterable[Any]) -> list[datetime]:
     """The times (as stored now) whose aggregates depend on these rows."""
     ids: dict[type, list[int]] = {kind: [] for kind in _WATCHED}
@@ -119,18 +127,22 @@ def instants_of(conn: Connection, objects: Iterable[Any]) -> list[datetime]:
         out += _contacts(conn, ids[Contact])
     if ids[Organisation]:
         out += _organisations(conn, ids[Organisation])
+    if ids[User]:
+        out += _users(conn, ids[User])
     return out
 
 
-def _watched(objects: Iterable[Any]) -> list[Any]:
-    return [o for o in objects if isinstance(o, _WATCHED)]
+def _watched(objects: Iterable[Any], every_user: bool = True) -> list[Any]:
+    """The watched rows; users changed in place only when their endpoint or partner changed."""
+    return [o for o in objects if isinstance(o, _WATCHED) and (
+        every_user or not isinstance(o, User) or any(inspect(o).attrs[a].history.has_changes() for a in _PLACEMENT))]
 
 
 def _before_flush(session: Session, flush: UOWTransaction, instances: Any) -> None:
-    touched = _watched([*session.dirty, *session.deleted])
+    touched = [*_watched(session.dirty, every_user=False), *_watched(session.deleted)]
     if touched:
         mark(session.connection(), instants_of(session.connection(), touched))
-    session.info["report_agg_flushing"] = _watched([*session.new, *session.dirty])
+    session.info["report_agg_flushing"] = [*_watched(session.new), *_watched(session.dirty, every_user=False)]
 
 
 def _after_flush(session: Session, flush: UOWTransaction) -> None:

@@ -2,7 +2,10 @@
 the time-to-resolve histograms, the dirty hours still to re-aggregate, and the rules
 the aggregates were built with.
 
-Layer: storage. A `site` group needs no column: it is one more `dim` value.
+Layer: storage. A group (site, partner, ...) needs no column: it is one more `dim`
+value. LAYOUT is the id of the one meta row: aggregates built by a hotline whose
+dims differ (before `site` and `partner`: id 1) have no meta row of this id, so
+reports read raw rows and the first catch-up rebuilds them; a new dim bumps it.
 """
 
 from __future__ import annotations
@@ -78,8 +81,11 @@ class ReportAggDirty(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
 
+LAYOUT = 2  # 1: the dims up to weekday; 2: + site, partner
+
+
 class ReportAggMeta(Base):
-    """One row: the rules the aggregates hold (a report with other rules reads raw rows)."""
+    """One row, id LAYOUT: the rules the aggregates hold (a report with other rules reads raw rows)."""
 
     __tablename__ = "report_agg_meta"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tickets.models import Callback, CallRecord, Ticket
 from tickets.report_agg import COLUMNS, Aggregates, aggregate
-from tickets.report_agg_models import ReportAgg, ReportAggDirty, ReportAggMeta, ReportAggResolve
+from tickets.report_agg_models import LAYOUT, ReportAgg, ReportAggDirty, ReportAggMeta, ReportAggResolve
 from tickets.report_build import Facts
 from tickets.report_data import load_callbacks, load_calls, load_tickets
 from tickets.report_figures import ReportRules
@@ -37,7 +37,8 @@ def rules_match(meta: ReportAggMeta | None, rules: ReportRules, tz: str) -> bool
 
 
 def meta(s: Session) -> ReportAggMeta | None:
-    return s.get(ReportAggMeta, 1)
+    """The meta row of this LAYOUT; None (never built, or built with other dims): rebuild."""
+    return s.get(ReportAggMeta, LAYOUT)
 
 
 def ranges(days: Sequence[date]) -> Iterator[tuple[date, date]]:
@@ -168,7 +169,7 @@ def rebuild(s: Session, rules: ReportRules, tz: str, now: datetime) -> int:
             write_days(s, a, b, rules, zone)
         days = len(all_days)
     conn.execute(insert(ReportAggMeta).values(
-        id=1, tz=tz, threshold=rules.threshold, short_abandon=rules.short_abandon, fcr_days=rules.fcr.days,
+        id=LAYOUT, tz=tz, threshold=rules.threshold, short_abandon=rules.short_abandon, fcr_days=rules.fcr.days,
         fcr_after_call_minutes=rules.fcr.after_call_minutes, built_at=now))
     return days
 

@@ -3,7 +3,9 @@
 Layer: service (sync, run off the event loop). Must not import agent_console.
 A call belongs to the period it entered the queue in (a call that never entered
 one, after hours, to the period it ended in); a ticket to the period it was
-created in; a callback to its first call's. Rows are read through the session's
+created in; a callback to its first call's. A call's partner is its answering
+agent's: the user whose endpoint is the call record's agent (who that user's
+partner is now; "" when nobody answered). Rows are read through the session's
 connection (Core rows, no ORM result machinery: a year is a million of them).
 """
 
@@ -25,6 +27,7 @@ from tickets.models import (
     Ticket,
     TicketHistory,
     TicketMessage,
+    User,
 )
 from tickets.report_build import Facts
 from tickets.report_facts import CallbackFact, CallFact, TicketFact
@@ -52,12 +55,19 @@ def _in(column: Any, start: datetime, end: datetime) -> ColumnElement[bool]:
     return and_(column >= start, column < end)
 
 
+def partner(answered: object, name: str | None) -> str:
+    """The answering agent's partner; "" when nobody answered (or no user has that endpoint)."""
+    return (name or "") if answered is not None else ""
+
+
 def load_calls(s: Session, start: datetime, end: datetime) -> list[CallFact]:
     org = aliased(Organisation)
     q = (select(CallRecord.linkedid, raw(CallRecord.entered_at), raw(CallRecord.ended_at), CallRecord.outcome,
                 CallRecord.wait_seconds, CallRecord.talk_seconds, raw(CallRecord.answered_at), CallRecord.queue,
                 CallRecord.agent, CallRecord.caller_number, CallRecord.contact_id, org.name,
-                CallRecord.route_team, Contact.team, org.team, Contact.language, Ticket.category, Ticket.level)
+                CallRecord.route_team, Contact.team, org.team, Contact.language, Ticket.category, Ticket.level,
+                CallRecord.site, User.partner)
+         .outerjoin(User, User.endpoint == CallRecord.agent)
          .outerjoin(Contact, Contact.id == CallRecord.contact_id)
          .outerjoin(org, org.id == Contact.organisation_id)
          .outerjoin(Ticket, Ticket.id == CallRecord.ticket_id)
@@ -66,13 +76,14 @@ def load_calls(s: Session, start: datetime, end: datetime) -> list[CallFact]:
                     and_(CallRecord.entered_at.is_(None), _in(CallRecord.ended_at, start, end)))))
     out = []
     for (linkedid, entered, ended, outcome, wait, talk, answered_at, queue, agent, number, contact, org_name,
-         route_team, contact_team, org_team, language, category, level) in s.connection().execute(q):
+         route_team, contact_team, org_team, language, category, level, site, who) in s.connection().execute(q):
         out.append(CallFact(
             linkedid=linkedid, at=utc(entered or ended) or start, outcome=outcome or "", wait_seconds=wait or 0.0,
             talk_seconds=talk or 0.0, answered=answered_at is not None, queue=queue or "", agent=agent or "",
             number=number or "", contact_id=contact, organisation=org_name or "",
             team=route_team or contact_team or org_team or "", language=language or "",
-            category=category or "", level="" if level is None else str(level)))
+            category=category or "", level="" if level is None else str(level), site=site,
+            partner=partner(answered_at, who)))
     return out
 
 
@@ -111,16 +122,17 @@ def load_tickets(s: Session, start: datetime, end: datetime) -> list[TicketFact]
                 raw(Ticket.priority), Ticket.team, org.name, contact_org.name, Contact.language, CallRecord.queue,
                 CallRecord.agent, Ticket.contact_id, CallRecord.caller_number, raw(CallRecord.ended_at),
                 raw(CallRecord.answered_at), raw(Ticket.due_at), raw(Ticket.status), Ticket.first_contact_resolution,
-                Ticket.csat)
+                Ticket.csat, Ticket.site, User.partner)
          .outerjoin(Contact, Contact.id == Ticket.contact_id)
          .outerjoin(org, org.id == Ticket.organisation_id)
          .outerjoin(contact_org, contact_org.id == Contact.organisation_id)
          .outerjoin(CallRecord, and_(CallRecord.linkedid == Ticket.linkedid, CallRecord.site == Ticket.site))
+         .outerjoin(User, User.endpoint == CallRecord.agent)
          .where(created))
     changes, messages = _status_changes(s, created), _messages(s, created)
     out = []
     for (tid, at, channel, category, level, priority, team, org_name, contact_org_name, language, queue, agent,
-         contact, number, ended, answered, due, status, manual, csat) in s.connection().execute(q):
+         contact, number, ended, answered, due, status, manual, csat, site, who) in s.connection().execute(q):
         first, last, reopened = _resolution(changes.get(tid, []), str(status) in _DONE)
         from_call = answered is not None and ended is not None
         out.append(TicketFact(
@@ -129,19 +141,19 @@ def load_tickets(s: Session, start: datetime, end: datetime) -> list[TicketFact]
             language=language or "", queue=queue or "", agent=agent or "", contact_id=contact,
             number=number or "", call_ended_at=utc(ended) if from_call else None, due_at=utc(due),
             first_resolved_at=first, resolved_at=last, reopened=reopened, manual_fcr=bool(manual),
-            messages=tuple(sorted(messages.get(tid, ()))), csat=csat))
+            messages=tuple(sorted(messages.get(tid, ()))), csat=csat, site=site, partner=partner(answered, who)))
     return out
 
 
 def load_callbacks(s: Session, start: datetime, end: datetime) -> list[CallbackFact]:
     q = (select(raw(Callback.first_call_at), raw(Callback.status), Callback.queue, Organisation.name, Contact.team,
-                Contact.language)
+                Contact.language, Callback.site)
          .outerjoin(Contact, Contact.id == Callback.contact_id)
          .outerjoin(Organisation, Organisation.id == Contact.organisation_id)
          .where(_in(Callback.first_call_at, start, end)))
     return [CallbackFact(at=utc(at), done=status == CallbackStatus.DONE.value, queue=queue or "",
-                         organisation=org or "", team=team or "", language=language or "")
-            for at, status, queue, org, team, language in s.connection().execute(q)]
+                         organisation=org or "", team=team or "", language=language or "", site=site)
+            for at, status, queue, org, team, language, site in s.connection().execute(q)]
 
 
 def load(sessions: sessionmaker[Session], start: datetime, end: datetime, fcr_days: int) -> Facts:

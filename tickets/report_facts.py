@@ -3,7 +3,7 @@ automatic first-contact-resolution (FCR) rule.
 
 Layer: domain, pure (no I/O, no clock). Must not import agent_console. The facts
 carry the attributes a report groups by under the same names (queue,
-organisation, team, channel, category, level, language, agent) and `at`, the
+organisation, team, channel, category, level, language, site, partner, agent) and `at`, the
 time the hour-of-day and weekday groups are taken from.
 
 FCR, measured automatically (FCR_DEFINITION is printed on the report page): a
@@ -65,6 +65,8 @@ class CallFact:
     category: str  # of the call's ticket, "" without one
     level: str  # of the call's ticket, "" without one
     channel: str = "phone"
+    site: str = "main"  # the entry site (tickets.sites)
+    partner: str = ""  # the answering agent's (their user's partner), "" when nobody answered
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +92,8 @@ class TicketFact:
     manual_fcr: bool  # the agent's checkbox
     messages: tuple[datetime, ...] = ()  # mails/form entries on it
     csat: int | None = None  # the caller's post-call survey answer, 1-5
+    site: str = "main"  # its call's entry site (mail, form: "main")
+    partner: str = ""  # its call's answering agent's partner, "" otherwise
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +108,8 @@ class CallbackFact:
     category: str = ""
     level: str = ""
     agent: str = ""
+    site: str = "main"
+    partner: str = ""  # nobody answered the call it stands for
 
 
 Key = tuple[str, object]

@@ -8,7 +8,9 @@ queue's wrap-up time, given per queue.
 Privacy (works-council rule): with per-agent figures off (`per_agent=False`) no
 group is an agent, and a group whose answered calls were taken by 1 to 4 agents
 shows no figures at all (`suppressed: true`), since they would describe those few
-people; the desk-wide total row is never suppressed. With per-agent figures on,
+people; the desk-wide total row is never suppressed. The same holds for a partner
+(who staffs the agents): a partner whose 1 to 4 agents answered the period's calls
+is those people's figures, so it is suppressed like any such group. With per-agent figures on,
 an agent's row with fewer than MIN_GROUP answered calls is suppressed.
 """
 
@@ -34,7 +36,8 @@ from tickets.report_facts import (
     first_contact_resolved,
 )
 
-GROUPS = ("queue", "organisation", "team", "channel", "category", "level", "language", "hour", "weekday")
+GROUPS = ("queue", "organisation", "team", "channel", "category", "level", "language", "hour", "weekday", "site",
+          "partner")
 AGENT_GROUP = "agent"
 MIN_GROUP = 5
 CHANNELS = ("phone", "email", "fax", "form")

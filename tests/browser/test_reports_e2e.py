@@ -119,6 +119,16 @@ def test_change_period_and_grouping_sort_and_print(demo: DemoServer, browser: An
         for r in week["rows"]:
             if not r["suppressed"]:
                 same(got[r["group"]], r)
+        # by partner (the answering agent's; unanswered calls: none)
+        assert page.inner_text("#f-group option[value=site]") == "Site"
+        page.select_option("#f-group", "partner")
+        show(page, r"period=week.*group=partner")
+        by_partner = api(page, "period=week&date=2026-11-12&group=partner")
+        got = rows(page)
+        assert set(got) == {r["group"] for r in by_partner["rows"]}
+        for r in by_partner["rows"]:
+            if not r["suppressed"]:
+                same(got[r["group"]], r)
         # custom period, grouped by channel (no call agents: nothing suppressed), then sorted by requests
         page.select_option("#f-period", "custom")
         assert page.is_hidden("#f-date") and page.is_visible("#f-from")

@@ -151,9 +151,11 @@ def test_periods_and_groups(month: Any, login: Any) -> None:
     level = {x["group"]: x for x in sven.get(MONTH + "&group=level").json()["rows"]}
     assert level["3"]["requests"] == 1 and level["3"]["suppressed"] is False  # T11: no call, no agent
     assert level["2"]["suppressed"] is True  # T4's call L4: one agent
+    site = {x["group"]: x for x in sven.get(MONTH + "&group=site").json()["rows"]}
+    assert set(site) == {"main"} and site["main"]["offered"] == 13 and site["main"]["requests"] == 11
     weekday = sven.get(MONTH + "&group=weekday").json()["rows"]
     assert all(w["group"] in {str(n) for n in range(7)} for w in weekday)
-    for bad in ("period=year", "period=custom&from=2026-11-05&to=2026-11-01", "group=site", "date=2026-13-01",
+    for bad in ("period=year", "period=custom&from=2026-11-05&to=2026-11-01", "group=city", "date=2026-13-01",
                 "format=xml", "period=custom&from=2020-01-01&to=2026-01-01", "period=month&date=9999-12-15",
                 "period=day&date=0001-01-01", "period=custom&from=2999-12-01&to=3000-01-01", "group=PJSIP%2F1001"):
         r = sven.get(f"/api/reports/summary?{bad}")
@@ -167,7 +169,8 @@ def test_who_may_read_and_the_per_agent_switch(month: Any, login: Any) -> None:
     assert sven.get("/api/reports/settings").json() == {"per_agent": False, "fcr_days": 7}
     # off (the default): no agent group, and nothing names an agent or shows a group of < 5 agents
     assert sven.get(MONTH + "&group=agent").status_code == 403
-    for group in ("", "queue", "hour", "weekday", "organisation", "team", "language", "category", "level"):
+    for group in ("", "queue", "hour", "weekday", "organisation", "team", "language", "category", "level", "site",
+                  "partner"):
         for fmt in ("json", "csv"):
             text = sven.get(f"{MONTH}&group={group}&format={fmt}").text
             assert "PJSIP" not in text and "1001" not in text, (group, fmt)
