@@ -24,7 +24,7 @@ from typing import Any
 
 from agent_console import views
 from agent_console.hub import SUPERVISORS_ONLY, Audience, Hub, agents
-from agent_console.pops import PopBook, PopEnricher
+from agent_console.pops import PopBook, PopEnricher, callback_linkedid, callback_pop
 from cti import events as ev
 from cti.bus import EventBus
 from cti.tasks import TaskSet
@@ -46,7 +46,8 @@ class HistoryReady:
     linkedid: str
 
 
-Item = ev.CallUpdated | ev.AgentUpdated | TicketCreated | TicketUpdated | HistoryReady
+Item = (ev.CallUpdated | ev.AgentUpdated | TicketCreated | TicketUpdated | HistoryReady
+        | ev.CallbackRinging | ev.CallbackDialed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +95,8 @@ class PopNotifier:
 
     def subscribe(self, bus: EventBus) -> None:
         # TicketUpdated: an edit, from this instance's API or (scaled out) a peer's
-        for kind in (ev.CallUpdated, ev.AgentUpdated, TicketCreated, TicketUpdated):
+        for kind in (ev.CallUpdated, ev.AgentUpdated, TicketCreated, TicketUpdated, ev.CallbackRinging,
+                     ev.CallbackDialed):
             bus.subscribe(kind, self._inbox.put_nowait)
 
     def start(self) -> None:
@@ -129,6 +131,10 @@ class PopNotifier:
             await self._on_call(item)
         elif isinstance(item, HistoryReady):
             self._enrich(item.linkedid)
+        elif isinstance(item, ev.CallbackRinging):
+            await self._callback_ringing(item)
+        elif isinstance(item, ev.CallbackDialed):
+            self._callback_dialed(item)
         elif isinstance(item, ev.AgentUpdated):
             self.hub.publish("agent.state", views.agent_json(item.agent, self.clock()),
                              agents(item.agent.agent, supervisors=True))
@@ -219,6 +225,26 @@ class PopNotifier:
             await asyncio.wait({found.history}, timeout=ANSWER_WAITS_FOR_HISTORY)
             self._enrich(linkedid)
         self._settled.add(linkedid)
+
+    # --- callbacks: the agent's phone rings first, outside any queue ---------------------
+    async def _callback_ringing(self, e: ev.CallbackRinging) -> None:
+        try:
+            match = (await asyncio.to_thread(self.enricher.match_pops, [e.caller_raw or e.caller_number]))[0]
+        except Exception:  # the database may be down: pop the callback anyway
+            log.exception("customer lookup for callback %d failed; popping without it", e.callback_id)
+            match = _unavailable(e.caller_number)
+        pop = callback_pop(e, match)
+        self.book.pops[pop["linkedid"]] = pop
+        self.book.popped[pop["linkedid"]] = {e.agent}
+        self._call_message("call.ringing", pop, agents(e.agent))
+
+    def _callback_dialed(self, e: ev.CallbackDialed) -> None:
+        """The caller answered: the pop stays (the agent talks to them); not reached: withdrawn."""
+        lid = callback_linkedid(e.callback_id)
+        to = self.book.popped.get(lid, set())
+        if to and e.dial_status != "ANSWER":
+            self._call_message("call.withdrawn", {"linkedid": lid, "reason": "callback_not_reached"}, agents(*to))
+        self.book.forget(lid)
 
     # --- calls ------------------------------------------------------------------------
     async def _on_call(self, u: ev.CallUpdated) -> None:
