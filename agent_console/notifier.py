@@ -92,6 +92,7 @@ class PopNotifier:
         self._matcher: asyncio.Task[None] | None = None
         self._settled: set[str] = set()  # linkedids past ringing: no call.enriched any more
         self._tasks = TaskSet()
+        self._callbacks: dict[str, tuple[str, bool]] = {}  # agent -> (callback pop out, phone seen busy)
 
     def subscribe(self, bus: EventBus) -> None:
         # TicketUpdated: an edit, from this instance's API or (scaled out) a peer's
@@ -136,6 +137,7 @@ class PopNotifier:
         elif isinstance(item, ev.CallbackDialed):
             self._callback_dialed(item)
         elif isinstance(item, ev.AgentUpdated):
+            self._callback_agent(item.agent)
             self.hub.publish("agent.state", views.agent_json(item.agent, self.clock()),
                              agents(item.agent.agent, supervisors=True))
         elif isinstance(item, TicketCreated):
@@ -236,14 +238,32 @@ class PopNotifier:
         pop = callback_pop(e, match)
         self.book.pops[pop["linkedid"]] = pop
         self.book.popped[pop["linkedid"]] = {e.agent}
+        self._callbacks[e.agent] = (pop["linkedid"], False)
         self._call_message("call.ringing", pop, agents(e.agent))
 
     def _callback_dialed(self, e: ev.CallbackDialed) -> None:
         """The caller answered: the pop stays (the agent talks to them); not reached: withdrawn."""
         lid = callback_linkedid(e.callback_id)
+        self._callback_over(lid, None if e.dial_status == "ANSWER" else "callback_not_reached")
+
+    def _callback_agent(self, agent: ev.AgentSnapshot) -> None:
+        """The agent did not answer the callback's ring (no HotlineCallbackResult comes then):
+        the phone was busy (ringing) and is free again, or the agent paused or left."""
+        out = self._callbacks.get(agent.agent)
+        if out is None:
+            return
+        lid, busy = out
+        if agent.state in (ev.AgentState.ON_CALL, ev.AgentState.RINGING):
+            self._callbacks[agent.agent] = (lid, True)
+        elif busy or agent.state in (ev.AgentState.PAUSED, ev.AgentState.LOGGED_OUT, ev.AgentState.UNAVAILABLE):
+            self._callback_over(lid, "no_answer")
+
+    def _callback_over(self, lid: str, reason: str | None) -> None:
         to = self.book.popped.get(lid, set())
-        if to and e.dial_status != "ANSWER":
-            self._call_message("call.withdrawn", {"linkedid": lid, "reason": "callback_not_reached"}, agents(*to))
+        if to and reason is not None:
+            self._call_message("call.withdrawn", {"linkedid": lid, "reason": reason}, agents(*to))
+        for agent in to:
+            self._callbacks.pop(agent, None)
         self.book.forget(lid)
 
     # --- calls ------------------------------------------------------------------------

@@ -82,3 +82,36 @@ def test_the_pop_of_an_unknown_wait_says_none() -> None:
     pop = callback_pop(ev.CallbackRinging(T0, 5, "PJSIP/1002", "", "+4934125385555", "", None, None), {})
     assert pop["callback"] == {"id": 5, "waited_seconds": None, "ticket_id": None}
     assert pop["caller"]["number"] == "+4934125385555"
+
+
+def _agent(state: ev.AgentState, agent: str = "PJSIP/1001") -> ev.AgentUpdated:
+    return ev.AgentUpdated(T0, ev.AgentSnapshot(agent, agent[-4:], state, "", T0, ("hotline",), None))
+
+
+def test_an_agent_who_does_not_answer_the_callbacks_ring_loses_the_pop() -> None:
+    """No HotlineCallbackResult comes then: the phone rang (busy) and is free again."""
+    async def test(rig: Rig) -> None:
+        await _send(rig, RINGING)
+        _seen(rig.anna)
+        await _send(rig, _agent(ev.AgentState.AVAILABLE))  # not yet busy: the ring may be on its way
+        await _send(rig, _agent(ev.AgentState.ON_CALL, "PJSIP/1002"))  # someone else
+        await _send(rig, _agent(ev.AgentState.ON_CALL))  # the phone rings
+        assert [k for k, _ in _seen(rig.anna)] == ["agent.state", "agent.state"]
+        await _send(rig, _agent(ev.AgentState.AVAILABLE))  # and stopped, unanswered
+        withdrawn, state = _seen(rig.anna)
+        assert withdrawn == ("call.withdrawn", {"linkedid": "callback-42", "reason": "no_answer", "site": "main"})
+        assert state[0] == "agent.state"
+        assert rig.notifier.book.ringing_for("PJSIP/1001") == []
+        await _send(rig, RINGING)
+        _seen(rig.anna)
+        await _send(rig, _agent(ev.AgentState.PAUSED))  # paused while it rang
+        assert [k for k, _ in _seen(rig.anna)] == ["call.withdrawn", "agent.state"]
+        await _send(rig, RINGING)
+        _seen(rig.anna)
+        await _send(rig, _agent(ev.AgentState.ON_CALL))
+        await _send(rig, ev.CallbackDialed(T0, 42, "ANSWER"))  # the caller answered: the pop stays
+        await _send(rig, _agent(ev.AgentState.AVAILABLE))  # the callback call is over
+        assert [k for k, _ in _seen(rig.anna)] == ["agent.state", "agent.state"]
+
+    _run(test)
+
