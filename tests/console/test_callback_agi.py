@@ -43,6 +43,10 @@ class Recorder:
         self.sent: list[tuple[str, dict[str, str]]] = []
         self.woken = 0
         self.refuse = False
+        self.told: list[object] = []  # what the dispatcher published
+
+    async def publish(self, event: object) -> None:
+        self.told.append(event)
 
     async def note(self, event: ev.DomainEvent) -> None:
         self.noted.append(event)
@@ -176,16 +180,13 @@ async def test_a_number_off_the_dial_allow_list_is_not_offered_nor_kept_nor_dial
 
 
 async def test_every_dispatcher_round_tells_the_wallboard_the_callbacks_waiting(database_url: str) -> None:
-    projection, rec, told = QueueProjection(), Recorder(), []
-
-    async def publish(event: object) -> None:
-        told.append(event)
-
+    projection, rec = QueueProjection(), Recorder()
+    told = rec.told
     with db_sessions(database_url) as sessions:
         wipe(sessions)
         places = CallbackPlaces(sessions)
         dispatcher = CallbackDispatcher(places, projection, "hotline", lambda: NOW, rec.send, lambda: True,
-                                        ALLOW, publish=publish)
+                                        ALLOW, publish=rec.publish)
         try:
             await dispatcher.tick()
             places.request(new_linkedid(), NUMBER, NUMBER, "", "hotline", NOW - timedelta(seconds=40), NOW)
@@ -202,11 +203,8 @@ async def test_every_dispatcher_round_tells_the_wallboard_the_callbacks_waiting(
 async def test_the_dispatcher_tells_the_console_who_is_called_back_once_the_agent_rings(database_url: str) -> None:
     """The Originate passes no queue: CallbackRinging is what pops it (agent_console.notifier),
     with how long the caller waited before pressing 1 (the call record's wait) and the ticket."""
-    projection, rec, told = QueueProjection(), Recorder(), []
-
-    async def publish(event: object) -> None:
-        told.append(event)
-
+    projection, rec = QueueProjection(), Recorder()
+    told = rec.told
     with db_sessions(database_url) as sessions:
         wipe(sessions)
         places = CallbackPlaces(sessions)
@@ -216,7 +214,7 @@ async def test_the_dispatcher_tells_the_console_who_is_called_back_once_the_agen
             s.execute(update(CallRecord).where(CallRecord.linkedid == linkedid).values(wait_seconds=95.0))
             ticket_id = s.scalar(select(Callback.ticket_id).where(Callback.id == callback_id))
         dispatcher = CallbackDispatcher(places, projection, "hotline", lambda: NOW, rec.send, lambda: True,
-                                        ALLOW, publish=publish)
+                                        ALLOW, publish=rec.publish)
         try:
             _agent(projection, ev.AgentState.AVAILABLE)
             rec.refuse = True
