@@ -122,7 +122,7 @@ class CallbackDispatcher:
                  clock: Callable[[], datetime], send: Send, connected: Callable[[], bool],
                  allow: DialAllowList, every: float = TICK_SECONDS, publish: Publish | None = None) -> None:
         self.places, self.projection, self.queue, self.clock = places, projection, queue, clock
-        self.allow, self.publish = allow, publish  # publish: the wallboard's CallbacksWaiting
+        self.allow, self.publish = allow, publish  # the wallboard's CallbacksWaiting, the pop's CallbackRinging
         self.send, self.connected, self.every = send, connected, every
         self._wake = asyncio.Event()
         self._tasks = TaskSet()
@@ -195,7 +195,23 @@ class CallbackDispatcher:
             log.warning("callback %d: Originate failed (%s); waiting again", place.callback_id, exc)
             await self._db(self.places.save, cb.after_attempt(place, None, now))
             return False
+        await self._ringing(place.callback_id, chosen.agent, now)
         return True
+
+    async def _ringing(self, callback_id: int, agent: str, now: datetime) -> None:
+        """Tell the agent's console (the notifier) it is a callback that rings: the
+        originated call passes no queue, so no call.ringing would say so otherwise."""
+        if self.publish is None:
+            return
+        try:
+            caller = await self._db(self.places.caller, callback_id)
+        except Exception:  # the database for a moment: the phone rings without the pop
+            log.exception("callback %d: caller not read; no pop", callback_id)
+            return
+        if caller is not None:
+            await self.publish(ev.CallbackRinging(
+                at=now, callback_id=callback_id, agent=agent, caller_raw=caller.raw, caller_number=caller.number,
+                caller_name=caller.name, waited_seconds=caller.waited_seconds, ticket_id=caller.ticket_id))
 
     async def _dialed(self, event: ev.CallbackDialed) -> None:
         place = await self._db(self.places.place, event.callback_id)

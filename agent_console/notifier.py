@@ -24,7 +24,7 @@ from typing import Any
 
 from agent_console import views
 from agent_console.hub import SUPERVISORS_ONLY, Audience, Hub, agents
-from agent_console.pops import PopBook, PopEnricher
+from agent_console.pops import PopBook, PopEnricher, callback_linkedid, callback_pop
 from cti import events as ev
 from cti.bus import EventBus
 from cti.tasks import TaskSet
@@ -46,7 +46,8 @@ class HistoryReady:
     linkedid: str
 
 
-Item = ev.CallUpdated | ev.AgentUpdated | TicketCreated | TicketUpdated | HistoryReady
+Item = (ev.CallUpdated | ev.AgentUpdated | TicketCreated | TicketUpdated | HistoryReady
+        | ev.CallbackRinging | ev.CallbackDialed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +92,12 @@ class PopNotifier:
         self._matcher: asyncio.Task[None] | None = None
         self._settled: set[str] = set()  # linkedids past ringing: no call.enriched any more
         self._tasks = TaskSet()
+        self._callbacks: dict[str, tuple[str, bool]] = {}  # agent -> (callback pop out, phone seen busy)
 
     def subscribe(self, bus: EventBus) -> None:
         # TicketUpdated: an edit, from this instance's API or (scaled out) a peer's
-        for kind in (ev.CallUpdated, ev.AgentUpdated, TicketCreated, TicketUpdated):
+        for kind in (ev.CallUpdated, ev.AgentUpdated, TicketCreated, TicketUpdated, ev.CallbackRinging,
+                     ev.CallbackDialed):
             bus.subscribe(kind, self._inbox.put_nowait)
 
     def start(self) -> None:
@@ -129,7 +132,12 @@ class PopNotifier:
             await self._on_call(item)
         elif isinstance(item, HistoryReady):
             self._enrich(item.linkedid)
+        elif isinstance(item, ev.CallbackRinging):
+            await self._callback_ringing(item)
+        elif isinstance(item, ev.CallbackDialed):
+            self._callback_dialed(item)
         elif isinstance(item, ev.AgentUpdated):
+            self._callback_agent(item.agent)
             self.hub.publish("agent.state", views.agent_json(item.agent, self.clock()),
                              agents(item.agent.agent, supervisors=True))
         elif isinstance(item, TicketCreated):
@@ -219,6 +227,44 @@ class PopNotifier:
             await asyncio.wait({found.history}, timeout=ANSWER_WAITS_FOR_HISTORY)
             self._enrich(linkedid)
         self._settled.add(linkedid)
+
+    # --- callbacks: the agent's phone rings first, outside any queue ---------------------
+    async def _callback_ringing(self, e: ev.CallbackRinging) -> None:
+        try:
+            match = (await asyncio.to_thread(self.enricher.match_pops, [e.caller_raw or e.caller_number]))[0]
+        except Exception:  # the database may be down: pop the callback anyway
+            log.exception("customer lookup for callback %d failed; popping without it", e.callback_id)
+            match = _unavailable(e.caller_number)
+        pop = callback_pop(e, match)
+        self.book.pops[pop["linkedid"]] = pop
+        self.book.popped[pop["linkedid"]] = {e.agent}
+        self._callbacks[e.agent] = (pop["linkedid"], False)
+        self._call_message("call.ringing", pop, agents(e.agent))
+
+    def _callback_dialed(self, e: ev.CallbackDialed) -> None:
+        """The caller answered: the pop stays (the agent talks to them); not reached: withdrawn."""
+        lid = callback_linkedid(e.callback_id)
+        self._callback_over(lid, None if e.dial_status == "ANSWER" else "callback_not_reached")
+
+    def _callback_agent(self, agent: ev.AgentSnapshot) -> None:
+        """The agent did not answer the callback's ring (no HotlineCallbackResult comes then):
+        the phone was busy (ringing) and is free again, or the agent paused or left."""
+        out = self._callbacks.get(agent.agent)
+        if out is None:
+            return
+        lid, busy = out
+        if agent.state in (ev.AgentState.ON_CALL, ev.AgentState.RINGING):
+            self._callbacks[agent.agent] = (lid, True)
+        elif busy or agent.state in (ev.AgentState.PAUSED, ev.AgentState.LOGGED_OUT, ev.AgentState.UNAVAILABLE):
+            self._callback_over(lid, "no_answer")
+
+    def _callback_over(self, lid: str, reason: str | None) -> None:
+        to = self.book.popped.get(lid, set())
+        if to and reason is not None:
+            self._call_message("call.withdrawn", {"linkedid": lid, "reason": reason}, agents(*to))
+        for agent in to:
+            self._callbacks.pop(agent, None)
+        self.book.forget(lid)
 
     # --- calls ------------------------------------------------------------------------
     async def _on_call(self, u: ev.CallUpdated) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from cti.callback_events import CallbackRinging
 from tickets.lookup import CustomerLookup, LookupResult
 
 
@@ -76,6 +77,21 @@ class PopEnricher:
             recent = self.desk.recent_calls(number=match["number"], limit=5)
         callbacks = self.desk.callbacks(limit=5, number=match["number"]) if match.get("number") else []
         return {"open_tickets": open_tickets, "recent_calls": recent, "callbacks": callbacks}
+
+
+def callback_linkedid(callback_id: int) -> str:
+    """The pop key of a callback's call (its real Linkedid is Asterisk's, unknown here)."""
+    return f"callback-{int(callback_id)}"
+
+
+def callback_pop(e: CallbackRinging, match: dict[str, Any]) -> dict[str, Any]:
+    """The call.ringing message of a callback: an ordinary pop's fields, and `callback`."""
+    return {"linkedid": callback_linkedid(e.callback_id), "queue": "",
+            "caller": {"number": e.caller_number, "raw": e.caller_raw, "name": e.caller_name},
+            "match": match, "open_tickets": [], "recent_calls": [], "callbacks": [], "enriched": False,
+            "ticket_id": e.ticket_id, "entered_at": e.at.isoformat(), "route": None,
+            "wait_seconds": 0.0, "position": 0,
+            "callback": {"id": e.callback_id, "waited_seconds": e.waited_seconds, "ticket_id": e.ticket_id}}
 
 
 @dataclass

@@ -25,3 +25,19 @@ class CallbackDialed:
     at: datetime
     callback_id: int
     dial_status: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackRinging:
+    """hotline rang the agent's phone for a callback (its Originate was accepted): the
+    agent's console pops "Callback to <caller>". Not from AMI: the dispatcher says it,
+    since the originated call never passes a queue (the registry sees no call for it)."""
+
+    at: datetime
+    callback_id: int
+    agent: str  # the interface rung first, e.g. PJSIP/1001
+    caller_raw: str  # as the caller called in; caller-supplied, like caller_name: escape
+    caller_number: str  # E.164, the number dialled
+    caller_name: str
+    waited_seconds: float | None  # how long the caller waited before asking for the callback
+    ticket_id: int | None  # the ticket made when the caller pressed 1

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from cti.callback_events import CallbackDialed as CallbackDialed
 from cti.callback_events import CallbackRequested as CallbackRequested
+from cti.callback_events import CallbackRinging as CallbackRinging
 from cti.origin import CallOverflowed as CallOverflowed
 from cti.origin import Origin as Origin
 

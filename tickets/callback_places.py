@@ -15,6 +15,7 @@ record starts with outcome `callback`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +29,16 @@ from tickets.models import Callback, CallbackStatus, CallRecord, Contact, Priori
 from tickets.sites import DEFAULT_SITE
 from tickets.sla import SlaPolicy
 from tickets.subjects import call_subject
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackCaller:
+    raw: str
+    number: str
+    name: str
+    waited_seconds: float | None
+    ticket_id: int | None
+
 
 _ACTIVE = (PlaceState.WAITING.value, PlaceState.DIALING.value)
 
@@ -101,6 +112,18 @@ class CallbackPlaces:
         with self.sessions() as session:
             item = session.get(Callback, callback_id)
             return _place(item) if item is not None and item.place_state else None
+
+    def caller(self, callback_id: int) -> CallbackCaller | None:
+        """Who a callback calls, how long they waited before asking, and their ticket
+        (the call record's wait; 0 for a caller who pressed 1 before joining the queue)."""
+        with self.sessions() as session:
+            item = session.get(Callback, callback_id)
+            if item is None:
+                return None
+            waited = session.scalar(select(CallRecord.wait_seconds).where(
+                CallRecord.site == item.site, CallRecord.linkedid == item.linkedid)) if item.linkedid else None
+            return CallbackCaller(item.caller_raw, item.caller_number, item.caller_name,
+                                  waited, item.ticket_id)
 
     def refuse(self, callback_id: int, reason: str) -> None:
         """A callback hotline will not dial (the dial allow-list): the item, open for an

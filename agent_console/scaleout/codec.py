@@ -30,7 +30,7 @@ VERSION = 2  # 2: event, state and announcement frames carry the site
 # projection, the hub and /healthz consume on a web-only instance.
 RELAYED: tuple[type, ...] = (ev.CallerJoinedQueue, ev.CallUpdated, ev.AgentUpdated, ev.PbxConnected,
                              ev.PbxDisconnected, TicketCreated, ev.QueueWrapUpTime, SurveyAnswered,
-                             CallbacksWaiting)
+                             CallbacksWaiting, ev.CallbackRinging, ev.CallbackDialed)  # the last two: a callback's pop
 # What every instance shares with all the others (the bridge instance and web
 # instances alike): edits made through one instance's API. Carried by PeerEvent.
 SHARED: tuple[type, ...] = (TicketUpdated,)

@@ -68,7 +68,9 @@ hc.context = {
       el("div", { class: "ctx-head" },
         el("span", { class: `badge phase ${ctx.phase}`, text: t(`console.phase.${ctx.phase}`) }),
         el("span", { class: "ctx-timer", id: "ctx-timer" }), el("span", { class: "muted", text: where }), close),
-      el("h2", { class: "caller", id: "context-caller", text: caller.text }),
+      el("h2", { class: "caller", id: "context-caller",
+                 text: ctx.callback ? t("console.callback_to", { caller: caller.text }) : caller.text }),
+      this.callbackFacts(ctx.callback),
       this.match(ctx),
       hc.contact.block(ctx),
       this.section("open_tickets", "ctx-tickets", this.tickets(ctx.open_tickets)),
@@ -96,6 +98,21 @@ hc.context = {
     }
     this._kb.get(contact.id).then(show);
     return ul;
+  },
+
+  // a callback hotline dials (agent first): how long the caller waited before asking,
+  // the callback item on /calls and the ticket made when they pressed 1
+  callbackFacts(cb) {
+    if (!cb) return "";
+    const el = hl.el.bind(hl), t = hl.t.bind(hl);
+    const waited = cb.waited_seconds === null || cb.waited_seconds === undefined ? ""
+      : t("console.callback_waited", { time: hl.fmt.timer(cb.waited_seconds) });
+    return el("p", { class: "callback-facts", id: "ctx-callback", "data-callback-id": cb.id },
+      el("span", { class: "badge callback", text: t("console.callback_badge") }),
+      waited ? el("span", { id: "ctx-callback-waited", text: waited }) : "",
+      el("a", { href: "/calls", id: "ctx-callback-item", text: t("console.callback_item", { id: cb.id }) }),
+      cb.ticket_id ? el("button", { type: "button", class: "link", id: "ctx-callback-ticket", text: t("calls.open_ticket"),
+                                    onclick: () => hc.ticket.open(cb.ticket_id) }) : "");
   },
 
   section(key, id, body) {

@@ -26,7 +26,7 @@ function fromPop(pop) {
   return { linkedid: pop.linkedid, site: pop.site, queue: pop.queue, caller: pop.caller, match: pop.match,
            open_tickets: pop.open_tickets || [], recent_calls: pop.recent_calls || [], callbacks: pop.callbacks,
            entered_at: pop.entered_at, wait_seconds: pop.wait_seconds, position: pop.position,
-           ticket_id: pop.ticket_id, phase: "ringing" };
+           ticket_id: pop.ticket_id, callback: pop.callback || null, phase: "ringing" };
 }
 
 // what a call event adds to the context (its times and figures; the caller if missing)
@@ -77,8 +77,9 @@ function renderAll() {
 
 function ring(pop) {
   const caller = hc.callerParts(pop.caller).text, c = pop.match && pop.match.contact;
-  hl.alerts.signal({ sound: "ring", title: hl.t("console.ring_title"), body: c ? `${caller} – ${c.name}` : caller,
-                     tag: pop.linkedid, tab: `☎ ${caller}`, announce: hl.t("console.ring_announce", { caller }) });
+  const title = pop.callback ? hl.t("console.callback_to", { caller }) : hl.t("console.ring_title");
+  hl.alerts.signal({ sound: "ring", title, body: c ? `${caller} – ${c.name}` : caller,
+                     tag: pop.linkedid, tab: `☎ ${caller}`, announce: pop.callback ? title : hl.t("console.ring_announce", { caller }) });
 }
 
 function openStoredTicket() {

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from callqueue import callbacks as cb
 from callqueue.live import QueueProjection
+from sqlalchemy import select, update
 
 from agent_console.callback_agi import CallbackDispatcher, CallbackScripts
 from cti import events as ev
@@ -19,7 +20,7 @@ from tests.db_fixture import db_sessions, wipe
 from tests.factories import call_snapshot, new_linkedid
 from tickets.callback_places import CallbackPlaces
 from tickets.events import CallbacksWaiting
-from tickets.models import Callback, CallbackStatus
+from tickets.models import Callback, CallbackStatus, CallRecord
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 NUMBER = "+493415550199"
@@ -42,6 +43,10 @@ class Recorder:
         self.sent: list[tuple[str, dict[str, str]]] = []
         self.woken = 0
         self.refuse = False
+        self.told: list[object] = []  # what the dispatcher published
+
+    async def publish(self, event: object) -> None:
+        self.told.append(event)
 
     async def note(self, event: ev.DomainEvent) -> None:
         self.noted.append(event)
@@ -175,16 +180,13 @@ async def test_a_number_off_the_dial_allow_list_is_not_offered_nor_kept_nor_dial
 
 
 async def test_every_dispatcher_round_tells_the_wallboard_the_callbacks_waiting(database_url: str) -> None:
-    projection, rec, told = QueueProjection(), Recorder(), []
-
-    async def publish(event: object) -> None:
-        told.append(event)
-
+    projection, rec = QueueProjection(), Recorder()
+    told = rec.told
     with db_sessions(database_url) as sessions:
         wipe(sessions)
         places = CallbackPlaces(sessions)
         dispatcher = CallbackDispatcher(places, projection, "hotline", lambda: NOW, rec.send, lambda: True,
-                                        ALLOW, publish=publish)
+                                        ALLOW, publish=rec.publish)
         try:
             await dispatcher.tick()
             places.request(new_linkedid(), NUMBER, NUMBER, "", "hotline", NOW - timedelta(seconds=40), NOW)
@@ -193,6 +195,37 @@ async def test_every_dispatcher_round_tells_the_wallboard_the_callbacks_waiting(
             assert told == [CallbacksWaiting("hotline", 0, None),
                             CallbacksWaiting("hotline", 2, NOW - timedelta(seconds=40))]
             assert told[-1].json() == {"count": 2, "oldest_since": (NOW - timedelta(seconds=40)).isoformat()}
+        finally:
+            await dispatcher.close()
+            wipe(sessions)
+
+
+async def test_the_dispatcher_tells_the_console_who_is_called_back_once_the_agent_rings(database_url: str) -> None:
+    """The Originate passes no queue: CallbackRinging is what pops it (agent_console.notifier),
+    with how long the caller waited before pressing 1 (the call record's wait) and the ticket."""
+    projection, rec = QueueProjection(), Recorder()
+    told = rec.told
+    with db_sessions(database_url) as sessions:
+        wipe(sessions)
+        places = CallbackPlaces(sessions)
+        linkedid = new_linkedid()
+        callback_id = places.request(linkedid, NUMBER, "0341 5550199", "Rita <Rückruf>", "hotline", NOW, NOW)
+        with sessions.begin() as s:
+            s.execute(update(CallRecord).where(CallRecord.linkedid == linkedid).values(wait_seconds=95.0))
+            ticket_id = s.scalar(select(Callback.ticket_id).where(Callback.id == callback_id))
+        dispatcher = CallbackDispatcher(places, projection, "hotline", lambda: NOW, rec.send, lambda: True,
+                                        ALLOW, publish=rec.publish)
+        try:
+            _agent(projection, ev.AgentState.AVAILABLE)
+            rec.refuse = True
+            await dispatcher.tick()
+            assert [e for e in told if isinstance(e, ev.CallbackRinging)] == []  # not rung: no pop
+            rec.refuse = False
+            await dispatcher.tick()
+            assert [e for e in told if isinstance(e, ev.CallbackRinging)] == [ev.CallbackRinging(
+                at=NOW, callback_id=callback_id, agent="PJSIP/1001", caller_raw="0341 5550199",
+                caller_number=NUMBER, caller_name="Rita <Rückruf>", waited_seconds=95.0, ticket_id=ticket_id)]
+            assert ticket_id is not None
         finally:
             await dispatcher.close()
             wipe(sessions)

@@ -175,3 +175,16 @@ def test_a_routed_call_crosses_redis_with_its_route() -> None:
     update = ev.CallUpdated(datetime(2026, 12, 1, tzinfo=UTC), ev.CallChange.RINGING, snap)
     message = codec.EventMessage("bridge", 7, update)
     assert codec.decode(codec.encode(message)) == message
+
+
+def test_a_callbacks_pop_and_its_result_cross_redis() -> None:
+    """A web-only instance's notifier pops the callback the bridge instance's dispatcher rang."""
+    from cti import events as ev
+
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+    for event in (ev.CallbackRinging(at, 42, "PJSIP/1001", "0341 1", "+493411", "<b>W</b>", 95.0, 7),
+                  ev.CallbackRinging(at, 43, "PJSIP/1001", "", "+493411", "", None, None),
+                  ev.CallbackDialed(at, 42, "NOANSWER")):
+        assert isinstance(event, codec.RELAYED)
+        message = codec.EventMessage("bridge", 8, event)
+        assert codec.decode(codec.encode(message)) == message

@@ -1,0 +1,117 @@
+"""The pop of a callback call: hotline rings the agent's phone first (an Originate, no
+queue), so the dispatcher's CallbackRinging is what the notifier pops, with the
+`callback` marker (id, how long the caller waited before asking, the ticket)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+from typing import Any
+
+from agent_console.pops import callback_pop
+from cti import events as ev
+from tests.console.test_pop_phases import T0, Rig, SlowHistory, _run, _seen
+
+RINGING = ev.CallbackRinging(at=T0, callback_id=42, agent="PJSIP/1001", caller_raw="0341 2538-5555",
+                             caller_number="+4934125385555", caller_name="<b>Erika</b>", waited_seconds=95.0,
+                             ticket_id=7)
+
+
+async def _send(rig: Rig, event: object) -> None:
+    rig.notifier._inbox.put_nowait(event)  # type: ignore[arg-type]
+    await rig.notifier.drain()
+
+
+def test_the_callback_pops_at_the_agent_rung_with_the_marker_the_wait_and_the_ticket() -> None:
+    async def test(rig: Rig) -> None:
+        await _send(rig, RINGING)
+        [(kind, pop)] = _seen(rig.anna)
+        assert kind == "call.ringing"
+        assert pop["callback"] == {"id": 42, "waited_seconds": 95.0, "ticket_id": 7}
+        assert pop["linkedid"] == "callback-42" and pop["ticket_id"] == 7 and pop["site"] == "main"
+        assert pop["caller"] == {"number": "+4934125385555", "raw": "0341 2538-5555", "name": "<b>Erika</b>"}
+        assert pop["match"]["contact"]["name"] == "Erika"  # looked up like any caller
+        json.dumps(pop)  # what goes over the WebSocket
+        assert _seen(rig.bert) == []  # only the agent whose phone rings
+        # a reloaded console gets the callback pop back while it rings
+        assert rig.notifier.book.ringing_for("PJSIP/1001")[0]["callback"]["id"] == 42
+
+    _run(test)
+
+
+def test_a_caller_not_reached_withdraws_the_pop_and_one_who_answered_keeps_it() -> None:
+    async def test(rig: Rig) -> None:
+        await _send(rig, RINGING)
+        _seen(rig.anna)
+        await _send(rig, ev.CallbackDialed(T0 + timedelta(seconds=20), 42, "NOANSWER"))
+        assert _seen(rig.anna) == [("call.withdrawn", {"linkedid": "callback-42", "reason": "callback_not_reached",
+                                                       "site": "main"})]
+        assert rig.notifier.book.ringing_for("PJSIP/1001") == []
+        await _send(rig, RINGING)
+        _seen(rig.anna)
+        await _send(rig, ev.CallbackDialed(T0 + timedelta(seconds=20), 42, "ANSWER"))
+        assert _seen(rig.anna) == []  # the agent talks to the caller: the pop stays on screen
+        assert rig.notifier.book.ringing_for("PJSIP/1001") == []
+        await _send(rig, ev.CallbackDialed(T0, 99, "BUSY"))  # not one of ours
+        assert _seen(rig.anna) == []
+
+    _run(test)
+
+
+def test_a_failed_lookup_still_pops_the_callback() -> None:
+    class Broken(SlowHistory):
+        def match_pops(self, callers_raw: list[str]) -> list[dict[str, Any]]:
+            raise OSError("database down")
+
+    async def go() -> None:
+        rig = Rig(Broken())
+        rig.notifier.start()
+        try:
+            await _send(rig, RINGING)
+            [(kind, pop)] = _seen(rig.anna)
+            assert kind == "call.ringing" and pop["callback"]["id"] == 42
+            assert pop["match"]["error"] == "customer lookup unavailable"
+        finally:
+            await rig.notifier.close()
+
+    asyncio.run(go())
+
+
+def test_the_pop_of_an_unknown_wait_says_none() -> None:
+    pop = callback_pop(ev.CallbackRinging(T0, 5, "PJSIP/1002", "", "+4934125385555", "", None, None), {})
+    assert pop["callback"] == {"id": 5, "waited_seconds": None, "ticket_id": None}
+    assert pop["caller"]["number"] == "+4934125385555"
+
+
+def _agent(state: ev.AgentState, agent: str = "PJSIP/1001") -> ev.AgentUpdated:
+    return ev.AgentUpdated(T0, ev.AgentSnapshot(agent, agent[-4:], state, "", T0, ("hotline",), None))
+
+
+def test_an_agent_who_does_not_answer_the_callbacks_ring_loses_the_pop() -> None:
+    """No HotlineCallbackResult comes then: the phone rang (busy) and is free again."""
+    async def test(rig: Rig) -> None:
+        await _send(rig, RINGING)
+        _seen(rig.anna)
+        await _send(rig, _agent(ev.AgentState.AVAILABLE))  # not yet busy: the ring may be on its way
+        await _send(rig, _agent(ev.AgentState.ON_CALL, "PJSIP/1002"))  # someone else
+        await _send(rig, _agent(ev.AgentState.ON_CALL))  # the phone rings
+        assert [k for k, _ in _seen(rig.anna)] == ["agent.state", "agent.state"]
+        await _send(rig, _agent(ev.AgentState.AVAILABLE))  # and stopped, unanswered
+        withdrawn, state = _seen(rig.anna)
+        assert withdrawn == ("call.withdrawn", {"linkedid": "callback-42", "reason": "no_answer", "site": "main"})
+        assert state[0] == "agent.state"
+        assert rig.notifier.book.ringing_for("PJSIP/1001") == []
+        await _send(rig, RINGING)
+        _seen(rig.anna)
+        await _send(rig, _agent(ev.AgentState.PAUSED))  # paused while it rang
+        assert [k for k, _ in _seen(rig.anna)] == ["call.withdrawn", "agent.state"]
+        await _send(rig, RINGING)
+        _seen(rig.anna)
+        await _send(rig, _agent(ev.AgentState.ON_CALL))
+        await _send(rig, ev.CallbackDialed(T0, 42, "ANSWER"))  # the caller answered: the pop stays
+        await _send(rig, _agent(ev.AgentState.AVAILABLE))  # the callback call is over
+        assert [k for k, _ in _seen(rig.anna)] == ["agent.state", "agent.state"]
+
+    _run(test)
+
