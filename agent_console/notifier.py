@@ -24,7 +24,7 @@ from typing import Any
 
 from agent_console import views
 from agent_console.hub import SUPERVISORS_ONLY, Audience, Hub, agents
-from agent_console.pops import PopBook, PopEnricher, callback_linkedid, callback_pop
+from agent_console.pops import PopBook, PopEnricher, callback_call, callback_linkedid, callback_pop
 from cti import events as ev
 from cti.bus import EventBus
 from cti.tasks import TaskSet
@@ -93,6 +93,7 @@ class PopNotifier:
         self._settled: set[str] = set()  # linkedids past ringing: no call.enriched any more
         self._tasks = TaskSet()
         self._callbacks: dict[str, tuple[str, bool]] = {}  # agent -> (callback pop out, phone seen busy)
+        self._talking: dict[str, dict[str, Any]] = {}  # agent -> the answered callback call they are on
 
     def subscribe(self, bus: EventBus) -> None:
         # TicketUpdated: an edit, from this instance's API or (scaled out) a peer's
@@ -242,13 +243,25 @@ class PopNotifier:
         self._call_message("call.ringing", pop, agents(e.agent))
 
     def _callback_dialed(self, e: ev.CallbackDialed) -> None:
-        """The caller answered: the pop stays (the agent talks to them); not reached: withdrawn."""
+        """The caller answered: call.answered (the console shows the conversation and opens
+        the ticket; call.ended follows when the agent's phone is free again); not reached:
+        withdrawn."""
         lid = callback_linkedid(e.callback_id)
+        pop = self.book.pops.get(lid)
+        if e.dial_status == "ANSWER" and pop is not None:
+            for agent in self.book.popped.get(lid, set()):
+                self._talking[agent] = callback_call(pop, agent, e.at)
+                self._call_message("call.answered", self._talking[agent], agents(agent))
         self._callback_over(lid, None if e.dial_status == "ANSWER" else "callback_not_reached")
 
     def _callback_agent(self, agent: ev.AgentSnapshot) -> None:
         """The agent did not answer the callback's ring (no HotlineCallbackResult comes then):
-        the phone was busy (ringing) and is free again, or the agent paused or left."""
+        the phone was busy (ringing) and is free again, or the agent paused or left.
+        The agent of an answered callback whose phone is no longer busy: call.ended."""
+        talking = self._talking.get(agent.agent)
+        if talking is not None and agent.state not in (ev.AgentState.ON_CALL, ev.AgentState.RINGING):
+            del self._talking[agent.agent]
+            self._call_message("call.ended", {**talking, "ended_at": self.clock().isoformat()}, agents(agent.agent))
         out = self._callbacks.get(agent.agent)
         if out is None:
             return

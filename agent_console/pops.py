@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from cti.callback_events import CallbackRinging
@@ -92,6 +93,17 @@ def callback_pop(e: CallbackRinging, match: dict[str, Any]) -> dict[str, Any]:
             "ticket_id": e.ticket_id, "entered_at": e.at.isoformat(), "route": None,
             "wait_seconds": 0.0, "position": 0,
             "callback": {"id": e.callback_id, "waited_seconds": e.waited_seconds, "ticket_id": e.ticket_id}}
+
+
+def callback_call(pop: dict[str, Any], agent: str, answered_at: datetime) -> dict[str, Any]:
+    """The call.answered message of a callback the caller picked up: the shape of
+    views.call_json, from its pop (no registry call exists for it), with `ticket_id` and
+    `callback`; call.ended is the same with `ended_at`."""
+    return {"linkedid": pop["linkedid"], "queue": "", "position": 0, "caller": pop["caller"],
+            "entered_at": pop["entered_at"], "answered_at": answered_at.isoformat(), "ended_at": None,
+            "agent": agent, "ringing_agents": [], "outcome": None, "wait_seconds": 0.0, "ring_seconds": None,
+            "talk_seconds": None, "duration_seconds": None, "route": None, "ticket_id": pop["ticket_id"],
+            "callback": pop["callback"]}
 
 
 @dataclass

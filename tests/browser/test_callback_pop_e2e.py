@@ -64,3 +64,13 @@ def test_the_callback_pop_says_callback_to_the_caller_with_the_wait_item_and_tic
         not_reached = ev.CallbackDialed(services.wallboard.clock(), callback_id, "NOANSWER")
         asyncio.run_coroutine_threadsafe(services.bus.publish(not_reached), demo.loop).result(timeout=10)
         page.wait_for_selector("#ctx-callback", state="detached")
+        # rung again and the caller picks up: the console shows the conversation, then its end
+        again = ev.CallbackRinging(at=services.wallboard.clock(), callback_id=callback_id + 10, agent="PJSIP/1003",
+                                   caller_raw="0341 5550123", caller_number="+493415550123", caller_name=NAME,
+                                   waited_seconds=95.0, ticket_id=None)
+        asyncio.run_coroutine_threadsafe(services.bus.publish(again), demo.loop).result(timeout=10)
+        page.wait_for_selector(f"#context[data-linkedid='callback-{callback_id + 10}'][data-phase='ringing']")
+        answered = ev.CallbackDialed(services.wallboard.clock(), callback_id + 10, "ANSWER")
+        asyncio.run_coroutine_threadsafe(services.bus.publish(answered), demo.loop).result(timeout=10)
+        page.wait_for_selector(f"#context[data-linkedid='callback-{callback_id + 10}'][data-phase='talking']")
+        assert page.evaluate("window.__xss") is None

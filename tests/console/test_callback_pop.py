@@ -51,7 +51,12 @@ def test_a_caller_not_reached_withdraws_the_pop_and_one_who_answered_keeps_it() 
         await _send(rig, RINGING)
         _seen(rig.anna)
         await _send(rig, ev.CallbackDialed(T0 + timedelta(seconds=20), 42, "ANSWER"))
-        assert _seen(rig.anna) == []  # the agent talks to the caller: the pop stays on screen
+        [(kind, call)] = _seen(rig.anna)  # the agent talks to the caller: the console shows the conversation
+        assert kind == "call.answered" and call["agent"] == "PJSIP/1001" and call["linkedid"] == "callback-42"
+        assert call["answered_at"] == (T0 + timedelta(seconds=20)).isoformat() and call["ended_at"] is None
+        assert call["ticket_id"] == 7 and call["callback"] == {"id": 42, "waited_seconds": 95.0, "ticket_id": 7}
+        assert call["caller"]["name"] == "<b>Erika</b>"
+        json.dumps(call)
         assert rig.notifier.book.ringing_for("PJSIP/1001") == []
         await _send(rig, ev.CallbackDialed(T0, 99, "BUSY"))  # not one of ours
         assert _seen(rig.anna) == []
@@ -109,9 +114,15 @@ def test_an_agent_who_does_not_answer_the_callbacks_ring_loses_the_pop() -> None
         await _send(rig, RINGING)
         _seen(rig.anna)
         await _send(rig, _agent(ev.AgentState.ON_CALL))
-        await _send(rig, ev.CallbackDialed(T0, 42, "ANSWER"))  # the caller answered: the pop stays
-        await _send(rig, _agent(ev.AgentState.AVAILABLE))  # the callback call is over
-        assert [k for k, _ in _seen(rig.anna)] == ["agent.state", "agent.state"]
+        await _send(rig, ev.CallbackDialed(T0, 42, "ANSWER"))  # the caller answered
+        await _send(rig, _agent(ev.AgentState.ON_CALL))  # still talking: nothing ends
+        await _send(rig, _agent(ev.AgentState.WRAP_UP))  # the callback call is over
+        seen = _seen(rig.anna)
+        assert [k for k, _ in seen] == ["agent.state", "call.answered", "agent.state", "call.ended", "agent.state"]
+        ended = seen[3][1]
+        assert ended["linkedid"] == "callback-42" and ended["ended_at"] is not None and ended["ticket_id"] == 7
+        await _send(rig, _agent(ev.AgentState.AVAILABLE))  # once only
+        assert [k for k, _ in _seen(rig.anna)] == ["agent.state"]
 
     _run(test)
 
