@@ -67,8 +67,11 @@ def demo_phones(agents: tuple[str, ...], sip_port: int, passwords: dict[str, str
         for proc in procs:
             proc.terminate()
         for proc in procs:
-            with contextlib.suppress(subprocess.TimeoutExpired):
+            try:
                 proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:  # e.g. unregistering from an Asterisk already stopped
+                proc.kill()
+                proc.wait()
             if proc.stdout is not None:
                 proc.stdout.close()
 
@@ -145,11 +148,10 @@ def run_up(args: argparse.Namespace) -> int:
         for index, other in enumerate(others, 1):
             _start_site(sites, other, args.http_port + index, phones, args.answer_after, server is not None)
         _print_howto(args.http_port, phones, server is not None, os.environ.get("HOTLINE_MAIL_LISTEN", MAIL_LISTEN))
-        try:
-            if server is not None:
-                server.wait()
-            else:
-                stop.wait()
+        try:  # until Ctrl-C, SIGTERM (`kill`, systemd) or the server's own end
+            while not stop.wait(0.5):
+                if server is not None and server.poll() is not None:
+                    break
         except KeyboardInterrupt:
             pass
         finally:
