@@ -36,7 +36,9 @@ hc.context = {
   _kb: new Map(),  // contact id -> Promise of its suggested articles
   // the wait (ringing) or talk time (answered) now, in seconds; the talk once ended
   timer(ctx) {
-    if (ctx.phase === "ringing") return { key: "wait", seconds: hc.secondsSince(ctx.entered_at) ?? ctx.wait_seconds };
+    // a callback rings the agent first: no caller is waiting on it yet, so it counts the ring
+    if (ctx.phase === "ringing") return { key: ctx.callback ? "console.ring_time" : "wait",
+                                          seconds: hc.secondsSince(ctx.entered_at) ?? ctx.wait_seconds };
     if (ctx.phase === "talking") return { key: "console.talk", seconds: hc.secondsSince(ctx.answered_at) ?? 0 };
     return { key: "console.talk", seconds: ctx.talk_seconds ?? null };
   },

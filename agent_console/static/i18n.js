@@ -254,6 +254,7 @@ window.HOTLINE_I18N = {
   "console.ring_announce": {"de": "Es klingelt: {caller}", "en": "Ringing: {caller}"},
   "console.callback_to": {"de": "Rückruf an {caller}", "en": "Callback to {caller}"},
   "console.callback_waited": {"de": "wartete {time}", "en": "waited {time}"},
+  "console.ring_time": {"de": "Klingelt seit", "en": "Ringing for"},
   "console.callback_badge": {"de": "Rückruf", "en": "Callback"},
   "console.callback_item": {"de": "Rückruf-Eintrag #{id}", "en": "Callback item #{id}"},
   "ringing": {"de": "Es klingelt", "en": "Ringing"},

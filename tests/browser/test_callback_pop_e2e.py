@@ -6,6 +6,7 @@ server's bus (no Asterisk: the live callback is tests/integration/test_callback_
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,9 @@ def test_the_callback_pop_says_callback_to_the_caller_with_the_wait_item_and_tic
         asyncio.run_coroutine_threadsafe(services.bus.publish(event), demo.loop).result(timeout=10)
         page.wait_for_selector(f"#context[data-linkedid='callback-{callback_id}'] #ctx-callback")
         page.screenshot(path=str(tmp_path / f"callback-pop-{lang}.png"))
+        timer = page.inner_text("#ctx-timer")  # the agent's ring, not a caller's wait
+        assert re.fullmatch(r"(Klingelt seit|Ringing for) 0:\d\d", timer), timer
+        assert timer.startswith("Klingelt seit" if lang == "de" else "Ringing for")
         heading = page.inner_text("#context-caller")
         waited = page.inner_text("#ctx-callback-waited")
         item = page.inner_text("#ctx-callback-item")
