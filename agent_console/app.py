@@ -58,7 +58,7 @@ from tickets.reconcile import Reconciler
 from tickets.recorder import CallRecorder
 from tickets.standard_requests import StandardRequests
 from tickets.users import UserService
-from tickets.visibility import ticket_parties
+from tickets.visibility import ticket_parties, tickets_parties
 
 __all__ = ["ConfigError", "build", "create_app"]  # ConfigError: what `hotline serve` catches
 
@@ -82,8 +82,8 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
                                      short_abandon=settings.short_abandon_seconds),
                      clock, settings.timezone, settings.queue_name)
     wallboard = WallboardPush(hub, feed.projection, clock, settings.mask_caller_numbers, site=settings.site)
-    notifier = PopNotifier(hub, PopEnricher(lookup, desk, customers), clock, partial(ticket_parties, db),
-                           settings.site)
+    notifier = PopNotifier(hub, PopEnricher(lookup, desk, customers, partial(tickets_parties, db)), clock,
+                           partial(ticket_parties, db), settings.site)
     writer = writer_of(settings, db, policy, bus, notices)
     bridge = bridge_of(settings, bus, clock)
     pbx, bus_link = pbx_of(settings, bus, bridge, clock)

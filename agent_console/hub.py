@@ -72,9 +72,20 @@ class Message:
     # the wire text, encoded once at publish for every client of its audience (and for
     # replays): a broadcast to 1,000 browsers costs one json.dumps, not 1,000
     text: str = field(default="", compare=False)
+    # made for each client from `data` (a pop shows an agent only the tickets they may
+    # open); None: every client gets the same text
+    tailor: Callable[[Client, dict[str, Any]], dict[str, Any]] | None = field(default=None, compare=False)
 
     def wire(self) -> dict[str, Any]:
         return {"seq": self.seq, "type": self.type, "data": self.data}
+
+    def for_client(self, client: Client) -> Message:
+        """This message as `client` gets it (the same seq; its own data when tailored)."""
+        if self.tailor is None:
+            return self
+        data = self.tailor(client, self.data)
+        return Message(self.seq, self.type, data, self.audience, self.created,
+                       encode({"seq": self.seq, "type": self.type, "data": data}))
 
 
 class Outbox:
@@ -154,13 +165,14 @@ class Hub:
         self.last_seq = next(self._seq)
         return self.last_seq
 
-    def publish(self, type_: str, data: dict[str, Any], audience: Audience = ALL) -> Message:
+    def publish(self, type_: str, data: dict[str, Any], audience: Audience = ALL,
+                tailor: Callable[[Client, dict[str, Any]], dict[str, Any]] | None = None) -> Message:
         seq = self.next_seq()
         msg = Message(seq, type_, data, audience, time.perf_counter(),
-                      encode({"seq": seq, "type": type_, "data": data}))
+                      "" if tailor else encode({"seq": seq, "type": type_, "data": data}), tailor)
         self._buffer.append(msg)
         for client in self._audience(audience):
-            self._offer(client, msg)
+            self._offer(client, msg.for_client(client))
         return msg
 
     def _audience(self, audience: Audience) -> list[Client]:
@@ -210,7 +222,7 @@ class Hub:
         oldest = self._buffer[0].seq if self._buffer else self.last_seq + 1
         if since < oldest - 1:
             return None
-        return [m for m in self._buffer if m.seq > since and m.audience.admits(client)]
+        return [m.for_client(client) for m in self._buffer if m.seq > since and m.audience.admits(client)]
 
     def detach(self, client: Client) -> None:
         self._clients.discard(client)

@@ -24,7 +24,16 @@ from typing import Any
 
 from agent_console import views
 from agent_console.hub import SUPERVISORS_ONLY, Audience, Hub, agents
-from agent_console.pops import PopBook, PopEnricher, callback_call, callback_linkedid, callback_pop
+from agent_console.pops import (
+    PopBook,
+    PopEnricher,
+    callback_call,
+    callback_linkedid,
+    callback_pop,
+    for_viewer,
+    shown,
+    viewer_of,
+)
 from cti import events as ev
 from cti.bus import EventBus
 from cti.tasks import TaskSet
@@ -117,6 +126,12 @@ class PopNotifier:
 
     def _call_message(self, type_: str, data: dict[str, Any], audience: Audience) -> None:
         self.hub.publish(type_, {**data, "site": self.site}, audience)
+
+    def _pop_message(self, type_: str, data: dict[str, Any], audience: Audience) -> None:
+        """call.ringing / call.enriched: each agent gets the caller's past as they may see it."""
+        parties = self.book.parties.get(data["linkedid"], {})
+        self.hub.publish(type_, {**data, "site": self.site}, audience,
+                         lambda client, d: for_viewer(d, viewer_of(client), parties))
 
     async def _run(self) -> None:
         while True:
@@ -214,11 +229,11 @@ class PopNotifier:
         pop, history = self.book.pops.get(linkedid), self._history_now(linkedid)
         if pop is None or history is None or pop["enriched"] or linkedid in self._settled:
             return  # not rung yet (the ring will carry it), already carried, or over
-        pop.update(history, enriched=True)
+        self.book.set_history(linkedid, history)
         to = self.book.popped.get(linkedid, set())
         if to:
-            self._call_message("call.enriched", {"linkedid": linkedid, "match": pop["match"], **history},
-                             agents(*to))
+            self._pop_message("call.enriched", {"linkedid": linkedid, "match": pop["match"], **shown(history)},
+                              agents(*to))
 
     async def _settle(self, linkedid: str, answered: bool) -> None:
         """The call stops ringing: the answering agent gets the history first if it is
@@ -289,7 +304,7 @@ class PopNotifier:
         if fresh and u.change not in _GONE:
             pop = await self._pop(call)
             popped.update(fresh)
-            self._call_message("call.ringing", dict(pop), agents(*fresh))
+            self._pop_message("call.ringing", dict(pop), agents(*fresh))
         stopped = set(u.withdrawn_from) | (popped - set(call.ringing_agents))
         if u.change in _GONE:
             stopped = set(popped)
@@ -334,10 +349,10 @@ class PopNotifier:
                    "match": match, "open_tickets": [], "recent_calls": [], "callbacks": [], "enriched": False,
                    "ticket_id": None, "entered_at": views.iso(call.entered_at),
                    "route": views.route_json(call.route)}
+            self.book.pops[call.linkedid] = pop
             history = self._history_now(call.linkedid)
             if history is not None:  # usually: the caller waited in the queue meanwhile
-                pop.update(history, enriched=True)
-            self.book.pops[call.linkedid] = pop
+                self.book.set_history(call.linkedid, history)
         now = self.clock()
         wait = (now - call.entered_at).total_seconds() if call.entered_at else 0.0
         pop.update(wait_seconds=wait, position=call.position)

@@ -6,13 +6,17 @@ event loop); PopBook is the pure record of the pops now out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from agent_console.hub import Client
 from cti.callback_events import CallbackRinging
 from tickets.lookup import CustomerLookup, LookupResult
+from tickets.visibility import Parties, Viewer, may_see, may_see_call
+
+HISTORY = ("open_tickets", "recent_calls", "callbacks")  # what a pop shows of the caller's past
 
 
 class Desk(Protocol):
@@ -50,6 +54,9 @@ class PopEnricher:
     lookup: CustomerLookup
     desk: Desk
     contacts: Contacts
+    # ticket id -> whose it is, for the open tickets (tickets.visibility.tickets_parties):
+    # each agent's pop shows only the tickets that agent may open
+    parties: Callable[[Iterable[int]], dict[int, Parties]] | None = None
 
     def match(self, caller_raw: str) -> tuple[LookupResult, dict[str, Any] | None]:
         """The lookup and, when it is known, the contact it names."""
@@ -77,7 +84,30 @@ class PopEnricher:
         elif match.get("number"):
             recent = self.desk.recent_calls(number=match["number"], limit=5)
         callbacks = self.desk.callbacks(limit=5, number=match["number"]) if match.get("number") else []
-        return {"open_tickets": open_tickets, "recent_calls": recent, "callbacks": callbacks}
+        parties = self.parties([t["id"] for t in open_tickets]) if self.parties and open_tickets else {}
+        return {"open_tickets": open_tickets, "recent_calls": recent, "callbacks": callbacks, "parties": parties}
+
+
+def shown(history: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of `history` a pop carries (not the tickets' parties)."""
+    return {k: history[k] for k in HISTORY if k in history}
+
+
+def viewer_of(client: Client) -> Viewer:
+    """The visibility rule's viewer for a WebSocket client (its session's user)."""
+    return Viewer(client.username, client.endpoint, client.teams, client.supervisor)
+
+
+def for_viewer(data: dict[str, Any], viewer: Viewer, parties: Mapping[int, Parties]) -> dict[str, Any]:
+    """A pop (or call.enriched) as one agent may see it: the open tickets they may open
+    and their own recent calls (tickets.visibility); a ticket whose parties are unknown
+    is left out. Supervisors and admins see it whole. Pure."""
+    if viewer.everything or not (data.get("open_tickets") or data.get("recent_calls")):
+        return data
+    return {**data,
+            "open_tickets": [t for t in data.get("open_tickets", [])
+                             if (p := parties.get(t.get("id", -1))) is not None and may_see(viewer, p)],
+            "recent_calls": [c for c in data.get("recent_calls", []) if may_see_call(viewer, c.get("agent"))]}
 
 
 def callback_linkedid(callback_id: int) -> str:
@@ -117,11 +147,19 @@ class PopBook:
     pops: dict[str, dict[str, Any]] = field(default_factory=dict)  # linkedid -> pop data
     popped: dict[str, set[str]] = field(default_factory=dict)  # linkedid -> endpoints that got it
     tickets: dict[str, int] = field(default_factory=dict)  # linkedid -> its ticket, popped here or not
+    parties: dict[str, dict[int, Parties]] = field(default_factory=dict)  # linkedid -> its open tickets' parties
 
-    def ringing_for(self, endpoint: str | None) -> list[dict[str, Any]]:
+    def ringing_for(self, endpoint: str | None, viewer: Viewer | None = None) -> list[dict[str, Any]]:
+        """The pops out at `endpoint`, each as `viewer` may see it (for_viewer)."""
         if not endpoint:
             return []
-        return [self.pops[lid] for lid, eps in self.popped.items() if endpoint in eps and lid in self.pops]
+        return [for_viewer(self.pops[lid], viewer, self.parties.get(lid, {})) if viewer else self.pops[lid]
+                for lid, eps in self.popped.items() if endpoint in eps and lid in self.pops]
+
+    def set_history(self, linkedid: str, history: Mapping[str, Any]) -> None:
+        """The caller's past arrived: the pop shows it (`shown`), the parties stay here."""
+        self.pops[linkedid].update(shown(history), enriched=True)
+        self.parties[linkedid] = dict(history.get("parties") or {})
 
     def ticket_for(self, linkedid: str) -> int | None:
         return self.tickets.get(linkedid)
@@ -135,3 +173,4 @@ class PopBook:
         self.pops.pop(linkedid, None)
         self.popped.pop(linkedid, None)
         self.tickets.pop(linkedid, None)
+        self.parties.pop(linkedid, None)

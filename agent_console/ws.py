@@ -25,6 +25,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from agent_console import views
+from agent_console.access import viewer
 from agent_console.auth import COOKIE, SessionUser, origin_allowed
 from agent_console.hub import ALL, Client, Message, encode
 from agent_console.services import Services, ServicesDep
@@ -61,7 +62,7 @@ def snapshot(services: Services, who: SessionUser, names: dict[str, str] | None 
         "user": {"username": who.user.username, "role": who.user.role.value,
                  "endpoint": who.user.endpoint},
         "agent": views.agent_json(me, now) if me else None,
-        "ringing": services.notifier.book.ringing_for(who.user.endpoint),
+        "ringing": services.notifier.book.ringing_for(who.user.endpoint, viewer(who)),
         "current_call": current,
         "pbx_connected": bool(services.pbx and services.pbx.connected),
         "site": services.settings.site,  # the site whose bridge this instance follows

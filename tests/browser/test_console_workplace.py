@@ -124,6 +124,9 @@ def context_shows_erika(page: Any, open_subject: str) -> None:
 def test_context_stays_from_ring_to_after_wrap_up_and_late_notes_save_themselves(
         pbx: Pbx, server: Server, browser: Any, desk: TicketDesk, erika: int) -> None:
     earlier = desk.create("VPN bricht ab", "bert", contact_id=erika, category="Drucker")
+    desk.update(earlier["id"], {"assignee": "anna"}, "bert")  # bert handed it to anna
+    # bert's own ticket for her: anna may not open it, so her pop does not list it
+    others = desk.create("Gehaltsabrechnung falsch", "bert", contact_id=erika)
     anna = console(browser, server, "anna", "de")
     try:
         anna.evaluate("""hl.api("POST", "/api/kb/articles", {title: "Drucker druckt nicht", body: "Auftrag löschen.",
@@ -134,6 +137,7 @@ def test_context_stays_from_ring_to_after_wrap_up_and_late_notes_save_themselves
             assert isinstance(call, subprocess.Popen)
             anna.wait_for_selector("#context[data-phase=ringing] .contact-name", timeout=15_000)
             context_shows_erika(anna, earlier["subject"])
+            assert others["subject"] not in anna.inner_text("#context")
             # her organisation's recent tickets were about printers: the printer article is suggested
             anna.wait_for_selector("#ctx-kb-list a[href^='/kb?id=']:has-text('Drucker druckt nicht')")
             anna.wait_for_function("Number(document.getElementById('ctx-timer').dataset.seconds) >= 1")  # wait counts

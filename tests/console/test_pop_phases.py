@@ -5,6 +5,7 @@ ready, and to one agent the order stays ringing -> (enriched) -> answered | with
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -14,9 +15,12 @@ from agent_console.hub import Client, Hub
 from agent_console.notifier import PopNotifier
 from agent_console.pops import PopEnricher
 from cti import events as ev
+from tickets.visibility import Parties, Viewer
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 TICKETS = [{"id": 7, "subject": "printer"}]
+# ticket 7 is the team "drucker"'s, which anna and bert are both in (tickets.visibility)
+PARTIES = {7: Parties(team="drucker")}
 
 
 class SlowHistory(PopEnricher):
@@ -33,7 +37,9 @@ class SlowHistory(PopEnricher):
     def history(self, match: dict[str, Any]) -> dict[str, Any]:
         assert self.release.wait(10), "the test never released the history"
         self.histories += 1
-        return {"open_tickets": TICKETS, "recent_calls": []}
+        return {"open_tickets": self.tickets, "recent_calls": self.calls, "parties": self.parties}
+
+    tickets, calls, parties = TICKETS, list[dict[str, Any]](), PARTIES
 
 
 def _call(**kw: Any) -> ev.CallSnapshot:
@@ -58,7 +64,9 @@ class Rig:
     def __init__(self, enricher: SlowHistory) -> None:
         self.hub, self.enricher = Hub(), enricher
         self.notifier = PopNotifier(self.hub, enricher, lambda: T0 + timedelta(seconds=3))
-        self.anna, self.bert = Client(1, "anna", "PJSIP/1001", False), Client(2, "bert", "PJSIP/1002", False)
+        team = frozenset({"drucker"})
+        self.anna = Client(1, "anna", "PJSIP/1001", False, team)
+        self.bert = Client(2, "bert", "PJSIP/1002", False, team)
         for c in (self.anna, self.bert):
             self.hub.attach(c, None)
 
@@ -164,5 +172,41 @@ def test_the_pop_says_which_route_the_call_took() -> None:
         await rig.send(ev.CallChange.RINGING, replace(plain, ringing_agents=("PJSIP/1002",)))
         [(kind, pop)] = _seen(rig.bert)
         assert pop["route"] is None
+
+    _run(test)
+
+
+def test_each_agent_sees_only_the_open_tickets_and_calls_they_may_open() -> None:
+    """Ticket 7 is the team's, ticket 8 anna's alone, ticket 9's parties are unknown (left
+    out); anna's earlier call is hers, not bert's. The ring, call.enriched, a reconnect's
+    replay and a reloaded console's snapshot all keep to it; the rule is tickets.visibility."""
+    mine, lost = {"id": 8, "subject": "anna's laptop"}, {"id": 9, "subject": "gone"}
+    calls = [{"linkedid": "0.9", "agent": "PJSIP/1001"}, {"linkedid": "0.8", "agent": "PJSIP/1009"}]
+
+    async def test(rig: Rig) -> None:
+        rig.enricher.tickets, rig.enricher.calls = [*TICKETS, mine, lost], calls
+        rig.enricher.parties = {**PARTIES, 8: Parties(assignee="anna")}
+        both = replace(_call(), ringing_agents=("PJSIP/1001", "PJSIP/1002"))
+        await rig.send(ev.CallChange.JOINED, _call())
+        await rig.send(ev.CallChange.RINGING, both)
+        await rig.history_done()
+        [_, (kind, anna)] = _seen(rig.anna)
+        [_, (_, bert)] = _seen(rig.bert)
+        assert kind == "call.enriched"
+        assert [t["id"] for t in anna["open_tickets"]] == [7, 8] and anna["recent_calls"] == calls[:1]
+        assert [t["id"] for t in bert["open_tickets"]] == [7] and bert["recent_calls"] == []
+        assert "parties" not in anna and "anna's laptop" not in json.dumps(bert)
+        # bert's console reconnects and gets what it missed: the same, as bert may see it
+        rig.hub.detach(rig.bert)
+        replay = rig.hub.attach(rig.bert, 0)
+        assert replay is not None and "anna's laptop" not in "".join(m.text for m in replay)
+        assert [json.loads(m.text)["data"]["open_tickets"] for m in replay][-1] == [TICKETS[0]]
+        # bert reloads the page: the snapshot's ringing pops
+        viewer = Viewer("bert", "PJSIP/1002", frozenset({"drucker"}), everything=False)
+        [pop] = rig.notifier.book.ringing_for("PJSIP/1002", viewer)
+        assert [t["id"] for t in pop["open_tickets"]] == [7]
+        # a supervisor's view of the same pop is whole
+        sven = Viewer("sven", None, frozenset(), everything=True)
+        assert len(rig.notifier.book.ringing_for("PJSIP/1002", sven)[0]["open_tickets"]) == 3
 
     _run(test)

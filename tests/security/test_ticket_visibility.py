@@ -175,3 +175,31 @@ def test_the_knowledge_base_routes_keep_to_the_ticket_rule(client: TestClient, l
     assert anna.send("POST", f"/api/tickets/{tid}/kb", json={"article_id": article}).status_code in (200, 201)
     assert [link["article"]["id"] for link in sven.get(f"/api/tickets/{tid}/kb").json()] == [article]
     assert sven.get("/api/kb/suggest", params={"ticket_id": tid}).status_code == 200
+
+
+def test_a_pops_open_tickets_get_the_same_parties_as_one_ticket_at_a_time(client: TestClient) -> None:
+    """tickets_parties (a pop's open tickets, in four statements) agrees with
+    ticket_parties ticket by ticket: a call's agent found by ticket id and by Linkedid,
+    an assignee, a team, a department's members; a missing id is left out."""
+    from tickets.departments import Departments
+    from tickets.level_models import Department
+    from tickets.models import Ticket
+    from tickets.visibility import ticket_parties, tickets_parties
+
+    desk = services(client).desk
+    _, first, _ = calls_of_anna(client, "+4934125385101")
+    _, second, _ = calls_of_anna(client, "+4934125385102")
+    dep = Departments(desk.sessions).create(f"Netz {uuid.uuid4().hex[:6]}", members=["bert", "sven"])
+    with desk.sessions.begin() as s:
+        s.execute(update(Ticket).where(Ticket.id == second).values(assignee="bert", team="B",
+                                                                  department_id=dep["id"]))
+    found = tickets_parties(desk.sessions, [first, second, first, 10**9])
+    assert set(found) == {first, second}
+    for ticket_id in (first, second):
+        assert found[ticket_id] == ticket_parties(desk.sessions, ticket_id)
+    assert found[first].agents == frozenset({ANNA})
+    assert found[second].department_members == frozenset({"bert", "sven"}) and found[second].team == "B"
+    assert tickets_parties(desk.sessions, []) == {}
+    with desk.sessions.begin() as s:  # the department goes again; its tickets keep their rows
+        s.execute(update(Ticket).where(Ticket.id == second).values(department_id=None))
+        s.delete(s.get(Department, dep["id"]))

@@ -50,7 +50,10 @@ def test_a_web_instance_started_during_an_answered_call_knows_its_ticket_at_once
     ticket_id = book.ticket_for(lid)
     with TestClient(create_app(settings)) as late:  # started during the answered call
         synced(late)
-        assert services(late).notifier.book.ticket_for(lid) == ticket_id  # from the state reply alone
+        # from the state reply alone (its events reach the pop book through the notifier's
+        # queue, a moment after the reply set `synced`: wait for it, do not race it)
+        wait_until(lambda: services(late).notifier.book.ticket_for(lid) == ticket_id,
+                   "the late instance to learn the call's ticket from the state reply")
         bert = log_in(late, "bert")
         with bert.ws() as wb:
             snap = wb.receive_json()
