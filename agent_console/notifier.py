@@ -104,6 +104,11 @@ class PopNotifier:
         self._callbacks: dict[str, tuple[str, bool]] = {}  # agent -> (callback pop out, phone seen busy)
         self._talking: dict[str, dict[str, Any]] = {}  # agent -> the answered callback call they are on
 
+    def talking_for(self, endpoint: str | None) -> dict[str, Any] | None:
+        """The answered callback the agent at `endpoint` is on (a reloaded console's
+        current call: the registry knows no queue call for it)."""
+        return self._talking.get(endpoint) if endpoint else None
+
     def subscribe(self, bus: EventBus) -> None:
         # TicketUpdated: an edit, from this instance's API or (scaled out) a peer's
         for kind in (ev.CallUpdated, ev.AgentUpdated, TicketCreated, TicketUpdated, ev.CallbackRinging,

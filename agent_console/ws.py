@@ -58,6 +58,8 @@ def snapshot(services: Services, who: SessionUser, names: dict[str, str] | None 
                         if c.agent == who.user.endpoint and c.ended_at is None), None)
         if current is not None:  # a reloaded console gets its call's ticket back
             current["ticket_id"] = services.notifier.book.ticket_for(current["linkedid"])
+    if current is None:  # or the callback it is on
+        current = services.notifier.talking_for(who.user.endpoint)
     data: dict[str, Any] = {
         "user": {"username": who.user.username, "role": who.user.role.value,
                  "endpoint": who.user.endpoint},

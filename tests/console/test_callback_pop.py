@@ -57,6 +57,9 @@ def test_a_caller_not_reached_withdraws_the_pop_and_one_who_answered_keeps_it() 
         assert call["ticket_id"] == 7 and call["callback"] == {"id": 42, "waited_seconds": 95.0, "ticket_id": 7}
         assert call["caller"]["name"] == "<b>Erika</b>"
         json.dumps(call)
+        # a console reloaded now gets the conversation back as its current call
+        assert rig.notifier.talking_for("PJSIP/1001") == {k: v for k, v in call.items() if k != "site"}
+        assert rig.notifier.talking_for("PJSIP/1002") is None
         assert rig.notifier.book.ringing_for("PJSIP/1001") == []
         await _send(rig, ev.CallbackDialed(T0, 99, "BUSY"))  # not one of ours
         assert _seen(rig.anna) == []
@@ -120,6 +123,7 @@ def test_an_agent_who_does_not_answer_the_callbacks_ring_loses_the_pop() -> None
         seen = _seen(rig.anna)
         assert [k for k, _ in seen] == ["agent.state", "call.answered", "agent.state", "call.ended", "agent.state"]
         ended = seen[3][1]
+        assert rig.notifier.talking_for("PJSIP/1001") is None  # over: a reload shows no call
         assert ended["linkedid"] == "callback-42" and ended["ended_at"] is not None and ended["ticket_id"] == 7
         await _send(rig, _agent(ev.AgentState.AVAILABLE))  # once only
         assert [k for k, _ in _seen(rig.anna)] == ["agent.state"]

@@ -194,3 +194,17 @@ def test_the_snapshot_carries_server_time_display_names_and_the_live_service_lev
     with anna.ws() as ws:
         mine = until(ws, "snapshot")["data"]
     assert "server_time" in mine and "agent_names" not in mine and "queues" not in mine
+
+
+def test_a_console_reloaded_during_a_callback_gets_the_conversation_back(
+        app: Any, client: TestClient, login: Any) -> None:
+    """A callback passes no queue, so the registry has no call for it: the snapshot's
+    current call is the answered callback the notifier holds, for that agent only."""
+    ring = ev.CallbackRinging(T0, 42, "PJSIP/1001", "0341 2538-5555", "+4934125385555", "Erika", 95.0, 7)
+    publish(client, app, ring, ev.CallbackDialed(T0 + timedelta(seconds=3), 42, "ANSWER"))
+    with login("anna").ws() as w:
+        current = until(w, "snapshot")["data"]["current_call"]
+    assert current["linkedid"] == "callback-42" and current["ticket_id"] == 7
+    assert current["callback"] == {"id": 42, "waited_seconds": 95.0, "ticket_id": 7}
+    with login("bert").ws() as w:
+        assert until(w, "snapshot")["data"]["current_call"] is None
