@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from agent_console import views
 from agent_console.hub import Client
+from cti import events as ev
 from cti.callback_events import CallbackRinging
 from tickets.lookup import CustomerLookup, LookupResult
 from tickets.visibility import Parties, Viewer, may_see, may_see_call
@@ -126,14 +128,16 @@ def callback_pop(e: CallbackRinging, match: dict[str, Any]) -> dict[str, Any]:
 
 
 def callback_call(pop: dict[str, Any], agent: str, answered_at: datetime) -> dict[str, Any]:
-    """The call.answered message of a callback the caller picked up: the shape of
-    views.call_json, from its pop (no registry call exists for it), with `ticket_id` and
+    """The call.answered message of a callback the caller picked up: views.call_json of
+    the call its pop describes (no registry call exists for it), with `ticket_id` and
     `callback`; call.ended is the same with `ended_at`."""
-    return {"linkedid": pop["linkedid"], "queue": "", "position": 0, "caller": pop["caller"],
-            "entered_at": pop["entered_at"], "answered_at": answered_at.isoformat(), "ended_at": None,
-            "agent": agent, "ringing_agents": [], "outcome": None, "wait_seconds": 0.0, "ring_seconds": None,
-            "talk_seconds": None, "duration_seconds": None, "route": None, "ticket_id": pop["ticket_id"],
-            "callback": pop["callback"]}
+    caller = pop["caller"]
+    call = ev.CallSnapshot(
+        linkedid=pop["linkedid"], caller_raw=caller["raw"], caller_number=caller["number"],
+        caller_name=caller["name"], queue="", entered_at=datetime.fromisoformat(pop["entered_at"]), position=0,
+        ringing_agents=(), answered_at=answered_at, agent=agent, ended_at=None, outcome=None,
+        wait_seconds=0.0, ring_seconds=None, talk_seconds=None, duration_seconds=None, transferred_to=None)
+    return {**views.call_json(call), "ticket_id": pop["ticket_id"], "callback": pop["callback"]}
 
 
 @dataclass

@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from agent_console.escalation_job import EscalationJob  # noqa: E402
 from agent_console.hub import Hub  # noqa: E402
-from bench._db import databases, parser  # noqa: E402
+from bench._db import databases, parser, realtime  # noqa: E402
 from bench.bench_writes import CallbackTimer, LagMonitor  # noqa: E402
 from cti.bus import EventBus  # noqa: E402
 from tickets.db import make_engine, session_factory  # noqa: E402
@@ -174,6 +174,8 @@ def main() -> int:
     ap.add_argument("--thread", action="store_true",
                     help="also on a worker thread (HOTLINE_WRITER_PROCESS=false), for comparison")
     args = ap.parse_args()
+    if args.realtime:
+        realtime()
     for process in (True, False) if args.thread else (True,):
         for label, url in databases(args.pg):
             run(label, url, args.tickets, args.due, process)

@@ -37,7 +37,7 @@ from sqlalchemy import Engine, insert, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._db import databases, migrated_engine, parser, quantile_ms  # noqa: E402
+from bench._db import databases, migrated_engine, parser, quantile_ms, realtime  # noqa: E402
 from tickets.db import make_engine, session_factory  # noqa: E402
 from tickets.kb import KnowledgeBase, tags_text  # noqa: E402
 from tickets.kb_demo import DEMO_ARTICLES  # noqa: E402
@@ -231,6 +231,8 @@ def main() -> int:
     ap.add_argument("--articles", type=int, default=10_000)
     ap.add_argument("--searches", type=int, default=2_000)
     args = ap.parse_args()
+    if args.realtime:
+        realtime()
     for label, url in databases(args.pg):
         run(label, url, args.articles, args.searches)
     return 0

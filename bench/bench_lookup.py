@@ -29,7 +29,7 @@ from sqlalchemy import Connection, Engine, insert, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._db import batches, databases, migrated_engine, parser, quantile_ms  # noqa: E402
+from bench._db import batches, databases, migrated_engine, parser, quantile_ms, realtime  # noqa: E402
 from tickets.db import make_engine, session_factory  # noqa: E402
 from tickets.lookup import CustomerLookup, MatchStatus  # noqa: E402
 from tickets.models import Contact, Organisation, Phone, PhoneKind  # noqa: E402
@@ -194,6 +194,8 @@ def main() -> int:
     ap.add_argument("--numbers", type=int, default=1_000_000, help="stored phone numbers")
     ap.add_argument("--lookups", type=int, default=10_000)
     args = ap.parse_args()
+    if args.realtime:
+        realtime()
     data = Dataset(args.numbers)
     for label, url in databases(args.pg):
         run(label, url, data, args.lookups)
