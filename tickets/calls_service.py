@@ -110,6 +110,9 @@ class TicketService:
         values = {**self._values(call), **extra}
         stmt = _insert(session, CallRecord).values(site=self.site, linkedid=call.linkedid, **values)
         session.execute(stmt.on_conflict_do_nothing(index_elements=["site", "linkedid"]))
+        # the row locked before the update marks report hours (tickets.report_agg_marks): a
+        # joined call's two writers take its entry row first, then the hours, never the reverse
+        session.execute(select(CallRecord.id).where(*self._record(call.linkedid)).with_for_update())
         present: dict[str, Any] = {k: v for k, v in values.items() if v is not None}
         if present.get("outcome") in _UNANSWERED:  # an entry leg another site took stays overflowed
             present["outcome"] = case((CallRecord.overflow_site.is_not(None), call_join.OVERFLOWED),

@@ -142,8 +142,8 @@ def _overflow(site: str) -> AmiMessage:
 
 
 def test_the_sending_site_learns_which_site_took_the_call() -> None:
-    assert translate(_overflow("b"), AT) == [ev.CallOverflowed(at=AT, linkedid="1764583200.7", site="b", queue="hotline",
-                                                               caller_raw="+4934125380001", caller_name="Ada")]
+    assert translate(_overflow("b"), AT) == [ev.CallOverflowed(
+        at=AT, linkedid="1764583200.7", site="b", queue="hotline", caller_raw="+4934125380001", caller_name="Ada")]
 
 
 @pytest.mark.parametrize("site", ["", "B", "b\r\nX: 1", "b c", "x" * 40])

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -18,10 +19,13 @@ from cti import events as ev
 from cti.calls import CallRegistry
 from tests.db_fixture import Sessions
 from tests.factories import T0, new_linkedid
-from tickets import call_join
+from tests.tickets.test_report_agg import RULES, TZ, ZONE, same
+from tickets import call_join, report_agg_read, report_agg_store
 from tickets.calls_service import TicketService, recorded
 from tickets.models import Callback, CallRecord, Ticket
-from tickets.report_data import load_calls
+from tickets.report_build import build
+from tickets.report_data import load, load_calls
+from tickets.report_period import period
 
 NUMBER = "+4934125380001"
 A_WAIT, B_WAIT = 4, 3  # seconds in a's queue, then in b's until answered
@@ -205,3 +209,34 @@ def test_the_reducer_marks_the_entry_leg_once() -> None:
     assert [(u.change, u.call.overflow_site, u.call.wait_seconds, u.call.caller_number)
             for u in first if isinstance(u, ev.CallUpdated)] == [(ev.CallChange.OVERFLOWED, "b", 0.0, NUMBER)]
     assert registry.apply(ev.CallOverflowed(at, "1.5", "c"), at) == []  # repeated (or a second site): once
+
+
+def test_the_reports_count_it_once_at_its_entry_site_and_the_aggregates_follow(sessions: Sessions) -> None:
+    """The aggregates built while a's bridge had written its leg as an abandon (it missed the
+    overflow) are made stale by the join: after catch-up they equal the raw figures, and
+    site a's report shows the one call answered after the total wait, no abandon; b none."""
+    la, lb = new_linkedid("1796100000"), new_linkedid("1796200000")
+    _, b_updates = _legs(la, lb)
+    services = _services(sessions)
+    missed = _recorded([ev.CallerJoinedQueue(T0, la, la, "PJSIP/trunk-1", "hotline", NUMBER, "Ada", 1),
+                        ev.CallAbandoned(T0 + timedelta(seconds=A_WAIT), la, "hotline", 1, 1, A_WAIT),
+                        ev.CallEnded(T0 + timedelta(seconds=90), la, 16)])
+    services["a"].handle(missed[-1])
+    month, as_of = period("month", ZONE, anchor=date(2026, 11, 15)), datetime(2026, 12, 20, tzinfo=UTC)
+    rules = replace(RULES, per_agent=True)  # one agent's call: shown, not suppressed
+
+    def by_site() -> dict[str, dict[str, object]]:
+        raw = build(month, "site", load(sessions, month.start, month.end, rules.fcr.days), rules, as_of)
+        report_agg_store.catch_up(sessions, rules, TZ, as_of)
+        agg = report_agg_read.report(sessions, month, "site", rules, as_of)
+        assert agg is not None
+        same(agg, raw, "site")
+        return {r["group"]: r for r in agg["rows"]}
+
+    assert {k: (r["offered"], r["abandoned"]) for k, r in by_site().items()} == {"a": (1, 1)}  # not yet known
+    for update in b_updates:
+        services["b"].handle(update)
+    rows = by_site()
+    assert set(rows) == {"a"}
+    assert (rows["a"]["offered"], rows["a"]["answered"], rows["a"]["abandoned"]) == (1, 1, 0)
+    assert rows["a"]["asa_seconds"] == pytest.approx(A_WAIT + B_WAIT)
