@@ -13,15 +13,17 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from cti import events as ev
 from cti.calls import CallRegistry
-from tests.db_fixture import Sessions
+from tests.db_fixture import Sessions, db_sessions
 from tests.factories import T0, new_linkedid
 from tests.tickets.test_report_agg import RULES, TZ, ZONE, same
+from tests.tickets.test_sites import old_url  # noqa: F401  (an empty SQLite file or PostgreSQL schema)
 from tickets import call_join, report_agg_read, report_agg_store
 from tickets.calls_service import TicketService, recorded
+from tickets.migrate import upgrade
 from tickets.models import Callback, CallRecord, Ticket
 from tickets.report_build import build
 from tickets.report_data import load, load_calls
@@ -240,3 +242,17 @@ def test_the_reports_count_it_once_at_its_entry_site_and_the_aggregates_follow(s
     assert set(rows) == {"a"}
     assert (rows["a"]["offered"], rows["a"]["answered"], rows["a"]["abandoned"]) == (1, 1, 0)
     assert rows["a"]["asa_seconds"] == pytest.approx(A_WAIT + B_WAIT)
+
+
+def test_the_migration_keeps_existing_calls_unjoined(old_url: str) -> None:  # noqa: F811
+    upgrade(old_url, "0017")
+    with db_sessions(old_url) as made, made.begin() as s:
+        s.execute(text("INSERT INTO call_records (linkedid, site, caller_raw, caller_name, queue, position, "
+                       "route_reason, route_team, outcome, wait_seconds) "
+                       "VALUES ('1795000000.1', 'main', '', '', 'hotline', 1, '', '', 'abandoned', 12.5)"))
+    upgrade(old_url)
+    with db_sessions(old_url) as made, made() as s:
+        row = s.scalars(select(CallRecord)).one()
+    assert (row.linkedid, row.outcome, row.wait_seconds) == ("1795000000.1", "abandoned", 12.5)
+    assert (row.entry_site, row.entry_linkedid, row.entry_wait_seconds, row.overflow_site,
+            row.overflow_linkedid) == (None,) * 5
