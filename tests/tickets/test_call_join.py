@@ -23,11 +23,13 @@ from tests.tickets.test_report_agg import RULES, TZ, ZONE, same
 from tests.tickets.test_sites import old_url  # noqa: F401  (an empty SQLite file or PostgreSQL schema)
 from tickets import call_join, report_agg_read, report_agg_store
 from tickets.calls_service import TicketService, recorded
+from tickets.desk import TicketDesk
 from tickets.migrate import upgrade
-from tickets.models import Callback, CallRecord, Ticket
+from tickets.models import Callback, CallRecord, Priority, Ticket
 from tickets.report_build import build
 from tickets.report_data import load, load_calls
 from tickets.report_period import period
+from tickets.sla import SlaPolicy
 
 NUMBER = "+4934125380001"
 A_WAIT, B_WAIT = 4, 3  # seconds in a's queue, then in b's until answered
@@ -256,3 +258,14 @@ def test_the_migration_keeps_existing_calls_unjoined(old_url: str) -> None:  # n
     assert (row.linkedid, row.outcome, row.wait_seconds) == ("1795000000.1", "abandoned", 12.5)
     assert (row.entry_site, row.entry_linkedid, row.entry_wait_seconds, row.overflow_site,
             row.overflow_linkedid) == (None,) * 5
+
+
+def test_the_callers_history_lists_the_call_once(sessions: Sessions) -> None:
+    la, lb = new_linkedid("1796100000"), new_linkedid("1796200000")
+    a_updates, b_updates = _legs(la, lb)
+    services = _services(sessions)
+    for site, update in [*(("a", u) for u in a_updates), *(("b", u) for u in b_updates)]:
+        services[site].handle(update)
+    desk = TicketDesk(sessions, SlaPolicy({Priority.NORMAL: 24}))
+    assert [(c["site"], c["linkedid"]) for c in desk.recent_calls(number=NUMBER)] == [("b", lb)]
+    assert {c["outcome"] for c in desk.calls(outcome="overflowed")} >= {"overflowed"}  # still listed as such
