@@ -35,10 +35,11 @@ NUMBER = "+4934125380001"
 A_WAIT, B_WAIT = 4, 3  # seconds in a's queue, then in b's until answered
 
 
-def _legs(la: str, lb: str, *, queued_at_a: bool = True) -> tuple[list[ev.CallUpdated], list[ev.CallUpdated]]:
+def _legs(la: str, lb: str, *, queued_at_a: bool = True,
+          start: float = 0.0) -> tuple[list[ev.CallUpdated], list[ev.CallUpdated]]:
     """The recorded updates of both legs, through the product's reducer: a's (OVERFLOWED,
-    ENDED) and b's (ANSWERED, ENDED)."""
-    t = lambda s: T0 + timedelta(seconds=s)  # noqa: E731
+    ENDED) and b's (ANSWERED, ENDED); the caller came in `start` s after T0."""
+    t = lambda s: T0 + timedelta(seconds=start + s)  # noqa: E731
     a_events: list[ev.DomainEvent] = []
     if queued_at_a:  # waited at a, left its queue after A_WAIT s (Asterisk says abandon), then to b
         a_events += [ev.CallerJoinedQueue(t(0), la, la, "PJSIP/trunk-1", "hotline", NUMBER, "Ada", 1),
@@ -269,3 +270,30 @@ def test_the_callers_history_lists_the_call_once(sessions: Sessions) -> None:
     desk = TicketDesk(sessions, SlaPolicy({Priority.NORMAL: 24}))
     assert [(c["site"], c["linkedid"]) for c in desk.recent_calls(number=NUMBER)] == [("b", lb)]
     assert {c["outcome"] for c in desk.calls(outcome="overflowed")} >= {"overflowed"}  # still listed as such
+
+
+def test_the_entry_legs_late_wait_re_dirties_the_answering_leg_in_the_aggregates(sessions: Sessions) -> None:
+    """b wrote the call first (wait = its own 3 s) and the aggregates were built; then a's
+    bridge writes its 4 s: b's record's total changes, and its day is re-aggregated (the
+    caller came in at 23:59:55 local: a's leg is on another day than b's, which only the
+    update of b's record itself can mark)."""
+    la, lb = new_linkedid("1796100000"), new_linkedid("1796200000")
+    a_updates, b_updates = _legs(la, lb, start=14 * 3600 - 5)  # T0 is 10:00 in Berlin
+    services = _services(sessions)
+    month, as_of = period("month", ZONE, anchor=date(2026, 11, 15)), datetime(2026, 12, 20, tzinfo=UTC)
+    rules = replace(RULES, per_agent=True)
+    for update in b_updates:
+        services["b"].handle(update)
+
+    def site_a() -> dict[str, object]:
+        raw = build(month, "site", load(sessions, month.start, month.end, rules.fcr.days), rules, as_of)
+        report_agg_store.catch_up(sessions, rules, TZ, as_of)
+        agg = report_agg_read.report(sessions, month, "site", rules, as_of)
+        assert agg is not None
+        same(agg, raw, "site")
+        return {r["group"]: r for r in agg["rows"]}["a"]
+
+    assert site_a()["asa_seconds"] == pytest.approx(B_WAIT)  # a's time not known yet
+    for update in a_updates:
+        services["a"].handle(update)
+    assert site_a()["asa_seconds"] == pytest.approx(A_WAIT + B_WAIT)
