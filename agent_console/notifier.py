@@ -43,7 +43,7 @@ from tickets.visibility import Parties
 
 log = logging.getLogger(__name__)
 _GONE = {ev.CallChange.ANSWERED, ev.CallChange.LEFT_QUEUE, ev.CallChange.ENDED,
-         ev.CallChange.AFTER_HOURS, ev.CallChange.TRANSFERRED}
+         ev.CallChange.AFTER_HOURS, ev.CallChange.TRANSFERRED, ev.CallChange.OVERFLOWED}
 CLOSE_WAIT = 2.0  # seconds the notifier finishes its queue for when the app stops
 ANSWER_WAITS_FOR_HISTORY = 1.0  # seconds; the history is ms of queries, this bounds a stuck database
 

@@ -48,6 +48,7 @@ class _Call:
     agent_channel: str | None = None
     route: ev.CallRoute | None = None
     origin: ev.Origin | None = None
+    overflow_site: str | None = None
 
     def snapshot(self) -> ev.CallSnapshot:
         start = self.entered_at
@@ -60,7 +61,7 @@ class _Call:
             outcome=self.outcome, wait_seconds=self.wait, ring_seconds=self.ring,
             talk_seconds=self.talk, duration_seconds=duration,
             transferred_to=self.transferred_to, agent_channel=self.agent_channel, route=self.route,
-            origin=self.origin)
+            origin=self.origin, overflow_site=self.overflow_site)
 
 
 class CallRegistry:
@@ -205,6 +206,23 @@ class CallRegistry:
         call.outcome = ev.Outcome.CALLBACK
         return []
 
+    def _on_overflow(self, e: ev.CallOverflowed, now: datetime) -> list[Update]:
+        """Another site took the call: this is its entry leg. Its wait here is the time in
+        this site's queue (0 when no agent was ready and it never queued); the call ends
+        OVERFLOWED, never abandoned, when that site's call ends."""
+        call = self._get(e.linkedid)
+        assert call is not None
+        if call.overflow_site is not None or call.answered_at is not None:
+            return []  # a repeated event, or answered here (then it never left)
+        if not call.caller_raw:
+            self._caller(call, e.caller_raw, e.caller_name)
+        call.queue = call.queue or e.queue
+        if call.wait is None:
+            call.wait = max(0.0, (e.at - call.entered_at).total_seconds()) if call.entered_at else 0.0
+        call.entered_at = call.entered_at or e.at
+        call.overflow_site, call.outcome = e.site, ev.Outcome.OVERFLOWED
+        return self._stop_ringing(call, ev.CallChange.OVERFLOWED, e.at)
+
     def _on_transfer(self, e: ev.CallTransferred, now: datetime) -> list[Update]:
         call = self._get(e.linkedid, create=False)
         if call is None:
@@ -268,5 +286,5 @@ _HANDLERS: dict[type, Callable[[CallRegistry, Any, datetime], list[Update]]] = {
     ev.WaitingCallerSnapshot: CallRegistry._on_waiting,
     ev.ActiveChannelSnapshot: CallRegistry._on_channel,
     ev.ResyncCompleted: CallRegistry._on_resynced, ev.CallRouted: CallRegistry._on_routed,
-    ev.CallbackRequested: CallRegistry._on_callback,
+    ev.CallbackRequested: CallRegistry._on_callback, ev.CallOverflowed: CallRegistry._on_overflow,
 }

@@ -367,6 +367,7 @@ class CallSnapshot:
     agent_channel: str | None = None  # the answering agent's own leg while it is up (what a transfer moves)
     route: CallRoute | None = None  # None: no FastAGI answer (hotline was down, or an old dialplan)
     origin: Origin | None = None  # (site, linkedid) when another site overflowed the call here
+    overflow_site: str | None = None  # the site that took this call (its entry leg here), cti.origin
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,3 +50,6 @@ class CallOverflowed:
     at: datetime
     linkedid: str
     site: str  # the site that took it
+    queue: str = ""
+    caller_raw: str = ""  # CallerIDNum of the caller's channel here (the call may not have queued here)
+    caller_name: str = ""

@@ -26,6 +26,7 @@ class Outcome(enum.StrEnum):
     TRANSFERRED = "transferred"
     AFTER_HOURS = "after_hours"
     CALLBACK = "callback"  # left the queue with a callback request: not an abandon
+    OVERFLOWED = "overflowed"  # another site answered it: this is the entry leg, counted there
 
 
 class CompletedBy(enum.StrEnum):
@@ -53,3 +54,4 @@ class CallChange(enum.StrEnum):
     AFTER_HOURS = "after_hours"
     ENDED = "ended"  # final: every figure is settled
     RESYNCED = "resynced"  # state rebuilt from a snapshot after (re)connect
+    OVERFLOWED = "overflowed"  # another site took the call (the entry leg; it stays up to the end)

@@ -110,7 +110,9 @@ def _user_event(m: Message, at: datetime) -> list[ev.DomainEvent]:
             callback_id > 0) else []
     if kind == "HotlineOverflow":  # another site took the call (extensions.conf [hotline-overflow])
         site = m.get("Site")
-        return [ev.CallOverflowed(at=at, linkedid=m.get("Linkedid"), site=site)] if SITE.fullmatch(site) else []
+        return [ev.CallOverflowed(at=at, linkedid=m.get("Linkedid"), site=site, queue=m.get("Queue"),
+                                  caller_raw=_text(m, "CallerIDNum"), caller_name=_text(m, "CallerIDName"))
+                ] if SITE.fullmatch(site) else []
     if kind == "HotlineAfterHours":
         return [ev.AfterHoursCall(at=at, linkedid=m.get("Linkedid"), uniqueid=m.get("Uniqueid"),
                                   queue=m.get("Queue"), caller_raw=_text(m, "CallerIDNum"),

@@ -18,11 +18,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from cti import events as ev
+from tickets import call_join
 from tickets.escalation import apply_targets
 from tickets.events import TicketCreated
 from tickets.lookup import direct_contact
@@ -36,12 +37,14 @@ _RECORD_FIELDS = ("caller_number", "caller_raw", "caller_name", "queue", "entere
                   "answered_at", "ended_at", "wait_seconds", "ring_seconds", "talk_seconds",
                   "duration_seconds", "position", "agent")
 _CALLBACK_OUTCOMES = (ev.Outcome.ABANDONED, ev.Outcome.TIMEOUT, ev.Outcome.AFTER_HOURS)
-RECORDED = frozenset({ev.CallChange.ANSWERED, ev.CallChange.ENDED})
+RECORDED = frozenset({ev.CallChange.ANSWERED, ev.CallChange.ENDED, ev.CallChange.OVERFLOWED})
+_UNANSWERED = (ev.Outcome.ABANDONED.value, ev.Outcome.TIMEOUT.value)
 
 
 def recorded(update: ev.CallUpdated) -> bool:
     """The updates that write something: an answered call makes its ticket, an ended one
-    finishes its record (and maybe a callback). The writer is sent only these."""
+    finishes its record (and maybe a callback), an overflowed one marks its entry leg
+    (tickets.call_join). The writer is sent only these."""
     return update.change in RECORDED
 
 
@@ -63,6 +66,10 @@ class TicketService:
             return self._answered(update_.call)
         if update_.change == ev.CallChange.ENDED:
             self._ended(update_.call, update_.at)
+        if update_.change == ev.CallChange.OVERFLOWED:
+            with self.sessions.begin() as session:
+                self._upsert_record(session, update_.call, outcome=call_join.OVERFLOWED)
+                self._join(session, update_.call)
         return None
 
     def _values(self, call: ev.CallSnapshot) -> dict[str, Any]:
@@ -71,13 +78,45 @@ class TicketService:
             values["route_reason"], values["route_team"] = call.route.reason[:20], call.route.team[:100]
         values["caller_raw"] = (call.caller_raw or "")[:64]
         values["caller_name"] = (call.caller_name or "")[:200]
+        if call.overflow_site is not None:
+            values["overflow_site"] = call.overflow_site[:32]
         return values
+
+    def _origin(self, call: ev.CallSnapshot) -> ev.Origin | None:
+        """The entry leg of a call another site overflowed here (never this site itself)."""
+        return call.origin if call.origin is not None and call.origin[0] != self.site else None
+
+    def _answering(self, session: Session, call: ev.CallSnapshot) -> dict[str, Any]:
+        """First in an answering leg's transaction: lock the entry leg (tickets.call_join);
+        the values that make this record the joined call."""
+        origin = self._origin(call)
+        if origin is None:
+            return {}
+        entry = call_join.lock_entry(session, origin, self.site, call)
+        if not entry.joinable:
+            return {}
+        return {"entry_site": origin[0], "entry_linkedid": origin[1],
+                **call_join.answering_values(call.wait_seconds, entry.wait_seconds)}
+
+    def _join(self, session: Session, call: ev.CallSnapshot, joined: dict[str, Any] | None = None) -> None:
+        """After writing a leg: the entry leg names the answering one (and its wait goes into its total)."""
+        if joined:
+            call_join.mark_entry(session, (joined["entry_site"], joined["entry_linkedid"]), self.site, call.linkedid)
+        elif call.overflow_site is not None or (call.outcome is not None and call.outcome.value in _UNANSWERED):
+            # unanswered here: maybe an entry leg whose overflow this bridge missed (the other site knew)
+            call_join.join_answering(session, self.site, call.linkedid, call.wait_seconds)
 
     def _upsert_record(self, session: Session, call: ev.CallSnapshot, **extra: Any) -> None:
         values = {**self._values(call), **extra}
         stmt = _insert(session, CallRecord).values(site=self.site, linkedid=call.linkedid, **values)
         session.execute(stmt.on_conflict_do_nothing(index_elements=["site", "linkedid"]))
-        present = {k: v for k, v in values.items() if v is not None}
+        # the row locked before the update marks report hours (tickets.report_agg_marks): a
+        # joined call's two writers take its entry row first, then the hours, never the reverse
+        session.execute(select(CallRecord.id).where(*self._record(call.linkedid)).with_for_update())
+        present: dict[str, Any] = {k: v for k, v in values.items() if v is not None}
+        if present.get("outcome") in _UNANSWERED:  # an entry leg another site took stays overflowed
+            present["outcome"] = case((CallRecord.overflow_site.is_not(None), call_join.OVERFLOWED),
+                                      else_=present["outcome"])
         session.execute(update(CallRecord).where(*self._record(call.linkedid)).values(**present))
 
     def _record(self, linkedid: str) -> tuple[Any, Any]:
@@ -85,8 +124,10 @@ class TicketService:
 
     def _answered(self, call: ev.CallSnapshot) -> TicketCreated | None:
         with self.sessions.begin() as session:
+            joined = self._answering(session, call)
             contact = direct_contact(session, call.caller_number)
-            self._upsert_record(session, call, contact_id=contact)
+            self._upsert_record(session, call, contact_id=contact, **joined)
+            self._join(session, call, joined)
             now = datetime.now(UTC)
             stmt = _insert(session, Ticket).values(
                 number=f"pending-{call.linkedid}"[:20], linkedid=call.linkedid, site=self.site,
@@ -109,9 +150,11 @@ class TicketService:
 
     def _ended(self, call: ev.CallSnapshot, at: datetime) -> None:
         with self.sessions.begin() as session:
+            joined = self._answering(session, call)
             contact = direct_contact(session, call.caller_number)
             outcome = call.outcome.value if call.outcome else None
-            self._upsert_record(session, call, contact_id=contact, outcome=outcome)
+            self._upsert_record(session, call, contact_id=contact, outcome=outcome, **joined)
+            self._join(session, call, joined)
             reason = self._callback_reason(call)
             if reason and call.caller_number:
                 called_at = call.entered_at or call.ended_at or at
@@ -131,8 +174,8 @@ class TicketService:
                        contact: int | None, called_at: datetime) -> None:
         record = session.scalars(select(CallRecord).where(*self._record(call.linkedid))
                                  .with_for_update()).one()
-        if record.callback_id is not None:
-            return  # this call was already counted: a replayed ENDED
+        if record.callback_id is not None or record.overflow_site is not None:
+            return  # already counted (a replayed ENDED), or another site took the call
         item = session.scalars(
             select(Callback).where(Callback.caller_number == number,
                                    Callback.status == CallbackStatus.OPEN,

@@ -23,6 +23,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from cti.events import Outcome
 from tickets import reports
+from tickets.call_join import OVERFLOWED
 from tickets.desk_fields import EDITABLE as EDITABLE
 from tickets.desk_fields import MAX_LIMIT as MAX_LIMIT
 from tickets.desk_fields import Conflict as Conflict
@@ -247,7 +248,8 @@ class TicketDesk:
 
     def recent_calls(self, contact_id: int | None = None, number: str | None = None,
                      limit: int = 10, viewer: Viewer | None = None) -> list[dict[str, Any]]:
-        """The calls of a contact or from a number (either matches), newest first; [] given neither.
+        """The calls of a contact or from a number (either matches), newest first; [] given neither;
+        a call another site took is listed once, as that site's (its entry leg left out).
         `viewer`: only the calls they may see (an agent: their own)."""
         matches: list[ColumnElement[bool]] = []
         if contact_id is not None:
@@ -256,7 +258,9 @@ class TicketDesk:
             matches.append(CallRecord.caller_number == number)
         if not matches:
             return []
-        return self._calls(select(CallRecord).where(or_(*matches), call_visible(viewer) if viewer else true()), limit)
+        one_leg = or_(CallRecord.outcome.is_(None), CallRecord.outcome != OVERFLOWED)  # a joined call once (call_join)
+        return self._calls(select(CallRecord).where(or_(*matches), one_leg, call_visible(viewer) if viewer else true()),
+                           limit)
 
     def call(self, linkedid: str, site: str | None = None) -> dict[str, Any] | None:
         """The call `linkedid` at `site`; without a site, the one call of that Linkedid

@@ -207,7 +207,8 @@ class Ticket(Base):
 class CallRecord(Base):
     __tablename__ = "call_records"
     __table_args__ = (UniqueConstraint("site", "linkedid", name="uq_call_records_site_linkedid"),
-                      Index("ix_call_records_linkedid", "linkedid"))
+                      Index("ix_call_records_linkedid", "linkedid"),
+                      Index("ix_call_records_entry", "entry_site", "entry_linkedid"))
     id: Mapped[int] = mapped_column(primary_key=True)
     linkedid: Mapped[str] = mapped_column(String(64))
     # the site (tickets.sites) whose Asterisk the call came in at; identity is (site, linkedid)
@@ -232,6 +233,14 @@ class CallRecord(Base):
     # the FastAGI route: reason (tickets.routing.Reason) and focus team ("" = every agent)
     route_reason: Mapped[str] = mapped_column(String(20), default="")
     route_team: Mapped[str] = mapped_column(String(100), default="")
+    # a call one site overflowed to another is two legs joined (tickets.call_join): the
+    # answering leg names the entry leg and the time spent there (part of wait_seconds);
+    # the entry leg (outcome `overflowed`, no ticket) names the site and leg that took it
+    entry_site: Mapped[str | None] = mapped_column(String(32))
+    entry_linkedid: Mapped[str | None] = mapped_column(String(64))
+    entry_wait_seconds: Mapped[float | None] = mapped_column(Float)
+    overflow_site: Mapped[str | None] = mapped_column(String(32))
+    overflow_linkedid: Mapped[str | None] = mapped_column(String(64))
 
 
 class Callback(Base):

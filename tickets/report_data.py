@@ -15,9 +15,10 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, or_, select, type_coerce
+from sqlalchemy import ColumnElement, String, and_, func, or_, select, type_coerce
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from tickets.call_join import OVERFLOWED
 from tickets.models import (
     Callback,
     CallbackStatus,
@@ -66,12 +67,12 @@ def load_calls(s: Session, start: datetime, end: datetime) -> list[CallFact]:
                 CallRecord.wait_seconds, CallRecord.talk_seconds, raw(CallRecord.answered_at), CallRecord.queue,
                 CallRecord.agent, CallRecord.caller_number, CallRecord.contact_id, org.name,
                 CallRecord.route_team, Contact.team, org.team, Contact.language, Ticket.category, Ticket.level,
-                CallRecord.site, User.partner)
+                func.coalesce(CallRecord.entry_site, CallRecord.site), User.partner)
          .outerjoin(User, User.endpoint == CallRecord.agent)
          .outerjoin(Contact, Contact.id == CallRecord.contact_id)
          .outerjoin(org, org.id == Contact.organisation_id)
          .outerjoin(Ticket, Ticket.id == CallRecord.ticket_id)
-         .where(CallRecord.outcome.is_not(None),
+         .where(CallRecord.outcome.is_not(None), CallRecord.outcome != OVERFLOWED,  # counted as its answering leg
                 or_(_in(CallRecord.entered_at, start, end),
                     and_(CallRecord.entered_at.is_(None), _in(CallRecord.ended_at, start, end)))))
     out = []
@@ -122,7 +123,7 @@ def load_tickets(s: Session, start: datetime, end: datetime) -> list[TicketFact]
                 raw(Ticket.priority), Ticket.team, org.name, contact_org.name, Contact.language, CallRecord.queue,
                 CallRecord.agent, Ticket.contact_id, CallRecord.caller_number, raw(CallRecord.ended_at),
                 raw(CallRecord.answered_at), raw(Ticket.due_at), raw(Ticket.status), Ticket.first_contact_resolution,
-                Ticket.csat, Ticket.site, User.partner)
+                Ticket.csat, func.coalesce(CallRecord.entry_site, Ticket.site), User.partner)
          .outerjoin(Contact, Contact.id == Ticket.contact_id)
          .outerjoin(org, org.id == Ticket.organisation_id)
          .outerjoin(contact_org, contact_org.id == Contact.organisation_id)

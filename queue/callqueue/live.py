@@ -128,8 +128,8 @@ class QueueProjection:
         if call.queue:
             self.queues.add(call.queue)
         waiting = call.entered_at is not None and call.answered_at is None and call.ended_at is None
-        if update.change == ev.CallChange.AFTER_HOURS:
-            waiting = False
+        if update.change in (ev.CallChange.AFTER_HOURS, ev.CallChange.OVERFLOWED):
+            waiting = False  # closed, or gone to another site's queue (its entry leg stays up)
         if waiting and call.entered_at is not None:
             self._waiting[call.linkedid] = WaitingCaller(
                 call.linkedid, call.queue, call.caller_raw, call.caller_number, call.caller_name,

@@ -19,7 +19,9 @@ Definitions (threshold T, default 25 s; short-abandon threshold S, default 5 s):
 - abandon rate: abandoned after S / offered; longest wait: of any offered call;
 - a caller who left the queue for a callback (outcome `callback`, "press 1 to be
   called back") is offered and not answered (the promise was not kept on that
-  call), but never an abandon: the callback call reaches them.
+  call), but never an abandon: the callback call reaches them;
+- a call another site took (outcome `overflowed`, its entry leg) is not counted
+  here: it is counted once, as the answering site's call (tickets.call_join).
 A figure with nothing to divide by is None, not 0 or 100 %.
 """
 
@@ -28,8 +30,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-ANSWERED, ABANDONED, TIMEOUT, TRANSFERRED, AFTER_HOURS, CALLBACK = (
-    "answered", "abandoned", "timeout", "transferred", "after_hours", "callback")
+ANSWERED, ABANDONED, TIMEOUT, TRANSFERRED, AFTER_HOURS, CALLBACK, OVERFLOWED = (
+    "answered", "abandoned", "timeout", "transferred", "after_hours", "callback", "overflowed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +75,7 @@ def _ratio(num: float, den: float) -> float | None:
 def figures(calls: Iterable[FinishedCall], threshold: int = 25, short_abandon: int = 5,
             wrapup_seconds: float = 0.0) -> QueueFigures:
     calls = list(calls)
-    queued = [c for c in calls if c.outcome != AFTER_HOURS]
+    queued = [c for c in calls if c.outcome not in (AFTER_HOURS, OVERFLOWED)]
     answered = [c for c in queued if c.was_answered]
     abandoned = [c for c in queued if c.outcome == ABANDONED and not c.was_answered]
     short = [c for c in abandoned if c.wait_seconds < short_abandon]

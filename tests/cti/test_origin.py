@@ -132,6 +132,8 @@ def _overflow(site: str) -> AmiMessage:
             ("Channel", "PJSIP/site-b-00000004"),
             ("Uniqueid", "1764583201.9"),
             ("Linkedid", "1764583200.7"),
+            ("CallerIDNum", "+4934125380001"),
+            ("CallerIDName", "Ada"),
             ("UserEvent", "HotlineOverflow"),
             ("Queue", "hotline"),
             ("Site", site),
@@ -140,7 +142,8 @@ def _overflow(site: str) -> AmiMessage:
 
 
 def test_the_sending_site_learns_which_site_took_the_call() -> None:
-    assert translate(_overflow("b"), AT) == [ev.CallOverflowed(at=AT, linkedid="1764583200.7", site="b")]
+    assert translate(_overflow("b"), AT) == [ev.CallOverflowed(
+        at=AT, linkedid="1764583200.7", site="b", queue="hotline", caller_raw="+4934125380001", caller_name="Ada")]
 
 
 @pytest.mark.parametrize("site", ["", "B", "b\r\nX: 1", "b c", "x" * 40])

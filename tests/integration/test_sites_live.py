@@ -4,29 +4,46 @@ Site `a` has its agents logged in but none ready (paused), so a caller
 into a's 5555 goes over the PJSIP trunk to site `b`, whose agent answers; b's AMI
 shows the call with `ChanVariable: HOTLINE_ORIGIN=a:<a's Linkedid>`, and the cti
 translation and registry carry that origin. With an agent ready at a, the call stays
-at a. The two Asterisks are shared by the module's tests; every wait is on an event.
+at a. With both sites' bridges writing into one database, the two legs are one call
+record and one ticket (tickets.call_join). The two Asterisks are shared by the module's
+tests; every wait is on an event.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import re
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from cti import events as ev
+from cti.bridge import AmiBridge
+from cti.bus import EventBus
 from cti.calls import CallRegistry
 from cti.protocol import AmiMessage, AmiParser
 from cti.translate import translate
 from hotline_cli.phones import free_udp_port
 from hotline_cli.site_config import SitePeer
+from tests.db_fixture import db_sessions
+from tests.factories import add_contact, capture_events
 from tests.pbx_fixture import Event, Pbx, running_pbx
+from tickets.calls_service import TicketService
+from tickets.desk import TicketDesk
+from tickets.events import TicketCreated
+from tickets.models import Callback, CallRecord, Priority, Ticket
+from tickets.recorder import CallRecorder
+from tickets.report_data import load_calls
+from tickets.sla import SlaPolicy
+from tickets.writer import DbWriter
 
 pytestmark = pytest.mark.asterisk
 
@@ -207,3 +224,110 @@ def test_only_a_well_formed_header_becomes_the_origin(
         _answered_at(b, join["Linkedid"])
     joined = [e for e in _cti_events(b) if isinstance(e, ev.CallerJoinedQueue) and e.linkedid == join["Linkedid"]]
     assert [e.origin for e in joined] == [origin]
+
+
+class SiteBridge:
+    """One site's bridge instance as `hotline serve` composes it for calls: the AMI bridge,
+    the recorder and the database writer running TicketService at that site, on the
+    database every site shares."""
+
+    def __init__(self, pbx: Pbx, site: str, db: sessionmaker[Session]) -> None:
+        self.bus = EventBus()
+        self.updates = capture_events(self.bus, ev.CallUpdated)
+        self.created = capture_events(self.bus, TicketCreated)
+        self.bridge = AmiBridge(host="127.0.0.1", port=pbx.ami_port, username=pbx.ami_username,
+                                secret=pbx.ami_secret, bus=self.bus, registry=CallRegistry(), ping_interval=2.0)
+        self.writer = DbWriter(TicketService(db, site=site).handle, on_result=self.bus.publish)
+        CallRecorder(self.writer).subscribe(self.bus)
+
+    async def start(self) -> None:
+        self.writer.start()
+        self.bridge.start()
+        await _until(lambda: self.bridge.resyncs >= 1)
+
+    def update(self, linkedid: str, change: ev.CallChange) -> ev.CallUpdated | None:
+        return next((u for u in self.updates if u.call.linkedid == linkedid and u.change == change), None)
+
+    async def close(self) -> None:
+        await self.bridge.close()
+        await self.writer.drain()
+        await self.writer.close()
+
+
+async def _until(pred: Callable[[], object], timeout: float = 30.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not pred():
+        assert loop.time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+@pytest.mark.parametrize("waited_at_a", [False, True], ids=["no-agent-ready-at-a", "waited-at-a"])
+async def test_an_overflowed_call_is_one_call_record_and_one_ticket(
+        sites: Sites, module_database_url: str, waited_at_a: bool) -> None:
+    """Both sites' bridges write into one database. Site a's agents are all on a break
+    (or the one ready there does not answer for 4 s): the caller is answered at b. The
+    database holds one ticket (b's) and one call, b's record, with entry site a and the
+    wait across both sites; a's leg is `overflowed`, no abandon and no callback; b's pop
+    names the customer; the report counts the call at a, answered, and no abandon."""
+    a, b = sites.a, sites.b
+    number = f"+49341253{secrets.randbelow(10**5):05d}"
+    with db_sessions(module_database_url) as db:
+        contact = add_contact(db, "Ada Lovelace", number)
+        site_a, site_b = SiteBridge(a, "a", db), SiteBridge(b, "b", db)
+        await site_a.start()
+        await site_b.start()
+        mark_a, mark_b = a.tap.mark(), b.tap.mark()
+        try:
+            with contextlib.ExitStack() as stack:
+                stack.enter_context(b.phone("1001"))
+                if waited_at_a:  # 1002 rings at a and does not answer: after 4 s the caller goes on to b
+                    stack.enter_context(a.phone("1002", answer_after=60))
+                    stack.enter_context(_paused(a, "1001"))
+                    await asyncio.to_thread(_ready, a, "1002")
+                else:
+                    stack.enter_context(_paused(a, "1001", "1002"))
+                await asyncio.to_thread(_ready, b, "1001")
+                a.place_call(number, name="Ada Lovelace", duration=15)
+                taken = await asyncio.to_thread(
+                    a.tap.wait_for, lambda e: e.get("UserEvent") == "HotlineOverflow", 40, mark_a)
+                la = taken["Linkedid"]
+                join_b = await asyncio.to_thread(
+                    b.tap.wait_for, lambda e: e.get("Event") == "QueueCallerJoin"
+                    and e.get("ChanVariable") == f"HOTLINE_ORIGIN=a:{la}", 30, mark_b)
+                lb = join_b["Linkedid"]
+                connect = await asyncio.to_thread(_answered_at, b, lb)
+                await _until(lambda: site_a.update(la, ev.CallChange.ENDED) and site_b.update(lb, ev.CallChange.ENDED),
+                             timeout=60)
+        finally:
+            await site_a.close()
+            await site_b.close()
+        ringing = site_b.update(lb, ev.CallChange.RINGING)
+        assert ringing is not None and ringing.call.caller_number == number  # b's pop: the caller, as usual
+        assert ringing.call.origin == ("a", la)
+        assert [(c.site, c.linkedid, c.contact_id) for c in site_b.created] == [("b", lb, contact)]
+        assert site_a.created == []
+        with db() as s:
+            records = {r.site: r for r in s.scalars(select(CallRecord).where(CallRecord.linkedid.in_([la, lb])))}
+            tickets = s.scalars(select(Ticket).where(Ticket.linkedid.in_([la, lb]))).all()
+            callbacks = s.scalars(select(Callback).where(Callback.caller_number == number)).all()
+            facts = [f for f in load_calls(s, datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC))
+                     if f.linkedid in (la, lb)]
+        entry, call = records["a"], records["b"]
+        assert [(t.site, t.linkedid, t.contact_id) for t in tickets] == [("b", lb, contact)]  # ONE ticket
+        assert (call.outcome, call.agent, call.ticket_id, call.contact_id) == (
+            "answered", "PJSIP/1001", tickets[0].id, contact)
+        assert (call.entry_site, call.entry_linkedid) == ("a", la)  # entry site a, answering site b
+        assert (entry.outcome, entry.overflow_site, entry.overflow_linkedid) == ("overflowed", "b", lb)
+        assert (entry.ticket_id, entry.callback_id, callbacks) == (None, None, [])  # no abandon, no callback
+        time_at_a = entry.wait_seconds
+        assert time_at_a is not None and call.entry_wait_seconds == time_at_a
+        assert time_at_a >= (3.0 if waited_at_a else 0.0)  # HOTLINE_OVERFLOW_AFTER is 4 s here
+        assert call.wait_seconds == pytest.approx(time_at_a + int(connect["HoldTime"]), abs=1.0)  # the total
+        assert call.wait_seconds is not None and call.wait_seconds >= time_at_a
+        # the report: one call, offered at a, answered after the total wait, no abandon
+        assert [(f.linkedid, f.site, f.outcome, f.answered) for f in facts] == [(lb, "a", "answered", True)]
+        desk = TicketDesk(db, SlaPolicy({Priority.NORMAL: 24}))  # GET /api/calls/b:<lb> and a:<la>
+        shown_b, shown_a = desk.call(lb, "b"), desk.call(la, "a")
+        assert shown_b is not None and (shown_b["entry_site"], shown_b["entry_linkedid"]) == ("a", la)
+        assert shown_a is not None and (shown_a["overflow_site"], shown_a["overflow_linkedid"]) == ("b", lb)
