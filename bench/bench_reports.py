@@ -235,9 +235,10 @@ def _call_end(sessions: sessionmaker[Any], n: int, rng: random.Random) -> float:
     t0 = time.perf_counter()
     with sessions.begin() as s:
         dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
-        s.execute(dialect.insert(CallRecord).values(linkedid=f"w{n}", **values)
-                  .on_conflict_do_nothing(index_elements=["linkedid"]))
-        s.execute(update(CallRecord).where(CallRecord.linkedid == f"w{n}").values(**values))
+        s.execute(dialect.insert(CallRecord).values(site="main", linkedid=f"w{n}", **values)
+                  .on_conflict_do_nothing(index_elements=["site", "linkedid"]))
+        s.execute(update(CallRecord).where(CallRecord.site == "main", CallRecord.linkedid == f"w{n}")
+                  .values(**values))
     return time.perf_counter() - t0
 
 

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, and_, delete, func, insert, select
+from sqlalchemy import Connection, and_, delete, func, insert, not_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tickets import report_agg_month
@@ -178,10 +178,14 @@ def rebuild(s: Session, rules: ReportRules, tz: str, now: datetime) -> int:
     return days
 
 
-def straddling_days(s: Session, first: date, last: date, as_of: datetime) -> set[date]:
-    """Days holding open tickets of which some but not all are due by `as_of`."""
+def straddling_days(s: Session, first: date, last: date, as_of: datetime, months: Sequence[date] = ()) -> set[date]:
+    """Days holding open tickets of which some but not all are due by `as_of` (not looked
+    for in `months`, read from their roll-ups)."""
     t = ReportAgg
-    q = (select(t.day).distinct().where(t.day >= first, t.day <= last, t.open_due > 0,
+    outside = [not_(report_agg_month.in_months(t.day, months))] if months else []
+    if months and first >= months[0] and last < report_agg_month.next_month(months[-1]) and len(months) == len(
+            report_agg_month.months_between(months[0], months[-1])):
+        return set()  # every day is in a rolled-up month
+    q = (select(t.day).distinct().where(t.day >= first, t.day <= last, t.open_due > 0, *outside,
                                         and_(t.open_due_min <= as_of, t.open_due_max > as_of)))
     return set(s.scalars(q))
-
