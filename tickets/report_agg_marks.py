@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, event, inspect, or_, select
+from sqlalchemy import BindParameter, ColumnElement, Connection, and_, event, inspect, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction, sessionmaker
 
@@ -33,6 +33,7 @@ from tickets.models import Callback, CallRecord, Contact, Organisation, Ticket, 
 from tickets.report_agg_models import LAYOUT, ReportAggDirty, ReportAggMeta
 
 FCR_WINDOW = timedelta(days=90)  # the longest FCR setting (Settings.fcr_days le=90)
+_CALL_PLACE = ("entered_at", "ended_at", "contact_id", "caller_number", "ticket_id", "site", "linkedid")
 _WATCHED = (CallRecord, Ticket, TicketHistory, TicketMessage, Callback, Contact, Organisation, User)
 _PLACEMENT = ("endpoint", "partner")  # what of a user the reports group by
 
@@ -63,10 +64,16 @@ class Seen:
         self.instants: list[datetime] = []
         self.keys: list[Key] = []
         self.ids: set[int] = set()  # of the rows read (calls, tickets, callbacks by a WHERE)
+        self.places: list[dict[str, Any]] = []  # calls: the columns their marks depend on
+        self.fcr_days: tuple[int | None] | None = None  # the aggregates' FCR days, when read along
+
+    def days(self, conn: Connection) -> int | None:
+        return self.fcr_days[0] if self.fcr_days is not None else _fcr_days(conn)
 
     def add(self, other: Seen) -> Seen:
         self.instants += other.instants
         self.keys += other.keys
+        self.fcr_days = self.fcr_days or other.fcr_days
         return self
 
 
@@ -101,13 +108,18 @@ def _fcr_days(conn: Connection) -> int | None:
 
 
 def _calls(conn: Connection, where: ColumnElement[bool]) -> Seen:
+    days = select(ReportAggMeta.fcr_days).where(ReportAggMeta.id == LAYOUT).scalar_subquery()
     rows = conn.execute(select(CallRecord.entered_at, CallRecord.ended_at, CallRecord.contact_id,
-                               CallRecord.caller_number, Ticket.created_at, CallRecord.id)
+                               CallRecord.caller_number, Ticket.created_at, CallRecord.id,
+                               *(getattr(CallRecord, c) for c in _CALL_PLACE), days)
                         .outerjoin(Ticket, Ticket.id == CallRecord.ticket_id).where(where)).all()
     seen = Seen()
     seen.ids = {r[5] for r in rows}
-    seen.keys = [(contact, number, at) for entered, ended, contact, number, _, _ in rows if (at := entered or ended)]
+    seen.keys = [(r[2], r[3], at) for r in rows if (at := r[0] or r[1])]
     seen.instants = [at for r in rows for at in (r[0] or r[1], r[4]) if at is not None]
+    seen.places = [dict(zip(_CALL_PLACE, r[6:-1], strict=True)) for r in rows]
+    if rows:
+        seen.fcr_days = (rows[0][-1],)
     return seen
 
 
@@ -131,7 +143,7 @@ def _callbacks(conn: Connection, where: ColumnElement[bool]) -> Seen:
 def calls_where(conn: Connection, where: ColumnElement[bool]) -> list[datetime]:
     """The times whose aggregates depend on these calls (with their FCR neighbours)."""
     seen = _calls(conn, where)
-    return [*seen.instants, *_neighbours(conn, seen.keys, _fcr_days(conn) if seen.keys else None)]
+    return [*seen.instants, *_neighbours(conn, seen.keys, seen.days(conn) if seen.keys else None)]
 
 
 def _contacts(conn: Connection, ids: list[int]) -> Seen:
@@ -228,7 +240,7 @@ def _before_commit(session: Session) -> None:
         return
     conn = session.connection()
     seen = Seen().add(pending.before).add(_seen(conn, pending.after))
-    mark(conn, [*seen.instants, *_neighbours(conn, seen.keys, _fcr_days(conn) if seen.keys else None)])
+    mark(conn, [*seen.instants, *_neighbours(conn, seen.keys, seen.days(conn) if seen.keys else None)])
 
 
 def _transaction_end(session: Session, transaction: SessionTransaction) -> None:
@@ -250,12 +262,30 @@ def _statement(state: ORMExecuteState) -> Any:
     if entity in _BY_STATEMENT:  # the rows as they are now; as they will be, at commit
         before = _BY_STATEMENT[entity](conn, where)
         ids = before.ids
+        if entity is CallRecord and _keeps_place(state.statement, before.places):
+            ids = set()  # their marks stay as read now (a call end after its insert-or-ignore)
     else:
         ids = set(conn.scalars(select(mapper.primary_key[0]).where(where)))
         before = _BY_IDS[entity](conn, sorted(ids)) if ids else Seen()
     pending.before.add(before)
     pending.touch({entity: ids})
     return None
+
+
+def _keeps_place(statement: Any, places: list[dict[str, Any]]) -> bool:
+    """An UPDATE of calls that sets none of the columns their marks depend on to another
+    value than the rows (as read) hold: the rows after it need no second reading."""
+    values = getattr(statement, "_values", None)
+    if not isinstance(values, dict) or not values:
+        return False
+    sets: dict[str, Any] = {}
+    for col, val in values.items():
+        name = getattr(col, "key", col)
+        if name in _CALL_PLACE:
+            if not isinstance(val, BindParameter) or val.callable is not None:
+                return False
+            sets[name] = val.value
+    return all(place[k] == v for place in places for k, v in sets.items())
 
 
 def install(sessions: sessionmaker[Session]) -> None:
