@@ -15,7 +15,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests import report_month
@@ -288,3 +290,44 @@ def test_history_import_updates_the_aggregates_and_rebuild_recomputes(sessions: 
     out = test_history_import.run(["reports", "rebuild"], database_url)
     assert out.returncode == 0 and "report aggregates rebuilt:" in out.stdout, out.stderr
     equal_tables(stored(sessions)[0], recomputed(sessions, date(2026, 11, 1), date(2026, 12, 31))[0])
+
+
+def test_call_end_statements_and_a_moved_call_are_marked(sessions: sessionmaker[Session]) -> None:
+    """A call end as tickets.calls_service writes it (insert-or-ignore, then UPDATE ... WHERE:
+    its marks are read once, before the UPDATE, since it sets the same times), and an UPDATE
+    that moves a call to another day (read before and again at commit): after a catch-up
+    the day rows and the month roll-ups equal a recomputation."""
+    desk = Desk(sessions, seed=4)
+    for _ in range(20):
+        desk.call()
+    now = datetime(2027, 1, 15, tzinfo=UTC)
+    with sessions.begin() as s:
+        report_agg_store.rebuild(s, RULES, TZ, now)
+    at = datetime(2026, 11, 10, 9, tzinfo=UTC)
+    values = {"caller_number": "+4930100001", "contact_id": desk.people[1], "queue": "hotline", "entered_at": at,
+              "answered_at": at + timedelta(seconds=12), "ended_at": at + timedelta(seconds=200),
+              "wait_seconds": 12.0, "talk_seconds": 188.0, "agent": "PJSIP/1001", "outcome": "answered"}
+    with sessions.begin() as s:
+        s.execute(sqlite_insert(CallRecord).values(site="main", linkedid="end-1", **values)
+                  .on_conflict_do_nothing(index_elements=["site", "linkedid"])
+                  if s.get_bind().dialect.name == "sqlite" else
+                  pg_insert(CallRecord).values(site="main", linkedid="end-1", **values)
+                  .on_conflict_do_nothing(index_elements=["site", "linkedid"]))
+        s.execute(update(CallRecord).where(CallRecord.site == "main", CallRecord.linkedid == "end-1").values(**values))
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(ReportAggDirty)) >= 1
+    while report_agg_store.catch_up(sessions, RULES, TZ, now):
+        pass
+    moved = at - timedelta(days=15)  # to October: both months change
+    with sessions.begin() as s:
+        s.execute(update(CallRecord).where(CallRecord.linkedid == "end-1")
+                  .values(entered_at=moved, answered_at=moved + timedelta(seconds=12),
+                          ended_at=moved + timedelta(seconds=200)))
+    while report_agg_store.catch_up(sessions, RULES, TZ, now):
+        pass
+    equal_tables(stored(sessions)[0], recomputed(sessions, date(2026, 10, 1), date(2027, 1, 1))[0])
+    months = {date(2026, 10, 1), date(2026, 11, 1), date(2026, 12, 1)}
+    with sessions() as s:
+        assert set(s.scalars(select(ReportAggMonths.day))) == months
+    equal_tables(stored(sessions, months=True)[0], rolled_up(sessions, date(2026, 10, 1), date(2026, 12, 31),
+                                                             months)[0])
