@@ -18,8 +18,11 @@ catch-up + tickets.report_agg_read.report. `--raw` also times the old path from
 raw rows (tickets.report_data.load + tickets.report_build.build; a year: minutes).
 Then the cost of keeping the aggregates current: `--writes` call ends written the
 way tickets.calls_service writes them (insert-or-ignore, then UPDATE ... WHERE
-linkedid), with the marking hooks and without, ms per call (p50/p99), and the
-catch-up that re-aggregates the days they dirtied, per call.
+linkedid), with the marking hooks and without, alternately, ms per call (p50/p99),
+and the catch-up that re-aggregates the days they dirtied, per call.
+`--pg-keep URL` uses a PostgreSQL database kept between runs: filled only when empty,
+its aggregates rebuilt only when missing (a full-scale fill and build take hours on a
+loaded machine); `--fill-only` stops after the fill.
 """
 
 from __future__ import annotations

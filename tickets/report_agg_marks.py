@@ -8,7 +8,8 @@ and after the change (a moved time dirties both hours). Cheaply: the rows as the
 were are read before the change (one query, which also names them), the rows as
 they are and the FCR neighbours of all of them once at commit, and all the hours
 go in one upsert (ON CONFLICT: version + 1, so a catch-up running meanwhile keeps
-the mark); a call end costs four statements. Marked as well:
+the mark); a call end's marks cost three statements (the second reading is skipped
+when an UPDATE of calls sets none of the columns they depend on to a new value). Marked as well:
 - the tickets whose first-contact resolution a new contact can undo: tickets from
   calls of the same contact or number that ended up to the aggregates' FCR days
   before it (FCR_WINDOW, the longest setting, before they were ever built);
