@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0020'
-down_revision = '0017'
+down_revision = '0018'
 
 _TIME = sa.DateTime(timezone=True)
 
