@@ -18,8 +18,11 @@ catch-up + tickets.report_agg_read.report. `--raw` also times the old path from
 raw rows (tickets.report_data.load + tickets.report_build.build; a year: minutes).
 Then the cost of keeping the aggregates current: `--writes` call ends written the
 way tickets.calls_service writes them (insert-or-ignore, then UPDATE ... WHERE
-linkedid), with the marking hooks and without, ms per call (p50/p99), and the
-catch-up that re-aggregates the days they dirtied, per call.
+linkedid), with the marking hooks and without, alternately, ms per call (p50/p99),
+and the catch-up that re-aggregates the days they dirtied, per call.
+`--pg-keep URL` uses a PostgreSQL database kept between runs: filled only when empty,
+its aggregates rebuilt only when missing (a full-scale fill and build take hours on a
+loaded machine); `--fill-only` stops after the fill.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, func, insert, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -203,9 +206,16 @@ def time_raw(engine: Engine, name: str, repeat: int) -> None:
 def time_aggregates(engine: Engine, name: str, repeat: int) -> None:
     sessions = session_factory(engine)
     started = time.perf_counter()
-    with sessions.begin() as s:
-        days = report_agg_store.rebuild(s, RULES, TZ, datetime.now(UTC))
-    print(f"  aggregates built: {days} days in {time.perf_counter() - started:.1f} s", flush=True)
+    with sessions() as s:
+        kept = report_agg_store.rules_match(report_agg_store.meta(s), RULES, TZ)
+    if kept:  # a kept database (--pg-keep) built before: the catch-up rolls up what is missing
+        report_agg_store.catch_up(sessions, RULES, TZ, AS_OF)
+        print(f"  aggregates kept, caught up in {time.perf_counter() - started:.1f} s", flush=True)
+    else:
+        with sessions.begin() as s:
+            days = report_agg_store.rebuild(s, RULES, TZ, AS_OF)
+        print(f"  aggregates built: {days} days (and the months) in {time.perf_counter() - started:.1f} s",
+              flush=True)
     for label, p, group in _periods():
         runs, offered = [], 0
         for _ in range(repeat):
@@ -228,18 +238,24 @@ def _call_end(sessions: sessionmaker[Any], n: int, rng: random.Random) -> float:
     t0 = time.perf_counter()
     with sessions.begin() as s:
         dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
-        s.execute(dialect.insert(CallRecord).values(linkedid=f"w{n}", **values)
-                  .on_conflict_do_nothing(index_elements=["linkedid"]))
-        s.execute(update(CallRecord).where(CallRecord.linkedid == f"w{n}").values(**values))
+        s.execute(dialect.insert(CallRecord).values(site="main", linkedid=f"w{n}", **values)
+                  .on_conflict_do_nothing(index_elements=["site", "linkedid"]))
+        s.execute(update(CallRecord).where(CallRecord.site == "main", CallRecord.linkedid == f"w{n}")
+                  .values(**values))
     return time.perf_counter() - t0
 
 
 def time_writes(engine: Engine, name: str, writes: int) -> None:
+    """Call ends without and with the marking hooks, alternately (the load on a shared
+    machine drifts; alternating gives both the same)."""
     rng = random.Random(4)
-    for label, sessions in (("call end, no aggregates", sessionmaker(engine, expire_on_commit=False)),
-                            ("call end, marking", session_factory(engine))):
-        runs = [_call_end(sessions, n + (0 if "no" in label else writes), rng) for n in range(writes)]
-        _line(name, label, 0, runs)
+    plain, hooked = sessionmaker(engine, expire_on_commit=False), session_factory(engine)
+    runs: dict[str, list[float]] = {"call end, no aggregates": [], "call end, marking": []}
+    for n in range(writes):
+        runs["call end, no aggregates"].append(_call_end(plain, 2 * n, rng))
+        runs["call end, marking"].append(_call_end(hooked, 2 * n + 1, rng))
+    for label, times in runs.items():
+        _line(name, label, 0, times)
     t0 = time.perf_counter()
     while report_agg_store.catch_up(session_factory(engine), RULES, TZ, AS_OF):
         pass
@@ -262,6 +278,9 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--pg", default="", help="PostgreSQL URL (a throwaway schema is made in it)")
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
+    parser.add_argument("--pg-keep", default="", help="PostgreSQL URL of a database kept between runs: "
+                        "filled only when it holds no calls (the fill takes minutes at full scale)")
+    parser.add_argument("--fill-only", action="store_true", help="with --pg-keep: fill it, time nothing")
     parser.add_argument("--raw", action="store_true", help="also time the reports from raw rows (slow)")
     parser.add_argument("--writes", type=int, default=300, help="call ends written for the write cost")
     args = parser.parse_args()
@@ -269,6 +288,8 @@ def main() -> int:
     targets: list[tuple[str, Any]] = [] if args.no_sqlite else [("sqlite", sqlite_url())]
     if args.pg:
         targets.append(("postgresql", scratch_schema(args.pg, "bench_reports")))
+    if args.pg_keep:
+        targets.append(("postgresql", contextlib.nullcontext(args.pg_keep)))
     for name, opener in targets:
         with opener as url:
             if name == "postgresql":
@@ -276,7 +297,14 @@ def main() -> int:
             engine = make_engine(url)
             try:
                 print(f"{name}:", flush=True)
-                fill(engine, Year(calls, tickets))
+                with engine.connect() as conn:
+                    held = conn.scalar(select(func.count()).select_from(CallRecord))
+                if held:
+                    print(f"  kept database: {held:,} calls already there, not filled", flush=True)
+                else:
+                    fill(engine, Year(calls, tickets))
+                if args.fill_only:
+                    continue
                 if args.raw:
                     time_raw(engine, name, args.repeat)
                 time_aggregates(engine, name, args.repeat)

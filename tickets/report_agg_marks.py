@@ -4,7 +4,12 @@ transaction (tickets.report_agg_store re-aggregates them).
 Layer: storage. `install(sessions)` hooks a sessionmaker: every ORM flush and every
 ORM-enabled UPDATE/DELETE of a call, ticket (with its history and messages),
 callback, contact or organisation marks the UTC hours of what it touches, before
-and after the change (a moved time dirties both hours). Marked as well:
+and after the change (a moved time dirties both hours). Cheaply: the rows as they
+were are read before the change (one query, which also names them), the rows as
+they are and the FCR neighbours of all of them once at commit, and all the hours
+go in one upsert (ON CONFLICT: version + 1, so a catch-up running meanwhile keeps
+the mark); a call end's marks cost three statements (the second reading is skipped
+when an UPDATE of calls sets none of the columns they depend on to a new value). Marked as well:
 - the tickets whose first-contact resolution a new contact can undo: tickets from
   calls of the same contact or number that ended up to the aggregates' FCR days
   before it (FCR_WINDOW, the longest setting, before they were ever built);
@@ -17,18 +22,19 @@ rebuild` recomputes everything.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, event, inspect, or_, select
+from sqlalchemy import BindParameter, ColumnElement, Connection, and_, event, inspect, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction, sessionmaker
 
 from tickets.models import Callback, CallRecord, Contact, Organisation, Ticket, TicketHistory, TicketMessage, User
 from tickets.report_agg_models import LAYOUT, ReportAggDirty, ReportAggMeta
 
 FCR_WINDOW = timedelta(days=90)  # the longest FCR setting (Settings.fcr_days le=90)
+_CALL_PLACE = ("entered_at", "ended_at", "contact_id", "caller_number", "ticket_id", "site", "linkedid")
 _WATCHED = (CallRecord, Ticket, TicketHistory, TicketMessage, Callback, Contact, Organisation, User)
 _PLACEMENT = ("endpoint", "partner")  # what of a user the reports group by
 
@@ -49,87 +55,138 @@ def mark(conn: Connection, instants: Iterable[datetime | None]) -> None:
     conn.execute(stmt, [{"hour": h, "version": 1} for h in hours])
 
 
-def _fcr_window(conn: Connection) -> timedelta:
-    """The FCR days the aggregates were built with (a change needs a rebuild), else the longest."""
-    days = conn.scalar(select(ReportAggMeta.fcr_days).where(ReportAggMeta.id == LAYOUT))
-    return FCR_WINDOW if days is None else timedelta(days=days)
+Key = tuple[int | None, str | None, datetime]  # a contact, a number, when: whose earlier tickets' FCR it can undo
 
 
-def _fcr_neighbours(conn: Connection, keys: Iterable[tuple[int | None, str | None, datetime]]) -> list[datetime]:
-    """Created times of tickets from calls by the same contact/number that ended in the FCR window."""
+class Seen:
+    """Times whose aggregates depend on some rows, and the FCR keys of those rows."""
+
+    def __init__(self) -> None:
+        self.instants: list[datetime] = []
+        self.keys: list[Key] = []
+        self.ids: set[int] = set()  # of the rows read (calls, tickets, callbacks by a WHERE)
+        self.places: list[dict[str, Any]] = []  # calls: the columns their marks depend on
+        self.fcr_days: tuple[int | None] | None = None  # the aggregates' FCR days, when read along
+
+    def days(self, conn: Connection) -> int | None:
+        return self.fcr_days[0] if self.fcr_days is not None else _fcr_days(conn)
+
+    def add(self, other: Seen) -> Seen:
+        self.instants += other.instants
+        self.keys += other.keys
+        self.fcr_days = self.fcr_days or other.fcr_days
+        return self
+
+
+def _neighbours(conn: Connection, keys: Iterable[Key], days: int | None) -> list[datetime]:
+    """Created times of tickets from calls by the same contact/number that ended in the FCR
+    window before each key: one query for all keys (per 500), matched per key here."""
+    keys = list(set(keys))
+    window = FCR_WINDOW if days is None else timedelta(days=days)
     out: list[datetime] = []
-    keys = list(keys)
-    window = _fcr_window(conn) if keys else FCR_WINDOW
-    for contact, number, at in keys:
-        who = [c for c in (CallRecord.contact_id == contact if contact is not None else None,
-                           CallRecord.caller_number == number if number else None) if c is not None]
-        if not who:
+    for n in range(0, len(keys), 500):
+        part = keys[n:n + 500]
+        contacts = {c for c, _, _ in part if c is not None}
+        numbers = {num for _, num, _ in part if num}
+        if not contacts and not numbers:
             continue
-        out += conn.scalars(select(Ticket.created_at).join(CallRecord, _of_ticket())
-                            .where(or_(*who), CallRecord.ended_at >= at - window, CallRecord.ended_at <= at))
+        who = or_(CallRecord.contact_id.in_(contacts), CallRecord.caller_number.in_(numbers))
+        rows = conn.execute(select(Ticket.created_at, CallRecord.ended_at, CallRecord.contact_id,
+                                   CallRecord.caller_number).join(CallRecord, _of_ticket())
+                            .where(who, CallRecord.ended_at >= min(at for _, _, at in part) - window,
+                                   CallRecord.ended_at <= max(at for _, _, at in part))).all()
+        for created, ended, contact, number in rows:
+            if ended is not None and any(
+                    ((contact is not None and contact == c) or (number and number == num))
+                    and at - window <= ended <= at for c, num, at in part):
+                out.append(created)
     return out
+
+
+def _fcr_days(conn: Connection) -> int | None:
+    """The FCR days the aggregates were built with (a change needs a rebuild); None: never built."""
+    return conn.scalar(select(ReportAggMeta.fcr_days).where(ReportAggMeta.id == LAYOUT))
+
+
+def _calls(conn: Connection, where: ColumnElement[bool]) -> Seen:
+    days = select(ReportAggMeta.fcr_days).where(ReportAggMeta.id == LAYOUT).scalar_subquery()
+    rows = conn.execute(select(CallRecord.entered_at, CallRecord.ended_at, CallRecord.contact_id,
+                               CallRecord.caller_number, Ticket.created_at, CallRecord.id,
+                               *(getattr(CallRecord, c) for c in _CALL_PLACE), days)
+                        .outerjoin(Ticket, Ticket.id == CallRecord.ticket_id).where(where)).all()
+    seen = Seen()
+    seen.ids = {r[5] for r in rows}
+    seen.keys = [(r[2], r[3], at) for r in rows if (at := r[0] or r[1])]
+    seen.instants = [at for r in rows for at in (r[0] or r[1], r[4]) if at is not None]
+    seen.places = [dict(zip(_CALL_PLACE, r[6:-1], strict=True)) for r in rows]
+    if rows:
+        seen.fcr_days = (rows[0][-1],)
+    return seen
+
+
+def _tickets(conn: Connection, where: ColumnElement[bool]) -> Seen:
+    rows = conn.execute(select(Ticket.created_at, Ticket.contact_id, CallRecord.entered_at, CallRecord.ended_at,
+                               Ticket.id).outerjoin(CallRecord, _of_ticket()).where(where)).all()
+    seen = Seen()
+    seen.ids = {r[4] for r in rows}
+    seen.keys = [(contact, None, created) for created, contact, _, _, _ in rows if contact is not None]
+    seen.instants = [at for r in rows for at in (r[0], r[2] or r[3]) if at is not None]
+    return seen
+
+
+def _callbacks(conn: Connection, where: ColumnElement[bool]) -> Seen:
+    seen = Seen()
+    rows = conn.execute(select(Callback.first_call_at, Callback.id).where(where)).all()
+    seen.instants, seen.ids = [r[0] for r in rows], {r[1] for r in rows}
+    return seen
 
 
 def calls_where(conn: Connection, where: ColumnElement[bool]) -> list[datetime]:
-    rows = conn.execute(select(CallRecord.entered_at, CallRecord.ended_at, CallRecord.contact_id,
-                               CallRecord.caller_number, Ticket.created_at)
-                        .outerjoin(Ticket, Ticket.id == CallRecord.ticket_id).where(where)).all()
-    keys = [(contact, number, at) for entered, ended, contact, number, _ in rows if (at := entered or ended)]
-    out: list[datetime | None] = [*(r[0] or r[1] for r in rows), *(r[4] for r in rows)]
-    return [*(at for at in out if at is not None), *_fcr_neighbours(conn, keys)]
+    """The times whose aggregates depend on these calls (with their FCR neighbours)."""
+    seen = _calls(conn, where)
+    return [*seen.instants, *_neighbours(conn, seen.keys, seen.days(conn) if seen.keys else None)]
 
 
-def tickets_where(conn: Connection, where: ColumnElement[bool]) -> list[datetime]:
-    rows = conn.execute(select(Ticket.created_at, Ticket.contact_id, Ticket.linkedid, CallRecord.entered_at,
-                               CallRecord.ended_at)
-                        .outerjoin(CallRecord, _of_ticket()).where(where)).all()
-    keys = [(contact, None, created) for created, contact, linkedid, _, _ in rows if contact is not None]
-    out: list[datetime | None] = [*(r[0] for r in rows), *(r[3] or r[4] for r in rows)]
-    return [*(at for at in out if at is not None), *_fcr_neighbours(conn, keys)]
+def _contacts(conn: Connection, ids: list[int]) -> Seen:
+    return (_calls(conn, CallRecord.contact_id.in_(ids)).add(_tickets(conn, Ticket.contact_id.in_(ids)))
+            .add(_callbacks(conn, Callback.contact_id.in_(ids))))
 
 
-def callbacks_where(conn: Connection, where: ColumnElement[bool]) -> list[datetime]:
-    return list(conn.scalars(select(Callback.first_call_at).where(where)))
-
-
-def _contacts(conn: Connection, ids: list[int]) -> list[datetime]:
-    return [*calls_where(conn, CallRecord.contact_id.in_(ids)), *tickets_where(conn, Ticket.contact_id.in_(ids)),
-            *callbacks_where(conn, Callback.contact_id.in_(ids))]
-
-
-def _organisations(conn: Connection, ids: list[int]) -> list[datetime]:
+def _organisations(conn: Connection, ids: list[int]) -> Seen:
     people = list(conn.scalars(select(Contact.id).where(Contact.organisation_id.in_(ids))))
-    return [*_contacts(conn, people), *tickets_where(conn, Ticket.organisation_id.in_(ids))]
+    return _contacts(conn, people).add(_tickets(conn, Ticket.organisation_id.in_(ids)))
 
 
-def _users(conn: Connection, ids: list[int]) -> list[datetime]:
+def _users(conn: Connection, ids: list[int]) -> Seen:
     endpoints = select(User.endpoint).where(User.id.in_(ids), User.endpoint.is_not(None))
-    return calls_where(conn, CallRecord.agent.in_(endpoints))
+    return _calls(conn, CallRecord.agent.in_(endpoints))
 
 
-def instants_of(conn: Connection, objects: Iterable[Any]) -> list[datetime]:
-    """The times (as stored now) whose aggregates depend on these rows."""
-    ids: dict[type, list[int]] = {kind: [] for kind in _WATCHED}
-    tickets: list[int] = []
+_BY_IDS: dict[type, Callable[[Connection, list[int]], Seen]] = {
+    CallRecord: lambda c, ids: _calls(c, CallRecord.id.in_(ids)),
+    Ticket: lambda c, ids: _tickets(c, Ticket.id.in_(ids)),
+    Callback: lambda c, ids: _callbacks(c, Callback.id.in_(ids)),
+    Contact: _contacts, Organisation: _organisations, User: _users}
+_BY_STATEMENT: dict[type, Callable[[Connection, ColumnElement[bool]], Seen]] = {
+    CallRecord: _calls, Ticket: _tickets, Callback: _callbacks}
+
+
+def _ids(objects: Iterable[Any]) -> dict[type, set[int]]:
+    ids: dict[type, set[int]] = {kind: set() for kind in _BY_IDS}
     for obj in objects:
         if isinstance(obj, TicketHistory | TicketMessage):
-            tickets.append(obj.ticket_id)
-        elif isinstance(obj, _WATCHED) and obj.id is not None:
-            ids[type(obj)].append(obj.id)
-    out: list[datetime] = []
-    if ids[CallRecord]:
-        out += calls_where(conn, CallRecord.id.in_(ids[CallRecord]))
-    if ids[Ticket] or tickets:
-        out += tickets_where(conn, Ticket.id.in_([*ids[Ticket], *tickets]))
-    if ids[Callback]:
-        out += callbacks_where(conn, Callback.id.in_(ids[Callback]))
-    if ids[Contact]:
-        out += _contacts(conn, ids[Contact])
-    if ids[Organisation]:
-        out += _organisations(conn, ids[Organisation])
-    if ids[User]:
-        out += _users(conn, ids[User])
-    return out
+            ids[Ticket].add(obj.ticket_id)
+        elif type(obj) in ids and obj.id is not None:
+            ids[type(obj)].add(obj.id)
+    return ids
+
+
+def _seen(conn: Connection, ids: dict[type, set[int]]) -> Seen:
+    seen = Seen()
+    for kind, these in ids.items():
+        if these:
+            seen.add(_BY_IDS[kind](conn, sorted(these)))
+    return seen
 
 
 def _watched(objects: Iterable[Any], every_user: bool = True) -> list[Any]:
@@ -138,20 +195,58 @@ def _watched(objects: Iterable[Any], every_user: bool = True) -> list[Any]:
         every_user or not isinstance(o, User) or any(inspect(o).attrs[a].history.has_changes() for a in _PLACEMENT))]
 
 
+class Pending:
+    """What a transaction touched, marked once at its commit: the times and FCR keys read
+    before a change (its rows as they were), and the ids whose rows are read at commit
+    (as they are then)."""
+
+    def __init__(self) -> None:
+        self.before = Seen()
+        self.after: dict[type, set[int]] = {kind: set() for kind in _BY_IDS}
+
+    def touch(self, ids: dict[type, set[int]]) -> None:
+        for kind, these in ids.items():
+            self.after[kind] |= these
+
+    def empty(self) -> bool:
+        return not self.before.instants and not self.before.keys and not any(self.after.values())
+
+
+def _pending(session: Session) -> Pending:
+    found = session.info.get("report_agg_pending")
+    if found is None:
+        found = session.info["report_agg_pending"] = Pending()
+    assert isinstance(found, Pending)
+    return found
+
+
 def _before_flush(session: Session, flush: UOWTransaction, instances: Any) -> None:
     touched = [*_watched(session.dirty, every_user=False), *_watched(session.deleted)]
     if touched:
-        mark(session.connection(), instants_of(session.connection(), touched))
+        _pending(session).before.add(_seen(session.connection(), _ids(touched)))
     session.info["report_agg_flushing"] = [*_watched(session.new), *_watched(session.dirty, every_user=False)]
 
 
 def _after_flush(session: Session, flush: UOWTransaction) -> None:
     touched = session.info.pop("report_agg_flushing", [])
     if touched:
-        mark(session.connection(), instants_of(session.connection(), touched))
+        _pending(session).touch(_ids(touched))
 
 
-_BY_STATEMENT = {CallRecord: calls_where, Ticket: tickets_where, Callback: callbacks_where}
+def _before_commit(session: Session) -> None:
+    """Mark everything this transaction touched: one upsert of its hours."""
+    session.flush()
+    pending = session.info.pop("report_agg_pending", None)
+    if pending is None or pending.empty():
+        return
+    conn = session.connection()
+    seen = Seen().add(pending.before).add(_seen(conn, pending.after))
+    mark(conn, [*seen.instants, *_neighbours(conn, seen.keys, seen.days(conn) if seen.keys else None)])
+
+
+def _transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop("report_agg_pending", None)
 
 
 def _statement(state: ORMExecuteState) -> Any:
@@ -162,19 +257,36 @@ def _statement(state: ORMExecuteState) -> Any:
     if mapper is None or where is None:
         return None
     entity = mapper.class_
-    conn = state.session.connection()
-    if entity in _BY_STATEMENT:
-        mark(conn, _BY_STATEMENT[entity](conn, where))
-        result = state.invoke_statement()
-        mark(conn, _BY_STATEMENT[entity](conn, where))
-        return result
-    if entity in (Contact, Organisation):
-        ids = list(conn.scalars(select(mapper.primary_key[0]).where(where)))
-        mark(conn, (_contacts if entity is Contact else _organisations)(conn, ids))
-        result = state.invoke_statement()
-        mark(conn, (_contacts if entity is Contact else _organisations)(conn, ids))
-        return result
+    if entity not in _BY_IDS or entity is User:
+        return None
+    conn, pending = state.session.connection(), _pending(state.session)
+    if entity in _BY_STATEMENT:  # the rows as they are now; as they will be, at commit
+        before = _BY_STATEMENT[entity](conn, where)
+        ids = before.ids
+        if entity is CallRecord and _keeps_place(state.statement, before.places):
+            ids = set()  # their marks stay as read now (a call end after its insert-or-ignore)
+    else:
+        ids = set(conn.scalars(select(mapper.primary_key[0]).where(where)))
+        before = _BY_IDS[entity](conn, sorted(ids)) if ids else Seen()
+    pending.before.add(before)
+    pending.touch({entity: ids})
     return None
+
+
+def _keeps_place(statement: Any, places: list[dict[str, Any]]) -> bool:
+    """An UPDATE of calls that sets none of the columns their marks depend on to another
+    value than the rows (as read) hold: the rows after it need no second reading."""
+    values = getattr(statement, "_values", None)
+    if not isinstance(values, dict) or not values:
+        return False
+    sets: dict[str, Any] = {}
+    for col, val in values.items():
+        name = getattr(col, "key", col)
+        if name in _CALL_PLACE:
+            if not isinstance(val, BindParameter) or val.callable is not None:
+                return False
+            sets[name] = val.value
+    return all(place[k] == v for place in places for k, v in sets.items())
 
 
 def install(sessions: sessionmaker[Session]) -> None:
@@ -182,6 +294,8 @@ def install(sessions: sessionmaker[Session]) -> None:
     if not event.contains(sessions, "before_flush", _before_flush):
         event.listen(sessions, "before_flush", _before_flush)
         event.listen(sessions, "after_flush", _after_flush)
+        event.listen(sessions, "before_commit", _before_commit)
+        event.listen(sessions, "after_transaction_end", _transaction_end)
         event.listen(sessions, "do_orm_execute", _statement)
 
 

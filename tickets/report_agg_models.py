@@ -18,8 +18,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from tickets.models import Base, UtcDateTime
 
 
-class ReportAgg(Base):
-    __tablename__ = "report_agg"
+class AggColumns:
+    """The columns of a sums row (a day's, or a month's roll-up)."""
+
     day: Mapped[date] = mapped_column(Date, primary_key=True)  # local, in report_agg_meta.tz
     dim: Mapped[str] = mapped_column(String(20), primary_key=True)
     value: Mapped[str] = mapped_column(String(200), primary_key=True)
@@ -58,8 +59,17 @@ class ReportAgg(Base):
     csat_count: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class ReportAggResolve(Base):
-    __tablename__ = "report_agg_resolve"
+class ReportAgg(AggColumns, Base):
+    __tablename__ = "report_agg"
+
+
+class ReportAggMonth(AggColumns, Base):
+    """The day rows of a month summed (`day` is the month's first day): report_agg_month."""
+
+    __tablename__ = "report_agg_month"
+
+
+class ResolveColumns:
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     dim: Mapped[str] = mapped_column(String(20), primary_key=True)
     value: Mapped[str] = mapped_column(String(200), primary_key=True)
@@ -70,6 +80,21 @@ class ReportAggResolve(Base):
     total: Mapped[float] = mapped_column(Float)
     lo: Mapped[float] = mapped_column(Float)
     hi: Mapped[float] = mapped_column(Float)
+
+
+class ReportAggResolve(ResolveColumns, Base):
+    __tablename__ = "report_agg_resolve"
+
+
+class ReportAggMonthResolve(ResolveColumns, Base):
+    __tablename__ = "report_agg_month_resolve"
+
+
+class ReportAggMonths(Base):
+    """A month whose roll-up rows are complete (a month not listed is read from day rows)."""
+
+    __tablename__ = "report_agg_months"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
 
 
 class ReportAggDirty(Base):

@@ -13,14 +13,15 @@ rules (time zone, SL threshold, short abandon, FCR days).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import Connection, case, func, not_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from tickets import report_agg_month
 from tickets.report_agg import (
     ADDITIVE,
     ALL_AGENTS,
@@ -37,7 +38,8 @@ from tickets.report_agg import (
     p90_hours,
     ticket_figures,
 )
-from tickets.report_agg_models import ReportAgg, ReportAggResolve
+from tickets.report_agg_models import ReportAgg, ReportAggMonth, ReportAggMonthResolve, ReportAggResolve
+from tickets.report_agg_month import in_months, months_between, next_month
 from tickets.report_agg_store import dirty_days, load_days, meta, ranges, rules_match, straddling_days
 from tickets.report_build import header
 from tickets.report_figures import AGENT_GROUP, CHANNELS, EMPTY_ROW, PRIORITIES, ReportRules
@@ -49,52 +51,73 @@ TICKET_FIGURES = {"requests", "sla_met", "sla_judged"}  # only on ticket rows
 
 
 class Reader:
-    """Sums and histograms over the period's days, grouped by some key columns."""
+    """Sums and histograms over the period's days, grouped by some key columns: the
+    months in `months` from their roll-ups (tickets.report_agg_month), the other days
+    from their day rows, except the days in `skip`, whose aggregates are in `mem`."""
 
     def __init__(self, conn: Connection, first: date, last: date, skip: set[date], mem: Aggregates,
-                 as_of: datetime) -> None:
+                 as_of: datetime, months: Sequence[date] = ()) -> None:
         self.conn, self.first, self.last, self.skip, self.mem, self.as_of = conn, first, last, skip, mem, as_of
+        self.months = list(months)
 
-    def _where(self, table: Any, dim: str) -> list[Any]:
-        return [table.day >= self.first, table.day <= self.last, table.dim == dim, table.day.not_in(self.skip)]
+    def _parts(self, day_table: Any, month_table: Any, dim: str, by: tuple[str, ...]) -> list[tuple[Any, list[Any]]]:
+        """(table, where) to read: day rows outside the rolled-up months, and those months."""
+        days = [day_table.day >= self.first, day_table.day <= self.last, day_table.dim == dim]
+        days += [day_table.day.not_in(self.skip)] if self.skip else []
+        if not self.months or "day" in by:
+            return [(day_table, days)]
+        parts = [(month_table, [month_table.day.in_(self.months), month_table.dim == dim])]
+        if self.first < self.months[0] or self.last >= next_month(self.months[-1]) or len(self.months) != len(
+                months_between(self.months[0], self.months[-1])):  # days outside the months to read
+            parts.append((day_table, [*days, not_(in_months(day_table.day, self.months))]))
+        return parts
 
     def sums(self, dim: str, by: tuple[str, ...], only: tuple[str, ...] = ADDITIVE,
              agents: bool = True) -> dict[tuple[Any, ...], Sums]:
         """Rows of `dim` summed per `by`; `only` these figures (ticket figures only: only the
-        ticket rows, whose queue is ""), the agents when asked."""
-        t, n, m = ReportAgg, len(by), len(only)
-        cols = [getattr(t, b) for b in by]
-        where = self._where(t, dim) + ([t.queue == ""] if set(only) <= TICKET_FIGURES else [])
-        q = (select(*cols, *(func.sum(getattr(t, c)) for c in only), func.max(t.longest_wait),
-                    func.sum(case((t.open_due_max <= self.as_of, t.open_due), else_=0)),
-                    func.max(case((t.agents == ALL_AGENTS, 1), else_=0)))
-             .where(*where).group_by(*cols))
+        ticket rows, whose queue is ""), the agents when asked (rows of up to four agents:
+        their lists are read apart only when a group has two different ones)."""
         out: dict[tuple[Any, ...], Sums] = {}
-        for r in self.conn.execute(q):
-            s = Sums(**dict(zip(only, r[n:n + m], strict=True)))
-            longest, judged_open, many = r[n + m:]
-            s.longest_wait, s.sla_judged, s.open_due = longest, s.sla_judged + judged_open, 0
-            s.agents = ALL_AGENTS if many else ""
-            out[tuple(r[:n])] = s
-        if agents:
-            few = select(*cols, t.agents).distinct().where(*self._where(t, dim),
-                                                           t.agents.not_in(("", ALL_AGENTS)))
-            for r in self.conn.execute(few):
-                s = out[tuple(r[:n])]
-                s.agents = merge_agents(s.agents, r[n])
+        n, m = len(by), len(only)
+        for t, where in self._parts(ReportAgg, ReportAggMonth, dim, by):
+            cols = [getattr(t, b) for b in by]
+            tickets_only = [t.queue == ""] if set(only) <= TICKET_FIGURES else []
+            few = case((t.agents.not_in(("", ALL_AGENTS)), t.agents), else_=None)
+            q = (select(*cols, *(func.sum(getattr(t, c)) for c in only), func.max(t.longest_wait),
+                        func.sum(case((t.open_due_max <= self.as_of, t.open_due), else_=0)),
+                        func.max(case((t.agents == ALL_AGENTS, 1), else_=0)), func.min(few), func.max(few))
+                 .where(*where, *tickets_only).group_by(*cols))
+            apart = False
+            for r in self.conn.execute(q):
+                s = Sums(**dict(zip(only, r[n:n + m], strict=True)))
+                longest, judged_open, many, few_lo, few_hi = r[n + m:]
+                s.longest_wait, s.sla_judged, s.open_due = longest, s.sla_judged + judged_open, 0
+                s.agents = ALL_AGENTS if many else few_lo or "" if agents else ""
+                apart = apart or (agents and not many and few_lo != few_hi)
+                key = tuple(r[:n])
+                if key in out:
+                    out[key].add(s)
+                else:
+                    out[key] = s
+            if apart:
+                lists = select(*cols, t.agents).distinct().where(*where, t.agents.not_in(("", ALL_AGENTS)))
+                for r in self.conn.execute(lists):
+                    got = out[tuple(r[:n])]
+                    got.agents = merge_agents(got.agents, r[n])
         for k, v in self.mem.rows.items():
             if k[1] == dim:
                 out.setdefault(tuple(k[_KEY[b]] for b in by), Sums()).add(v)
         return out
 
     def hists(self, dim: str, by: tuple[str, ...]) -> dict[tuple[Any, ...], Histogram]:
-        t, n = ReportAggResolve, len(by)
-        cols = [getattr(t, b) for b in by]
-        q = (select(*cols, t.bin, func.sum(t.n), func.sum(t.total), func.min(t.lo), func.max(t.hi))
-             .where(*self._where(t, dim)).group_by(*cols, t.bin))
         out: dict[tuple[Any, ...], Histogram] = defaultdict(dict)
-        for r in self.conn.execute(q):
-            out[tuple(r[:n])][r[n]] = Bin(*r[n + 1:])
+        n = len(by)
+        for t, where in self._parts(ReportAggResolve, ReportAggMonthResolve, dim, by):
+            cols = [getattr(t, b) for b in by]
+            q = (select(*cols, t.bin, func.sum(t.n), func.sum(t.total), func.min(t.lo), func.max(t.hi))
+                 .where(*where).group_by(*cols, t.bin))
+            for r in self.conn.execute(q):
+                out[tuple(r[:n])].setdefault(r[n], Bin()).add(Bin(*r[n + 1:]))
         for k, b in self.mem.hist.items():
             if k[1] == dim:
                 out[tuple(k[_HIST_KEY[x]] for x in by)].setdefault(k[5], Bin()).add(b)
@@ -171,8 +194,9 @@ def assemble(p: Period, group: str, r: Reader, rules: ReportRules, as_of: dateti
             quiet = hidden(s, rules.per_agent)
             body = dict.fromkeys(EMPTY_ROW) if quiet else _row(s, t, hists.get((value,), {}), as_of)
             rows.append({"group": value, "suppressed": quiet, **body})
-    days = {k[0]: s for k, (s, _) in _by(r.sums("", ("day", "queue")), {}, 1).items()}
-    hours = {k[0]: s for k, (s, _) in _by(r.sums("hour", ("value", "queue")), {}, 1).items()}
+    volume = ("offered", "answered", "answered_within", "short_abandons")  # what _volume shows
+    days = {k[0]: s for k, s in r.sums("", ("day",), volume).items()}
+    hours = {k[0]: s for k, s in r.sums("hour", ("value",), volume).items()}
     requests = ("requests",)
     channels = {k[0]: s.requests for k, s in r.sums("channel", ("value",), requests, False).items() if s.requests}
     categories = {k[0]: s.requests for k, s in r.sums("category", ("value",), requests, False).items()
@@ -204,10 +228,12 @@ def report(sessions: sessionmaker[Session], p: Period, group: str, rules: Report
     with sessions() as s:
         if not rules_match(meta(s), rules, p.tz):
             return None
-        skip = dirty_days(s, p.first, p.last, zone) | straddling_days(s, p.first, p.last, as_of)
+        dirty = dirty_days(s, p.first, p.last, zone)
+        months = report_agg_month.covered(s.connection(), p.first, p.last, dirty, as_of)
+        skip = dirty | straddling_days(s, p.first, p.last, as_of, months)
         mem = Aggregates()
         for a, b in ranges(sorted(skip)):
             part = aggregate(load_days(s, a, b, zone, rules.fcr.days), rules, zone, as_of)
             mem.rows.update(part.rows)
             mem.hist.update(part.hist)
-        return assemble(p, group, Reader(s.connection(), p.first, p.last, skip, mem, as_of), rules, as_of)
+        return assemble(p, group, Reader(s.connection(), p.first, p.last, skip, mem, as_of, months), rules, as_of)

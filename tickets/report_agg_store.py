@@ -15,9 +15,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, and_, delete, func, insert, select
+from sqlalchemy import Connection, and_, delete, func, insert, not_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from tickets import report_agg_month
 from tickets.models import Callback, CallRecord, Ticket
 from tickets.report_agg import COLUMNS, Aggregates, aggregate
 from tickets.report_agg_models import LAYOUT, ReportAgg, ReportAggDirty, ReportAggMeta, ReportAggResolve
@@ -75,6 +76,7 @@ def write_days(s: Session, first: date, last: date, rules: ReportRules, zone: Zo
     conn = s.connection()
     conn.execute(delete(ReportAgg).where(ReportAgg.day >= first, ReportAgg.day <= last))
     conn.execute(delete(ReportAggResolve).where(ReportAggResolve.day >= first, ReportAggResolve.day <= last))
+    report_agg_month.drop(conn, first, last)
     rows, hist = _rows(agg)
     if rows:
         conn.execute(insert(ReportAgg), rows)
@@ -118,10 +120,11 @@ def catch_up(sessions: sessionmaker[Session], rules: ReportRules, tz: str, now: 
         marks = s.connection().execute(
             select(ReportAggDirty.hour, ReportAggDirty.version).order_by(ReportAggDirty.hour).limit(limit)
             .with_for_update(skip_locked=True)).all()
-        if not marks:
-            return 0
         for first, last in ranges(days_of_hours([utc(h) for h, _ in marks], zone)):
             write_days(s, first, last, rules, zone)
+        report_agg_month.roll_up_ended(s.connection(), now.astimezone(zone).date())  # ended, or rewritten
+        if not marks:
+            return 0
         for h, version in marks:
             s.connection().execute(delete(ReportAggDirty).where(ReportAggDirty.hour == h,
                                                                 ReportAggDirty.version == version))
@@ -158,7 +161,7 @@ def rebuild(s: Session, rules: ReportRules, tz: str, now: datetime) -> int:
     zone = ZoneInfo(tz)
     _writer_lock(s, wait=True)
     conn = s.connection()
-    for table in (ReportAgg, ReportAggResolve, ReportAggDirty, ReportAggMeta):
+    for table in (ReportAgg, ReportAggResolve, ReportAggDirty, ReportAggMeta, *report_agg_month.MONTH_TABLES):
         conn.execute(delete(table))
     lo, hi = _data_span(conn)
     days = 0
@@ -168,16 +171,21 @@ def rebuild(s: Session, rules: ReportRules, tz: str, now: datetime) -> int:
         for a, b in ranges(all_days):
             write_days(s, a, b, rules, zone)
         days = len(all_days)
+        report_agg_month.roll_up_ended(conn, now.astimezone(zone).date())
     conn.execute(insert(ReportAggMeta).values(
         id=LAYOUT, tz=tz, threshold=rules.threshold, short_abandon=rules.short_abandon, fcr_days=rules.fcr.days,
         fcr_after_call_minutes=rules.fcr.after_call_minutes, built_at=now))
     return days
 
 
-def straddling_days(s: Session, first: date, last: date, as_of: datetime) -> set[date]:
-    """Days holding open tickets of which some but not all are due by `as_of`."""
+def straddling_days(s: Session, first: date, last: date, as_of: datetime, months: Sequence[date] = ()) -> set[date]:
+    """Days holding open tickets of which some but not all are due by `as_of` (not looked
+    for in `months`, read from their roll-ups)."""
     t = ReportAgg
-    q = (select(t.day).distinct().where(t.day >= first, t.day <= last, t.open_due > 0,
+    outside = [not_(report_agg_month.in_months(t.day, months))] if months else []
+    if months and first >= months[0] and last < report_agg_month.next_month(months[-1]) and len(months) == len(
+            report_agg_month.months_between(months[0], months[-1])):
+        return set()  # every day is in a rolled-up month
+    q = (select(t.day).distinct().where(t.day >= first, t.day <= last, t.open_due > 0, *outside,
                                         and_(t.open_due_min <= as_of, t.open_due_max > as_of)))
     return set(s.scalars(q))
-

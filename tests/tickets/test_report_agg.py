@@ -15,13 +15,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests import report_month
 from tests.db_fixture import db_sessions, wipe
 from tests.tickets import test_history_import
-from tickets import report_agg_read, report_agg_store
+from tickets import report_agg_month, report_agg_read, report_agg_store
 from tickets.models import (
     Callback,
     CallbackStatus,
@@ -35,8 +37,15 @@ from tickets.models import (
     TicketMessage,
     TicketStatus,
 )
-from tickets.report_agg import COLUMNS, aggregate
-from tickets.report_agg_models import ReportAgg, ReportAggDirty, ReportAggResolve
+from tickets.report_agg import COLUMNS, Bin, Sums, aggregate
+from tickets.report_agg_models import (
+    ReportAgg,
+    ReportAggDirty,
+    ReportAggMonth,
+    ReportAggMonthResolve,
+    ReportAggMonths,
+    ReportAggResolve,
+)
 from tickets.report_build import build
 from tickets.report_data import load
 from tickets.report_facts import FcrRule
@@ -88,11 +97,29 @@ def reports_agree(sessions: sessionmaker[Session], p: Period, as_of: datetime) -
         same(agg, raw, group or "total")
 
 
-def stored(sessions: sessionmaker[Session]) -> tuple[dict[Any, Any], dict[Any, Any]]:
+def stored(sessions: sessionmaker[Session], months: bool = False) -> tuple[dict[Any, Any], dict[Any, Any]]:
+    rows_table, hist_table = (ReportAggMonth, ReportAggMonthResolve) if months else (ReportAgg, ReportAggResolve)
     with sessions() as s:
-        rows = {r[:6]: r[6:] for r in s.execute(select(*ReportAgg.__table__.c))}
-        hist = {r[:6]: r[6:] for r in s.execute(select(*ReportAggResolve.__table__.c))}
+        rows = {r[:6]: r[6:] for r in s.execute(select(*rows_table.__table__.c))}
+        hist = {r[:6]: r[6:] for r in s.execute(select(*hist_table.__table__.c))}
     return rows, hist
+
+
+def rolled_up(sessions: sessionmaker[Session], first: date, last: date,
+              months: set[date]) -> tuple[dict[Any, Any], dict[Any, Any]]:
+    """What the month roll-ups of `months` must hold: the recomputed day rows summed per month."""
+    with sessions() as s:
+        agg = aggregate(report_agg_store.load_days(s, first, last, ZONE, RULES.fcr.days), RULES, ZONE)
+    sums: dict[Any, Sums] = {}
+    bins: dict[Any, Bin] = {}
+    for k, v in agg.rows.items():
+        if k[0].replace(day=1) in months:
+            sums.setdefault((k[0].replace(day=1), *k[1:]), Sums()).add(v)
+    for hk, b in agg.hist.items():
+        if hk[0].replace(day=1) in months:
+            bins.setdefault((hk[0].replace(day=1), *hk[1:]), Bin()).add(b)
+    return ({k: tuple(getattr(v, c) for c in COLUMNS) for k, v in sums.items()},
+            {k: (b.n, b.total, b.lo, b.hi) for k, b in bins.items()})
 
 
 def recomputed(sessions: sessionmaker[Session], first: date, last: date) -> tuple[dict[Any, Any], dict[Any, Any]]:
@@ -208,9 +235,12 @@ class Desk:
 
 
 def test_aggregates_equal_a_recomputation_after_a_random_mix(sessions: sessionmaker[Session]) -> None:
+    """Day rows and month roll-ups (October and November have ended by NOW; December is
+    rolled up by the last report, whose as_of is in 2027) equal a recomputation."""
     desk = Desk(sessions, seed=18)
+    now = datetime(2026, 12, 20, tzinfo=UTC)
     with sessions.begin() as s:
-        report_agg_store.rebuild(s, RULES, TZ, datetime.now(UTC))
+        report_agg_store.rebuild(s, RULES, TZ, now)
     for round_ in range(3):
         for _ in range(40):
             desk.call()
@@ -221,13 +251,25 @@ def test_aggregates_equal_a_recomputation_after_a_random_mix(sessions: sessionma
         if round_ == 1:  # a contact moves to another organisation: their past calls regroup
             with sessions.begin() as s:
                 s.get_one(Contact, desk.people[0]).organisation_id = desk.orgs[2]
-        while report_agg_store.catch_up(sessions, RULES, TZ, datetime.now(UTC)):
+        while report_agg_store.catch_up(sessions, RULES, TZ, now):
             pass
         equal_tables(stored(sessions)[0], recomputed(sessions, date(2026, 10, 19), date(2027, 1, 1))[0])
         equal_tables(stored(sessions)[1], recomputed(sessions, date(2026, 10, 19), date(2027, 1, 1))[1])
+        ended = {date(2026, 10, 1), date(2026, 11, 1)}
+        with sessions() as s:
+            assert set(s.scalars(select(ReportAggMonths.day))) == ended  # not December: not over
+        months = rolled_up(sessions, date(2026, 10, 1), date(2026, 11, 30), ended)
+        equal_tables(stored(sessions, months=True)[0], months[0])
+        equal_tables(stored(sessions, months=True)[1], months[1])
     as_of = datetime(2026, 12, 3, 9, tzinfo=UTC)  # some open tickets due before, some after
     reports_agree(sessions, period("month", ZONE, anchor=date(2026, 11, 1)), as_of)
     reports_agree(sessions, period("custom", ZONE, first=date(2026, 10, 1), last=date(2026, 12, 31)), as_of)
+    later = datetime(2027, 3, 1, tzinfo=UTC)  # every open ticket due: the three months come from roll-ups
+    year = period("custom", ZONE, first=date(2026, 1, 1), last=date(2026, 12, 31))
+    reports_agree(sessions, year, later)
+    with sessions() as s:
+        assert report_agg_month.covered(s.connection(), year.first, year.last, set(), later) == [
+            date(2026, m, 1) for m in (10, 11, 12)]  # the months with rows (the others hold nothing)
 
 
 def test_history_import_updates_the_aggregates_and_rebuild_recomputes(sessions: sessionmaker[Session],
@@ -248,3 +290,44 @@ def test_history_import_updates_the_aggregates_and_rebuild_recomputes(sessions: 
     out = test_history_import.run(["reports", "rebuild"], database_url)
     assert out.returncode == 0 and "report aggregates rebuilt:" in out.stdout, out.stderr
     equal_tables(stored(sessions)[0], recomputed(sessions, date(2026, 11, 1), date(2026, 12, 31))[0])
+
+
+def test_call_end_statements_and_a_moved_call_are_marked(sessions: sessionmaker[Session]) -> None:
+    """A call end as tickets.calls_service writes it (insert-or-ignore, then UPDATE ... WHERE:
+    its marks are read once, before the UPDATE, since it sets the same times), and an UPDATE
+    that moves a call to another day (read before and again at commit): after a catch-up
+    the day rows and the month roll-ups equal a recomputation."""
+    desk = Desk(sessions, seed=4)
+    for _ in range(20):
+        desk.call()
+    now = datetime(2027, 1, 15, tzinfo=UTC)
+    with sessions.begin() as s:
+        report_agg_store.rebuild(s, RULES, TZ, now)
+    at = datetime(2026, 11, 10, 9, tzinfo=UTC)
+    values = {"caller_number": "+4930100001", "contact_id": desk.people[1], "queue": "hotline", "entered_at": at,
+              "answered_at": at + timedelta(seconds=12), "ended_at": at + timedelta(seconds=200),
+              "wait_seconds": 12.0, "talk_seconds": 188.0, "agent": "PJSIP/1001", "outcome": "answered"}
+    with sessions.begin() as s:
+        s.execute(sqlite_insert(CallRecord).values(site="main", linkedid="end-1", **values)
+                  .on_conflict_do_nothing(index_elements=["site", "linkedid"])
+                  if s.get_bind().dialect.name == "sqlite" else
+                  pg_insert(CallRecord).values(site="main", linkedid="end-1", **values)
+                  .on_conflict_do_nothing(index_elements=["site", "linkedid"]))
+        s.execute(update(CallRecord).where(CallRecord.site == "main", CallRecord.linkedid == "end-1").values(**values))
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(ReportAggDirty)) >= 1
+    while report_agg_store.catch_up(sessions, RULES, TZ, now):
+        pass
+    moved = at - timedelta(days=15)  # to October: both months change
+    with sessions.begin() as s:
+        s.execute(update(CallRecord).where(CallRecord.linkedid == "end-1")
+                  .values(entered_at=moved, answered_at=moved + timedelta(seconds=12),
+                          ended_at=moved + timedelta(seconds=200)))
+    while report_agg_store.catch_up(sessions, RULES, TZ, now):
+        pass
+    equal_tables(stored(sessions)[0], recomputed(sessions, date(2026, 10, 1), date(2027, 1, 1))[0])
+    months = {date(2026, 10, 1), date(2026, 11, 1), date(2026, 12, 1)}
+    with sessions() as s:
+        assert set(s.scalars(select(ReportAggMonths.day))) == months
+    equal_tables(stored(sessions, months=True)[0], rolled_up(sessions, date(2026, 10, 1), date(2026, 12, 31),
+                                                             months)[0])
