@@ -16,6 +16,7 @@ import pytest
 
 from tests.browser.axe import assert_no_serious_violations
 from tests.browser.demo_day import BERLIN, PASSWORD, VIEWS, DemoServer, closing, demo_server, open_wallboard
+from tests.db_fixture import throwaway_database
 
 pytestmark = [pytest.mark.browser]
 # values the server sends that must never reach a page as they are
@@ -237,9 +238,10 @@ def test_callbacks_waiting_show_under_the_waiting_count_with_the_oldest_wait(dem
 
 
 @pytest.fixture(scope="module")
-def demo_sites(module_database_url: str) -> Iterator[DemoServer]:
-    """The demo day with two more sites on the board: east up, west down (demo_day.add_sites)."""
-    with demo_server(module_database_url, sites=True) as server:
+def demo_sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
+    """The demo day with two more sites on the board: east up, west down (demo_day.add_sites);
+    a database of its own (not shared with `demo`'s server running beside it)."""
+    with throwaway_database(tmp_path_factory.mktemp("sites-db")) as url, demo_server(url, sites=True) as server:
         yield server
 
 
