@@ -24,7 +24,17 @@ from fastapi import FastAPI
 from agent_console import http_request, middleware
 from agent_console.agi_ivr import IvrScripts
 from agent_console.agi_routes import build_agi
-from agent_console.assembly import ConfigError, bridge_of, check, dispose, escalation_of, pbx_of, policy_of, writer_of
+from agent_console.assembly import (
+    ConfigError,
+    board_of,
+    bridge_of,
+    check,
+    dispose,
+    escalation_of,
+    pbx_of,
+    policy_of,
+    writer_of,
+)
 from agent_console.fax_in import spool_of
 from agent_console.http_reports import settings_rules
 from agent_console.hub import Hub
@@ -117,7 +127,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
         request_desk=http_request.RequestDesk.from_settings(settings, intake),
         hub=hub, queue_feed=feed, wallboard=wallboard, notifier=notifier, writer=writer,
         database_ok=lambda: database_ok(engine), close_database=partial(dispose, engine, reads),
-        pbx=pbx, bus_link=bus_link)
+        pbx=pbx, bus_link=bus_link, site_board=board_of(settings, hub, feed, bridge, bus_link, db, clock))
     ivr = IvrScripts(db, lookup, settings.timezone, clock, bus.publish, settings.mask_caller_numbers,
                      site=settings.site)
     services.surveys = ivr

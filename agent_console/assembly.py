@@ -1,6 +1,7 @@
 """The composition root's parts: how agent_console.app builds the pieces that depend on
 settings (the SLA policy, the ticket writer in or out of process, the AMI bridge, the
-way to the PBX with or without Redis, the escalation job) and the start-up checks.
+way to the PBX with or without Redis, the sites' board and its followers, the
+escalation job) and the start-up checks.
 
 Layer: edge, part of the one composition root: only agent_console.app calls these
 (and a test that builds the writer the same way); nothing here is created at import.
@@ -10,7 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 
+from callqueue.feed import QueueFeed
+from callqueue.live import QueueProjection
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,6 +27,7 @@ from agent_console.scaleout.port import LocalPbx, PbxPort
 from agent_console.scaleout.relay import BridgeRelay
 from agent_console.scaleout.remote import RemoteBridge
 from agent_console.settings import Settings
+from agent_console.site_board import Followed, SiteBoard
 from cti.bridge import AmiBridge
 from cti.bus import EventBus
 from cti.calls import CallRegistry
@@ -32,6 +37,7 @@ from tickets.escalation import Escalator
 from tickets.escalation_process import EscalatorConfig
 from tickets.models import Priority
 from tickets.outbox import NoticeConfig
+from tickets.reports import finished_by_site
 from tickets.service_calendar import parse_region
 from tickets.sla import ServiceHours, SlaPolicy
 from tickets.writer import DbWriter
@@ -105,3 +111,40 @@ def escalation_of(s: Settings, db: sessionmaker[Session], policy: SlaPolicy, bus
                          else None)
 
 
+
+
+def _remote_status(remote: RemoteBridge, heard: BusLink, site: str, mono: float) -> tuple[bool, bool, bool]:
+    return bool(heard.bridges.running(site, mono)), remote.pbx_up, remote.synced and remote.link.up
+
+
+def board_of(s: Settings, hub: Hub, feed: QueueFeed, bridge: AmiBridge | None, bus_link: BusLink | None,
+             db: sessionmaker[Session], clock: Callable[[], datetime]) -> SiteBoard:
+    """The sites' board: this instance's own site from the wallboard's projection, and
+    with Redis a follower (display only) for every other site heard on the peers channel."""
+    def own_status(mono: float) -> tuple[bool, bool, bool]:
+        if bridge is not None:  # this instance is the site's bridge
+            return True, bridge.connected, True
+        if isinstance(bus_link, RemoteBridge):
+            return _remote_status(bus_link, bus_link, s.site, mono)
+        return False, False, False  # web-only without Redis: no way to the PBX
+
+    def follow(site: str) -> Followed:
+        assert bus_link is not None and s.redis_url
+        bus = EventBus()
+        site_feed = QueueFeed(QueueProjection(threshold=s.service_level_seconds,
+                                              short_abandon=s.short_abandon_seconds),
+                              clock, s.timezone, s.queue_name)
+        site_feed.subscribe(bus)
+        remote = RemoteBridge(s.redis_url, Channels.of(s.redis_prefix, s.queue_name, site), bus, clock,
+                              s.redis_action_timeout, site)
+        return Followed(site, site_feed.projection, s.queue_name, partial(_remote_status, remote, bus_link, site),
+                        remote)
+
+    def heard(mono: float) -> list[str]:
+        return [] if bus_link is None else list(bus_link.bridges.sites(mono))
+
+    own = Followed(s.site, feed.projection, s.queue_name, own_status)
+    return SiteBoard(hub, clock, own, lambda start: finished_by_site(db, start, clock() + timedelta(minutes=1),
+                                                                     s.queue_name),
+                     feed.today_starts, s.service_level_seconds, s.short_abandon_seconds,
+                     heard if bus_link is not None else None, follow if bus_link is not None else None)

@@ -26,6 +26,16 @@ def live(services: ServicesDep, who: Annotated[SessionUser, SUPERVISOR]) -> list
     return services.wallboard.views()
 
 
+@router.get("/api/sites")
+def sites(services: ServicesDep, who: Annotated[SessionUser, SUPERVISOR]) -> dict[str, Any]:
+    """Every site and the virtual hotline (their sum): live waiting callers and agents of the
+    sites that are up, today's figures of every site; a site that is down says so (`state`,
+    `reason`, `stale`) and is named in `total.missing`."""
+    if services.site_board is None:
+        raise HTTPException(404, "no sites board on this instance")
+    return services.site_board.view()
+
+
 @router.get("/api/queues/{name}/stats")
 def stats(name: QueueName, services: ServicesDep, who: Annotated[SessionUser, SUPERVISOR],
           from_: Annotated[AwareTime, Query(alias="from")],

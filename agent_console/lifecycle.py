@@ -42,11 +42,14 @@ class Running:
 
     async def start(self) -> None:
         s = self.services
-        today = await asyncio.to_thread(finished_calls, s.desk.sessions, s.queue_feed.today_starts(), s.clock())
+        today = await asyncio.to_thread(finished_calls, s.desk.sessions, s.queue_feed.today_starts(), s.clock(),
+                                        site=s.settings.site)  # this site's own figures (the board sums the sites)
         s.queue_feed.load_today(today)
         s.writer.start()
         s.notifier.start()
         s.wallboard.start()
+        if s.site_board:
+            s.site_board.start()
         self.tasks.spawn(s.queue_feed.run(), "queue-sampler")
         if s.bus_link:
             s.bus_link.start()
@@ -73,6 +76,8 @@ class Running:
                 await part.close()
         await self.tasks.stop()
         await s.wallboard.close()
+        if s.site_board:
+            await s.site_board.close()
         await s.notifier.close()
         await s.writer.drain()
         await s.writer.close()

@@ -21,6 +21,7 @@ from agent_console.login_guard import LoginGuard
 from agent_console.notifier import PopNotifier
 from agent_console.sessions import Sessions
 from agent_console.settings import Settings
+from agent_console.site_board import SiteBoard
 from agent_console.wallboard import WallboardPush
 from cti.bus import EventBus
 from tickets.appointments import Appointments
@@ -78,6 +79,8 @@ class Services:
     bus_link: BusLink | None = None
     # the survey answers (FastAGI `survey`): today's CSAT for the wallboard
     surveys: IvrScripts | None = None
+    # every site and the virtual hotline (the wallboard's sites table); None: not built (a test's own Services)
+    site_board: SiteBoard | None = None
 
 
 def get_services(conn: HTTPConnection) -> Services:

@@ -72,6 +72,7 @@ def snapshot(services: Services, who: SessionUser, names: dict[str, str] | None 
     }
     if who.supervisor:
         data["queues"] = services.wallboard.views()
+        data["sites"] = services.site_board.view() if services.site_board else None
         data["agent_names"] = names or {}
     return data
 

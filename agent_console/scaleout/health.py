@@ -1,6 +1,6 @@
 """What a scale-out link says about itself: one typed health value for every side.
 
-Layer: edge types, pure (no I/O, no clock). Imports nothing of the project but
+Layer: edge types, pure (no I/O, no clock). Imports nothing of the project but types:
 cti.bus for a type. /healthz and /metrics read only this (never the concrete
 relay or remote class), so a new kind of link needs no change in the routes.
 """
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from agent_console.scaleout.sites import SiteBridges
     from cti.bus import EventBus
 
 
@@ -45,6 +46,8 @@ class BusHealth:
 
 class BusLink(Protocol):
     """What the composition root and the routes use of a scale-out link (relay or remote)."""
+
+    bridges: SiteBridges  # every site's bridge instances heard on the peers channel (the sites' board)
 
     def subscribe(self, bus: EventBus) -> None: ...
 

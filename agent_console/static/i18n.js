@@ -604,5 +604,22 @@ window.HOTLINE_I18N = {
   "pages.csat_none": {"de": "nicht bewertet", "en": "not rated"},
   "wb.csat": {"de": "Zufriedenheit (1–5)", "en": "Satisfaction (1–5)"},
   "wb.csat_count.one": {"de": "heute {count} Bewertung", "en": "{count} rating today"},
-  "wb.csat_count.other": {"de": "heute {count} Bewertungen", "en": "{count} ratings today"}
+  "wb.csat_count.other": {"de": "heute {count} Bewertungen", "en": "{count} ratings today"},
+  "wb.sites": {"de": "Standorte", "en": "Sites"},
+  "wb.site": {"de": "Standort", "en": "Site"},
+  "wb.site_state": {"de": "Zustand", "en": "State"},
+  "wb.virtual": {"de": "Virtuelle Hotline", "en": "Virtual hotline"},
+  "wb.site_up": {"de": "in Betrieb", "en": "up"},
+  "wb.site_down": {"de": "AUSGEFALLEN", "en": "DOWN"},
+  "wb.down_bridge_silent": {"de": "Bridge meldet sich nicht", "en": "bridge silent"},
+  "wb.down_pbx_disconnected": {"de": "Telefonanlage getrennt", "en": "PBX disconnected"},
+  "wb.down_not_synced": {"de": "Stand wird geladen", "en": "state loading"},
+  "wb.stale_since": {"de": "Werte veraltet, Stand {time}", "en": "figures stale, as of {time}"},
+  "wb.stale_never": {"de": "noch keine Live-Werte", "en": "no live figures yet"},
+  "wb.total_complete": {"de": "alle Standorte", "en": "all sites"},
+  "wb.total_missing": {"de": "ohne {sites} (ausgefallen)", "en": "without {sites} (down)"},
+  "wb.stale": {"de": "veraltet", "en": "stale"},
+  "wb.col_sl": {"de": "SL heute", "en": "SL today"},
+  "wb.col_asa": {"de": "ASA", "en": "ASA"},
+  "wb.site_of": {"de": "Standort {site}", "en": "site {site}"}
 };

@@ -2,6 +2,8 @@
 // second against the server clock (hl.live.now(); wallboard-model.js), a banner and a
 // sound the moment a caller crosses the promise or is forecast to, and the day's chart.
 // /wallboard?tv=1 is the wall-TV layout (large type, no scrolling, lists cut to fit).
+// With several sites, a table above the callers shows each site and the virtual hotline
+// (wallboard-sites.js).
 "use strict";
 
 const wb = { queue: null, names: {}, series: [], tv: false, lastChart: 0, banner: "", tabText: null,
@@ -28,7 +30,8 @@ function agentState(a) {
 
 function renderTiles(q) {
   const f = q.today;
-  $("queue-name").textContent = t("wb.queue", { name: q.name });
+  const several = hl.sites.board && hl.sites.board.sites.length > 1;  // the tiles are this site's own
+  $("queue-name").textContent = t("wb.queue", { name: q.name }) + (several ? ` · ${t("wb.site_of", { site: q.site })}` : "");
   $("service-level").textContent = hl.fmt.percent(f.service_level);
   $("sl-def").textContent = t("wb.sl_def", { seconds: f.threshold_seconds, short: f.short_abandon_seconds });
   $("sl-def").title = t("wb.sl_asterisk", { a: hl.fmt.percent(f.service_level_asterisk),
@@ -167,6 +170,7 @@ function tick() {
   const serverNow = hl.live.serverNow();
   if (serverNow !== null) $("clock").textContent = hl.fmt.time(serverNow, true);
   const now = hl.live.now();
+  hl.sites.tick(now);
   if (!wb.queue || now === null) return;
   const rows = wbModel.rows(wb.queue, now);
   tickCallers(rows);
@@ -190,6 +194,7 @@ function renderAll() {
   hl.live.renderIndicator();
   if (wb.queue) { render(wb.queue); drawChart(hl.live.now(), wbModel.rows(wb.queue, hl.live.now())); }
   hl.taskforce.render();
+  hl.sites.render();
   renderCsat(null);
 }
 
@@ -210,6 +215,7 @@ const handlers = {
   snapshot(d) {
     loadCsat();
     $("pbx-down").hidden = d.pbx_connected;
+    hl.sites.render(d.sites || null);
     const q = (d.queues || [])[0];
     if (!q) return;
     wb.names = d.agent_names || {};
@@ -218,6 +224,7 @@ const handlers = {
     render(q);
     drawChart(hl.live.now(), wbModel.rows(q, hl.live.now()));
   },
+  "sites.updated"(d) { hl.sites.render(d); },
   "ticket.taskforce"(d) { hl.taskforce.raised(d); },
   "ticket.updated"(d) { hl.taskforce.updated(d); },
   "queue.updated"(q) {

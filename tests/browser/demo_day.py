@@ -28,11 +28,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from callqueue.live import QueueProjection
+from callqueue.metrics import FinishedCall
 from pydantic import SecretStr
 
 from agent_console.app import create_app
 from agent_console.scaleout.port import PbxUnavailable
 from agent_console.settings import Settings
+from agent_console.site_board import Followed
 from cti import events as ev
 from tests.pbx_fixture import free_tcp_port
 from tickets.db import make_engine, session_factory
@@ -125,6 +127,42 @@ def _shifted(u: ev.CallUpdated, shift: timedelta) -> ev.CallUpdated:
     return replace(u, call=replace(c, **moved))
 
 
+# the sites table (add_sites): per site, callers waiting (seconds), agents (state) and today's calls
+OTHER_SITES = {"east": ([52, 17], [ev.AgentState.ON_CALL, ev.AgentState.AVAILABLE, ev.AgentState.ON_CALL], True),
+               "west": ([95], [ev.AgentState.ON_CALL, ev.AgentState.PAUSED], False)}  # west: its bridge silent
+
+
+def _today(rng: random.Random, count: int, mean_wait: float) -> list[FinishedCall]:
+    waits = [rng.expovariate(1 / mean_wait) for _ in range(count)]
+    return [FinishedCall("abandoned", w, 0.0, False) if rng.random() < 0.06
+            else FinishedCall("answered", w, 200.0, True) for w in waits]
+
+
+def add_sites(app: Any, now: datetime) -> None:
+    """Two more sites on the sites' board, as if followed over Redis: `east` up, `west`
+    down (its bridge silent for 3 minutes, its last numbers stale); today's calls per
+    site as the database would give them. The demo's own site, main, is up."""
+    board = app.state.services.site_board
+    board.own.status = lambda mono: (True, True, True)
+    for site, (waits, states, up) in OTHER_SITES.items():
+        projection = QueueProjection()
+        projection.queues.add("hotline")
+        for i, state in enumerate(states):
+            since = now - timedelta(seconds=70 + 45 * i)
+            agent = ev.AgentSnapshot(f"PJSIP/2{i}0{len(site)}", f"{site}{i}", state, "", since, ("hotline",), None)
+            projection.apply(ev.AgentUpdated(since, agent), now)
+        for i, waited in enumerate(waits):  # west's as of its last moment up, 3 minutes ago
+            entered = now - timedelta(seconds=waited, minutes=0 if up else 3)
+            caller = _call(f"{site}.{i}", entered, caller_number=f"+4989{i}1234", position=i + 1)
+            projection.apply(ev.CallUpdated(entered, ev.CallChange.JOINED, caller), now)
+        board.add(Followed(site, projection, "hotline", (lambda mono: (True, True, True)) if up
+                           else (lambda mono: (False, True, True))))
+    board._last_up["west"] = now - timedelta(minutes=3)
+    rng = random.Random(7)
+    today = {"main": _today(rng, 212, 14), "east": _today(rng, 96, 22), "west": _today(rng, 41, 35)}
+    board.today_calls = lambda start: today
+
+
 def add_users(database_url: str) -> None:
     engine = make_engine(database_url)  # disposed here: on PostgreSQL a pooled connection left to the
     users = UserService(session_factory(engine))  # garbage collector is a ResourceWarning (an error)
@@ -173,8 +211,10 @@ class DemoServer:
 
 
 @contextlib.contextmanager
-def demo_server(database_url: str, now: datetime = NOW, **settings_extra: Any) -> Iterator[DemoServer]:
-    """The seeded app on a free port, until the block ends (`settings_extra`: more Settings)."""
+def demo_server(database_url: str, now: datetime = NOW, sites: bool = False,
+                **settings_extra: Any) -> Iterator[DemoServer]:
+    """The seeded app on a free port, until the block ends (`settings_extra`: more Settings;
+    `sites`: two more sites on the sites' board, see add_sites)."""
     import uvicorn
 
     add_users(database_url)
@@ -185,6 +225,8 @@ def demo_server(database_url: str, now: datetime = NOW, **settings_extra: Any) -
     app = create_app(settings, clock=clock)
     seed(app.state.services.queue_feed.projection, clock())
     app.state.services.pbx = ConnectedPbx()
+    if sites:
+        add_sites(app, clock())
     port = free_tcp_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name="demo-wallboard", daemon=True)

@@ -16,6 +16,7 @@ import pytest
 
 from tests.browser.axe import assert_no_serious_violations
 from tests.browser.demo_day import BERLIN, PASSWORD, VIEWS, DemoServer, closing, demo_server, open_wallboard
+from tests.db_fixture import throwaway_database
 
 pytestmark = [pytest.mark.browser]
 # values the server sends that must never reach a page as they are
@@ -234,3 +235,62 @@ def test_callbacks_waiting_show_under_the_waiting_count_with_the_oldest_wait(dem
         publish(CallbacksWaiting(queue, 0, None))
         page.wait_for_function("document.getElementById('callbacks-waiting').textContent === ''")
         assert page.evaluate("hl.missing.size") == 0
+
+
+@pytest.fixture(scope="module")
+def demo_sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
+    """The demo day with two more sites on the board: east up, west down (demo_day.add_sites);
+    a database of its own (not shared with `demo`'s server running beside it)."""
+    with throwaway_database(tmp_path_factory.mktemp("sites-db")) as url, demo_server(url, sites=True) as server:
+        yield server
+
+
+SITES_TEXT = {"de": ("Virtuelle Hotline", "in Betrieb", "AUSGEFALLEN", "Bridge meldet sich nicht",
+                     "ohne west (ausgefallen)", "Werte veraltet, Stand"),
+              "en": ("Virtual hotline", "up", "DOWN", "bridge silent", "without west (down)", "figures stale, as of")}
+
+
+@pytest.mark.parametrize("view", ["laptop-1366", "tv-1920"])
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_the_wallboard_shows_every_site_and_the_virtual_hotline_and_a_down_site_in_words(
+        demo_sites: DemoServer, browser: Any, lang: str, view: str, tmp_path: Path) -> None:
+    size, tv = VIEWS[view]
+    virtual, up, down, silent, missing, stale = SITES_TEXT[lang]
+    with closing(open_wallboard(browser, demo_sites, lang, size, tv)) as page:
+        page.wait_for_selector("#sites:not([hidden]) tr[data-site='west']")
+        page.screenshot(path=str(tmp_path / f"sites-{view}-{lang}.png"))
+        rows = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('#sites-table tbody tr')]
+            .map((tr) => [tr.dataset.site, [...tr.children].map((c) => c.innerText.replace(/\\s+/g, ' ').trim())]))""")
+        assert list(rows) == ["*", "east", "main", "west"]
+        assert rows["*"][:3] == [virtual, missing, "5"]  # main's 3 + east's 2; west is down: left out and named
+        assert rows["east"][1:3] == [up, "2"] and rows["main"][1:3] == [up, "3"]
+        assert rows["west"][1].startswith(down) and silent in rows["west"][1] and stale in rows["west"][1]
+        assert re.search(r"14:22:0\d", rows["west"][1])  # when its figures were last live (Berlin time)
+        assert rows["west"][2] == "1"  # its last number, not zero ...
+        stale_cells = page.evaluate("[...document.querySelectorAll('#sites-table tr.down td.stale')].length")
+        assert stale_cells == 3  # ... marked stale
+        # the live totals are the sum of the sites that are up
+        assert rows["*"][4] == ("2 von 7" if lang == "de" else "2 of 7")
+        board = page.evaluate("fetch('/api/sites').then((r) => r.json())")
+        up_rows = [r for r in board["sites"] if r["state"] == "up"]
+        assert board["total"]["waiting_count"] == sum(r["waiting_count"] for r in up_rows) == 5
+        assert board["total"]["today"]["offered"] == sum(r["today"]["offered"] for r in board["sites"])
+        box = page.evaluate("""() => { const s = document.scrollingElement, t = document.getElementById('sites-table');
+            return { sw: s.scrollWidth, vw: innerWidth, sh: s.scrollHeight, vh: innerHeight,
+                     right: t.getBoundingClientRect().right }; }""")
+        assert box["sw"] <= box["vw"] and box["right"] <= box["vw"], box  # readable: nothing cut on the right
+        if tv:
+            assert box["sh"] <= box["vh"], box  # the TV never scrolls
+        assert page.evaluate("hl.missing.size") == 0
+        text = page_text(page)
+        for raw in ("bridge_silent", "pbx_disconnected", "undefined", "null", "NaN"):
+            assert raw not in text
+
+
+def test_an_agent_gets_no_sites_board(demo_sites: DemoServer) -> None:
+    import httpx
+
+    with httpx.Client(base_url=demo_sites.url, headers={"Origin": demo_sites.url}) as c:
+        assert c.get("/api/sites").status_code == 401
+        assert c.post("/api/session", json={"username": "anna", "password": PASSWORD}).status_code == 200
+        assert c.get("/api/sites").status_code == 403

@@ -6,6 +6,7 @@ and two tickets; the web-only instance follows its own site's bridge only."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from anyio.from_thread import BlockingPortal
@@ -83,3 +84,68 @@ def test_a_bridge_of_another_site_is_no_duplicate_and_every_site_is_listed(
     services(client).bus_link.bridges.alive_for = 0.5  # east said nothing since it stopped
     wait_until(lambda: _sites(client)["east"] == {"up": False, "bridges": []}, "east shown as down")
     assert services(client).bus_link.site == "main" and services(bridge).bus_link.site == "main"
+
+
+def _board(c: TestClient) -> dict[str, Any]:
+    r = log_in(c, "sven").get("/api/sites")
+    assert r.status_code == 200, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def _site(board: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(r for r in board["sites"] if r["site"] == name)
+
+
+def _waiting(board: dict[str, Any]) -> dict[str, int]:
+    return {"*": board["total"]["waiting_count"], **{r["site"]: r["waiting_count"] for r in board["sites"]}}
+
+
+@pytest.mark.timeout(120)
+def test_every_instance_shows_every_sites_queue_their_sum_and_a_silent_site_as_down(
+        client: TestClient, bridge: TestClient, fake: FakeAmiServer, east_fake: FakeAmiServer,
+        side: BlockingPortal, settings: Settings) -> None:
+    """The web-only instance (site main) and main's bridge follow east too: callers waiting
+    at each site, the total their sum; east's answered call in today's figures from the
+    database; east's bridge stopped: east DOWN in both, its last numbers stale and out of
+    the live total (named missing), main unaffected. Agents never get the board."""
+    synced(client)
+    east_settings = settings.model_copy(update={"ami_enabled": True, "ami_port": east_fake.port,
+                                                "ami_secret": SecretStr(AMI_SECRET), "site": "east"})
+    main_1, main_2, east_1, east_done = new_linkedid(), new_linkedid(), new_linkedid(), new_linkedid()
+    with TestClient(create_app(east_settings)) as east:
+        wait_until(lambda: services(east).pbx.bridge.resyncs >= 1, "the east bridge's resync")
+        join(side, fake, main_1)
+        join(side, fake, main_2, "030 9018 20")
+        join(side, east_fake, east_1)
+        _answered(side, east_fake, east_done, "PJSIP/1002")
+        hang_up(side, east_fake, east_done)
+        for c in (client, bridge, east):  # every instance, web or bridge, has the same picture
+            wait_until(lambda c=c: _waiting(_board(c)) == {"*": 3, "main": 2, "east": 1}, "both sites' callers",
+                       timeout=20)
+            wait_until(lambda c=c: _site(_board(c), "east")["today"]["answered"] == 1, "east's call from the db",
+                       timeout=20)
+            board = _board(c)
+            assert [(r["site"], r["state"], r["stale"]) for r in board["sites"]] == [
+                ("east", "up", False), ("main", "up", False)]
+            assert board["total"]["missing"] == [] and board["total"]["today"]["answered"] == 1
+            assert _site(board, "main")["today"]["offered"] == 0  # main's figures are main's alone
+        assert services(bridge).wallboard.views()[0]["waiting_count"] == 2  # main's own wallboard: main's only
+        assert services(east).wallboard.views()[0]["today"]["answered"] == 1
+        agent = log_in(client, "anna")
+        assert agent.get("/api/sites").status_code == 403
+        with agent.ws() as ws:
+            assert "sites" not in ws.receive_json()["data"]
+    for c in (client, bridge):  # east's bridge stopped: its PBX link went first, then it fell silent
+        wait_until(lambda c=c: _site(_board(c), "east")["state"] == "down", "east shown as down", timeout=10)
+    for c in (client, bridge):  # 15 s without east's announcement: silent
+        wait_until(lambda c=c: _site(_board(c), "east")["reason"] == "bridge_silent", "east silent", timeout=30)
+        board = _board(c)
+        east_row = _site(board, "east")
+        assert (east_row["state"], east_row["stale"], east_row["waiting_count"]) == ("down", True, 1)
+        assert east_row["stale_since"] is not None
+        assert _site(board, "main")["state"] == "up"
+        assert board["total"]["missing"] == ["east"] and board["total"]["waiting_count"] == 2
+        assert board["total"]["today"]["answered"] == 1  # the database still has east's call
+    with log_in(client, "sven").ws() as ws:
+        snapshot = ws.receive_json()
+        assert snapshot["type"] == "snapshot" and _site(snapshot["data"]["sites"], "east")["state"] == "down"

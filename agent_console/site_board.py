@@ -1,0 +1,171 @@
+"""SiteBoard: the supervisors' picture of every site and of the virtual hotline, live.
+
+Layer: I/O shell around callqueue.sites (pure). Each site is a `Followed`: a live queue
+projection and the site's status (is its bridge heard, is its PBX connected, has its
+state arrived). This instance's own site is the wallboard's own projection; every
+other site heard announcing itself on the peers channel gets a follower of its own
+(a RemoteBridge on that site's channels publishing onto a private bus that only a
+QueueFeed reads: display only, nothing of another site is ever written here). Today's
+finished calls per site come from the database (call records carry `site`), read off
+the loop every `today_every` seconds, so calls a returning bridge reconciles from its
+queue_log show up too. One named task recomputes the board every `every` seconds and
+pushes `sites.updated` to supervisors when it changed; `view()` is the same for the
+snapshot and `GET /api/sites`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from callqueue.live import QueueProjection
+from callqueue.metrics import FinishedCall
+from callqueue.sites import Board, SiteInput, SiteState, Totals, board
+
+from agent_console import views
+from agent_console.hub import SUPERVISORS_ONLY, Hub
+from cti.tasks import TaskSet
+
+log = logging.getLogger(__name__)
+BOARD_EVERY = 0.5  # seconds between recomputations (down detection is time-driven)
+TODAY_EVERY = 5.0  # seconds between reads of today's finished calls per site
+
+
+class Status(Protocol):
+    def __call__(self, mono: float) -> tuple[bool, bool, bool]: ...  # bridge heard, PBX connected, synced
+
+
+class Runs(Protocol):
+    def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass
+class Followed:
+    """One site as this instance sees it; `runs` is what keeps it current (a follower's
+    Redis link), None for this instance's own site or a fixed source."""
+
+    site: str
+    projection: QueueProjection
+    queue: str
+    status: Status
+    runs: Runs | None = None
+
+    def input(self, now: datetime, status: tuple[bool, bool, bool], stale_since: datetime | None) -> SiteInput:
+        v = self.projection.view(self.queue, now)
+        oldest = min((w.caller.entered_at for w in v.waiting), default=None)
+        return SiteInput(self.site, *status, len(v.waiting), oldest, v.available_agents, v.staffed_agents,
+                         stale_since)
+
+
+@dataclass
+class SiteBoard:
+    hub: Hub
+    clock: Callable[[], datetime]
+    own: Followed
+    today_calls: Callable[[datetime], Mapping[str, Sequence[FinishedCall]]]  # since a start (sync: off the loop)
+    day_start: Callable[[], datetime]
+    threshold: int = 25
+    short_abandon: int = 5
+    discover: Callable[[float], Iterable[str]] | None = None  # sites heard lately (monotonic now)
+    follow: Callable[[str], Followed] | None = None  # a follower for another site
+    every: float = BOARD_EVERY
+    today_every: float = TODAY_EVERY
+    sources: dict[str, Followed] = field(default_factory=dict)
+    today: Mapping[str, Sequence[FinishedCall]] = field(default_factory=dict)
+    _last_up: dict[str, datetime] = field(default_factory=dict)
+    _board: Board | None = None
+    _tasks: TaskSet = field(default_factory=TaskSet)
+    _started: bool = False
+
+    def __post_init__(self) -> None:
+        self.sources[self.own.site] = self.own
+
+    def add(self, source: Followed) -> None:
+        """Follow `source` (started when the board runs already)."""
+        self.sources[source.site] = source
+        if source.runs is not None and self._started:
+            source.runs.start()
+
+    def compute(self, mono: float | None = None) -> Board:
+        """The board now; a site that is up notes the time (a later outage shows its numbers as of then)."""
+        now, mono = self.clock(), time.monotonic() if mono is None else mono
+        inputs = []
+        for name in sorted(self.sources):
+            status = self.sources[name].status(mono)
+            if all(status):
+                self._last_up[name] = now
+            inputs.append(self.sources[name].input(now, status, None if all(status) else self._last_up.get(name)))
+        return board(inputs, self.today, self.threshold, self.short_abandon)
+
+    def view(self) -> dict[str, Any]:
+        return board_json(self._board or self.compute(), self.clock())
+
+    # --- the task ------------------------------------------------------------------
+    def start(self) -> None:
+        self._started = True
+        self._tasks.spawn(self._run(), "site-board")
+        for source in self.sources.values():
+            if source.runs is not None:
+                source.runs.start()
+
+    async def close(self) -> None:
+        await self._tasks.stop()
+        for source in list(self.sources.values()):
+            if source.runs is not None:
+                await source.runs.close()
+
+    async def refresh_today(self) -> None:
+        try:
+            self.today = await asyncio.to_thread(self.today_calls, self.day_start())
+        except Exception as exc:  # the database is down: keep the last figures, say so once a round
+            log.warning("sites board: today's calls per site not read (%s); showing the last ones", exc)
+
+    async def _run(self) -> None:
+        next_today = 0.0
+        while True:
+            mono = time.monotonic()
+            self._discover(mono)
+            if mono >= next_today:
+                await self.refresh_today()
+                next_today = mono + self.today_every
+            fresh = self.compute(mono)
+            if fresh != self._board:
+                self._board = fresh
+                self.hub.publish("sites.updated", board_json(fresh, self.clock()), SUPERVISORS_ONLY)
+            await asyncio.sleep(self.every)
+
+    def _discover(self, mono: float) -> None:
+        if self.discover is None or self.follow is None:
+            return
+        for name in self.discover(mono):
+            if name not in self.sources:
+                log.info("sites board: following site %s", name)
+                self.add(self.follow(name))
+
+
+def _live(waiting: int, oldest: datetime | None, available: int, staffed: int, now: datetime) -> dict[str, Any]:
+    return {"waiting_count": waiting, "oldest_entered_at": views.iso(oldest),
+            "longest_wait_seconds": max(0.0, (now - oldest).total_seconds()) if oldest else None,
+            "available_agents": available, "staffed_agents": staffed}
+
+
+def board_json(b: Board, now: datetime) -> dict[str, Any]:
+    """The board for the WebSocket and the API; the page ticks waits from `oldest_entered_at`."""
+    t: Totals = b.total
+    return {
+        "at": views.iso(now),
+        "total": {**_live(t.waiting, t.oldest_entered_at, t.available, t.staffed, now),
+                  "today": views.figures_json(t.today), "missing": list(t.missing)},
+        "sites": [{"site": r.site, "state": r.state.value, "reason": r.reason.value if r.reason else None,
+                   "stale": r.stale, "stale_since": views.iso(r.live_at),
+                   **_live(r.waiting, r.oldest_entered_at, r.available, r.staffed, now),
+                   "today": views.figures_json(r.today)} for r in b.sites],
+        "up": [r.site for r in b.sites if r.state is SiteState.UP],
+    }
