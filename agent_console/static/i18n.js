@@ -599,6 +599,7 @@ window.HOTLINE_I18N = {
   "timeline.title": {"de": "Verlauf der Anfrage", "en": "Conversation"},
   "timeline.to": {"de": "an {who}", "en": "to {who}"},
   "outcome.callback": {"de": "Rückruf gewünscht", "en": "callback requested"},
+  "outcome.overflowed": {"de": "an anderen Standort übergeben", "en": "passed to another site"},
   "console.csat": {"de": "Bewertung {csat}/5", "en": "Rated {csat}/5"},
   "pages.csat": {"de": "Zufriedenheit des Anrufers (1–5)", "en": "Caller satisfaction (1–5)"},
   "pages.csat_none": {"de": "nicht bewertet", "en": "not rated"},
