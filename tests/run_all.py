@@ -65,6 +65,9 @@ def scratch_folder() -> Iterator[str | None]:
         yield None
         return
     folder = tempfile.mkdtemp(prefix="hl-tests-", dir=parent)
+    # others may pass through, like /tmp: the private PostgreSQL of tests/integration/test_pg_restart.py
+    # runs as `postgres` in a folder of its own below (what is inside is the tests' own, 0700 as before)
+    os.chmod(folder, 0o755)
     try:
         yield folder
     finally:
