@@ -3,51 +3,125 @@
 This is what `./hotline.sh test` (the README's test command) and CI run.
 It prints one closing line `total: N passed, N failed, N skipped` summing both runs.
 PostgreSQL URL: $HOTLINE_TEST_PG_URL, default postgresql+psycopg://postgres@127.0.0.1:5432/test.
+
+Time (the suite must stay well under CI's 40 min on a 2-core machine):
+- The PostgreSQL pass runs beside the SQLite pass (its output is printed after the
+  SQLite pass's); HOTLINE_TEST_SERIAL=1 runs them one after the other. Much of the
+  SQLite pass waits on Asterisk, SIP callers and the browser, so the two share the
+  machine well. Each pass has its own Asterisk, schemas and Redis channel prefixes.
+- The PostgreSQL pass runs only the tests that reach the test database (see
+  pytest_collection_modifyitems in tests/conftest.py); the rest ran on SQLite.
+- Temporary files (SQLite databases, logs, browser profiles) go to a folder in
+  /dev/shm when there is one (TMPDIR; HOTLINE_TEST_TMPDIR names another):
+  SQLite's fsync on every commit costs milliseconds on disk, nothing in memory.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 # Suites that talk to the database and must pass on PostgreSQL as well.
 DB_SUITES = ["tests/tickets", "tests/console", "tests/security"]
+Counts = dict[str, int]
 
 
-def run(args: list[str], env: dict[str, str], junit: Path) -> tuple[int, dict[str, int]]:
-    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={junit}", *args]
-    print("+", " ".join(cmd), flush=True)
-    rc = subprocess.call(cmd, cwd=ROOT, env=env)
+def pytest_cmd(args: list[str], junit: Path) -> list[str]:
+    return [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={junit}", *args]
+
+
+def counts_of(junit: Path) -> Counts:
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     if junit.exists():
         for suite in ET.parse(junit).getroot().iter("testsuite"):
             for key in counts:
                 counts[key] += int(suite.get(key, "0"))
-    return rc, counts
+    return counts
+
+
+def start(args: list[str], env: dict[str, str], junit: Path, out: IO[str] | None = None) -> subprocess.Popen[bytes]:
+    cmd = pytest_cmd(args, junit)
+    print("+", " ".join(cmd), flush=True)
+    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT if out else None)
+
+
+@contextlib.contextmanager
+def scratch_folder() -> Iterator[str | None]:
+    """A fresh folder for the tests' temporary files, in memory when possible; removed after."""
+    chosen = os.environ.get("HOTLINE_TEST_TMPDIR")
+    parent = chosen or ("/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None)
+    if parent is None:
+        yield None
+        return
+    folder = tempfile.mkdtemp(prefix="hl-tests-", dir=parent)
+    # others may pass through, like /tmp: the private PostgreSQL of tests/integration/test_pg_restart.py
+    # runs as `postgres` in a folder of its own below (what is inside is the tests' own, 0700 as before)
+    os.chmod(folder, 0o755)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min"
 
 
 def main(argv: list[str]) -> int:
     base_env = dict(os.environ)
     base_env.pop("HOTLINE_TEST_DATABASE_URL", None)
-    with tempfile.TemporaryDirectory(prefix="hotline-junit-") as tmp:
-        rc1, c1 = run(["-ra", *argv], base_env, Path(tmp) / "sqlite.xml")
+    serial = bool(os.environ.get("HOTLINE_TEST_SERIAL"))
+    with tempfile.TemporaryDirectory(prefix="hotline-junit-") as tmp, scratch_folder() as scratch:
+        junit = Path(tmp)
+        if scratch:
+            base_env["TMPDIR"] = scratch
         pg_env = dict(base_env)
         pg_env["HOTLINE_TEST_DATABASE_URL"] = os.environ.get(
             "HOTLINE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
         )
         suites = [s for s in DB_SUITES if (ROOT / s).exists()]
-        rc2, c2 = (0, {"tests": 0, "failures": 0, "errors": 0, "skipped": 0})
-        if suites and not argv:
-            print("\n=== database-backed tests again on PostgreSQL ===", flush=True)
-            rc2, c2 = run(["-ra", *suites], pg_env, Path(tmp) / "pg.xml")
+        pg_args = ["-ra", *suites] if suites and not argv else None
+        pg_log = junit / "pg.log"
+        began = time.monotonic()
+        pg: subprocess.Popen[bytes] | None = None
+        pg_ended: list[float] = []
+        with open(pg_log, "w") as pg_out:
+            if pg_args and not serial:
+                print("(the database-backed tests run on PostgreSQL meanwhile; their output follows)", flush=True)
+                pg = start(pg_args, pg_env, junit / "pg.xml", pg_out)
+                watch = threading.Thread(target=lambda p=pg: (p.wait(), pg_ended.append(time.monotonic())), daemon=True)
+                watch.start()
+            rc1 = start(["-ra", *argv], base_env, junit / "sqlite.xml").wait()
+            sqlite_s = time.monotonic() - began
+            if pg is not None:
+                rc2 = pg.wait()
+                watch.join()
+                print("\n=== database-backed tests again on PostgreSQL (run beside the SQLite pass) ===", flush=True)
+                sys.stdout.write(pg_log.read_text(errors="replace"))
+            elif pg_args:
+                print("\n=== database-backed tests again on PostgreSQL ===", flush=True)
+                rc2 = start(pg_args, pg_env, junit / "pg.xml").wait()
+            else:
+                rc2 = 0
+        total_s = time.monotonic() - began
+        c1, c2 = counts_of(junit / "sqlite.xml"), counts_of(junit / "pg.xml")
     total = {k: c1[k] + c2[k] for k in c1}
     failed = total["failures"] + total["errors"]
     passed = total["tests"] - failed - total["skipped"]
+    pg_s = pg_ended[0] - began if pg_ended else total_s - sqlite_s
+    print(f"time: SQLite pass {minutes(sqlite_s)}, PostgreSQL pass done after {minutes(pg_s)}"
+          f"{' (beside it)' if pg is not None else ''}, {minutes(total_s)} in all", flush=True)
     print(f"total: {passed} passed, {failed} failed, {total['skipped']} skipped", flush=True)
     if total["tests"] == 0:
         return 1

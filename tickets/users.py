@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -20,8 +21,16 @@ from tickets.models import Role, User, UserSession
 from tickets.sites import DEFAULT_PARTNER, DEFAULT_SITE, SiteError, valid_partner, valid_site
 
 _hasher = PasswordHasher()
-# A hash of a random string: verifying against it costs what a real check costs.
-_DUMMY_HASH = _hasher.hash("hotline-no-such-user")
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash of a random string: verifying against it costs what a real check costs.
+    Made once per process when the first UserService is built (before any login), not
+    at import: every `hotline` command imports this module, and hashing takes a while."""
+    return _hasher.hash("hotline-no-such-user")
+
+
 USERNAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 ENDPOINT = re.compile(r"^PJSIP/[A-Za-z0-9_-]{1,40}$")
 MIN_PASSWORD = 8
@@ -84,6 +93,7 @@ def _placement(site: str, partner: str) -> tuple[str, str]:
 class UserService:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
+        _dummy_hash()  # now, so the first unknown user's check takes no longer than a known one's
 
     def add(self, username: str, password: str, role: Role, endpoint: str | None = None,
             display_name: str = "", teams: tuple[str, ...] = (), language: str = "de",
@@ -113,7 +123,7 @@ class UserService:
     def authenticate(self, username: str, password: str) -> UserView | None:
         with self.sessions() as session:
             user = session.scalar(select(User).where(User.username == username, User.active))
-            stored = user.password_hash if user else _DUMMY_HASH
+            stored = user.password_hash if user else _dummy_hash()
             try:
                 _hasher.verify(stored, password)
             except (VerificationError, InvalidHashError):

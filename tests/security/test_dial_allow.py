@@ -156,7 +156,7 @@ def test_the_console_cannot_dial_or_transfer_off_the_list(pbx: Pbx, module_datab
     base = f"http://127.0.0.1:{port}"
     with pbx.phone("1001", answer_after=0.5), \
             serve(pbx, module_database_url, port, secrets.token_urlsafe(24), tmp_path / "serve.log"), \
-            httpx.Client(base_url=base, headers={"Origin": base}) as http:
+            httpx.Client(base_url=base, headers={"Origin": base}, timeout=30) as http:
         me = http.post("/api/session", json={"username": "tina", "password": "allow-list-pass"}).json()
         csrf = {"X-CSRF-Token": me["csrf_token"]}
         dial = http.post("/api/agent/dial", json={"number": EXTERNAL}, headers=csrf)
