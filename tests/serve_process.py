@@ -14,6 +14,19 @@ from pathlib import Path
 from tests.pbx_fixture import Pbx
 
 
+def children(pid: int) -> list[int]:
+    """The process ids whose parent is `pid` (e.g. serve's ticket-writer process)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
 def wait_port(port: int, proc: subprocess.Popen[str], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

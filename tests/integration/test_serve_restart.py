@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from cti.queue_log import finished_calls
 from tests.pbx_fixture import Pbx, free_tcp_port
-from tests.serve_process import serve
+from tests.serve_process import children, serve
 from tickets.db import make_engine, session_factory
 from tickets.models import CallRecord, Ticket
 
@@ -30,18 +30,6 @@ def poll(pred: Callable[[], object], timeout: float = 30.0) -> None:
     while not pred():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.2)
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
 
 
 def test_killed_process_reconciles_from_queue_log_exactly_once(

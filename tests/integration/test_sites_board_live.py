@@ -29,7 +29,7 @@ from sqlalchemy import select
 
 from tests.console.redis.rig import REDIS_URL
 from tests.pbx_fixture import Pbx, free_tcp_port, running_pbx
-from tests.serve_process import serve
+from tests.serve_process import children, serve
 from tickets.db import make_engine, session_factory
 from tickets.models import CallRecord, Role
 from tickets.users import UserService
@@ -70,7 +70,7 @@ class Rig:
     def kill_b(self) -> None:
         """SIGKILL b's bridge: no goodbye (no PBX-disconnected event), it just falls silent."""
         assert self._b_proc is not None
-        writers = _children(self._b_proc.pid)
+        writers = children(self._b_proc.pid)
         self._b_proc.send_signal(signal.SIGKILL)
         self._b_proc.wait(timeout=10)
         self.stop_b()
@@ -80,18 +80,6 @@ class Rig:
         r = self.web.get("/api/sites")
         assert r.status_code == 200, r.text
         return r.json()  # type: ignore[no-any-return]
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
 
 
 def _site(board: dict[str, Any], name: str) -> dict[str, Any]:
