@@ -94,7 +94,8 @@ def link_contact(linkedid: LinkedId, body: LinkIn, services: ServicesDep,
 def get_directory(services: ServicesDep, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
     """Where a call can be transferred: agents (with their live state), queues, and
     whether external numbers are reachable."""
-    agents = services.pbx.registry.agent_list() if services.pbx else []
+    registry = services.pbx.registry if services.pbx else None  # a web-only instance may have none yet
+    agents = registry.agent_list() if registry else []
     return directory(services.users.with_endpoints(), agents, services.settings.queue_name,
                      services.settings.dial_allow_list)
 

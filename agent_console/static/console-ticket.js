@@ -95,7 +95,7 @@ hc.ticket = {
     const timeline = el("section", { class: "ticket-timeline", "aria-labelledby": "ticket-timeline-h" },
       el("h3", { id: "ticket-timeline-h", "data-i18n": "timeline.title", text: hl.t("timeline.title") }),
       el("div", { id: "ticket-timeline" }));
-    box.replaceChildren(form, timeline); box.hidden = false;
+    box.replaceChildren(form, hc.kb.attach(tk.id, form), timeline); box.hidden = false;
     this.header(); this.setState("saved");
     this.appointments(tk.id);
     this.conversation();

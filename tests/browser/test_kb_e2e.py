@@ -73,7 +73,7 @@ def search(page: Any, query: str) -> list[str]:
 
 def clean(page: Any) -> None:
     assert page.evaluate("window.__violations") == []  # the page works under the CSP
-    assert page.evaluate("hl.missing.size") == 0  # every string translated
+    assert page.evaluate("hl.missing.size") == 0, page.evaluate("[...hl.missing]")  # every string translated
 
 
 @pytest.mark.parametrize(("lang", "query", "title"), [
@@ -131,6 +131,51 @@ def test_what_an_editor_types_stays_text_and_every_save_is_a_version(server: Dem
         clean(page)
     finally:
         page.context.close()
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_the_console_suggests_articles_as_the_agent_types_and_marks_the_ticket_solved_with_one(
+        server: DemoServer, browser: Any, lang: str) -> None:
+    """The open ticket's box: articles for its subject at once, others as the agent types,
+    "solved with this" marks the ticket (GET /api/tickets/{id}/kb) and counts the article."""
+    desk = server.app.state.services.desk
+    ticket = desk.create("Drucker druckt nicht", "anna", description="Papierstau im 2. OG")
+    printer = "Drucker druckt nicht" if lang == "de" else "Printer does not print"
+    context = browser.new_context(locale="de-DE" if lang == "de" else "en-GB", timezone_id="Europe/Berlin",
+                                  viewport={"width": 1440, "height": 900})
+    context.add_init_script(f"localStorage.setItem('hotline.lang', '{lang}')")
+    context.add_init_script(WATCH)
+    page = context.new_page()
+    try:
+        page.goto(f"{server.url}/?next={quote('/console', safe='')}")
+        page.fill("#username", "anna")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/console**")
+        page.evaluate(f"location.hash = '#ticket={ticket['id']}'")
+        box = page.locator("#ticket-kb")
+        box.locator("#ticket-kb-list li:has-text('Drucker druckt nicht')").wait_for()
+        page.fill("input[name=subject]", "reset password" if lang == "en" else "Passwort zurücksetzen")
+        wanted = "Reset a password" if lang == "en" else "Passwort zurücksetzen"
+        box.locator(f"#ticket-kb-list li:has-text('{wanted}')").first.wait_for()
+        page.fill("input[name=subject]", "Drucker druckt nicht" if lang == "de" else "printer does not print")
+        row = box.locator("#ticket-kb-list li").filter(has_text=printer).first
+        row.wait_for()
+        row.locator("button.kb-link").click()
+        box.locator(f"#ticket-kb-linked li:has-text('{printer}')").wait_for()
+        assert box.locator("#ticket-kb-list li").filter(has_text=printer).count() == 0  # not offered twice
+        [link] = desk_links(server, ticket["id"])
+        assert link["article"]["title"] == printer and link["linked_by"] == "anna"
+        assert link["article"]["solved_count"] >= 1
+        clean(page)
+    finally:
+        context.close()
+
+
+def desk_links(server: DemoServer, ticket_id: int) -> list[dict[str, Any]]:
+    found = server.app.state.services.kb_links.links(ticket_id)
+    assert found is not None
+    return list(found)
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])
