@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from agent_console.agi_routes import AgiService, RouteScript  # noqa: E402
+from bench._db import realtime  # noqa: E402
 from tickets.db import make_engine, scratch_schema, session_factory  # noqa: E402
 from tickets.lookup import CustomerLookup  # noqa: E402
 from tickets.migrate import upgrade  # noqa: E402
@@ -183,7 +184,11 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--contacts", type=int, default=100_000)
     ap.add_argument("--pg", help="also on this PostgreSQL (a scratch schema)")
+    ap.add_argument("--realtime", action="store_true",
+                    help="server and client at SCHED_FIFO priority (root; SQLite: see bench/_db.py)")
     args = ap.parse_args()
+    if args.realtime:
+        realtime()
     for pg in (None, args.pg) if args.pg else (None,):
         with database(pg) as url:
             asyncio.run(serve_and_measure(url, args))
