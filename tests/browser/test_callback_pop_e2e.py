@@ -78,3 +78,12 @@ def test_the_callback_pop_says_callback_to_the_caller_with_the_wait_item_and_tic
         asyncio.run_coroutine_threadsafe(services.bus.publish(answered), demo.loop).result(timeout=10)
         page.wait_for_selector(f"#context[data-linkedid='callback-{callback_id + 10}'][data-phase='talking']")
         assert page.evaluate("window.__xss") is None
+        # a reload during the conversation gets it back (the registry knows no call for a callback)
+        page.reload()
+        page.wait_for_function("document.body.dataset.ws === 'open'")
+        page.wait_for_selector(f"#context[data-linkedid='callback-{callback_id + 10}'][data-phase='talking']")
+        # the agent's phone is free again: the conversation is over
+        free = ev.AgentUpdated(services.wallboard.clock(), ev.AgentSnapshot(
+            "PJSIP/1003", "1003", ev.AgentState.AVAILABLE, "", services.wallboard.clock(), ("hotline",), None))
+        asyncio.run_coroutine_threadsafe(services.bus.publish(free), demo.loop).result(timeout=10)
+        page.wait_for_selector(f"#context[data-linkedid='callback-{callback_id + 10}'][data-phase='ended']")
