@@ -158,7 +158,12 @@ hc.ticket = {
     clearTimeout(ed.timer);
     ed.timer = setTimeout(() => this.flush(), this.DEBOUNCE_MS);
   },
-  mark(f) { const ed = this.ed; if (this.read(f) === ed.base[f]) ed.dirty.delete(f); else ed.dirty.add(f); },
+  // edited: differs from the server's value, or from what a save in flight sends (typed
+  // back to the old value while another is being saved: that save's answer must not win)
+  mark(f) {
+    const ed = this.ed, v = this.read(f), inflight = ed.inflight || {};
+    if (v === ed.base[f] && !(f in inflight && inflight[f] !== v)) ed.dirty.delete(f); else ed.dirty.add(f);
+  },
 
   saveDraft() {
     const ed = this.ed; if (!ed) return false;
