@@ -120,60 +120,46 @@ def call_visible(viewer: Viewer) -> ColumnElement[bool]:
 
 
 def tickets_parties(sessions: sessionmaker[Session], ticket_ids: Iterable[int]) -> dict[int, Parties]:
-    """The parties of several tickets (a pop's open tickets) in four statements,
-    whatever their number; a ticket that does not exist is left out."""
-    ids = sorted(set(ticket_ids))
-    if not ids:
-        return {}
+    """The parties of several tickets (a pop's open tickets), in a session of its own."""
     with sessions() as session:
-        tickets = session.execute(select(Ticket.id, Ticket.assignee, Ticket.team, Ticket.department_id,
-                                         Ticket.site, Ticket.linkedid).where(Ticket.id.in_(ids))).all()
-        creators: dict[int, str] = {}
-        for tid, actor in session.execute(select(TicketHistory.ticket_id, TicketHistory.actor).where(
-                TicketHistory.ticket_id.in_(ids), TicketHistory.field == CREATED).order_by(TicketHistory.id)):
-            creators.setdefault(tid, actor or "")
-        by_call = {(t.site, t.linkedid): t.id for t in tickets if t.linkedid is not None}
-        agents: dict[int, set[str]] = {}
-        linked: ColumnElement[bool] = CallRecord.ticket_id.in_(ids)
-        if by_call:
-            linked = or_(linked, CallRecord.linkedid.in_(sorted({lid for _, lid in by_call})))
-        for call_ticket, site, lid, agent in session.execute(
-                select(CallRecord.ticket_id, CallRecord.site, CallRecord.linkedid, CallRecord.agent)
-                .where(linked, CallRecord.agent.is_not(None))):
-            for owner in (call_ticket, by_call.get((site, lid))):
-                if owner in ids and agent:
-                    agents.setdefault(owner, set()).add(agent)
-        departments = {t.department_id for t in tickets if t.department_id is not None}
-        members: dict[int, set[str]] = {}
-        if departments:
-            for dep, username in session.execute(select(DepartmentMember.department_id, DepartmentMember.username)
-                                                 .where(DepartmentMember.department_id.in_(sorted(departments)))):
-                members.setdefault(dep, set()).add(username)
-    return {t.id: Parties(t.assignee, t.team, creators.get(t.id, ""), frozenset(a for a in agents.get(t.id, ()) if a),
-                          frozenset(members.get(t.department_id, ()) if t.department_id is not None else ()))
-            for t in tickets}
+        return parties_of(session, ticket_ids)
 
 
 def ticket_parties(sessions: sessionmaker[Session], ticket_id: int) -> Parties | None:
     """One ticket's parties (None: no such ticket), in a session of its own."""
-    with sessions() as session:
-        return parties(session, ticket_id)
+    return tickets_parties(sessions, [ticket_id]).get(ticket_id)
 
 
-def parties(session: Session, ticket_id: int) -> Parties | None:
-    """One ticket's parties (None: no such ticket)."""
-    ticket = session.get(Ticket, ticket_id)
-    if ticket is None:
-        return None
-    creator = session.scalars(select(TicketHistory.actor).where(
-        TicketHistory.ticket_id == ticket_id, TicketHistory.field == CREATED)
-        .order_by(TicketHistory.id).limit(1)).first()
-    linked = CallRecord.ticket_id == ticket_id
-    if ticket.linkedid is not None:
-        linked = or_(linked, and_(CallRecord.site == ticket.site, CallRecord.linkedid == ticket.linkedid))
-    agents = session.scalars(select(CallRecord.agent).where(linked, CallRecord.agent.is_not(None)))
-    members: Iterable[str] = (session.scalars(select(DepartmentMember.username)
-                                              .where(DepartmentMember.department_id == ticket.department_id))
-                              if ticket.department_id is not None else ())
-    return Parties(ticket.assignee, ticket.team, creator or "", frozenset(a for a in agents if a),
-                   frozenset(members))
+def parties_of(session: Session, ticket_ids: Iterable[int]) -> dict[int, Parties]:
+    """Whose each ticket is, in four statements whatever their number; a ticket that does
+    not exist is left out."""
+    ids = sorted(set(ticket_ids))
+    if not ids:
+        return {}
+    tickets = session.execute(select(Ticket.id, Ticket.assignee, Ticket.team, Ticket.department_id,
+                                     Ticket.site, Ticket.linkedid).where(Ticket.id.in_(ids))).all()
+    creators: dict[int, str] = {}
+    for tid, actor in session.execute(select(TicketHistory.ticket_id, TicketHistory.actor).where(
+            TicketHistory.ticket_id.in_(ids), TicketHistory.field == CREATED).order_by(TicketHistory.id)):
+        creators.setdefault(tid, actor or "")
+    by_call = {(t.site, t.linkedid): t.id for t in tickets if t.linkedid is not None}
+    agents: dict[int, set[str]] = {}
+    linked: ColumnElement[bool] = CallRecord.ticket_id.in_(ids)
+    if by_call:
+        linked = or_(linked, CallRecord.linkedid.in_(sorted({lid for _, lid in by_call})))
+    for call_ticket, site, lid, agent in session.execute(
+            select(CallRecord.ticket_id, CallRecord.site, CallRecord.linkedid, CallRecord.agent)
+            .where(linked, CallRecord.agent.is_not(None))):
+        for owner in (call_ticket, by_call.get((site, lid))):
+            if owner in ids and agent:
+                agents.setdefault(owner, set()).add(agent)
+    departments = {t.department_id for t in tickets if t.department_id is not None}
+    members: dict[int, set[str]] = {}
+    if departments:
+        for dep, username in session.execute(select(DepartmentMember.department_id, DepartmentMember.username)
+                                             .where(DepartmentMember.department_id.in_(sorted(departments)))):
+            members.setdefault(dep, set()).add(username)
+    return {t.id: Parties(t.assignee, t.team, creators.get(t.id, ""), frozenset(a for a in agents.get(t.id, ()) if a),
+                          frozenset(members.get(t.department_id, ()) if t.department_id is not None else ()))
+            for t in tickets}
+

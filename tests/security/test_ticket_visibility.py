@@ -178,9 +178,10 @@ def test_the_knowledge_base_routes_keep_to_the_ticket_rule(client: TestClient, l
 
 
 def test_a_pops_open_tickets_get_the_same_parties_as_one_ticket_at_a_time(client: TestClient) -> None:
-    """tickets_parties (a pop's open tickets, in four statements) agrees with
-    ticket_parties ticket by ticket: a call's agent found by ticket id and by Linkedid,
-    an assignee, a team, a department's members; a missing id is left out."""
+    """tickets_parties (a pop's open tickets, in four statements) and ticket_parties
+    (one ticket, the same statements) name the same parties: a call's agent found by
+    ticket id and by Linkedid, an assignee, a team, a department's members; a missing id
+    is left out."""
     from tickets.departments import Departments
     from tickets.level_models import Department
     from tickets.models import Ticket
