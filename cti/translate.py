@@ -9,6 +9,9 @@ Field facts (Asterisk 22.10, recorded in tests/integration):
 - RingTime is seconds in AgentConnect but milliseconds in AgentRingNoAnswer.
 - A queue timeout also emits QueueCallerAbandon; the dialplan's UserEvent
   HotlineQueueExit (QueueStatus: TIMEOUT...) is what tells them apart.
+- When the caller hangs up, AgentComplete may come without the caller's channel
+  fields (its snapshot is already gone: only "Uniqueid" is left). The agent's leg
+  (Dest*) shares the call's Linkedid, so `_call_of` falls back to DestLinkedid.
 """
 
 from __future__ import annotations
@@ -49,6 +52,11 @@ def _text(msg: Message, key: str) -> str:
     return msg.get(key).replace("\0", "")
 
 
+def _call_of(m: Message) -> str:
+    """The call (Linkedid) of an agent-side queue event: the caller's, else the agent leg's."""
+    return m.get("Linkedid") or m.get("DestLinkedid")
+
+
 def _joined(m: Message, at: datetime) -> list[ev.DomainEvent]:
     return [ev.CallerJoinedQueue(
         at=at, linkedid=m.get("Linkedid"), uniqueid=m.get("Uniqueid"), channel=m.get("Channel"),
@@ -58,18 +66,18 @@ def _joined(m: Message, at: datetime) -> list[ev.DomainEvent]:
 
 
 def _called(m: Message, at: datetime) -> list[ev.DomainEvent]:
-    return [ev.AgentRinging(at=at, linkedid=m.get("Linkedid"), queue=m.get("Queue"),
+    return [ev.AgentRinging(at=at, linkedid=_call_of(m), queue=m.get("Queue"),
                             agent=m.get("Interface"), member_name=_text(m, "MemberName"),
                             agent_uniqueid=m.get("DestUniqueid"))]
 
 
 def _noanswer(m: Message, at: datetime) -> list[ev.DomainEvent]:
-    return [ev.RingNotAnswered(at=at, linkedid=m.get("Linkedid"), queue=m.get("Queue"),
+    return [ev.RingNotAnswered(at=at, linkedid=_call_of(m), queue=m.get("Queue"),
                                agent=m.get("Interface"), ring_seconds=_int(m, "RingTime") / 1000)]
 
 
 def _connect(m: Message, at: datetime) -> list[ev.DomainEvent]:
-    return [ev.CallAnswered(at=at, linkedid=m.get("Linkedid"), queue=m.get("Queue"),
+    return [ev.CallAnswered(at=at, linkedid=_call_of(m), queue=m.get("Queue"),
                             agent=m.get("Interface"), member_name=_text(m, "MemberName"),
                             wait_seconds=_int(m, "HoldTime"), ring_seconds=_int(m, "RingTime"),
                             agent_channel=m.get("DestChannel"))]
@@ -79,7 +87,7 @@ def _complete(m: Message, at: datetime) -> list[ev.DomainEvent]:
     reason = m.get("Reason").lower()
     by = ev.CompletedBy(reason) if reason in ev.CompletedBy.__members__.values() else (
         ev.CompletedBy.CALLER)
-    return [ev.CallCompleted(at=at, linkedid=m.get("Linkedid"), queue=m.get("Queue"),
+    return [ev.CallCompleted(at=at, linkedid=_call_of(m), queue=m.get("Queue"),
                              agent=m.get("Interface"), wait_seconds=_int(m, "HoldTime"),
                              talk_seconds=_int(m, "TalkTime"), completed_by=by)]
 

@@ -25,6 +25,12 @@ from hotline_cli.asterisk import AMI_USERNAME, PbxConfig, PrivateAsterisk, new_a
 from hotline_cli.phones import CallResult, free_udp_port, place_calls
 
 
+def call_of(e: Event) -> str:
+    """The call an event belongs to: its Linkedid, else its agent leg's (an AgentComplete
+    sent after the caller's channel is gone carries only the Dest* fields and Uniqueid)."""
+    return e.get("Linkedid") or e.get("DestLinkedid", "")
+
+
 def free_tcp_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -89,7 +95,7 @@ class AmiTap:
 
     def of(self, linkedid: str, name: str) -> list[Event]:
         with self._cond:
-            return [e for e in self.events if e.get("Linkedid") == linkedid and e["Event"] == name]
+            return [e for e in self.events if call_of(e) == linkedid and e["Event"] == name]
 
     def action(self, name: str, **fields: str) -> None:
         """Send an AMI action (its answer arrives among the events, unparsed)."""

@@ -69,3 +69,17 @@ def test_tracker_imports_only_cti_and_the_standard_library() -> None:
     tops = {name.split(".")[0] for name in names}
     assert tops - {"cti"} <= set(sys.stdlib_module_names), tops
     assert "now(" not in ast.unparse(tree) and "time" not in tops  # never reads the clock
+
+
+def test_agent_complete_without_the_callers_fields_still_ends_the_agents_part() -> None:
+    # seen on Asterisk 22: the caller hung up and its snapshot was gone, so AgentComplete
+    # carried only the caller's Uniqueid and the agent leg's Dest* fields
+    bare = frame(Event="AgentComplete", Uniqueid="5.1", DestLinkedid="5.1", DestUniqueid="5.2", Queue="hotline",
+                 Interface="PJSIP/1001", HoldTime="4", TalkTime="30", Reason="caller")
+    start = CALL.index(b"Event: AgentComplete")
+    end = CALL.index(b"Event: Hangup")
+    updates = CallTracker().feed(CALL[:start] + bare + CALL[end:], T0)
+    [call] = _ended(updates)
+    assert (call.wait_seconds, call.talk_seconds) == (4.0, 30.0)
+    states = [u.agent.state for u in updates if isinstance(u, ev.AgentUpdated)]
+    assert states[-1] is ev.AgentState.WRAP_UP, states

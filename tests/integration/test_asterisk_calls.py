@@ -14,7 +14,7 @@ import subprocess
 import pytest
 
 from cti import events as ev
-from tests.pbx_fixture import Pbx
+from tests.pbx_fixture import Pbx, call_of
 from tests.replay import TRANSCRIPTS, agent_states, assert_figures, replay
 
 
@@ -76,7 +76,7 @@ def test_answered_call_reports_wait_talk_and_caller(pbx: Pbx) -> None:
         assert 0 <= int(connect["HoldTime"]) <= 4
         assert connect["DestConnectedLineNum"] == "+49 341 2538-5555"
         complete = pbx.tap.wait_for(lambda e: e["Event"] == "AgentComplete"
-                                    and e.get("Linkedid") == linkedid)
+                                    and call_of(e) == linkedid)
         _finish(call)
     # the caller hung up after 6 s from pickup: wait + talk add up to that
     assert complete["Reason"] == "caller"
@@ -204,7 +204,7 @@ def test_blind_transfer_ends_the_queue_call_as_transferred(pbx: Pbx) -> None:
             assert "Response: Success" in reply, reply
             moved = pbx.tap.wait_for(lambda e: e["Event"] == "BlindTransfer"
                                      and e.get("TransfereeLinkedid") == linkedid)
-            complete = pbx.tap.wait_for(lambda e: e["Event"] == "AgentComplete" and e.get("Linkedid") == linkedid)
+            complete = pbx.tap.wait_for(lambda e: e["Event"] == "AgentComplete" and call_of(e) == linkedid)
             _finish(call)
     finally:
         pbx.cli("queue unpause member PJSIP/1002 queue hotline")

@@ -22,7 +22,7 @@ import pytest
 
 from hotline_cli import prompts
 from tests.db_fixture import db_sessions
-from tests.pbx_fixture import Event, Pbx, free_tcp_port
+from tests.pbx_fixture import Event, Pbx, call_of, free_tcp_port
 from tests.serve_process import serve
 from tickets.models import Contact, Organisation, Phone, PhoneKind, Ticket, TicketStatus
 
@@ -245,7 +245,7 @@ def test_survey_answer_4_lands_on_the_calls_ticket(pbx: Pbx, ivr_db: tuple[str, 
     with pbx.phone("1001", answer_after=0.5, hangup_after=2):
         fresh = _fresh(pbx)
         call, linkedid = _call(pbx, QUIET, "4@9", duration=20)
-        pbx.tap.wait_for(lambda e: e["Event"] == "AgentComplete" and e.get("Linkedid") == linkedid, timeout=30)
+        pbx.tap.wait_for(lambda e: e["Event"] == "AgentComplete" and call_of(e) == linkedid, timeout=30)
         survey = _user_event(pbx, "HotlineSurvey", fresh)
         assert (survey["Answer"], survey["Saved"]) == ("4", "saved")
         _ended(pbx, call, linkedid)
@@ -261,7 +261,7 @@ def test_hanging_up_during_the_survey_skips_it_without_error(pbx: Pbx, ivr_db: t
     url = ivr_db[0]
     with pbx.phone("1001", answer_after=0.5, hangup_after=1):
         call, linkedid = _call(pbx, HASTY, "", duration=6)  # hangs up ~2 s into the question
-        pbx.tap.wait_for(lambda e: e["Event"] == "AgentComplete" and e.get("Linkedid") == linkedid, timeout=30)
+        pbx.tap.wait_for(lambda e: e["Event"] == "AgentComplete" and call_of(e) == linkedid, timeout=30)
         _ended(pbx, call, linkedid)
     assert ("hotline/survey", "de") in _plays(played, linkedid, pbx)
     ticket = _call_ticket(url, linkedid)
