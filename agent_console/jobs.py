@@ -21,6 +21,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
 
 from callqueue.feed import QueueFeed
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,9 +35,11 @@ from tickets.retention import purge
 from tickets.writer import DbWriter
 
 log = logging.getLogger(__name__)
+R = TypeVar("R")
 RETENTION_EVERY = 3600.0  # seconds between purges
 RESYNC_WAIT = 30.0  # seconds the first reconciliation waits for the PBX's member names
 AGGREGATES_EVERY = 60.0  # seconds between re-aggregations of dirty report hours
+THREAD_WAIT = 30.0  # seconds close() waits for a job's worker thread to finish its transaction
 
 
 @dataclass
@@ -53,6 +56,7 @@ class Jobs:
 
     def __post_init__(self) -> None:
         self._tasks = TaskSet()
+        self._threads: set[asyncio.Future[Any]] = set()  # worker-thread calls not yet returned
         self._resynced = asyncio.Event()
         self.reconciled = 0  # calls recovered from queue_log so far
         self.runs = 0  # reconciliations done
@@ -69,7 +73,21 @@ class Jobs:
             self._tasks.spawn(self._aggregates(self.aggregates), "report aggregates")
 
     async def close(self) -> None:
+        """Stop the loops, then wait for a job already running on a worker thread (a
+        thread cannot be cancelled): nothing this instance started writes after it stopped."""
         await self._tasks.stop()
+        running = list(self._threads)
+        if running:
+            _, late = await asyncio.wait(running, timeout=THREAD_WAIT)
+            if late:
+                log.warning("%d background job(s) still running after %.0f s; leaving them", len(late), THREAD_WAIT)
+
+    async def _off_loop(self, fn: Callable[..., R], *args: Any) -> R:
+        """`fn(*args)` on a worker thread, known to close() until it returns."""
+        future = asyncio.ensure_future(asyncio.to_thread(fn, *args))
+        self._threads.add(future)
+        future.add_done_callback(_forget(self._threads))
+        return await asyncio.shield(future)
 
     async def reconcile(self) -> int:
         """Calls that finished while hotline was not listening get their records and tickets
@@ -77,13 +95,13 @@ class Jobs:
         r = self.reconciler
         if r is None:
             return 0
-        if not await asyncio.to_thread(r.path.exists):
+        if not await self._off_loop(r.path.exists):
             log.warning("HOTLINE_QUEUE_LOG %s does not exist; no reconciliation", r.path)
             return 0
         await self.writer.drain()  # what the bridge saw itself is written first
         registry_agents = self.bridge.registry.agent_list() if self.bridge else []
         members = {a.member_name: a.agent for a in registry_agents if a.member_name}
-        missing = await asyncio.to_thread(r.missing, self.clock(), members)
+        missing = await self._off_loop(r.missing, self.clock(), members)
         for call in missing:
             for update in r.updates(call):
                 self.writer.submit(update)  # not on the bus: no pops for calls long gone
@@ -115,7 +133,7 @@ class Jobs:
         days = self.retention_days
         while True:
             try:
-                done = await asyncio.to_thread(purge, self.sessions, days, self.clock())
+                done = await self._off_loop(purge, self.sessions, days, self.clock())
                 if done.call_records or done.callbacks:
                     log.info("retention: purged %d call record(s), %d callback(s) older than %d days",
                              done.call_records, done.callbacks, days)
@@ -127,8 +145,16 @@ class Jobs:
         """Keep the report aggregates current (reports also catch up before reading)."""
         while True:
             try:
-                while await asyncio.to_thread(catch_up):
+                while await self._off_loop(catch_up):
                     pass
             except Exception:
                 log.exception("re-aggregating report figures failed; trying again in a minute")
             await asyncio.sleep(AGGREGATES_EVERY)
+
+
+def _forget(running: set[asyncio.Future[Any]]) -> Callable[[asyncio.Future[Any]], None]:
+    def done(future: asyncio.Future[Any]) -> None:
+        running.discard(future)
+        if not future.cancelled():
+            future.exception()  # retrieved (no asyncio warning); the loop awaiting it logs a failure
+    return done

@@ -40,7 +40,7 @@ Counts = dict[str, int]
 
 
 def pytest_cmd(args: list[str], junit: Path) -> list[str]:
-    return [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={junit}", *args]
+    return [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--durations=20", f"--junitxml={junit}", *args]
 
 
 def counts_of(junit: Path) -> Counts:
@@ -50,6 +50,24 @@ def counts_of(junit: Path) -> Counts:
             for key in counts:
                 counts[key] += int(suite.get(key, "0"))
     return counts
+
+
+def time_by_folder(junit: Path) -> dict[str, float]:
+    """Seconds spent per test folder (tests/<folder>, or the file for tests/*.py), from the
+    JUnit report: where the suite's time goes, printed so every CI log shows it."""
+    spent: dict[str, float] = {}
+    if junit.exists():
+        for case in ET.parse(junit).getroot().iter("testcase"):
+            parts = (case.get("classname") or "").split(".")
+            key = "/".join(parts[:2]) if len(parts) > 2 else ".".join(parts[:2])
+            spent[key] = spent.get(key, 0.0) + float(case.get("time") or 0)
+    return spent
+
+
+def print_time_by_folder(name: str, junit: Path) -> None:
+    spent = sorted(time_by_folder(junit).items(), key=lambda kv: -kv[1])
+    if spent:
+        print(f"time by folder ({name}): " + ", ".join(f"{k} {minutes(v)}" for k, v in spent if v >= 30), flush=True)
 
 
 def start(args: list[str], env: dict[str, str], junit: Path, out: IO[str] | None = None) -> subprocess.Popen[bytes]:
@@ -118,6 +136,8 @@ def main(argv: list[str]) -> int:
                 rc2 = 0
         total_s = time.monotonic() - began
         c1, c2 = counts_of(junit / "sqlite.xml"), counts_of(junit / "pg.xml")
+        print_time_by_folder("SQLite", junit / "sqlite.xml")
+        print_time_by_folder("PostgreSQL", junit / "pg.xml")
     total = {k: c1[k] + c2[k] for k in c1}
     failed = total["failures"] + total["errors"]
     passed = total["tests"] - failed - total["skipped"]
