@@ -43,14 +43,38 @@ def _uses_database(item: pytest.Item, seen: dict[str, bool]) -> bool:
     return False
 
 
+# HOTLINE_TEST_PHASE (set by tests/run_all.py) splits a pass in two: "live" runs only
+# the tests whose timing is real - a private Asterisk (the `pbx` fixture, the `asterisk`
+# marker, tests/integration) or Chromium (the `browser` fixture or marker, tests/browser) -
+# and "rest" everything else, which may share the machine with another pass.
+_LIVE_FIXTURES = {"pbx", "browser"}
+_LIVE_FOLDERS = {"integration", "browser"}
+
+
+def is_live(item: pytest.Item) -> bool:
+    if item.get_closest_marker("asterisk") or item.get_closest_marker("browser"):
+        return True
+    if _LIVE_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    here = Path(__file__).resolve().parent
+    path = Path(str(item.path)).resolve()
+    return path.is_relative_to(here) and path.relative_to(here).parts[0] in _LIVE_FOLDERS
+
+
+def _deselect(config: pytest.Config, items: list[pytest.Item], keep: list[pytest.Item]) -> None:
+    if len(keep) < len(items):
+        kept = set(keep)
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = keep
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    phase = os.environ.get("HOTLINE_TEST_PHASE", "")
+    if phase in ("live", "rest"):
+        _deselect(config, items, [item for item in items if is_live(item) == (phase == "live")])
     if not os.environ.get("HOTLINE_TEST_DATABASE_URL", "").startswith("postgresql"):
         return
     if os.environ.get("HOTLINE_TEST_PG_ALL"):
         return
     seen: dict[str, bool] = {}
-    keep = [item for item in items if _uses_database(item, seen)]
-    if len(keep) < len(items):
-        kept = set(keep)
-        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
-        items[:] = keep
+    _deselect(config, items, [item for item in items if _uses_database(item, seen)])

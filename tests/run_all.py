@@ -1,21 +1,21 @@
-"""Run the whole test suite: once on SQLite, then the database-backed tests on PostgreSQL.
+"""Run the whole test suite on SQLite, and the database-backed tests again on PostgreSQL.
 
 This is what `./hotline.sh test` (the README's test command) and CI run.
-It prints one closing line `total: N passed, N failed, N skipped` summing both runs.
+It prints one closing line `total: N passed, N failed, N skipped` summing every run.
 PostgreSQL URL: $HOTLINE_TEST_PG_URL, default postgresql+psycopg://postgres@127.0.0.1:5432/test.
 
-Time (the suite must stay well under CI's 40 min on a 2-core machine):
-- The PostgreSQL pass runs after the SQLite pass. HOTLINE_TEST_PARALLEL=1 runs it
-  beside the SQLite pass instead (its output printed after the SQLite pass's; each pass
-  has its own Asterisk, schemas and Redis channel prefixes): faster, but on 2 CPUs the
-  live tests' timing (wrap-up, ringing) then shares the machine with a second suite,
-  and the one run so far that way had two live tests miss their time, so CI runs the
-  passes one after the other.
+Time (the suite must stay under 40 min on a 2-core machine; CI allows 90):
+- Three phases (see _phases): the tests whose timing is not real run on SQLite and on
+  PostgreSQL side by side; then the live tests (private Asterisk, Chromium) alone, on
+  SQLite and then on PostgreSQL. (The one run with the whole passes side by side had the
+  live wrap-up tests miss Asterisk's timing on 2 CPUs.) HOTLINE_TEST_SERIAL=1 runs phase
+  1's two processes one after the other.
 - The PostgreSQL pass runs only the tests that reach the test database (see
   pytest_collection_modifyitems in tests/conftest.py); the rest ran on SQLite.
 - Temporary files (SQLite databases, logs, browser profiles) go to a folder in
   /dev/shm when there is one (TMPDIR; HOTLINE_TEST_TMPDIR names another):
   SQLite's fsync on every commit costs milliseconds on disk, nothing in memory.
+- It prints the slowest tests of each run and the minutes spent per folder.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -37,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Suites that talk to the database and must pass on PostgreSQL as well.
 DB_SUITES = ["tests/tickets", "tests/console", "tests/security"]
 Counts = dict[str, int]
+NO_TESTS = 5  # pytest's exit code when a phase selects nothing (e.g. no live test reaches the database)
 
 
 def pytest_cmd(args: list[str], junit: Path) -> list[str]:
@@ -101,7 +101,8 @@ def minutes(seconds: float) -> str:
 def main(argv: list[str]) -> int:
     base_env = dict(os.environ)
     base_env.pop("HOTLINE_TEST_DATABASE_URL", None)
-    serial = not os.environ.get("HOTLINE_TEST_PARALLEL")
+    base_env.pop("HOTLINE_TEST_PHASE", None)
+    serial = bool(os.environ.get("HOTLINE_TEST_SERIAL"))
     with tempfile.TemporaryDirectory(prefix="hotline-junit-") as tmp, scratch_folder() as scratch:
         junit = Path(tmp)
         if scratch:
@@ -111,43 +112,68 @@ def main(argv: list[str]) -> int:
             "HOTLINE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
         )
         suites = [s for s in DB_SUITES if (ROOT / s).exists()]
-        pg_args = ["-ra", *suites] if suites and not argv else None
-        pg_log = junit / "pg.log"
         began = time.monotonic()
-        pg: subprocess.Popen[bytes] | None = None
-        pg_ended: list[float] = []
-        with open(pg_log, "w") as pg_out:
-            if pg_args and not serial:
-                print("(the database-backed tests run on PostgreSQL meanwhile; their output follows)", flush=True)
-                pg = start(pg_args, pg_env, junit / "pg.xml", pg_out)
-                watch = threading.Thread(target=lambda p=pg: (p.wait(), pg_ended.append(time.monotonic())), daemon=True)
-                watch.start()
-            rc1 = start(["-ra", *argv], base_env, junit / "sqlite.xml").wait()
-            sqlite_s = time.monotonic() - began
-            if pg is not None:
-                rc2 = pg.wait()
-                watch.join()
-                print("\n=== database-backed tests again on PostgreSQL (run beside the SQLite pass) ===", flush=True)
-                sys.stdout.write(pg_log.read_text(errors="replace"))
-            elif pg_args:
-                print("\n=== database-backed tests again on PostgreSQL ===", flush=True)
-                rc2 = start(pg_args, pg_env, junit / "pg.xml").wait()
-            else:
-                rc2 = 0
+        if argv:  # the user's own selection: one run on SQLite, as they asked
+            runs = [("SQLite", start(["-ra", *argv], base_env, junit / "sqlite.xml").wait())]
+        else:
+            runs = _phases(base_env, pg_env, suites, junit, serial)
         total_s = time.monotonic() - began
-        c1, c2 = counts_of(junit / "sqlite.xml"), counts_of(junit / "pg.xml")
-        print_time_by_folder("SQLite", junit / "sqlite.xml")
-        print_time_by_folder("PostgreSQL", junit / "pg.xml")
-    total = {k: c1[k] + c2[k] for k in c1}
+        counts = [counts_of(x) for x in sorted(junit.glob("*.xml"))]
+        for x in sorted(junit.glob("*.xml")):
+            print_time_by_folder(x.stem, x)
+    total = {k: sum(c[k] for c in counts) for k in ("tests", "failures", "errors", "skipped")}
     failed = total["failures"] + total["errors"]
     passed = total["tests"] - failed - total["skipped"]
-    pg_s = pg_ended[0] - began if pg_ended else total_s - sqlite_s
-    print(f"time: SQLite pass {minutes(sqlite_s)}, PostgreSQL pass done after {minutes(pg_s)}"
-          f"{' (beside it)' if pg is not None else ''}, {minutes(total_s)} in all", flush=True)
+    print(f"time: {minutes(total_s)} in all (" + ", ".join(f"{name} {minutes(sec)}" for name, sec in _SPENT) + ")",
+          flush=True)
     print(f"total: {passed} passed, {failed} failed, {total['skipped']} skipped", flush=True)
     if total["tests"] == 0:
         return 1
-    return 0 if rc1 == 0 and rc2 == 0 else 1
+    return 0 if all(rc in (0, NO_TESTS) for _, rc in runs) else 1
+
+
+_SPENT: list[tuple[str, float]] = []  # (phase, seconds) as they ran
+
+
+def _phases(base_env: dict[str, str], pg_env: dict[str, str], suites: list[str], junit: Path,
+            serial: bool) -> list[tuple[str, int]]:
+    """The whole suite in three phases (HOTLINE_TEST_SERIAL=1: one after the other):
+    1. the tests whose timing is not real, on SQLite and (the database-backed ones) on
+       PostgreSQL side by side - two CPU-bound processes for the two cores;
+    2. the live tests (private Asterisk, Chromium; see tests/conftest.py) on SQLite, alone:
+       their waits on Asterisk's and the browser's timing get the machine to themselves;
+    3. the database-backed live tests on PostgreSQL, alone."""
+    rest, live = dict(HOTLINE_TEST_PHASE="rest"), dict(HOTLINE_TEST_PHASE="live")
+    runs: list[tuple[str, int]] = []
+    began = time.monotonic()
+    pg_log = junit / "pg-rest.log"
+    with open(pg_log, "w") as pg_out:
+        pg = None
+        if suites and not serial:
+            print("(phase 1: the database-backed tests run on PostgreSQL meanwhile; their output follows)",
+                  flush=True)
+            pg = start(["-ra", *suites], {**pg_env, **rest}, junit / "2-pg-rest.xml", pg_out)
+        runs.append(("SQLite rest", start(["-ra"], {**base_env, **rest}, junit / "1-sqlite-rest.xml").wait()))
+        if pg is not None:
+            runs.append(("PostgreSQL rest", pg.wait()))
+            print("\n=== phase 1: database-backed tests on PostgreSQL (run beside SQLite) ===", flush=True)
+            sys.stdout.write(pg_log.read_text(errors="replace"))
+        elif suites:
+            print("\n=== database-backed tests on PostgreSQL ===", flush=True)
+            runs.append(("PostgreSQL rest",
+                         start(["-ra", *suites], {**pg_env, **rest}, junit / "2-pg-rest.xml").wait()))
+    _SPENT.append(("phase 1", time.monotonic() - began))
+    began = time.monotonic()
+    print("\n=== phase 2: live tests (Asterisk, Chromium) on SQLite ===", flush=True)
+    runs.append(("SQLite live", start(["-ra"], {**base_env, **live}, junit / "3-sqlite-live.xml").wait()))
+    _SPENT.append(("phase 2", time.monotonic() - began))
+    if suites:
+        began = time.monotonic()
+        print("\n=== phase 3: database-backed live tests on PostgreSQL ===", flush=True)
+        runs.append(("PostgreSQL live",
+                     start(["-ra", *suites], {**pg_env, **live}, junit / "4-pg-live.xml").wait()))
+        _SPENT.append(("phase 3", time.monotonic() - began))
+    return runs
 
 
 if __name__ == "__main__":
