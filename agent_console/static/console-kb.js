@@ -9,6 +9,7 @@ hc.kb = {
   DEBOUNCE_MS: 600,
   timer: null,
   seq: 0,
+  linked: null,  // {ticketId, list}: the ticket's linked articles, read on opening it and after "Solved with this"
 
   // called by hc.ticket.build with the editor's form; the box goes after the form
   attach(ticketId, form) {
@@ -23,6 +24,7 @@ hc.kb = {
         this.timer = setTimeout(() => this.load(ticketId), this.DEBOUNCE_MS);
       });
     }
+    this.linked = null;
     this.load(ticketId);
     return box;
   },
@@ -37,13 +39,15 @@ hc.kb = {
 
   async load(ticketId) {
     const seq = ++this.seq, q = this.typed();
+    const known = this.linked && this.linked.ticketId === ticketId ? this.linked.list : null;
     let found, linked;
     try {
       [found, linked] = await Promise.all([
         hl.api("GET", `/api/kb/suggest?ticket_id=${ticketId}&limit=5${q ? `&q=${encodeURIComponent(q)}` : ""}`),
-        hl.api("GET", `/api/tickets/${ticketId}/kb`)]);
+        known || hl.api("GET", `/api/tickets/${ticketId}/kb`)]);  // typing changes the suggestions only
     } catch (err) { return; }  // the box stays as it was; the editor works without it
     if (seq !== this.seq || !hc.ticket.ed || hc.ticket.ed.id !== ticketId) return;  // a newer load, or another ticket
+    this.linked = { ticketId, list: linked };
     this.show(ticketId, found.articles, linked);
   },
 
@@ -66,6 +70,7 @@ hc.kb = {
     try { await hl.api("POST", `/api/tickets/${ticketId}/kb`, { article_id: articleId }); } catch (err) {
       hc.say(hl.errorText(err)); return;
     }
+    this.linked = null;  // read them again: this one is among them now
     await this.load(ticketId);
   },
 };

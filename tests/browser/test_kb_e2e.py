@@ -146,6 +146,9 @@ def test_the_console_suggests_articles_as_the_agent_types_and_marks_the_ticket_s
     context.add_init_script(f"localStorage.setItem('hotline.lang', '{lang}')")
     context.add_init_script(WATCH)
     page = context.new_page()
+    links_read: list[str] = []  # GET /api/tickets/{id}/kb: on opening the ticket and after linking, not per keystroke
+    page.on("request", lambda r: links_read.append(r.url) if r.method == "GET" and r.url.endswith(
+        f"/api/tickets/{ticket['id']}/kb") else None)
     try:
         page.goto(f"{server.url}/?next={quote('/console', safe='')}")
         page.fill("#username", "anna")
@@ -155,14 +158,18 @@ def test_the_console_suggests_articles_as_the_agent_types_and_marks_the_ticket_s
         page.evaluate(f"location.hash = '#ticket={ticket['id']}'")
         box = page.locator("#ticket-kb")
         box.locator("#ticket-kb-list li:has-text('Drucker druckt nicht')").wait_for()
+        opened = len(links_read)
+        assert opened >= 1
         page.fill("input[name=subject]", "reset password" if lang == "en" else "Passwort zurücksetzen")
         wanted = "Reset a password" if lang == "en" else "Passwort zurücksetzen"
         box.locator(f"#ticket-kb-list li:has-text('{wanted}')").first.wait_for()
         page.fill("input[name=subject]", "Drucker druckt nicht" if lang == "de" else "printer does not print")
         row = box.locator("#ticket-kb-list li").filter(has_text=printer).first
         row.wait_for()
+        assert len(links_read) == opened, links_read  # typing asked for suggestions only
         row.locator("button.kb-link").click()
         box.locator(f"#ticket-kb-linked li:has-text('{printer}')").wait_for()
+        assert len(links_read) == opened + 1, links_read
         assert box.locator("#ticket-kb-list li").filter(has_text=printer).count() == 0  # not offered twice
         [link] = desk_links(server, ticket["id"])
         assert link["article"]["title"] == printer and link["linked_by"] == "anna"
