@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from agent_console import views
 from cti import events as ev
 from cti.actions import ActionResult
@@ -79,7 +81,9 @@ def test_the_wrap_up_route_needs_a_session(client: Any) -> None:
 
 def test_the_console_snapshot_carries_asterisks_remaining_wrap_up(app: Any, login: Any) -> None:
     pbx = with_bridge(app, RecordingBridge())
-    ended = datetime.now(UTC) - timedelta(seconds=2)
+    now = datetime.now(UTC)
+    app.state.services.clock = lambda: now  # the snapshot's time, whatever the login costs under load
+    ended = now - timedelta(seconds=2)
     for e in (ev.QueueWrapUpTime(at=ended, queue="hotline", seconds=30),
               ev.AgentLoggedIn(at=ended, agent="PJSIP/1001", member_name="anna", queue="hotline",
                                paused=False, pause_reason=""),
@@ -90,7 +94,7 @@ def test_the_console_snapshot_carries_asterisks_remaining_wrap_up(app: Any, logi
     with login("anna").ws() as ws:
         agent = ws.receive_json()["data"]["agent"]
     assert agent["state"] == "wrap_up" and not agent["extended_wrap_up"]
-    assert 25 <= agent["wrapup_remaining_seconds"] <= 28.5  # 30 s from the call's end, 2 s ago
+    assert agent["wrapup_remaining_seconds"] == pytest.approx(28)  # 30 s from the call's end, 2 s ago
 
 
 def test_agent_json_tells_extended_wrap_up_from_other_pauses() -> None:
