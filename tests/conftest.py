@@ -46,13 +46,14 @@ def _uses_database(item: pytest.Item, seen: dict[str, bool]) -> bool:
 # HOTLINE_TEST_PHASE (set by tests/run_all.py) splits a pass in two: "live" runs only
 # the tests whose timing is real - a private Asterisk (the `pbx` fixture, the `asterisk`
 # marker, tests/integration) or Chromium (the `browser` fixture or marker, tests/browser) -
-# and "rest" everything else, which may share the machine with another pass.
+# or a wall-clock deadline (the `timing` marker) - and "rest" everything else, which may
+# share the machine with another pass.
 _LIVE_FIXTURES = {"pbx", "browser"}
 _LIVE_FOLDERS = {"integration", "browser"}
 
 
 def is_live(item: pytest.Item) -> bool:
-    if item.get_closest_marker("asterisk") or item.get_closest_marker("browser"):
+    if any(item.get_closest_marker(m) for m in ("asterisk", "browser", "timing")):
         return True
     if _LIVE_FIXTURES & set(getattr(item, "fixturenames", ())):
         return True

@@ -12,6 +12,8 @@ import pytest
 from cti.agi import AgiRequest
 from cti.agi_server import AgiScript, AgiServer, Variables
 
+pytestmark = pytest.mark.timing  # deadlines measured on the wall clock: the live phase, alone
+
 HEADER = (b"agi_network: yes\nagi_network_script: {script}\nagi_uniqueid: 17.1\n"
           b"agi_callerid: +4934125385555\nagi_arg_1: 17.1\n\n")
 

@@ -26,6 +26,8 @@ from tests.console import conftest as console
 from tests.console.conftest import PASSWORD
 from tests.security.auth_app import Gate, base_settings, post_login, wait_until
 
+pytestmark = pytest.mark.timing  # deadlines measured on the wall clock: the live phase, alone
+
 FLOOD = 60
 
 app, client, login = console.app, console.client, console.login  # the console tests' fixtures

@@ -181,6 +181,7 @@ def test_a_web_instance_started_during_a_call_gets_the_live_state(
 
 
 @pytest.mark.timeout(60)
+@pytest.mark.timing  # the web's Originate timeout measured on the wall clock
 def test_agent_actions_from_a_web_only_instance_run_once_on_the_bridges_ami(
         client: TestClient, bridge: TestClient, side: BlockingPortal, fake: FakeAmiServer) -> None:
     anna = log_in(client, "anna")
