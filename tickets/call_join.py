@@ -17,6 +17,12 @@ when A has not written it yet), so the two writers of one call are serialised on
 one row and whichever comes second sees the other's committed leg; what either
 writes is computed by the pure functions below from both legs as stored, so
 repeating a write changes nothing. Must not import agent_console.
+
+An entry bridge that missed the overflow may have written its leg as an abandon
+first, and folded it into a callback item: when the join later marks the leg
+`overflowed`, that leg's part of the item is taken back (`drop_callback`): the call
+went on at the answering site, whose leg alone decides about a callback (as when the
+overflow was known in time); not when an agent has called back already.
 """
 
 from __future__ import annotations
@@ -24,14 +30,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from cti import events as ev
-from tickets.models import CallRecord
+from tickets.models import Callback, CallbackStatus, CallRecord
 
 OVERFLOWED = ev.Outcome.OVERFLOWED.value
+_GAVE_UP = (ev.Outcome.ABANDONED.value, ev.Outcome.TIMEOUT.value, ev.Outcome.AFTER_HOURS.value)
 
 
 # --- pure ----------------------------------------------------------------------------
@@ -112,6 +119,31 @@ def mark_entry(session: Session, origin: ev.Origin, site: str, answering_linkedi
     """The answering bridge, after writing its leg: the entry leg names it and is `overflowed`."""
     session.execute(update(CallRecord).where(*_entry_row(*origin)).values(
         overflow_site=site, overflow_linkedid=answering_linkedid, outcome=OVERFLOWED))
+    drop_callback(session, origin)
+
+
+def drop_callback(session: Session, origin: ev.Origin) -> None:
+    """The entry leg (its row locked by the caller, first) is `overflowed` now: a callback
+    item its bridge made from it as an abandon, still open, loses this leg. The item of
+    this leg alone is deleted (the call was not given up: nobody is to call back, and the
+    reports count no callback, as when the overflow was known in time); one with other
+    calls folded in stays open for those, one attempt less, its times theirs. An item an
+    agent closed (called back) and a "press 1" item are left as they are."""
+    callback_id = session.scalar(select(CallRecord.callback_id).where(*_entry_row(*origin)))
+    if callback_id is None:
+        return
+    item = session.scalars(select(Callback).where(Callback.id == callback_id).with_for_update()).one()
+    if item.status != CallbackStatus.OPEN or item.reason not in _GAVE_UP:
+        return
+    session.execute(update(CallRecord).where(*_entry_row(*origin)).values(callback_id=None))
+    called = func.coalesce(CallRecord.entered_at, CallRecord.ended_at)
+    others, first, last = session.execute(select(func.count(), func.min(called), func.max(called))
+                                          .where(CallRecord.callback_id == item.id)).one()
+    if item.attempts <= 1 and not others:
+        session.delete(item)
+        return
+    item.attempts = max(1, item.attempts - 1)
+    item.first_call_at, item.last_call_at = first or item.first_call_at, last or item.last_call_at
 
 
 def join_answering(session: Session, entry_site: str, entry_linkedid: str, entry_wait: float | None) -> None:

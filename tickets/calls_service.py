@@ -185,7 +185,8 @@ class TicketService:
         if item is None:
             item = Callback(caller_number=number, caller_raw=record.caller_raw,
                             caller_name=record.caller_name, contact_id=contact, queue=call.queue,
-                            reason=reason, attempts=1, first_call_at=called_at, last_call_at=called_at)
+                            reason=reason, attempts=1, first_call_at=called_at, last_call_at=called_at,
+                            site=self.site)
             session.add(item)
             session.flush()
         else:

@@ -146,6 +146,105 @@ def test_an_entry_bridge_that_missed_the_overflow_does_not_make_it_an_abandon(se
     _check(sessions, la, lb, a_wait=40.0)
 
 
+def _given_up_at_a(la: str, waited: float = 40.0, start: float = 0.0) -> ev.CallUpdated:
+    """a's ENDED when its bridge missed the overflow: an abandon after `waited` s in a's queue."""
+    t = lambda s: T0 + timedelta(seconds=start + s)  # noqa: E731
+    missed = _recorded([ev.CallerJoinedQueue(t(0), la, la, "PJSIP/trunk-1", "hotline", NUMBER, "Ada", 1),
+                        ev.CallAbandoned(t(waited), la, "hotline", 1, 1, int(waited)),
+                        ev.CallEnded(t(90), la, 16)])
+    assert missed[-1].call.outcome == ev.Outcome.ABANDONED
+    return missed[-1]
+
+
+def _callbacks(sessions: Sessions) -> list[tuple[str, int, datetime, datetime, str]]:
+    with sessions() as s:
+        return [(c.status.value, c.attempts, c.first_call_at, c.last_call_at, c.done_by) for c in s.scalars(
+            select(Callback).where(Callback.caller_number == NUMBER).order_by(Callback.id))]
+
+
+@pytest.mark.parametrize("entry_first", [True, False], ids=["abandon, then the join", "the join, then abandon"])
+def test_a_callback_made_from_the_entry_leg_goes_when_the_join_marks_it_overflowed(
+        sessions: Sessions, entry_first: bool) -> None:
+    """a's bridge missed the overflow and wrote its leg as an abandon (40 s: a callback item
+    for a caller who gave up) before b's bridge wrote the call b answered: the join takes
+    the item back, so nobody calls back a served caller; the same end as the other order."""
+    la, lb = new_linkedid("1796100000"), new_linkedid("1796200000")
+    _, b_updates = _legs(la, lb)
+    services = _services(sessions)
+    a_update = [("a", _given_up_at_a(la))]
+    for n, (site, update) in enumerate([*a_update, *(("b", u) for u in b_updates)] if entry_first
+                                       else [*(("b", u) for u in b_updates), *a_update]):
+        services[site].handle(update)
+        if entry_first and n == 0:
+            assert [c[:2] for c in _callbacks(sessions)] == [("open", 1)]  # on /calls until the join
+    _check(sessions, la, lb, a_wait=40.0)
+
+
+@pytest.mark.parametrize("entry_first", [True, False], ids=["abandon, then the join", "the join, then abandon"])
+def test_a_callers_earlier_abandon_keeps_its_callback_item(sessions: Sessions, entry_first: bool) -> None:
+    """The caller gave up at a ten minutes before (a callback item); the overflowed call's
+    entry leg, written as an abandon, was folded into that item: the join takes only its
+    own attempt back, and the item stays open for the earlier call, as in the other order."""
+    earlier = new_linkedid("1796000000")
+    services = _services(sessions)
+    services["a"].handle(_given_up_at_a(earlier, start=-600))
+    la, lb = new_linkedid("1796100000"), new_linkedid("1796200000")
+    _, b_updates = _legs(la, lb)
+    a_update = [("a", _given_up_at_a(la))]
+    for n, (site, update) in enumerate([*a_update, *(("b", u) for u in b_updates)] if entry_first
+                                       else [*(("b", u) for u in b_updates), *a_update]):
+        services[site].handle(update)
+        if entry_first and n == 0:
+            assert [c[:2] for c in _callbacks(sessions)] == [("open", 2)]  # folded into the earlier one
+    earlier_at = T0 - timedelta(seconds=600)
+    assert _callbacks(sessions) == [("open", 1, earlier_at, earlier_at, "")]
+    with sessions() as s:
+        linked = dict(s.execute(select(CallRecord.linkedid, CallRecord.callback_id)
+                                .where(CallRecord.linkedid.in_([earlier, la]))).all())
+    assert linked[la] is None and linked[earlier] is not None
+
+
+@pytest.mark.parametrize("entry_first", [True, False], ids=["abandon, then the join", "the join, then abandon"])
+def test_a_caller_who_gave_up_at_the_answering_site_too_has_one_callback_there(
+        sessions: Sessions, entry_first: bool) -> None:
+    """Nobody answered at b either (30 s, then the caller hung up): the one callback item
+    is the joined call's, at b, whichever bridge wrote first."""
+    la, lb = new_linkedid("1796100000"), new_linkedid("1796200000")
+    at_b = _recorded([
+        ev.CallerJoinedQueue(T0 + timedelta(seconds=41), lb, lb, "PJSIP/site-a-1", "hotline", NUMBER, "Ada", 1,
+                             origin=("a", la)),
+        ev.CallAbandoned(T0 + timedelta(seconds=71), lb, "hotline", 1, 1, 30),
+        ev.CallEnded(T0 + timedelta(seconds=71), lb, 16)])
+    services = _services(sessions)
+    ordered = [("a", _given_up_at_a(la)), ("b", at_b[-1])]
+    for site, update in ordered if entry_first else ordered[::-1]:
+        services[site].handle(update)
+    with sessions() as s:
+        items = s.scalars(select(Callback).where(Callback.caller_number == NUMBER)).all()
+        records = {r.site: r for r in s.scalars(select(CallRecord).where(CallRecord.linkedid.in_([la, lb])))}
+    assert [(c.site, c.attempts, c.status.value) for c in items] == [("b", 1, "open")]
+    assert (records["a"].outcome, records["a"].callback_id) == ("overflowed", None)
+    assert (records["b"].outcome, records["b"].callback_id, records["b"].wait_seconds) == (
+        "abandoned", items[0].id, pytest.approx(70.0))
+
+
+def test_a_callback_an_agent_already_made_is_left_as_it_is(sessions: Sessions) -> None:
+    """An agent called the caller back (the item is done) before b's bridge wrote the call:
+    the join leaves the item, done by that agent, and the entry leg still names it."""
+    la, lb = new_linkedid("1796100000"), new_linkedid("1796200000")
+    _, b_updates = _legs(la, lb)
+    services = _services(sessions)
+    services["a"].handle(_given_up_at_a(la))
+    desk = TicketDesk(sessions, SlaPolicy({Priority.NORMAL: 24}))
+    desk.complete_callback(desk.callbacks()[0]["id"], "agent1")
+    for update in b_updates:
+        services["b"].handle(update)
+    assert [(c[0], c[1], c[4]) for c in _callbacks(sessions)] == [("done", 1, "agent1")]
+    with sessions() as s:
+        a = s.scalars(select(CallRecord).where(CallRecord.site == "a", CallRecord.linkedid == la)).one()
+    assert (a.outcome, a.overflow_linkedid, a.callback_id is not None) == ("overflowed", lb, True)
+
+
 def test_a_header_naming_a_call_answered_at_its_own_site_joins_nothing(sessions: Sessions) -> None:
     """The origin is only a claim: a call that was answered where it came in is not an
     entry leg; the answering leg stays a call of its own, the other call untouched."""
@@ -197,6 +296,18 @@ def test_both_bridges_at_the_same_moment_still_join(sessions: Sessions) -> None:
         _check(sessions, la, lb)
 
 
+def test_an_abandon_and_the_join_at_the_same_moment_leave_no_callback(sessions: Sessions) -> None:
+    """a's bridge writes its leg as an abandon while b's writes the answered call, at once:
+    whichever commits second, no callback item is left, every time (no deadlock either)."""
+    services = _services(sessions)
+    for _ in range(8):
+        la, lb = new_linkedid("1796100000"), new_linkedid("1796200000")
+        _, b_updates = _legs(la, lb)
+        _at_once({"a": (services["a"], _given_up_at_a(la)), "b": (services["b"], b_updates[0])})
+        services["b"].handle(b_updates[1])
+        _check(sessions, la, lb, a_wait=40.0)
+
+
 def test_the_join_arithmetic() -> None:
     assert call_join.total_wait(3.0, 4.0) == 7.0
     assert call_join.total_wait(3.0, None) == 3.0
@@ -245,6 +356,30 @@ def test_the_reports_count_it_once_at_its_entry_site_and_the_aggregates_follow(s
     assert set(rows) == {"a"}
     assert (rows["a"]["offered"], rows["a"]["answered"], rows["a"]["abandoned"]) == (1, 1, 0)
     assert rows["a"]["asa_seconds"] == pytest.approx(A_WAIT + B_WAIT)
+
+
+def test_the_callback_taken_back_leaves_the_reports_and_the_aggregates(sessions: Sessions) -> None:
+    """The aggregates built while a's leg was an abandon with its callback item are made
+    stale by the item's removal: after catch-up they equal the raw figures, no callback."""
+    la, lb = new_linkedid("1796100000"), new_linkedid("1796200000")
+    _, b_updates = _legs(la, lb)
+    services = _services(sessions)
+    services["a"].handle(_given_up_at_a(la))
+    month, as_of = period("month", ZONE, anchor=date(2026, 11, 15)), datetime(2026, 12, 20, tzinfo=UTC)
+    rules = replace(RULES, per_agent=True)
+
+    def site_a() -> dict[str, object]:
+        raw = build(month, "site", load(sessions, month.start, month.end, rules.fcr.days), rules, as_of)
+        report_agg_store.catch_up(sessions, rules, TZ, as_of)
+        agg = report_agg_read.report(sessions, month, "site", rules, as_of)
+        assert agg is not None
+        same(agg, raw, "site")
+        return {r["group"]: r for r in agg["rows"]}["a"]
+
+    assert (site_a()["abandoned"], site_a()["callbacks_offered"]) == (1, 1)  # not yet known
+    for update in b_updates:
+        services["b"].handle(update)
+    assert (site_a()["answered"], site_a()["abandoned"], site_a()["callbacks_offered"]) == (1, 0, 0)
 
 
 def test_the_migration_keeps_existing_calls_unjoined(old_url: str) -> None:  # noqa: F811

@@ -18,7 +18,7 @@ from agent_console.settings import Settings
 from cti import events as ev
 from cti.queue_log import LoggedCall
 from tests.db_fixture import Sessions, db_sessions
-from tests.factories import T0, answered_call
+from tests.factories import T0, answered_call, call_snapshot
 from tickets.callback_places import CallbackPlaces
 from tickets.calls_service import TicketService
 from tickets.db import scratch_schema
@@ -78,6 +78,16 @@ def test_two_sites_with_the_same_linkedid_make_two_calls_and_two_tickets(session
     assert east is not None and east["agent"] == "PJSIP/2001" and east["ticket_id"] == made["east"].ticket_id
     ticket = desk.ticket(made["east"].ticket_id)
     assert ticket is not None and ticket["site"] == "east"
+
+
+def test_a_callback_item_is_at_the_site_of_the_call_given_up(sessions: Sessions) -> None:
+    """An abandon at east makes east's callback item (the reports group callbacks by site)."""
+    gave_up = call_snapshot(LID, caller_number="+4930111", ended_at=T0 + timedelta(seconds=40),
+                            wait_seconds=40.0, duration_seconds=40.0, outcome=ev.Outcome.ABANDONED)
+    assert gave_up.ended_at is not None
+    TicketService(sessions, site="east").handle(ev.CallUpdated(gave_up.ended_at, ev.CallChange.ENDED, gave_up))
+    with sessions() as s:
+        assert [(c.site, c.reason) for c in s.scalars(select(Callback))] == [("east", "abandoned")]
 
 
 def _logged(linkedid: str) -> LoggedCall:
