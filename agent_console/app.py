@@ -80,9 +80,10 @@ def _utcnow() -> datetime:
 def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Running:
     check(settings)
     engine, reads = make_engine(settings.database_url), make_engine(settings.database_url, ping=False)
+    lookups = make_engine(settings.database_url, ping=False, generic_plans=True)  # the lookup's alone
     db = session_factory(engine)
     policy, notices = policy_of(settings), notices_of(settings)
-    desk, lookup = TicketDesk(db, policy, notices), CustomerLookup(db, settings.default_region, reads)
+    desk, lookup = TicketDesk(db, policy, notices), CustomerLookup(db, settings.default_region, lookups)
     customers = CustomerService(db, settings.default_region)
     users = UserService(db)
     kb = KnowledgeBase(db, clock, reads)
@@ -126,7 +127,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
         notice_templates=NoticeTemplates(db),
         request_desk=http_request.RequestDesk.from_settings(settings, intake),
         hub=hub, queue_feed=feed, wallboard=wallboard, notifier=notifier, writer=writer,
-        database_ok=lambda: database_ok(engine), close_database=partial(dispose, engine, reads),
+        database_ok=lambda: database_ok(engine), close_database=partial(dispose, engine, reads, lookups),
         pbx=pbx, bus_link=bus_link, site_board=board_of(settings, hub, feed, bridge, bus_link, db, clock))
     ivr = IvrScripts(db, lookup, settings.timezone, clock, bus.publish, settings.mask_caller_numbers,
                      site=settings.site)

@@ -143,7 +143,7 @@ def database(pg: str | None) -> Iterator[str]:
 async def serve_and_measure(url: str, args: argparse.Namespace) -> None:
     engine = make_engine(url)
     fill(engine, args.contacts)
-    lookup = CustomerLookup(session_factory(engine), "DE", make_engine(url, ping=False))
+    lookup = CustomerLookup(session_factory(engine), "DE", make_engine(url, ping=False, generic_plans=True))
     script = RouteScript(lookup, ",".join(TEAMS), "hotline", lambda: datetime.now(UTC), lambda _now: True)
     service = AgiService(script, "127.0.0.1", 0, 0.3)
     await service.start()

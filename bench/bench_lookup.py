@@ -149,7 +149,8 @@ def run(label: str, url: str, data: Dataset, lookups: int) -> None:
     fill_s = time.perf_counter() - start
     print(f"{label:10s} fill: {stored:,} phones ({data.contacts:,} contacts, {data.orgs:,} organisations) "
           f"in {fill_s:.1f} s ({stored / fill_s:,.0f} phones/s)")
-    service = CustomerLookup(session_factory(engine), engine=make_engine(url, ping=False))  # as hotline serve
+    own = make_engine(url, ping=False, generic_plans=True)  # as hotline serve
+    service = CustomerLookup(session_factory(engine), engine=own)
     mix = lookup_mix(data, lookups)
     for _, raw, _ in mix[:200]:  # warm the pool and the caches
         service.lookup(raw)
@@ -181,12 +182,15 @@ def run(label: str, url: str, data: Dataset, lookups: int) -> None:
 
 def _prepared(service: CustomerLookup) -> str:
     """On PostgreSQL: whether the pooled connection the lookups used holds the lookup as a
-    prepared statement (psycopg prepares a statement after prepare_threshold uses)."""
+    prepared statement, and how often the server planned it anew (custom plans) instead of
+    running its cached generic plan."""
     if service.engine.dialect.name != "postgresql":
         return ""
     with service.engine.connect() as conn:
-        rows = conn.execute(text("SELECT statement FROM pg_prepared_statements")).scalars().all()
-    return f"; prepared on the connection: {sum('ANY' in r and 'phones' in r for r in rows)} lookup statement(s)"
+        rows = conn.execute(text("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements")).all()
+    lookups = [r for r in rows if "ANY" in r[0] and "phones" in r[0]]
+    return (f"; prepared on the connection: {len(lookups)} lookup statement(s), "
+            f"generic plans {sum(r[1] for r in lookups):,}, custom plans {sum(r[2] for r in lookups):,}")
 
 
 def main() -> int:

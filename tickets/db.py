@@ -47,9 +47,15 @@ def _private_sqlite_file(url: str) -> None:
                 file.chmod(0o600)
 
 
-def make_engine(url: str, ping: bool = True) -> Engine:
+def make_engine(url: str, ping: bool = True, generic_plans: bool = False) -> Engine:
     """`ping=False` for hot single-statement reads (the caller lookup): no round trip on every
-    checkout; the caller retries once on an error whose `connection_invalidated` is set."""
+    checkout; the caller retries once on an error whose `connection_invalidated` is set.
+
+    `generic_plans=True` (PostgreSQL; the caller lookup's own engine): a prepared statement
+    runs its one generic plan. By default PostgreSQL plans the lookup anew on every run, as
+    a custom plan for the keys at hand looks cheaper than the generic one (estimated for
+    ten keys, not eight), although both are the same index probes: planning was about
+    0.3 ms of the server's CPU per lookup, the run itself under 0.1 ms."""
     if url.startswith("sqlite"):
         _private_sqlite_file(url)
         engine = create_engine(url, connect_args={"timeout": 10})
@@ -63,7 +69,17 @@ def make_engine(url: str, ping: bool = True) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=ping)
+    engine = create_engine(url, pool_pre_ping=ping)
+    if generic_plans:
+
+        @event.listens_for(engine, "connect")
+        def _generic_plans(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("SET plan_cache_mode = force_generic_plan")
+            cur.close()
+            dbapi_conn.commit()  # a rollback (the pool's reset) would undo a SET in an open transaction
+
+    return engine
 
 
 def once_more_if_dropped(run: Callable[[], T]) -> T:
