@@ -9,7 +9,7 @@ critical ticket: one indexed statement after the lookup's, on its autocommit eng
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Engine, Exists, exists, literal, select
+from sqlalchemy import ColumnElement, Engine, Exists, bindparam, exists, literal, select
 
 from tickets.lookup import LookupResult, MatchStatus
 from tickets.models import Contact, Organisation, Priority, Ticket, TicketStatus
@@ -22,19 +22,12 @@ def caller_facts(engine: Engine, match: LookupResult) -> CallerFacts:
     if match.status is not MatchStatus.KNOWN:
         return CallerFacts(match.status.value)
     best = match.candidates[0]
-    if best.contact_id is not None:  # a contact's own number: the contact, its organisation
-        org_id = Contact.organisation_id
-        whose = Ticket.contact_id == best.contact_id
-        stmt = (select(Contact.team, Contact.language, Contact.vip, Organisation.team,
-                       Organisation.language, Organisation.vip, _critical(whose))
-                .select_from(Contact).outerjoin(Organisation, Organisation.id == org_id)
-                .where(Contact.id == best.contact_id))
-    else:  # an organisation's main number or block: any of its contacts' tickets
-        whose = Ticket.contact_id.in_(select(Contact.id).where(Contact.organisation_id == best.organisation_id))
-        stmt = select(literal(""), literal(""), literal(False), Organisation.team, Organisation.language,
-                      Organisation.vip, _critical(whose)).where(Organisation.id == best.organisation_id)
+    # a contact's own number: the contact, its organisation; an organisation's main number
+    # or block: any of its contacts' tickets
+    stmt, params = ((_BY_CONTACT, {"contact_id": best.contact_id}) if best.contact_id is not None else
+                    (_BY_ORGANISATION, {"organisation_id": best.organisation_id}))
     with engine.connect() as conn:  # one statement, one round trip
-        row = conn.execute(stmt).first()
+        row = conn.execute(stmt, params).first()
     if row is None:  # deleted since the lookup
         return CallerFacts(MatchStatus.UNKNOWN.value)
     c_team, c_lang, c_vip, o_team, o_lang, o_vip, critical = row
@@ -44,3 +37,16 @@ def caller_facts(engine: Engine, match: LookupResult) -> CallerFacts:
 
 def _critical(whose: ColumnElement[bool]) -> Exists:
     return exists().where(whose, Ticket.priority == Priority.CRITICAL, Ticket.status.in_(_OPEN))
+
+
+# Built once, with bound parameters: building the expressions anew for every call cost
+# more CPU than running them (SQLAlchemy caches the compiled form of a statement it has seen).
+_BY_CONTACT = (select(Contact.team, Contact.language, Contact.vip, Organisation.team, Organisation.language,
+                      Organisation.vip, _critical(Ticket.contact_id == bindparam("contact_id")))
+               .select_from(Contact).outerjoin(Organisation, Organisation.id == Contact.organisation_id)
+               .where(Contact.id == bindparam("contact_id")))
+_BY_ORGANISATION = (select(literal(""), literal(""), literal(False), Organisation.team, Organisation.language,
+                           Organisation.vip,
+                           _critical(Ticket.contact_id.in_(select(Contact.id).where(
+                               Contact.organisation_id == bindparam("organisation_id")))))
+                    .where(Organisation.id == bindparam("organisation_id")))
