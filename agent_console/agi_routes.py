@@ -63,7 +63,7 @@ class RouteScript:
         loop = asyncio.get_running_loop()
         facts = await loop.run_in_executor(self._pool, self.facts, request.callerid)
         if len(request.args) > 1 and request.args[1] in LANGUAGES:  # the caller chose (extensions_ivr.conf)
-            facts = replace(facts, language=request.args[1])
+            facts = replace(facts, language=request.args[1], chosen=True)
         route = decide(facts, self.teams, open_now=self.is_open(self.clock()))
         self.decisions_ms.append((time.perf_counter() - started) * 1000)
         if len(self.decisions_ms) > 10_000:

@@ -48,6 +48,16 @@ async def test_route_answers_and_notes_the_route(database_url: str) -> None:
             assert noted == [ev.CallRouted(NOW, "9.0", ev.CallRoute("team", "Werke", "en", 0))]
             unknown = dict(await script.handle(_request("")))
             assert unknown["HOTLINE_ROUTE_REASON"] == "withheld" and "HOTLINE_TEAM" not in unknown
+            # a stranger who pressed 2 (extensions_ivr.conf passes the choice): the generalists
+            # who speak English (band 0), noted for the pop and the call record
+            chose = dict(await script.handle(AgiRequest.from_env({
+                "agi_network_script": "route", "agi_callerid": "+4935199999", "agi_uniqueid": "9.3",
+                "agi_arg_1": "9.2", "agi_arg_2": "en"})))
+            assert (chose["HOTLINE_ROUTE_REASON"], chose["HOTLINE_LANGUAGE"], chose["HOTLINE_TEAM"]) == (
+                "language", "en", "")
+            assert (chose["HOTLINE_MIN_PENALTY"], chose["HOTLINE_MAX_PENALTY"]) == ("2", "3")
+            assert chose["HOTLINE_QUEUE_RULE"] == "hotline-overflow" and list(chose)[-1] == "HOTLINE_ROUTED"
+            assert noted[-1] == ev.CallRouted(NOW, "9.2", ev.CallRoute("language", "", "en", 0))
         finally:
             script.close()
 
