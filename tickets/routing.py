@@ -34,7 +34,7 @@ Priority (QUEUE_PRIO): a caller with an open critical ticket or a VIP flag
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 LANGUAGES = ("de", "en")
@@ -122,8 +122,19 @@ def _limits(band: int, language: str) -> tuple[int, int]:
     return (band + 2, band + 3) if language == "en" else (band + 1, band + 2)
 
 
+def generalist_languages(agents: Iterable[tuple[Iterable[str], Iterable[str]]], teams: Sequence[str]) -> frozenset[str]:
+    """The languages band 0 covers: spoken by agents (their teams, their languages) who are
+    in no focus team. A chosen language nobody there speaks is not limited (decide)."""
+    return frozenset(lang for user_teams, languages in agents
+                     if member_penalty(user_teams, languages, teams) < BAND
+                     for lang in {x.strip().lower() for x in languages} & set(LANGUAGES))
+
+
 def decide(facts: CallerFacts, teams: Sequence[str], open_now: bool = True,
-           default_language: str = "de") -> Route:
+           default_language: str = "de", generalists: Collection[str] | None = None) -> Route:
+    """`generalists`: the languages agents without a focus team speak (None: not known, taken
+    as all). A caller who chose a language none of them speaks rings every agent at once
+    instead of nobody until the overflow."""
     language = facts.language if facts.language in LANGUAGES else default_language
     bump = ("critical_ticket" if facts.critical_open else "vip" if facts.vip else "")
     priority = PRIORITY_BUMP if bump else 0
@@ -131,7 +142,7 @@ def decide(facts: CallerFacts, teams: Sequence[str], open_now: bool = True,
         return Route(Reason.CLOSED, language=language, open=False)
     if facts.status != "known":
         # an ambiguous match may still be one organisation's VIP: its priority stands
-        if facts.chosen and facts.language in LANGUAGES:
+        if facts.chosen and facts.language in LANGUAGES and (generalists is None or language in generalists):
             low, high = _limits(0, language)
             return Route(Reason.LANGUAGE, language=language, priority=priority, priority_reason=bump,
                          min_penalty=low, max_penalty=high)

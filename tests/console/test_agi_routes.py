@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from agent_console.agi_routes import AgiService, RouteScript
+from agent_console.agi_routes import AgiService, Every, RouteScript
 from cti import events as ev
 from cti.agi import AgiRequest
 from tests.db_fixture import db_sessions
@@ -92,3 +92,10 @@ async def test_a_taken_port_is_logged_not_fatal(database_url: str, caplog: pytes
             await service.start()
         assert "FastAGI cannot listen" in caplog.text
         await service.close()
+
+def test_every_reads_again_only_when_its_value_is_old() -> None:
+    reads: list[int] = []
+    fresh = Every(lambda: reads.append(1) or len(reads), seconds=3600)
+    assert (fresh(), fresh()) == (1, 1) and len(reads) == 1
+    stale = Every(lambda: reads.append(1) or len(reads), seconds=-1)
+    assert stale() < stale()

@@ -27,7 +27,7 @@ from hotline_cli import prompts
 from tests.db_fixture import db_sessions
 from tests.pbx_fixture import Event, Pbx, call_of, free_tcp_port
 from tests.serve_process import serve
-from tickets.models import CallRecord, Contact, Organisation, Phone, PhoneKind, Ticket, TicketStatus
+from tickets.models import CallRecord, Contact, Organisation, Phone, PhoneKind, Role, Ticket, TicketStatus, User
 from tickets.routing import member_penalty
 
 pytestmark = pytest.mark.asterisk
@@ -70,6 +70,9 @@ def ivr_db(module_database_url: str) -> tuple[str, dict[str, int]]:
         ids["shared"] = _ticket(s, _contact(s, org, "Sam Geteilt", SHARED), due)
         _contact(s, org, "Quentin Ruhig", QUIET)
         _contact(s, org, "Hanna Eilig", HASTY)
+        for name, endpoint, spoken in (("anna", "PJSIP/1001", "de"), ("bert", "PJSIP/1002", "en")):  # generalists()
+            s.add(User(username=name, password_hash="not-a-hash", role=Role.AGENT, endpoint=endpoint,
+                       languages=spoken))
     return module_database_url, ids
 
 
@@ -222,8 +225,8 @@ def _record(url: str, linkedid: str) -> CallRecord | None:
 
 @contextlib.contextmanager
 def generalists(pbx: Pbx) -> Iterator[None]:
-    """1001 speaks German, 1002 English, neither in a focus team: the penalties a queue
-    login gives them (tickets/routing.py, band 0)."""
+    """1001 speaks German, 1002 English, neither in a focus team (as ivr_db's users say):
+    the penalties a queue login gives them (tickets/routing.py, band 0)."""
     for agent, spoken in (("1001", ("de",)), ("1002", ("en",))):
         out = pbx.cli(f"queue set penalty {member_penalty((), spoken, ())} on PJSIP/{agent} in hotline")
         assert "set" in out.lower(), out

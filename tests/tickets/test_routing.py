@@ -15,6 +15,7 @@ from tickets.routing import (
     Reason,
     decide,
     fallback_route,
+    generalist_languages,
     member_penalty,
     parse_teams,
 )
@@ -144,3 +145,18 @@ def test_facts_from_the_database(sessions: Sessions) -> None:
     assert org_facts == CallerFacts("known", team="International", language="en", vip=False, critical_open=True)
     assert caller_facts(lookup.engine, lookup.lookup("+4930999")).status == "unknown"
     assert caller_facts(lookup.engine, lookup.lookup("")).status == "withheld"
+
+
+def test_a_chosen_language_no_generalist_speaks_rings_every_agent_at_once() -> None:
+    """Band 0 holds only the agents in no focus team: when none of them speaks the chosen
+    language, limiting the caller to them would ring nobody until the overflow."""
+    agents = [(("Werke",), ("en",)), ((), ("de",)), (("Nowhere",), ("de", "en"))]  # "Nowhere" is no focus team
+    assert generalist_languages(agents, ("Werke",)) == {"de", "en"}
+    assert generalist_languages(agents[:2], ("Werke",)) == {"de"}
+    stranger = CallerFacts("unknown", language="en", chosen=True)
+    route = decide(stranger, ("Werke",), generalists={"de"})
+    assert (route.reason, route.language, route.min_penalty, route.max_penalty) == ("unknown", "en", None, None)
+    route = decide(stranger, ("Werke",), generalists={"de", "en"})
+    assert (route.reason, route.min_penalty, route.max_penalty) == ("language", 2, 3)
+    assert decide(stranger, ("Werke",)).reason == "language"  # not known: limited, as before
+
