@@ -15,10 +15,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
+from typing import Generic, TypeVar
 
 from callqueue.live import QueueProjection
 from sqlalchemy.orm import Session, sessionmaker
@@ -33,20 +34,40 @@ from cti.bridge import AmiBridge
 from tickets.callback_places import CallbackPlaces
 from tickets.lookup import CustomerLookup
 from tickets.route_facts import caller_facts
-from tickets.routing import LANGUAGES, CallerFacts, Route, decide, fallback_route, parse_teams
+from tickets.routing import LANGUAGES, CallerFacts, Route, decide, fallback_route, generalist_languages, parse_teams
 from tickets.service_calendar import open_at
 from tickets.sla import SlaPolicy
+from tickets.users import UserService
 
 log = logging.getLogger(__name__)
 
 Publish = Callable[[ev.DomainEvent], Awaitable[None]]
+T = TypeVar("T")
+
+
+class Every(Generic[T]):
+    """`read()`'s value, read again when it is older than `seconds` (agents' languages
+    change rarely; a route must not read the users table on every call)."""
+
+    def __init__(self, read: Callable[[], T], seconds: float = 30.0) -> None:
+        self.read, self.seconds = read, seconds
+        self._value: tuple[float, T] | None = None
+
+    def __call__(self) -> T:
+        now = time.monotonic()
+        if self._value is None or now - self._value[0] > self.seconds:
+            self._value = (now, self.read())
+        return self._value[1]
 
 
 class RouteScript:
     def __init__(self, lookup: CustomerLookup, teams: str, queue: str, clock: Callable[[], datetime],
                  is_open: Callable[[datetime], bool], publish: Publish | None = None,
-                 workers: int = 4, ivr: bool = False) -> None:
+                 workers: int = 4, ivr: bool = False,
+                 generalists: Callable[[], Collection[str]] | None = None) -> None:
+        """`generalists`: the languages agents in no focus team speak (tickets.routing.decide)."""
         self.lookup, self.teams, self.queue, self.ivr = lookup, parse_teams(teams), queue, ivr
+        self.generalists = generalists
         self.clock, self.is_open, self.publish = clock, is_open, publish
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="agi-lookup")
         self._notes: set[asyncio.Task[None]] = set()  # fallback notes in flight (a few at most)
@@ -58,13 +79,16 @@ class RouteScript:
     def facts(self, number: str) -> CallerFacts:
         return caller_facts(self.lookup.engine, self.lookup.lookup(number))
 
+    def _facts_and_generalists(self, number: str) -> tuple[CallerFacts, Collection[str] | None]:
+        return self.facts(number), (self.generalists() if self.generalists is not None else None)
+
     async def route(self, request: AgiRequest) -> Route:
         started = time.perf_counter()
         loop = asyncio.get_running_loop()
-        facts = await loop.run_in_executor(self._pool, self.facts, request.callerid)
+        facts, generalists = await loop.run_in_executor(self._pool, self._facts_and_generalists, request.callerid)
         if len(request.args) > 1 and request.args[1] in LANGUAGES:  # the caller chose (extensions_ivr.conf)
-            facts = replace(facts, language=request.args[1])
-        route = decide(facts, self.teams, open_now=self.is_open(self.clock()))
+            facts = replace(facts, language=request.args[1], chosen=True)
+        route = decide(facts, self.teams, open_now=self.is_open(self.clock()), generalists=generalists)
         self.decisions_ms.append((time.perf_counter() - started) * 1000)
         if len(self.decisions_ms) > 10_000:
             del self.decisions_ms[:5_000]
@@ -153,7 +177,13 @@ def build_agi(s: Settings, lookup: CustomerLookup, bridge: AmiBridge | None, pol
     def is_open(now: datetime) -> bool:
         return open_at(now, policy.service_hours, policy.tz, policy.holidays)
 
-    script = RouteScript(lookup, s.focus_teams, s.queue_name, clock, is_open, bridge.note, ivr=s.ivr)
+    generalists = None
+    if sessions is not None:
+        users, teams = UserService(sessions), parse_teams(s.focus_teams)
+        generalists = Every(lambda: generalist_languages(((u.teams, u.languages) for u in users.with_endpoints()),
+                                                         teams))
+    script = RouteScript(lookup, s.focus_teams, s.queue_name, clock, is_open, bridge.note, ivr=s.ivr,
+                         generalists=generalists)
     callbacks = None
     if projection is not None and sessions is not None:
         places = CallbackPlaces(sessions, policy, s.site)

@@ -11,15 +11,21 @@ reconciliation) follows that one queue, and an agent logs in once. A focus team
 is a band of penalties: the n-th team of HOTLINE_FOCUS_TEAMS (1-based) is
 10*n .. 10*n+3, the last digit the languages the agent speaks (1 German only,
 2 both, 3 English only; 0 = team without a language preference is never used).
-An agent without a focus team has penalty 0. A routed caller gets
-QUEUE_MIN_PENALTY / QUEUE_MAX_PENALTY: a German caller of team n reaches
-penalties 10n+1..10n+2, an English one 10n+2..10n+3, so only that team's agents
-who speak the caller's language ring. After `OVERFLOW_SECONDS` the queue rule
-`hotline-overflow` (queuerules.conf) lifts both limits: nobody waits past the
-promise for a team that is all busy or logged out. Unknown, withheld and
-ambiguous callers, and contacts whose team is not a focus team, get no limits
-(every agent). The price of one queue: an agent has one penalty, so an agent of
-several teams is routed as a member of the first of them in HOTLINE_FOCUS_TEAMS.
+An agent without a focus team (a generalist) is band 0: penalty 1, 2 or 3 the
+same way (0 only for a member nobody logged in with hotline's penalty). A routed
+caller gets QUEUE_MIN_PENALTY / QUEUE_MAX_PENALTY: a German caller of team n
+reaches penalties 10n+1..10n+2, an English one 10n+2..10n+3, so only that team's
+agents who speak the caller's language ring. A caller hotline does not know as
+one contact (unknown, withheld, ambiguous) who chose a language in the caller
+dialogue (Reason.LANGUAGE) is routed the same way to band 0: 1..2 German, 2..3
+English, the generalists who speak it (one penalty per agent cannot also pick
+"every team's English speakers": those ranges are not contiguous). After
+`OVERFLOW_SECONDS` the queue rule `hotline-overflow` (queuerules.conf) lifts
+both limits: nobody waits past the promise for a band that is all busy or
+logged out. Such callers who chose nothing, and contacts whose team is not a
+focus team, get no limits (every agent). The price of one queue: an agent has
+one penalty, so an agent of several teams is routed as a member of the first of
+them in HOTLINE_FOCUS_TEAMS.
 
 Priority (QUEUE_PRIO): a caller with an open critical ticket or a VIP flag
 (contact or organisation) waits ahead of the others.
@@ -28,7 +34,7 @@ Priority (QUEUE_PRIO): a caller with an open critical ticket or a VIP flag
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 LANGUAGES = ("de", "en")
@@ -42,6 +48,7 @@ class Reason(enum.StrEnum):
     TEAM = "team"  # known contact of a focus team
     NO_TEAM = "no_team"  # known, but their team is not a focus team (or none)
     AMBIGUOUS = "ambiguous"
+    LANGUAGE = "language"  # not known as one contact, chose a language: the generalists who speak it
     UNKNOWN = "unknown"
     WITHHELD = "withheld"
     CLOSED = "closed"  # outside service hours or a public holiday
@@ -57,6 +64,7 @@ class CallerFacts:
     language: str = ""  # de | en ("" unknown)
     vip: bool = False
     critical_open: bool = False  # an open ticket of priority critical
+    chosen: bool = False  # `language` is what the caller keyed in the caller dialogue
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +80,9 @@ class Route:
 
     def variables(self, queue: str) -> list[tuple[str, str]]:
         """The channel variables the dialplan reads (extensions.conf [hotline-5555]).
-        Each is one AGI round trip, so the team's four are sent only for a team route
-        (the dialplan sets HOTLINE_ROUTED and HOTLINE_QUEUE_RULE empty before AGI())."""
+        Each is one AGI round trip, so the band's four are sent only for a route with
+        penalty limits, a team's or a chosen language's (HOTLINE_TEAM "" for the latter;
+        the dialplan sets HOTLINE_ROUTED and HOTLINE_QUEUE_RULE empty before AGI())."""
         team = [("HOTLINE_TEAM", self.team), ("HOTLINE_MIN_PENALTY", str(self.min_penalty)),
                 ("HOTLINE_MAX_PENALTY", str(self.max_penalty)), ("HOTLINE_QUEUE_RULE", OVERFLOW_RULE)]
         limits = self.min_penalty is not None and self.max_penalty is not None
@@ -103,28 +112,46 @@ def _band(team: str, teams: Sequence[str]) -> int | None:
 def member_penalty(user_teams: Iterable[str], languages: Iterable[str], teams: Sequence[str]) -> int:
     """The queue penalty an agent logs in with (first focus team in `teams` order)."""
     bands = [b for t in user_teams if (b := _band(t, teams)) is not None]
-    if not bands:
-        return 0
     spoken = {lang.strip().lower() for lang in languages} & set(LANGUAGES)
     digit = 3 if spoken == {"en"} else 2 if spoken == {"de", "en"} else 1
-    return min(bands) + digit
+    return min(bands, default=0) + digit
+
+
+def _limits(band: int, language: str) -> tuple[int, int]:
+    """The penalties of the band's agents who speak `language` (the last digit 1..3)."""
+    return (band + 2, band + 3) if language == "en" else (band + 1, band + 2)
+
+
+def generalist_languages(agents: Iterable[tuple[Iterable[str], Iterable[str]]], teams: Sequence[str]) -> frozenset[str]:
+    """The languages band 0 covers: spoken by agents (their teams, their languages) who are
+    in no focus team. A chosen language nobody there speaks is not limited (decide)."""
+    return frozenset(lang for user_teams, languages in agents
+                     if member_penalty(user_teams, languages, teams) < BAND
+                     for lang in {x.strip().lower() for x in languages} & set(LANGUAGES))
 
 
 def decide(facts: CallerFacts, teams: Sequence[str], open_now: bool = True,
-           default_language: str = "de") -> Route:
+           default_language: str = "de", generalists: Collection[str] | None = None) -> Route:
+    """`generalists`: the languages agents without a focus team speak (None: not known, taken
+    as all). A caller who chose a language none of them speaks rings every agent at once
+    instead of nobody until the overflow."""
     language = facts.language if facts.language in LANGUAGES else default_language
     bump = ("critical_ticket" if facts.critical_open else "vip" if facts.vip else "")
     priority = PRIORITY_BUMP if bump else 0
     if not open_now:
         return Route(Reason.CLOSED, language=language, open=False)
     if facts.status != "known":
-        reason = {"ambiguous": Reason.AMBIGUOUS, "withheld": Reason.WITHHELD}.get(facts.status, Reason.UNKNOWN)
         # an ambiguous match may still be one organisation's VIP: its priority stands
+        if facts.chosen and facts.language in LANGUAGES and (generalists is None or language in generalists):
+            low, high = _limits(0, language)
+            return Route(Reason.LANGUAGE, language=language, priority=priority, priority_reason=bump,
+                         min_penalty=low, max_penalty=high)
+        reason = {"ambiguous": Reason.AMBIGUOUS, "withheld": Reason.WITHHELD}.get(facts.status, Reason.UNKNOWN)
         return Route(reason, language=language, priority=priority, priority_reason=bump)
     band = _band(facts.team, teams)
     if band is None:
         return Route(Reason.NO_TEAM, language=language, priority=priority, priority_reason=bump)
-    low, high = (band + 2, band + 3) if language == "en" else (band + 1, band + 2)
+    low, high = _limits(band, language)
     return Route(Reason.TEAM, team=teams[band // BAND - 1], language=language, priority=priority,
                  priority_reason=bump, min_penalty=low, max_penalty=high)
 

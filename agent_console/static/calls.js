@@ -1,10 +1,13 @@
 // /calls: callbacks (callers who gave up; "call back" rings the agent's phone, then
 // the caller, and closes the item) and the call log (outcome and day filters; one
 // click to the customer or the ticket). Agents see their own calls in the log.
+// ?callback=ID (the console's callback pop links here): that item's row is marked and
+// scrolled to, or a note says it is no longer open.
 "use strict";
 (() => {
   const P = hl.page, $ = (id) => document.getElementById(id), t = hl.t.bind(hl);
   const view = P.params.get("view") || "callbacks";
+  const wanted = /^[0-9]{1,10}$/.test(P.params.get("callback") || "") ? P.params.get("callback") : "";
 
   async function act(item, what) {
     try {
@@ -23,10 +26,22 @@
       hl.el("div", { class: "refused", title: i.refused, "data-refused": i.id, text: t("calls.refused") }));
   }
 
+  // the item the link named: its row marked (and focusable, for the keyboard), or a note
+  function mark(box, items) {
+    if (!wanted) return;
+    const row = items.some((i) => String(i.id) === wanted) ? box.querySelector(`[data-call="${wanted}"]`).closest("tr") : null;
+    if (!row) { box.prepend(hl.el("p", { class: "notice", id: "callback-gone", text: t("calls.callback_gone", { id: wanted }) })); return; }
+    Object.assign(row, { id: `callback-${wanted}`, tabIndex: -1 });
+    row.classList.add("target");
+    row.setAttribute("aria-current", "true");
+    row.scrollIntoView({ block: "center" });
+    row.focus({ preventScroll: true });
+  }
+
   async function renderCallbacks() {
     const box = $("callbacks"); box.replaceChildren();
     const items = await hl.api("GET", "/api/callbacks");
-    if (!items.length) { box.append(P.empty(t("calls.no_callbacks"))); return; }
+    if (!items.length) { box.append(P.empty(t("calls.no_callbacks"))); mark(box, items); return; }
     box.append(P.table(t("calls.callbacks"), [[t("calls.first_call")], [t("calls.caller")], [t("pages.customer")], [t("calls.reason")],
       [t("calls.attempts"), "num"], [t("calls.actions")]],
     items.map((i) => {
@@ -39,6 +54,7 @@
       return [hl.fmt.dateTime(i.first_call_at), who, i.contact_id ? P.link(`/customers/${i.contact_id}`, t("pages.open_customer")) : "–",
         reason(i), hl.fmt.number(i.attempts), buttons];
     })));
+    mark(box, items);
   }
 
   async function renderLog() {

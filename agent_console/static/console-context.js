@@ -103,7 +103,8 @@ hc.context = {
   },
 
   // a callback hotline dials (agent first): how long the caller waited before asking,
-  // the callback item on /calls and the ticket made when they pressed 1
+  // the callback item on /calls (its row marked, in a new tab: the pop stays) and the
+  // ticket made when they pressed 1
   callbackFacts(cb) {
     if (!cb) return "";
     const el = hl.el.bind(hl), t = hl.t.bind(hl);
@@ -112,7 +113,8 @@ hc.context = {
     return el("p", { class: "callback-facts", id: "ctx-callback", "data-callback-id": cb.id },
       el("span", { class: "badge callback", text: t("console.callback_badge") }),
       waited ? el("span", { id: "ctx-callback-waited", text: waited }) : "",
-      el("a", { href: "/calls", id: "ctx-callback-item", text: t("console.callback_item", { id: cb.id }) }),
+      el("a", { href: `/calls?view=callbacks&callback=${encodeURIComponent(cb.id)}`, target: "_blank", rel: "noopener",
+                id: "ctx-callback-item", text: t("console.callback_item", { id: cb.id }) }),
       cb.ticket_id ? el("button", { type: "button", class: "link", id: "ctx-callback-ticket", text: t("calls.open_ticket"),
                                     onclick: () => hc.ticket.open(cb.ticket_id) }) : "");
   },

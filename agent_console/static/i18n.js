@@ -378,6 +378,7 @@ window.HOTLINE_I18N = {
   "calls.callbacks": {"de": "Offene Rückrufe", "en": "Open callbacks"},
   "calls.callbacks_hint": {"de": "Anrufer, die aufgelegt haben, zu lange gewartet oder außerhalb der Servicezeit angerufen haben. „Zurückrufen“ lässt zuerst Ihr Telefon klingeln und wählt dann den Anrufer.", "en": "Callers who hung up, waited too long or called outside service hours. “Call back” rings your phone first, then dials the caller."},
   "calls.no_callbacks": {"de": "Keine offenen Rückrufe.", "en": "No open callbacks."},
+  "calls.callback_gone": {"de": "Rückruf-Eintrag #{id} ist nicht mehr offen (erledigt oder zurückgerufen).", "en": "Callback item #{id} is no longer open (done or called back)."},
   "calls.first_call": {"de": "Erster Anruf", "en": "First call"},
   "calls.caller": {"de": "Anrufer", "en": "Caller"},
   "calls.reason": {"de": "Grund", "en": "Reason"},

@@ -1,20 +1,24 @@
 """The pop of a callback call in the console: "Rückruf an …" / "Callback to …", how long
-the caller waited before asking, the callback item and its ticket; the caller's name
-shown as text, never as markup. The dispatcher's CallbackRinging is put on the demo
-server's bus (no Asterisk: the live callback is tests/integration/test_callback_live.py)."""
+the caller waited before asking, the callback item (its link opens /calls in a new tab
+with that item's row marked, or a note when it is no longer open) and its ticket; the
+caller's name shown as text, never as markup. The dispatcher's CallbackRinging is put on
+the demo server's bus (no Asterisk: the live callback is tests/integration/test_callback_live.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from cti import events as ev
-from tests.browser.demo_day import DemoServer, closing, demo_server, open_as
+from tests.browser.demo_day import NOW, DemoServer, closing, demo_server, open_as
+from tests.db_fixture import db_sessions
+from tickets.models import Callback, CallbackStatus
 
 pytestmark = [pytest.mark.browser]
 NAME = "<img src=x onerror=window.__xss=1>Rita"
@@ -26,11 +30,33 @@ def demo(module_database_url: str) -> Iterator[DemoServer]:
         yield server
 
 
+@pytest.fixture(scope="module")
+def items(demo: DemoServer, module_database_url: str) -> dict[str, int]:
+    """Open callback items: 30 that waited longer (listed first), then one per language,
+    the item its pop names (at the bottom of the list: the page scrolls to it)."""
+    with db_sessions(module_database_url) as sessions, sessions.begin() as s:
+        rows = [Callback(caller_number=f"+4934155501{n:02d}", caller_name=f"Wartend {n}",
+                         first_call_at=NOW - timedelta(hours=3, minutes=n), last_call_at=NOW - timedelta(hours=3))
+                for n in range(30)]
+        mine = {lang: Callback(caller_number="+493415550123", caller_raw="0341 5550123", caller_name=NAME,
+                               reason="callback", first_call_at=NOW - timedelta(minutes=2), last_call_at=NOW)
+                for lang in ("de", "en")}
+        s.add_all([*rows, *mine.values()])
+        s.flush()
+        return {lang: item.id for lang, item in mine.items()}
+
+
+def _done(url: str, callback_id: int) -> None:
+    with db_sessions(url) as sessions, sessions.begin() as s:
+        s.get_one(Callback, callback_id).status = CallbackStatus.DONE
+
+
 @pytest.mark.parametrize("lang", ["de", "en"])
 def test_the_callback_pop_says_callback_to_the_caller_with_the_wait_item_and_ticket(
-        demo: DemoServer, browser: Any, lang: str, tmp_path: Path) -> None:
+        demo: DemoServer, browser: Any, lang: str, tmp_path: Path, items: dict[str, int],
+        module_database_url: str) -> None:
     services = demo.app.state.services
-    callback_id = {"de": 41, "en": 42}[lang]  # one per language: a pop of its own
+    callback_id = items[lang]  # one per language: a pop of its own
     ticket_id = None if lang == "de" else 7  # with and without the ticket made when the caller pressed 1
     with closing(open_as(browser, demo, "cem", lang, "/console")) as page:
         page.wait_for_function("document.body.dataset.ws === 'open'")
@@ -52,7 +78,28 @@ def test_the_callback_pop_says_callback_to_the_caller_with_the_wait_item_and_tic
         else:
             assert heading == f"Callback to {NAME} (+493415550123)"
             assert (waited, item) == ("waited 1:35", f"Callback item #{callback_id}")
-        assert page.get_attribute("#ctx-callback-item", "href") == "/calls"
+        # the item's link: /calls in a new tab (the pop stays), that item's row marked and in view
+        assert page.get_attribute("#ctx-callback-item", "href") == f"/calls?view=callbacks&callback={callback_id}"
+        with page.expect_popup() as opened:
+            page.click("#ctx-callback-item")
+        calls = opened.value
+        row = calls.wait_for_selector(f"#callbacks tr#callback-{callback_id}.target[aria-current='true']")
+        assert calls.locator("#callbacks tr.target").count() == 1 and calls.locator("#callbacks tbody tr").count() >= 32
+        assert NAME in row.inner_text() and calls.query_selector(f"#callback-{callback_id} [data-call]") is not None
+        assert calls.evaluate("document.activeElement.id") == f"callback-{callback_id}"
+        assert calls.evaluate(f"""(() => {{ const r = document.getElementById('callback-{callback_id}')
+            .getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; }})()""")  # scrolled to
+        background = "(sel) => getComputedStyle(document.querySelector(sel)).backgroundColor"
+        assert calls.evaluate(background, "tr.target td") != calls.evaluate(background, "tbody tr:not(.target) td")
+        calls.screenshot(path=str(tmp_path / f"callback-item-{lang}.png"))
+        if lang == "en":  # done meanwhile: no row is marked, a note says so
+            _done(module_database_url, callback_id)
+            calls.reload()
+            note = calls.wait_for_selector("#callback-gone")
+            assert note.inner_text() == f"Callback item #{callback_id} is no longer open (done or called back)."
+            assert calls.query_selector("#callbacks tr.target") is None
+        assert calls.evaluate("hl.missing.size") == 0 and calls.evaluate("window.__xss") is None
+        calls.close()
         if ticket_id is None:
             assert page.query_selector("#ctx-callback-ticket") is None  # no ticket: no link
         else:

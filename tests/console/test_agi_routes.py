@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from agent_console.agi_routes import AgiService, RouteScript
+from agent_console.agi_routes import AgiService, Every, RouteScript
 from cti import events as ev
 from cti.agi import AgiRequest
 from tests.db_fixture import db_sessions
@@ -48,6 +48,16 @@ async def test_route_answers_and_notes_the_route(database_url: str) -> None:
             assert noted == [ev.CallRouted(NOW, "9.0", ev.CallRoute("team", "Werke", "en", 0))]
             unknown = dict(await script.handle(_request("")))
             assert unknown["HOTLINE_ROUTE_REASON"] == "withheld" and "HOTLINE_TEAM" not in unknown
+            # a stranger who pressed 2 (extensions_ivr.conf passes the choice): the generalists
+            # who speak English (band 0), noted for the pop and the call record
+            chose = dict(await script.handle(AgiRequest.from_env({
+                "agi_network_script": "route", "agi_callerid": "+4935199999", "agi_uniqueid": "9.3",
+                "agi_arg_1": "9.2", "agi_arg_2": "en"})))
+            assert (chose["HOTLINE_ROUTE_REASON"], chose["HOTLINE_LANGUAGE"], chose["HOTLINE_TEAM"]) == (
+                "language", "en", "")
+            assert (chose["HOTLINE_MIN_PENALTY"], chose["HOTLINE_MAX_PENALTY"]) == ("2", "3")
+            assert chose["HOTLINE_QUEUE_RULE"] == "hotline-overflow" and list(chose)[-1] == "HOTLINE_ROUTED"
+            assert noted[-1] == ev.CallRouted(NOW, "9.2", ev.CallRoute("language", "", "en", 0))
         finally:
             script.close()
 
@@ -82,3 +92,10 @@ async def test_a_taken_port_is_logged_not_fatal(database_url: str, caplog: pytes
             await service.start()
         assert "FastAGI cannot listen" in caplog.text
         await service.close()
+
+def test_every_reads_again_only_when_its_value_is_old() -> None:
+    reads: list[int] = []
+    fresh = Every(lambda: reads.append(1) or len(reads), seconds=3600)
+    assert (fresh(), fresh()) == (1, 1) and len(reads) == 1
+    stale = Every(lambda: reads.append(1) or len(reads), seconds=-1)
+    assert stale() < stale()

@@ -64,7 +64,7 @@ def werke_db(module_database_url: str) -> str:
 
 @contextlib.contextmanager
 def werke_member(pbx: Pbx) -> Iterator[None]:
-    """Agent 1002 in the Werke band, 1001 a generalist (penalty 0) - as queue login would set them."""
+    """Agent 1002 in the Werke band, 1001 a generalist (left at 0: below every band)."""
     out = pbx.cli(f"queue set penalty {WERKE_PENALTY} on PJSIP/1002 in hotline")
     assert "Set penalty" in out or "set" in out.lower(), out
     try:

@@ -15,6 +15,7 @@ from tickets.routing import (
     Reason,
     decide,
     fallback_route,
+    generalist_languages,
     member_penalty,
     parse_teams,
 )
@@ -32,6 +33,13 @@ TEAMS = ("Kommunen", "Werke", "International")
     (CallerFacts("withheld"), Reason.WITHHELD, "", "de", None),
     (CallerFacts("ambiguous"), Reason.AMBIGUOUS, "", "de", None),
     (CallerFacts("garbage"), Reason.UNKNOWN, "", "de", None),
+    # not known as one contact, chose in the caller dialogue: the generalists (band 0) who speak it
+    (CallerFacts("unknown", language="en", chosen=True), Reason.LANGUAGE, "", "en", (2, 3)),
+    (CallerFacts("unknown", language="de", chosen=True), Reason.LANGUAGE, "", "de", (1, 2)),
+    (CallerFacts("withheld", language="en", chosen=True), Reason.LANGUAGE, "", "en", (2, 3)),
+    (CallerFacts("ambiguous", language="de", chosen=True), Reason.LANGUAGE, "", "de", (1, 2)),
+    (CallerFacts("unknown", language="fr", chosen=True), Reason.UNKNOWN, "", "de", None),
+    (CallerFacts("known", team="Werke", language="en", chosen=True), Reason.TEAM, "Werke", "en", (22, 23)),
 ])
 def test_decide(facts: CallerFacts, reason: Reason, team: str, lang: str,
                 band: tuple[int, int] | None) -> None:
@@ -65,8 +73,8 @@ def test_closed_wins_and_fallback_is_the_plain_queue() -> None:
 
 @pytest.mark.parametrize(("teams", "languages", "penalty"), [
     (("Werke",), ("de",), 21), (("Werke",), ("de", "en"), 22), (("werke",), ("en",), 23),
-    (("Schulen",), ("de",), 0), ((), ("de",), 0), (("International", "Werke"), ("en",), 23),
-    (("Werke",), (), 21),
+    (("Schulen",), ("de",), 1), ((), ("de",), 1), ((), ("de", "en"), 2), ((), ("en",), 3),
+    (("International", "Werke"), ("en",), 23), (("Werke",), (), 21),
 ])
 def test_member_penalty(teams: tuple[str, ...], languages: tuple[str, ...], penalty: int) -> None:
     assert member_penalty(teams, languages, TEAMS) == penalty
@@ -82,6 +90,24 @@ def test_every_caller_band_reaches_exactly_the_team_members_who_speak_the_langua
                     p = member_penalty((agent_team,), spoken, TEAMS)
                     reached = route.min_penalty <= p <= route.max_penalty
                     assert reached == (agent_team == team and lang in spoken), (team, lang, agent_team, spoken)
+
+
+def test_a_chosen_language_reaches_exactly_the_generalists_who_speak_it() -> None:
+    """As a team's band for its contacts: band 0 for a caller hotline does not know."""
+    for status in ("unknown", "withheld", "ambiguous"):
+        for lang in ("de", "en"):
+            route = decide(CallerFacts(status, language=lang, chosen=True, vip=True), TEAMS)
+            assert route.reason is Reason.LANGUAGE and route.priority == 10  # a VIP's bump stands
+            assert route.min_penalty is not None and route.max_penalty is not None
+            assert dict(route.variables("hotline"))["HOTLINE_QUEUE_RULE"] == OVERFLOW_RULE  # then everyone
+            for agent_team in (*TEAMS, "none"):
+                for spoken in (("de",), ("en",), ("de", "en")):
+                    p = member_penalty((agent_team,), spoken, TEAMS)
+                    reached = route.min_penalty <= p <= route.max_penalty
+                    assert reached == (agent_team == "none" and lang in spoken), (status, lang, agent_team, spoken)
+            assert not route.min_penalty <= 0 <= route.max_penalty  # a member logged in without hotline
+    unchosen = decide(CallerFacts("unknown", language="en"), TEAMS)
+    assert unchosen.reason is Reason.UNKNOWN and unchosen.max_penalty is None  # no choice: every agent
 
 
 def test_focus_teams_setting() -> None:
@@ -119,3 +145,18 @@ def test_facts_from_the_database(sessions: Sessions) -> None:
     assert org_facts == CallerFacts("known", team="International", language="en", vip=False, critical_open=True)
     assert caller_facts(lookup.engine, lookup.lookup("+4930999")).status == "unknown"
     assert caller_facts(lookup.engine, lookup.lookup("")).status == "withheld"
+
+
+def test_a_chosen_language_no_generalist_speaks_rings_every_agent_at_once() -> None:
+    """Band 0 holds only the agents in no focus team: when none of them speaks the chosen
+    language, limiting the caller to them would ring nobody until the overflow."""
+    agents = [(("Werke",), ("en",)), ((), ("de",)), (("Nowhere",), ("de", "en"))]  # "Nowhere" is no focus team
+    assert generalist_languages(agents, ("Werke",)) == {"de", "en"}
+    assert generalist_languages(agents[:2], ("Werke",)) == {"de"}
+    stranger = CallerFacts("unknown", language="en", chosen=True)
+    route = decide(stranger, ("Werke",), generalists={"de"})
+    assert (route.reason, route.language, route.min_penalty, route.max_penalty) == ("unknown", "en", None, None)
+    route = decide(stranger, ("Werke",), generalists={"de", "en"})
+    assert (route.reason, route.min_penalty, route.max_penalty) == ("language", 2, 3)
+    assert decide(stranger, ("Werke",)).reason == "language"  # not known: limited, as before
+
