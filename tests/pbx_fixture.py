@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-import re
 import secrets
 import socket
 import subprocess
@@ -193,17 +192,6 @@ class Pbx:
                     proc.wait(timeout=5)
                 except subprocess.TimeoutExpired:
                     proc.kill()
-                self._deregistered(agent)
-
-    def _deregistered(self, agent: str, timeout: float = 10.0) -> None:
-        """Wait until Asterisk has dropped the phone's contact (its SIGTERM handler deregisters):
-        else the next phone for `agent` may register while the old contact's removal is still
-        pending, and a call then finds the agent unavailable for a moment (remove_existing)."""
-        deadline = time.monotonic() + timeout
-        while re.search(rf"Contact:\s+{agent}/sip:", self.cli("pjsip show contacts")):
-            if time.monotonic() > deadline:
-                return  # killed before it could deregister: the contact expires on its own
-            time.sleep(0.1)
 
 
 _started = itertools.count()
