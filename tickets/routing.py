@@ -123,11 +123,15 @@ def _limits(band: int, language: str) -> tuple[int, int]:
 
 
 def generalist_languages(agents: Iterable[tuple[Iterable[str], Iterable[str]]], teams: Sequence[str]) -> frozenset[str]:
-    """The languages band 0 covers: spoken by agents (their teams, their languages) who are
-    in no focus team. A chosen language nobody there speaks is not limited (decide)."""
-    return frozenset(lang for user_teams, languages in agents
-                     if member_penalty(user_teams, languages, teams) < BAND
-                     for lang in {x.strip().lower() for x in languages} & set(LANGUAGES))
+    """The languages band 0 covers: those its agents (their teams, their languages) are
+    reached for, read from the penalty they log in with (its last digit, as `_limits`
+    reads it). A chosen language nobody there is reached for is not limited (decide)."""
+    band0 = {p for user_teams, languages in agents if (p := member_penalty(user_teams, languages, teams)) < BAND}
+    return frozenset(lang for lang in LANGUAGES if any(_reaches(_limits(0, lang), p) for p in band0))
+
+
+def _reaches(limits: tuple[int, int], penalty: int) -> bool:
+    return limits[0] <= penalty <= limits[1]
 
 
 def decide(facts: CallerFacts, teams: Sequence[str], open_now: bool = True,
