@@ -135,6 +135,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
     agi = build_agi(settings, lookup, bridge, policy, clock, feed.projection, db, ivr)
     if agi is not None and agi.dispatcher is not None:
         agi.dispatcher.subscribe(bus)
+        jobs.callback_results = agi.dispatcher.settle  # a result AMI did not bring, from queue_log
     return Running(services, bridge, jobs, agi=agi,
                    mail=listener_of(settings, intake, clock), sender=sender_of(settings, db, clock),
                    escalation=escalation, fax=spool_of(settings, intake, clock))

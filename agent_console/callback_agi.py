@@ -14,7 +14,10 @@ places are stored by tickets.callback_places (on a small thread pool of its own)
   place. Late or failing: 0 as well.
 - CallbackDispatcher: on every agent or call change (and every few seconds for
   retries) it asks `next_dispatch` and originates agent first (cti.actions.
-  callback_originate); HotlineCallbackResult (ev.CallbackDialed) settles the attempt.
+  callback_originate); HotlineCallbackResult (ev.CallbackDialed) settles the attempt,
+  live from AMI or, when it came while hotline was not listening, from the same
+  result's queue_log line (agent_console.jobs); a result older than the attempt being
+  dialled (an earlier attempt's) settles nothing.
   A place whose number the dial allow-list does not reach (the list changed since the
   caller pressed 1) is never dialled: given up, the reason on its callback item.
   Places live in the database, so a restart picks them up where they were; a place
@@ -29,7 +32,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from callqueue import callbacks as cb
@@ -52,6 +55,7 @@ Send = Callable[[str, dict[str, str]], Awaitable[object]]
 Publish = Callable[[object], Awaitable[None]]
 Note = Callable[[ev.DomainEvent], Awaitable[None]]
 TICK_SECONDS = 5.0
+RESULT_SLACK = timedelta(seconds=1)  # queue_log's whole seconds vs. the stored dialing start
 
 
 def _linkedid(request: AgiRequest) -> str:
@@ -131,7 +135,7 @@ class CallbackDispatcher:
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe(ev.AgentUpdated, self._poke)
         bus.subscribe(ev.CallUpdated, self._poke)
-        bus.subscribe(ev.CallbackDialed, self._dialed)
+        bus.subscribe(ev.CallbackDialed, self.settle)
 
     def wake(self) -> None:
         self._wake.set()
@@ -213,10 +217,13 @@ class CallbackDispatcher:
                 at=now, callback_id=callback_id, agent=agent, caller_raw=caller.raw, caller_number=caller.number,
                 caller_name=caller.name, waited_seconds=caller.waited_seconds, ticket_id=caller.ticket_id))
 
-    async def _dialed(self, event: ev.CallbackDialed) -> None:
+    async def settle(self, event: ev.CallbackDialed) -> None:
+        """An attempt's result, from AMI or queue_log (both may come: the first settles)."""
         place = await self._db(self.places.place, event.callback_id)
         if place is None or place.state is not cb.PlaceState.DIALING:
             return  # not ours, or settled already (the caller's ANSWER comes once, per leg)
+        if place.dialing_since is not None and event.at < place.dialing_since - RESULT_SLACK:
+            return  # an earlier attempt's result (queue_log times are whole seconds)
         after = cb.after_attempt(place, event.dial_status or "UNKNOWN", event.at)
         log.info("callback %d: %s -> %s", place.callback_id, event.dial_status, after.state.value)
         await self._db(self.places.save, after)

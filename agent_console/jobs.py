@@ -10,7 +10,10 @@ or after RESYNC_WAIT without a PBX) and again after every later resync, i.e.
 after every reconnect of the AMI link: AMI has no replay, so a call that started
 and ended while the link was cut exists only in queue_log. Each run reads what
 queue_log gained since the previous one and waits for the writer to finish what
-it has, so a call is written once, from whichever side saw it.
+it has, so a call is written once, from whichever side saw it. The callbacks'
+results found there (hotline's CALLBACKRESULT lines) go to `callback_results`, the
+callback dispatcher's `settle`: a result that came while the link was cut (or hotline
+was restarting) settles its attempt instead of the caller being called a second time.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -53,6 +56,7 @@ class Jobs:
     reconciler: Reconciler | None  # None: HOTLINE_QUEUE_LOG not set
     retention_days: int
     aggregates: Callable[[], int] | None = None  # re-aggregates dirty report hours (sync), how many
+    callback_results: Callable[[ev.CallbackDialed], Awaitable[None]] | None = None  # the dispatcher's settle
 
     def __post_init__(self) -> None:
         self._tasks = TaskSet()
@@ -107,6 +111,10 @@ class Jobs:
                 self.writer.submit(update)  # not on the bus: no pops for calls long gone
                 if update.change == ev.CallChange.ENDED:
                     self.feed.record(update)
+        results = r.callback_results()
+        if self.callback_results is not None:
+            for result in results:
+                await self.callback_results(result)
         self.runs += 1
         self.reconciled += len(missing)
         if missing:

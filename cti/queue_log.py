@@ -14,6 +14,11 @@ ATTENDEDTRANSFER|method|data|...|holdtime|calltime|origposition (hold and call t
 calls that come in from outside. The agent column is the member's name
 (`log_membername_as_agent = yes` in queues.conf); `finished_calls` maps it to the
 interface with the names the bridge learnt from QueueStatus. Times are whole seconds.
+
+One line is hotline's own: `CALLBACKRESULT|callback id|DIALSTATUS`, written by the
+dialplan ([hotline-callback], QueueLog()) next to the HotlineCallbackResult user event,
+so a callback's result that came while the bridge was not listening is not lost (the
+reader collects them: `take_callback_results`).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
+from cti.callback_events import CallbackDialed
 from cti.events import CallChange, CallSnapshot, CallUpdated, Outcome
 
 _FINAL = {"COMPLETECALLER", "COMPLETEAGENT", "ABANDON", "EXITWITHTIMEOUT", "EXITEMPTY",
@@ -80,6 +86,12 @@ class QueueLogReader:
     def __init__(self, max_open: int = 50_000) -> None:
         self.max_open = max_open
         self._open: dict[str, _Open] = {}
+        self._results: list[CallbackDialed] = []
+
+    def take_callback_results(self) -> list[CallbackDialed]:
+        """The CALLBACKRESULT lines fed since the last take, in order (then forgotten)."""
+        taken, self._results = self._results, []
+        return taken
 
     @property
     def open_calls(self) -> int:
@@ -96,7 +108,12 @@ class QueueLogReader:
             if len(parts) < 5 or (at := _when(parts[0])) is None:
                 continue
             callid, agent, event, data = parts[1], parts[3], parts[4], parts[5:]
-            if event == "ENTERQUEUE":
+            if event == "CALLBACKRESULT":
+                if data and (callback_id := _int(data[0])) > 0:
+                    self._results.append(CallbackDialed(
+                        at=at, callback_id=callback_id, dial_status=(data[1] if len(data) > 1 else "")[:20]))
+                    del self._results[:-self.max_open]  # never taken (a one-off read): bounded too
+            elif event == "ENTERQUEUE":
                 self._enter(callid, _Open(parts[2], at, data[1] if len(data) > 1 else "",
                                           _int(data[2]) if len(data) > 2 else 0))
             elif (call := self._open.get(callid)) is not None:

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cti import queue_log
-from cti.events import CallUpdated
+from cti.events import CallbackDialed, CallUpdated
 from cti.queue_log import LoggedCall
 from tickets.models import CallRecord
 from tickets.sites import DEFAULT_SITE
@@ -94,6 +94,10 @@ class Reconciler:
         since = now - timedelta(hours=self.hours)
         calls = [c for c in self.tail.read(members) if c.ended_at >= since]
         return unrecorded(self.sessions, calls, self.site)
+
+    def callback_results(self) -> list[CallbackDialed]:
+        """The callbacks' results (CALLBACKRESULT lines) the reads since the last call found."""
+        return self.tail.reader.take_callback_results()
 
     def updates(self, call: LoggedCall) -> list[CallUpdated]:
         return queue_log.as_updates(call, self.default_region)

@@ -5,7 +5,10 @@ test_callback_live.py). Logs never carry the caller's number."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from callqueue import callbacks as cb
@@ -13,14 +16,17 @@ from callqueue.live import QueueProjection
 from sqlalchemy import select, update
 
 from agent_console.callback_agi import CallbackDispatcher, CallbackScripts
+from agent_console.jobs import Jobs
 from cti import events as ev
 from cti.agi import AgiRequest
+from cti.bus import EventBus
 from cti.dial_allow import DialAllowList
 from tests.db_fixture import db_sessions, wipe
 from tests.factories import call_snapshot, new_linkedid
 from tickets.callback_places import CallbackPlaces
 from tickets.events import CallbacksWaiting
 from tickets.models import Callback, CallbackStatus, CallRecord
+from tickets.reconcile import Reconciler
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 NUMBER = "+493415550199"
@@ -128,15 +134,15 @@ async def test_dispatcher_rings_a_free_agent_first_and_settles_the_result(databa
             assert [(n, f["Channel"], f["Variable"]) for n, f in rec.sent] == [
                 ("Originate", "PJSIP/1001", f"__HOTLINE_CALLBACK_ID={callback_id},HOTLINE_CALLBACK_NUMBER={NUMBER}")]
             assert places.active()[0].state is cb.PlaceState.DIALING
-            await dispatcher._dialed(ev.CallbackDialed(NOW, callback_id, "NOANSWER"))
+            await dispatcher.settle(ev.CallbackDialed(NOW, callback_id, "NOANSWER"))
             retry = places.active()[0]
             assert (retry.state, retry.attempts) == (cb.PlaceState.WAITING, 1)
             await dispatcher.tick()
             assert len(rec.sent) == 1  # not before the retry time
             places.save(cb.dialing(retry, "PJSIP/1001", NOW))
-            await dispatcher._dialed(ev.CallbackDialed(NOW, callback_id, "ANSWER"))
+            await dispatcher.settle(ev.CallbackDialed(NOW, callback_id, "ANSWER"))
             assert places.active() == []
-            await dispatcher._dialed(ev.CallbackDialed(NOW, callback_id, "ANSWER"))  # settled: ignored
+            await dispatcher.settle(ev.CallbackDialed(NOW, callback_id, "ANSWER"))  # settled: ignored
         finally:
             await dispatcher.close()
             wipe(sessions)
@@ -226,6 +232,51 @@ async def test_the_dispatcher_tells_the_console_who_is_called_back_once_the_agen
                 at=NOW, callback_id=callback_id, agent="PJSIP/1001", caller_raw="0341 5550199",
                 caller_number=NUMBER, caller_name="Rita <Rückruf>", waited_seconds=95.0, ticket_id=ticket_id)]
             assert ticket_id is not None
+        finally:
+            await dispatcher.close()
+            wipe(sessions)
+
+
+class _Writer:
+    async def drain(self) -> None:
+        return None
+
+
+async def test_a_result_that_came_while_hotline_was_restarting_settles_from_queue_log(
+        database_url: str, tmp_path: Path) -> None:
+    """hotline rang the agent and stopped before HotlineCallbackResult came: the next
+    start finds the result in queue_log (the dialplan's CALLBACKRESULT line) and the
+    caller, who talked already, is not called again. An earlier attempt's line (older
+    than the attempt being dialled) settles nothing."""
+    projection, rec = QueueProjection(), Recorder()
+    log_file = tmp_path / "queue_log"
+    with db_sessions(database_url) as sessions:
+        wipe(sessions)
+        places = CallbackPlaces(sessions)
+        callback_id = places.request(new_linkedid(), NUMBER, NUMBER, "", "hotline", NOW, NOW)
+        dialing_at = NOW + timedelta(minutes=5)
+        places.save(cb.dialing(replace(places.active()[0], attempts=1), "PJSIP/1001", dialing_at))
+        epoch = int(dialing_at.timestamp())
+        log_file.write_text(f"{epoch - 300}|1.1|hotline|NONE|CALLBACKRESULT|{callback_id}|NOANSWER\n")
+        dispatcher = CallbackDispatcher(places, projection, "hotline", lambda: dialing_at, rec.send,
+                                        lambda: True, ALLOW)
+        none = cast(Any, None)
+        jobs = Jobs(EventBus(), sessions, cast(Any, _Writer()), none, lambda: dialing_at, None,
+                    Reconciler(sessions, log_file, 24, "DE"), 0, callback_results=dispatcher.settle)
+        try:
+            await jobs.reconcile()
+            still = places.active()[0]
+            assert (still.state, still.attempts) == (cb.PlaceState.DIALING, 1)  # attempt 1's result
+            with log_file.open("a") as fh:  # this attempt's, in the second it started (whole seconds)
+                fh.write(f"{epoch}|2.2|hotline|NONE|CALLBACKRESULT|{callback_id}|ANSWER\n")
+            await jobs.reconcile()
+            assert places.active() == []
+            with sessions() as s:
+                item = s.get_one(Callback, callback_id)
+                assert (item.status, item.done_by, item.place_state) == (CallbackStatus.DONE, "callback", "done")
+            _agent(projection, ev.AgentState.AVAILABLE)
+            await dispatcher.tick()
+            assert rec.sent == []  # not called again
         finally:
             await dispatcher.close()
             wipe(sessions)

@@ -75,3 +75,28 @@ def test_a_reader_forgets_the_oldest_open_calls_first() -> None:
     assert reader.open_calls == 2
     done = reader.feed(["1795440200|c.0|hotline|NONE|ABANDON|1|1|9", "1795440200|c.2|hotline|NONE|ABANDON|1|1|9"])
     assert [c.linkedid for c in done] == ["c.2"]
+
+
+def test_callback_results_are_collected_once_and_calls_are_not_disturbed() -> None:
+    reader = QueueLogReader()
+    lines = [
+        "1764669600|1764669600.1|hotline|NONE|ENTERQUEUE||+4930123|1",
+        "1764669605|1764669605.7|hotline|NONE|CALLBACKRESULT|42|NOANSWER",
+        "1764669610|1764669600.1|hotline|NONE|ABANDON|1|1|10",
+        "1764669700|1764669700.9|hotline|NONE|CALLBACKRESULT|42|ANSWER",
+        "1764669701|1764669701.9|hotline|NONE|CALLBACKRESULT|x|ANSWER",  # no id: skipped
+        "1764669702|1764669702.9|hotline|NONE|CALLBACKRESULT",  # truncated: skipped
+    ]
+    calls = reader.feed(lines)
+    assert [(c.linkedid, c.outcome) for c in calls] == [("1764669600.1", Outcome.ABANDONED)]
+    assert [(r.callback_id, r.dial_status, r.at) for r in reader.take_callback_results()] == [
+        (42, "NOANSWER", datetime.fromtimestamp(1764669605, UTC)),
+        (42, "ANSWER", datetime.fromtimestamp(1764669700, UTC))]
+    assert reader.take_callback_results() == []  # taken: gone
+    assert finished_calls(lines) == calls  # the history import reads past them
+
+
+def test_untaken_callback_results_stay_bounded() -> None:
+    reader = QueueLogReader(max_open=3)
+    reader.feed([f"17646696{n:02d}|x.{n}|hotline|NONE|CALLBACKRESULT|{n + 1}|BUSY" for n in range(10)])
+    assert [r.callback_id for r in reader.take_callback_results()] == [8, 9, 10]
