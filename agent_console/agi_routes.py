@@ -115,7 +115,8 @@ class RouteScript:
         linkedid = _linkedid(request)
         if linkedid:
             await self.publish(ev.CallRouted(at=self.clock(), linkedid=linkedid, route=ev.CallRoute(
-                reason=route.reason.value, team=route.team, language=route.language, priority=route.priority)))
+                reason=route.reason.value, team=route.team, language=route.language, priority=route.priority,
+                priority_reason=route.priority_reason)))
 
 
 def _linkedid(request: AgiRequest) -> str:

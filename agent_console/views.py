@@ -49,7 +49,7 @@ def route_json(route: ev.CallRoute | None) -> dict[str, Any] | None:
     if route is None:
         return None
     return {"reason": route.reason, "team": route.team, "language": route.language,
-            "priority": route.priority}
+            "priority": route.priority, "priority_reason": route.priority_reason}
 
 
 def agent_json(a: ev.AgentSnapshot, now: datetime) -> dict[str, Any]:

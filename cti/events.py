@@ -300,12 +300,13 @@ class ResyncCompleted:
 @dataclass(frozen=True, slots=True)
 class CallRoute:
     """The route the FastAGI `route` script chose (before Queue()): why (reason), to
-    which focus team ("" = every agent), in which language, at which queue priority."""
+    which focus team ("" = every agent), in which language, at which queue priority and why."""
 
     reason: str
     team: str = ""
     language: str = ""
     priority: int = 0
+    priority_reason: str = ""  # why moved up: vip | critical_ticket ("" = not moved up)
 
 
 @dataclass(frozen=True, slots=True)

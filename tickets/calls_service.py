@@ -76,6 +76,8 @@ class TicketService:
         values = {f: getattr(call, f) for f in _RECORD_FIELDS}
         if call.route is not None:
             values["route_reason"], values["route_team"] = call.route.reason[:20], call.route.team[:100]
+            values["route_language"] = call.route.language[:10]
+            values["route_priority_reason"] = call.route.priority_reason[:20]
         values["caller_raw"] = (call.caller_raw or "")[:64]
         values["caller_name"] = (call.caller_name or "")[:200]
         if call.overflow_site is not None:

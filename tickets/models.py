@@ -233,6 +233,8 @@ class CallRecord(Base):
     # the FastAGI route: reason (tickets.routing.Reason) and focus team ("" = every agent)
     route_reason: Mapped[str] = mapped_column(String(20), default="")
     route_team: Mapped[str] = mapped_column(String(100), default="")
+    route_language: Mapped[str] = mapped_column(String(10), default="")  # de | en ("" = any)
+    route_priority_reason: Mapped[str] = mapped_column(String(20), default="")  # vip | critical_ticket | ""
     # a call one site overflowed to another is two legs joined (tickets.call_join): the
     # answering leg names the entry leg and the time spent there (part of wait_seconds);
     # the entry leg (outcome `overflowed`, no ticket) names the site and leg that took it

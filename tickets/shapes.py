@@ -15,7 +15,8 @@ from tickets.sla import is_overdue
 CALL_FIELDS = ("site", "linkedid", "caller_number", "caller_raw", "caller_name", "contact_id", "queue",
                "entered_at", "answered_at", "ended_at", "wait_seconds", "ring_seconds", "talk_seconds",
                "duration_seconds", "agent", "outcome", "ticket_id", "position", "callback_id",
-               "route_reason", "route_team", "entry_site", "entry_linkedid", "entry_wait_seconds",
+               "route_reason", "route_team", "route_language", "route_priority_reason",
+               "entry_site", "entry_linkedid", "entry_wait_seconds",
                "overflow_site", "overflow_linkedid")
 
 def iso(value: datetime | None) -> str | None:

@@ -68,11 +68,13 @@
     const calls = await hl.api("GET", `/api/calls?${query}`);
     if (!calls.length) { box.append(P.empty(t("calls.none"))); return; }
     box.append(P.table(t("calls.log"), [[t("pages.when")], [t("calls.caller")], [t("pages.customer")], [t("calls.outcome")],
-      [t("calls.wait"), "num"], [t("calls.talk"), "num"], [t("calls.ticket")]],
+      [t("calls.wait"), "num"], [t("calls.talk"), "num"], [t("route.label")], [t("calls.ticket")]],
     calls.map((c) => [hl.fmt.dateTime(c.entered_at), P.caller(c),
       c.contact_id ? P.link(`/customers/${c.contact_id}`, t("pages.open_customer")) : "–",
       hl.el("span", { class: `outcome ${c.outcome || ""}`, text: hl.enum("outcome", c.outcome) }),
       hl.fmt.timer(c.wait_seconds), hl.fmt.timer(c.talk_seconds),
+      hl.routeText({ reason: c.route_reason, team: c.route_team, language: c.route_language,
+                     priority_reason: c.route_priority_reason }) || "–",
       c.ticket_id ? P.link(`/tickets/${c.ticket_id}`, t("calls.open_ticket")) : "–"])));
   }
 

@@ -48,6 +48,15 @@ const hl = {
     if (value === null || value === undefined || value === "") return "–";
     return this.t(`${kind}.${value}`);
   },
+  // Which route a call took and why (the FastAGI `route` script), e.g. "Focus team Werke ·
+  // English · VIP, moved up"; "" when hotline did not route it (no answer, an old dialplan).
+  routeText(route) {
+    if (!route || !route.reason || !this.has(`route.${route.reason}`)) return "";
+    const parts = [route.reason === "team" && route.team ? this.t("route.team", { team: route.team }) : this.t(`route.${route.reason}`)];
+    if (route.language && this.has(`console.lang.${route.language}`)) parts.push(this.t(`console.lang.${route.language}`));
+    if (route.priority_reason && this.has(`route.moved_up.${route.priority_reason}`)) parts.push(this.t(`route.moved_up.${route.priority_reason}`));
+    return parts.join(" · ");
+  },
   // A pause reason is free text (a desk phone may set any); the known ones are translated.
   pauseReason(reason) {
     if (!reason) return "";

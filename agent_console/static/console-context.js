@@ -73,6 +73,7 @@ hc.context = {
       el("h2", { class: "caller", id: "context-caller",
                  text: ctx.callback ? t("console.callback_to", { caller: caller.text }) : caller.text }),
       this.callbackFacts(ctx.callback),
+      this.route(ctx.route),
       this.match(ctx),
       hc.contact.block(ctx),
       this.section("open_tickets", "ctx-tickets", this.tickets(ctx.open_tickets)),
@@ -105,6 +106,13 @@ hc.context = {
   // a callback hotline dials (agent first): how long the caller waited before asking,
   // the callback item on /calls (its row marked, in a new tab: the pop stays) and the
   // ticket made when they pressed 1
+  // how hotline routed the call, e.g. "Routing: Focus team Werke · English"
+  route(route) {
+    const text = hl.routeText(route);
+    return text ? hl.el("p", { class: "ctx-route muted", id: "ctx-route", "data-reason": route.reason },
+                        hl.el("span", { class: "label", text: `${hl.t("route.label")}: ` }), text) : "";
+  },
+
   callbackFacts(cb) {
     if (!cb) return "";
     const el = hl.el.bind(hl), t = hl.t.bind(hl);

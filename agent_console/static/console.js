@@ -26,7 +26,7 @@ function fromPop(pop) {
   return { linkedid: pop.linkedid, site: pop.site, queue: pop.queue, caller: pop.caller, match: pop.match,
            open_tickets: pop.open_tickets || [], recent_calls: pop.recent_calls || [], callbacks: pop.callbacks,
            entered_at: pop.entered_at, wait_seconds: pop.wait_seconds, position: pop.position,
-           ticket_id: pop.ticket_id, callback: pop.callback || null, phase: "ringing" };
+           ticket_id: pop.ticket_id, callback: pop.callback || null, route: pop.route || null, phase: "ringing" };
 }
 
 // what a call event adds to the context (its times and figures; the caller if missing)

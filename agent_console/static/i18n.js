@@ -626,5 +626,16 @@ window.HOTLINE_I18N = {
   "wb.stale": {"de": "veraltet", "en": "stale"},
   "wb.col_sl": {"de": "SL heute", "en": "SL today"},
   "wb.col_asa": {"de": "ASA", "en": "ASA"},
-  "wb.site_of": {"de": "Standort {site}", "en": "site {site}"}
+  "wb.site_of": {"de": "Standort {site}", "en": "site {site}"},
+  "route.label": {"de": "Routing", "en": "Routing"},
+  "route.team": {"de": "Fokusteam {team}", "en": "Focus team {team}"},
+  "route.no_team": {"de": "bekannt, ohne Fokusteam: alle Agenten", "en": "known, no focus team: all agents"},
+  "route.ambiguous": {"de": "Nummer passt zu mehreren Kontakten: alle Agenten", "en": "number matches several contacts: all agents"},
+  "route.language": {"de": "Sprache vom Anrufer gewählt", "en": "language chosen by the caller"},
+  "route.unknown": {"de": "unbekannter Anrufer: alle Agenten", "en": "unknown caller: all agents"},
+  "route.withheld": {"de": "Nummer unterdrückt: alle Agenten", "en": "number withheld: all agents"},
+  "route.closed": {"de": "außerhalb der Servicezeit", "en": "outside service hours"},
+  "route.fallback": {"de": "hotline antwortete nicht rechtzeitig: einfache Warteschlange", "en": "hotline did not answer in time: plain queue"},
+  "route.moved_up.vip": {"de": "VIP, vorgezogen", "en": "VIP, moved up"},
+  "route.moved_up.critical_ticket": {"de": "offenes kritisches Ticket, vorgezogen", "en": "open critical ticket, moved up"}
 };

@@ -138,6 +138,12 @@ def test_context_stays_from_ring_to_after_wrap_up_and_late_notes_save_themselves
             anna.wait_for_selector("#context[data-phase=ringing] .contact-name", timeout=15_000)
             context_shows_erika(anna, earlier["subject"])
             assert others["subject"] not in anna.inner_text("#context")
+            # how hotline routed her (no focus teams on this desk; "fallback" if the AGI
+            # answer came late on a loaded machine): the pop says so
+            route = anna.get_attribute("#ctx-route", "data-reason")
+            assert route in ("no_team", "fallback"), route
+            if route == "no_team":
+                assert anna.inner_text("#ctx-route") == "Routing: bekannt, ohne Fokusteam: alle Agenten · Deutsch"
             # her organisation's recent tickets were about printers: the printer article is suggested
             anna.wait_for_selector("#ctx-kb-list a[href^='/kb?id=']:has-text('Drucker druckt nicht')")
             anna.wait_for_function("Number(document.getElementById('ctx-timer').dataset.seconds) >= 1")  # wait counts

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from cti import events as ev
 from tests.browser import demo_day
 from tests.browser.axe import assert_no_serious_violations
 from tests.browser.demo_day import DemoServer, add_users, demo_server
@@ -53,9 +54,11 @@ def seed(server: DemoServer) -> None:
     add_contact(s.desk.sessions, "Jan Novák", "+4930901820")
     recorder = TicketService(s.desk.sessions, policy=s.desk.policy)
     start = datetime.now(UTC) - timedelta(hours=3)
+    # the first call was routed to Erika's focus team, moved up for an open critical ticket
+    routed = ev.CallRoute("team", "Kommunen", "de", 10, "critical_ticket")
     for i, number in enumerate(("+4934125385588", "+4934125385588", "+4930901820")):
         for update in answered_call(number, agent="PJSIP/1001", entered_at=start + timedelta(minutes=20 * i),
-                                    wait=8 + 9 * i, talk=240 + 60 * i):
+                                    wait=8 + 9 * i, talk=240 + 60 * i, route=routed if i == 0 else None):
             recorder.handle(update)
     s.desk.create("Drucker im 2. OG druckt nicht", "anna", contact_id=erika, priority="high",
                   description="Papierstau, Fach 2 klemmt.")
@@ -159,10 +162,15 @@ def test_callbacks_are_shown_and_closed(demo: DemoServer, browser: Any) -> None:
         page.wait_for_selector("#log tbody tr")
         assert page.locator("#log tbody tr").count() == 3  # her own three calls
         assert "angenommen" in page.inner_text("#log")
+        # which route each call took and why; a dash where hotline did not route it
+        routes = page.locator("#log tbody tr td:nth-child(7)").all_inner_texts()
+        routed = "Fokusteam Kommunen · Deutsch · offenes kritisches Ticket, vorgezogen"
+        assert sorted(routes) == sorted([NONE, NONE, routed])
     finally:
         page.context.close()
 
 
+NONE = "\u2013"  # what a list shows for "not known"
 EXTERNAL = "0341 2538-4444"  # the caller; E.164 +4934125384444
 DIAL_ALLOW = "10XX,5555,+49X."  # this test's site may call German numbers back (the PBX's and the app's list)
 

@@ -17,6 +17,7 @@ from cti.agi import AgiRequest
 from tests.db_fixture import db_sessions
 from tickets.lookup import CustomerLookup
 from tickets.models import Contact, Organisation, Phone, PhoneKind
+from tickets.routing import PRIORITY_BUMP
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 
@@ -29,7 +30,7 @@ def _request(caller: str) -> AgiRequest:
 async def test_route_answers_and_notes_the_route(database_url: str) -> None:
     with db_sessions(database_url) as sessions:
         with sessions.begin() as s:
-            org = Organisation(name="Nordwerke AGI", team="Werke", language="en")
+            org = Organisation(name="Nordwerke AGI", team="Werke", language="en", vip=True)
             s.add(org)
             s.flush()
             s.add(Phone(raw="0341 7200-0", normalized="+4934172000", kind=PhoneKind.MAIN, organisation_id=org.id))
@@ -45,7 +46,8 @@ async def test_route_answers_and_notes_the_route(database_url: str) -> None:
             variables = dict(await script.handle(_request("0341 7200-0")))
             assert variables["HOTLINE_TEAM"] == "Werke" and variables["HOTLINE_LANGUAGE"] == "en"
             assert (variables["HOTLINE_MIN_PENALTY"], variables["HOTLINE_MAX_PENALTY"]) == ("22", "23")
-            assert noted == [ev.CallRouted(NOW, "9.0", ev.CallRoute("team", "Werke", "en", 0))]
+            # a VIP organisation: moved up in the queue, and the pop and the record say why
+            assert noted == [ev.CallRouted(NOW, "9.0", ev.CallRoute("team", "Werke", "en", PRIORITY_BUMP, "vip"))]
             unknown = dict(await script.handle(_request("")))
             assert unknown["HOTLINE_ROUTE_REASON"] == "withheld" and "HOTLINE_TEAM" not in unknown
             # a stranger who pressed 2 (extensions_ivr.conf passes the choice): the generalists

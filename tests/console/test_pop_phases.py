@@ -161,12 +161,14 @@ def test_the_answering_agent_gets_the_history_before_the_answer_the_others_never
 
 def test_the_pop_says_which_route_the_call_took() -> None:
     async def test(rig: Rig) -> None:
-        routed = _call(route=ev.CallRoute(reason="team", team="Werke", language="en", priority=10))
+        routed = _call(route=ev.CallRoute(reason="team", team="Werke", language="en", priority=10,
+                                          priority_reason="vip"))
         await rig.send(ev.CallChange.JOINED, routed)
         await rig.send(ev.CallChange.RINGING, replace(routed, ringing_agents=("PJSIP/1001",)))
         [(kind, pop)] = _seen(rig.anna)
         assert kind == "call.ringing"
-        assert pop["route"] == {"reason": "team", "team": "Werke", "language": "en", "priority": 10}
+        assert pop["route"] == {"reason": "team", "team": "Werke", "language": "en", "priority": 10,
+                                "priority_reason": "vip"}
         plain = _call(linkedid="1.2")  # no FastAGI answer (hotline was down): no route
         await rig.send(ev.CallChange.JOINED, plain)
         await rig.send(ev.CallChange.RINGING, replace(plain, ringing_agents=("PJSIP/1002",)))

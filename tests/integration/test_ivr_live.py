@@ -256,7 +256,8 @@ def test_stranger_who_presses_2_reaches_only_the_english_speaking_agent(
             while (record := _record(url, linkedid)) is None or record.outcome is None:
                 assert time.monotonic() < deadline, "no call record"
                 time.sleep(0.1)
-            assert (record.route_reason, record.route_team, record.agent) == ("language", "", agent)
+            assert (record.route_reason, record.route_team, record.route_language, record.agent) == (
+                "language", "", {"1": "de", "2": "en"}[keys], agent)
 
 
 def test_keyed_ticket_is_read_only_to_its_own_contacts_number(

@@ -121,7 +121,8 @@ def test_werke_caller_reaches_only_the_werke_agent_and_fallback_is_at_most_1s_sl
                 _poll(lambda: (r := _record(werke_db, linkedid)) is not None and r.outcome is not None)
                 record = _record(werke_db, linkedid)
                 assert record is not None
-                assert (record.route_reason, record.route_team, record.agent) == ("team", "Werke", "PJSIP/1002")
+                assert (record.route_reason, record.route_team, record.route_language, record.agent) == (
+                    "team", "Werke", "de", "PJSIP/1002")
             # hotline stopped: nothing listens on the AGI port any more
             linkedid, fallback_s, rang = _call(pbx, tap)
             assert rang in ("PJSIP/1001", "PJSIP/1002")

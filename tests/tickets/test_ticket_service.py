@@ -67,3 +67,14 @@ async def test_writer_keeps_the_loop_free_and_publishes_ticket_created(sessions:
     await asyncio.wait_for(writer.drain(), 30)
     await writer.close()
     assert len(seen) == 20 and len({t.ticket_number for t in seen}) == 20
+
+
+def test_the_record_says_which_route_the_call_took_and_why(sessions: Sessions) -> None:
+    route = ev.CallRoute(reason="team", team="Werke", language="en", priority=10, priority_reason="critical_ticket")
+    end = call_snapshot("1795000002.1", caller_number="+4940", ended_at=T0 + timedelta(seconds=30),
+                        wait_seconds=30.0, duration_seconds=30.0, outcome=ev.Outcome.ABANDONED, route=route)
+    TicketService(sessions).handle(ev.CallUpdated(T0, ev.CallChange.ENDED, end))
+    with sessions() as s:
+        rec = s.scalars(select(CallRecord)).one()
+        assert (rec.route_reason, rec.route_team, rec.route_language, rec.route_priority_reason) == (
+            "team", "Werke", "en", "critical_ticket")
