@@ -213,12 +213,15 @@ class PopNotifier:
                 if not fut.done():
                     fut.set_result(match)
 
-    async def _history(self, linkedid: str, match: asyncio.Future[dict[str, Any]]) -> dict[str, Any]:
+    async def _history(self, linkedid: str, match: asyncio.Future[dict[str, Any]],
+                       callback_id: int | None = None) -> dict[str, Any]:
         try:
             data = await asyncio.to_thread(self.enricher.history, await match)
         except Exception:
             log.exception("open tickets and recent calls for %s failed; the pop shows none", linkedid)
             raise
+        if callback_id is not None:  # a callback's pop: the number's other open items, not this one
+            data = {**data, "callbacks": [c for c in data.get("callbacks", []) if c.get("id") != callback_id]}
         self._inbox.put_nowait(HistoryReady(linkedid))
         return data
 
@@ -257,10 +260,21 @@ class PopNotifier:
             log.exception("customer lookup for callback %d failed; popping without it", e.callback_id)
             match = _unavailable(e.caller_number)
         pop = callback_pop(e, match)
-        self.book.pops[pop["linkedid"]] = pop
-        self.book.popped[pop["linkedid"]] = {e.agent}
-        self._callbacks[e.agent] = (pop["linkedid"], False)
+        lid = pop["linkedid"]
+        self.book.pops[lid] = pop
+        self.book.popped[lid] = {e.agent}
+        self._callbacks[e.agent] = (lid, False)
         self._call_message("call.ringing", pop, agents(e.agent))
+        # the caller's open tickets, recent calls and other callback items follow as
+        # call.enriched, as for a queue call's pop
+        known: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        known.set_result(match)
+        history = self._tasks.spawn(self._history(lid, known, e.callback_id), f"pop-history-{lid}")
+        history.add_done_callback(_retrieved)
+        old = self._lookups.pop(lid, None)
+        if old is not None and not old.history.done():
+            old.history.cancel()
+        self._lookups[lid] = _Lookups(known, history)
 
     def _callback_dialed(self, e: ev.CallbackDialed) -> None:
         """The caller answered: call.answered (the console shows the conversation and opens
@@ -298,6 +312,9 @@ class PopNotifier:
         for agent in to:
             self._callbacks.pop(agent, None)
         self.book.forget(lid)
+        found = self._lookups.pop(lid, None)
+        if found is not None and not found.history.done():
+            found.history.cancel()
 
     # --- calls ------------------------------------------------------------------------
     async def _on_call(self, u: ev.CallUpdated) -> None:

@@ -121,7 +121,8 @@ const handlers = {
   },
   "call.enriched"(d) {  // open tickets and recent calls that were not ready when the phone rang
     const pop = S.pops.get(d.linkedid);
-    if (pop) Object.assign(pop, { open_tickets: d.open_tickets, recent_calls: d.recent_calls }, d.match ? { match: d.match } : {});
+    if (pop) Object.assign(pop, { open_tickets: d.open_tickets, recent_calls: d.recent_calls },
+                           d.match ? { match: d.match } : {}, d.callbacks ? { callbacks: d.callbacks } : {});
     const ctx = S.ctx;
     if (!ctx || ctx.linkedid !== d.linkedid) return;
     Object.assign(ctx, { open_tickets: d.open_tickets, recent_calls: d.recent_calls });

@@ -43,7 +43,7 @@ def items(demo: DemoServer, module_database_url: str) -> dict[str, int]:
                 for lang in ("de", "en")}
         s.add_all([*rows, *mine.values()])
         s.flush()
-        return {lang: item.id for lang, item in mine.items()}
+        return {**{lang: item.id for lang, item in mine.items()}, "same_number": rows[23].id}  # +493415550123 too
 
 
 def _done(url: str, callback_id: int) -> None:
@@ -78,6 +78,14 @@ def test_the_callback_pop_says_callback_to_the_caller_with_the_wait_item_and_tic
         else:
             assert heading == f"Callback to {NAME} (+493415550123)"
             assert (waited, item) == ("waited 1:35", f"Callback item #{callback_id}")
+        # the caller's past follows as for any pop: the number's other open callback items
+        # (the other language's and "Wartend 23", +493415550123 too), never the item being called back
+        listed = page.locator("section[aria-labelledby='ctx-callbacks-h'] ul.callbacks li")
+        listed.first.wait_for(timeout=10_000)
+        shown = page.evaluate("hc.state.ctx.callbacks.map((c) => c.id)")
+        assert sorted(shown) == sorted([items["en" if lang == "de" else "de"], items["same_number"]])
+        assert listed.count() == 2
+        page.screenshot(path=str(tmp_path / f"callback-pop-enriched-{lang}.png"))
         # the item's link: /calls in a new tab (the pop stays), that item's row marked and in view
         assert page.get_attribute("#ctx-callback-item", "href") == f"/calls?view=callbacks&callback={callback_id}"
         with page.expect_popup() as opened:

@@ -11,7 +11,7 @@ from typing import Any
 
 from agent_console.pops import callback_pop
 from cti import events as ev
-from tests.console.test_pop_phases import T0, Rig, SlowHistory, _run, _seen
+from tests.console.test_pop_phases import T0, TICKETS, Rig, SlowHistory, _run, _seen
 
 RINGING = ev.CallbackRinging(at=T0, callback_id=42, agent="PJSIP/1001", caller_raw="0341 2538-5555",
                              caller_number="+4934125385555", caller_name="<b>Erika</b>", waited_seconds=95.0,
@@ -130,3 +130,33 @@ def test_an_agent_who_does_not_answer_the_callbacks_ring_loses_the_pop() -> None
 
     _run(test)
 
+
+
+def test_the_callback_pop_is_followed_by_the_callers_past_without_itself() -> None:
+    """Like a queue call's pop: open tickets, recent calls and the number's open callback
+    items follow as call.enriched; the item being called back is not among them."""
+    class WithCallbacks(SlowHistory):
+        def history(self, match: dict[str, Any]) -> dict[str, Any]:
+            return {**super().history(match), "callbacks": [{"id": 41, "reason": "abandoned"},
+                                                            {"id": 42, "reason": "callback"}]}
+
+    async def go() -> None:
+        rig = Rig(WithCallbacks())
+        rig.notifier.start()
+        try:
+            await _send(rig, RINGING)
+            [(kind, pop)] = _seen(rig.anna)
+            assert kind == "call.ringing" and pop["open_tickets"] == [] and pop["enriched"] is False
+            await rig.history_done()
+            [(kind, extra)] = _seen(rig.anna)
+            assert kind == "call.enriched" and extra["linkedid"] == "callback-42"
+            assert extra["open_tickets"] == TICKETS
+            assert extra["callbacks"] == [{"id": 41, "reason": "abandoned"}]
+            assert _seen(rig.bert) == []
+            # a reloaded console gets the enriched callback pop back
+            assert rig.notifier.book.ringing_for("PJSIP/1001")[0]["callbacks"] == [{"id": 41, "reason": "abandoned"}]
+        finally:
+            rig.enricher.release.set()
+            await rig.notifier.close()
+
+    asyncio.run(go())
