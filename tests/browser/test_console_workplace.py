@@ -122,7 +122,7 @@ def context_shows_erika(page: Any, open_subject: str) -> None:
 
 
 def test_context_stays_from_ring_to_after_wrap_up_and_late_notes_save_themselves(
-        pbx: Pbx, server: Server, browser: Any, desk: TicketDesk, erika: int) -> None:
+        pbx: Pbx, server: Server, browser: Any, desk: TicketDesk, erika: int, tmp_path: Path) -> None:
     earlier = desk.create("VPN bricht ab", "bert", contact_id=erika, category="Drucker")
     desk.update(earlier["id"], {"assignee": "anna"}, "bert")  # bert handed it to anna
     # bert's own ticket for her: anna may not open it, so her pop does not list it
@@ -144,6 +144,7 @@ def test_context_stays_from_ring_to_after_wrap_up_and_late_notes_save_themselves
             assert route in ("no_team", "fallback"), route
             if route == "no_team":
                 assert anna.inner_text("#ctx-route") == "Routing: bekannt, ohne Fokusteam: alle Agenten · Deutsch"
+            anna.screenshot(path=str(tmp_path / f"ringing-route-{route}.png"))
             # her organisation's recent tickets were about printers: the printer article is suggested
             anna.wait_for_selector("#ctx-kb-list a[href^='/kb?id=']:has-text('Drucker druckt nicht')")
             anna.wait_for_function("Number(document.getElementById('ctx-timer').dataset.seconds) >= 1")  # wait counts
