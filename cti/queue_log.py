@@ -5,7 +5,8 @@ Layer: domain, pure (no I/O, no clock). Must not import from the rest of the pro
 Used to reconcile after the bridge was down: AMI has no replay, but Asterisk
 appends one line per queue event to queue_log (`epoch|callid|queue|agent|event|data...`).
 Asterisk 22 lines used here (checked against this repository's private Asterisk):
-ENTERQUEUE|url|callerid|position; CONNECT|holdtime|agent uniqueid|ringtime;
+ENTERQUEUE|url|callerid|position (url: the dialplan passes the call's origin,
+`<site>:<linkedid>` when another site overflowed it here, cti.origin); CONNECT|holdtime|agent uniqueid|ringtime;
 COMPLETECALLER / COMPLETEAGENT|holdtime|calltime|origposition;
 ABANDON|position|origposition|waittime; EXITWITHTIMEOUT / EXITEMPTY|position|origposition|waittime;
 BLINDTRANSFER|extension|context|holdtime|calltime|origposition;
@@ -29,6 +30,7 @@ from datetime import UTC, datetime
 
 from cti.callback_events import CallbackDialed
 from cti.events import CallChange, CallSnapshot, CallUpdated, Outcome
+from cti.origin import Origin, parse_origin
 
 _FINAL = {"COMPLETECALLER", "COMPLETEAGENT", "ABANDON", "EXITWITHTIMEOUT", "EXITEMPTY",
           "EXITWITHKEY", "BLINDTRANSFER", "ATTENDEDTRANSFER"}
@@ -48,6 +50,7 @@ class LoggedCall:
     talk_seconds: float | None
     outcome: Outcome
     position: int
+    origin: Origin | None = None  # (site, linkedid) another site overflowed it from
 
 
 @dataclass
@@ -56,6 +59,7 @@ class _Open:
     entered_at: datetime
     caller_raw: str = ""
     position: int = 0
+    origin: Origin | None = None
     answered_at: datetime | None = None
     agent: str | None = None
     ring: float | None = None
@@ -115,7 +119,8 @@ class QueueLogReader:
                     del self._results[:-self.max_open]  # never taken (a one-off read): bounded too
             elif event == "ENTERQUEUE":
                 self._enter(callid, _Open(parts[2], at, data[1] if len(data) > 1 else "",
-                                          _int(data[2]) if len(data) > 2 else 0))
+                                          _int(data[2]) if len(data) > 2 else 0,
+                                          parse_origin(data[0]) if data and data[0] else None))
             elif (call := self._open.get(callid)) is not None:
                 if event == "CONNECT":
                     call.answered_at, call.agent = at, names.get(agent, agent)
@@ -152,7 +157,7 @@ def _finish(callid: str, call: _Open, at: datetime, agent: str, event: str, data
         linkedid=callid, queue=call.queue, caller_raw=call.caller_raw, entered_at=call.entered_at,
         answered_at=call.answered_at, ended_at=at, agent=call.agent or (agent if agent != "NONE" else None),
         wait_seconds=float(wait), ring_seconds=call.ring, talk_seconds=None if talk is None else float(talk),
-        outcome=outcome, position=call.position)
+        outcome=outcome, position=call.position, origin=call.origin)
 
 
 def as_updates(call: LoggedCall, default_region: str = "DE") -> list[CallUpdated]:
@@ -166,7 +171,7 @@ def as_updates(call: LoggedCall, default_region: str = "DE") -> list[CallUpdated
         queue=call.queue, entered_at=call.entered_at, position=call.position, ringing_agents=(),
         answered_at=call.answered_at, agent=call.agent, ended_at=call.ended_at, outcome=call.outcome,
         wait_seconds=call.wait_seconds, ring_seconds=call.ring_seconds, talk_seconds=call.talk_seconds,
-        duration_seconds=duration, transferred_to=None)
+        duration_seconds=duration, transferred_to=None, origin=call.origin)
     updates = []
     if call.answered_at is not None:
         updates.append(CallUpdated(call.answered_at, CallChange.ANSWERED,

@@ -100,3 +100,20 @@ def test_untaken_callback_results_stay_bounded() -> None:
     reader = QueueLogReader(max_open=3)
     reader.feed([f"17646696{n:02d}|x.{n}|hotline|NONE|CALLBACKRESULT|{n + 1}|BUSY" for n in range(10)])
     assert [r.callback_id for r in reader.take_callback_results()] == [8, 9, 10]
+
+
+def test_the_origin_another_site_passed_as_queues_url_comes_with_the_call() -> None:
+    lines = [
+        "1795440186|1795440186.0|hotline|NONE|ENTERQUEUE|a:1795440180.4|+4934125385577|1",
+        "1795440188|1795440186.0|hotline|Anna|CONNECT|2|1795440186.1|2",
+        "1795440191|1795440186.0|hotline|Anna|COMPLETECALLER|2|3|1",
+        # caller-influenced in theory: anything but `<site>:<linkedid>` is no origin
+        "1795440200|1795440200.0|hotline|NONE|ENTERQUEUE|A:1.2\r|+4930111|1",
+        "1795440201|1795440200.0|hotline|NONE|ABANDON|1|1|1",
+    ]
+    taken, local = finished_calls(lines, {"Anna": "PJSIP/1001"})
+    assert (taken.origin, taken.agent, taken.outcome) == (("a", "1795440180.4"), "PJSIP/1001", Outcome.ANSWERED)
+    assert local.origin is None
+    assert {u.change: u.call.origin for u in as_updates(taken)} == {
+        CallChange.ANSWERED: ("a", "1795440180.4"), CallChange.ENDED: ("a", "1795440180.4")}
+    assert finished_calls(LOG.splitlines())[0].origin is None  # an empty url: a call of this site's

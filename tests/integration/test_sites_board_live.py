@@ -1,10 +1,11 @@
-"""One queue picture across two real sites: two private Asterisks (sites a and b, no trunk
-between them, so callers stay where they called), one bridge `hotline serve` per site and
-a web-only one, all on one database and one real Redis. Callers wait at both sites: the
-web instance's board (GET /api/sites, what the wallboard shows) has each site's figures
-as its own `queue show` says and the total their sum. Site b's bridge killed: b shown
-DOWN (a unaffected); a call at b during the outage gets its record from b's queue_log
-when b's bridge returns. Every wait is on an event or a poll of state, never a fixed sleep.
+"""One queue picture across three real sites: three private Asterisks (sites a, b and c,
+no trunk between them, so callers stay where they called), one bridge `hotline serve` per
+site and a web-only one, all on one database and one real Redis. Callers wait at every
+site: the web instance's board (GET /api/sites, what the wallboard shows) has each site's
+figures as its own `queue show` says and the total their sum. Site b's bridge killed: b
+shown DOWN (a and c unaffected); a call at b during the outage gets its record from b's
+queue_log when b's bridge returns. Every wait is on an event or a poll of state, never a
+fixed sleep.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ def poll(pred: Callable[[], object], what: str, timeout: float = 60.0) -> None:
 class Rig:
     a: Pbx
     b: Pbx
+    c: Pbx
     database_url: str
     env: dict[str, str]
     secret: str
@@ -100,10 +102,12 @@ def rig(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
     with contextlib.ExitStack() as stack:
         a = stack.enter_context(running_pbx(f"board-a-{os.getpid()}", site="a", queue_max_wait=150))
         b = stack.enter_context(running_pbx(f"board-b-{os.getpid()}", site="b", queue_max_wait=150))
-        rig = Rig(a, b, module_database_url, env, secrets.token_urlsafe(24), logs)
+        c = stack.enter_context(running_pbx(f"board-c-{os.getpid()}", site="c", queue_max_wait=150))
+        rig = Rig(a, b, c, module_database_url, env, secrets.token_urlsafe(24), logs)
         stack.callback(lambda: [print(f"--- {p.name} ---\n" + p.read_text(errors="replace")[-4000:])
                                 for p in sorted(logs.glob("*.log"))])
         stack.enter_context(rig.bridge(a, "a"))
+        stack.enter_context(rig.bridge(c, "c"))
         rig.start_b()
         stack.callback(rig.stop_b)
         port = free_tcp_port()
@@ -115,6 +119,7 @@ def rig(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
         assert r.status_code == 200, r.text
         stack.callback(a.end_calls)
         stack.callback(b.end_calls)
+        stack.callback(c.end_calls)
         yield rig
 
 
@@ -162,28 +167,31 @@ def _hang_up(calls: list[subprocess.Popen[str]]) -> None:
         call.wait()
 
 
-def test_callers_wait_at_both_sites_the_board_sums_them_and_each_site_matches_its_queue_show(rig: Rig) -> None:
-    poll(lambda: [r["state"] for r in rig.board()["sites"]] == ["up", "up"], "both sites up on the web instance")
-    with _paused_phones(rig.a, "1001", "1002"), _paused_phones(rig.b, "1001"):
-        calls = _callers(rig.a, 2, 1) + _callers(rig.b, 1, 101)
+SITES = ("a", "b", "c")
+
+
+def test_callers_wait_at_every_site_the_board_sums_them_and_each_site_matches_its_queue_show(rig: Rig) -> None:
+    poll(lambda: [r["state"] for r in rig.board()["sites"]] == ["up"] * 3, "all three sites up on the web instance")
+    pbx = {"a": rig.a, "b": rig.b, "c": rig.c}
+    with _paused_phones(rig.a, "1001", "1002"), _paused_phones(rig.b, "1001"), _paused_phones(rig.c, "1001"):
+        calls = _callers(rig.a, 2, 1) + _callers(rig.b, 1, 101) + _callers(rig.c, 1, 151)
         try:
-            poll(lambda: (queue_show(rig.a).waiting, queue_show(rig.b).waiting) == (2, 1), "callers queued")
+            poll(lambda: tuple(queue_show(pbx[s]).waiting for s in SITES) == (2, 1, 1), "callers queued")
             seen: dict[str, Any] = {}
 
             def matches() -> bool:
-                board, qa, qb = rig.board(), queue_show(rig.a), queue_show(rig.b)
-                seen.update(board=board, a=qa, b=qb)
-                return (_figures(_site(board, "a")) == (qa.waiting, qa.staffed, qa.available)
-                        and _figures(_site(board, "b")) == (qb.waiting, qb.staffed, qb.available))
+                board, shown = rig.board(), {s: queue_show(pbx[s]) for s in SITES}
+                seen.update(board=board, **shown)
+                return all(_figures(_site(board, s)) == (q.waiting, q.staffed, q.available) for s, q in shown.items())
 
             poll(matches, "each site's figures as its queue show says", timeout=30)
-            board, qa, qb = seen["board"], seen["a"], seen["b"]
+            board = seen["board"]
             total = board["total"]
-            assert _figures(total) == tuple(x + y for x, y in zip(_figures(_site(board, "a")),
-                                                                  _figures(_site(board, "b")), strict=True))
-            assert total["waiting_count"] == 3 and total["missing"] == []
-            longest = {name: _site(board, name)["longest_wait_seconds"] for name in ("a", "b")}
-            assert abs(longest["a"] - qa.longest) <= 2 and abs(longest["b"] - qb.longest) <= 2, (longest, qa, qb)
+            assert _figures(total) == tuple(sum(column) for column in zip(*(_figures(_site(board, s)) for s in SITES),
+                                                                           strict=True))
+            assert total["waiting_count"] == 4 and total["missing"] == []
+            longest = {s: _site(board, s)["longest_wait_seconds"] for s in SITES}
+            assert all(abs(longest[s] - seen[s].longest) <= 2 for s in SITES), (longest, seen)
             assert total["longest_wait_seconds"] == pytest.approx(max(longest.values()), abs=0.01)
         finally:
             _hang_up(calls)
@@ -201,7 +209,7 @@ def _record(rig: Rig, site: str, linkedid: str) -> CallRecord | None:
 
 
 def test_bs_bridge_killed_shows_b_down_a_unaffected_and_bs_calls_are_recorded_from_its_queue_log(rig: Rig) -> None:
-    poll(lambda: [r["state"] for r in rig.board()["sites"]] == ["up", "up"], "both sites up")
+    poll(lambda: [r["state"] for r in rig.board()["sites"]] == ["up"] * 3, "all three sites up")
     with _paused_phones(rig.a, "1001"):
         waiting_a = _callers(rig.a, 1, 201)
         try:
@@ -214,6 +222,7 @@ def test_bs_bridge_killed_shows_b_down_a_unaffected_and_bs_calls_are_recorded_fr
             assert board["total"]["missing"] == ["b"]
             a_row = _site(board, "a")
             assert (a_row["state"], a_row["waiting_count"]) == ("up", 1)  # a unaffected
+            assert _site(board, "c")["state"] == "up"  # and so is c
             assert board["total"]["waiting_count"] == 1
             # a call at b, answered and ended while b's bridge is down
             mark = rig.b.tap.mark()

@@ -30,6 +30,7 @@ from cti.bridge import AmiBridge
 from cti.bus import EventBus
 from cti.calls import CallRegistry
 from cti.protocol import AmiMessage, AmiParser
+from cti.queue_log import LoggedCall
 from cti.translate import translate
 from hotline_cli.phones import free_udp_port
 from hotline_cli.site_config import SitePeer
@@ -40,6 +41,7 @@ from tickets.calls_service import TicketService
 from tickets.desk import TicketDesk
 from tickets.events import TicketCreated
 from tickets.models import Callback, CallRecord, Priority, Ticket
+from tickets.reconcile import Reconciler
 from tickets.recorder import CallRecorder
 from tickets.report_data import load_calls
 from tickets.sla import SlaPolicy
@@ -331,3 +333,54 @@ async def test_an_overflowed_call_is_one_call_record_and_one_ticket(
         shown_b, shown_a = desk.call(lb, "b"), desk.call(la, "a")
         assert shown_b is not None and (shown_b["entry_site"], shown_b["entry_linkedid"]) == ("a", la)
         assert shown_a is not None and (shown_a["overflow_site"], shown_a["overflow_linkedid"]) == ("b", lb)
+
+
+async def test_a_call_b_took_while_bs_bridge_was_down_is_joined_from_bs_queue_log(
+        sites: Sites, module_database_url: str) -> None:
+    """Only a's bridge runs: b's leg is written later from b's queue_log, as b's bridge
+    does when it comes back. Its ENTERQUEUE line carries the origin (the dialplan passes
+    it as Queue()'s URL argument), so the two legs are still one call: b's record names
+    a's leg and the wait across both sites, a's leg names b's, one ticket (b's)."""
+    a, b = sites.a, sites.b
+    number = f"+49341253{secrets.randbelow(10**5):05d}"
+    with db_sessions(module_database_url) as db:
+        contact = add_contact(db, "Grace Hopper", number)
+        site_a = SiteBridge(a, "a", db)
+        await site_a.start()
+        mark_a, mark_b = a.tap.mark(), b.tap.mark()
+        try:
+            with b.phone("1001"), _paused(a, "1001", "1002"):
+                await asyncio.to_thread(_ready, b, "1001")
+                a.place_call(number, name="Grace Hopper", duration=6)
+                taken = await asyncio.to_thread(
+                    a.tap.wait_for, lambda e: e.get("UserEvent") == "HotlineOverflow", 40, mark_a)
+                la = taken["Linkedid"]
+                join_b = await asyncio.to_thread(
+                    b.tap.wait_for, lambda e: e.get("Event") == "QueueCallerJoin"
+                    and e.get("ChanVariable") == f"HOTLINE_ORIGIN=a:{la}", 30, mark_b)
+                lb = join_b["Linkedid"]
+                await asyncio.to_thread(_answered_at, b, lb)
+                await asyncio.to_thread(
+                    b.tap.wait_for, lambda e: e.get("Event") == "Hangup" and e.get("Uniqueid") == lb, 40, mark_b)
+                await _until(lambda: site_a.update(la, ev.CallChange.ENDED), timeout=40)
+        finally:
+            await site_a.close()
+        # b's bridge is back: its catching up reads b's queue_log (only this call's lines count here)
+        reconciler = Reconciler(db, b.asterisk.queue_log, 1.0, "DE", site="b")
+        found: list[LoggedCall] = []
+        members = {"agent1001": "PJSIP/1001"}  # queue_log's member name, as b's bridge learns it from QueueStatus
+        await _until(lambda: found.extend(c for c in reconciler.missing(datetime.now(UTC), members)
+                                          if c.linkedid == lb) or found, timeout=20)
+        assert [c.origin for c in found] == [("a", la)]
+        service = TicketService(db, site="b")
+        for update in reconciler.updates(found[0]):
+            service.handle(update)
+        with db() as s:
+            records = {r.site: r for r in s.scalars(select(CallRecord).where(CallRecord.linkedid.in_([la, lb])))}
+            tickets = s.scalars(select(Ticket).where(Ticket.linkedid.in_([la, lb]))).all()
+        entry, call = records["a"], records["b"]
+        assert [(t.site, t.linkedid, t.contact_id) for t in tickets] == [("b", lb, contact)]
+        assert (call.outcome, call.agent, call.entry_site, call.entry_linkedid) == ("answered", "PJSIP/1001", "a", la)
+        assert (entry.outcome, entry.overflow_site, entry.overflow_linkedid) == ("overflowed", "b", lb)
+        assert entry.wait_seconds is not None and call.wait_seconds is not None
+        assert call.entry_wait_seconds == entry.wait_seconds and call.wait_seconds >= entry.wait_seconds

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select, text
 
 from cti import events as ev
+from cti import queue_log
 from cti.calls import CallRegistry
 from tests.db_fixture import Sessions, db_sessions
 from tests.factories import T0, new_linkedid
@@ -113,6 +114,25 @@ def test_every_update_repeated_changes_nothing(sessions: Sessions) -> None:
         if (made := services[site].handle(update)) is not None:
             created.append(made)
     assert [(c.site, c.linkedid) for c in created] == [("b", lb)]  # the pop's ticket, made once
+    _check(sessions, la, lb)
+
+
+@pytest.mark.parametrize("entry_first", [True, False], ids=["entry-first", "answering-first"])
+def test_the_answering_leg_recorded_from_its_queue_log_joins_too(sessions: Sessions, entry_first: bool) -> None:
+    """b's bridge was down for the whole call: b's leg comes from b's queue_log, where the
+    dialplan put the origin (Queue()'s URL argument, ENTERQUEUE's first field)."""
+    la, lb = new_linkedid("1796100000"), new_linkedid("1796200000")
+    a_updates, _ = _legs(la, lb)
+    t0 = int(T0.timestamp())
+    logged = queue_log.finished_calls([
+        f"{t0 + A_WAIT + 2}|{lb}|hotline|NONE|ENTERQUEUE|a:{la}|{NUMBER}|1",
+        f"{t0 + A_WAIT + 2 + B_WAIT}|{lb}|hotline|PJSIP/1001|CONNECT|{B_WAIT}|{lb}1|2",
+        f"{t0 + 89}|{lb}|hotline|PJSIP/1001|COMPLETECALLER|{B_WAIT}|80|1"])
+    b_updates = [u for call in logged for u in queue_log.as_updates(call)]
+    services = _services(sessions)
+    legs = [("a", u) for u in a_updates], [("b", u) for u in b_updates]
+    for site, update in [*legs[0], *legs[1]] if entry_first else [*legs[1], *legs[0]]:
+        services[site].handle(update)
     _check(sessions, la, lb)
 
 
