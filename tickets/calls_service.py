@@ -157,17 +157,20 @@ class TicketService:
             outcome = call.outcome.value if call.outcome else None
             self._upsert_record(session, call, contact_id=contact, outcome=outcome, **joined)
             self._join(session, call, joined)
-            reason = self._callback_reason(call)
+            reason = self._callback_reason(call, joined.get("wait_seconds"))
             if reason and call.caller_number:
                 called_at = call.entered_at or call.ended_at or at
                 self._fold_callback(session, call, call.caller_number, reason, contact, called_at)
 
-    def _callback_reason(self, call: ev.CallSnapshot) -> str | None:
-        """abandoned | timeout | after_hours when the caller should be called back, else None."""
+    def _callback_reason(self, call: ev.CallSnapshot, total_wait: float | None = None) -> str | None:
+        """abandoned | timeout | after_hours when the caller should be called back, else None.
+        `total_wait`: a joined call's wait across both sites (call_join), which decides
+        whether an abandon was short, not the few seconds at the answering site alone."""
         if call.caller_number is None or call.outcome not in _CALLBACK_OUTCOMES:
             return None  # withheld callers cannot be called back; answered ones need not be
         if call.outcome == ev.Outcome.ABANDONED:
-            waited = call.wait_seconds if call.wait_seconds is not None else call.duration_seconds
+            waited = total_wait if total_wait is not None else (
+                call.wait_seconds if call.wait_seconds is not None else call.duration_seconds)
             if (waited or 0.0) < self.short_abandon_seconds:
                 return None  # a short abandon: a misdial or an instant change of mind
         return call.outcome.value

@@ -450,3 +450,23 @@ def _site_a_month(sessions: Sessions) -> dict[str, object]:
     assert agg is not None
     same(agg, raw, "site")
     return {r["group"]: r for r in agg["rows"]}["a"]
+
+
+def test_a_short_abandon_at_the_answering_site_after_a_long_wait_at_the_entry_site_is_called_back(
+        sessions: Sessions) -> None:
+    """40 s at a, then 3 s at b and the caller hung up: the wait that decides whether the
+    abandon was short (5 s) is the call's, 43 s across both sites, not b's 3 s."""
+    la, lb = new_linkedid("1796100000"), new_linkedid("1796200000")
+    at_b = _recorded([
+        ev.CallerJoinedQueue(T0 + timedelta(seconds=41), lb, lb, "PJSIP/site-a-1", "hotline", NUMBER, "Ada", 1,
+                             origin=("a", la)),
+        ev.CallAbandoned(T0 + timedelta(seconds=44), lb, "hotline", 1, 1, 3),
+        ev.CallEnded(T0 + timedelta(seconds=44), lb, 16)])
+    services = _services(sessions)
+    services["a"].handle(_given_up_at_a(la))
+    services["b"].handle(at_b[-1])
+    with sessions() as s:
+        items = s.scalars(select(Callback).where(Callback.caller_number == NUMBER)).all()
+        record = s.scalars(select(CallRecord).where(CallRecord.site == "b", CallRecord.linkedid == lb)).one()
+    assert [(c.site, c.reason, c.status.value) for c in items] == [("b", "abandoned", "open")]
+    assert (record.callback_id, record.wait_seconds) == (items[0].id, pytest.approx(43.0))
