@@ -46,6 +46,19 @@ def test_tv_mode_never_scrolls_and_the_laptop_layout_shows_the_chart(
             return { top: r.top, bottom: r.bottom, height: r.height, vh: innerHeight, vw: innerWidth,
                      sh: s.scrollHeight, sw: s.scrollWidth }; }""")
         assert box["height"] >= 200, box  # a chart, not a sliver
+        # every figure fits its tile (no number running into the next tile) and no label
+        # word is broken inside ("Serviceleve|l")
+        spill = page.evaluate("""() => [...document.querySelectorAll('.tiles .tile')].filter((t) => !t.hidden)
+            .flatMap((t) => [t, ...t.querySelectorAll('.value, .label')]
+              .filter((n) => n.scrollWidth > n.clientWidth + 1)
+              .map((n) => `${n.className}: ${n.textContent.trim()} (${n.scrollWidth} > ${n.clientWidth})`))""")
+        assert spill == [], spill
+        broken = page.evaluate(r"""() => [...document.querySelectorAll('.tiles .tile .label')].flatMap((l) =>
+            l.textContent.trim().split(/\s+/).filter((word) => {
+              const probe = document.createElement('span');
+              probe.style.whiteSpace = 'nowrap'; probe.textContent = word; l.append(probe);
+              const wide = probe.getBoundingClientRect().width > l.clientWidth + 1; probe.remove(); return wide; }))""")
+        assert broken == [], broken
         assert box["bottom"] <= box["vh"], box  # in view without scrolling
         if tv:
             assert box["sh"] <= box["vh"] and box["sw"] <= box["vw"], box  # nothing to scroll
@@ -281,6 +294,11 @@ def test_the_wallboard_shows_every_site_and_the_virtual_hotline_and_a_down_site_
         assert box["sw"] <= box["vw"] and box["right"] <= box["vw"], box  # readable: nothing cut on the right
         if tv:
             assert box["sh"] <= box["vh"], box  # the TV never scrolls
+            # ... and with the sites table it still shows the waiting callers and the agents,
+            # not only "and 6 more" (the board's type is a step smaller with several sites)
+            shown = page.evaluate("""() => [document.querySelectorAll('#agents li.agent:not([hidden])').length,
+                document.querySelectorAll('#waiting tbody tr:not(.more):not([hidden])').length]""")
+            assert shown == [6, 3], shown
         assert page.evaluate("hl.missing.size") == 0
         text = page_text(page)
         for raw in ("bridge_silent", "pbx_disconnected", "undefined", "null", "NaN"):
