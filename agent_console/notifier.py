@@ -258,13 +258,15 @@ class PopNotifier:
             match = (await asyncio.to_thread(self.enricher.match_pops, [e.caller_raw or e.caller_number]))[0]
         except Exception:  # the database may be down: pop the callback anyway
             log.exception("customer lookup for callback %d failed; popping without it", e.callback_id)
-            match = _unavailable(e.caller_number)
-        pop = callback_pop(e, match)
+            match = None
+        pop = callback_pop(e, match if match is not None else _unavailable(e.caller_number))
         lid = pop["linkedid"]
         self.book.pops[lid] = pop
         self.book.popped[lid] = {e.agent}
         self._callbacks[e.agent] = (lid, False)
         self._call_message("call.ringing", pop, agents(e.agent))
+        if match is None:
+            return  # as for a queue call's pop: no history asked of a database that just failed
         # the caller's open tickets, recent calls and other callback items follow as
         # call.enriched, as for a queue call's pop
         known: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
