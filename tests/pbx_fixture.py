@@ -188,8 +188,9 @@ class Pbx:
                 yield proc
             finally:
                 proc.terminate()
-                try:
-                    proc.wait(timeout=5)
+                try:  # pyVoIP's deregistration may retry after 5 s: killed before, the
+                    # contact stayed and the queue rang a phone nobody runs any more
+                    proc.wait(timeout=15)
                 except subprocess.TimeoutExpired:
                     proc.kill()
 
