@@ -256,6 +256,21 @@ class SiteBridge:
         await self.writer.close()
 
 
+async def _overflowed_to_b(sites: Sites, number: str, name: str, duration: int,
+                           marks: tuple[int, int]) -> tuple[str, str]:
+    """Once b's agent is ready: a call into a that a sends on to b (nobody ready at a);
+    its Linkedid at a and at b (where it joined the queue with a's origin)."""
+    a, b = sites.a, sites.b
+    await asyncio.to_thread(_ready, b, "1001")
+    a.place_call(number, name=name, duration=duration)
+    taken = await asyncio.to_thread(a.tap.wait_for, lambda e: e.get("UserEvent") == "HotlineOverflow", 40, marks[0])
+    la = taken["Linkedid"]
+    join_b = await asyncio.to_thread(
+        b.tap.wait_for, lambda e: e.get("Event") == "QueueCallerJoin"
+        and e.get("ChanVariable") == f"HOTLINE_ORIGIN=a:{la}", 30, marks[1])
+    return la, join_b["Linkedid"]
+
+
 async def _until(pred: Callable[[], object], timeout: float = 30.0) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -289,15 +304,7 @@ async def test_an_overflowed_call_is_one_call_record_and_one_ticket(
                     await asyncio.to_thread(_ready, a, "1002")
                 else:
                     stack.enter_context(_paused(a, "1001", "1002"))
-                await asyncio.to_thread(_ready, b, "1001")
-                a.place_call(number, name="Ada Lovelace", duration=15)
-                taken = await asyncio.to_thread(
-                    a.tap.wait_for, lambda e: e.get("UserEvent") == "HotlineOverflow", 40, mark_a)
-                la = taken["Linkedid"]
-                join_b = await asyncio.to_thread(
-                    b.tap.wait_for, lambda e: e.get("Event") == "QueueCallerJoin"
-                    and e.get("ChanVariable") == f"HOTLINE_ORIGIN=a:{la}", 30, mark_b)
-                lb = join_b["Linkedid"]
+                la, lb = await _overflowed_to_b(sites, number, "Ada Lovelace", 15, (mark_a, mark_b))
                 connect = await asyncio.to_thread(_answered_at, b, lb)
                 await _until(lambda: site_a.update(la, ev.CallChange.ENDED) and site_b.update(lb, ev.CallChange.ENDED),
                              timeout=60)
@@ -350,15 +357,7 @@ async def test_a_call_b_took_while_bs_bridge_was_down_is_joined_from_bs_queue_lo
         mark_a, mark_b = a.tap.mark(), b.tap.mark()
         try:
             with b.phone("1001"), _paused(a, "1001", "1002"):
-                await asyncio.to_thread(_ready, b, "1001")
-                a.place_call(number, name="Grace Hopper", duration=6)
-                taken = await asyncio.to_thread(
-                    a.tap.wait_for, lambda e: e.get("UserEvent") == "HotlineOverflow", 40, mark_a)
-                la = taken["Linkedid"]
-                join_b = await asyncio.to_thread(
-                    b.tap.wait_for, lambda e: e.get("Event") == "QueueCallerJoin"
-                    and e.get("ChanVariable") == f"HOTLINE_ORIGIN=a:{la}", 30, mark_b)
-                lb = join_b["Linkedid"]
+                la, lb = await _overflowed_to_b(sites, number, "Grace Hopper", 6, (mark_a, mark_b))
                 await asyncio.to_thread(_answered_at, b, lb)
                 await asyncio.to_thread(
                     b.tap.wait_for, lambda e: e.get("Event") == "Hangup" and e.get("Uniqueid") == lb, 40, mark_b)

@@ -176,6 +176,17 @@ def _given_up_at_a(la: str, waited: float = 40.0, start: float = 0.0) -> ev.Call
     return missed[-1]
 
 
+def _given_up_at_b(la: str, lb: str, waited: int) -> ev.CallUpdated:
+    """b's ENDED of the call a overflowed (joined b's queue 41 s after T0): nobody answered
+    at b either, the caller hung up after `waited` s there."""
+    t = lambda s: T0 + timedelta(seconds=41 + s)  # noqa: E731
+    at_b = _recorded([
+        ev.CallerJoinedQueue(t(0), lb, lb, "PJSIP/site-a-1", "hotline", NUMBER, "Ada", 1, origin=("a", la)),
+        ev.CallAbandoned(t(waited), lb, "hotline", 1, 1, waited),
+        ev.CallEnded(t(waited), lb, 16)])
+    return at_b[-1]
+
+
 def _callbacks(sessions: Sessions) -> list[tuple[str, int, datetime, datetime, str]]:
     with sessions() as s:
         return [(c.status.value, c.attempts, c.first_call_at, c.last_call_at, c.done_by) for c in s.scalars(
@@ -230,13 +241,8 @@ def test_a_caller_who_gave_up_at_the_answering_site_too_has_one_callback_there(
     """Nobody answered at b either (30 s, then the caller hung up): the one callback item
     is the joined call's, at b, whichever bridge wrote first."""
     la, lb = new_linkedid("1796100000"), new_linkedid("1796200000")
-    at_b = _recorded([
-        ev.CallerJoinedQueue(T0 + timedelta(seconds=41), lb, lb, "PJSIP/site-a-1", "hotline", NUMBER, "Ada", 1,
-                             origin=("a", la)),
-        ev.CallAbandoned(T0 + timedelta(seconds=71), lb, "hotline", 1, 1, 30),
-        ev.CallEnded(T0 + timedelta(seconds=71), lb, 16)])
     services = _services(sessions)
-    ordered = [("a", _given_up_at_a(la)), ("b", at_b[-1])]
+    ordered = [("a", _given_up_at_a(la)), ("b", _given_up_at_b(la, lb, 30))]
     for site, update in ordered if entry_first else ordered[::-1]:
         services[site].handle(update)
     with sessions() as s:
@@ -457,14 +463,9 @@ def test_a_short_abandon_at_the_answering_site_after_a_long_wait_at_the_entry_si
     """40 s at a, then 3 s at b and the caller hung up: the wait that decides whether the
     abandon was short (5 s) is the call's, 43 s across both sites, not b's 3 s."""
     la, lb = new_linkedid("1796100000"), new_linkedid("1796200000")
-    at_b = _recorded([
-        ev.CallerJoinedQueue(T0 + timedelta(seconds=41), lb, lb, "PJSIP/site-a-1", "hotline", NUMBER, "Ada", 1,
-                             origin=("a", la)),
-        ev.CallAbandoned(T0 + timedelta(seconds=44), lb, "hotline", 1, 1, 3),
-        ev.CallEnded(T0 + timedelta(seconds=44), lb, 16)])
     services = _services(sessions)
     services["a"].handle(_given_up_at_a(la))
-    services["b"].handle(at_b[-1])
+    services["b"].handle(_given_up_at_b(la, lb, 3))
     with sessions() as s:
         items = s.scalars(select(Callback).where(Callback.caller_number == NUMBER)).all()
         record = s.scalars(select(CallRecord).where(CallRecord.site == "b", CallRecord.linkedid == lb)).one()
