@@ -273,9 +273,7 @@ class PopNotifier:
         known.set_result(match)
         history = self._tasks.spawn(self._history(lid, known, e.callback_id), f"pop-history-{lid}")
         history.add_done_callback(_retrieved)
-        old = self._lookups.pop(lid, None)
-        if old is not None and not old.history.done():
-            old.history.cancel()
+        self._drop_lookups(lid)
         self._lookups[lid] = _Lookups(known, history)
 
     def _callback_dialed(self, e: ev.CallbackDialed) -> None:
@@ -314,9 +312,14 @@ class PopNotifier:
         for agent in to:
             self._callbacks.pop(agent, None)
         self.book.forget(lid)
+        self._drop_lookups(lid)
+
+    def _drop_lookups(self, lid: str) -> None:
+        """Forget a call's customer lookups, cancelling what has not finished."""
         found = self._lookups.pop(lid, None)
-        if found is not None and not found.history.done():
-            found.history.cancel()
+        for task in (found.match, found.history) if found else ():
+            if not task.done():
+                task.cancel()
 
     # --- calls ------------------------------------------------------------------------
     async def _on_call(self, u: ev.CallUpdated) -> None:
@@ -352,11 +355,8 @@ class PopNotifier:
             self._call_message("call.ended", views.call_json(call), who)
             self.book.forget(lid)
             self._settled.discard(lid)
-            found = self._lookups.pop(lid, None)
+            self._drop_lookups(lid)
             self._unmatched.pop(lid, None)
-            for task in (found.match, found.history) if found else ():
-                if not task.done():
-                    task.cancel()
 
     async def _pop(self, call: ev.CallSnapshot) -> dict[str, Any]:
         pop = self.book.pops.get(call.linkedid)
