@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -167,9 +168,40 @@ class Pbx:
         """That agent's own SIP password (every endpoint has a different one)."""
         return self.asterisk.config.agent_passwords[agent]
 
+    def contacts(self, agent: str) -> list[str]:
+        """The contacts Asterisk holds for `agent`'s AOR (the phones it would ring)."""
+        return re.findall(rf"^\s*Contact:\s+{agent}/(\S+)", self.cli(f"pjsip show aor {agent}"), re.MULTILINE)
+
+    def _wait_contacts(self, agent: str, present: bool, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while bool(self.contacts(agent)) is not present:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
     @contextlib.contextmanager
     def phone(self, agent: str, answer_after: float = 1.0,
               hangup_after: float = 0.0) -> Iterator[subprocess.Popen[str]]:
+        """A registered softphone of `agent`. Entered: Asterisk holds its contact. Left:
+        Asterisk holds no contact of `agent` any more, so no later test's call rings a
+        phone nobody runs (the next phone of the agent registers on an empty AOR)."""
+        proc = self._start_phone(agent, answer_after, hangup_after)
+        with proc:  # on leaving: the pipes closed and the process waited for
+            try:
+                assert self._wait_contacts(agent, True, 10), f"phone {agent}: no contact in Asterisk"
+                yield proc
+            finally:
+                self._stop_phone(proc)
+        if not self._wait_contacts(agent, False, 5):
+            # its deregistration got lost (pyVoIP retries once, then gives up): a phone
+            # of the same agent replaces the stale contact (max_contacts 1,
+            # remove_existing) and, with no call in the way, deregisters cleanly
+            with self._start_phone(agent, 1.0, 0.0) as sweeper:
+                self._stop_phone(sweeper)
+            assert self._wait_contacts(agent, False, 10), f"phone {agent}: contact stays {self.contacts(agent)}"
+
+    def _start_phone(self, agent: str, answer_after: float, hangup_after: float) -> subprocess.Popen[str]:
         proc = subprocess.Popen(
             [sys.executable, "-m", "hotline_cli.main", "phone", "--agent", agent,
              "--sip-port", str(self.sip_port), "--answer-after", str(answer_after),
@@ -177,22 +209,24 @@ class Pbx:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         assert proc.stdin and proc.stdout
-        with proc:  # on leaving: the pipes closed and the process waited for
-            proc.stdin.write(self.sip_password(agent) + "\n")
-            proc.stdin.close()
-            line = proc.stdout.readline()
-            if "registered" not in line:
-                proc.kill()
-                raise AssertionError(f"phone {agent} did not register: {line!r}")
-            try:
-                yield proc
-            finally:
-                proc.terminate()
-                try:  # pyVoIP's deregistration may retry after 5 s: killed before, the
-                    # contact stayed and the queue rang a phone nobody runs any more
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+        proc.stdin.write(self.sip_password(agent) + "\n")
+        proc.stdin.close()
+        line = proc.stdout.readline()
+        if "registered" not in line:
+            proc.kill()
+            proc.wait()
+            proc.stdout.close()
+            raise AssertionError(f"phone {agent} did not register: {line!r}")
+        return proc
+
+    @staticmethod
+    def _stop_phone(proc: subprocess.Popen[str]) -> None:
+        proc.terminate()
+        try:  # pyVoIP's deregistration may retry after 5 s: killed before, the
+            # contact stayed and the queue rang a phone nobody runs any more
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 _started = itertools.count()
