@@ -540,8 +540,8 @@ async def run(args: argparse.Namespace) -> None:
             bench = Bench(services, ami, CallFactory(TRANSCRIPT), rec)
             publish = services.hub.publish
 
-            def traced(type_: str, data: dict[str, Any], audience: Audience = ALL) -> Message:
-                msg = publish(type_, data, audience)
+            def traced(type_: str, data: dict[str, Any], audience: Audience = ALL, *rest: Any) -> Message:
+                msg = publish(type_, data, audience, *rest)  # rest: the per-viewer transform of a pop
                 if type_ == "call.ringing":
                     rec.published.setdefault(data["linkedid"], msg.created)
                 return msg
