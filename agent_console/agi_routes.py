@@ -5,7 +5,10 @@ through the same ranked lookup the pop uses (tickets.lookup) and
 tickets.route_facts, on a small thread pool of its own (never the loop, never
 the pool the plain `def` routes share); tickets.routing decides; the answer is
 channel variables, and a CallRouted event puts the route into the registry, so
-the pop and the call record say which route was taken and why. Late or failing:
+the pop and the call record say which route was taken and why. Whether an
+organisation has an open critical ticket (a switchboard caller is moved up then) is
+read at most every CRITICAL_SECONDS: one step per open critical ticket was the slow
+part of a switchboard call's decision. Late or failing:
 the fallback (the plain queue, reason `fallback`) goes out instead, within the
 server's deadline. Logs name the Linkedid, never the caller's number.
 """
@@ -33,7 +36,7 @@ from cti.agi_server import AgiScript, AgiServer, Variables
 from cti.bridge import AmiBridge
 from tickets.callback_places import CallbackPlaces
 from tickets.lookup import CustomerLookup
-from tickets.route_facts import caller_facts
+from tickets.route_facts import caller_facts, critical_organisations
 from tickets.routing import LANGUAGES, CallerFacts, Route, decide, fallback_route, generalist_languages, parse_teams
 from tickets.service_calendar import open_at
 from tickets.sla import SlaPolicy
@@ -43,6 +46,7 @@ log = logging.getLogger(__name__)
 
 Publish = Callable[[ev.DomainEvent], Awaitable[None]]
 T = TypeVar("T")
+CRITICAL_SECONDS = 5.0  # how old the organisations-with-an-open-critical-ticket set may be
 
 
 class Every(Generic[T]):
@@ -70,6 +74,9 @@ class RouteScript:
         self.generalists = generalists
         self.clock, self.is_open, self.publish = clock, is_open, publish
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="agi-lookup")
+        # a switchboard caller is moved up for any open critical ticket of the organisation:
+        # that set, read at most every CRITICAL_SECONDS, not once per call (bench/bench_agi.py)
+        self.critical = Every(lambda: critical_organisations(lookup.engine), CRITICAL_SECONDS)
         self._notes: set[asyncio.Task[None]] = set()  # fallback notes in flight (a few at most)
         self.decisions_ms: list[float] = []  # lookup + facts + decision, the last 10,000 (bench, /metrics)
 
@@ -77,7 +84,7 @@ class RouteScript:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def facts(self, number: str) -> CallerFacts:
-        return caller_facts(self.lookup.engine, self.lookup.lookup(number))
+        return caller_facts(self.lookup.engine, self.lookup.lookup(number), self.critical)
 
     def _facts_and_generalists(self, number: str) -> tuple[CallerFacts, Collection[str] | None]:
         return self.facts(number), (self.generalists() if self.generalists is not None else None)

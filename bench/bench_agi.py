@@ -42,6 +42,7 @@ from tickets.db import make_engine, scratch_schema, session_factory  # noqa: E40
 from tickets.lookup import CustomerLookup  # noqa: E402
 from tickets.migrate import upgrade  # noqa: E402
 from tickets.models import Contact, Organisation, Phone, PhoneKind, Ticket  # noqa: E402
+from tickets.writer import GIL_SWITCH_INTERVAL  # noqa: E402
 
 TEAMS = ("Kommunen", "Schulen", "Kliniken", "Werke", "International")
 
@@ -187,6 +188,7 @@ def main() -> int:
     ap.add_argument("--realtime", action="store_true",
                     help="server and client at SCHED_FIFO priority (root; SQLite: see bench/_db.py)")
     args = ap.parse_args()
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL)  # as `hotline serve` runs (the lookup is on a thread)
     if args.realtime:
         realtime()
     for pg in (None, args.pg) if args.pg else (None,):

@@ -94,6 +94,10 @@ class PhoneKind(enum.StrEnum):
     BLOCK = "block"  # an organisation's number block (prefix)
 
 
+# as literals, not parameters: only then may SQLite and PostgreSQL use the partial index
+CRITICAL_OPEN_SQL = "priority = 'critical' AND status IN ('new', 'open', 'pending')"
+
+
 def _enum(e: type[enum.Enum]) -> Enum:
     return Enum(e, native_enum=False, length=20, values_callable=lambda x: [m.value for m in x])
 
@@ -170,7 +174,10 @@ class Phone(Base):
 
 class Ticket(Base):
     __tablename__ = "tickets"
-    __table_args__ = (UniqueConstraint("site", "linkedid", name="uq_tickets_site_linkedid"),)
+    __table_args__ = (UniqueConstraint("site", "linkedid", name="uq_tickets_site_linkedid"),
+                      # the few open critical tickets (routing's priority bump, tickets.route_facts)
+                      Index("ix_tickets_critical_open", "contact_id", sqlite_where=text(CRITICAL_OPEN_SQL),
+                            postgresql_where=text(CRITICAL_OPEN_SQL)))
     id: Mapped[int] = mapped_column(primary_key=True)
     # what a caller reads out over the phone: digits only, e.g. 2026-000123
     number: Mapped[str] = mapped_column(String(20), unique=True)

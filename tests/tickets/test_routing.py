@@ -4,11 +4,12 @@ member penalties, and the facts read from the database (SQLite and PostgreSQL)."
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import insert, text
 
 from tests.db_fixture import Sessions
 from tickets.lookup import CustomerLookup
 from tickets.models import Contact, Organisation, Phone, PhoneKind, Priority, Ticket, TicketStatus
-from tickets.route_facts import caller_facts
+from tickets.route_facts import _BY_ORGANISATION, caller_facts, critical_organisations
 from tickets.routing import (
     OVERFLOW_RULE,
     CallerFacts,
@@ -145,6 +146,68 @@ def test_facts_from_the_database(sessions: Sessions) -> None:
     assert org_facts == CallerFacts("known", team="International", language="en", vip=False, critical_open=True)
     assert caller_facts(lookup.engine, lookup.lookup("+4930999")).status == "unknown"
     assert caller_facts(lookup.engine, lookup.lookup("")).status == "withheld"
+
+
+def test_a_switchboard_caller_is_moved_up_for_any_open_critical_ticket_of_the_organisation(
+        sessions: Sessions) -> None:
+    """An organisation's number: a contact's open critical ticket, or one filed against the
+    organisation itself (a mail from an address no contact has); not another organisation's,
+    not a closed one, not a contact's who moved to another organisation."""
+    with sessions.begin() as s:
+        orgs = [Organisation(name=f"Org {n}", team="Werke") for n in range(3)]
+        s.add_all(orgs)
+        s.flush()
+        staff = [Contact(name=f"C {n}", organisation_id=orgs[n % 3].id) for n in range(30)]
+        s.add_all(staff)
+        s.flush()
+        s.add_all([Phone(raw=f"0341 9{n}-0", normalized=f"+493419{n}0", kind=PhoneKind.MAIN,
+                         organisation_id=o.id) for n, o in enumerate(orgs)])
+        s.add_all([Ticket(number=f"N-{n}", subject="old", priority=Priority.CRITICAL, status=TicketStatus.CLOSED,
+                          contact_id=c.id) for n, c in enumerate(staff)])
+        critical = Ticket(number="T-1", subject="down", priority=Priority.CRITICAL, status=TicketStatus.PENDING,
+                          contact_id=staff[1].id)  # a contact of Org 1
+        s.add_all([critical, Ticket(number="T-2", subject="mail", priority=Priority.CRITICAL,
+                                    status=TicketStatus.NEW, organisation_id=orgs[2].id)])
+    lookup = CustomerLookup(sessions)
+
+    def moved_up() -> list[bool]:
+        """Asked by the statement itself, and (the FastAGI script's way) from the set of
+        organisations with an open critical ticket: the same answer."""
+        asked = [caller_facts(lookup.engine, lookup.lookup(f"+493419{n}0")) for n in range(3)]
+        kept = [caller_facts(lookup.engine, lookup.lookup(f"+493419{n}0"),
+                             lambda: critical_organisations(lookup.engine)) for n in range(3)]
+        assert asked == kept
+        return [facts.critical_open for facts in asked]
+
+    assert moved_up() == [False, True, True]
+    with sessions.begin() as s:
+        s.get(Contact, staff[1].id).organisation_id = orgs[0].id  # type: ignore[union-attr]
+    assert moved_up() == [True, False, True]
+    with sessions.begin() as s:
+        s.get(Ticket, critical.id).status = TicketStatus.RESOLVED  # type: ignore[union-attr]
+    assert moved_up() == [False, False, True]
+
+
+def test_the_switchboard_check_reads_only_the_open_critical_tickets(sessions: Sessions) -> None:
+    """Among thousands of tickets the organisation's check starts from the partial index
+    (the priority and status are literals in the statement, as the index's condition)."""
+    engine = sessions.kw["bind"]
+    with sessions.begin() as s:
+        org = Organisation(name="Big", team="Werke")
+        s.add(org)
+        s.flush()
+        s.execute(insert(Ticket), [{"number": f"N-{n}", "subject": "old", "priority": Priority.NORMAL,
+                                    "status": TicketStatus.CLOSED, "organisation_id": org.id} for n in range(3000)])
+        s.add(Ticket(number="T-1", subject="down", priority=Priority.CRITICAL, status=TicketStatus.OPEN,
+                     organisation_id=org.id))
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
+        compiled = _BY_ORGANISATION[engine.dialect.name == "sqlite"].compile(dialect=engine.dialect)
+        params = compiled.construct_params({"organisation_id": org.id})
+        args = tuple(params[k] for k in compiled.positiontup or ()) if compiled.positional else params
+        explain = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
+        plan = " ".join(str(row) for row in conn.exec_driver_sql(explain + str(compiled), args))
+    assert "ix_tickets_critical_open" in plan, plan
 
 
 def test_a_chosen_language_no_generalist_speaks_rings_every_agent_at_once() -> None:
