@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
@@ -37,10 +37,9 @@ from cti.bridge import AmiBridge
 from tickets.callback_places import CallbackPlaces
 from tickets.lookup import CustomerLookup
 from tickets.route_facts import caller_facts, critical_organisations
-from tickets.routing import LANGUAGES, CallerFacts, Route, decide, fallback_route, generalist_languages, parse_teams
+from tickets.routing import LANGUAGES, CallerFacts, Route, decide, fallback_route, languages_reached, parse_teams
 from tickets.service_calendar import open_at
 from tickets.sla import SlaPolicy
-from tickets.users import UserService
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +68,8 @@ class RouteScript:
                  is_open: Callable[[datetime], bool], publish: Publish | None = None,
                  workers: int = 4, ivr: bool = False,
                  generalists: Callable[[], Collection[str]] | None = None) -> None:
-        """`generalists`: the languages agents in no focus team speak (tickets.routing.decide)."""
+        """`generalists`: the languages the members of no focus team logged in now speak
+        (tickets.routing.decide; called on the loop)."""
         self.lookup, self.teams, self.queue, self.ivr = lookup, parse_teams(teams), queue, ivr
         self.generalists = generalists
         self.clock, self.is_open, self.publish = clock, is_open, publish
@@ -86,13 +86,11 @@ class RouteScript:
     def facts(self, number: str) -> CallerFacts:
         return caller_facts(self.lookup.engine, self.lookup.lookup(number), self.critical)
 
-    def _facts_and_generalists(self, number: str) -> tuple[CallerFacts, Collection[str] | None]:
-        return self.facts(number), (self.generalists() if self.generalists is not None else None)
-
     async def route(self, request: AgiRequest) -> Route:
         started = time.perf_counter()
         loop = asyncio.get_running_loop()
-        facts, generalists = await loop.run_in_executor(self._pool, self._facts_and_generalists, request.callerid)
+        facts = await loop.run_in_executor(self._pool, self.facts, request.callerid)
+        generalists = self.generalists() if self.generalists is not None else None  # the registry: on the loop
         if len(request.args) > 1 and request.args[1] in LANGUAGES:  # the caller chose (extensions_ivr.conf)
             facts = replace(facts, language=request.args[1], chosen=True)
         route = decide(facts, self.teams, open_now=self.is_open(self.clock()), generalists=generalists)
@@ -174,6 +172,13 @@ class AgiService:
             self.ivr.close()
 
 
+def members_generalists(agents: Iterable[ev.AgentSnapshot]) -> frozenset[str]:
+    """The languages band 0 covers among the members who can take a call now (their
+    penalties as Asterisk reports them: a login's band, an admin's `queue set penalty`)."""
+    gone = (ev.AgentState.LOGGED_OUT, ev.AgentState.UNAVAILABLE)
+    return languages_reached(a.penalty for a in agents if a.penalty is not None and a.state not in gone)
+
+
 def build_agi(s: Settings, lookup: CustomerLookup, bridge: AmiBridge | None, policy: SlaPolicy,
               clock: Callable[[], datetime], projection: QueueProjection | None = None,
               sessions: sessionmaker[Session] | None = None, ivr: IvrScripts | None = None) -> AgiService | None:
@@ -185,13 +190,8 @@ def build_agi(s: Settings, lookup: CustomerLookup, bridge: AmiBridge | None, pol
     def is_open(now: datetime) -> bool:
         return open_at(now, policy.service_hours, policy.tz, policy.holidays)
 
-    generalists = None
-    if sessions is not None:
-        users, teams = UserService(sessions), parse_teams(s.focus_teams)
-        generalists = Every(lambda: generalist_languages(((u.teams, u.languages) for u in users.with_endpoints()),
-                                                         teams))
     script = RouteScript(lookup, s.focus_teams, s.queue_name, clock, is_open, bridge.note, ivr=s.ivr,
-                         generalists=generalists)
+                         generalists=lambda: members_generalists(bridge.registry.agent_list()))
     callbacks = None
     if projection is not None and sessions is not None:
         places = CallbackPlaces(sessions, policy, s.site)

@@ -2,7 +2,8 @@
 
 Layer: domain. Must not import from the rest of the project.
 State per agent interface (e.g. PJSIP/1001): available, ringing, on call,
-wrap-up, paused with reason, logged out, unavailable (phone not registered).
+wrap-up, paused with reason, logged out, unavailable (phone not registered);
+and its queue penalty (routing's band, tickets.routing), as Asterisk last said.
 
 Wrap-up: Asterisk holds a member for the queue's `wrapuptime` after each queue
 call (counted from the call's end, its LastCall) and sends no event when that
@@ -33,13 +34,14 @@ class _Agent:
     linkedid: str | None = None
     paused: bool = False
     wrapup_until: datetime | None = None
+    penalty: int | None = None
 
     def snapshot(self, at: datetime) -> ev.AgentSnapshot:
         return ev.AgentSnapshot(
             agent=self.agent, member_name=self.member_name, state=self.state,
             pause_reason=self.pause_reason, since=self.since or at,
             queues=tuple(sorted(self.queues)), linkedid=self.linkedid,
-            wrapup_until=self.wrapup_until)
+            wrapup_until=self.wrapup_until, penalty=self.penalty)
 
     def in_wrapup(self, at: datetime) -> bool:
         return self.wrapup_until is not None and at < self.wrapup_until
@@ -115,9 +117,15 @@ class AgentBoard:
             self._wrapup[e.queue] = e.seconds
         elif isinstance(e, ev.WrapUpDue):
             yield from self._wrapup_due(e)
+        elif isinstance(e, ev.AgentPenaltyChanged):
+            agent = self._agent(e.agent)
+            if agent.penalty != e.penalty:
+                agent.penalty = e.penalty
+                yield ev.AgentUpdated(at=e.at, agent=agent.snapshot(e.at))
         elif isinstance(e, ev.AgentLoggedIn):
             agent = self._agent(e.agent, e.member_name)
             agent.queues.add(e.queue)
+            agent.penalty = e.penalty if e.penalty is not None else agent.penalty
             agent.paused, agent.pause_reason = e.paused, e.pause_reason
             yield from self._set(agent, S.PAUSED if e.paused else S.AVAILABLE, e.at)
         elif isinstance(e, ev.AgentLoggedOut):
@@ -143,6 +151,7 @@ class AgentBoard:
                 now: datetime) -> Iterator[ev.AgentUpdated]:
         agent = self._agent(e.agent, e.member_name)
         agent.queues.add(e.queue)
+        agent.penalty = e.penalty if e.penalty is not None else agent.penalty
         agent.paused = e.paused
         agent.pause_reason = e.pause_reason if e.paused else ""
         if not e.registered:

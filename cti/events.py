@@ -19,6 +19,9 @@ from cti.callback_events import CallbackRequested as CallbackRequested
 from cti.callback_events import CallbackRinging as CallbackRinging
 from cti.origin import CallOverflowed as CallOverflowed
 from cti.origin import Origin as Origin
+from cti.routing_events import AgentPenaltyChanged as AgentPenaltyChanged
+from cti.routing_events import CallRoute as CallRoute
+from cti.routing_events import CallRouted as CallRouted
 
 # the enums live in cti.states; consumers find them here beside the events (explicit re-exports)
 from cti.states import AgentState as AgentState
@@ -166,6 +169,7 @@ class AgentLoggedIn:
     queue: str
     paused: bool
     pause_reason: str
+    penalty: int | None = None  # the member's queue penalty (its routing band, tickets.routing)
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +208,7 @@ class AgentDeviceChanged:
     paused: bool
     pause_reason: str
     wrapup: bool  # Asterisk 22 QueueMemberStatus Wrapuptime handling, see translate
+    penalty: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +275,7 @@ class MemberSnapshot:
     paused: bool
     pause_reason: str
     last_call: datetime | None = None  # when the member's last queue call ended (LastCall)
+    penalty: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,27 +303,6 @@ class ResyncCompleted:
     active_linkedids: frozenset[str]
 
 
-@dataclass(frozen=True, slots=True)
-class CallRoute:
-    """The route the FastAGI `route` script chose (before Queue()): why (reason), to
-    which focus team ("" = every agent), in which language, at which queue priority and why."""
-
-    reason: str
-    team: str = ""
-    language: str = ""
-    priority: int = 0
-    priority_reason: str = ""  # why moved up: vip | critical_ticket ("" = not moved up)
-
-
-@dataclass(frozen=True, slots=True)
-class CallRouted:
-    """From the FastAGI server, not from AMI: the caller's channel was routed."""
-
-    at: datetime
-    linkedid: str
-    route: CallRoute
-
-
 CallEvent = (
     CallerJoinedQueue
     | AgentRinging
@@ -335,7 +320,7 @@ CallEvent = (
     | CallbackRequested | CallbackDialed | CallOverflowed
 )
 AgentEvent = (AgentLoggedIn | AgentLoggedOut | AgentPaused | AgentUnpaused | AgentDeviceChanged
-              | QueueWrapUpTime | WrapUpDue)
+              | AgentPenaltyChanged | QueueWrapUpTime | WrapUpDue)
 SnapshotEvent = WaitingCallerSnapshot | MemberSnapshot | ActiveChannelSnapshot | ResyncCompleted
 ConnectionEvent = PbxConnected | PbxDisconnected
 DomainEvent = CallEvent | AgentEvent | SnapshotEvent | ConnectionEvent
@@ -392,6 +377,7 @@ class AgentSnapshot:
     # when Asterisk's wrap-up (the queue's wrapuptime after a call) ends; None when
     # not in wrap-up or its length is unknown
     wrapup_until: datetime | None = None
+    penalty: int | None = None  # its queue penalty, as Asterisk last said (None: not told)
 
 
 @dataclass(frozen=True, slots=True)

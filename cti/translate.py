@@ -151,7 +151,19 @@ def _hangup(m: Message, at: datetime) -> list[ev.DomainEvent]:
 def _member_added(m: Message, at: datetime) -> list[ev.DomainEvent]:
     return [ev.AgentLoggedIn(at=at, agent=m.get("Interface"), member_name=_text(m, "MemberName"),
                              queue=m.get("Queue"), paused=m.get("Paused") == "1",
-                             pause_reason=_text(m, "PausedReason"))]
+                             pause_reason=_text(m, "PausedReason"), penalty=_penalty(m))]
+
+
+def _penalty(m: Message) -> int | None:
+    """A member's Penalty (0..9999 as QueueAdd takes it); missing or garbage: None."""
+    raw = m.get("Penalty")
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 4 else None
+
+
+def _member_penalty(m: Message, at: datetime) -> list[ev.DomainEvent]:
+    penalty = _penalty(m)
+    return [] if penalty is None else [ev.AgentPenaltyChanged(at=at, agent=m.get("Interface"), queue=m.get("Queue"),
+                                                              penalty=penalty)]
 
 
 def _member_removed(m: Message, at: datetime) -> list[ev.DomainEvent]:
@@ -171,7 +183,7 @@ def _member_status(m: Message, at: datetime) -> list[ev.DomainEvent]:
         at=at, agent=m.get("Interface"), member_name=_text(m, "MemberName"), queue=m.get("Queue"),
         in_call=m.get("InCall") == "1", available=status in _DEVICE_AVAILABLE,
         registered=status not in _DEVICE_UNREGISTERED, paused=m.get("Paused") == "1",
-        pause_reason=_text(m, "PausedReason"), wrapup=False)]
+        pause_reason=_text(m, "PausedReason"), wrapup=False, penalty=_penalty(m))]
 
 
 def _queue_entry(m: Message, at: datetime) -> list[ev.DomainEvent]:
@@ -197,7 +209,7 @@ def _queue_member(m: Message, at: datetime) -> list[ev.DomainEvent]:
         queue=m.get("Queue"), in_call=m.get("InCall") == "1",
         available=status in _DEVICE_AVAILABLE, registered=status not in _DEVICE_UNREGISTERED,
         paused=m.get("Paused") == "1", pause_reason=_text(m, "PausedReason"),
-        last_call=_epoch(m, "LastCall"))]
+        last_call=_epoch(m, "LastCall"), penalty=_penalty(m))]
 
 
 def _channel(m: Message, at: datetime) -> list[ev.DomainEvent]:
@@ -220,7 +232,7 @@ _TABLE: dict[str, Callable[[Message, datetime], list[ev.DomainEvent]]] = {
     "QueueCallerLeave": _leave, "UserEvent": _user_event, "BlindTransfer": _transfer,
     "AttendedTransfer": _transfer, "Hangup": _hangup, "QueueMemberAdded": _member_added,
     "QueueMemberRemoved": _member_removed, "QueueMemberPause": _member_pause,
-    "QueueMemberStatus": _member_status, "QueueEntry": _queue_entry,
+    "QueueMemberStatus": _member_status, "QueueMemberPenalty": _member_penalty, "QueueEntry": _queue_entry,
     "QueueMember": _queue_member, "CoreShowChannel": _channel,
 }
 

@@ -22,8 +22,11 @@ English, the generalists who speak it (one penalty per agent cannot also pick
 "every team's English speakers": those ranges are not contiguous). After
 `OVERFLOW_SECONDS` the queue rule `hotline-overflow` (queuerules.conf) lifts
 both limits: nobody waits past the promise for a band that is all busy or
-logged out. Such callers who chose nothing, and contacts whose team is not a
-focus team, get no limits (every agent). The price of one queue: an agent has
+logged out. A known contact whose team is not a focus team is routed to the
+generalists who speak the contact's language the same way (Reason.GENERALISTS),
+when members of band 0 who speak it are logged in. Callers who chose nothing, and
+such contacts without a language or whose language no generalist speaks, get no
+limits (every agent). The price of one queue: an agent has
 one penalty, so an agent of several teams is routed as a member of the first of
 them in HOTLINE_FOCUS_TEAMS.
 
@@ -46,7 +49,8 @@ OVERFLOW_SECONDS = 20  # queuerules.conf [hotline-overflow]: limits lifted after
 
 class Reason(enum.StrEnum):
     TEAM = "team"  # known contact of a focus team
-    NO_TEAM = "no_team"  # known, but their team is not a focus team (or none)
+    NO_TEAM = "no_team"  # known, but their team is not a focus team (or none), language unknown
+    GENERALISTS = "generalists"  # known, no focus team: the generalists who speak their language
     AMBIGUOUS = "ambiguous"
     LANGUAGE = "language"  # not known as one contact, chose a language: the generalists who speak it
     UNKNOWN = "unknown"
@@ -126,7 +130,14 @@ def generalist_languages(agents: Iterable[tuple[Iterable[str], Iterable[str]]], 
     """The languages band 0 covers: those its agents (their teams, their languages) are
     reached for, read from the penalty they log in with (its last digit, as `_limits`
     reads it). A chosen language nobody there is reached for is not limited (decide)."""
-    band0 = {p for user_teams, languages in agents if (p := member_penalty(user_teams, languages, teams)) < BAND}
+    return languages_reached(member_penalty(user_teams, languages, teams) for user_teams, languages in agents)
+
+
+def languages_reached(penalties: Iterable[int]) -> frozenset[str]:
+    """The languages band 0 covers among queue members with these penalties (what the
+    FastAGI script reads from the members logged in: one whose penalty is 0, e.g. logged in
+    without hotline, is reached by no language's band)."""
+    band0 = {p for p in penalties if p < BAND}
     return frozenset(lang for lang in LANGUAGES if any(_reaches(_limits(0, lang), p) for p in band0))
 
 
@@ -154,6 +165,12 @@ def decide(facts: CallerFacts, teams: Sequence[str], open_now: bool = True,
         return Route(reason, language=language, priority=priority, priority_reason=bump)
     band = _band(facts.team, teams)
     if band is None:
+        # a known language: the generalists who speak it, as for a caller who chose it, but
+        # only when they are known to be there (else every agent, as before)
+        if facts.language in LANGUAGES and generalists is not None and language in generalists:
+            low, high = _limits(0, language)
+            return Route(Reason.GENERALISTS, language=language, priority=priority, priority_reason=bump,
+                         min_penalty=low, max_penalty=high)
         return Route(Reason.NO_TEAM, language=language, priority=priority, priority_reason=bump)
     low, high = _limits(band, language)
     return Route(Reason.TEAM, team=teams[band // BAND - 1], language=language, priority=priority,

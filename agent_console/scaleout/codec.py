@@ -24,7 +24,7 @@ from cti import events as ev
 from tickets.events import CallbacksWaiting, SurveyAnswered, TicketCreated, TicketUpdated
 from tickets.sites import DEFAULT_SITE
 
-VERSION = 2  # 2: event, state and announcement frames carry the site
+VERSION = 3  # 2: event, state and announcement frames carry the site; 3: an agent carries its queue penalty
 
 # What the bridge instance relays: everything the notifier, the live queue
 # projection, the hub and /healthz consume on a web-only instance.

@@ -630,6 +630,7 @@ window.HOTLINE_I18N = {
   "route.label": {"de": "Routing", "en": "Routing"},
   "route.team": {"de": "Fokusteam {team}", "en": "Focus team {team}"},
   "route.no_team": {"de": "bekannt, ohne Fokusteam: alle Agenten", "en": "known, no focus team: all agents"},
+  "route.generalists": {"de": "bekannt, ohne Fokusteam: Generalisten seiner Sprache", "en": "known, no focus team: generalists who speak the language"},
   "route.ambiguous": {"de": "Nummer passt zu mehreren Kontakten: alle Agenten", "en": "number matches several contacts: all agents"},
   "route.language": {"de": "Sprache vom Anrufer gewählt", "en": "language chosen by the caller"},
   "route.unknown": {"de": "unbekannter Anrufer: alle Agenten", "en": "unknown caller: all agents"},

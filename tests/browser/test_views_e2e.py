@@ -55,10 +55,12 @@ def seed(server: DemoServer) -> None:
     recorder = TicketService(s.desk.sessions, policy=s.desk.policy)
     start = datetime.now(UTC) - timedelta(hours=3)
     # the first call was routed to Erika's focus team, moved up for an open critical ticket
-    routed = ev.CallRoute("team", "Kommunen", "de", 10, "critical_ticket")
+    # and Jan's (no focus team, English) to the agents of no focus team who speak English
+    routes = (ev.CallRoute("team", "Kommunen", "de", 10, "critical_ticket"), None,
+              ev.CallRoute("generalists", "", "en", 0))
     for i, number in enumerate(("+4934125385588", "+4934125385588", "+4930901820")):
         for update in answered_call(number, agent="PJSIP/1001", entered_at=start + timedelta(minutes=20 * i),
-                                    wait=8 + 9 * i, talk=240 + 60 * i, route=routed if i == 0 else None):
+                                    wait=8 + 9 * i, talk=240 + 60 * i, route=routes[i]):
             recorder.handle(update)
     s.desk.create("Drucker im 2. OG druckt nicht", "anna", contact_id=erika, priority="high",
                   description="Papierstau, Fach 2 klemmt.")
@@ -165,7 +167,8 @@ def test_callbacks_are_shown_and_closed(demo: DemoServer, browser: Any) -> None:
         # which route each call took and why; a dash where hotline did not route it
         routes = page.locator("#log tbody tr td:nth-child(7)").all_inner_texts()
         routed = "Fokusteam Kommunen · Deutsch · offenes kritisches Ticket, vorgezogen"
-        assert sorted(routes) == sorted([NONE, NONE, routed])
+        generalists = "bekannt, ohne Fokusteam: Generalisten seiner Sprache · Englisch"
+        assert sorted(routes) == sorted([NONE, generalists, routed])
     finally:
         page.context.close()
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from agent_console.agi_routes import AgiService, Every, RouteScript
+from agent_console.agi_routes import AgiService, Every, RouteScript, members_generalists
 from cti import events as ev
 from cti.agi import AgiRequest
 from tests.db_fixture import db_sessions
@@ -101,3 +101,15 @@ def test_every_reads_again_only_when_its_value_is_old() -> None:
     assert (fresh(), fresh()) == (1, 1) and len(reads) == 1
     stale = Every(lambda: reads.append(1) or len(reads), seconds=-1)
     assert stale() < stale()
+
+
+def test_the_generalists_are_the_members_who_can_take_a_call_now() -> None:
+    """Band 0's languages from the penalties Asterisk reported; logged out, phone not
+    registered or no penalty told: not counted."""
+    def agent(n: int, penalty: int | None, state: ev.AgentState = ev.AgentState.AVAILABLE) -> ev.AgentSnapshot:
+        return ev.AgentSnapshot(f"PJSIP/{n}", str(n), state, "", NOW, ("hotline",), None, penalty=penalty)
+
+    assert members_generalists([agent(1, 1), agent(2, 3, ev.AgentState.ON_CALL)]) == {"de", "en"}
+    assert members_generalists([agent(1, 1), agent(2, 3, ev.AgentState.LOGGED_OUT)]) == {"de"}
+    assert members_generalists([agent(1, 1, ev.AgentState.PAUSED), agent(2, 3, ev.AgentState.UNAVAILABLE)]) == {"de"}
+    assert members_generalists([agent(1, None), agent(2, 0), agent(3, 22)]) == frozenset()

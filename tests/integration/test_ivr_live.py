@@ -38,6 +38,8 @@ SHARED = "+49 341 7300009"  # one number, two contacts (ambiguous): Sam has a ti
 QUIET = "+49 341 7300004"  # Quentin: known, no open ticket (until his survey call makes one)
 HASTY = "+49 341 7300005"  # Hanna: known, no open ticket, hangs up during the survey
 STRANGER = "+49 351 7399999"  # no contact has this number
+STILL_EN = "+44 20 7300006"  # Olivia Still: known, English, no open ticket, no focus team
+STILL_DE = "+49 341 7300007"  # Greta Still: known, German, no open ticket, no focus team
 
 
 def _contact(s: Any, org: Organisation, name: str, number: str, language: str = "de") -> Contact:
@@ -70,7 +72,9 @@ def ivr_db(module_database_url: str) -> tuple[str, dict[str, int]]:
         ids["shared"] = _ticket(s, _contact(s, org, "Sam Geteilt", SHARED), due)
         _contact(s, org, "Quentin Ruhig", QUIET)
         _contact(s, org, "Hanna Eilig", HASTY)
-        for name, endpoint, spoken in (("anna", "PJSIP/1001", "de"), ("bert", "PJSIP/1002", "en")):  # generalists()
+        _contact(s, org, "Olivia Still", STILL_EN, "en")
+        _contact(s, org, "Greta Still", STILL_DE)
+        for name, endpoint, spoken in (("anna", "PJSIP/1001", "de"), ("bert", "PJSIP/1002", "en")):
             s.add(User(username=name, password_hash="not-a-hash", role=Role.AGENT, endpoint=endpoint,
                        languages=spoken))
     return module_database_url, ids
@@ -240,24 +244,32 @@ def generalists(pbx: Pbx) -> Iterator[None]:
 def test_stranger_who_presses_2_reaches_only_the_english_speaking_agent(
         pbx: Pbx, ivr_db: tuple[str, dict[str, int]], hotline: Path) -> None:
     """As a known English contact reaches their team's English speakers: twice 2 (rrmemory
-    would ring the other agent next if the band did not hold), then 1 for the German one."""
+    would ring the other agent next if the band did not hold), then 1 for the German one.
+    Known contacts of no focus team go the same way by their stored language (reason
+    `generalists`): hotline reads the members' penalties from Asterisk (QueueMemberPenalty)."""
     url = ivr_db[0]
     with generalists(pbx), pbx.phone("1001", answer_after=0.5, hangup_after=1), \
             pbx.phone("1002", answer_after=0.5, hangup_after=1):
-        for keys, agent in (("2", "PJSIP/1002"), ("2", "PJSIP/1002"), ("1", "PJSIP/1001")):
-            call, linkedid = _call(pbx, STRANGER, keys, duration=25)
-            connect = pbx.tap.wait_for(lambda e, lid=linkedid: e["Event"] == "AgentConnect" and call_of(e) == lid,
-                                       timeout=40)
+        for number, keys, agent, reason, language in (
+                (STRANGER, "2", "PJSIP/1002", "language", "en"), (STRANGER, "2", "PJSIP/1002", "language", "en"),
+                (STRANGER, "1", "PJSIP/1001", "language", "de"), (STILL_EN, "", "PJSIP/1002", "generalists", "en"),
+                (STILL_EN, "", "PJSIP/1002", "generalists", "en"), (STILL_DE, "", "PJSIP/1001", "generalists", "de")):
+            call, linkedid = _call(pbx, number, keys, duration=25)
+            connect = pbx.tap.wait_for(_connected(linkedid), timeout=40)
             assert connect["Interface"] == agent
             called = {e["Interface"] for e in pbx.tap.of(linkedid, "AgentCalled")}
-            assert called == {agent}, (keys, called)
+            assert called == {agent}, (number, keys, called)
             _ended(pbx, call, linkedid)
             deadline = time.monotonic() + 20
             while (record := _record(url, linkedid)) is None or record.outcome is None:
                 assert time.monotonic() < deadline, "no call record"
                 time.sleep(0.1)
             assert (record.route_reason, record.route_team, record.route_language, record.agent) == (
-                "language", "", {"1": "de", "2": "en"}[keys], agent)
+                reason, "", language, agent)
+
+
+def _connected(linkedid: str) -> Callable[[Event], bool]:
+    return lambda e: e["Event"] == "AgentConnect" and call_of(e) == linkedid
 
 
 def test_keyed_ticket_is_read_only_to_its_own_contacts_number(

@@ -17,6 +17,7 @@ from tickets.routing import (
     decide,
     fallback_route,
     generalist_languages,
+    languages_reached,
     member_penalty,
     parse_teams,
 )
@@ -109,6 +110,33 @@ def test_a_chosen_language_reaches_exactly_the_generalists_who_speak_it() -> Non
             assert not route.min_penalty <= 0 <= route.max_penalty  # a member logged in without hotline
     unchosen = decide(CallerFacts("unknown", language="en"), TEAMS)
     assert unchosen.reason is Reason.UNKNOWN and unchosen.max_penalty is None  # no choice: every agent
+
+
+def test_a_known_contact_of_no_focus_team_reaches_the_generalists_who_speak_their_language() -> None:
+    """Limited only when such generalists are logged in; the overflow rule lifts it as for a team."""
+    english = CallerFacts("known", team="Schulen", language="en", vip=True)  # Schulen: no focus team here
+    route = decide(english, TEAMS, generalists={"de", "en"})
+    assert (route.reason, route.language, route.min_penalty, route.max_penalty) == (Reason.GENERALISTS, "en", 2, 3)
+    assert (route.priority, route.priority_reason) == (10, "vip")
+    assert dict(route.variables("hotline"))["HOTLINE_QUEUE_RULE"] == OVERFLOW_RULE
+    for spoken, reached in ((("en",), True), (("de", "en"), True), (("de",), False)):
+        assert (route.min_penalty <= member_penalty((), spoken, TEAMS) <= route.max_penalty) is reached
+    for generalists in ({"de"}, set(), None):  # nobody there speaks it, or not known: every agent
+        assert decide(english, TEAMS, generalists=generalists).reason is Reason.NO_TEAM
+    no_language = CallerFacts("known", team="", language="")
+    assert decide(no_language, TEAMS, generalists={"de", "en"}).reason is Reason.NO_TEAM
+
+
+def test_languages_reached_by_the_members_logged_in() -> None:
+    """From the penalties Asterisk reports: band 0's last digit (1 de, 2 both, 3 en); a
+    member at penalty 0 (logged in without hotline) or of a focus team counts for none."""
+    assert languages_reached([]) == frozenset()
+    assert languages_reached([0, 0]) == frozenset()
+    assert languages_reached([1]) == {"de"}
+    assert languages_reached([3, 21, 22]) == {"en"}
+    assert languages_reached([2]) == {"de", "en"}
+    assert languages_reached([1, 3]) == {"de", "en"}
+    assert languages_reached([11, 12, 13]) == frozenset()
 
 
 def test_focus_teams_setting() -> None:
