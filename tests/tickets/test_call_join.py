@@ -20,9 +20,9 @@ from cti import queue_log
 from cti.calls import CallRegistry
 from tests.db_fixture import Sessions, db_sessions
 from tests.factories import T0, new_linkedid
-from tests.tickets.test_report_agg import RULES, TZ, ZONE, same
+from tests.tickets.test_report_agg import RULES, ZONE, caught_up, same
 from tests.tickets.test_sites import old_url  # noqa: F401  (an empty SQLite file or PostgreSQL schema)
-from tickets import call_join, report_agg_read, report_agg_store
+from tickets import call_join, report_agg_read
 from tickets.calls_service import TicketService, recorded
 from tickets.desk import TicketDesk
 from tickets.migrate import upgrade
@@ -369,7 +369,7 @@ def test_the_reports_count_it_once_at_its_entry_site_and_the_aggregates_follow(s
 
     def by_site() -> dict[str, dict[str, object]]:
         raw = build(month, "site", load(sessions, month.start, month.end, rules.fcr.days), rules, as_of)
-        report_agg_store.catch_up(sessions, rules, TZ, as_of)
+        caught_up(sessions, as_of, rules)
         agg = report_agg_read.report(sessions, month, "site", rules, as_of)
         assert agg is not None
         same(agg, raw, "site")
@@ -451,7 +451,7 @@ def _site_a_month(sessions: Sessions) -> dict[str, object]:
     month, as_of = period("month", ZONE, anchor=date(2026, 11, 15)), datetime(2026, 12, 20, tzinfo=UTC)
     rules = replace(RULES, per_agent=True)
     raw = build(month, "site", load(sessions, month.start, month.end, rules.fcr.days), rules, as_of)
-    report_agg_store.catch_up(sessions, rules, TZ, as_of)
+    caught_up(sessions, as_of, rules)
     agg = report_agg_read.report(sessions, month, "site", rules, as_of)
     assert agg is not None
     same(agg, raw, "site")

@@ -92,24 +92,27 @@ def same(agg: Any, raw: Any, path: str = "") -> None:
 def reports_agree(sessions: sessionmaker[Session], p: Period, as_of: datetime) -> None:
     for group in ("", *GROUPS):
         raw = build(p, group, load(sessions, p.start, p.end, RULES.fcr.days), RULES, as_of)
-        report_agg_store.catch_up(sessions, RULES, TZ, as_of)
+        caught_up(sessions, as_of)
         agg = report_agg_read.report(sessions, p, group, RULES, as_of)
         assert agg is not None and agg["definitions"]["resolve_percentiles"] is not None
         same(agg, raw, group or "total")
 
 
-def caught_up(sessions: sessionmaker[Session], now: datetime) -> None:
-    """Catch up until no hour is dirty. catch_up returns 0 at once while another writer
-    holds the aggregates' lock (PostgreSQL: this session's schema is shared with earlier
-    tests, whose apps may run their minute's catch-up): then it is asked again."""
+def caught_up(sessions: sessionmaker[Session], now: datetime, rules: ReportRules = RULES) -> None:
+    """Catch up until the aggregates hold `rules` and no hour is dirty. catch_up returns 0 at
+    once while another writer holds the aggregates' lock (PostgreSQL: this session's schema
+    is shared with earlier tests, whose apps may run their minute's catch-up): then it is
+    asked again. Twice in fresh runs a single catch_up left a test reading stale figures."""
     deadline = time.monotonic() + 30
     while True:
-        while report_agg_store.catch_up(sessions, RULES, TZ, now):
+        while report_agg_store.catch_up(sessions, rules, TZ, now):
             pass
         with sessions() as s:
-            if not s.scalar(select(func.count()).select_from(ReportAggDirty)):
+            built = report_agg_store.meta(s)
+            if (built is not None and report_agg_store.rules_match(built, rules, TZ)
+                    and not s.scalar(select(func.count()).select_from(ReportAggDirty))):
                 return
-        assert time.monotonic() < deadline, "dirty hours stay: another aggregate writer holds the lock"
+        assert time.monotonic() < deadline, "not caught up: another aggregate writer holds the lock"
         time.sleep(0.05)
 
 

@@ -18,8 +18,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.db_fixture import db_sessions, wipe
-from tests.tickets.test_report_agg import RULES, TZ, ZONE, equal_tables, recomputed, same, stored
-from tickets import report_agg_read, report_agg_store
+from tests.tickets.test_report_agg import RULES, ZONE, caught_up, equal_tables, recomputed, same, stored
+from tickets import report_agg_read
 from tickets.models import CallRecord, Channel, Priority, Role, Ticket, TicketStatus, User
 from tickets.report_agg_models import LAYOUT, ReportAggMeta
 from tickets.report_build import build
@@ -88,7 +88,7 @@ def both(sessions: sessionmaker[Session], group: str, per_agent: bool) -> list[d
     """The report's rows by group value, from raw rows and from the aggregates (equal)."""
     rules = replace(RULES, per_agent=per_agent)
     raw = build(MONTH, group, load(sessions, MONTH.start, MONTH.end, rules.fcr.days), rules, AS_OF)
-    report_agg_store.catch_up(sessions, rules, TZ, AS_OF)
+    caught_up(sessions, AS_OF, rules)
     agg = report_agg_read.report(sessions, MONTH, group, rules, AS_OF)
     assert agg is not None
     same(agg, raw, group)
@@ -140,7 +140,7 @@ def test_aggregates_of_an_older_layout_are_rebuilt_not_read(sessions: sessionmak
     with sessions.begin() as s:  # as a hotline before the site and partner dims left them
         s.execute(update(ReportAggMeta).values(id=1))
     assert report_agg_read.report(sessions, MONTH, "site", RULES, AS_OF) is None  # raw rows, not zeros
-    report_agg_store.catch_up(sessions, RULES, TZ, AS_OF)  # rebuilds
+    caught_up(sessions, AS_OF)  # rebuilds
     with sessions() as s:
         assert [m.id for m in s.scalars(select(ReportAggMeta))] == [LAYOUT]
     for rows in both(sessions, "site", per_agent=True):
