@@ -8,7 +8,7 @@ the outcome is the same. Runs on SQLite, and on PostgreSQL with HOTLINE_TEST_DAT
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -18,7 +18,7 @@ from sqlalchemy import select, text
 from cti import events as ev
 from cti import queue_log
 from cti.calls import CallRegistry
-from tests.db_fixture import Sessions, db_sessions
+from tests.db_fixture import Sessions, db_sessions, wipe
 from tests.factories import T0, new_linkedid
 from tests.tickets.test_report_agg import RULES, ZONE, caught_up, same
 from tests.tickets.test_sites import old_url  # noqa: F401  (an empty SQLite file or PostgreSQL schema)
@@ -34,6 +34,16 @@ from tickets.sla import SlaPolicy
 
 NUMBER = "+4934125380001"
 A_WAIT, B_WAIT = 4, 3  # seconds in a's queue, then in b's until answered
+
+
+@pytest.fixture()
+def sessions(module_database_url: str) -> Iterator[Sessions]:
+    """A database of this module's own (tests/tickets/test_report_agg.py's `sessions` says
+    why: the reports here read the aggregates)."""
+    with db_sessions(module_database_url) as made:
+        wipe(made)
+        yield made
+        wipe(made)
 
 
 def _legs(la: str, lb: str, *, queued_at_a: bool = True,

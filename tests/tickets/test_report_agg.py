@@ -61,8 +61,10 @@ PERCENTILES = ("resolve_hours_median", "resolve_hours_p90", "median_hours", "p90
 
 
 @pytest.fixture()
-def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
-    with db_sessions(database_url) as made:
+def sessions(module_database_url: str) -> Iterator[sessionmaker[Session]]:
+    """A database (PostgreSQL: a schema) of this module's own: the session's shared one may
+    hold another suite's app whose minute's catch-up rewrites the aggregates meanwhile."""
+    with db_sessions(module_database_url) as made:
         wipe(made)
         yield made
         wipe(made)
@@ -291,12 +293,13 @@ def test_aggregates_equal_a_recomputation_after_a_random_mix(sessions: sessionma
 
 
 def test_history_import_updates_the_aggregates_and_rebuild_recomputes(sessions: sessionmaker[Session],
-                                                                       database_url: str, tmp_path: Path) -> None:
+                                                                       module_database_url: str,
+                                                                       tmp_path: Path) -> None:
     with sessions.begin() as s:  # built with the Settings defaults, which the commands use
         report_agg_store.rebuild(s, RULES, TZ, datetime.now(UTC))
     log = tmp_path / "queue_log"
     log.write_text(test_history_import.LOG)
-    out = test_history_import.run(["history", "import", "queue_log", str(log)], database_url)
+    out = test_history_import.run(["history", "import", "queue_log", str(log)], module_database_url)
     assert out.returncode == 0, out.stderr
     with sessions() as s:
         assert s.scalar(select(ReportAggDirty.hour).limit(1)) is None
@@ -305,7 +308,7 @@ def test_history_import_updates_the_aggregates_and_rebuild_recomputes(sessions: 
     equal_tables(stored(sessions)[0], recomputed(sessions, date(2026, 11, 1), date(2026, 12, 31))[0])
     with sessions.begin() as s:
         s.execute(delete(ReportAgg))  # lost: a rebuild brings them back
-    out = test_history_import.run(["reports", "rebuild"], database_url)
+    out = test_history_import.run(["reports", "rebuild"], module_database_url)
     assert out.returncode == 0 and "report aggregates rebuilt:" in out.stdout, out.stderr
     equal_tables(stored(sessions)[0], recomputed(sessions, date(2026, 11, 1), date(2026, 12, 31))[0])
 

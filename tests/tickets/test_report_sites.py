@@ -41,8 +41,9 @@ CALLS = [
 
 
 @pytest.fixture()
-def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
-    with db_sessions(database_url) as made:
+def sessions(module_database_url: str) -> Iterator[sessionmaker[Session]]:
+    """A database of this module's own (tests/tickets/test_report_agg.py's `sessions` says why)."""
+    with db_sessions(module_database_url) as made:
         wipe(made)
         seed(made)
         yield made
