@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 
 from sqlalchemy import (
-    BindParameter,
     ColumnElement,
     Engine,
     Executable,
@@ -26,7 +25,6 @@ from sqlalchemy import (
     literal,
     literal_column,
     null,
-    or_,
     select,
     union,
 )
@@ -39,10 +37,10 @@ _OPEN = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
 
 
 def caller_facts(engine: Engine, match: LookupResult,
-                 critical_organisations: Callable[[], Collection[int]] | None = None) -> CallerFacts:
-    """`critical_organisations`: the organisations with an open critical ticket (as
-    `critical_organisations()` below reads them, e.g. kept for a few seconds); without
-    it the statement itself asks, which costs one step per open critical ticket."""
+                 critical: Callable[[], Collection[int]] | None = None) -> CallerFacts:
+    """`critical`: the organisations with an open critical ticket (as
+    critical_organisations below reads them, e.g. kept for a few seconds); without it
+    they are read now."""
     if match.status is not MatchStatus.KNOWN:
         return CallerFacts(match.status.value)
     best = match.candidates[0]
@@ -53,18 +51,17 @@ def caller_facts(engine: Engine, match: LookupResult,
     if best.contact_id is not None:
         stmt, params = _BY_CONTACT, {"contact_id": best.contact_id}
     else:
-        stmt = (_ORGANISATION_ONLY if critical_organisations is not None else
-                _BY_ORGANISATION[engine.dialect.name == "sqlite"])
-        params = {"organisation_id": best.organisation_id}
+        stmt, params = _BY_ORGANISATION, {"organisation_id": best.organisation_id}
     with engine.connect() as conn:  # one statement, one round trip
         row = conn.execute(stmt, params).first()
     if row is None:  # deleted since the lookup
         return CallerFacts(MatchStatus.UNKNOWN.value)
-    c_team, c_lang, c_vip, o_team, o_lang, o_vip, critical = row
-    if critical is None and critical_organisations is not None:
-        critical = best.organisation_id in critical_organisations()
+    c_team, c_lang, c_vip, o_team, o_lang, o_vip, critical_open = row
+    if best.contact_id is None:
+        orgs = critical() if critical is not None else critical_organisations(engine)
+        critical_open = best.organisation_id in orgs
     return CallerFacts("known", team=c_team or o_team or "", language=c_lang or o_lang or "",
-                       vip=bool(c_vip or o_vip), critical_open=bool(critical))
+                       vip=bool(c_vip or o_vip), critical_open=bool(critical_open))
 
 
 def critical_organisations(engine: Engine) -> frozenset[int]:
@@ -84,32 +81,20 @@ def _critical(whose: ColumnElement[bool]) -> Exists:
     return exists().where(_CRITICAL_OPEN, whose)
 
 
-_ORGANISATION: BindParameter[int] = bindparam("organisation_id")
 # Built once, with bound parameters: building the expressions anew for every call cost
 # more CPU than running them (SQLAlchemy caches the compiled form of a statement it has seen).
 _BY_CONTACT = (select(Contact.team, Contact.language, Contact.vip, Organisation.team, Organisation.language,
                       Organisation.vip, _critical(Ticket.contact_id == bindparam("contact_id")))
                .select_from(Contact).outerjoin(Organisation, Organisation.id == Contact.organisation_id)
                .where(Contact.id == bindparam("contact_id")))
-# An organisation's number: from the open critical tickets (few), each one's contact's
-# organisation by primary key, or the ticket's own organisation (a mail from an address
-# no contact has). Starting from the organisation's contacts instead cost 5 ms (SQLite)
-# and 11 ms (PostgreSQL) per call at 20,000 contacts. PostgreSQL hashes a join (11 ms
-# again), so it gets the contact's organisation as a subquery per ticket; SQLite runs
-# the join from the tickets' side, twice as fast as the subquery (bench/bench_agi.py).
-_CONTACTS_ORGANISATION = select(Contact.organisation_id).where(Contact.id == Ticket.contact_id).scalar_subquery()
-_ORGANISATION_ONLY = (select(literal(""), literal(""), literal(False), Organisation.team, Organisation.language,
-                             Organisation.vip, null()).where(Organisation.id == _ORGANISATION))
+# An organisation's number: its team, language and VIP flag; whether it has an open
+# critical ticket comes from critical_organisations (starting from the organisation's
+# contacts instead cost 5 ms on SQLite and 11 ms on PostgreSQL per call at 20,000 contacts).
+_BY_ORGANISATION = (select(literal(""), literal(""), literal(False), Organisation.team, Organisation.language,
+                           Organisation.vip, null()).where(Organisation.id == bindparam("organisation_id")))
+# from the open critical tickets (few, ix_tickets_critical_open): each one's contact's
+# organisation, or the ticket's own (a mail from an address no contact has)
 _CRITICAL_ORGANISATIONS = union(
     select(Contact.organisation_id).select_from(Ticket).join(Contact, Contact.id == Ticket.contact_id)
     .where(_CRITICAL_OPEN),
     select(Ticket.organisation_id).where(_CRITICAL_OPEN, Ticket.organisation_id.is_not(None)))
-_BY_ORGANISATION = tuple(
-    select(literal(""), literal(""), literal(False), Organisation.team, Organisation.language, Organisation.vip,
-           critical).where(Organisation.id == _ORGANISATION)
-    for critical in (
-        _critical(or_(Ticket.organisation_id == _ORGANISATION, _CONTACTS_ORGANISATION == _ORGANISATION)),
-        exists(select(Ticket.id).outerjoin(Contact, Contact.id == Ticket.contact_id)
-               .where(_CRITICAL_OPEN, or_(Ticket.organisation_id == _ORGANISATION,
-                                          Contact.organisation_id == _ORGANISATION))),
-    ))

@@ -126,13 +126,6 @@ def _limits(band: int, language: str) -> tuple[int, int]:
     return (band + 2, band + 3) if language == "en" else (band + 1, band + 2)
 
 
-def generalist_languages(agents: Iterable[tuple[Iterable[str], Iterable[str]]], teams: Sequence[str]) -> frozenset[str]:
-    """The languages band 0 covers: those its agents (their teams, their languages) are
-    reached for, read from the penalty they log in with (its last digit, as `_limits`
-    reads it). A chosen language nobody there is reached for is not limited (decide)."""
-    return languages_reached(member_penalty(user_teams, languages, teams) for user_teams, languages in agents)
-
-
 def languages_reached(penalties: Iterable[int]) -> frozenset[str]:
     """The languages band 0 covers among queue members with these penalties (what the
     FastAGI script reads from the members logged in: one whose penalty is 0, e.g. logged in
