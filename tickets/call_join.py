@@ -146,15 +146,17 @@ def drop_callback(session: Session, origin: ev.Origin) -> None:
     item.first_call_at, item.last_call_at = first or item.first_call_at, last or item.last_call_at
 
 
-def join_answering(session: Session, entry_site: str, entry_linkedid: str, entry_wait: float | None) -> None:
+def join_answering(session: Session, entry_site: str, entry_linkedid: str,
+                   entry_wait: float | None) -> tuple[str, str] | None:
     """The entry bridge, after writing (and so locking) its leg: the answering leg, when
-    it is stored already, takes this wait into its total; the entry leg names it."""
+    it is stored already, takes this wait into its total (and stays locked); the entry leg
+    names it. The answering leg's (site, linkedid), None when it is not stored yet."""
     row = session.execute(
         select(CallRecord.linkedid, CallRecord.site, CallRecord.wait_seconds, CallRecord.entry_wait_seconds)
         .where(CallRecord.entry_site == entry_site, CallRecord.entry_linkedid == entry_linkedid)
         .order_by(CallRecord.id).limit(1).with_for_update()).first()
     if row is None:
-        return  # not written yet: the answering bridge reads this leg's wait when it does
+        return None  # not written yet: the answering bridge reads this leg's wait when it does
     linkedid, site, wait, stored_entry_wait = row
     values = rejoined(AnsweringLeg(linkedid, wait, stored_entry_wait), entry_wait)
     if (values["wait_seconds"], values["entry_wait_seconds"]) != (wait, stored_entry_wait):
@@ -163,3 +165,4 @@ def join_answering(session: Session, entry_site: str, entry_linkedid: str, entry
     session.execute(update(CallRecord).where(*_entry_row(entry_site, entry_linkedid))
                     .where(CallRecord.overflow_linkedid.is_(None))
                     .values(overflow_site=site, overflow_linkedid=linkedid))
+    return site, linkedid

@@ -106,7 +106,26 @@ class TicketService:
             call_join.mark_entry(session, (joined["entry_site"], joined["entry_linkedid"]), self.site, call.linkedid)
         elif call.overflow_site is not None or (call.outcome is not None and call.outcome.value in _UNANSWERED):
             # unanswered here: maybe an entry leg whose overflow this bridge missed (the other site knew)
-            call_join.join_answering(session, self.site, call.linkedid, call.wait_seconds)
+            answering = call_join.join_answering(session, self.site, call.linkedid, call.wait_seconds)
+            if answering is not None:
+                self._late_callback(session, answering)
+
+    def _late_callback(self, session: Session, leg: tuple[str, str]) -> None:
+        """The answering leg written before this entry leg: a caller who gave up there after
+        a wait too short for a callback had waited here too; with the total wait now known
+        the abandon may not be short (the decision `_ended` makes when the entry leg is first)."""
+        record = self._locked(session, *leg)
+        if record.outcome != ev.Outcome.ABANDONED.value or record.callback_id is not None:
+            return
+        if record.caller_number and (record.wait_seconds or 0.0) >= self.short_abandon_seconds:
+            called_at = record.entered_at or record.ended_at
+            if called_at is not None:
+                self._fold_callback(session, record, ev.Outcome.ABANDONED.value, called_at)
+
+    @staticmethod
+    def _locked(session: Session, site: str, linkedid: str) -> CallRecord:
+        return session.scalars(select(CallRecord).where(CallRecord.site == site, CallRecord.linkedid == linkedid)
+                               .with_for_update().execution_options(populate_existing=True)).one()
 
     def _upsert_record(self, session: Session, call: ev.CallSnapshot, **extra: Any) -> None:
         values = {**self._values(call), **extra}
@@ -159,8 +178,8 @@ class TicketService:
             self._join(session, call, joined)
             reason = self._callback_reason(call, joined.get("wait_seconds"))
             if reason and call.caller_number:
-                called_at = call.entered_at or call.ended_at or at
-                self._fold_callback(session, call, call.caller_number, reason, contact, called_at)
+                self._fold_callback(session, self._locked(session, self.site, call.linkedid), reason,
+                                    call.entered_at or call.ended_at or at)
 
     def _callback_reason(self, call: ev.CallSnapshot, total_wait: float | None = None) -> str | None:
         """abandoned | timeout | after_hours when the caller should be called back, else None.
@@ -175,10 +194,10 @@ class TicketService:
                 return None  # a short abandon: a misdial or an instant change of mind
         return call.outcome.value
 
-    def _fold_callback(self, session: Session, call: ev.CallSnapshot, number: str, reason: str,
-                       contact: int | None, called_at: datetime) -> None:
-        record = session.scalars(select(CallRecord).where(*self._record(call.linkedid))
-                                 .with_for_update()).one()
+    def _fold_callback(self, session: Session, record: CallRecord, reason: str, called_at: datetime) -> None:
+        """The record's call into the caller's open callback item (a new one when none is
+        recent), at the record's site."""
+        number, contact = record.caller_number, record.contact_id
         if record.callback_id is not None or record.overflow_site is not None:
             return  # already counted (a replayed ENDED), or another site took the call
         item = session.scalars(
@@ -189,9 +208,9 @@ class TicketService:
             .with_for_update()).first()
         if item is None:
             item = Callback(caller_number=number, caller_raw=record.caller_raw,
-                            caller_name=record.caller_name, contact_id=contact, queue=call.queue,
+                            caller_name=record.caller_name, contact_id=contact, queue=record.queue,
                             reason=reason, attempts=1, first_call_at=called_at, last_call_at=called_at,
-                            site=self.site)
+                            site=record.site)
             session.add(item)
             session.flush()
         else:

@@ -468,14 +468,38 @@ def _site_a_month(sessions: Sessions) -> dict[str, object]:
     return {r["group"]: r for r in agg["rows"]}["a"]
 
 
+def _overflowed_at_a(la: str, waited: int) -> list[ev.CallUpdated]:
+    """a's updates when its bridge saw the overflow (the live flow): `waited` s in a's
+    queue, then over the trunk to b (OVERFLOWED, then ENDED)."""
+    t = lambda s: T0 + timedelta(seconds=s)  # noqa: E731
+    return _recorded([ev.CallerJoinedQueue(t(0), la, la, "PJSIP/trunk-1", "hotline", NUMBER, "Ada", 1),
+                      ev.CallAbandoned(t(waited), la, "hotline", 1, 1, waited),
+                      ev.CallOverflowed(t(waited + 1), la, "b", "hotline", NUMBER, "Ada"),
+                      ev.CallEnded(t(90), la, 16)])
+
+
+SHORT_AT_B = {
+    "entry leg first": lambda la, lb: [("a", _given_up_at_a(la)), ("b", _given_up_at_b(la, lb, 3))],
+    "answering leg first, then a's abandon": lambda la, lb: [
+        ("b", _given_up_at_b(la, lb, 3)), ("a", _given_up_at_a(la)), ("a", _given_up_at_a(la))],
+    "answering leg first, then a's overflow": lambda la, lb: [
+        ("b", _given_up_at_b(la, lb, 3)), *(("a", u) for u in _overflowed_at_a(la, 40))],
+}
+
+
+@pytest.mark.parametrize("order", list(SHORT_AT_B))
 def test_a_short_abandon_at_the_answering_site_after_a_long_wait_at_the_entry_site_is_called_back(
-        sessions: Sessions) -> None:
+        sessions: Sessions, order: str) -> None:
     """40 s at a, then 3 s at b and the caller hung up: the wait that decides whether the
-    abandon was short (5 s) is the call's, 43 s across both sites, not b's 3 s."""
+    abandon was short (5 s) is the call's, 43 s across both sites, not b's 3 s. Written
+    answering leg first, b alone knows only its 3 s (no callback yet); a's leg brings the
+    40 s, and the callback is made then, at b, once (a's writes repeated or two of them)."""
     la, lb = new_linkedid("1796100000"), new_linkedid("1796200000")
     services = _services(sessions)
-    services["a"].handle(_given_up_at_a(la))
-    services["b"].handle(_given_up_at_b(la, lb, 3))
+    for n, (site, update) in enumerate(SHORT_AT_B[order](la, lb)):
+        services[site].handle(update)
+        if site == "b" and n == 0:
+            assert _callbacks(sessions) == []  # 3 s: a short abandon, as far as b knows
     with sessions() as s:
         items = s.scalars(select(Callback).where(Callback.caller_number == NUMBER)).all()
         record = s.scalars(select(CallRecord).where(CallRecord.site == "b", CallRecord.linkedid == lb)).one()
