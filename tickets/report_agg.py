@@ -160,33 +160,46 @@ Histogram = dict[int, Bin]
 HistKey = tuple[date, str, str, str, str, int]  # day, dim, value, level, priority, bin
 
 
-def _kth(hist: Mapping[int, Bin], k: int) -> float:
+@dataclass(frozen=True, slots=True)
+class Picked:
+    """The bins of a histogram a median and 90th percentile need, each with the count of
+    times in the bins before it (in bin order); `n` counts the whole histogram. From all
+    bins (`picked`) or only the few a database picked (tickets.report_agg_read)."""
+
+    n: int
+    cells: tuple[tuple[int, Bin], ...] = ()
+
+
+def _kth(p: Picked, k: int) -> float:
     """The k-th smallest time (1-based): exact when its bin holds one value or equal ones."""
-    before = 0
-    for b in sorted(hist):
-        cell = hist[b]
-        if before + cell.n >= k:
+    for before, cell in p.cells:
+        if before < k <= before + cell.n:
             if cell.n == 1:
                 return cell.total
             if cell.lo == cell.hi:
                 return cell.lo
             return cell.lo + (cell.hi - cell.lo) * (k - before - 1) / (cell.n - 1)
-        before += cell.n
     raise ValueError("k beyond the histogram")
 
 
-def median_hours(hist: Mapping[int, Bin]) -> float | None:
-    n = sum(c.n for c in hist.values())
-    if n == 0:
+def median_ks(n: int) -> tuple[int, int]:
+    """The ranks whose mean is the median of n times (the same twice when n is odd)."""
+    return (n + 1) // 2, n // 2 + 1
+
+
+def p90_k(n: int) -> int:
+    return max(1, math.ceil(0.9 * n))
+
+
+def median_hours(p: Picked) -> float | None:
+    if p.n == 0:
         return None
-    if n % 2:
-        return _kth(hist, (n + 1) // 2) / 3600
-    return (_kth(hist, n // 2) / 3600 + _kth(hist, n // 2 + 1) / 3600) / 2
+    lo, hi = median_ks(p.n)
+    return (_kth(p, lo) / 3600 + _kth(p, hi) / 3600) / 2
 
 
-def p90_hours(hist: Mapping[int, Bin]) -> float | None:
-    n = sum(c.n for c in hist.values())
-    return None if n == 0 else _kth(hist, max(1, math.ceil(0.9 * n))) / 3600
+def p90_hours(p: Picked) -> float | None:
+    return None if p.n == 0 else _kth(p, p90_k(p.n)) / 3600
 
 
 @dataclass
@@ -294,7 +307,7 @@ def call_figures(s: Sums, talk_with_wrapup: float) -> dict[str, Any]:
             "abandon_rate": ratio(s.abandoned - s.short_abandons, s.offered), "longest_wait_seconds": s.longest_wait}
 
 
-def ticket_figures(s: Sums, hist: Mapping[int, Bin], as_of: datetime) -> dict[str, Any]:
+def ticket_figures(s: Sums, hist: Picked, as_of: datetime) -> dict[str, Any]:
     """tickets.report_figures.ticket_figures from sums; open tickets are judged by `as_of`
     (the caller made sure none of them falls due inside these rows' open-due span)."""
     def ratio(num: float, den: float) -> float | None:

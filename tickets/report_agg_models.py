@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, Float, Integer, String
+from sqlalchemy import Date, Float, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tickets.models import Base, UtcDateTime
@@ -88,6 +88,20 @@ class ReportAggResolve(ResolveColumns, Base):
 
 class ReportAggMonthResolve(ResolveColumns, Base):
     __tablename__ = "report_agg_month_resolve"
+
+
+class ReportAggMonthBins(Base):
+    """A month's time-to-resolve histogram of one key packed into one value
+    (tickets.report_agg_pick): a long period's median and p90 read one row per group and
+    month, not one per bin. Written with the month's roll-up."""
+
+    __tablename__ = "report_agg_month_bins"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    dim: Mapped[str] = mapped_column(String(20), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200), primary_key=True)
+    level: Mapped[str] = mapped_column(String(4), primary_key=True)
+    priority: Mapped[str] = mapped_column(String(10), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class ReportAggMonths(Base):

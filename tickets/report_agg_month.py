@@ -5,7 +5,8 @@ Layer: storage (sync). Must not import agent_console.
 A month is rolled up once it has ended (its last local day is before today): its
 additive figures are SUMs, the longest wait and the open tickets' due span MAX/MIN,
 the histogram bins merge bin by bin (count and total summed, lo/hi min/max) - all
-in one INSERT ... SELECT per table. Only the agents who answered are merged in
+in one INSERT ... SELECT per table; then each key's merged histogram is packed into
+one row (report_agg_month_bins, what a long period's median and p90 read). Only the agents who answered are merged in
 Python (a union of up to four pseudonyms per row, "*" for five and more), for the
 rows none of whose days already had five. Re-aggregating a day drops its month's
 roll-up (and its line in report_agg_months), so a month is either rolled up from
@@ -37,18 +38,21 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from tickets.report_agg import ADDITIVE, ALL_AGENTS, merge_agents
+from tickets.report_agg import ADDITIVE, ALL_AGENTS, Bin, merge_agents
 from tickets.report_agg_models import (
     ReportAgg,
     ReportAggMonth,
+    ReportAggMonthBins,
     ReportAggMonthResolve,
     ReportAggMonths,
     ReportAggResolve,
 )
+from tickets.report_agg_pick import pack
 
 KEYS = ("dim", "value", "queue", "level", "priority")
 HIST_KEYS = ("dim", "value", "level", "priority", "bin")
-MONTH_TABLES = (ReportAggMonth, ReportAggMonthResolve, ReportAggMonths)
+MONTH_TABLES = (ReportAggMonth, ReportAggMonthResolve, ReportAggMonthBins, ReportAggMonths)
+PACK_KEYS = ("dim", "value", "level", "priority")
 
 
 def month_of(d: date) -> date:
@@ -94,6 +98,7 @@ def roll_up(conn: Connection, month: date) -> None:
                    func.max(r.hi))
             .where(r.day >= month, r.day < next_month(month)).group_by(*(getattr(r, k) for k in HIST_KEYS)))
     conn.execute(insert(ReportAggMonthResolve).from_select(["day", *HIST_KEYS, "n", "total", "lo", "hi"], hist))
+    _pack(conn, month)
     few: dict[tuple[Any, ...], str] = defaultdict(str)
     for row in conn.execute(select(*(getattr(t, k) for k in KEYS), t.agents).distinct()
                             .where(*in_month, t.agents.not_in(("", ALL_AGENTS)))):
@@ -105,6 +110,26 @@ def roll_up(conn: Connection, month: date) -> None:
                      [{**{f"k_{k}": v for k, v in zip(KEYS, key, strict=True)}, "agents": agents}
                       for key, agents in few.items()])
     conn.execute(insert(ReportAggMonths).values(day=month))
+
+
+def _pack(conn: Connection, month: date) -> None:
+    """Each key's histogram of the month just rolled up, packed into one row."""
+    mr = ReportAggMonthResolve
+    keys = [getattr(mr, k) for k in PACK_KEYS]
+    q = select(*keys, mr.bin, mr.n, mr.total, mr.lo, mr.hi).where(mr.day == month).order_by(*keys, mr.bin)
+    rows: list[dict[str, Any]] = []
+    key: tuple[Any, ...] | None = None
+    hist: dict[int, Bin] = {}
+    for r in conn.execute(q):
+        if tuple(r[:4]) != key:
+            if hist:
+                rows.append({"day": month, **dict(zip(PACK_KEYS, key or (), strict=True)), "data": pack(hist)})
+            key, hist = tuple(r[:4]), {}
+        hist[r[4]] = Bin(r[5], r[6], r[7], r[8])
+    if hist:
+        rows.append({"day": month, **dict(zip(PACK_KEYS, key or (), strict=True)), "data": pack(hist)})
+    for start in range(0, len(rows), 2000):
+        conn.execute(insert(ReportAggMonthBins), rows[start:start + 2000])
 
 
 def roll_up_ended(conn: Connection, today: date) -> int:
