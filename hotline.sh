@@ -56,7 +56,7 @@ PY
 }
 
 redis_up() {
-  # The scale-out tests (tests/console/redis/) need a real Redis;
+  # The scale-out tests (tests/console/redis/) and `up --sites N` need a real Redis;
   # use the local one when it answers, else install Debian's and start it on loopback.
   if .venv/bin/python - <<'PY'
 import socket, sys
@@ -82,6 +82,9 @@ case "${1:-}" in
     apt_install python3 mmdebstrap ca-certificates espeak-ng sox
     python_env "test"
     shift
+    if [[ " $* " == *" --sites "* || " $* " == *" --sites="* ]] && [ -z "${HOTLINE_REDIS_URL:-}" ]; then
+      redis_up  # several sites share their live state over one Redis
+    fi
     exec .venv/bin/hotline up "$@"
     ;;
   test)

@@ -32,6 +32,7 @@ from tickets.demo import DEMO_FOCUS_TEAMS
 DEMO_PHONES = ("1001", "1002", "1003")
 MAIL_LISTEN = "127.0.0.1:2525"
 MAIL_SINK = "127.0.0.1:2526"  # `hotline mail-sink`: the demo's callers' mails, as .eml files
+SITES_REDIS = "redis://127.0.0.1:6379/0"  # `--sites N` without HOTLINE_REDIS_URL: the local Redis
 
 
 def add_up_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -129,7 +130,29 @@ def _member_penalties(pbx: PrivateAsterisk, env: dict[str, str]) -> None:
             pbx.cli(f"queue set penalty {penalty} on {user.endpoint} in hotline")
 
 
+def sites_bus(sites: int) -> str | None:
+    """Several sites are one hotline only over one Redis: every site's bridge and page
+    shares its live state there (without it each page shows the other sites as down).
+    Sets HOTLINE_REDIS_URL for the servers (the local Redis unless set); the problem, or None."""
+    if sites < 2:
+        return None
+    import redis
+
+    url = os.environ.get("HOTLINE_REDIS_URL") or SITES_REDIS
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2).ping()
+    except (redis.RedisError, ValueError) as exc:
+        return (f"several sites share their live state over Redis, and none answers at {url} ({exc}); "
+                "start one (Debian: apt-get install redis-server) or set HOTLINE_REDIS_URL")
+    os.environ["HOTLINE_REDIS_URL"] = url
+    return None
+
+
 def run_up(args: argparse.Namespace) -> int:
+    problem = sites_bus(args.sites)
+    if problem:
+        print(f"hotline up: {problem}", file=sys.stderr)
+        return 1
     try:
         pbx, *others = (site_pbx(name, args.sites) for name in DEMO_SITES[: args.sites])
         for each in (pbx, *others):
