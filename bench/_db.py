@@ -11,6 +11,7 @@ how long it waited for one; the work itself is unchanged. Say so beside figures.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import os
 import sys
@@ -76,19 +77,25 @@ def databases(pg: str | None, name: str = "bench.db") -> Iterator[tuple[str, str
     with tempfile.TemporaryDirectory() as tmp:
         yield "sqlite", f"sqlite:///{Path(tmp) / name}"
     if pg:
-        with scratch_schema(pg, "hl_bench") as url:
-            if not _realtime:
-                yield "postgresql", url
-                return
-            stop = threading.Event()
-            watcher = threading.Thread(target=_raise_backends, args=(pg, stop), daemon=True)
-            watcher.start()
-            try:
-                yield "postgresql", make_url(url).update_query_dict({"application_name": APP_NAME}) \
-                    .render_as_string(hide_password=False)
-            finally:
-                stop.set()
-                watcher.join(5)
+        with scratch_schema(pg, "hl_bench") as url, raised(url) as served:
+            yield "postgresql", served
+
+
+@contextlib.contextmanager
+def raised(url: str) -> Iterator[str]:
+    """`url` as is; after `realtime()`, named so that its backends are raised to SCHED_FIFO
+    while the block runs."""
+    if not _realtime:
+        yield url
+        return
+    stop = threading.Event()
+    watcher = threading.Thread(target=_raise_backends, args=(url, stop), daemon=True)
+    watcher.start()
+    try:
+        yield make_url(url).update_query_dict({"application_name": APP_NAME}).render_as_string(hide_password=False)
+    finally:
+        stop.set()
+        watcher.join(5)
 
 
 def quantile_ms(values: list[float], q: float) -> float:

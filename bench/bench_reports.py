@@ -20,7 +20,9 @@ Then the cost of keeping the aggregates current: `--writes` call ends written th
 way tickets.calls_service writes them (insert-or-ignore, then UPDATE ... WHERE
 linkedid), with the marking hooks and without, alternately, ms per call (p50/p99),
 and the catch-up that re-aggregates the days they dirtied, per call.
-`--pg-keep URL` uses a PostgreSQL database kept between runs: filled only when empty,
+`--realtime` (root): this process and its PostgreSQL backends at SCHED_FIFO priority,
+so on a machine busy with other work the figures show the work, not the wait for a
+core (bench/_db.py). `--pg-keep URL` uses a PostgreSQL database kept between runs: filled only when empty,
 its aggregates rebuilt only when missing (a full-scale fill and build take hours on a
 loaded machine); `--fill-only` stops after the fill.
 """
@@ -49,7 +51,7 @@ from sqlalchemy import update  # noqa: E402
 from sqlalchemy.dialects import postgresql, sqlite  # noqa: E402
 from sqlalchemy.orm import sessionmaker  # noqa: E402
 
-from bench._db import batches  # noqa: E402
+from bench._db import batches, raised, realtime  # noqa: E402
 from tickets import report_agg_read, report_agg_store, report_data  # noqa: E402
 from tickets.db import make_engine, scratch_schema, session_factory  # noqa: E402
 from tickets.migrate import upgrade  # noqa: E402
@@ -272,6 +274,12 @@ def sqlite_url() -> Iterator[str]:
         yield url
 
 
+@contextlib.contextmanager
+def _scratch(pg: str) -> Iterator[str]:
+    with scratch_schema(pg, "bench_reports") as url, raised(url) as served:
+        yield served
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 = 450,000 calls and 600,000 tickets")
@@ -283,13 +291,17 @@ def main() -> int:
     parser.add_argument("--fill-only", action="store_true", help="with --pg-keep: fill it, time nothing")
     parser.add_argument("--raw", action="store_true", help="also time the reports from raw rows (slow)")
     parser.add_argument("--writes", type=int, default=300, help="call ends written for the write cost")
+    parser.add_argument("--realtime", action="store_true",
+                        help="run at SCHED_FIFO priority, with the PostgreSQL backends serving it (root; bench/_db.py)")
     args = parser.parse_args()
+    if args.realtime:
+        realtime()
     calls, tickets = int(450_000 * args.scale), int(600_000 * args.scale)
     targets: list[tuple[str, Any]] = [] if args.no_sqlite else [("sqlite", sqlite_url())]
     if args.pg:
-        targets.append(("postgresql", scratch_schema(args.pg, "bench_reports")))
+        targets.append(("postgresql", _scratch(args.pg)))
     if args.pg_keep:
-        targets.append(("postgresql", contextlib.nullcontext(args.pg_keep)))
+        targets.append(("postgresql", raised(args.pg_keep)))
     for name, opener in targets:
         with opener as url:
             if name == "postgresql":
