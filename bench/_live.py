@@ -38,7 +38,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -57,7 +57,7 @@ from agent_console.auth import COOKIE  # noqa: E402
 from hotline_cli import phones as sip_phones  # noqa: E402
 from hotline_cli.asterisk import AGENTS, PrivateAsterisk  # noqa: E402
 from tests.pbx_fixture import AmiTap, Pbx, free_tcp_port, start_pbx  # noqa: E402
-from tests.serve_process import serve  # noqa: E402
+from tests.serve_process import children, serve  # noqa: E402
 from tickets.db import make_engine, session_factory  # noqa: E402
 from tickets.migrate import upgrade  # noqa: E402
 from tickets.models import CallRecord, Role, Ticket  # noqa: E402
@@ -127,6 +127,17 @@ class ProcStats:
     def hwm_mb(self) -> float:
         return self.status_kb("VmHWM") / 1024
 
+    def children_cpu_seconds(self) -> float:
+        """CPU seconds of the processes it started and they started (hotline serve's writer
+        and escalation processes), those running now."""
+        total, todo = 0.0, children(self.pid)
+        while todo:
+            pid = todo.pop()
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                total += ProcStats(pid).cpu_seconds()
+                todo += children(pid)
+        return total
+
 
 # --- WebSocket clients -------------------------------------------------------------------
 
@@ -136,6 +147,7 @@ class Pop:
     linkedid: str
     endpoint: str
     t: float  # perf_counter at receipt
+    site: str = ""  # the frame's "site"
 
 
 @dataclass
@@ -163,7 +175,8 @@ class WsClient:
                 feed.messages += 1
                 msg = json.loads(raw)
                 if msg.get("type") == "call.ringing" and self.endpoint:
-                    feed.pops.append(Pop(msg["data"]["linkedid"], self.endpoint, now))
+                    data = msg["data"]
+                    feed.pops.append(Pop(data["linkedid"], self.endpoint, now, data.get("site", "")))
         except (websockets.ConnectionClosed, asyncio.CancelledError):
             pass
         if not self.closing:
@@ -269,6 +282,15 @@ class AgentPhone:
                 self.proc.wait()
 
 
+def wait_members_free(asterisk: PrivateAsterisk, count: int, timeout: float) -> None:
+    """Until `queue show hotline` lists `count` members as Not in use (reachable and free)."""
+    deadline = time.monotonic() + timeout
+    while (out := asterisk.cli("queue show hotline")).count("(Not in use)") < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"queue members not all free:\n{out[-3000:]}")
+        time.sleep(0.3)
+
+
 # --- callers ----------------------------------------------------------------------------
 
 
@@ -277,6 +299,23 @@ class SippRun:
     proc: subprocess.Popen[str]
     stat: Path | None
     output: str = ""
+
+    @classmethod
+    def of(cls, proc: subprocess.Popen[str]) -> SippRun:
+        """A SIPp process started by hotline_cli.phones.place_calls; its -trace_stat file is
+        named on its command line (as SIPp sees it, in the root) and written once it runs."""
+        args = [str(a) for a in proc.args] if isinstance(proc.args, list) else []
+        outer, inner = sip_phones._sipp_prefix()[1:]
+        stat = Path(args[args.index("-stf") + 1]) if "-stf" in args else None
+        return cls(proc, outer / stat.relative_to(inner) if stat else None)
+
+    def remove(self) -> None:
+        """The stat file and the caller scenario beside it (place_calls' caller-<tag>.xml)."""
+        if self.stat is not None:
+            for f in (self.stat, self.stat.with_name(self.stat.name.replace("stat-", "caller-", 1)
+                                                     .replace(".csv", ".xml"))):
+                with contextlib.suppress(OSError):
+                    f.unlink()
 
     def counts(self) -> dict[str, int]:
         """The last row of SIPp's -trace_stat file: OutgoingCall(C), SuccessfulCall(C), FailedCall(C)."""
@@ -288,6 +327,24 @@ class SippRun:
             return {k: int(row[k]) for k in ("OutgoingCall(C)", "SuccessfulCall(C)", "FailedCall(C)") if k in row}
         except (OSError, IndexError, ValueError):
             return {}
+
+
+def start_callers(number: str, name: str, sip_port: int, count: int, rate: float, patience: float) -> SippRun:
+    """SIPp: `count` calls into 5555 at `sip_port`, `rate`/s, from `number`; each caller hangs
+    up `patience` s after 5555 answered (queue wait + talk) unless Asterisk or the agent hung up first."""
+    proc = sip_phones.place_calls(number, name=name, sip_port=sip_port, count=count, rate=rate, duration=patience,
+                                  background=True)
+    assert isinstance(proc, subprocess.Popen)
+    return SippRun.of(proc)
+
+
+def stop_sipp(runs: Sequence[SippRun | None]) -> None:
+    """Kill the SIPp processes still running (an interrupted run) and reap them."""
+    for run in runs:
+        if run is not None and run.proc.poll() is None:
+            run.proc.kill()
+            with contextlib.suppress(Exception):
+                run.proc.communicate(timeout=5)
 
 
 # --- the rig -------------------------------------------------------------------------------
@@ -369,50 +426,24 @@ class LiveRig(Rig):
 
     def wait_members_free(self, timeout: float) -> None:
         """Until `queue show hotline` lists all ten members as Not in use (phones registered)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            out = self.asterisk.cli("queue show hotline")
-            if out.count("(Not in use)") >= len(AGENTS):
-                return
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"queue members not all free:\n{out}")
-            time.sleep(0.3)
+        wait_members_free(self.asterisk, len(AGENTS), timeout)
 
     def call(self, number: str, count: int, rate: float, patience: float) -> SippRun:
         """SIPp: `count` calls into 5555 at `rate`/s; each caller hangs up `patience` s after
         5555 answered (queue wait + talk) unless Asterisk or the agent hung up first."""
-        outer = sip_phones._sipp_prefix()[1]
-        before = set(outer.glob(f"stat-{os.getpid()}-*.csv"))
-        proc = sip_phones.place_calls(number, name="Bench Caller", sip_port=self.asterisk.config.sip_port,
-                                      count=count, rate=rate, duration=patience, background=True)
-        assert isinstance(proc, subprocess.Popen)
-        run = SippRun(proc, None)
+        run = start_callers(number, "Bench Caller", self.asterisk.config.sip_port, count, rate, patience)
         self.sipp.append(run)
-        for _ in range(50):  # SIPp creates its stat file at start
-            new = set(outer.glob(f"stat-{os.getpid()}-*.csv")) - before - {r.stat for r in self.sipp}
-            if new:
-                run.stat = max(new, key=lambda p: p.stat().st_mtime)
-                break
-            time.sleep(0.1)
         return run
 
     async def finish(self, run: SippRun) -> dict[str, int]:
         out, _ = await asyncio.to_thread(run.proc.communicate)
         run.output = out or ""
-        if run.stat is not None:
-            counts = run.counts()
-            for f in (run.stat, run.stat.with_name(run.stat.name.replace("stat-", "caller-").replace(".csv", ".xml"))):
-                with contextlib.suppress(OSError):
-                    f.unlink()
-            return counts
-        return {}
+        counts = run.counts()
+        run.remove()
+        return counts
 
     def _stop_sipp(self) -> None:
-        for run in self.sipp:
-            if run.proc.poll() is None:
-                run.proc.kill()
-                with contextlib.suppress(Exception):
-                    run.proc.communicate(timeout=5)
+        stop_sipp(self.sipp)
 
     def _stop_phones(self) -> None:
         for p in self.phones:
@@ -453,17 +484,18 @@ class LiveRig(Rig):
 # --- misc ----------------------------------------------------------------------------------
 
 
-def run_rig(log: Path, main: Coroutine[Any, Any, Any]) -> int:
+def run_rig(log: Path | Sequence[Path], main: Coroutine[Any, Any, Any]) -> int:
     """Run a live bench's `main` on a fresh loop: 130 on Ctrl-C or SIGTERM (see
-    sigterm_as_interrupt); on an error, the tail of hotline serve's log first."""
+    sigterm_as_interrupt); on an error, the tail of each hotline serve's log first."""
     try:
         result = asyncio.run(main)
     except KeyboardInterrupt:
         print("interrupted; stopping everything", file=sys.stderr)
         return 130
     except Exception:
-        tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
-        print(f"--- hotline serve log (tail) ---\n{tail}", file=sys.stderr)
+        for path in [log] if isinstance(log, Path) else log:
+            tail = path.read_text(errors="replace")[-3000:] if path.exists() else ""
+            print(f"--- {path.name} (tail) ---\n{tail}", file=sys.stderr)
         raise
     return result if isinstance(result, int) else 0
 
@@ -487,6 +519,7 @@ class Tally:
     pops: int = 0
     ours_ms: list[float] = field(default_factory=list)
     serve_cpu: float = 0.0
+    writer_cpu: float = 0.0  # serve's child processes (its writer, its escalation scan)
     serve_rss: float = 0.0
     ast_cpu: float = 0.0
 
