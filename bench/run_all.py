@@ -1,7 +1,7 @@
 """Every benchmark in one run, one after another, into bench/RESULTS.md.
 
 Run: .venv/bin/python bench/run_all.py [--pg URL] [--soak-minutes 10] [--load-rate 20] [--load-minutes 5]
-     [--target-minutes 1] [--quick]
+     [--target-minutes 1] [--sites-rate 20] [--sites-minutes 2] [--quick]
 
 Each benchmark prints its own table with what it is compared to (bench_ami puts
 our parser beside asterisk-ami and panoramisk on the same bytes; bench_e2e splits
@@ -81,6 +81,10 @@ def plan(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
           str(0.5 if q else args.load_minutes)]),
         (f"Sustained load at the target: 50 calls/s for {args.target_minutes:g} min, 200 agents (SIPp UAS)",
          ["bench_load.py", "--rate", "50", "--minutes", str(0.25 if q else args.target_minutes)]),
+        (f"Three sites: {args.sites_rate:g} calls/s each for {args.sites_minutes:g} min, 60 agents per site "
+         "(SIPp UAS), one web-only instance",
+         ["bench_sites.py", "--rate", str(2 if q else args.sites_rate), "--minutes",
+          str(0.5 if q else args.sites_minutes), "--pg", args.pg]),
     ]
 
 
@@ -92,6 +96,8 @@ def main() -> int:
     ap.add_argument("--load-minutes", type=float, default=5)
     ap.add_argument("--target-minutes", type=float, default=1,
                     help="minutes at 50 calls/s (the target rate; 5 for the full 15,000 calls)")
+    ap.add_argument("--sites-rate", type=float, default=20, help="calls/s at each of bench_sites' three sites")
+    ap.add_argument("--sites-minutes", type=float, default=2)
     ap.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test, not figures to quote")
     ap.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
     args = ap.parse_args()
