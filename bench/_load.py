@@ -16,8 +16,9 @@ steady rate, all from one number, each waiting up to --patience s after 5555 ans
 `Meter` reads one such Asterisk's tap, the agents' pops and the database per minute:
   offered    caller channels Asterisk created (Newchannel of PJSIP/trunk-*, Uniqueid=Linkedid)
   joined     QueueCallerJoin    answered  AgentConnect
-  tickets    tickets in the database created in that minute  records  call records with an
-             outcome whose call ended in that minute (database clock: ended_at)
+  tickets    tickets in the database created in that minute  records  call records that got
+             their outcome in that minute (records with an outcome now, minus a minute ago: a
+             record written late counts when it was written, as tickets do)
   pops       first call.ringing per (linkedid, agent) at these agents' clients
   ours p50/p99  AgentCalled (tap receipt) -> that agent's call.ringing (client receipt), ms
   serve CPU % of one core (its main process; + writer: its child processes), serve RSS MB,
@@ -65,7 +66,8 @@ from tickets.db import make_engine, session_factory
 from tickets.models import CallRecord, Ticket
 
 FIRST_AGENT = 2001
-SETTLE_TIMEOUT = 60.0
+SETTLE_QUIET = 60.0  # seconds without a new record after which what is missing counts as lost
+SETTLE_MOST = 600.0  # seconds the settling waits at the most, progress or not
 
 # the headers of the agent's replies to the INVITE (180, then 200)
 _ANSWER_HEADERS = """\
@@ -249,9 +251,9 @@ class Counts:
         with self.db() as s:
             return int(s.scalar(q if self.site is None else q.where(Ticket.site == self.site)) or 0)
 
-    def records_between(self, start: datetime, end: datetime) -> int:
-        q = select(func.count()).select_from(CallRecord).where(
-            CallRecord.outcome.is_not(None), CallRecord.ended_at >= start, CallRecord.ended_at < end)
+    def records(self) -> int:
+        """Call records with an outcome (the call has ended and is written)."""
+        q = select(func.count()).select_from(CallRecord).where(CallRecord.outcome.is_not(None))
         with self.db() as s:
             return int(s.scalar(q if self.site is None else q.where(CallRecord.site == self.site)) or 0)
 
@@ -316,6 +318,7 @@ class Meter:
         self.wrong_site_pops = 0  # pops whose frame names another site than this Asterisk's
         self.joined: set[str] = set()
         self.ours_ms: list[float] = []  # every pop's, over the run
+        self.records = counts.records()
         self.cpu, self.writer, self.ast = self._cpu()
         self.since, self.t = datetime.now(UTC), time.monotonic()
 
@@ -361,7 +364,8 @@ class Meter:
         self._pops(m)
         now, t = datetime.now(UTC), time.monotonic()
         m.tickets = await asyncio.to_thread(self.counts.tickets_between, self.since, now)
-        m.records = await asyncio.to_thread(self.counts.records_between, self.since, now)
+        records = await asyncio.to_thread(self.counts.records)
+        m.records, self.records = records - self.records, records
         cpu, writer, ast = self._cpu()
         span = t - self.t
         m.serve_cpu, m.writer_cpu, m.ast_cpu = (100 * (cpu - self.cpu) / span, 100 * (writer - self.writer) / span,
@@ -370,12 +374,12 @@ class Meter:
         self.cpu, self.writer, self.ast, self.since, self.t = cpu, writer, ast, now, t
         return m
 
-    async def settled(self) -> bool:
-        """Every call that joined so far has a record with an outcome."""
+    async def unrecorded(self) -> int:
+        """How many calls that joined so far have no record with an outcome yet."""
         self.joined |= {e.get("Linkedid", "") for e in self.pbx.tap.since(self.mark)
                         if e["Event"] == "QueueCallerJoin"}
         _, records, _ = await asyncio.to_thread(self.counts.per_call, self.joined)
-        return len(records) >= len(self.joined)
+        return len(self.joined - set(records))
 
     def totals(self, prefix: str = "") -> list[str]:
         """SIPp's own counts and, of the calls that joined, those without a record, a ticket
@@ -402,14 +406,23 @@ class Meter:
 
 
 async def settle(meters: list[Meter]) -> bool:
-    """Until every call that joined at any meter's Asterisk has a record with an outcome
-    (or SETTLE_TIMEOUT passed): what is missing then is lost, not late."""
-    deadline = time.monotonic() + SETTLE_TIMEOUT
-    while time.monotonic() < deadline:
-        if all([await m.settled() for m in meters]):
+    """Until every call that joined at any meter's Asterisk has a record with an outcome:
+    True. False once SETTLE_QUIET s passed without a new record (what is missing then is
+    lost, not late) or SETTLE_MOST s in all (still coming: late, perhaps lost)."""
+    start = progress = time.monotonic()
+    least: int | None = None
+    while True:
+        left = sum([await m.unrecorded() for m in meters])
+        now = time.monotonic()
+        if left == 0:
             return True
+        if least is None or left < least:
+            least, progress = left, now
+        if now - progress > SETTLE_QUIET or now - start > SETTLE_MOST:
+            print(f"not settled after {now - start:.0f} s: {left} call(s) without a record, the last new one "
+                  f"{now - progress:.0f} s ago", flush=True)
+            return False
         await asyncio.sleep(1)
-    return False
 
 
 MINUTE_HEADER = (f"{'min':>7} {'offered':>7} {'joined':>6} {'answered':>8} {'tickets':>7} {'records':>7} {'pops':>5} "

@@ -56,7 +56,7 @@ import secrets
 import sys
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -134,6 +134,7 @@ class SitesRig(Rig):
         self.args = args
         self.sites = [Site(args, i) for i in range(args.sites)]
         super().__init__("bench-sites")
+        self.log = self.tmp / "web.log"  # the web-only instance's
         self.prefix = f"hotline-bench-sites-{uuid.uuid4().hex[:8]}"
 
     def _start(self) -> None:
@@ -287,10 +288,13 @@ def board_read_ms(url: str) -> tuple[int, float]:
 
 
 def log_lines(path: Path) -> str:
-    text = path.read_text(errors="replace") if path.exists() else ""
-    lines = text.splitlines()
-    errors = sum(1 for line in lines if " ERROR " in line or line.startswith("Traceback"))
-    return f"{path.stem}: {errors} error, {sum('too slow' in line for line in lines)} 'too slow'"
+    """A serve log's warnings and errors by level and logger, its tracebacks and 'too slow' drops."""
+    lines = (path.read_text(errors="replace") if path.exists() else "").splitlines()
+    kinds = Counter(" ".join(w[2:4]).rstrip(":") for line in lines
+                    if len(w := line.split(maxsplit=4)) > 3 and w[2] in ("WARNING", "ERROR", "CRITICAL"))
+    shown = ", ".join(f"{kind} {n}" for kind, n in kinds.most_common(4)) or "no warnings"
+    return (f"{path.stem}: {shown}; {sum(line.startswith('Traceback') for line in lines)} tracebacks, "
+            f"{sum('too slow' in line for line in lines)} 'too slow'")
 
 
 def report(rig: SitesRig, meters: list[Meter], clients: list[WsClient], settled: bool) -> None:
@@ -310,7 +314,12 @@ def report(rig: SitesRig, meters: list[Meter], clients: list[WsClient], settled:
     peaks = ", ".join(f"{s.name} {s.stats.hwm_mb():.1f} MB" for s in rig.sites)
     print(f"settled: {settled}; RSS peak: bridges {peaks}, web-only {rig.web_stats.hwm_mb():.1f} MB; WebSocket "
           f"clients still open {sum(c.alive for c in clients)}/{len(clients)}")
-    print("serve logs: " + "; ".join(log_lines(p) for p in rig.logs))
+    if not settled:
+        print("not settled: the missing records and tickets above were not written when the bench stopped "
+              "waiting (lost if nothing came for 60 s, else late or lost: not told apart)")
+    print("serve logs:")
+    for path in rig.logs:
+        print(f"  {log_lines(path)}")
 
 
 def main() -> int:
