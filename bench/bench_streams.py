@@ -1,7 +1,8 @@
 """Three saturated AMI streams: three sites' bridges and one web-only instance on one database and one Redis.
 
-Run: .venv/bin/python bench/bench_streams.py [--events 200000] [--pg URL] [--quiet 30] [--settle 300]
-(`--pg ''`: one SQLite file instead, as when every site runs on one host; `--events 20000` is a quick run)
+Run: .venv/bin/python bench/bench_streams.py [--events 10000] [--pg URL] [--quiet 30] [--settle 300]
+     [--keep DIR]
+(`--pg ''`: one SQLite file instead, as when every site runs on one host; `--events 3000` is a smoke run)
 
 Issue 15's done-when: one virtual hotline across sites, "one instance following three saturated
 AMI streams (replayed, ~36k events/s each) with 0 events lost". What runs, all on loopback:
@@ -14,28 +15,34 @@ AMI streams (replayed, ~36k events/s each) with 0 events lost". What runs, all o
   * three bridges, `hotline serve` with HOTLINE_SITE a, b and c, each on one fake Asterisk (its
     queue_log an empty file of its own), and one web-only `hotline serve` (HOTLINE_SITE a, no AMI),
     all on one PostgreSQL scratch schema and one Redis (a channel prefix of this run's own);
-  * `redis-cli SUBSCRIBE` on the three sites' events channels into a file (what each bridge
-    published on the bus, read after the run) and a supervisor's WebSocket on the web instance.
-Printed per site:
-  * taken: the first byte written to the last byte read by the bridge (its socket's receive
-    queue empty, /proc/net/tcp), events/s over that time, and the share of it the fake server
-    waited for the socket: above 0 the replay outran the bridge (the stream was saturated);
-    relayed: when the bridge's last event went to Redis (its /healthz `events_relayed` stopped
-    moving), events/s up to then; AMI logins (1: no reconnect);
+  * `redis-cli SUBSCRIBE` on the three sites' events channels and the peers channel into a file
+    (what each bridge published on the bus, its announcements among it; read as it grows) and a
+    supervisor's WebSocket on the web instance.
+Printed per site (times in seconds from the first byte of the replay):
+  * taken: until the bridge had read the last byte (its socket's receive queue empty,
+    /proc/net/tcp), events/s over that time, and the share of it the fake server waited for the
+    socket: above 0 the replay outran the bridge's reader (the stream was saturated). The reader
+    only parses and queues (cti.connection), so this is not how fast the bridge works:
+    ended: until the site's last call of the replay had ended on the bus (the bridge had worked
+    through the events; to 0.2 s), events/s over that; done: until its call records,
+    tickets and the web instance's board were complete; AMI logins (1: the bridge never
+    reconnected); events its relay dropped; silent: the longest time no announcement of its
+    bridge came over Redis (every 5 s when all is well; a web instance shows the site down after 15);
   * calls: in the replay (the same bytes through cti.tracker, offline) / ended on the bus
     (CallUpdated "ended" frames the bridge published; seq gaps: frames its relay dropped) /
     call records of that site (and of them with the replay's outcome) / tickets (one per answered
     call) / the web instance: site a's calls as `call.ended` on the supervisor's WebSocket (a
     web-only instance follows its own site's calls; the others it follows as a queue picture), and
     for every site its board (GET /api/sites: today's finished calls, read from the database,
-    callers still waiting, up or down) and how often a site was shown down during the run;
+    callers still waiting, up or down) and how often a poll found a site shown down;
   * lost: a call of the replay that never reached that stage by the end of the settle time
     (everything arrived, or nothing moved for --quiet s, at most --settle s after the replay);
     duplicated: one that reached it twice;
-  * CPU (seconds and % of one core from the first byte to the end of the settle time) and peak
-    RSS of each bridge (serve and its writer process) and of the web instance; the load average
-    at start and end. All of it shares this machine's CPUs: compare with bench_ami's in-process
-    parser figure, which is what one bridge could do with a core of its own.
+  * CPU (seconds, and % of one core from the first byte to the end of the settle time) and peak
+    RSS of each bridge and of the web instance (serve, and its child processes: the writer's
+    among them); the rig's own CPU, how busy the machine was, the load average at start and end.
+    Everything shares this machine's CPUs: compare with bench_ami's in-process figure for parse +
+    translate + registry, which is what a bridge's own steps could do on a core of its own.
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import itertools
 import json
 import multiprocessing
 import os
@@ -68,7 +76,6 @@ from sqlalchemy import func, select
 from websockets.asyncio.client import ClientConnection
 
 from agent_console.auth import COOKIE
-from agent_console.scaleout import codec
 from agent_console.scaleout.link import Channels
 from bench._live import PASSWORD, ProcStats, Rig, connect_ws, login, machine, sigterm_as_interrupt
 from bench.bench_ami import chunks, corpus
@@ -320,6 +327,10 @@ class StreamsRig(Rig):
     def channel(self, site: str) -> str:
         return Channels.of(self.prefix, QUEUE, site).events
 
+    @property
+    def peers(self) -> str:
+        return Channels.of(self.prefix, QUEUE).peers
+
     def _start(self) -> None:
         if self.keep is not None:  # after everything stopped, before the folder goes
             self.stack.callback(shutil.copytree, self.tmp, self.keep, dirs_exist_ok=True)
@@ -349,11 +360,12 @@ class StreamsRig(Rig):
         return Instance(name, site, f"http://127.0.0.1:{port}", proc, log)
 
     def _tap(self) -> None:
-        """redis-cli on the sites' events channels (and the end marker's) into a file, in order."""
+        """redis-cli on the sites' events channels, the peers channel (and the end marker's) into a
+        file, in order."""
         out = self.tap_file.open("w")
         self.stack.callback(out.close)
         proc = subprocess.Popen(["redis-cli", "-u", REDIS_URL, "SUBSCRIBE", *map(self.channel, SITES),
-                                 self.tap_end], stdout=out, stderr=subprocess.STDOUT)
+                                 self.peers, self.tap_end], stdout=out, stderr=subprocess.STDOUT)
         self.helpers["bus tap"] = proc.pid
 
         def stop() -> None:
@@ -390,8 +402,6 @@ class StreamsRig(Rig):
 class SiteWatch:
     """What is polled of one site while the replay runs and settles."""
 
-    relayed: int = 0
-    relayed_at: float = 0.0  # monotonic: when `relayed` last moved
     dropped: int = 0  # events the bridge's relay dropped (Redis down) since the replay started
     dropped_before: int = 0
     backlog: int = 0
@@ -428,105 +438,163 @@ async def read_ws(conn: ClientConnection, feed: WebFeed) -> None:
         feed.closed = f"{type(exc).__name__}: {exc}"
 
 
-async def poll(rig: StreamsRig, http: httpx.AsyncClient, watch: dict[str, SiteWatch], replay: Replay) -> None:
-    """One round: each bridge's /healthz, the web instance's board, the database's counts."""
-    now = time.monotonic()
-    for site, bridge in rig.bridges.items():
-        r = await http.get(f"{bridge.base}/healthz", cookies={COOKIE: bridge.cookie})
-        health, w = r.json(), watch[site]
-        relayed = int(health["bus"].get("events_relayed", 0))
-        if relayed != w.relayed:
-            w.relayed, w.relayed_at = relayed, now
-        w.dropped = int(health["bus"].get("events_dropped", 0)) - w.dropped_before
-        w.backlog = int(health.get("db_backlog", 0))
-    r = await http.get(f"{rig.web.base}/api/sites", cookies={COOKIE: rig.web.cookie})
-    for row in r.json()["sites"] if r.status_code == 200 else []:
-        if row["site"] in watch:
-            watch[row["site"]].board = row
-            if row["state"] != "up":
-                watch[row["site"]].down[row["reason"] or "?"] += 1
-    records, tickets = await asyncio.to_thread(rig.counts)
-    for site, w in watch.items():
-        w.records, w.tickets = records.get(site, 0), tickets.get(site, 0)
-        if w.done_at is None and finished(w, replay):
-            w.done_at = now
+@dataclass
+class Watch:
+    """Everything the run is watched through: polled every POLL s while the replay runs and settles."""
+
+    rig: StreamsRig
+    http: httpx.AsyncClient
+    replay: Replay
+    tap: BusTap
+    feed: WebFeed
+    sites: dict[str, SiteWatch] = field(default_factory=lambda: {site: SiteWatch() for site in SITES})
+
+    async def poll(self) -> None:
+        """One round: each bridge's /healthz, the web instance's board, the database's counts, the tap."""
+        rig, now = self.rig, time.monotonic()
+        for site, bridge in rig.bridges.items():
+            health = (await self.http.get(f"{bridge.base}/healthz", cookies={COOKIE: bridge.cookie})).json()
+            w = self.sites[site]
+            w.dropped = int(health["bus"].get("events_dropped", 0)) - w.dropped_before
+            w.backlog = int(health.get("db_backlog", 0))
+        r = await self.http.get(f"{rig.web.base}/api/sites", cookies={COOKIE: rig.web.cookie})
+        for row in r.json()["sites"] if r.status_code == 200 else []:
+            if row["site"] in self.sites:
+                self.sites[row["site"]].board = row
+                if row["state"] != "up":
+                    self.sites[row["site"]].down[row["reason"] or "?"] += 1
+        records, tickets = await asyncio.to_thread(rig.counts)
+        for site, w in self.sites.items():
+            w.records, w.tickets = records.get(site, 0), tickets.get(site, 0)
+            if w.done_at is None and self.finished(w):
+                w.done_at = now
+
+    def started(self) -> None:
+        """The replay starts now: what the relays dropped before does not count."""
+        for w in self.sites.values():
+            w.dropped_before, w.dropped = w.dropped, 0
+
+    def finished(self, w: SiteWatch) -> bool:
+        """The site's records, tickets and the web board's figures are all there, nobody waits."""
+        calls, today = len(self.replay.outcomes), w.board.get("today", {})
+        return (w.records >= calls and w.tickets >= len(self.replay.answered) and w.backlog == 0
+                and today.get("offered", 0) + today.get("after_hours", 0) >= calls
+                and w.board.get("waiting_count", 1) == 0)
+
+    def everything(self) -> bool:
+        return (all(self.finished(w) for w in self.sites.values())
+                and all(b.all_ended_at is not None for b in self.tap.sites.values())
+                and len(self.feed.ended) >= len(self.replay.outcomes))
+
+    def progress(self) -> tuple[object, ...]:
+        """What changes while calls still arrive anywhere (not the periodic frames and pushes)."""
+        return (len(self.feed.ended), *(len(b.ended) for b in self.tap.sites.values()),
+                *((w.records, w.tickets, w.backlog, json.dumps(w.board.get("today"))) for w in self.sites.values()))
+
+    async def settle(self, quiet: float, most: float) -> tuple[float, str]:
+        """Poll until everything arrived, nothing moved for `quiet` s, or `most` s passed;
+        (the monotonic time it ended, why)."""
+        start = last_move = time.monotonic()
+        seen: tuple[object, ...] = ()
+        while True:
+            await self.poll()
+            now = time.monotonic()
+            if self.everything():
+                return now, "everything arrived"
+            if (state := self.progress()) != seen:
+                seen, last_move = state, now
+            if now - last_move > quiet:
+                return now, f"nothing moved for {quiet:g} s"
+            if now - start > most:
+                return now, f"--settle {most:g} s passed"
+            await asyncio.sleep(POLL)
 
 
-def finished(w: SiteWatch, replay: Replay) -> bool:
-    today = w.board.get("today", {})
-    return (w.records >= len(replay.outcomes) and w.tickets >= len(replay.answered) and w.backlog == 0
-            and today.get("offered", 0) + today.get("after_hours", 0) >= len(replay.outcomes)
-            and w.board.get("waiting_count", 1) == 0)
-
-
-def progress(watch: dict[str, SiteWatch], feed: WebFeed) -> tuple[object, ...]:
-    return (feed.messages, *((w.relayed, w.records, w.tickets, w.backlog, json.dumps(w.board.get("today")))
-                             for w in watch.values()))
-
-
-async def settle(rig: StreamsRig, http: httpx.AsyncClient, watch: dict[str, SiteWatch], feed: WebFeed,
-                 replay: Replay, args: argparse.Namespace) -> tuple[float, str]:
-    """Poll until every site has everything, nothing moved for --quiet s, or --settle s passed;
-    (the monotonic time it ended, why)."""
-    start = last_move = time.monotonic()
-    seen: tuple[object, ...] = ()
-    while True:
-        await poll(rig, http, watch, replay)
-        now = time.monotonic()
-        if all(finished(w, replay) for w in watch.values()) and sum(feed.ended.values()) >= len(replay.outcomes):
-            return now, "everything arrived"
-        if (state := progress(watch, feed)) != seen:
-            seen, last_move = state, now
-        if now - last_move > args.quiet:
-            return now, f"nothing moved for {args.quiet:g} s"
-        if now - start > args.settle:
-            return now, f"--settle {args.settle:g} s passed"
-        await asyncio.sleep(POLL)
-
-
-# --- the bus tap, read after the run ---------------------------------------------------------------
+# --- the bus tap: redis-cli's file, read as it grows ---------------------------------------------
 
 
 @dataclass
 class BusSite:
+    """One site's events channel as the tap saw it."""
+
     frames: int = 0
-    gaps: int = 0  # seq numbers a bridge instance skipped (frames its relay dropped)
-    ended: Counter[str] = field(default_factory=Counter)
-    tickets: Counter[str] = field(default_factory=Counter)
+    ended: Counter[str] = field(default_factory=Counter)  # CallUpdated "ended" per linkedid
+    tickets: Counter[str] = field(default_factory=Counter)  # TicketCreated per linkedid
+    seqs: dict[str, set[int]] = field(default_factory=dict)  # bridge instance -> the seq numbers seen
+    all_ended_at: float | None = None  # monotonic (when read): every call of the replay had ended
+    announced: list[float] = field(default_factory=list)  # monotonic (when read): its bridge's announcements
+
+    def silence(self, since: float, until: float) -> float:
+        """The longest time between `since` and `until` without an announcement of the site's bridge
+        on Redis (a web instance shows the site down after 15 s of it)."""
+        times = [since, *(t for t in self.announced if since < t < until), until]
+        return max(b - a for a, b in itertools.pairwise(times))
+
+    @property
+    def gaps(self) -> int:
+        """Seq numbers a bridge instance skipped: frames its relay dropped."""
+        return sum(max(n) - min(n) + 1 - len(n) for n in self.seqs.values())
 
 
 SEQ = re.compile(r'"origin":"(\w+)","seq":(\d+)')
 
 
-def read_tap(path: Path, channels: dict[str, str]) -> dict[str, BusSite]:
-    """redis-cli's output (lines: message, channel, payload) -> per site what went over the bus."""
-    out = {site: BusSite() for site in channels.values()}
-    seqs: dict[tuple[str, str], set[int]] = {}
-    with path.open(encoding="utf-8", errors="replace") as f:
-        lines = (line.rstrip("\n") for line in f)
-        for kind in lines:
-            channel, payload = next(lines, ""), next(lines, "")
-            site = channels.get(channel)
-            if kind != "message" or site is None:
-                continue
-            bus = out[site]
-            bus.frames += 1
-            if m := SEQ.search(payload):
-                seqs.setdefault((site, m[1]), set()).add(int(m[2]))
-            if '"change":"ended"' in payload or '"TicketCreated"' in payload:
-                message = codec.decode(payload)
-                event = message.event if isinstance(message, codec.EventMessage) else None
-                if isinstance(event, ev.CallUpdated) and event.change == ev.CallChange.ENDED:
-                    bus.ended[event.call.linkedid] += 1
-                elif event is not None and type(event).__name__ == "TicketCreated":
-                    bus.tickets[getattr(event, "linkedid", "")] += 1
-    for (site, _), numbers in seqs.items():
-        out[site].gaps += max(numbers) - min(numbers) + 1 - len(numbers)
-    return out
+class BusTap:
+    """redis-cli's output (lines: message, channel, payload), read on from where it was left; the
+    time a site's last call ended is known to the interval it is read at."""
+
+    def __init__(self, path: Path, channels: dict[str, str], peers: str, calls: set[str]) -> None:
+        self.file = path.open(encoding="utf-8", errors="replace")
+        self.channels, self.peers, self.calls = channels, peers, calls
+        self.sites = {site: BusSite() for site in channels.values()}
+        self._lines: list[str] = []
+        self._partial = ""
+
+    def read(self, now: float) -> None:
+        text = self._partial + self.file.read()
+        *complete, self._partial = text.split("\n")
+        self._lines += complete
+        whole = len(self._lines) - len(self._lines) % 3
+        for i in range(0, whole, 3):
+            kind, channel, payload = self._lines[i:i + 3]
+            site = self.channels.get(channel)
+            if kind == "message" and site is not None:
+                self._frame(self.sites[site], payload)
+            elif kind == "message" and channel == self.peers and '"BridgeAnnouncement"' in payload:
+                site = json.loads(payload)["fields"]["site"]
+                if site in self.sites:
+                    self.sites[site].announced.append(now)
+        del self._lines[:whole]
+        for bus in self.sites.values():
+            if bus.all_ended_at is None and self.calls <= bus.ended.keys():
+                bus.all_ended_at = now
+
+    @staticmethod
+    def _frame(bus: BusSite, payload: str) -> None:
+        bus.frames += 1
+        if m := SEQ.search(payload):
+            bus.seqs.setdefault(m[1], set()).add(int(m[2]))
+        if '"change":"ended"' not in payload and '"TicketCreated"' not in payload:
+            return
+        event = json.loads(payload)["fields"]["event"]  # json, not codec.decode: this must keep up
+        fields = event["fields"]
+        if event["type"] == "CallUpdated" and fields["change"] == "ended":
+            bus.ended[fields["call"]["fields"]["linkedid"]] += 1
+        elif event["type"] == "TicketCreated":
+            bus.tickets[fields["linkedid"]] += 1
+
+    async def follow(self, every: float = 0.2) -> None:
+        """Read on every `every` s (a task of its own: the polls of busy instances take longer)."""
+        while True:
+            self.read(time.monotonic())
+            await asyncio.sleep(every)
+
+    def close(self) -> None:
+        self.file.close()
 
 
-async def wait_tap(rig: StreamsRig) -> None:
-    """The end marker through Redis into the tap's file: every frame before it is in the file."""
+async def tap_to_end(rig: StreamsRig, tap: BusTap) -> None:
+    """The end marker through Redis into the tap's file, and everything before it read."""
     import redis.asyncio as aioredis
 
     client = aioredis.Redis.from_url(REDIS_URL)
@@ -539,6 +607,7 @@ async def wait_tap(rig: StreamsRig) -> None:
         if time.monotonic() > deadline:
             raise RuntimeError("the bus tap never got the end marker")
         await asyncio.sleep(0.2)
+    tap.read(time.monotonic())
 
 
 # --- the report ------------------------------------------------------------------------------------
@@ -572,9 +641,7 @@ class Run:
     replay: Replay
     taken: dict[str, Taken]
     logins: dict[str, int]  # each bridge's AMI logins during the whole run (1: it never reconnected)
-    watch: dict[str, SiteWatch]
-    feed: WebFeed
-    bus: dict[str, BusSite]
+    watch: Watch
     settled: tuple[float, str]
     cpu: dict[str, Cpu]
     helpers: dict[str, float]  # CPU seconds of the rig's own processes over the run
@@ -582,45 +649,24 @@ class Run:
 
 
 def report(rig: StreamsRig, run: Run) -> int:
-    replay, first = run.replay, min(t.first for t in run.taken.values())
+    replay, watch, first = run.replay, run.watch, min(t.first for t in run.taken.values())
     ends, why = run.settled
     calls, answered = set(replay.outcomes), replay.answered
-    records, tickets = rig.rows()
     print(f"\nreplay per site: {replay.events:,} events, {len(replay.data) / 1e6:.1f} MB, {len(calls):,} calls "
           f"({dict(Counter(replay.outcomes.values()))}), {len(answered):,} answered (a ticket each)")
-    print(f"\n{'site':4} {'taken s':>8} {'ev/s':>8} {'socket full':>11} {'relayed s':>9} {'ev/s':>8} {'done s':>7}"
-          f" {'AMI logins':>10}  relay dropped   (seconds from the first byte)")
+    print(f"\n{'site':4} {'taken s':>8} {'ev/s':>8} {'socket full':>11} {'ended s':>8} {'ev/s':>8} {'done s':>7}"
+          f" {'AMI logins':>10} {'relay dropped':>13} {'silent s':>8}   (seconds from the first byte)")
     for site, t in run.taken.items():
-        w = run.watch[site]
-        took, relayed = t.taken - t.first, w.relayed_at - t.first
-        done = f"{w.done_at - t.first:7.1f}" if w.done_at is not None else f"{'never':>7}"
-        taken = (f"{took:8.2f} {replay.events / took:8,.0f} {t.waited / max(t.handed - t.first, 1e-9):10.0%}"
-                 if not t.cut else f"cut after {t.written / 1e6:.1f} of {len(replay.data) / 1e6:.1f} MB".rjust(28))
-        print(f"{site:4} {taken} {relayed:9.2f} {replay.events / relayed:8,.0f} {done} {run.logins[site]:10d}  "
-              f"{w.dropped}")
-    print(f"all three streams: {3 * replay.events / (max(t.taken for t in run.taken.values()) - first):,.0f} events/s "
-          f"taken together; settled {ends - first:.1f} s after the first byte ({why})")
+        print(f"{site:4} {taken_columns(t, replay)} {ended_columns(watch.tap.sites[site], first, replay)} "
+              f"{since(watch.sites[site].done_at, first):>7} {run.logins[site]:10d} {watch.sites[site].dropped:6d}"
+              f" {watch.tap.sites[site].silence(first, ends):8.1f}")
+    print(f"all three streams taken: {3 * replay.events / (max(t.taken for t in run.taken.values()) - first):,.0f} "
+          f"events/s together; settled {ends - first:.1f} s after the first byte ({why})")
     print(f"\ncalls per site (got, lost = in the replay but not there, dup = there twice); replay {len(calls):,} "
           f"calls, {len(answered):,} answered")
+    records, tickets = rig.rows()
     for site in SITES:
-        bus, w = run.bus[site], run.watch[site]
-        rec = Counter(lid for s, lid, outcome in records if s == site and outcome)
-        right = sum(1 for s, lid, outcome in records if s == site and replay.outcomes.get(lid) == outcome)
-        tix = Counter(lid or "" for s, lid in tickets if s == site)
-        print(f"  {site}: ended on the bus   {lost_dup(calls, bus.ended)}   ({bus.frames:,} frames, seq gaps "
-              f"{bus.gaps})")
-        print(f"     call records      {lost_dup(calls, rec)}   (with the replay's outcome {right:,})")
-        print(f"     tickets           {lost_dup(answered, tix)}   (ticket.created on the bus "
-              f"{sum(bus.tickets.values()):,})")
-        today = w.board.get("today", {})
-        shown = today.get("offered", 0) + today.get("after_hours", 0)
-        print(f"     web board         {shown:6d} finished today, waiting {w.board.get('waiting_count', '?')}, "
-              f"state {w.board.get('state', '?')}; shown down in {sum(w.down.values())} of the polls "
-              f"{dict(w.down) or ''}")
-        if site == WEB_SITE:
-            ended = Counter({lid: n for (s, lid), n in run.feed.ended.items() if s == site})
-            print(f"     web call.ended    {lost_dup(calls, ended)}   (supervisor WebSocket, {run.feed.messages:,} "
-                  f"messages{'; closed: ' + run.feed.closed if run.feed.closed else ''})")
+        print_site(site, run, records, tickets)
     print(f"\n{'instance':9} {'CPU s':>7} {'% core':>7} {'serve':>7} {'others':>7}  {'RSS MB':>8} {'others':>8}"
           f"  log warnings/errors   (others: serve's child processes, the writer's among them; RSS at peak)")
     for inst in rig.instances:
@@ -631,10 +677,52 @@ def report(rig: StreamsRig, run: Run) -> int:
     for inst in rig.instances:
         for line in inst.warnings():
             print(f"  {inst.name}: {line}")
-    ami = sum(b.log_lines("AMI ") for b in rig.bridges.values())
     print(f"web instance: 'missed ... event(s)' lines {rig.web.log_lines('missed')}, Redis link lost "
-          f"{rig.web.log_lines('lost (')}; bridges' AMI warnings {ami}")
+          f"{rig.web.log_lines('lost (')}")
     return 0
+
+
+def since(at: float | None, first: float) -> str:
+    return "never" if at is None else f"{at - first:.1f}"
+
+
+def taken_columns(t: Taken, replay: Replay) -> str:
+    """taken s, ev/s, socket full; or where the bridge dropped the connection."""
+    if t.cut:
+        return f"cut after {t.written / 1e6:.1f} of {len(replay.data) / 1e6:.1f} MB".rjust(29)
+    took = t.taken - t.first
+    return f"{took:8.2f} {replay.events / took:8,.0f} {t.waited / max(t.handed - t.first, 1e-9):10.0%}"
+
+
+def ended_columns(bus: BusSite, first: float, replay: Replay) -> str:
+    """When the site's last call of the replay had ended on the bus, and the events/s up to then."""
+    if bus.all_ended_at is None:
+        return f"{'never':>8} {'':>8}"
+    took = bus.all_ended_at - first
+    return f"{took:8.1f} {replay.events / took:8,.0f}"
+
+
+def print_site(site: str, run: Run, records: list[tuple[str, str, str | None]],
+               tickets: list[tuple[str, str | None]]) -> None:
+    replay, watch = run.replay, run.watch
+    calls, answered = set(replay.outcomes), replay.answered
+    bus, w = watch.tap.sites[site], watch.sites[site]
+    rec = Counter(lid for s, lid, outcome in records if s == site and outcome)
+    right = sum(1 for s, lid, outcome in records if s == site and replay.outcomes.get(lid) == outcome)
+    tix = Counter(lid or "" for s, lid in tickets if s == site)
+    print(f"  {site}: ended on the bus   {lost_dup(calls, bus.ended)}   ({bus.frames:,} frames, seq gaps {bus.gaps})")
+    print(f"     call records      {lost_dup(calls, rec)}   (with the replay's outcome {right:,})")
+    print(f"     tickets           {lost_dup(answered, tix)}   (ticket.created on the bus "
+          f"{sum(bus.tickets.values()):,})")
+    today = w.board.get("today", {})
+    shown = today.get("offered", 0) + today.get("after_hours", 0)
+    print(f"     web board         {shown:6d} finished today, waiting {w.board.get('waiting_count', '?')}, "
+          f"state {w.board.get('state', '?')}; shown down in {sum(w.down.values())} of the polls "
+          f"{dict(w.down) or ''}")
+    if site == WEB_SITE:
+        ended = Counter({lid: n for (s, lid), n in watch.feed.ended.items() if s == site})
+        print(f"     web call.ended    {lost_dup(calls, ended)}   (supervisor WebSocket, {watch.feed.messages:,} "
+              f"messages{'; closed: ' + watch.feed.closed if watch.feed.closed else ''})")
 
 
 # --- the run ----------------------------------------------------------------------------------------
@@ -685,16 +773,17 @@ class Cpu:
 
 
 async def run(rig: StreamsRig, fake: FakeAsterisks, replay: Replay, args: argparse.Namespace) -> Run:
+    tap = BusTap(rig.tap_file, {rig.channel(s): s for s in SITES}, rig.peers, set(replay.outcomes))
     async with httpx.AsyncClient(timeout=60) as http:
         await log_in(rig)
         await wait_ready(rig, fake, http)
         ws = await connect_ws(rig.web.base, rig.web.cookie)
         feed = WebFeed()
         reader = asyncio.create_task(read_ws(ws, feed))
-        watch = {site: SiteWatch() for site in SITES}
-        await poll(rig, http, watch, replay)
-        for w in watch.values():
-            w.dropped_before, w.dropped = w.dropped, 0
+        tapping = asyncio.create_task(tap.follow())
+        watch = Watch(rig, http, replay, tap, feed)
+        await watch.poll()
+        watch.started()
         before = {inst.name: inst.cpu() for inst in rig.instances}
         helpers = {name: ProcStats(pid).cpu_seconds() for name, pid in rig.helpers.items()}
         ticks = cpu_ticks()
@@ -703,26 +792,27 @@ async def run(rig: StreamsRig, fake: FakeAsterisks, replay: Replay, args: argpar
         fake.send("go")
         taken_task = asyncio.create_task(fake.receive("replay"))
         while not taken_task.done():
-            await poll(rig, http, watch, replay)
+            await watch.poll()
             await asyncio.sleep(POLL)
         taken = {site: Taken(*t) for site, t in taken_task.result().items()}
-        settled = await settle(rig, http, watch, feed, replay, args)
+        settled = await watch.settle(args.quiet, args.settle)
         fake.send("logins")
         logins: dict[str, int] = await fake.receive("logins", 10)
         first = min(t.first for t in taken.values())
         cpu = {inst.name: Cpu.of(inst, before[inst.name], settled[0] - first) for inst in rig.instances}
         helpers = {name: ProcStats(rig.helpers[name]).cpu_seconds() - t for name, t in helpers.items()}
         busy = machine_busy(ticks, cpu_ticks())
-        await wait_tap(rig)
+        tapping.cancel()
+        await tap_to_end(rig, tap)
         await ws.close()
         reader.cancel()
-    bus = read_tap(rig.tap_file, {rig.channel(s): s for s in SITES})
-    return Run(replay, taken, logins, watch, feed, bus, settled, cpu, helpers, busy)
+    tap.close()
+    return Run(replay, taken, logins, watch, settled, cpu, helpers, busy)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    ap.add_argument("--events", type=int, default=200_000, help="events per stream (bench_ami's corpus)")
+    ap.add_argument("--events", type=int, default=10_000, help="events per stream (bench_ami's corpus)")
     ap.add_argument("--pg", default=PG_DEFAULT, help="PostgreSQL URL (a scratch schema); '' for one SQLite file")
     ap.add_argument("--quiet", type=float, default=30, help="settled when nothing moved for this many seconds")
     ap.add_argument("--settle", type=float, default=300, help="at most this many seconds after the replay")
