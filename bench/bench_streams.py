@@ -38,9 +38,10 @@ Printed per site (times in seconds from the first byte of the replay):
   * lost: a call of the replay that never reached that stage by the end of the settle time
     (everything arrived, or nothing moved for --quiet s, at most --settle s after the replay);
     duplicated: one that reached it twice;
-  * CPU (seconds, and % of one core from the first byte to the end of the settle time) and peak
-    RSS of each bridge and of the web instance (serve, and its child processes: the writer's
-    among them); the rig's own CPU, how busy the machine was, the load average at start and end.
+  * CPU (seconds, and % of one core from the first byte to the end of the settle time) and RSS
+    (at the end; serve's peak is its supervisor login's argon2 check, 64 MiB) of each bridge and of
+    the web instance (serve, and its child processes: the writer's among them); the rig's own CPU,
+    how busy the machine was, the load average at start and end.
     Everything shares this machine's CPUs: compare with bench_ami's in-process figure for parse +
     translate + registry, which is what a bridge's own steps could do on a core of its own.
 """
@@ -295,11 +296,12 @@ class Instance:
                 out[pid] = ProcStats(pid).cpu_seconds()
         return out
 
-    def peak_mb(self) -> list[float]:
+    def rss_mb(self) -> list[tuple[float, float]]:
+        """(RSS now, peak RSS) of serve and of each child process, serve first."""
         out = []
         for pid in self.pids():
             with contextlib.suppress(OSError, ValueError):
-                out.append(ProcStats(pid).hwm_mb())
+                out.append((ProcStats(pid).rss_mb(), ProcStats(pid).hwm_mb()))
         return out
 
     def warnings(self, most: int = 3) -> list[str]:
@@ -667,8 +669,9 @@ def report(rig: StreamsRig, run: Run) -> int:
     records, tickets = rig.rows()
     for site in SITES:
         print_site(site, run, records, tickets)
-    print(f"\n{'instance':9} {'CPU s':>7} {'% core':>7} {'serve':>7} {'others':>7}  {'RSS MB':>8} {'others':>8}"
-          f"  log warnings/errors   (others: serve's child processes, the writer's among them; RSS at peak)")
+    print(f"\n{'instance':9} {'CPU s':>7} {'% core':>7} {'serve':>7} {'others':>7}  {'RSS MB/peak':>11} {'child':>6}"
+          f"  log warnings/errors   (others: serve's child processes, the writer's among them; child: the"
+          f" largest one's RSS)")
     for inst in rig.instances:
         print(f"{inst.name:9} {run.cpu[inst.name].line()}  {inst.log_lines(' WARNING ')}/"
               f"{inst.log_lines(' ERROR ', 'Traceback')}")
@@ -750,26 +753,27 @@ async def wait_ready(rig: StreamsRig, fake: FakeAsterisks, http: httpx.AsyncClie
 
 @dataclass(frozen=True)
 class Cpu:
-    """One instance over the run: CPU seconds of serve and of its child processes (the writer ...),
-    and peak RSS of serve and of its largest child."""
+    """One instance over the run: CPU seconds of serve and of its child processes (the writer ...);
+    RSS of serve at the end and at its peak, and of its largest child at the end."""
 
     serve: float
     children: float
     seconds: float  # the run's wall time
-    serve_mb: float
+    serve_mb: tuple[float, float]
     child_mb: float
 
     @staticmethod
     def of(inst: Instance, before: dict[int, float], seconds: float) -> Cpu:
-        after, peaks = inst.cpu(), inst.peak_mb()
+        after, rss = inst.cpu(), inst.rss_mb()
         used = {pid: t - before.get(pid, 0.0) for pid, t in after.items()}
         serve = used.pop(inst.proc.pid, 0.0)
-        return Cpu(serve, sum(used.values()), seconds, peaks[0] if peaks else 0.0, max(peaks[1:], default=0.0))
+        return Cpu(serve, sum(used.values()), seconds, rss[0] if rss else (0.0, 0.0),
+                   max((now for now, _ in rss[1:]), default=0.0))
 
     def line(self) -> str:
         total = self.serve + self.children
         return (f"{total:7.1f} {100 * total / self.seconds:6.0f}% {self.serve:7.1f} {self.children:7.1f}  "
-                f"{self.serve_mb:8.0f} {self.child_mb:8.0f}")
+                f"{self.serve_mb[0]:4.0f} /{self.serve_mb[1]:4.0f} {self.child_mb:6.0f}")
 
 
 async def run(rig: StreamsRig, fake: FakeAsterisks, replay: Replay, args: argparse.Namespace) -> Run:
