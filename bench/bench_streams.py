@@ -23,8 +23,10 @@ Printed per site (times in seconds from the first byte of the replay):
     /proc/net/tcp), events/s over that time, and the share of it the fake server waited for the
     socket: above 0 the replay outran the bridge's reader (the stream was saturated). The reader
     only parses and queues (cti.connection), so this is not how fast the bridge works:
-    ended: until the site's last call of the replay had ended on the bus (the bridge had worked
-    through the events; to 0.2 s), events/s over that; done: until its call records,
+    worked: until the bridge handled the end of the replay's last call (the latest ended_at of
+    the site's call records: the registry stamps each event when it handles it), events/s over
+    that; ended: until that had gone out on the bus too (the site's last call of the replay
+    ended on its events channel; to 0.2 s); done: until its call records,
     tickets and the web instance's board were complete; AMI logins (1: the bridge never
     reconnected); events its relay dropped; silent: the longest time no announcement of its
     bridge came over Redis (every 5 s when all is well; a web instance shows the site down after 15);
@@ -80,11 +82,13 @@ from agent_console.auth import COOKIE
 from agent_console.scaleout.link import Channels
 from bench._live import PASSWORD, ProcStats, Rig, connect_ws, login, machine, sigterm_as_interrupt
 from bench.bench_ami import chunks, corpus
+from bench.run_all import PG_DEFAULT
 from cti import events as ev
 from cti.bridge import WRAPUP_VARIABLE
 from cti.protocol import AmiMessage
 from cti.testing import FakeAmiServer
 from cti.tracker import CallTracker
+from hotline_cli.asterisk import AMI_USERNAME
 from tests.pbx_fixture import free_tcp_port
 from tests.serve_process import children, serve
 from tickets.db import make_engine, scratch_schema, session_factory
@@ -93,9 +97,9 @@ from tickets.models import CallRecord, Role, Ticket
 from tickets.users import UserService
 
 SITES = ("a", "b", "c")
-WEB_SITE = "a"  # the web-only instance follows this site's calls; the others as a queue picture
-PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+# Redis as the tests find it (tests/console/redis/rig.py; importing that drags in the TestClient)
 REDIS_URL = os.environ.get("HOTLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+WEB_SITE = "a"  # the web-only instance follows this site's calls; the others as a queue picture
 SUPERVISOR = "bench-sup"
 QUEUE = "hotline"
 WRITE = 64 * 1024  # bytes per write into a fake Asterisk's socket
@@ -271,7 +275,7 @@ class FakePbx:
     ami_port: int
     ami_secret: str
     agi_port: int
-    ami_username: str = "hotline"
+    ami_username: str = AMI_USERNAME
 
 
 @dataclass
@@ -340,9 +344,9 @@ class StreamsRig(Rig):
         self.db_url = self.stack.enter_context(scratch_schema(self.pg, "hl_streams")) if self.pg else self.url
         upgrade(self.db_url)
         engine = make_engine(self.db_url)
-        UserService(session_factory(engine)).add(SUPERVISOR, PASSWORD, Role.SUPERVISOR)
-        engine.dispose()
-        self.db = session_factory(make_engine(self.db_url))
+        self.stack.callback(engine.dispose)  # before the scratch schema goes
+        self.db = session_factory(engine)
+        UserService(self.db).add(SUPERVISOR, PASSWORD, Role.SUPERVISOR)
         self.tap_file = self.tmp / "bus.txt"
         self.tap_end = f"{self.prefix}:bench-end"
         self._tap()
@@ -388,6 +392,13 @@ class StreamsRig(Rig):
             tickets = s.execute(select(Ticket.site, func.count()).group_by(Ticket.site)).all()
         return {site: n for site, n in records}, {site: n for site, n in tickets}
 
+    def last_ends(self) -> dict[str, datetime]:
+        """Per site the latest end of a call record: when its bridge handled the last call's end
+        (the registry stamps events with the time it handles them)."""
+        with self.db() as s:
+            rows = s.execute(select(CallRecord.site, func.max(CallRecord.ended_at)).group_by(CallRecord.site)).all()
+        return {site: at for site, at in rows if at is not None}
+
     def rows(self) -> tuple[list[tuple[str, str, str | None]], list[tuple[str, str | None]]]:
         """Every call record (site, linkedid, outcome) and ticket (site, linkedid)."""
         with self.db() as s:
@@ -423,6 +434,11 @@ class WebFeed:
     messages: int = 0
     closed: str = ""
 
+    @staticmethod
+    def of(site: str, seen: Counter[tuple[str, str]]) -> Counter[str]:
+        """`seen` (ended or tickets) of one site, by linkedid."""
+        return Counter({lid: n for (s, lid), n in seen.items() if s == site})
+
 
 async def read_ws(conn: ClientConnection, feed: WebFeed) -> None:
     try:
@@ -452,7 +468,7 @@ class Watch:
     sites: dict[str, SiteWatch] = field(default_factory=lambda: {site: SiteWatch() for site in SITES})
 
     async def poll(self) -> None:
-        """One round: each bridge's /healthz, the web instance's board, the database's counts, the tap."""
+        """One round: each bridge's /healthz, the web instance's board, the database's counts."""
         rig, now = self.rig, time.monotonic()
         for site, bridge in rig.bridges.items():
             health = (await self.http.get(f"{bridge.base}/healthz", cookies={COOKIE: bridge.cookie})).json()
@@ -486,7 +502,7 @@ class Watch:
     def everything(self) -> bool:
         return (all(self.finished(w) for w in self.sites.values())
                 and all(b.all_ended_at is not None for b in self.tap.sites.values())
-                and len(self.feed.ended) >= len(self.replay.outcomes))
+                and len(self.feed.of(WEB_SITE, self.feed.ended)) >= len(self.replay.outcomes))
 
     def progress(self) -> tuple[object, ...]:
         """What changes while calls still arrive anywhere (not the periodic frames and pushes)."""
@@ -656,10 +672,15 @@ def report(rig: StreamsRig, run: Run) -> int:
     calls, answered = set(replay.outcomes), replay.answered
     print(f"\nreplay per site: {replay.events:,} events, {len(replay.data) / 1e6:.1f} MB, {len(calls):,} calls "
           f"({dict(Counter(replay.outcomes.values()))}), {len(answered):,} answered (a ticket each)")
-    print(f"\n{'site':4} {'taken s':>8} {'ev/s':>8} {'socket full':>11} {'ended s':>8} {'ev/s':>8} {'done s':>7}"
-          f" {'AMI logins':>10} {'relay dropped':>13} {'silent s':>8}   (seconds from the first byte)")
+    print(f"\n{'site':4} {'taken s':>8} {'ev/s':>8} {'socket full':>11} {'worked s':>8} {'ev/s':>6} {'ended s':>8}"
+          f" {'ev/s':>6} {'done s':>7} {'AMI logins':>10} {'relay dropped':>13} {'silent s':>8}   (seconds from the"
+          f" first byte)")
+    worked = rig.last_ends()
+    wall = time.time() - time.monotonic()  # one clock to the other
     for site, t in run.taken.items():
-        print(f"{site:4} {taken_columns(t, replay)} {ended_columns(watch.tap.sites[site], first, replay)} "
+        end = worked[site].timestamp() - wall if site in worked else None
+        print(f"{site:4} {taken_columns(t, replay)} {rate_columns(end, first, replay)} "
+              f"{rate_columns(watch.tap.sites[site].all_ended_at, first, replay)} "
               f"{since(watch.sites[site].done_at, first):>7} {run.logins[site]:10d} {watch.sites[site].dropped:6d}"
               f" {watch.tap.sites[site].silence(first, ends):8.1f}")
     print(f"all three streams taken: {3 * replay.events / (max(t.taken for t in run.taken.values()) - first):,.0f} "
@@ -697,12 +718,12 @@ def taken_columns(t: Taken, replay: Replay) -> str:
     return f"{took:8.2f} {replay.events / took:8,.0f} {t.waited / max(t.handed - t.first, 1e-9):10.0%}"
 
 
-def ended_columns(bus: BusSite, first: float, replay: Replay) -> str:
-    """When the site's last call of the replay had ended on the bus, and the events/s up to then."""
-    if bus.all_ended_at is None:
-        return f"{'never':>8} {'':>8}"
-    took = bus.all_ended_at - first
-    return f"{took:8.1f} {replay.events / took:8,.0f}"
+def rate_columns(at: float | None, first: float, replay: Replay) -> str:
+    """Seconds from the first byte to `at` (monotonic), and the replay's events/s over them."""
+    if at is None:
+        return f"{'never':>8} {'':>6}"
+    took = at - first
+    return f"{took:8.1f} {replay.events / took:6,.0f}"
 
 
 def print_site(site: str, run: Run, records: list[tuple[str, str, str | None]],
@@ -723,9 +744,10 @@ def print_site(site: str, run: Run, records: list[tuple[str, str, str | None]],
           f"state {w.board.get('state', '?')}; shown down in {sum(w.down.values())} of the polls "
           f"{dict(w.down) or ''}")
     if site == WEB_SITE:
-        ended = Counter({lid: n for (s, lid), n in watch.feed.ended.items() if s == site})
-        print(f"     web call.ended    {lost_dup(calls, ended)}   (supervisor WebSocket, {watch.feed.messages:,} "
-              f"messages{'; closed: ' + watch.feed.closed if watch.feed.closed else ''})")
+        feed = watch.feed
+        print(f"     web call.ended    {lost_dup(calls, feed.of(site, feed.ended))}   (supervisor WebSocket, "
+              f"{feed.messages:,} messages{'; closed: ' + feed.closed if feed.closed else ''})")
+        print(f"     web ticket.created{lost_dup(answered, feed.of(site, feed.tickets))}")
 
 
 # --- the run ----------------------------------------------------------------------------------------
