@@ -32,8 +32,12 @@ def corpus(target: int) -> tuple[bytes, int]:
     rounds = max(1, target // per_round)
     out = []
     for i in range(rounds):
-        # fresh Linkedids per round so the registry sees distinct calls
-        out += [_ID.sub(lambda m, i=i: b"%d.%s" % (2_000_000_000 + i, m.group(2)), p) for p in parts]
+        for j, p in enumerate(parts):
+            # fresh ids per transcript and round, so the registry sees distinct calls: one
+            # prefix per round alone gave answered, blind_transfer and after_hours (all
+            # "<prefix>.0") one Linkedid; within a transcript the suffixes stay distinct
+            prefix = 2_000_000_000 + i * len(parts) + j
+            out.append(_ID.sub(lambda m, prefix=prefix: b"%d.%s" % (prefix, m.group(2)), p))
     data = b"".join(out)
     expected = len(re.findall(rb"(?:^|\r\n\r\n)Event: ", data))
     return data, expected

@@ -72,6 +72,8 @@ def plan(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
         ("Screen-pop latency and 1,000-client WebSocket broadcast",
          ["bench_ws.py", *(["--pops", "20", "--calls", "10", "--rounds", "1", "--clients", "50",
                             "--broadcasts", "5"] if q else [])]),
+        ("Three saturated AMI streams: three sites' bridges and one web-only instance (issue 15)",
+         ["bench_streams.py", *(["--events", "3000", "--quiet", "15"] if q else []), "--pg", args.pg]),
         ("End to end with real Asterisk and SIPp at rising call rates",
          ["bench_e2e.py", *(["--rates", "1,5", "--seconds", "3"] if q else [])]),
         (f"Soak: {args.soak_minutes:g} minutes, 200 WebSocket clients",

@@ -10,8 +10,23 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Protocol
 
-from tests.pbx_fixture import Pbx
+
+class AmiEndpoint(Protocol):
+    """Where a bridge finds its Asterisk: tests.pbx_fixture.Pbx, or a benchmark's fake AMI server."""
+
+    @property
+    def ami_port(self) -> int: ...
+
+    @property
+    def ami_secret(self) -> str: ...
+
+    @property
+    def ami_username(self) -> str: ...
+
+    @property
+    def agi_port(self) -> int: ...  # where the bridge's FastAGI server listens (the dialplan looks there)
 
 
 def children(pid: int) -> list[int]:
@@ -40,7 +55,7 @@ def wait_port(port: int, proc: subprocess.Popen[str], timeout: float = 60) -> No
 
 
 @contextlib.contextmanager
-def serve(pbx: Pbx | None, database_url: str, port: int, secret: str, log: Path,
+def serve(pbx: AmiEndpoint | None, database_url: str, port: int, secret: str, log: Path,
           **extra: str) -> Iterator[subprocess.Popen[str]]:
     """pbx None: a web app without the AMI bridge (HOTLINE_AMI_ENABLED=false)."""
     ami = ({"HOTLINE_AMI_PORT": str(pbx.ami_port), "HOTLINE_AMI_SECRET": pbx.ami_secret,
