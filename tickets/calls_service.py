@@ -117,7 +117,7 @@ class TicketService:
         record = self._locked(session, *leg)
         if record.outcome != ev.Outcome.ABANDONED.value or record.callback_id is not None:
             return
-        if record.caller_number and (record.wait_seconds or 0.0) >= self.short_abandon_seconds:
+        if record.caller_number and not self._short_abandon(record.wait_seconds):
             called_at = record.entered_at or record.ended_at
             if called_at is not None:
                 self._fold_callback(session, record, ev.Outcome.ABANDONED.value, called_at)
@@ -190,9 +190,13 @@ class TicketService:
         if call.outcome == ev.Outcome.ABANDONED:
             waited = total_wait if total_wait is not None else (
                 call.wait_seconds if call.wait_seconds is not None else call.duration_seconds)
-            if (waited or 0.0) < self.short_abandon_seconds:
-                return None  # a short abandon: a misdial or an instant change of mind
+            if self._short_abandon(waited):
+                return None
         return call.outcome.value
+
+    def _short_abandon(self, waited: float | None) -> bool:
+        """A misdial or an instant change of mind: no callback."""
+        return (waited or 0.0) < self.short_abandon_seconds
 
     def _fold_callback(self, session: Session, record: CallRecord, reason: str, called_at: datetime) -> None:
         """The record's call into the caller's open callback item (a new one when none is

@@ -163,8 +163,8 @@ HistKey = tuple[date, str, str, str, str, int]  # day, dim, value, level, priori
 @dataclass(frozen=True, slots=True)
 class Picked:
     """The bins of a histogram a median and 90th percentile need, each with the count of
-    times in the bins before it (in bin order); `n` counts the whole histogram. From all
-    bins (`picked`) or only the few a database picked (tickets.report_agg_read)."""
+    times in the bins before it (in bin order); `n` counts the whole histogram
+    (tickets.report_agg_pick.pick makes it from one or many histograms)."""
 
     n: int
     cells: tuple[tuple[int, Bin], ...] = ()

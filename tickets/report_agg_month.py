@@ -6,9 +6,9 @@ A month is rolled up once it has ended (its last local day is before today): its
 additive figures are SUMs, the longest wait and the open tickets' due span MAX/MIN,
 the histogram bins merge bin by bin (count and total summed, lo/hi min/max) - all
 in one INSERT ... SELECT per table; then each key's merged histogram is packed into
-one row (report_agg_month_bins, what a long period's median and p90 read). Only the agents who answered are merged in
-Python (a union of up to four pseudonyms per row, "*" for five and more), for the
-rows none of whose days already had five. Re-aggregating a day drops its month's
+one row (report_agg_month_bins, what a long period's median and p90 read). Only the
+agents who answered are merged in Python (a union of up to four pseudonyms per row,
+"*" for five and more), for the rows none of whose days already had five. Re-aggregating a day drops its month's
 roll-up (and its line in report_agg_months), so a month is either rolled up from
 its current day rows or read from them: `covered` lists the months a report may
 take from the roll-up. The current month is always read from its day rows.

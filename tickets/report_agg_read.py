@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
+from itertools import chain
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -120,9 +121,13 @@ class Reader:
         return out
 
     def picks(self, dim: str, by: tuple[str, ...]) -> dict[tuple[Any, ...], Picked]:
-        """Per `by`, the bins a median and a 90th percentile need (tickets.report_agg_pick):
-        the rolled-up months' packed histograms (one row per key and month), the other
-        days' bins merged per key in the database, the `dirty` days' from `mem`."""
+        """Per `by`, the bins a median and a 90th percentile need (tickets.report_agg_pick)."""
+        return {key: pick(rs) for key, rs in self.runs(dim, by).items()}
+
+    def runs(self, dim: str, by: tuple[str, ...]) -> dict[tuple[Any, ...], list[Run]]:
+        """Per `by`, the time-to-resolve histograms as runs: the rolled-up months' packed
+        ones (one row per key and month), the other days' bins merged per key in the
+        database, the `dirty` days' from `mem`."""
         runs: dict[tuple[Any, ...], list[Run]] = defaultdict(list)
         n = len(by)
         for t, where in self._parts(ReportAggResolve, ReportAggMonthBins, dim, by, self.dirty):
@@ -144,7 +149,7 @@ class Reader:
                 mem[tuple(k[_HIST_KEY[x]] for x in by)].setdefault(k[5], Bin()).add(b)
         for key, h in mem.items():
             runs[key].append(run(h))
-        return {key: pick(rs) for key, rs in runs.items()}
+        return runs
 
 
 def _by(rows: Mapping[tuple[Any, ...], Sums], wrapup: Mapping[str, float],
@@ -195,7 +200,9 @@ def _resolution(cells: Mapping[tuple[Any, ...], tuple[Sums, float]], picks: Mapp
 def assemble(p: Period, group: str, r: Reader, rules: ReportRules, as_of: datetime) -> dict[str, Any]:
     zone, wrapup = ZoneInfo(p.tz), rules.wrapup or {}
     cells = _by(r.sums("", ("queue", "level", "priority")), wrapup, 0)
-    cell_picks = r.picks("", ("level", "priority"))
+    cell_runs = r.runs("", ("level", "priority"))
+    cell_picks = {key: pick(rs) for key, rs in cell_runs.items()}
+    total_pick = pick(chain.from_iterable(cell_runs.values()))  # the same histograms, all cells
     total, talk = Sums(), 0.0
     for s, t in cells.values():
         total.add(s)
@@ -220,7 +227,7 @@ def assemble(p: Period, group: str, r: Reader, rules: ReportRules, as_of: dateti
                                                 False).items() if s.requests)
     return {
         **header(p, group, rules, as_of, RESOLVE_RESOLUTION),
-        "total": {"group": None, "suppressed": False, **_row(total, talk, r.picks("", ()).get((), NONE), as_of)},
+        "total": {"group": None, "suppressed": False, **_row(total, talk, total_pick, as_of)},
         "rows": rows,
         "series": [_volume(local_midnight(d, zone).isoformat(), days.get(d, Sums()), rules.per_agent)
                    for d in p.days()],
