@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
@@ -30,6 +31,7 @@ from tickets.sites import DEFAULT_SITE
 
 log = logging.getLogger(__name__)
 STOP_WITHIN = 2.0  # seconds a session's tasks get to stop after a cancel
+SEND_BATCH = 256  # queued messages published per round trip
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,24 +204,30 @@ class Outbox(Generic[M]):
 
 
 async def send_queued(client: Any, outbox: deque[tuple[str, M]], ready: asyncio.Event,
-                      encode: Callable[[M], bytes | str]) -> None:
-    """Publish `outbox`'s (channel, message) items in order, each removed only once
-    Redis took it; one `encode` refuses (ValueError) is logged and dropped. Waits on
+                      encode: Callable[[M], bytes | str], batch: int = SEND_BATCH) -> None:
+    """Publish `outbox`'s (channel, message) items in order, up to `batch` of them in one
+    pipeline (one round trip, not one per message: a busy bridge's backlog drains at
+    Redis's pace instead of the network's). Items leave the outbox only once Redis took
+    their pipeline; after an error the whole batch is sent again on the next connection
+    (receivers drop repeats: events by `seq`, ticket edits by `updated_at`, replies by
+    request id). One `encode` refuses (ValueError) is logged and dropped. Waits on
     `ready` while empty, until the task is asked to stop."""
     while not cancelled():
         if not outbox:
             ready.clear()
             await ready.wait()
             continue
-        channel, message = outbox[0]
-        try:
-            data = encode(message)
-        except ValueError:
-            log.exception("cannot encode %s for Redis; not sent", type(message).__name__)
-            outbox.popleft()
-            continue
-        await client.publish(channel, data)
-        outbox.popleft()
+        taken, pipe = list(itertools.islice(outbox, batch)), client.pipeline(transaction=False)
+        for item in taken:
+            try:
+                pipe.publish(item[0], encode(item[1]))
+            except ValueError:
+                log.exception("cannot encode %s for Redis; not sent", type(item[1]).__name__)
+        if len(pipe):
+            await pipe.execute()
+        for item in taken:  # a full outbox may have dropped some of them meanwhile
+            if outbox and outbox[0] is item:
+                outbox.popleft()
 
 
 def spawn(coro: Coroutine[Any, Any, None], name: str, tasks: set[asyncio.Task[None]]) -> None:

@@ -14,7 +14,8 @@ scaleout.remote). It
 - shares this instance's own SHARED events (ticket edits) with every other
   instance on the peers channel, and publishes theirs on this instance's bus
   (never its own back: it had them first), through scaleout.peers;
-- announces itself and its site on the peers channel, and reports another bridge
+- announces itself and its site on the peers channel (straight to Redis, not
+  behind queued events), and reports another bridge
   instance of the same site announcing itself there (same prefix, queue and site:
   both would run every forwarded action) as an error on the log, /metrics and
   /healthz. Bridges of other sites are normal (one per site, each on its own
@@ -28,6 +29,7 @@ is back, as nothing else would bring them to the other instances' consoles.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -73,6 +75,7 @@ class BridgeRelay:
         self.peers = PeerShare(self.origin, channels.peers, self._send_live)
         self.bridges = SiteBridges(DUPLICATE_FOR)  # every site's bridge instances heard on the peers channel
         self.announce_every = ANNOUNCE_EVERY
+        self._announce_now = asyncio.Event()
         self._tickets: dict[str, TicketCreated] = {}  # linkedid -> its ticket, for the calls in progress
         self.duplicate_detections = 0
 
@@ -151,13 +154,18 @@ class BridgeRelay:
 
     # --- in: requests from web instances ---------------------------------------------
     async def _session(self, client: aioredis.Redis) -> None:
-        await run_together(self._publish(client), self._listen(client), self._announce(),
+        await run_together(self._publish(client), self._listen(client), self._announce(client),
                            names=("redis-relay-publish", "redis-relay-requests", "redis-relay-announce"))
 
-    async def _announce(self) -> None:
+    async def _announce(self, client: aioredis.Redis) -> None:
+        """Say we are alive every `announce_every` s (and at once when a new bridge is
+        heard), straight to Redis: never behind the events queued in the outbox, so a
+        bridge busy with a flood of calls is not shown as silent while it works."""
         while not cancelled():
-            self._send(self.channels.peers, codec.BridgeAnnouncement(self.origin, self.site))
-            await asyncio.sleep(self.announce_every)
+            self._announce_now.clear()
+            await client.publish(self.channels.peers, codec.encode(codec.BridgeAnnouncement(self.origin, self.site)))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._announce_now.wait(), self.announce_every)
         raise asyncio.CancelledError
 
     async def _listen(self, client: aioredis.Redis) -> None:
@@ -179,7 +187,7 @@ class BridgeRelay:
     def _heard_bridge(self, other: str, site: str) -> None:
         if not self.bridges.heard(other, site, time.monotonic()):
             return
-        self._send(self.channels.peers, codec.BridgeAnnouncement(self.origin, self.site))  # it learns of us at once
+        self._announce_now.set()  # it learns of us at once
         if site != self.site:
             log.info("the bridge instance %s of site %s runs on %s", other, site, self.channels.peers)
             return

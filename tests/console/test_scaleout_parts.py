@@ -4,15 +4,17 @@ instance's ticket edit goes out once and a peer's is never sent back) and the on
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
 from agent_console.scaleout import codec
 from agent_console.scaleout.health import BusHealth, LinkStatus
-from agent_console.scaleout.link import Channels
+from agent_console.scaleout.link import Channels, Outbox, send_queued
 from agent_console.scaleout.peers import PeerShare
 from agent_console.scaleout.relay import BridgeRelay
 from agent_console.scaleout.remote import RemoteBridge
+from cti import events as ev
 from cti.bridge import AmiBridge
 from cti.bus import EventBus
 from cti.calls import CallRegistry
@@ -188,3 +190,86 @@ def test_a_callbacks_pop_and_its_result_cross_redis() -> None:
         assert isinstance(event, codec.RELAYED)
         message = codec.EventMessage("bridge", 8, event)
         assert codec.decode(codec.encode(message)) == message
+
+
+# --- the outbox: batched, in order, and the announcements never behind it ----------------------
+
+class StuckRedis:
+    """A Redis client whose pipelines hang until `release` is set (a bridge whose events
+    back up); plain publishes (the announcements) go through at once."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.published: list[tuple[str, str]] = []  # plain publishes
+        self.piped: list[tuple[str, str]] = []  # pipelined ones, once executed
+        self.announced = asyncio.Event()
+        self.executing = asyncio.Event()
+        self.ran = asyncio.Event()  # a pipeline was executed
+
+    async def publish(self, channel: str, data: str) -> int:
+        self.published.append((channel, data))
+        self.announced.set()
+        return 1
+
+    def pipeline(self, transaction: bool = True) -> StuckPipe:
+        return StuckPipe(self)
+
+
+class StuckPipe:
+    def __init__(self, redis: StuckRedis) -> None:
+        self.redis, self.commands = redis, list[tuple[str, str]]()
+
+    def __len__(self) -> int:
+        return len(self.commands)
+
+    def publish(self, channel: str, data: str) -> None:
+        self.commands.append((channel, data))
+
+    async def execute(self) -> list[int]:
+        self.redis.executing.set()
+        await self.redis.release.wait()
+        self.redis.piped.extend(self.commands)
+        self.redis.ran.set()
+        return [1] * len(self.commands)
+
+
+async def test_a_bridge_announces_itself_while_its_events_back_up() -> None:
+    link, fake = relay(), StuckRedis()
+    link.link.up, link.announce_every = True, 60.0
+    tasks = [asyncio.create_task(link._publish(fake)), asyncio.create_task(link._announce(fake))]  # type: ignore[arg-type]
+    try:
+        await asyncio.wait_for(fake.announced.wait(), 5)
+        fake.announced.clear()
+        for _ in range(12_000):  # more than the outbox holds, and Redis takes none of it
+            link._on_event(ev.PbxConnected(at=AT, restarted=False))
+        await asyncio.wait_for(fake.executing.wait(), 5)
+        await link._on_peer(codec.BridgeAnnouncement("e" * 32, "east"))  # a new bridge: we answer at once
+        await asyncio.wait_for(fake.announced.wait(), 5)  # not after the 12,000 events, nor after 60 s
+        assert [codec.decode(d) for _, d in fake.published] == [codec.BridgeAnnouncement(link.origin)] * 2
+        assert {c for c, _ in fake.published} == {CHANNELS.peers} and fake.piped == []
+        assert link._outbox.dropped == 2_000  # bounded: the oldest went, counted
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_the_outbox_sends_in_batches_in_order_and_never_loses_what_it_did_not_send() -> None:
+    outbox, fake = Outbox[str](300), StuckRedis()
+    for n in range(300):
+        outbox.put("c", f"m{n}")
+    sender = asyncio.create_task(send_queued(fake, outbox.items, outbox.ready, str, batch=256))
+    try:
+        await asyncio.wait_for(fake.executing.wait(), 5)  # m0..m255 on their way
+        for n in range(300, 310):  # full: m0..m9 leave the outbox while in flight
+            outbox.put("c", f"m{n}")
+        assert outbox.dropped == 10
+        fake.release.set()
+        while len(fake.piped) < 310:  # the second batch follows
+            fake.ran.clear()
+            await asyncio.wait_for(fake.ran.wait(), 5)
+        assert not outbox.items
+        assert [d for _, d in fake.piped] == [f"m{n}" for n in range(310)]  # in order, m256.. not lost
+    finally:
+        sender.cancel()
+        await asyncio.gather(sender, return_exceptions=True)
