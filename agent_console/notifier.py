@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,6 +47,10 @@ _GONE = {ev.CallChange.ANSWERED, ev.CallChange.LEFT_QUEUE, ev.CallChange.ENDED,
          ev.CallChange.AFTER_HOURS, ev.CallChange.TRANSFERRED, ev.CallChange.OVERFLOWED}
 CLOSE_WAIT = 2.0  # seconds the notifier finishes its queue for when the app stops
 ANSWER_WAITS_FOR_HISTORY = 1.0  # seconds; the history is ms of queries, this bounds a stuck database
+# seconds after the caller joined (when the match was asked for) that a ring waits for it;
+# later it rings with a "pending" match, and the match follows as call.enriched: a slow or
+# stuck database delays no pop by more than this, and one slow match holds up no other ring
+MATCH_WAIT = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +60,14 @@ class HistoryReady:
     linkedid: str
 
 
-Item = (ev.CallUpdated | ev.AgentUpdated | TicketCreated | TicketUpdated | HistoryReady
+@dataclass(frozen=True, slots=True)
+class MatchReady:
+    """A match that missed its ring arrived (queued behind what the bus sent before it)."""
+
+    linkedid: str
+
+
+Item = (ev.CallUpdated | ev.AgentUpdated | TicketCreated | TicketUpdated | HistoryReady | MatchReady
         | ev.CallbackRinging | ev.CallbackDialed)
 
 
@@ -63,6 +75,7 @@ Item = (ev.CallUpdated | ev.AgentUpdated | TicketCreated | TicketUpdated | Histo
 class _Lookups:
     match: asyncio.Future[dict[str, Any]]
     history: asyncio.Task[dict[str, Any]]
+    asked: float = 0.0  # loop time the match was asked for
 
 
 def _retrieved(task: asyncio.Future[Any]) -> None:
@@ -73,6 +86,10 @@ def _retrieved(task: asyncio.Future[Any]) -> None:
 def _unavailable(number: str | None) -> dict[str, Any]:
     return {"status": "unknown", "number": number, "contact": None, "candidates": [],
             "error": "customer lookup unavailable"}
+
+
+def _pending(number: str | None) -> dict[str, Any]:
+    return {"status": "pending", "number": number, "contact": None, "candidates": []}
 
 
 def ticket_audience(parties: Parties | None) -> Audience:
@@ -153,6 +170,8 @@ class PopNotifier:
             await self._on_call(item)
         elif isinstance(item, HistoryReady):
             self._enrich(item.linkedid)
+        elif isinstance(item, MatchReady):
+            self._late_match(item.linkedid)
         elif isinstance(item, ev.CallbackRinging):
             await self._callback_ringing(item)
         elif isinstance(item, ev.CallbackDialed):
@@ -193,7 +212,7 @@ class PopNotifier:
             history = self._tasks.spawn(self._history(lid, match), f"pop-history-{lid}")
             for task in (match, history):  # a pop nobody rang for still had its error looked at
                 task.add_done_callback(_retrieved)
-            found = self._lookups[lid] = _Lookups(match, history)
+            found = self._lookups[lid] = _Lookups(match, history, asyncio.get_running_loop().time())
         return found
 
     async def _match_all(self) -> None:
@@ -232,11 +251,39 @@ class PopNotifier:
             return None
         return task.result()
 
+    def _match_now(self, linkedid: str, number: str | None) -> dict[str, Any] | None:
+        """The call's match once its lookup is over (a failed one: unavailable), else None."""
+        found = self._lookups.get(linkedid)
+        if found is None or not found.match.done():
+            return None
+        if found.match.cancelled() or found.match.exception() is not None:
+            return _unavailable(number)
+        return found.match.result()
+
+    def _match_ready(self, linkedid: str, _: object) -> None:
+        self._inbox.put_nowait(MatchReady(linkedid))
+
+    def _late_match(self, linkedid: str) -> None:
+        """A match that missed its ring: to the agents whose phone still rings (or who just
+        answered) as call.enriched, with whatever of the history the pop has so far."""
+        pop = self.book.pops.get(linkedid)
+        if pop is None or pop["match"].get("status") != "pending" or linkedid in self._settled:
+            return
+        match = self._match_now(linkedid, pop["caller"]["number"])
+        if match is None:
+            return
+        pop["match"] = match
+        to = self.book.popped.get(linkedid, set())
+        if to:
+            self._pop_message("call.enriched", {"linkedid": linkedid, "match": match, **shown(pop)}, agents(*to))
+
     def _enrich(self, linkedid: str) -> None:
         """Phase two for the agents whose phone still rings (or who just answered)."""
         pop, history = self.book.pops.get(linkedid), self._history_now(linkedid)
         if pop is None or history is None or pop["enriched"] or linkedid in self._settled:
             return  # not rung yet (the ring will carry it), already carried, or over
+        if pop["match"].get("status") == "pending":
+            pop["match"] = self._match_now(linkedid, pop["caller"]["number"]) or pop["match"]
         self.book.set_history(linkedid, history)
         to = self.book.popped.get(linkedid, set())
         if to:
@@ -249,6 +296,7 @@ class PopNotifier:
         found = self._lookups.get(linkedid)
         if answered and found is not None and linkedid not in self._settled:
             await asyncio.wait({found.history}, timeout=ANSWER_WAITS_FOR_HISTORY)
+            self._late_match(linkedid)  # the history failed or is late, the match is here
             self._enrich(linkedid)
         self._settled.add(linkedid)
 
@@ -362,11 +410,20 @@ class PopNotifier:
         pop = self.book.pops.get(call.linkedid)
         if pop is None:
             lookups = self._prefetch(call)
-            try:
-                match = await asyncio.shield(lookups.match)
-            except Exception:  # the database may be down: pop the caller anyway
-                log.exception("customer lookup for %s failed; popping without it", call.linkedid)
+            left = lookups.asked + MATCH_WAIT - asyncio.get_running_loop().time()
+            if not lookups.match.done() and left > 0:
+                await asyncio.wait({lookups.match}, timeout=left)
+            if not lookups.match.done():  # slow: ring now, the match follows as call.enriched
+                log.warning("customer lookup for %s not done %.2f s after it was asked for; ringing without it",
+                            call.linkedid, MATCH_WAIT)
+                lookups.match.add_done_callback(functools.partial(self._match_ready, call.linkedid))
+                match = _pending(call.caller_number)
+            elif lookups.match.cancelled() or lookups.match.exception() is not None:
+                log.error("customer lookup for %s failed (%r); popping without it", call.linkedid,
+                          None if lookups.match.cancelled() else lookups.match.exception())
                 match = _unavailable(call.caller_number)
+            else:
+                match = lookups.match.result()
             pop = {"linkedid": call.linkedid, "queue": call.queue,
                    "caller": {"number": call.caller_number, "raw": call.caller_raw,
                               "name": call.caller_name},

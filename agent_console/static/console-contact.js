@@ -21,7 +21,7 @@ hc.contact = {
     const el = hl.el("div", { class: "contact-tools" });
     if (m.status === "ambiguous") el.append(this.chooser(ctx, m.candidates || []));
     const known = Boolean(m.contact);
-    el.append(this.details(known ? "console.link_other" : "create_contact", this.createForm(ctx), !known && m.status !== "ambiguous"),
+    el.append(this.details(known ? "console.link_other" : "create_contact", this.createForm(ctx), !known && !["ambiguous", "pending"].includes(m.status)),
               this.details("console.search_contact", this.searchForm(ctx), false));
     this._cache = { key, el };
     return el;

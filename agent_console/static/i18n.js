@@ -48,6 +48,7 @@ window.HOTLINE_I18N = {
   "match_status.ambiguous": {"de": "mehrdeutig", "en": "ambiguous"},
   "match_status.unknown": {"de": "unbekannt", "en": "unknown"},
   "match_status.withheld": {"de": "unterdrückt", "en": "withheld"},
+  "match_status.pending": {"de": "wird gesucht …", "en": "looking up …"},
   "ticket_status.new": {"de": "neu", "en": "new"},
   "ticket_status.open": {"de": "offen", "en": "open"},
   "ticket_status.pending": {"de": "wartend", "en": "pending"},

@@ -212,3 +212,49 @@ def test_each_agent_sees_only_the_open_tickets_and_calls_they_may_open() -> None
         assert len(rig.notifier.book.ringing_for("PJSIP/1002", sven)[0]["open_tickets"]) == 3
 
     _run(test)
+
+
+class SlowMatch(SlowHistory):
+    """The match only once `matched` is set (a slow or stuck database); the history at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.matched = threading.Event()
+        self.release.set()
+
+    def match_pops(self, callers_raw: list[str]) -> list[dict[str, Any]]:
+        assert self.matched.wait(10), "the test never released the match"
+        return super().match_pops(callers_raw)
+
+
+def test_a_slow_match_delays_the_ring_by_a_bounded_time_and_follows_as_enriched(monkeypatch: Any) -> None:
+    monkeypatch.setattr("agent_console.notifier.MATCH_WAIT", 0.05)
+
+    async def go() -> None:
+        rig = Rig(SlowMatch())
+        rig.notifier.start()
+        try:
+            call = _call()
+            await rig.send(ev.CallChange.JOINED, call)
+            await asyncio.wait_for(rig.send(ev.CallChange.RINGING, replace(call, ringing_agents=("PJSIP/1001",))), 5)
+            [(kind, pop)] = _seen(rig.anna)  # rang while the match was still stuck
+            assert kind == "call.ringing" and pop["match"]["status"] == "pending"
+            assert pop["caller"]["number"] == "+4934125385555" and pop["match"]["contact"] is None
+            rig.enricher.matched.set()  # the database answers: the match, then the history
+            seen: list[tuple[str, dict[str, Any]]] = []
+            for _ in range(500):
+                await asyncio.sleep(0.01)
+                await rig.notifier.drain()
+                seen += _seen(rig.anna)
+                if seen and seen[-1][1]["open_tickets"]:
+                    break
+            # the match as soon as it is there (with the history, when that came first)
+            assert {kind for kind, _ in seen} == {"call.enriched"} and len(seen) in (1, 2)
+            assert all(data["match"]["contact"]["name"] == "Erika" for _, data in seen)
+            assert seen[-1][1]["open_tickets"] == TICKETS
+            assert rig.notifier.book.ringing_for("PJSIP/1001")[0]["match"]["status"] == "known"  # a reload
+        finally:
+            rig.enricher.matched.set()
+            await rig.notifier.close()
+
+    asyncio.run(go())
