@@ -10,7 +10,9 @@ Layer: I/O shell. Must not import from the rest of the project.
 - Actions get an ActionID and a future with a timeout. On a lost connection
   every pending future fails with ConnectionLost and nothing is re-sent: an
   Originate sent twice rings a customer twice (panoramisk re-sends).
-- Pings on an interval; a missing Pong closes the connection.
+- Pings on an interval; a missing Pong closes the connection, unless bytes kept
+  arriving meanwhile (a saturated stream: the Pong waits behind the events in
+  Asterisk's queue or ours, and dropping the link would lose the unread ones).
 - Reconnects with capped exponential backoff and jitter.
 - FullyBooted's Uptime tells a restart of Asterisk from a mere reconnect.
 """
@@ -56,6 +58,7 @@ class AmiStats:
     oversized_frames: int = 0
     backlog_overflows: int = 0
     restarts: int = 0
+    late_pongs: int = 0  # Pongs not back in time while events still arrived: the link was kept
 
 
 @dataclass
@@ -94,6 +97,7 @@ class AmiClient:
         self._closing = False
         self.last_error = ""
         self._drop_reason = ""
+        self._last_read = 0.0  # monotonic time of the last bytes read from Asterisk
         self._malformed_base = self._oversized_base = 0
 
     # --- public -------------------------------------------------------------
@@ -168,6 +172,7 @@ class AmiClient:
         self._malformed_base = self.stats.malformed_lines
         self._oversized_base = self.stats.oversized_frames
         self._drop_reason = ""
+        self._last_read = time.monotonic()
         booted: asyncio.Future[AmiMessage] = asyncio.get_running_loop().create_future()
         try:
             leftover = await self._login(reader, writer, parser)
@@ -209,6 +214,7 @@ class AmiClient:
             data = await reader.read(65536)
             if not data:
                 raise ConnectionLost("Asterisk closed the AMI connection")
+            self._last_read = time.monotonic()
             for item in parser.feed(data):
                 if isinstance(item, FrameTooLarge):
                     log.error("AMI frame of %d bytes refused (max %d)", item.size, self.max_frame)
@@ -270,7 +276,17 @@ class AmiClient:
             await asyncio.sleep(self.ping_interval)
             try:
                 await self.send_action("Ping", timeout=self.action_timeout)
-            except (TimeoutError, ConnectionLost, AmiError) as exc:
+            except TimeoutError:
+                if time.monotonic() - self._last_read < self.action_timeout:
+                    self.stats.late_pongs += 1  # alive and busy: the Pong is behind what it sends
+                    log.info("AMI Pong not back within %.0f s while events still arrive; keeping the link",
+                             self.action_timeout)
+                    continue
+                self._drop_reason = f"ping failed: no Pong and nothing else for {self.action_timeout:g} s"
+                log.warning("AMI %s; dropping the connection", self._drop_reason)
+                self._drop_connection()
+                return
+            except (ConnectionLost, AmiError) as exc:
                 self._drop_reason = f"ping failed: {exc or type(exc).__name__}"
                 log.warning("AMI %s; dropping the connection", self._drop_reason)
                 self._drop_connection()

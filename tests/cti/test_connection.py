@@ -120,6 +120,24 @@ async def test_missing_pong_drops_and_reconnects(fake: FakeAmiServer) -> None:
     await c.close()
 
 
+async def test_a_late_pong_keeps_a_link_that_still_streams_events(fake: FakeAmiServer) -> None:
+    """A saturated stream: the Pong waits behind the events, which keep coming. Dropping the
+    link then would lose what was not read yet; only a link silent for the whole timeout goes."""
+    fake.answer_pings = False
+    c = client(fake, [], ping_interval=0.1, action_timeout=0.5, backoff_max=0.05)
+    c.start()
+    await c.connected.wait()
+    for n in range(1_000):  # an event every 20 ms until two Pings went unanswered
+        await fake.send(frame(Event="VarSet", Variable="N", Value=str(n)))
+        if c.stats.late_pongs >= 2:
+            break
+        await asyncio.sleep(0.02)
+    assert c.stats.late_pongs >= 2 and fake.logins == 1 and c.connected.is_set()
+    await until(lambda: fake.logins >= 2, timeout=5)  # the stream stops: no Pong, nothing else
+    assert "no Pong and nothing else for 0.5 s" in c.last_error
+    await c.close()
+
+
 async def test_error_response_raises(fake: FakeAmiServer) -> None:
     c = client(fake, [])
     c.start()
