@@ -14,20 +14,20 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from callqueue.feed import QueueFeed
-from callqueue.live import QueueProjection
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent_console.escalation_job import EscalationJob
 from agent_console.hub import Hub
 from agent_console.mail_out import notices_of
+from agent_console.scaleout.codec import SiteLive
 from agent_console.scaleout.health import BusLink
 from agent_console.scaleout.link import Channels
 from agent_console.scaleout.port import LocalPbx, PbxPort
 from agent_console.scaleout.relay import BridgeRelay
 from agent_console.scaleout.remote import RemoteBridge
 from agent_console.settings import Settings
-from agent_console.site_board import Followed, SiteBoard
+from agent_console.site_board import Followed, Live, SiteBoard, projected
 from cti.bridge import AmiBridge
 from cti.bus import EventBus
 from cti.calls import CallRegistry
@@ -117,10 +117,34 @@ def _remote_status(remote: RemoteBridge, heard: BusLink, site: str, mono: float)
     return bool(heard.bridges.running(site, mono)), remote.pbx_up, remote.synced and remote.link.up
 
 
+def _announced_status(heard: BusLink, site: str, mono: float) -> tuple[bool, bool, bool]:
+    """Another site: its bridge heard lately, its PBX up and its figures known, as announced."""
+    live = heard.bridges.live(site)
+    return (bool(heard.bridges.running(site, mono)), live is not None and live.pbx_connected,
+            live is not None and heard.health().up)
+
+
+def _announced_live(heard: BusLink, site: str, _now: datetime) -> Live:
+    live = heard.bridges.live(site)
+    if live is None:
+        return Live(0, None, 0, 0)
+    return Live(live.waiting, live.oldest_entered_at, live.available, live.staffed)
+
+
+def _site_live(own: Callable[[datetime], Live], connected: Callable[[], bool],
+               clock: Callable[[], datetime]) -> SiteLive:
+    v = own(clock())
+    return SiteLive(connected(), v.waiting, v.oldest_entered_at, v.available, v.staffed)
+
+
 def board_of(s: Settings, hub: Hub, feed: QueueFeed, bridge: AmiBridge | None, bus_link: BusLink | None,
              db: sessionmaker[Session], clock: Callable[[], datetime]) -> SiteBoard:
     """The sites' board: this instance's own site from the wallboard's projection, and
-    with Redis a follower (display only) for every other site heard on the peers channel."""
+    with Redis every other site as its bridge announces it on the peers channel (which
+    this instance's bridge relay, if it is one, does for its own site)."""
+    own_live = projected(feed.projection, s.queue_name)
+    if isinstance(bus_link, BridgeRelay) and bridge is not None:
+        bus_link.live = partial(_site_live, own_live, lambda: bridge.connected, clock)
     def own_status(mono: float) -> tuple[bool, bool, bool]:
         if bridge is not None:  # this instance is the site's bridge
             return True, bridge.connected, True
@@ -129,21 +153,13 @@ def board_of(s: Settings, hub: Hub, feed: QueueFeed, bridge: AmiBridge | None, b
         return False, False, False  # web-only without Redis: no way to the PBX
 
     def follow(site: str) -> Followed:
-        assert bus_link is not None and s.redis_url
-        bus = EventBus()
-        site_feed = QueueFeed(QueueProjection(threshold=s.service_level_seconds,
-                                              short_abandon=s.short_abandon_seconds),
-                              clock, s.timezone, s.queue_name)
-        site_feed.subscribe(bus)
-        remote = RemoteBridge(s.redis_url, Channels.of(s.redis_prefix, s.queue_name, site), bus, clock,
-                              s.redis_action_timeout, site)
-        return Followed(site, site_feed.projection, s.queue_name, partial(_remote_status, remote, bus_link, site),
-                        remote)
+        assert bus_link is not None
+        return Followed(site, partial(_announced_live, bus_link, site), partial(_announced_status, bus_link, site))
 
     def heard(mono: float) -> list[str]:
         return [] if bus_link is None else list(bus_link.bridges.sites(mono))
 
-    own = Followed(s.site, feed.projection, s.queue_name, own_status)
+    own = Followed(s.site, own_live, own_status)
     return SiteBoard(hub, clock, own, lambda start: finished_by_site(db, start, clock() + timedelta(minutes=1),
                                                                      s.queue_name),
                      feed.today_starts, s.service_level_seconds, s.short_abandon_seconds,

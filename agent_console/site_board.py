@@ -1,11 +1,11 @@
 """SiteBoard: the supervisors' picture of every site and of the virtual hotline, live.
 
-Layer: I/O shell around callqueue.sites (pure). Each site is a `Followed`: a live queue
-projection and the site's status (is its bridge heard, is its PBX connected, has its
-state arrived). This instance's own site is the wallboard's own projection; every
-other site heard announcing itself on the peers channel gets a follower of its own
-(a RemoteBridge on that site's channels publishing onto a private bus that only a
-QueueFeed reads: display only, nothing of another site is ever written here). Today's
+Layer: I/O shell around callqueue.sites (pure). Each site is a `Followed`: its live
+queue figures and its status (is its bridge heard, is its PBX connected, have its
+figures arrived). This instance's own site is the wallboard's own projection; every
+other site is what its bridge announces on the peers channel (scaleout.codec.SiteLive,
+within a second of a change): no instance follows another site's event stream, so
+a busy site costs the others nothing. Today's
 finished calls per site come from the database (call records carry `site`), read off
 the loop every `today_every` seconds, so calls a returning bridge reconciles from its
 queue_log show up too. One named task recomputes the board every `every` seconds and
@@ -46,22 +46,39 @@ class Runs(Protocol):
     async def close(self) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Live:
+    """A site's queue now: callers waiting, the oldest one's join, agents available and staffed."""
+
+    waiting: int
+    oldest_entered_at: datetime | None
+    available: int
+    staffed: int
+
+
+def projected(projection: QueueProjection, queue: str) -> Callable[[datetime], Live]:
+    """A site's live figures from a queue projection (this instance's own site)."""
+    def live(now: datetime) -> Live:
+        v = projection.view(queue, now)
+        oldest = min((w.caller.entered_at for w in v.waiting), default=None)
+        return Live(len(v.waiting), oldest, v.available_agents, v.staffed_agents)
+    return live
+
+
 @dataclass
 class Followed:
-    """One site as this instance sees it; `runs` is what keeps it current (a follower's
-    Redis link), None for this instance's own site or a fixed source."""
+    """One site as this instance sees it: its live figures (from this instance's own
+    projection, or as another site's bridge announces them) and its status; `runs` is
+    what keeps it current, None when nothing needs running."""
 
     site: str
-    projection: QueueProjection
-    queue: str
+    live: Callable[[datetime], Live]
     status: Status
     runs: Runs | None = None
 
     def input(self, now: datetime, status: tuple[bool, bool, bool], stale_since: datetime | None) -> SiteInput:
-        v = self.projection.view(self.queue, now)
-        oldest = min((w.caller.entered_at for w in v.waiting), default=None)
-        return SiteInput(self.site, *status, len(v.waiting), oldest, v.available_agents, v.staffed_agents,
-                         stale_since)
+        v = self.live(now)
+        return SiteInput(self.site, *status, v.waiting, v.oldest_entered_at, v.available, v.staffed, stale_since)
 
 
 @dataclass

@@ -25,7 +25,8 @@ from cti import events as ev
 from tickets.events import CallbacksWaiting, SurveyAnswered, TicketCreated, TicketUpdated
 from tickets.sites import DEFAULT_SITE
 
-VERSION = 3  # 2: event, state and announcement frames carry the site; 3: an agent carries its queue penalty
+VERSION = 4  # 2: event, state and announcement frames carry the site; 3: an agent carries its queue penalty;
+# 4: an announcement carries its site's live queue figures and says when the bridge leaves
 
 # What the bridge instance relays: everything the notifier, the live queue
 # projection, the hub and /healthz consume on a web-only instance.
@@ -35,7 +36,22 @@ RELAYED: tuple[type, ...] = (ev.CallerJoinedQueue, ev.CallUpdated, ev.AgentUpdat
 # What every instance shares with all the others (the bridge instance and web
 # instances alike): edits made through one instance's API. Carried by PeerEvent.
 SHARED: tuple[type, ...] = (TicketUpdated,)
-_NESTED: tuple[type, ...] = (ev.CallSnapshot, ev.AgentSnapshot, ev.CallRoute, *SHARED)
+
+
+@dataclass(frozen=True, slots=True)
+class SiteLive:
+    """A site's queue now, as its bridge instance sees it: what every other instance's
+    sites board shows for that site, so none of them follows another site's whole
+    event stream to count its callers and agents."""
+
+    pbx_connected: bool
+    waiting: int
+    oldest_entered_at: datetime | None
+    available: int
+    staffed: int
+
+
+_NESTED: tuple[type, ...] = (ev.CallSnapshot, ev.AgentSnapshot, ev.CallRoute, SiteLive, *SHARED)
 
 
 class CodecError(ValueError):
@@ -112,12 +128,15 @@ class PeerEvent:
 @dataclass(frozen=True, slots=True)
 class BridgeAnnouncement:
     """A bridge instance of `site` says it runs, on the peers channel (when it connects,
-    every few seconds, and in answer to another one it had not seen): a second bridge
-    instance of the same site, prefix and queue is a configuration error that must
-    show; bridges of other sites are normal (one per site)."""
+    every few seconds, whenever its site's `live` figures change, and in answer to another
+    one it had not seen): a second bridge instance of the same site, prefix and queue is a
+    configuration error that must show; bridges of other sites are normal (one per site).
+    `leaving`: it stops now (its site is down at once, not after falling silent)."""
 
     origin: str
     site: str = DEFAULT_SITE
+    live: SiteLive | None = None
+    leaving: bool = False
 
 
 Message = EventMessage | StateRequest | StateReply | ActionRequest | ActionReply | PeerEvent | BridgeAnnouncement

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from agent_console.scaleout.codec import SiteLive
     from agent_console.scaleout.sites import SiteBridges
     from cti.bus import EventBus
 
@@ -47,7 +48,7 @@ class BusHealth:
 class BusLink(Protocol):
     """What the composition root and the routes use of a scale-out link (relay or remote)."""
 
-    bridges: SiteBridges  # every site's bridge instances heard on the peers channel (the sites' board)
+    bridges: SiteBridges[SiteLive]  # every site's bridge instances heard on the peers channel (the sites' board)
 
     def subscribe(self, bus: EventBus) -> None: ...
 

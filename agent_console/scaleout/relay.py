@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import re
 import time
@@ -44,7 +45,7 @@ from agent_console.scaleout import codec
 from agent_console.scaleout.health import BusHealth
 from agent_console.scaleout.link import Channels, Outbox, RedisLink, cancelled, incoming, run_together, spawn, stop
 from agent_console.scaleout.peers import PeerShare
-from agent_console.scaleout.sites import ALIVE_FOR, ANNOUNCE_EVERY, SiteBridges
+from agent_console.scaleout.sites import ALIVE_FOR, ANNOUNCE_EVERY, LIVE_EVERY, SiteBridges
 from cti import events as ev
 from cti.bridge import AmiBridge
 from cti.bus import EventBus
@@ -57,6 +58,7 @@ log = logging.getLogger(__name__)
 # to run any AMI command (nor listings: the transfer takes its channel from the registry).
 ACTIONS = frozenset({"QueuePause", "QueueAdd", "QueueRemove", "Originate", "BlindTransfer", "Hangup"})
 OUTBOX_LIMIT = 10_000
+LEAVE_WITHIN = 1.0  # seconds a stopping bridge tries to say so
 DUPLICATE_FOR = ALIVE_FOR  # another bridge instance counts as running this long after its last one
 _SAFE = re.compile(r"[^\r\n\0]*")  # fullmatch: a "$" would let a trailing newline through
 
@@ -73,9 +75,14 @@ class BridgeRelay:
         self._seen: OrderedDict[str, None] = OrderedDict()  # action request ids already run
         self.tasks: set[asyncio.Task[None]] = set()
         self.peers = PeerShare(self.origin, channels.peers, self._send_live)
-        self.bridges = SiteBridges(DUPLICATE_FOR)  # every site's bridge instances heard on the peers channel
+        # every site's bridge instances heard on the peers channel, with their sites' live figures
+        self.bridges = SiteBridges[codec.SiteLive](DUPLICATE_FOR)
         self.announce_every = ANNOUNCE_EVERY
         self._announce_now = asyncio.Event()
+        # this site's live queue figures, for the other instances' sites board (the
+        # composition root sets it; None: announcements carry none)
+        self.live: Callable[[], codec.SiteLive] | None = None
+        self._client: aioredis.Redis | None = None
         self._tickets: dict[str, TicketCreated] = {}  # linkedid -> its ticket, for the calls in progress
         self.duplicate_detections = 0
 
@@ -123,7 +130,19 @@ class BridgeRelay:
         spawn(self.link.run(self._session), "redis-relay", self.tasks)
 
     async def close(self) -> None:
+        await self._leave()
         await stop(self.tasks)
+
+    async def _leave(self) -> None:
+        """Tell the other instances this bridge stops (its site shows down at once); best effort."""
+        client = self._client
+        if client is None or not self.link.up:
+            return
+        live = self.live() if self.live else None
+        gone = codec.BridgeAnnouncement(self.origin, self.site,
+                                        dataclasses.replace(live, pbx_connected=False) if live else None, True)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(client.publish(self.channels.peers, codec.encode(gone)), LEAVE_WITHIN)
 
     # --- out: events and replies, in order -----------------------------------------
     def _on_event(self, event: object) -> None:
@@ -158,14 +177,27 @@ class BridgeRelay:
                            names=("redis-relay-publish", "redis-relay-requests", "redis-relay-announce"))
 
     async def _announce(self, client: aioredis.Redis) -> None:
-        """Say we are alive every `announce_every` s (and at once when a new bridge is
-        heard), straight to Redis: never behind the events queued in the outbox, so a
-        bridge busy with a flood of calls is not shown as silent while it works."""
-        while not cancelled():
-            self._announce_now.clear()
-            await client.publish(self.channels.peers, codec.encode(codec.BridgeAnnouncement(self.origin, self.site)))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._announce_now.wait(), self.announce_every)
+        """Say we are alive every `announce_every` s, at once when a new bridge is heard,
+        and within LIVE_EVERY s when this site's live figures changed, straight to Redis:
+        never behind the events queued in the outbox, so a bridge busy with a flood of
+        calls is not shown as silent while it works."""
+        self._client = client
+        last: codec.SiteLive | None = None
+        sent = float("-inf")
+        try:
+            while not cancelled():
+                forced = self._announce_now.is_set()
+                self._announce_now.clear()
+                live, now = self.live() if self.live else None, time.monotonic()
+                if forced or live != last or now - sent >= self.announce_every:
+                    await client.publish(self.channels.peers,
+                                         codec.encode(codec.BridgeAnnouncement(self.origin, self.site, live)))
+                    last, sent = live, now
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._announce_now.wait(),
+                                           min(LIVE_EVERY, self.announce_every) if self.live else self.announce_every)
+        finally:
+            self._client = None
         raise asyncio.CancelledError
 
     async def _listen(self, client: aioredis.Redis) -> None:
@@ -180,12 +212,15 @@ class BridgeRelay:
 
     async def _on_peer(self, message: codec.Message) -> None:
         if isinstance(message, codec.BridgeAnnouncement) and message.origin != self.origin:
-            self._heard_bridge(message.origin, message.site)
+            if message.leaving:
+                self.bridges.left(message.origin, message.site, message.live)
+            else:
+                self._heard_bridge(message.origin, message.site, message.live)
         else:
             await self.peers.receive(message)
 
-    def _heard_bridge(self, other: str, site: str) -> None:
-        if not self.bridges.heard(other, site, time.monotonic()):
+    def _heard_bridge(self, other: str, site: str, live: codec.SiteLive | None = None) -> None:
+        if not self.bridges.heard(other, site, time.monotonic(), live):
             return
         self._announce_now.set()  # it learns of us at once
         if site != self.site:

@@ -51,7 +51,7 @@ class RemoteBridge:
                  action_timeout: float = 8.0, site: str = DEFAULT_SITE) -> None:
         self.channels, self.bus, self.clock, self.action_timeout = channels, bus, clock, action_timeout
         self.site = site  # the site whose bridge this instance follows
-        self.bridges = SiteBridges(ALIVE_FOR)
+        self.bridges = SiteBridges[codec.SiteLive](ALIVE_FOR)
         self.link = RedisLink(url, "web", clock)
         self.instance = uuid.uuid4().hex
         self.reply_channel = channels.reply(self.instance)
@@ -174,7 +174,10 @@ class RemoteBridge:
     async def _listen(self, pubsub: Any) -> None:
         async for channel, message in incoming(pubsub, codec.decode):
             if isinstance(message, codec.BridgeAnnouncement):
-                self.bridges.heard(message.origin, message.site, time.monotonic())
+                if message.leaving:
+                    self.bridges.left(message.origin, message.site, message.live)
+                else:
+                    self.bridges.heard(message.origin, message.site, time.monotonic(), message.live)
             elif channel == self.channels.peers:
                 await self.peers.receive(message)
             else:

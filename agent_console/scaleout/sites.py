@@ -11,21 +11,40 @@ bridges of other sites (normal: one per site on one Redis).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 ANNOUNCE_EVERY = 5.0  # seconds between a bridge instance's announcements
+LIVE_EVERY = 1.0  # seconds between looks at the site's live figures (announced when they changed)
 ALIVE_FOR = 3 * ANNOUNCE_EVERY  # a bridge instance counts as running this long after its last one
 
 
+L = TypeVar("L")
+
+
 @dataclass
-class SiteBridges:
+class SiteBridges(Generic[L]):
     alive_for: float  # an instance counts as running this long after its last announcement
     _heard: dict[str, tuple[str, float]] = field(default_factory=dict)  # origin -> (site, last heard)
+    _live: dict[str, L] = field(default_factory=dict)  # site -> its last announced live figures
 
-    def heard(self, origin: str, site: str, now: float) -> bool:
-        """Note an announcement; True when the instance is new (or was silent too long)."""
+    def heard(self, origin: str, site: str, now: float, live: L | None = None) -> bool:
+        """Note an announcement (and the site's live figures it carries); True when the
+        instance is new (or was silent too long)."""
         last = self._heard.get(origin)
         self._heard[origin] = (site, now)
+        if live is not None:
+            self._live[site] = live
         return last is None or last[0] != site or now - last[1] > self.alive_for
+
+    def left(self, origin: str, site: str, live: L | None = None) -> None:
+        """The instance said it stops: not running any more; its site keeps its last figures."""
+        self._heard[origin] = (site, float("-inf"))  # listed still, as down
+        if live is not None:
+            self._live[site] = live
+
+    def live(self, site: str) -> L | None:
+        """The site's figures as its bridge last announced them (None: none heard)."""
+        return self._live.get(site)
 
     def running(self, site: str, now: float, but: str = "") -> list[str]:
         """The instances of `site` heard lately (other than `but`), sorted."""

@@ -34,7 +34,7 @@ from pydantic import SecretStr
 from agent_console.app import create_app
 from agent_console.scaleout.port import PbxUnavailable
 from agent_console.settings import Settings
-from agent_console.site_board import Followed
+from agent_console.site_board import Followed, projected
 from cti import events as ev
 from tests.pbx_fixture import free_tcp_port
 from tickets.db import make_engine, session_factory
@@ -155,7 +155,7 @@ def add_sites(app: Any, now: datetime) -> None:
             entered = now - timedelta(seconds=waited, minutes=0 if up else 3)
             caller = _call(f"{site}.{i}", entered, caller_number=f"+4989{i}1234", position=i + 1)
             projection.apply(ev.CallUpdated(entered, ev.CallChange.JOINED, caller), now)
-        board.add(Followed(site, projection, "hotline", (lambda mono: (True, True, True)) if up
+        board.add(Followed(site, projected(projection, "hotline"), (lambda mono: (True, True, True)) if up
                            else (lambda mono: (False, True, True))))
     board._last_up["west"] = now - timedelta(minutes=3)
     rng = random.Random(7)

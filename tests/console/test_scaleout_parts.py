@@ -5,6 +5,7 @@ instance's ticket edit goes out once and a peer's is never sent back) and the on
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -273,3 +274,36 @@ async def test_the_outbox_sends_in_batches_in_order_and_never_loses_what_it_did_
     finally:
         sender.cancel()
         await asyncio.gather(sender, return_exceptions=True)
+
+
+async def test_a_bridge_announces_its_sites_live_figures_when_they_change_and_when_it_leaves() -> None:
+    link, fake = relay(), StuckRedis()
+    link.link.up, link.announce_every = True, 60.0
+    figures = [codec.SiteLive(True, 0, None, 2, 3)]
+    link.live = lambda: figures[-1]
+    task = asyncio.create_task(link._announce(fake))  # type: ignore[arg-type]
+
+    async def announced() -> codec.BridgeAnnouncement:
+        await asyncio.wait_for(fake.announced.wait(), 5)
+        fake.announced.clear()
+        message = codec.decode(fake.published[-1][1])
+        assert isinstance(message, codec.BridgeAnnouncement)
+        return message
+
+    try:
+        assert (await announced()).live == figures[0]
+        figures.append(codec.SiteLive(True, 1, AT, 1, 3))  # a caller joined: said within a second, not in 60 s
+        assert (await announced()).live == figures[1]
+        assert len(fake.published) == 2  # nothing changed since: nothing more said
+        other = relay()  # another instance hears it: east's figures, from the announcement alone
+        await other._on_peer(codec.decode(fake.published[-1][1]))
+        assert other.bridges.live("main") == figures[1] and other.bridges.running("main", time.monotonic())
+        await link.close()  # stopping: says so, its PBX down
+        gone = await announced()
+        assert gone.leaving and gone.live == codec.SiteLive(False, 1, AT, 1, 3)
+        await other._on_peer(gone)
+        assert other.bridges.running("main", time.monotonic()) == []
+        assert other.bridges.sites(time.monotonic())["main"]["up"] is False
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

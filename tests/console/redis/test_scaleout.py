@@ -101,7 +101,7 @@ def test_the_codec_refuses_what_is_not_ours() -> None:
     at = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
     good = codec.encode(codec.EventMessage("o", 1, ev.PbxConnected(at=at, restarted=False)))
     bad = [
-        b"\x80\x04\x95pickle", b"[]", good.replace(b'"v":3', b'"v":2'),  # a peer of the version before penalties
+        b"\x80\x04\x95pickle", b"[]", good.replace(b'"v":4', b'"v":3'),  # the version before live figures
         good.replace(b"PbxConnected", b"ResyncCompleted"),  # a real event, but not relayed
         good.replace(b'"restarted":false', b'"restarted":0'),  # wrong type
         good.replace(b',"restarted":false', b""),  # missing field
