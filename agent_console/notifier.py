@@ -50,7 +50,7 @@ ANSWER_WAITS_FOR_HISTORY = 1.0  # seconds; the history is ms of queries, this bo
 # seconds after the caller joined (when the match was asked for) that a ring waits for it;
 # later it rings with a "pending" match, and the match follows as call.enriched: a slow or
 # stuck database delays no pop by more than this, and one slow match holds up no other ring
-MATCH_WAIT = 0.25
+MATCH_WAIT = 0.5
 
 
 @dataclass(frozen=True, slots=True)
