@@ -259,6 +259,7 @@ def test_stranger_who_presses_2_reaches_only_the_english_speaking_agent(
             assert connect["Interface"] == agent
             called = {e["Interface"] for e in pbx.tap.of(linkedid, "AgentCalled")}
             assert called == {agent}, (number, keys, called)
+            pbx.cli(f"channel request hangup {connect['Channel']}")  # the caller has been answered: done
             _ended(pbx, call, linkedid)
             deadline = time.monotonic() + 20
             while (record := _record(url, linkedid)) is None or record.outcome is None:
