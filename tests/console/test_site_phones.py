@@ -122,12 +122,17 @@ def test_a_user_of_another_site_has_no_phone_actions_here(app: Any, login: Any, 
 def test_this_sites_calls_and_directory_are_not_another_sites_agent(app: Any, login: Any, bea: None) -> None:
     recorder = TicketService(app.state.services.desk.sessions)
     updates = answered_call("+4934125385555", agent="PJSIP/1001")  # main's PJSIP/1001: anna
-    for update_ in updates:
-        recorder.handle(update_)
+    created = [recorder.handle(update_) for update_ in updates][0]
+    assert created is not None
     linkedid = updates[0].call.linkedid
     anna, bea_ = login("anna"), login("bea")
     assert anna.get(f"/api/calls/{linkedid}").status_code == 200
     assert bea_.get(f"/api/calls/{linkedid}").status_code == 404
+    # the call's ticket is anna's (the agent on its call), not bea's
+    assert anna.get(f"/api/tickets/{created.ticket_id}").status_code == 200
+    assert bea_.get(f"/api/tickets/{created.ticket_id}").status_code == 404
+    assert created.ticket_id not in {t["id"] for t in bea_.get("/api/tickets").json()}
+    assert created.ticket_id in {t["id"] for t in anna.get("/api/tickets").json()}
     assert [c["linkedid"] for c in bea_.get("/api/calls").json()] == []
     assert linkedid in [c["linkedid"] for c in anna.get("/api/calls").json()]
     with_bridge(app, RecordingBridge())
