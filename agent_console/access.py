@@ -16,7 +16,7 @@ from tickets.visibility import Viewer, may_see, ticket_parties
 
 def viewer(who: SessionUser) -> Viewer:
     user = who.user
-    return Viewer.of(user.username, user.role, user.endpoint, user.teams)
+    return Viewer.of(user.username, user.role, user.endpoint, user.teams, user.site)
 
 
 def check_ticket(services: Services, who: SessionUser, ticket_id: int) -> None:

@@ -20,6 +20,7 @@ from agent_console.actions import run_action
 from agent_console.auth import ANY, SessionUser
 from agent_console.errors import CodedError
 from agent_console.services import Services, ServicesDep
+from agent_console.site_phone import own_endpoint
 from cti import actions
 from cti.dial_allow import DialRefused
 from tickets.callback_places import CallbackPlaces
@@ -60,10 +61,9 @@ def done(callback_id: CallbackId, services: ServicesDep, who: Annotated[SessionU
 @router.post("/api/callbacks/{callback_id}/call")
 async def call_back(callback_id: CallbackId, services: ServicesDep,
                     who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
-    """Ring the agent's own phone, then dial the caller; the item is closed."""
-    endpoint = who.user.endpoint
-    if not endpoint:
-        raise CodedError(409, "no_endpoint", "your user has no phone endpoint")
+    """Ring the agent's own phone, then dial the caller; the item is closed. Only at an
+    instance of the phone's site (elsewhere its endpoint is another agent's phone: 409)."""
+    endpoint = own_endpoint(who.user, services.settings.site)
     item = await to_thread.run_sync(_item, services, callback_id)
     if item["status"] == "done":
         raise CodedError(409, "callback_done", f"callback {callback_id} is done already")

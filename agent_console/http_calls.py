@@ -18,12 +18,14 @@ from agent_console.auth import ANY, SessionUser
 from agent_console.directory import directory, transfer_extension
 from agent_console.fields import AwareTime
 from agent_console.services import ServicesDep
+from agent_console.site_phone import own_endpoint
 from cti import actions
 from cti.events import Outcome
 from tickets.desk import DeskError
 from tickets.events import TicketUpdated
 from tickets.linking import link_call
 from tickets.sites import SiteError, call_ref, parse_call_ref
+from tickets.visibility import may_see_call
 
 router = APIRouter(tags=["calls"])
 PRINTABLE = r"^[^\x00-\x1f]*$"  # PostgreSQL refuses NUL in a query: a 422 here, not a 500
@@ -39,7 +41,8 @@ class LinkIn(BaseModel):
 
 
 def _mine(who: SessionUser, call: dict[str, Any]) -> bool:
-    return who.supervisor or (who.user.endpoint is not None and call.get("agent") == who.user.endpoint)
+    """A supervisor's, or the agent's own: taken by their endpoint at their phone's site."""
+    return may_see_call(viewer(who), call.get("agent"), call.get("site"))
 
 
 @router.get("/api/calls")
@@ -92,11 +95,12 @@ def link_contact(linkedid: LinkedId, body: LinkIn, services: ServicesDep,
 
 @router.get("/api/directory")
 def get_directory(services: ServicesDep, who: Annotated[SessionUser, ANY]) -> dict[str, Any]:
-    """Where a call can be transferred: agents (with their live state), queues, and
-    whether external numbers are reachable."""
+    """Where a call can be transferred: this site's agents (with their live state; a
+    transfer goes through this site's Asterisk, whose PJSIP/1001 is this site's), queues,
+    and whether external numbers are reachable."""
     registry = services.pbx.registry if services.pbx else None  # a web-only instance may have none yet
     agents = registry.agent_list() if registry else []
-    return directory(services.users.with_endpoints(), agents, services.settings.queue_name,
+    return directory(services.users.with_endpoints(services.settings.site), agents, services.settings.queue_name,
                      services.settings.dial_allow_list)
 
 
@@ -106,13 +110,15 @@ async def transfer(linkedid: LinkedId, body: TransferIn, services: ServicesDep,
     """Blind transfer of the agent's current call to a directory target (agent, queue,
     allowed external number): anything else is a 422 before anything reaches Asterisk.
     The agent's own leg comes from the call registry (on a web-only instance its mirror):
-    nothing here asks Asterisk for a channel listing or reads AMI fields."""
-    endpoint = who.user.endpoint
-    users = await to_thread.run_sync(services.users.with_endpoints)
+    nothing here asks Asterisk for a channel listing or reads AMI fields. An agent whose
+    phone is at another site gets a 409 `phone_elsewhere` (this site's call is not theirs)."""
+    site = services.settings.site
+    endpoint = own_endpoint(who.user, site)
+    users = await to_thread.run_sync(services.users.with_endpoints, site)
     exten = transfer_extension(body.target, endpoint, users, services.settings.queue_name,
                                services.settings.dial_allow_list)
     call = services.pbx.registry.call(linkedid) if services.pbx else None
-    if call is None or endpoint is None or call.agent != endpoint or call.ended_at:
+    if call is None or call.agent != endpoint or call.ended_at:
         raise HTTPException(409, "you are not on this call")
     if call.agent_channel is None:
         raise HTTPException(409, "the call's agent channel is gone")

@@ -48,7 +48,7 @@ def timeline(ticket_id: TicketId, services: ServicesDep, who: Annotated[SessionU
         raise HTTPException(404, f"no ticket {ticket_id}")
     calls = ticket_search.ticket_calls(services.desk.sessions, ticket_id, ticket["linkedid"], viewer(who),
                                        ticket["site"])
-    names = {u.endpoint: u.display_name for u in services.users.with_endpoints() if u.endpoint}
+    names = {(u.site, u.endpoint): u.display_name for u in services.users.with_endpoints() if u.endpoint}
     return merge(with_agent_names(calls, names), services.conversation.of(ticket_id))
 
 

@@ -10,6 +10,9 @@ A client whose queue is full is dropped, never awaited: one slow browser must
 not delay a screen pop for everyone else. A client whose sender is idle with
 nothing queued may take the message straight onto its socket (Client.direct). Clients are indexed by endpoint and
 role, so a pop for one agent costs the same with 10 or 1,000 browsers connected.
+An endpoint here is a phone at this instance's site: a client is that endpoint only when
+its user's phone is at this site (ws.py sets Client.endpoint by site_phone.local_endpoint;
+another site's PJSIP/1001 is another agent's phone), so audiences stay plain endpoints.
 """
 
 from __future__ import annotations
@@ -132,7 +135,7 @@ class Outbox:
 class Client:
     user_id: int
     username: str
-    endpoint: str | None
+    endpoint: str | None  # the user's phone at this instance's site; None: none here
     supervisor: bool
     teams: frozenset[str] = frozenset()
     queue: Outbox = field(default_factory=Outbox)

@@ -92,12 +92,14 @@ def _pending(number: str | None) -> dict[str, Any]:
     return {"status": "pending", "number": number, "contact": None, "candidates": []}
 
 
-def ticket_audience(parties: Parties | None) -> Audience:
+def ticket_audience(parties: Parties | None, site: str = DEFAULT_SITE) -> Audience:
     """Who gets a ticket's `ticket.*` messages: supervisors, and the agents who may see
-    it by tickets.visibility (owner, creator, agent on its calls, its team, its department)."""
+    it by tickets.visibility (owner, creator, agent on its calls, its team, its department).
+    The agents on its calls by endpoint only for the calls at `site` (this instance's): the
+    hub's endpoints are this site's phones, another site's PJSIP/1001 is someone else."""
     if parties is None:
         return SUPERVISORS_ONLY
-    return Audience(supervisors=True, endpoints=parties.agents,
+    return Audience(supervisors=True, endpoints=frozenset(e for s, e in parties.agents if s == site),
                     usernames=frozenset(p for p in (parties.assignee, parties.created_by) if p)
                     | parties.department_members,
                     teams=frozenset([parties.team]) if parties.team else frozenset())
@@ -153,7 +155,7 @@ class PopNotifier:
         """call.ringing / call.enriched: each agent gets the caller's past as they may see it."""
         parties = self.book.parties.get(data["linkedid"], {})
         self.hub.publish(type_, {**data, "site": self.site}, audience,
-                         lambda client, d: for_viewer(d, viewer_of(client), parties))
+                         lambda client, d: for_viewer(d, viewer_of(client, self.site), parties))
 
     async def _run(self) -> None:
         while True:
@@ -187,7 +189,7 @@ class PopNotifier:
             data = {"site": item.site, "linkedid": item.linkedid, "ticket_id": item.ticket_id,
                     "number": item.ticket_number, "contact_id": item.contact_id}
             self.hub.publish("ticket.created", data,
-                             agents(*([item.agent] if item.agent else []), supervisors=True))
+                             agents(*([item.agent] if item.agent and item.site == self.site else []), supervisors=True))
         else:
             self.hub.publish("ticket.updated", item.json(), await self._ticket_audience(item.id))
 
@@ -195,7 +197,7 @@ class PopNotifier:
         if self._parties is None:
             return SUPERVISORS_ONLY
         try:
-            return ticket_audience(await asyncio.to_thread(self._parties, ticket_id))
+            return ticket_audience(await asyncio.to_thread(self._parties, ticket_id), self.site)
         except Exception:  # the database is down: fail closed, supervisors only
             log.exception("parties of ticket %s unknown; ticket.updated to supervisors only", ticket_id)
             return SUPERVISORS_ONLY

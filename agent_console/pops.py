@@ -16,6 +16,7 @@ from agent_console.hub import Client
 from cti import events as ev
 from cti.callback_events import CallbackRinging
 from tickets.lookup import CustomerLookup, LookupResult
+from tickets.sites import DEFAULT_SITE
 from tickets.visibility import Parties, Viewer, may_see, may_see_call
 
 HISTORY = ("open_tickets", "recent_calls", "callbacks")  # what a pop shows of the caller's past
@@ -95,9 +96,10 @@ def shown(history: Mapping[str, Any]) -> dict[str, Any]:
     return {k: history[k] for k in HISTORY if k in history}
 
 
-def viewer_of(client: Client) -> Viewer:
-    """The visibility rule's viewer for a WebSocket client (its session's user)."""
-    return Viewer(client.username, client.endpoint, client.teams, client.supervisor)
+def viewer_of(client: Client, site: str = DEFAULT_SITE) -> Viewer:
+    """The visibility rule's viewer for a WebSocket client (its session's user) of the
+    instance at `site`: a client's endpoint is a phone at that site (ws.py)."""
+    return Viewer(client.username, client.endpoint, client.teams, client.supervisor, site)
 
 
 def for_viewer(data: dict[str, Any], viewer: Viewer, parties: Mapping[int, Parties]) -> dict[str, Any]:
@@ -109,7 +111,8 @@ def for_viewer(data: dict[str, Any], viewer: Viewer, parties: Mapping[int, Parti
     return {**data,
             "open_tickets": [t for t in data.get("open_tickets", [])
                              if (p := parties.get(t.get("id", -1))) is not None and may_see(viewer, p)],
-            "recent_calls": [c for c in data.get("recent_calls", []) if may_see_call(viewer, c.get("agent"))]}
+            "recent_calls": [c for c in data.get("recent_calls", [])
+                             if may_see_call(viewer, c.get("agent"), c.get("site"))]}
 
 
 def callback_linkedid(callback_id: int) -> str:

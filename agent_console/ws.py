@@ -11,7 +11,9 @@ falls behind is closed with 4408. `?since=N` resumes after message N when the
 hub still holds what came after it; otherwise a fresh snapshot. A heartbeat
 `ping` goes out when nothing else did for HEARTBEAT seconds (within 2 x HEARTBEAT),
 so dead peers are noticed. Broadcasts may skip the sender and go straight onto
-an idle socket (ws_direct.py).
+an idle socket (ws_direct.py). A client counts as its user's endpoint only when the
+user's phone is at this instance's site (site_phone.py): a user of another site gets
+no pops of this site's phone of the same name, and a `phone_elsewhere` notice instead.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from agent_console.auth import COOKIE, SessionUser, origin_allowed
 from agent_console.hub import ALL, Client, Message, encode
 from agent_console.services import Services, ServicesDep
 from agent_console.sessions import CacheMiss
+from agent_console.site_phone import elsewhere, local_endpoint
 from agent_console.ws_direct import direct_writer
 
 log = logging.getLogger(__name__)
@@ -42,32 +45,39 @@ PING = Message(0, "ping", {}, ALL, 0.0, encode({"seq": None, "type": "ping", "da
 
 def agent_names(services: Services) -> dict[str, str]:
     """Endpoint -> the user's display name, for the wallboard (Asterisk knows only the
-    queue member name). Reads the database: call it off the event loop."""
-    return {u.endpoint: u.display_name for u in services.users.all() if u.endpoint and u.display_name}
+    queue member name): this site's users (its Asterisk's endpoints; another site's
+    PJSIP/1001 is someone else). Reads the database: call it off the event loop."""
+    site = services.settings.site
+    return {u.endpoint: u.display_name for u in services.users.all()
+            if u.endpoint and u.display_name and u.site == site}
 
 
 def snapshot(services: Services, who: SessionUser, names: dict[str, str] | None = None) -> dict[str, Any]:
     """`server_time`: when this was taken, on the server's clock; the page runs every
     live timer against it (never against the time of replayed messages)."""
     now = services.clock()
+    site = services.settings.site
+    endpoint = local_endpoint(who.user, site)  # None: no phone here (none, or at another site)
     registry = services.pbx.registry if services.pbx else None
-    me = next((a for a in (registry.agent_list() if registry else []) if a.agent == who.user.endpoint), None)
+    me = next((a for a in (registry.agent_list() if registry and endpoint else []) if a.agent == endpoint), None)
     current = None
-    if registry and who.user.endpoint:
+    if registry and endpoint:
         current = next((views.call_json(c) for c in registry.calls()
-                        if c.agent == who.user.endpoint and c.ended_at is None), None)
+                        if c.agent == endpoint and c.ended_at is None), None)
         if current is not None:  # a reloaded console gets its call's ticket back
             current["ticket_id"] = services.notifier.book.ticket_for(current["linkedid"])
     if current is None:  # or the callback it is on
-        current = services.notifier.talking_for(who.user.endpoint)
+        current = services.notifier.talking_for(endpoint)
     data: dict[str, Any] = {
         "user": {"username": who.user.username, "role": who.user.role.value,
-                 "endpoint": who.user.endpoint},
+                 "endpoint": who.user.endpoint, "site": who.user.site},
         "agent": views.agent_json(me, now) if me else None,
-        "ringing": services.notifier.book.ringing_for(who.user.endpoint, viewer(who)),
+        "ringing": services.notifier.book.ringing_for(endpoint, viewer(who)),
         "current_call": current,
         "pbx_connected": bool(services.pbx and services.pbx.connected),
-        "site": services.settings.site,  # the site whose bridge this instance follows
+        "site": site,  # the site whose bridge this instance follows
+        # the user's phone is at another site: calls do not pop here (the console says so)
+        "phone_elsewhere": elsewhere(who.user, site),
         "server_time": views.iso(now),
     }
     if who.supervisor:
@@ -112,8 +122,8 @@ async def _refuse(ws: WebSocket, code: int, reason: str) -> None:
 async def _serve(ws: WebSocket, services: Services, who: SessionUser, token: str) -> None:
     since = ws.query_params.get("since")
     names = await asyncio.to_thread(agent_names, services) if who.supervisor else None
-    client = Client(who.user.id, who.user.username, who.user.endpoint, who.supervisor,
-                    frozenset(who.user.teams))
+    client = Client(who.user.id, who.user.username, local_endpoint(who.user, services.settings.site),
+                    who.supervisor, frozenset(who.user.teams))
     missed = services.hub.attach(client, int(since) if since and since.isascii() and since.isdigit() else None)
     try:
         if missed is None:

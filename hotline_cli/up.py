@@ -120,7 +120,8 @@ def _member_penalties(pbx: PrivateAsterisk, env: dict[str, str]) -> None:
     engine = make_engine(env["HOTLINE_DATABASE_URL"])
     try:
         with session_factory(engine)() as s:
-            users = [user_view(u) for u in s.scalars(select(User).where(User.endpoint.is_not(None)))]
+            here = select(User).where(User.endpoint.is_not(None), User.site == pbx.config.site)  # its phones
+            users = [user_view(u) for u in s.scalars(here)]
     finally:
         engine.dispose()
     teams = parse_teams(env.get("HOTLINE_FOCUS_TEAMS", ""))

@@ -126,12 +126,14 @@ class User(Base):
     """Someone who logs in: an agent (with a PJSIP endpoint), a supervisor or an admin."""
 
     __tablename__ = "users"
+    # an endpoint names a phone at its site's Asterisk: PJSIP/1001 may be at every site once
+    __table_args__ = (UniqueConstraint("site", "endpoint", name="uq_users_site_endpoint"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str] = mapped_column(String(200))  # argon2id
     role: Mapped[Role] = mapped_column(_enum(Role))
-    endpoint: Mapped[str | None] = mapped_column(String(64), unique=True)  # PJSIP/1001
+    endpoint: Mapped[str | None] = mapped_column(String(64))  # PJSIP/1001, unique with site
     teams: Mapped[str] = mapped_column(String(300), default="")  # comma separated
     language: Mapped[str] = mapped_column(String(10), default="de")  # the pages' language
     languages: Mapped[str] = mapped_column(String(20), default="de")  # spoken with callers: "de,en"

@@ -14,8 +14,9 @@ when an UPDATE of calls sets none of the columns they depend on to a new value).
   calls of the same contact or number that ended up to the aggregates' FCR days
   before it (FCR_WINDOW, the longest setting, before they were ever built);
 - for a contact or organisation, every call, ticket and callback grouped by it;
-- for a user added, removed, or given another endpoint or partner, every call that
-  endpoint answered (and its ticket): the partner group is the user's partner now.
+- for a user added, removed, or given another endpoint, site or partner, every call that
+  endpoint answered at the user's site (and its ticket): the partner group is the user's
+  partner now.
 Raw SQL that bypasses the ORM (none in hotline) is not seen: `hotline reports
 rebuild` recomputes everything.
 """
@@ -26,7 +27,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, Connection, and_, event, inspect, or_, select
+from sqlalchemy import BindParameter, ColumnElement, Connection, and_, event, exists, inspect, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction, sessionmaker
 
@@ -36,7 +37,7 @@ from tickets.report_agg_models import LAYOUT, ReportAggDirty, ReportAggMeta
 FCR_WINDOW = timedelta(days=90)  # the longest FCR setting (Settings.fcr_days le=90)
 _CALL_PLACE = ("entered_at", "ended_at", "contact_id", "caller_number", "ticket_id", "site", "linkedid")
 _WATCHED = (CallRecord, Ticket, TicketHistory, TicketMessage, Callback, Contact, Organisation, User)
-_PLACEMENT = ("endpoint", "partner")  # what of a user the reports group by
+_PLACEMENT = ("endpoint", "site", "partner")  # what of a user the reports group by (an endpoint is per site)
 
 
 def hour_of(at: datetime) -> datetime:
@@ -158,8 +159,10 @@ def _organisations(conn: Connection, ids: list[int]) -> Seen:
 
 
 def _users(conn: Connection, ids: list[int]) -> Seen:
-    endpoints = select(User.endpoint).where(User.id.in_(ids), User.endpoint.is_not(None))
-    return _calls(conn, CallRecord.agent.in_(endpoints))
+    # the calls their phones took: an endpoint at its site (each site's Asterisk has its own PJSIP/1001)
+    theirs = exists(select(User.id).where(User.id.in_(ids), User.endpoint == CallRecord.agent,
+                                          User.site == CallRecord.site))
+    return _calls(conn, theirs)
 
 
 _BY_IDS: dict[type, Callable[[Connection, list[int]], Seen]] = {
@@ -190,7 +193,7 @@ def _seen(conn: Connection, ids: dict[type, set[int]]) -> Seen:
 
 
 def _watched(objects: Iterable[Any], every_user: bool = True) -> list[Any]:
-    """The watched rows; users changed in place only when their endpoint or partner changed."""
+    """The watched rows; users changed in place only when their endpoint, site or partner changed."""
     return [o for o in objects if isinstance(o, _WATCHED) and (
         every_user or not isinstance(o, User) or any(inspect(o).attrs[a].history.has_changes() for a in _PLACEMENT))]
 

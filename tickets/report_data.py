@@ -68,7 +68,7 @@ def load_calls(s: Session, start: datetime, end: datetime) -> list[CallFact]:
                 CallRecord.agent, CallRecord.caller_number, CallRecord.contact_id, org.name,
                 CallRecord.route_team, Contact.team, org.team, Contact.language, Ticket.category, Ticket.level,
                 func.coalesce(CallRecord.entry_site, CallRecord.site), User.partner)
-         .outerjoin(User, User.endpoint == CallRecord.agent)
+         .outerjoin(User, and_(User.endpoint == CallRecord.agent, User.site == CallRecord.site))  # the agent there
          .outerjoin(Contact, Contact.id == CallRecord.contact_id)
          .outerjoin(org, org.id == Contact.organisation_id)
          .outerjoin(Ticket, Ticket.id == CallRecord.ticket_id)
@@ -128,7 +128,7 @@ def load_tickets(s: Session, start: datetime, end: datetime) -> list[TicketFact]
          .outerjoin(org, org.id == Ticket.organisation_id)
          .outerjoin(contact_org, contact_org.id == Contact.organisation_id)
          .outerjoin(CallRecord, and_(CallRecord.linkedid == Ticket.linkedid, CallRecord.site == Ticket.site))
-         .outerjoin(User, User.endpoint == CallRecord.agent)
+         .outerjoin(User, and_(User.endpoint == CallRecord.agent, User.site == CallRecord.site))  # the agent there
          .where(created))
     changes, messages = _status_changes(s, created), _messages(s, created)
     out = []

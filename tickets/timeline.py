@@ -25,10 +25,11 @@ def _key(item: dict[str, Any]) -> tuple[datetime, int]:
     return (datetime.fromisoformat(at) if at else _FIRST, item["_order"])
 
 
-def with_agent_names(calls: list[dict[str, Any]], names: dict[str, str]) -> list[dict[str, Any]]:
+def with_agent_names(calls: list[dict[str, Any]], names: dict[tuple[str, str], str]) -> list[dict[str, Any]]:
     """Each call with `agent_name`: the display name of the user whose endpoint answered it
-    (`PJSIP/1001` -> "Anna Berger"), None when no user has that endpoint."""
-    return [{**c, "agent_name": names.get(c.get("agent") or "")} for c in calls]
+    at the call's site (("main", "PJSIP/1001") -> "Anna Berger"; each site's Asterisk has its
+    own PJSIP/1001), None when no user there has that endpoint."""
+    return [{**c, "agent_name": names.get((c.get("site") or "", c.get("agent") or ""))} for c in calls]
 
 
 def merge(calls: list[dict[str, Any]], conversation: dict[str, Any]) -> list[dict[str, Any]]:

@@ -90,6 +90,17 @@ def _placement(site: str, partner: str) -> tuple[str, str]:
         raise UserError(str(exc)) from exc
 
 
+def _refuse_taken(session: Session, username: str | None, endpoint: str | None, site: str) -> None:
+    """UserError naming what is taken: the username (anywhere), or the endpoint at `site`
+    (an endpoint names a phone at its site's Asterisk; another site may have the same)."""
+    if username is not None and session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise UserError(f"user {username!r} exists already")
+    if endpoint is not None:
+        holder = session.scalar(select(User.username).where(User.site == site, User.endpoint == endpoint))
+        if holder is not None:
+            raise UserError(f"endpoint {endpoint} exists already at site {site!r} (user {holder!r})")
+
+
 class UserService:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
@@ -105,20 +116,29 @@ class UserService:
                     language=language, site=site, partner=partner)
         try:
             with self.sessions.begin() as session:
+                _refuse_taken(session, username, endpoint, site)
                 session.add(user)
                 session.flush()
                 return _view(user)
-        except IntegrityError as exc:
-            raise UserError(f"user {username!r} or endpoint {endpoint!r} exists already") from exc
+        except IntegrityError as exc:  # added by someone else between the check and the insert
+            raise UserError(f"user {username!r} or endpoint {endpoint!r} at site {site!r} exists already") from exc
 
     def place(self, username: str, site: str | None = None, partner: str | None = None) -> UserView:
-        """Move a user (and their phone endpoint) to another site and/or partner."""
-        with self.sessions.begin() as session:
-            user = session.scalar(select(User).where(User.username == username))
-            if user is None:
-                raise UserError(f"no user {username!r}")
-            user.site, user.partner = _placement(site or user.site, partner or user.partner)
-            return _view(user)
+        """Move a user (and their phone endpoint) to another site and/or partner; refused
+        when another user has that endpoint at the new site."""
+        try:
+            with self.sessions.begin() as session:
+                user = session.scalar(select(User).where(User.username == username))
+                if user is None:
+                    raise UserError(f"no user {username!r}")
+                site, partner = _placement(site or user.site, partner or user.partner)
+                if site != user.site:
+                    _refuse_taken(session, None, user.endpoint, site)
+                user.site, user.partner = site, partner
+                session.flush()
+                return _view(user)
+        except IntegrityError as exc:
+            raise UserError(f"endpoint of {username!r} exists already at site {site!r}") from exc
 
     def authenticate(self, username: str, password: str) -> UserView | None:
         with self.sessions() as session:
@@ -147,20 +167,24 @@ class UserService:
             user = session.get(User, user_id)
             return _view(user) if user and user.active else None
 
-    def by_endpoint(self, endpoint: str) -> UserView | None:
+    def by_endpoint(self, endpoint: str, site: str = DEFAULT_SITE) -> UserView | None:
+        """The active user whose phone is `endpoint` at `site` (an endpoint alone is one per site)."""
         with self.sessions() as session:
-            user = session.scalar(select(User).where(User.endpoint == endpoint, User.active))
+            user = session.scalar(select(User).where(User.site == site, User.endpoint == endpoint, User.active))
             return _view(user) if user else None
 
     def all(self) -> list[UserView]:
         with self.sessions() as session:
             return [_view(u) for u in session.scalars(select(User).order_by(User.username))]
 
-    def with_endpoints(self) -> list[UserView]:
-        """Active users with a phone endpoint (the agents a call can go to), by username."""
+    def with_endpoints(self, site: str | None = None) -> list[UserView]:
+        """Active users with a phone endpoint (the agents a call can go to), by username;
+        with `site`, only those whose phone is at that site (its Asterisk)."""
+        query = select(User).where(User.endpoint.is_not(None), User.active).order_by(User.username)
+        if site is not None:
+            query = query.where(User.site == site)
         with self.sessions() as session:
-            return [_view(u) for u in session.scalars(
-                select(User).where(User.endpoint.is_not(None), User.active).order_by(User.username))]
+            return [_view(u) for u in session.scalars(query)]
 
     def count(self) -> int:
         with self.sessions() as session:

@@ -16,7 +16,8 @@ triaged) are NOT shown to every agent: the dispatcher (a supervisor) sets their
 team or assignee. A pool open to all agents would put every untriaged ticket,
 with the caller's text, in front of agents of other customer teams — the leak
 this rule closes. An agent sees a call only when it was theirs (its agent
-endpoint is the agent's own).
+endpoint is the agent's own at the agent's site: each site's Asterisk has its own
+PJSIP/1001, so an endpoint alone names no one; the call's site says whose it was).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tickets.level_models import DepartmentMember
 from tickets.models import CallRecord, Role, Ticket, TicketHistory
+from tickets.sites import DEFAULT_SITE
 
 CREATED = "created"  # the history field whose actor is the ticket's creator
 
@@ -39,11 +41,18 @@ class Viewer:
     endpoint: str | None
     teams: frozenset[str]
     everything: bool  # supervisor or admin
+    site: str = DEFAULT_SITE  # where the endpoint is: the agent's calls are (site, endpoint)
 
     @classmethod
-    def of(cls, username: str, role: Role, endpoint: str | None, teams: Iterable[str]) -> Viewer:
+    def of(cls, username: str, role: Role, endpoint: str | None, teams: Iterable[str],
+           site: str = DEFAULT_SITE) -> Viewer:
         return cls(username, endpoint, frozenset(t for t in teams if t),
-                   role in (Role.SUPERVISOR, Role.ADMIN))
+                   role in (Role.SUPERVISOR, Role.ADMIN), site)
+
+    @property
+    def phone(self) -> tuple[str, str] | None:
+        """(site, endpoint): the phone whose calls are the viewer's; None without one."""
+        return (self.site, self.endpoint) if self.endpoint is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +62,7 @@ class Parties:
     assignee: str = ""
     team: str = ""
     created_by: str = ""
-    agents: frozenset[str] = frozenset()  # endpoints of the agents on its calls
+    agents: frozenset[tuple[str, str]] = frozenset()  # (site, endpoint) of the agents on its calls
     department_members: frozenset[str] = frozenset()  # usernames of its department's members
 
 
@@ -62,20 +71,21 @@ def may_see(viewer: Viewer, parties: Parties) -> bool:
         return True
     owners = {p for p in (parties.assignee, parties.created_by) if p}
     return (viewer.username in owners or (bool(parties.team) and parties.team in viewer.teams)
-            or (viewer.endpoint is not None and viewer.endpoint in parties.agents)
+            or (viewer.phone is not None and viewer.phone in parties.agents)
             or viewer.username in parties.department_members)
 
 
 may_edit = may_see  # see the module docstring: editing follows seeing
 
 
-def may_see_call(viewer: Viewer, agent: str | None) -> bool:
-    return viewer.everything or (viewer.endpoint is not None and agent == viewer.endpoint)
+def may_see_call(viewer: Viewer, agent: str | None, site: str | None = DEFAULT_SITE) -> bool:
+    """The call at `site` taken by `agent` is the viewer's own (or they see everything)."""
+    return viewer.everything or (viewer.phone is not None and (site, agent) == viewer.phone)
 
 
-def _on_call_of(endpoint: str) -> ColumnElement[bool]:
+def _on_call_of(site: str, endpoint: str) -> ColumnElement[bool]:
     return exists(select(CallRecord.id).where(
-        CallRecord.agent == endpoint,
+        CallRecord.agent == endpoint, CallRecord.site == site,
         or_(CallRecord.ticket_id == Ticket.id,
             and_(Ticket.linkedid.is_not(None), CallRecord.linkedid == Ticket.linkedid,
                  CallRecord.site == Ticket.site))))
@@ -91,8 +101,8 @@ def owned(viewer: Viewer) -> ColumnElement[bool]:
     """Tickets the viewer owns: assignee, creator, or the agent on one of its calls
     (the "my tickets" view; for a supervisor too, not everything)."""
     terms: list[ColumnElement[bool]] = [Ticket.assignee == viewer.username, _created_by(viewer.username)]
-    if viewer.endpoint is not None:
-        terms.append(_on_call_of(viewer.endpoint))
+    if viewer.phone is not None:
+        terms.append(_on_call_of(*viewer.phone))
     return or_(*terms)
 
 
@@ -116,7 +126,10 @@ def call_visible(viewer: Viewer) -> ColumnElement[bool]:
     """`may_see_call` as a condition on CallRecord rows."""
     if viewer.everything:
         return true()
-    return CallRecord.agent == viewer.endpoint if viewer.endpoint is not None else false()
+    if viewer.phone is None:
+        return false()
+    site, endpoint = viewer.phone
+    return and_(CallRecord.agent == endpoint, CallRecord.site == site)
 
 
 def tickets_parties(sessions: sessionmaker[Session], ticket_ids: Iterable[int]) -> dict[int, Parties]:
@@ -143,7 +156,7 @@ def parties_of(session: Session, ticket_ids: Iterable[int]) -> dict[int, Parties
             TicketHistory.ticket_id.in_(ids), TicketHistory.field == CREATED).order_by(TicketHistory.id)):
         creators.setdefault(tid, actor or "")
     by_call = {(t.site, t.linkedid): t.id for t in tickets if t.linkedid is not None}
-    agents: dict[int, set[str]] = {}
+    agents: dict[int, set[tuple[str, str]]] = {}
     linked: ColumnElement[bool] = CallRecord.ticket_id.in_(ids)
     if by_call:
         linked = or_(linked, CallRecord.linkedid.in_(sorted({lid for _, lid in by_call})))
@@ -152,14 +165,14 @@ def parties_of(session: Session, ticket_ids: Iterable[int]) -> dict[int, Parties
             .where(linked, CallRecord.agent.is_not(None))):
         for owner in (call_ticket, by_call.get((site, lid))):
             if owner in ids and agent:
-                agents.setdefault(owner, set()).add(agent)
+                agents.setdefault(owner, set()).add((site, agent))
     departments = {t.department_id for t in tickets if t.department_id is not None}
     members: dict[int, set[str]] = {}
     if departments:
         for dep, username in session.execute(select(DepartmentMember.department_id, DepartmentMember.username)
                                              .where(DepartmentMember.department_id.in_(sorted(departments)))):
             members.setdefault(dep, set()).add(username)
-    return {t.id: Parties(t.assignee, t.team, creators.get(t.id, ""), frozenset(a for a in agents.get(t.id, ()) if a),
+    return {t.id: Parties(t.assignee, t.team, creators.get(t.id, ""), frozenset(agents.get(t.id, ())),
                           frozenset(members.get(t.department_id, ()) if t.department_id is not None else ()))
             for t in tickets}
 

@@ -88,6 +88,14 @@ function openStoredTicket() {
   if (id) hc.ticket.open(id, true);
 }
 
+// The user's phone is at another site than the one this server follows: no call pops
+// here, and their phone actions are refused (409 phone_elsewhere); say so, always visible.
+function showPhoneElsewhere(away) {
+  const note = document.getElementById("site-notice");
+  note.textContent = away ? hl.t("console.phone_elsewhere", away) : "";
+  note.hidden = !away;
+}
+
 const handlers = {
   snapshot(d) {
     const first = S.user === null;
@@ -113,6 +121,7 @@ const handlers = {
     else if (first) openStoredTicket();
     else hc.ticket.refresh();
     hc.say(d.pbx_connected ? "" : hl.t("pbx_down"));
+    showPhoneElsewhere(d.phone_elsewhere);
   },
   "call.ringing"(pop) {
     S.pops.set(pop.linkedid, pop);

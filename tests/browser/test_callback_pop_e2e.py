@@ -1,7 +1,8 @@
 """The pop of a callback call in the console: "Rückruf an …" / "Callback to …", how long
 the caller waited before asking, the callback item (its link opens /calls in a new tab
 with that item's row marked, or a note when it is no longer open) and its ticket; the
-caller's name shown as text, never as markup. The dispatcher's CallbackRinging is put on
+caller's name shown as text, never as markup; an agent whose phone is at another site is
+told that calls will not pop on this site's server. The dispatcher's CallbackRinging is put on
 the demo server's bus (no Asterisk: the live callback is tests/integration/test_callback_live.py)."""
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from typing import Any
 import pytest
 
 from cti import events as ev
-from tests.browser.demo_day import NOW, DemoServer, closing, demo_server, open_as
+from tests.browser.demo_day import NOW, PASSWORD, DemoServer, closing, demo_server, open_as
 from tests.db_fixture import db_sessions
-from tickets.models import Callback, CallbackStatus
+from tickets.models import Callback, CallbackStatus, Role
+from tickets.users import UserService
 
 pytestmark = [pytest.mark.browser]
 NAME = "<img src=x onerror=window.__xss=1>Rita"
@@ -142,3 +144,30 @@ def test_the_callback_pop_says_callback_to_the_caller_with_the_wait_item_and_tic
             "PJSIP/1003", "1003", ev.AgentState.AVAILABLE, "", services.wallboard.clock(), ("hotline",), None))
         asyncio.run_coroutine_threadsafe(services.bus.publish(free), demo.loop).result(timeout=10)
         page.wait_for_selector(f"#context[data-linkedid='callback-{callback_id + 10}'][data-phase='ended']")
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_an_agent_of_another_site_is_told_calls_will_not_pop_here(demo: DemoServer, browser: Any, lang: str,
+                                                                  module_database_url: str) -> None:
+    """Berit's phone is site b's PJSIP/1003; this server follows site main, whose PJSIP/1003
+    is cem's. Her console says so, in her language, instead of never popping; her pause is
+    refused with that reason before anything reaches a PBX (agent_console/site_phone.py)."""
+    with db_sessions(module_database_url) as sessions:
+        users = UserService(sessions)
+        if "berit" not in {u.username for u in users.all()}:
+            users.add("berit", PASSWORD, Role.AGENT, "PJSIP/1003", display_name="Berit Berg", site="b")
+    with closing(open_as(browser, demo, "berit", lang, "/console")) as page:
+        page.wait_for_function("document.body.dataset.ws === 'open'")
+        note = page.wait_for_selector("#site-notice:not([hidden])")
+        text = note.inner_text()
+        assert text == page.evaluate("hl.t('console.phone_elsewhere', "
+                                     "{server_site: 'main', phone_site: 'b', endpoint: 'PJSIP/1003'})")
+        assert text.startswith("Dieser Server folgt dem Standort main" if lang == "de"
+                               else "This server follows site main"), text
+        assert "PJSIP/1003" in text and (" Standort b." in text if lang == "de" else " site b." in text)
+        page.click("#pause")
+        page.wait_for_function("document.getElementById('status').textContent === hl.t('error.phone_elsewhere')")
+        assert page.evaluate("hl.missing.size") == 0
+    with closing(open_as(browser, demo, "cem", lang, "/console")) as page:  # main's PJSIP/1003: no notice
+        page.wait_for_function("document.body.dataset.ws === 'open'")
+        assert page.locator("#site-notice").is_hidden()

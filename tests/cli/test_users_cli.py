@@ -35,3 +35,21 @@ def test_users_get_a_site_and_a_partner_and_can_be_moved(tmp_path: Path) -> None
     with db_sessions(url) as sessions:
         users = {u.username: (u.site, u.partner) for u in UserService(sessions).all()}
     assert users == {"cora": ("east", "Callcenter Nord"), "dirk": ("west", "in-house")}
+
+
+def test_an_endpoint_is_one_phone_per_site(tmp_path: Path) -> None:
+    """`hotline up --sites 3` runs PJSIP/1001 at every site: one user each; twice at one
+    site is a clear error naming the site and the user who has it."""
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    upgrade(url)
+    for name, site in (("anna", "main"), ("bert", "b")):
+        out = _run(["add", name, "--role", "agent", "--endpoint", "PJSIP/1001", "--site", site], url, "secret-pass\n")
+        assert out.returncode == 0 and f"phone PJSIP/1001, site {site}" in out.stdout, out.stderr
+    twice = _run(["add", "cora", "--role", "agent", "--endpoint", "PJSIP/1001", "--site", "b"], url, "secret-pass\n")
+    assert twice.returncode == 1
+    assert "endpoint PJSIP/1001 exists already at site 'b' (user 'bert')" in twice.stderr
+    moved = _run(["place", "bert", "--site", "main"], url)
+    assert moved.returncode == 1 and "exists already at site 'main'" in moved.stderr
+    with db_sessions(url) as sessions:
+        users = {u.username: u.site for u in UserService(sessions).all()}
+    assert users == {"anna": "main", "bert": "b"}

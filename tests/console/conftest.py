@@ -42,7 +42,8 @@ def app(settings: Settings) -> Iterator[Any]:
         if name in stored and stored[name] == _CREATED.get(name):
             continue  # still the row this fixture made (other tests may replace users)
         with users.sessions.begin() as s:
-            clash = (User.username == name) | (User.endpoint == endpoint) if endpoint else User.username == name
+            clash = ((User.username == name) | ((User.site == "main") & (User.endpoint == endpoint)) if endpoint
+                     else User.username == name)
             s.execute(delete(User).where(clash))
         users.add(name, PASSWORD, role, endpoint)
         with users.sessions() as s:

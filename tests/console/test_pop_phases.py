@@ -180,10 +180,13 @@ def test_the_pop_says_which_route_the_call_took() -> None:
 
 def test_each_agent_sees_only_the_open_tickets_and_calls_they_may_open() -> None:
     """Ticket 7 is the team's, ticket 8 anna's alone, ticket 9's parties are unknown (left
-    out); anna's earlier call is hers, not bert's. The ring, call.enriched, a reconnect's
-    replay and a reloaded console's snapshot all keep to it; the rule is tickets.visibility."""
+    out); anna's earlier call is hers, not bert's (and site b's PJSIP/1001 is not anna). The
+    ring, call.enriched, a reconnect's replay and a reloaded console's snapshot all keep to
+    it; the rule is tickets.visibility."""
     mine, lost = {"id": 8, "subject": "anna's laptop"}, {"id": 9, "subject": "gone"}
-    calls = [{"linkedid": "0.9", "agent": "PJSIP/1001"}, {"linkedid": "0.8", "agent": "PJSIP/1009"}]
+    calls = [{"linkedid": "0.9", "site": "main", "agent": "PJSIP/1001"},
+             {"linkedid": "0.8", "site": "main", "agent": "PJSIP/1009"},
+             {"linkedid": "0.9", "site": "b", "agent": "PJSIP/1001"}]
 
     async def test(rig: Rig) -> None:
         rig.enricher.tickets, rig.enricher.calls = [*TICKETS, mine, lost], calls

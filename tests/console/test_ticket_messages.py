@@ -90,8 +90,13 @@ def test_the_timeline_has_calls_mails_forms_faxes_and_callers_mails_oldest_first
 
 
 def test_a_call_by_an_endpoint_no_user_has_keeps_no_agent_name() -> None:
+    """The name is the user's whose endpoint it is at the call's site: site b's PJSIP/1001
+    is another agent than main's."""
     from tickets.timeline import with_agent_names
 
-    calls = [{"agent": "PJSIP/1001"}, {"agent": "PJSIP/1009"}, {"agent": None}]
-    assert [c["agent_name"] for c in with_agent_names(calls, {"PJSIP/1001": "Anna Berger"})] == [
-        "Anna Berger", None, None]
+    calls = [{"site": "main", "agent": "PJSIP/1001"}, {"site": "main", "agent": "PJSIP/1009"},
+             {"site": "main", "agent": None}, {"site": "b", "agent": "PJSIP/1001"},
+             {"site": "c", "agent": "PJSIP/1001"}]
+    names = {("main", "PJSIP/1001"): "Anna Berger", ("b", "PJSIP/1001"): "Bea Brandt"}
+    assert [c["agent_name"] for c in with_agent_names(calls, names)] == [
+        "Anna Berger", None, None, "Bea Brandt", None]

@@ -20,7 +20,7 @@ from tests.console.conftest import Browser
 from tests.factories import add_contact, answered_call
 from tickets.calls_service import TicketService
 from tickets.models import Role, User
-from tickets.visibility import Parties, Viewer, may_see
+from tickets.visibility import Parties, Viewer, may_see, may_see_call
 
 ANNA, BERT = "PJSIP/1001", "PJSIP/1002"
 MARK = "test.marker"
@@ -60,10 +60,15 @@ def calls_of_anna(client: TestClient, number: str) -> tuple[int, int, str]:
 
 def test_pure_rule() -> None:
     bert = Viewer.of("bert", Role.AGENT, BERT, ["B"])
-    assert not may_see(bert, Parties(assignee="anna", created_by="anna", agents=frozenset({ANNA})))
+    assert not may_see(bert, Parties(assignee="anna", created_by="anna", agents=frozenset({("main", ANNA)})))
     assert may_see(bert, Parties(assignee="bert"))
     assert may_see(bert, Parties(created_by="bert"))
-    assert may_see(bert, Parties(agents=frozenset({BERT})))
+    assert may_see(bert, Parties(agents=frozenset({("main", BERT)})))
+    # each site's Asterisk has its own PJSIP/1002: a call there was another agent's
+    assert not may_see(bert, Parties(agents=frozenset({("b", BERT)})))
+    assert may_see(Viewer.of("bea", Role.AGENT, BERT, [], site="b"), Parties(agents=frozenset({("b", BERT)})))
+    assert (may_see_call(bert, BERT, "main"), may_see_call(bert, BERT, "b"), may_see_call(bert, ANNA, "main")) == (
+        True, False, False)
     assert may_see(bert, Parties(team="B", assignee="anna"))
     assert not may_see(bert, Parties())  # untriaged: the dispatcher's, not every agent's
     assert not may_see(Viewer.of("x", Role.AGENT, None, [""]), Parties(team=""))
@@ -198,7 +203,7 @@ def test_a_pops_open_tickets_get_the_same_parties_as_one_ticket_at_a_time(client
     assert set(found) == {first, second}
     for ticket_id in (first, second):
         assert found[ticket_id] == ticket_parties(desk.sessions, ticket_id)
-    assert found[first].agents == frozenset({ANNA})
+    assert found[first].agents == frozenset({("main", ANNA)})
     assert found[second].department_members == frozenset({"bert", "sven"}) and found[second].team == "B"
     assert tickets_parties(desk.sessions, []) == {}
     with desk.sessions.begin() as s:  # the department goes again; its tickets keep their rows

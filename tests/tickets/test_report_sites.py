@@ -146,3 +146,30 @@ def test_aggregates_of_an_older_layout_are_rebuilt_not_read(sessions: sessionmak
         assert [m.id for m in s.scalars(select(ReportAggMeta))] == [LAYOUT]
     for rows in both(sessions, "site", per_agent=True):
         close(rows["east"], EAST)
+
+
+def test_the_same_endpoint_at_another_site_is_another_agent(sessions: sessionmaker[Session]) -> None:
+    """u7 has PJSIP/2001 at main, in-house; east's PJSIP/2001 (u1, Nord) answered N1: N1
+    stays Nord's and is counted once (the partner join is by site and endpoint)."""
+    with sessions.begin() as s:
+        s.add(User(username="u7", password_hash="x", role=Role.AGENT, endpoint="PJSIP/2001", site="main",
+                   partner=HOUSE))
+    for rows in both(sessions, "partner", per_agent=True):
+        assert set(rows) == {NORD, HOUSE, ""}
+        close(rows[NORD], NORD_ROW)
+        close(rows[HOUSE], HOUSE_ROW)
+    for rows in both(sessions, "site", per_agent=True):
+        close(rows["east"], EAST)
+
+
+def test_moving_a_user_to_another_site_regroups_their_calls(sessions: sessionmaker[Session]) -> None:
+    """u6 (main's PJSIP/2006, in-house) moves to east: main's PJSIP/2006 that answered M1 is
+    nobody's now, so M1 has no partner; the catch-up re-aggregated its day (the site is part
+    of what a user's calls are)."""
+    both(sessions, "partner", per_agent=True)  # the aggregates are built and current
+    with sessions.begin() as s:
+        s.scalars(select(User).where(User.username == "u6")).one().site = "east"
+    for rows in both(sessions, "partner", per_agent=True):
+        assert set(rows) == {NORD, ""}
+        close(rows[""], {"offered": 3, "answered": 1})
+    equal_tables(stored(sessions)[0], recomputed(sessions, date(2026, 11, 1), date(2026, 11, 30))[0])

@@ -45,7 +45,7 @@ def test_duplicate_username_or_endpoint_is_refused(users: UserService) -> None:
     users.add("anna", "longenough", Role.AGENT, "PJSIP/1001")
     with pytest.raises(UserError, match="exists already"):
         users.add("anna", "longenough", Role.SUPERVISOR)
-    with pytest.raises(UserError, match="exists already"):
+    with pytest.raises(UserError, match="endpoint PJSIP/1001 exists already at site 'main'"):
         users.add("bert", "longenough", Role.AGENT, "PJSIP/1001")
     assert [u.username for u in users.all()] == ["anna"]
 
