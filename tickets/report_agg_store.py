@@ -6,10 +6,11 @@ report does) and its rows replaced in one transaction, which first deletes the m
 of the hours it takes (tickets.report_agg_models.ReportAggMark) and only then reads
 their raw rows. A mark is committed with the change it marks, so a mark that delete
 saw has its change visible to the reads after it (PostgreSQL, READ COMMITTED: each
-statement reads what was committed before it began; SQLite: one writer at a time, the
-catch-up's transaction reads one snapshot and cannot write past a newer commit); a mark
-committed after the delete began is not seen by it and stays for the next catch-up. No
-version to compare, no row a writer updates: writers never wait for a catch-up.
+statement reads what was committed before it began; SQLite: from its delete on the
+catch-up holds the one write lock, so its reads include every commit before the delete,
+and no write commits until it ends); a mark committed after the delete began is not
+seen by it and stays for the next catch-up. No version to compare, no row a writer
+updates: writers never wait for a catch-up (on PostgreSQL; SQLite writes one at a time).
 Two instances: one catch-up at a time (an advisory lock on PostgreSQL; SQLite
 serialises writers anyway).
 """
