@@ -131,6 +131,8 @@ class FinishedToday:
         self.start: datetime | None = None
         self.cursor = 0
         self.held: dict[Key, Written] = {}
+        self.lists: dict[str, list[FinishedCall]] | None = None  # of `held`, as last returned
+        self.later: datetime | None = None  # the first end of a held call left out of `lists` (not yet ended)
 
     def __call__(self, start: datetime) -> dict[str, list[FinishedCall]]:
         if start != self.start:  # the first read, or a new day: in full
@@ -140,8 +142,15 @@ class FinishedToday:
             cursor, rows = _written(self.sessions, where & CallRecord.outcome.is_not(None))
             self.held = merge_finished({}, rows, start, self.queue)
             self.start = start
+            self.lists = None
         else:  # whatever was written since, wherever it ended: it may have left the day
             cursor, rows = _written(self.sessions, CallRecord.written >= self.cursor)
-            self.held = merge_finished(self.held, rows, start, self.queue)
+            if rows:
+                self.held, self.lists = merge_finished(self.held, rows, start, self.queue), None
         self.cursor = cursor
-        return finished_lists(self.held, self.end())
+        end = self.end()
+        if self.lists is None or (self.later is not None and self.later < end):  # else: as last time
+            self.lists = finished_lists(self.held, end)
+            self.later = min((r.ended_at for r in self.held.values() if r.ended_at is not None and r.ended_at >= end),
+                             default=None)
+        return self.lists

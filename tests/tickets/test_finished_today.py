@@ -120,3 +120,21 @@ def test_merge_replaces_by_site_and_linkedid_and_drops_what_no_longer_counts() -
                                  w("c", "z", 4, 1, queue="vip")], START, "hotline")
     assert finished_lists(held, END) == {"a": [FinishedCall("abandoned", 5.0, 60.0, False)]}
     assert finished_lists(held, START + timedelta(hours=1)) == {}  # ended after the end: not yet
+
+
+def test_a_call_ending_after_the_end_is_counted_once_the_end_passes_it(sessions: sessionmaker[Session]) -> None:
+    """A record stamped a little ahead of the reading clock (another site's clock): not
+    counted until the end passes it, then counted without being written again."""
+    with sessions.begin() as s:
+        s.add_all([record("a", "a1", START + timedelta(hours=8)), record("b", "ahead", END + timedelta(seconds=30))])
+    end = {"at": END}
+    board = FinishedToday(sessions, lambda: end["at"], "hotline")
+    assert board(START) == finished_by_site(sessions, START, END, "hotline") == {"a": [record_call()]}
+    assert board(START) == {"a": [record_call()]}
+    end["at"] = END + timedelta(minutes=1)
+    assert board(START) == finished_by_site(sessions, START, end["at"], "hotline")
+    assert board(START)["b"] == [record_call()]
+
+
+def record_call() -> FinishedCall:
+    return FinishedCall("answered", 10.0, 90.0, True)
