@@ -10,6 +10,7 @@ update, whoever writes (bridges, reconciliation, the overflow join, imports):
 - SQLite (one writer at a time): the highest value stored + 1, so values grow in
   commit order; a reader first takes the highest + 1.
 Existing rows get 0 (the board's first read of a day reads the day in full).
+PostgreSQL 13 or later (`pg_current_xact_id`, `pg_snapshot_xmin`).
 """
 from __future__ import annotations
 
