@@ -37,7 +37,7 @@ from tickets.escalation import Escalator
 from tickets.escalation_process import EscalatorConfig
 from tickets.models import Priority
 from tickets.outbox import NoticeConfig
-from tickets.reports import finished_by_site
+from tickets.reports import FinishedToday
 from tickets.service_calendar import parse_region
 from tickets.sla import ServiceHours, SlaPolicy
 from tickets.writer import DbWriter
@@ -160,7 +160,6 @@ def board_of(s: Settings, hub: Hub, feed: QueueFeed, bridge: AmiBridge | None, b
         return [] if bus_link is None else list(bus_link.bridges.sites(mono))
 
     own = Followed(s.site, own_live, own_status)
-    return SiteBoard(hub, clock, own, lambda start: finished_by_site(db, start, clock() + timedelta(minutes=1),
-                                                                     s.queue_name),
+    return SiteBoard(hub, clock, own, FinishedToday(db, lambda: clock() + timedelta(minutes=1), s.queue_name),
                      feed.today_starts, s.service_level_seconds, s.short_abandon_seconds,
                      heard if bus_link is not None else None, follow if bus_link is not None else None)

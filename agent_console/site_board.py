@@ -7,8 +7,9 @@ other site is what its bridge announces on the peers channel (scaleout.codec.Sit
 within a second of a change): no instance follows another site's event stream, so
 a busy site costs the others nothing. Today's
 finished calls per site come from the database (call records carry `site`), read off
-the loop every `today_every` seconds, so calls a returning bridge reconciles from its
-queue_log show up too. One named task recomputes the board every `every` seconds and
+the loop every `today_every` seconds (assembly's `today_calls` reads only what was
+written since its last read: tickets.reports.FinishedToday), so calls a returning
+bridge reconciles from its queue_log show up too. One named task recomputes the board every `every` seconds and
 pushes `sites.updated` to supervisors when it changed; `view()` is the same for the
 snapshot and `GET /api/sites`.
 """

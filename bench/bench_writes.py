@@ -1,6 +1,6 @@
 """Sustained ticket + call-record writes through the real DbWriter and TicketService, SQLite and PostgreSQL.
 
-Run: .venv/bin/python bench/bench_writes.py [--calls 5000] [--rate CALLS_PER_S]
+Run: .venv/bin/python bench/bench_writes.py [--calls 5000] [--rate CALLS_PER_S] [--sites N]
      [--pg postgresql+psycopg://user@host/db]
 An asyncio producer submits, per call, an ANSWERED then an ENDED CallUpdated to
 the DbWriter (TicketService.handle on a worker thread, or in the writer process
@@ -12,7 +12,9 @@ ways and printed, not asserted: every loop callback is timed (wall and CPU; the
 longest one is the longest the loop was blocked), and a task sleeping 1 ms in a
 loop records how late it wakes (which also counts the OS running other
 processes on this process's CPU: the idle baseline shows that part alone).
-Half the callers are known contacts (1,000 seeded).
+Half the callers are known contacts (1,000 seeded). With --sites N, N writers (each its
+own site's, as N bridges' writers on one database) are fed at once, each --calls calls
+of the same hours: what the report aggregates' marks of one hour cost several writers.
 Afterwards the database is counted: every call must have exactly one ticket and
 one finalized call record (ended, answered, linked to its ticket).
 SQLite is a fresh migrated file in a temp dir; PostgreSQL gets a throwaway schema.
@@ -21,15 +23,18 @@ SQLite is a fresh migrated file in a temp dir; PostgreSQL gets a throwaway schem
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import secrets
 import sys
+import threading
 import time
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -43,6 +48,7 @@ from tickets.db import make_engine, session_factory  # noqa: E402
 from tickets.events import TicketCreated  # noqa: E402
 from tickets.migrate import upgrade  # noqa: E402
 from tickets.models import CallRecord, Contact, Phone, PhoneKind, Ticket  # noqa: E402
+from tickets.sites import DEFAULT_SITE  # noqa: E402
 from tickets.writer import GIL_SWITCH_INTERVAL, DbWriter  # noqa: E402
 from tickets.writer_process import WriterConfig  # noqa: E402
 
@@ -136,29 +142,38 @@ async def feed(writer: DbWriter, calls: int, prefix: str, rate: float | None, wi
             writer.submit(update)
 
 
-async def measure(url: str, calls: int, rate: float | None, window: int, prefix: str,
+async def measure(url: str, calls: int, rate: float | None, window: int, prefixes: list[str],
                   process: bool = False) -> dict[str, Any]:
+    """One writer per prefix, each its own site's (s1, s2, ...; one prefix: the default
+    site), all fed at once: with --sites, the writers of several bridges on one database."""
     engine = make_engine(url)
     created: list[TicketCreated] = []
-    if process:  # as `hotline serve` runs it: the writer in a process of its own
-        config = WriterConfig(url, None, timedelta(minutes=60), 5)
-        writer = DbWriter(writer_process.handle, on_result=created.append, executor=writer_process.executor(config))
-    else:
-        writer = DbWriter(TicketService(session_factory(engine)).handle, on_result=created.append)
+    writers = []
+    for n, _ in enumerate(prefixes):
+        site = f"s{n + 1}" if len(prefixes) > 1 else DEFAULT_SITE
+        if process:  # as `hotline serve` runs it: the writer in a process of its own
+            config = WriterConfig(url, None, timedelta(minutes=60), 5, site=site)
+            writers.append(DbWriter(writer_process.handle, on_result=created.append,
+                                    executor=writer_process.executor(config)))
+        else:
+            writers.append(DbWriter(TicketService(session_factory(engine), site=site).handle, on_result=created.append))
     monitor = LagMonitor()
-    writer.start()
+    for writer in writers:
+        writer.start()
     lag_task = asyncio.create_task(monitor.run())
     await asyncio.sleep(0.05)  # a baseline before the first write
     start = time.perf_counter()
     with CallbackTimer() as callbacks:
-        await feed(writer, calls, prefix, rate, window)
-        await writer.drain()
+        await asyncio.gather(*(feed(w, calls, prefix, rate, window) for w, prefix in zip(writers, prefixes,
+                                                                                          strict=True)))
+        await asyncio.gather(*(w.drain() for w in writers))
     elapsed = time.perf_counter() - start
     lag_task.cancel()
-    await writer.close()
+    for writer in writers:
+        await writer.close()
     engine.dispose()
-    return {"elapsed": elapsed, "created": len(created), "retries": writer.retries, "monitor": monitor,
-            "callbacks": callbacks}
+    return {"elapsed": elapsed, "created": len(created), "retries": sum(w.retries for w in writers),
+            "monitor": monitor, "callbacks": callbacks}
 
 
 def count(url: str, prefix: str) -> tuple[int, int, int, int]:
@@ -179,18 +194,51 @@ def count(url: str, prefix: str) -> tuple[int, int, int, int]:
     return int(tickets), int(distinct), int(records), int(final)
 
 
-def run(label: str, url: str, calls: int, rate: float | None, window: int, process: bool = False) -> None:
+class LockWaits:
+    """PostgreSQL: every 20 ms, the statements of this database's backends waiting on a
+    lock (pg_stat_activity), counted by their first words: what the writers queue on."""
+
+    def __init__(self, url: str) -> None:
+        self.url, self.samples, self.waits = url, 0, Counter[str]()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> LockWaits:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        engine = make_engine(self.url)
+        q = text("SELECT query FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")
+        with engine.connect() as conn:
+            while not self._stop.wait(0.02):
+                self.samples += 1
+                self.waits.update(" ".join(query.split()[:4]) for (query,) in conn.execute(q))
+                conn.rollback()
+        engine.dispose()
+
+
+def run(label: str, url: str, calls: int, rate: float | None, window: int, process: bool = False,
+        sites: int = 1) -> None:
     upgrade(url)
     seed_contacts(url)
-    prefix = f"1796{secrets.randbelow(10**6):06d}"
-    result = asyncio.run(measure(url, calls, rate, window, prefix, process))
+    prefixes = [f"1796{secrets.randbelow(10**6):06d}{n}" for n in range(sites)]
+    with LockWaits(url) if url.startswith("postgresql") else contextlib.nullcontext() as locks:
+        result = asyncio.run(measure(url, calls, rate, window, prefixes, process))
     label = f"{label} ({'process' if process else 'thread'})"
-    tickets, distinct, records, final = count(url, prefix)
+    counts = [count(url, prefix) for prefix in prefixes]
+    tickets, distinct, records, final = (sum(c[i] for c in counts) for i in range(4))
     elapsed, monitor = result["elapsed"], result["monitor"]
-    ok = tickets == distinct == records == final == result["created"] == calls
+    ok = tickets == distinct == records == final == result["created"] == calls * sites
     offered = f"offered {rate:,.0f} calls/s" if rate else f"offered as fast as drained (backlog <= {window})"
-    print(f"{label:10s} {calls:,} calls, {offered}: {calls / elapsed:,.0f} calls/s written "
-          f"({2 * calls / elapsed:,.0f} updates/s, {elapsed:.1f} s), retries {result['retries']}")
+    each = f" by each of {sites} sites' writers at once" if sites > 1 else ""
+    total = calls * sites
+    print(f"{label:10s} {calls:,} calls{each}, {offered}: {total / elapsed:,.1f} calls/s written in all "
+          f"({2 * total / elapsed:,.0f} updates/s, {elapsed:.1f} s), retries {result['retries']}")
     cb = result["callbacks"]
     blocked = cb.worst(cb.wall)
     print(f"{'':10s} loop blocked: longest callback {blocked:.2f} ms wall ({cb.worst(cb.cpu):.2f} ms CPU) "
@@ -203,6 +251,9 @@ def run(label: str, url: str, calls: int, rate: float | None, window: int, proce
     print(f"{'':10s} in DB: tickets {tickets:,} (distinct calls {distinct:,}), call records {records:,}, "
           f"finalized+linked {final:,}, TicketCreated {result['created']:,} -> "
           f"{'every call exactly one ticket and one finalized record' if ok else 'MISMATCH'}")
+    if locks is not None:
+        print(f"{'':10s} lock waits in {locks.samples:,} samples of pg_stat_activity (every 20 ms): "
+              f"{dict(locks.waits.most_common(4)) or 'none'}")
 
 
 async def idle_lag(seconds: float) -> LagMonitor:
@@ -222,6 +273,9 @@ def main() -> int:
                     help="sys.setswitchinterval in seconds (hotline serve uses %(default)s; Python's default 0.005)")
     ap.add_argument("--writer", choices=("thread", "process", "both"), default="both",
                     help="where the writer runs (hotline serve: process)")
+    ap.add_argument("--sites", type=int, default=1,
+                    help="writers at once, each its own site's, each --calls calls of the same hours")
+    ap.add_argument("--pg-only", action="store_true", help="with --pg: PostgreSQL only, not SQLite first")
     args = ap.parse_args()
     sys.setswitchinterval(args.switch_interval)
     gc.freeze()  # as hotline serve does after start-up: full collections skip the start-up heap
@@ -233,7 +287,8 @@ def main() -> int:
     modes = {"thread": (False,), "process": (True,), "both": (False, True)}[args.writer]
     for process in modes:  # the writer on a thread, then in its own process (as hotline serve)
         for label, url in databases(args.pg):
-            run(label, url, args.calls, args.rate, args.window, process)
+            if not (args.pg_only and label == "sqlite"):
+                run(label, url, args.calls, args.rate, args.window, process, args.sites)
     return 0
 
 

@@ -11,9 +11,11 @@ import enum
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     DateTime,
     Enum,
+    FetchedValue,
     Float,
     ForeignKey,
     Index,
@@ -252,6 +254,11 @@ class CallRecord(Base):
     entry_wait_seconds: Mapped[float | None] = mapped_column(Float)
     overflow_site: Mapped[str | None] = mapped_column(String(32))
     overflow_linkedid: Mapped[str | None] = mapped_column(String(64))
+    # which write last touched the row, growing in commit order: set by a trigger on every
+    # insert and update (migration 0026); the sites' board reads what was written since
+    # its last read (tickets.reports.FinishedToday). Never set by hotline's code.
+    written: Mapped[int] = mapped_column(BigInteger, server_default="0", server_onupdate=FetchedValue(),
+                                         index=True)
 
 
 class Callback(Base):

@@ -7,8 +7,9 @@ callback, contact or organisation marks the UTC hours of what it touches, before
 and after the change (a moved time dirties both hours). Cheaply: the rows as they
 were are read before the change (one query, which also names them), the rows as
 they are and the FCR neighbours of all of them once at commit, and all the hours
-go in one upsert (ON CONFLICT: version + 1, so a catch-up running meanwhile keeps
-the mark); a call end's marks cost three statements (the second reading is skipped
+go in one insert of a row per hour (insert-only: writers never wait on each other's
+marks, and a catch-up running meanwhile keeps a mark committed after it took the
+hour's); a call end's marks cost three statements (the second reading is skipped
 when an UPDATE of calls sets none of the columns they depend on to a new value). Marked as well:
 - the tickets whose first-contact resolution a new contact can undo: tickets from
   calls of the same contact or number that ended up to the aggregates' FCR days
@@ -27,12 +28,11 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, Connection, and_, event, exists, inspect, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import BindParameter, ColumnElement, Connection, and_, event, exists, insert, inspect, or_, select
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction, sessionmaker
 
 from tickets.models import Callback, CallRecord, Contact, Organisation, Ticket, TicketHistory, TicketMessage, User
-from tickets.report_agg_models import LAYOUT, ReportAggDirty, ReportAggMeta
+from tickets.report_agg_models import LAYOUT, ReportAggMark, ReportAggMeta
 
 FCR_WINDOW = timedelta(days=90)  # the longest FCR setting (Settings.fcr_days le=90)
 _CALL_PLACE = ("entered_at", "ended_at", "contact_id", "caller_number", "ticket_id", "site", "linkedid")
@@ -45,15 +45,11 @@ def hour_of(at: datetime) -> datetime:
 
 
 def mark(conn: Connection, instants: Iterable[datetime | None]) -> None:
-    """Mark the hours of `instants` dirty (version + 1 when already marked)."""
-    hours = sorted({hour_of(at) for at in instants if at is not None})  # one order: no deadlocks
-    if not hours:
-        return
-    table = ReportAggDirty.__table__
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(table)
-    stmt = stmt.on_conflict_do_update(index_elements=["hour"], set_={"version": table.c.version + 1})
-    conn.execute(stmt, [{"hour": h, "version": 1} for h in hours])
+    """Mark the hours of `instants` dirty: one new row each, never an update of another
+    writer's (the writers of several sites do not queue on one row lock per hour)."""
+    hours = sorted({hour_of(at) for at in instants if at is not None})
+    if hours:
+        conn.execute(insert(ReportAggMark), [{"hour": h} for h in hours])
 
 
 Key = tuple[int | None, str | None, datetime]  # a contact, a number, when: whose earlier tickets' FCR it can undo
@@ -237,7 +233,7 @@ def _after_flush(session: Session, flush: UOWTransaction) -> None:
 
 
 def _before_commit(session: Session) -> None:
-    """Mark everything this transaction touched: one upsert of its hours."""
+    """Mark everything this transaction touched: one insert of its hours."""
     session.flush()
     pending = session.info.pop("report_agg_pending", None)
     if pending is None or pending.empty():

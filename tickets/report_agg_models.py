@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, Float, Integer, LargeBinary, String
+from sqlalchemy import BigInteger, Date, Float, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tickets.models import Base, UtcDateTime
@@ -111,13 +111,17 @@ class ReportAggMonths(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
 
 
-class ReportAggDirty(Base):
-    """A UTC hour whose calls, tickets or callbacks changed since it was aggregated;
-    `version` grows with every mark, so a re-aggregation clears only what it saw."""
+class ReportAggMark(Base):
+    """A mark: a UTC hour whose calls, tickets or callbacks changed since it was aggregated.
+    Insert-only: each write transaction adds a row per hour it makes stale (never updates
+    one), so the writers of all sites never wait on each other's marks; a catch-up deletes
+    an hour's rows before it reads the hour's raw rows (tickets.report_agg_store.catch_up),
+    and a mark committed after that delete stays for the next one. An hour is dirty while
+    it has a row."""
 
-    __tablename__ = "report_agg_dirty"
-    hour: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
-    version: Mapped[int] = mapped_column(Integer, default=1)
+    __tablename__ = "report_agg_marks"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
 
 
 LAYOUT = 2  # 1: the dims up to weekday; 2: + site, partner

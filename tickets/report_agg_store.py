@@ -2,10 +2,17 @@
 
 Layer: service (sync, run off the event loop). Must not import agent_console.
 A day is re-aggregated from the raw rows (tickets.report_data, the same reading a
-report does) and its rows replaced in one transaction, which then clears the
-dirty marks it saw (only at the version it saw: a mark made meanwhile stays).
-Two instances: the marks are claimed FOR UPDATE SKIP LOCKED on PostgreSQL, so
-each day is re-aggregated by one of them; SQLite serialises writers anyway.
+report does) and its rows replaced in one transaction, which first deletes the marks
+of the hours it takes (tickets.report_agg_models.ReportAggMark) and only then reads
+their raw rows. A mark is committed with the change it marks, so a mark that delete
+saw has its change visible to the reads after it (PostgreSQL, READ COMMITTED: each
+statement reads what was committed before it began; SQLite: from its delete on the
+catch-up holds the one write lock, so its reads include every commit before the delete,
+and no write commits until it ends); a mark committed after the delete began is not
+seen by it and stays for the next catch-up. No version to compare, no row a writer
+updates: writers never wait for a catch-up (on PostgreSQL; SQLite writes one at a time).
+Two instances: one catch-up at a time (an advisory lock on PostgreSQL; SQLite
+serialises writers anyway).
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tickets import report_agg_month
 from tickets.models import Callback, CallRecord, Ticket
 from tickets.report_agg import COLUMNS, Aggregates, aggregate
-from tickets.report_agg_models import LAYOUT, ReportAgg, ReportAggDirty, ReportAggMeta, ReportAggResolve
+from tickets.report_agg_models import LAYOUT, ReportAgg, ReportAggMark, ReportAggMeta, ReportAggResolve
 from tickets.report_build import Facts
 from tickets.report_data import load_callbacks, load_calls, load_tickets
 from tickets.report_figures import ReportRules
@@ -117,18 +124,14 @@ def catch_up(sessions: sessionmaker[Session], rules: ReportRules, tz: str, now: 
             return 0
         if not rules_match(built, rules, tz):
             return 0
-        marks = s.connection().execute(
-            select(ReportAggDirty.hour, ReportAggDirty.version).order_by(ReportAggDirty.hour).limit(limit)
-            .with_for_update(skip_locked=True)).all()
-        for first, last in ranges(days_of_hours([utc(h) for h, _ in marks], zone)):
+        hours = [utc(h) for h in s.scalars(select(ReportAggMark.hour).distinct().order_by(ReportAggMark.hour)
+                                           .limit(limit))]
+        if hours:  # before reading them: see the module's docstring
+            s.execute(delete(ReportAggMark).where(ReportAggMark.hour.in_(hours)))
+        for first, last in ranges(days_of_hours(hours, zone)):
             write_days(s, first, last, rules, zone)
         report_agg_month.roll_up_ended(s.connection(), now.astimezone(zone).date())  # ended, or rewritten
-        if not marks:
-            return 0
-        for h, version in marks:
-            s.connection().execute(delete(ReportAggDirty).where(ReportAggDirty.hour == h,
-                                                                ReportAggDirty.version == version))
-        return len(marks)
+        return len(hours)
 
 
 def utc(at: datetime) -> datetime:
@@ -137,8 +140,8 @@ def utc(at: datetime) -> datetime:
 
 def dirty_days(s: Session, first: date, last: date, zone: ZoneInfo) -> set[date]:
     start, end = local_midnight(first, zone), local_midnight(last + timedelta(days=1), zone)
-    hours = s.scalars(select(ReportAggDirty.hour).where(ReportAggDirty.hour >= start - timedelta(hours=1),
-                                                       ReportAggDirty.hour < end)).all()
+    hours = s.scalars(select(ReportAggMark.hour).distinct().where(ReportAggMark.hour >= start - timedelta(hours=1),
+                                                       ReportAggMark.hour < end)).all()
     return {d for d in days_of_hours(list(hours), zone) if first <= d <= last}
 
 
@@ -161,7 +164,7 @@ def rebuild(s: Session, rules: ReportRules, tz: str, now: datetime) -> int:
     zone = ZoneInfo(tz)
     _writer_lock(s, wait=True)
     conn = s.connection()
-    for table in (ReportAgg, ReportAggResolve, ReportAggDirty, ReportAggMeta, *report_agg_month.MONTH_TABLES):
+    for table in (ReportAgg, ReportAggResolve, ReportAggMark, ReportAggMeta, *report_agg_month.MONTH_TABLES):
         conn.execute(delete(table))
     lo, hi = _data_span(conn)
     days = 0

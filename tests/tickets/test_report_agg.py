@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests import report_month
 from tests.db_fixture import db_sessions, wipe
 from tests.tickets import test_history_import
-from tickets import report_agg_month, report_agg_read, report_agg_store
+from tickets import report_agg_marks, report_agg_month, report_agg_read, report_agg_store
 from tickets.models import (
     Callback,
     CallbackStatus,
@@ -41,7 +41,7 @@ from tickets.models import (
 from tickets.report_agg import COLUMNS, Bin, Sums, aggregate
 from tickets.report_agg_models import (
     ReportAgg,
-    ReportAggDirty,
+    ReportAggMark,
     ReportAggMonth,
     ReportAggMonthBins,
     ReportAggMonthResolve,
@@ -114,7 +114,7 @@ def caught_up(sessions: sessionmaker[Session], now: datetime, rules: ReportRules
         with sessions() as s:
             built = report_agg_store.meta(s)
             if (built is not None and report_agg_store.rules_match(built, rules, TZ)
-                    and not s.scalar(select(func.count()).select_from(ReportAggDirty))):
+                    and not s.scalar(select(func.count()).select_from(ReportAggMark))):
                 return
         assert time.monotonic() < deadline, "not caught up: another aggregate writer holds the lock"
         time.sleep(0.05)
@@ -174,10 +174,10 @@ def equal_tables(got: dict[Any, Any], want: dict[Any, Any]) -> None:
 def test_known_month_from_aggregates(sessions: sessionmaker[Session]) -> None:
     report_month.seed(sessions)
     with sessions() as s:
-        assert s.scalar(select(ReportAggDirty.hour).limit(1)) is not None  # the writes marked their hours
+        assert s.scalar(select(ReportAggMark.hour).limit(1)) is not None  # the writes marked their hours
     reports_agree(sessions, period("month", ZONE, anchor=date(2026, 11, 15)), report_month.AS_OF)
     with sessions() as s:
-        assert s.scalar(select(ReportAggDirty.hour).limit(1)) is None  # caught up
+        assert s.scalar(select(ReportAggMark.hour).limit(1)) is None  # caught up
 
 
 class Desk:
@@ -307,7 +307,7 @@ def test_aggregates_equal_a_recomputation_after_a_random_mix(sessions: sessionma
         desk.call()
         desk.change()
     with sessions() as s:
-        assert s.scalar(select(func.count()).select_from(ReportAggDirty))
+        assert s.scalar(select(func.count()).select_from(ReportAggMark))
     for group in ("", "organisation", "level"):
         raw = build(year, group, load(sessions, year.start, year.end, RULES.fcr.days), RULES, later)
         agg = report_agg_read.report(sessions, year, group, RULES, later)
@@ -325,7 +325,7 @@ def test_history_import_updates_the_aggregates_and_rebuild_recomputes(sessions: 
     out = test_history_import.run(["history", "import", "queue_log", str(log)], module_database_url)
     assert out.returncode == 0, out.stderr
     with sessions() as s:
-        assert s.scalar(select(ReportAggDirty.hour).limit(1)) is None
+        assert s.scalar(select(ReportAggMark.hour).limit(1)) is None
         offered = s.scalar(select(func.sum(ReportAgg.offered)).where(ReportAgg.dim == ""))
     assert offered == 4  # answered, abandoned, timed out, transferred
     equal_tables(stored(sessions)[0], recomputed(sessions, date(2026, 11, 1), date(2026, 12, 31))[0])
@@ -359,7 +359,7 @@ def test_call_end_statements_and_a_moved_call_are_marked(sessions: sessionmaker[
                   .on_conflict_do_nothing(index_elements=["site", "linkedid"]))
         s.execute(update(CallRecord).where(CallRecord.site == "main", CallRecord.linkedid == "end-1").values(**values))
     with sessions() as s:
-        assert s.scalar(select(func.count()).select_from(ReportAggDirty)) >= 1
+        assert s.scalar(select(func.count()).select_from(ReportAggMark)) >= 1
     caught_up(sessions, now)
     moved = at - timedelta(days=15)  # to October: both months change
     with sessions.begin() as s:
@@ -373,3 +373,73 @@ def test_call_end_statements_and_a_moved_call_are_marked(sessions: sessionmaker[
         assert set(s.scalars(select(ReportAggMonths.day))) == months
     equal_tables(stored(sessions, months=True)[0], rolled_up(sessions, date(2026, 10, 1), date(2026, 12, 31),
                                                              months)[0])
+
+
+def _answered(linkedid: str, at: datetime) -> CallRecord:
+    return CallRecord(linkedid=linkedid, caller_number="+4930100002", queue="hotline", entered_at=at,
+                      answered_at=at + timedelta(seconds=5), ended_at=at + timedelta(seconds=65), wait_seconds=5.0,
+                      talk_seconds=60.0, agent="PJSIP/1001", outcome="answered")
+
+
+def _bounded(s: Session) -> None:
+    """This transaction gives up after 2 s on any lock (PostgreSQL): waiting is failing."""
+    s.execute(text("SET LOCAL lock_timeout = '2s'"))
+
+
+def _pg_only(sessions: sessionmaker[Session]) -> None:
+    if sessions.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("SQLite serialises writers: no two write transactions are open at once")
+
+
+def test_writers_marking_the_same_hour_do_not_wait_for_each_other(sessions: sessionmaker[Session]) -> None:
+    """Issue 15 (item 4): every site's writer marks the hours of its calls; one writer's
+    open transaction, holding its mark of an hour, must not hold up another's mark of
+    the same hour (each gives up after 2 s on a lock: a wait fails the test)."""
+    _pg_only(sessions)
+    at = datetime(2026, 11, 10, 9, 15, tzinfo=UTC)
+    with sessions.begin() as s:
+        report_agg_store.rebuild(s, RULES, TZ, datetime(2027, 1, 15, tzinfo=UTC))
+    with sessions() as first:
+        _bounded(first)
+        first.add(_answered("site-a-1", at))
+        first.flush()
+        report_agg_marks.mark(first.connection(), [at])  # what its commit does; held open
+        for n in range(3):  # meanwhile other sites' writers commit calls of that hour
+            with sessions.begin() as other:
+                _bounded(other)
+                other.add(_answered(f"site-b-{n}", at + timedelta(minutes=n)))
+        first.commit()
+    caught_up(sessions, datetime(2027, 1, 15, tzinfo=UTC))
+    equal_tables(stored(sessions)[0], recomputed(sessions, date(2026, 11, 1), date(2026, 11, 30))[0])
+
+
+def test_a_mark_made_during_a_catch_up_is_kept(sessions: sessionmaker[Session],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A writer commits a call of an hour the catch-up is re-aggregating, after the
+    catch-up took that hour's marks and read its calls: the writer does not wait for the
+    catch-up (2 s lock bound), its mark outlives the catch-up, and the next catch-up
+    brings the aggregates to a recomputation."""
+    _pg_only(sessions)
+    now, at = datetime(2027, 1, 15, tzinfo=UTC), datetime(2026, 11, 10, 9, 15, tzinfo=UTC)
+    with sessions.begin() as s:
+        report_agg_store.rebuild(s, RULES, TZ, now)
+    with sessions.begin() as s:
+        s.add(_answered("before", at))
+    real, written = report_agg_store.write_days, []
+
+    def write_then_a_call(s: Session, *args: Any) -> None:
+        real(s, *args)  # the catch-up has read the day's calls; its transaction is still open
+        if not written:
+            with sessions.begin() as other:
+                _bounded(other)
+                other.add(_answered("during", at + timedelta(minutes=1)))
+            written.append(True)
+
+    monkeypatch.setattr(report_agg_store, "write_days", write_then_a_call)
+    assert report_agg_store.catch_up(sessions, RULES, TZ, now) >= 1
+    assert written
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(ReportAggMark)), "the mark made meanwhile was lost"
+    monkeypatch.setattr(report_agg_store, "write_days", real)
+    caught_up(sessions, now)
+    equal_tables(stored(sessions)[0], recomputed(sessions, date(2026, 11, 1), date(2026, 11, 30))[0])
