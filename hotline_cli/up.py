@@ -168,10 +168,12 @@ def run_up(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with demo_phones(phones, c.sip_port, c.agent_passwords, args.answer_after), mail_sink(), \
             contextlib.ExitStack() as sites:
-        server = _start_server(args.http_port, c.ami_port, c.ami_secret, str(pbx.queue_log), pbx)
+        sites_up = DEMO_SITES[: args.sites]
+        server = _start_server(args.http_port, c.ami_port, c.ami_secret, str(pbx.queue_log), pbx, sites_up)
         for index, other in enumerate(others, 1):
             _start_site(sites, other, args.http_port + index, phones, args.answer_after, server is not None)
-        _print_howto(args.http_port, phones, server is not None, os.environ.get("HOTLINE_MAIL_LISTEN", MAIL_LISTEN))
+        _print_howto(args.http_port, phones, server is not None, os.environ.get("HOTLINE_MAIL_LISTEN", MAIL_LISTEN),
+                     sites_up)
         try:  # until Ctrl-C, SIGTERM (`kill`, systemd) or the server's own end
             while not stop.wait(0.5):
                 if server is not None and server.poll() is not None:
@@ -203,10 +205,10 @@ def _start_site(stack: contextlib.ExitStack, pbx: PrivateAsterisk, http_port: in
 
 
 def _start_server(http_port: int, ami_port: int, secret: str, queue_log: str,
-                  pbx: PrivateAsterisk) -> subprocess.Popen[bytes] | None:
+                  pbx: PrivateAsterisk, sites: tuple[str, ...] = ("main",)) -> subprocess.Popen[bytes] | None:
     env = _server_env(http_port, ami_port, secret, queue_log)
     env.setdefault("HOTLINE_FAX_SPOOL", str(pbx.fax_spool))  # faxes to the fax number become tickets
-    for step in (["db", "upgrade"], ["demo", "seed", "--no-logins"]):
+    for step in (["db", "upgrade"], ["demo", "seed", "--no-logins", "--sites", ",".join(sites)]):
         done = subprocess.run([sys.executable, "-m", "hotline_cli.main", *step], env=env, check=False)
         if done.returncode != 0:
             print(f"hotline up: `hotline {' '.join(step)}` failed; not starting the server", file=sys.stderr)
@@ -224,14 +226,18 @@ def _start_server(http_port: int, ami_port: int, secret: str, queue_log: str,
     return None
 
 
-def _print_howto(http_port: int, phones: tuple[str, ...], serving: bool, mail_listen: str = "") -> None:
+def _print_howto(http_port: int, phones: tuple[str, ...], serving: bool, mail_listen: str = "",
+                 sites: tuple[str, ...] = ("main",)) -> None:
     print()
     if serving:
-        logins = write_demo_logins()
+        logins = write_demo_logins(sites=sites)
         print(f"Open http://127.0.0.1:{http_port}/ and log in as one of the demo users;")
         print(f"their passwords are in {logins} (readable only by you):")
-        for line in logins_overview():
+        for line in logins_overview(sites):
             print(f"  {line}")
+        if len(sites) > 1:
+            print(f"An agent of site b or c logs in at that site's page (port {http_port + 1} for b, and so on);"
+                  " supervisors see every site on any page.")
     if phones:
         print(f"Demo agents' phones {', '.join(phones)} answer after a few seconds of ringing.")
     print('Place a call:  .venv/bin/hotline call --from "0341 2538-5555" --name "Erika Mustermann"')

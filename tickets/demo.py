@@ -10,6 +10,7 @@ file says what a lookup will find.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -33,7 +34,15 @@ DEMO_USERS: tuple[tuple[str, Role, str | None, str], ...] = (
     ("sven", Role.SUPERVISOR, None, "de"),
     ("admin", Role.ADMIN, None, "de"),
 )
+# `hotline up --sites N`: one agent on phone 1001 at each other site (each site's Asterisk
+# has its own 1001), staffed by an external call centre: (user, site, endpoint, language, partner)
+DEMO_SITE_USERS: tuple[tuple[str, str, str, str, str], ...] = (
+    ("berit", "b", "PJSIP/1001", "de", "Callcenter Nord"),
+    ("conny", "c", "PJSIP/1001", "en", "Callcenter Süd"),
+)
 _PROFILES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "berit": ("Berit Brenner", ()),
+    "conny": ("Conny Clark", ()),
     "anna": ("Anna Albrecht", ("Kommunen", "Schulen")),
     "bert": ("Bert Brandt", ("Kliniken", "Kommunen")),
     "carla": ("Carla Castillo", ("International",)),
@@ -103,6 +112,23 @@ def seed_demo(sessions: sessionmaker[Session], passwords: dict[str, str]) -> boo
                   language=language)
         set_user(sessions, username, languages=language)  # spoken with callers (routing)
     return True
+
+
+def seed_site_users(sessions: sessionmaker[Session], passwords: dict[str, str], sites: Sequence[str]) -> list[str]:
+    """The demo agent of each of `sites` (DEMO_SITE_USERS) who is not there yet; their names.
+    Also into a database seeded before (a demo started with one site, now with three)."""
+    users = UserService(sessions)
+    have = {u.username for u in users.all()}
+    added = []
+    for username, site, endpoint, language, partner in DEMO_SITE_USERS:
+        if site not in sites or username in have:
+            continue
+        display_name, teams = _PROFILES[username]
+        users.add(username, passwords[username], Role.AGENT, endpoint, display_name=display_name, teams=teams,
+                  language=language, site=site, partner=partner)
+        set_user(sessions, username, languages=language)
+        added.append(username)
+    return added
 
 
 def _add_customers(s: Session) -> None:

@@ -104,3 +104,25 @@ def test_cli_demo_seed_no_logins_keeps_the_passwords_off_the_screen(
     password = (tmp_path / "hotline" / "demo_password_anna").read_text(encoding="utf-8").strip()
     assert done.stdout.strip() == "demo data added" and password not in done.stdout
     assert UserService(sessions).authenticate("anna", password) is not None
+
+
+def test_the_other_sites_demo_agents_share_phone_1001_and_are_added_once(sessions: Sessions) -> None:
+    """`hotline up --sites 3`: each site's Asterisk has its own 1001; its demo agent is added
+    for the sites that run, also to a database seeded with one site before."""
+    from hotline_cli.demo import logins_overview
+    from tickets.demo import DEMO_SITE_USERS, seed_site_users
+
+    passwords = {**_passwords(), **{u: f"pw-{u}-0123456789" for u, *_ in DEMO_SITE_USERS}}
+    assert seed_demo(sessions, passwords) is True
+    assert seed_site_users(sessions, passwords, ["main"]) == []
+    assert seed_site_users(sessions, passwords, ["main", "b"]) == ["berit"]
+    assert seed_site_users(sessions, passwords, ["main", "b", "c"]) == ["conny"]  # started again with 3
+    assert seed_site_users(sessions, passwords, ["main", "b", "c"]) == []
+    users = {u.username: u for u in UserService(sessions).all()}
+    assert (users["anna"].site, users["anna"].endpoint) == ("main", "PJSIP/1001")
+    assert (users["berit"].site, users["berit"].endpoint, users["berit"].partner) == ("b", "PJSIP/1001",
+                                                                                       "Callcenter Nord")
+    assert UserService(sessions).authenticate("conny", "pw-conny-0123456789") is not None
+    lines = logins_overview(["main", "b", "c"])
+    assert "berit    agent      phone PJSIP/1001 at site b" in lines and len(lines) == len(DEMO_USERS) + 2
+    assert not any("berit" in line for line in logins_overview())
