@@ -34,7 +34,7 @@ from cti.tasks import TaskSet
 
 log = logging.getLogger(__name__)
 BOARD_EVERY = 0.5  # seconds between recomputations (down detection is time-driven)
-TODAY_EVERY = 5.0  # seconds between reads of today's finished calls per site
+TODAY_EVERY = 2.0  # seconds between reads of today's finished calls per site
 
 
 class Status(Protocol):
