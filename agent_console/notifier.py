@@ -3,11 +3,12 @@
 Layer: I/O shell (bus in, hub out). The bus handlers only enqueue; one named
 task works the queue in order, so the AMI reader is never held up by a database
 lookup and a pop is never overtaken by its own withdrawal. The pop comes in two
-phases, both started on worker threads when the caller joins the queue: the
-match (one lookup; the ring waits for it, though it is usually done by then) and
-the history (open tickets, recent calls), which the ring never waits for: when
-it was not done in time it follows as `call.enriched`, through this same queue,
-so to one agent the order stays ringing -> (enriched) -> answered | withdrawn.
+phases, both started on worker threads when the caller joins the queue
+(agent_console.pop_lookups): the match (one lookup; the ring waits for it at most
+MATCH_WAIT after the join, though it is usually done by then) and the history (open
+tickets, recent calls), which the ring never waits for: what was not done in time
+follows as `call.enriched`, through this same queue, so to one agent the order
+stays ringing -> (enriched) -> answered | withdrawn.
 The supervisors' queue view is not made here: agent_console.wallboard pushes it
 from callqueue.feed.
 """
@@ -16,15 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from agent_console import views
 from agent_console.hub import SUPERVISORS_ONLY, Audience, Hub, agents
+from agent_console.pop_lookups import HistoryReady, MatchReady, PopLookups, unavailable
 from agent_console.pops import (
     PopBook,
     PopEnricher,
@@ -53,39 +53,8 @@ ANSWER_WAITS_FOR_HISTORY = 1.0  # seconds; the history is ms of queries, this bo
 MATCH_WAIT = 0.5
 
 
-@dataclass(frozen=True, slots=True)
-class HistoryReady:
-    """A pop's second phase is done (queued behind what the bus sent before it)."""
-
-    linkedid: str
-
-
-@dataclass(frozen=True, slots=True)
-class MatchReady:
-    """A match that missed its ring arrived (queued behind what the bus sent before it)."""
-
-    linkedid: str
-
-
 Item = (ev.CallUpdated | ev.AgentUpdated | TicketCreated | TicketUpdated | HistoryReady | MatchReady
         | ev.CallbackRinging | ev.CallbackDialed)
-
-
-@dataclass(frozen=True, slots=True)
-class _Lookups:
-    match: asyncio.Future[dict[str, Any]]
-    history: asyncio.Task[dict[str, Any]]
-    asked: float = 0.0  # loop time the match was asked for
-
-
-def _retrieved(task: asyncio.Future[Any]) -> None:
-    if not task.cancelled():
-        task.exception()
-
-
-def _unavailable(number: str | None) -> dict[str, Any]:
-    return {"status": "unknown", "number": number, "contact": None, "candidates": [],
-            "error": "customer lookup unavailable"}
 
 
 def _pending(number: str | None) -> dict[str, Any]:
@@ -115,9 +84,7 @@ class PopNotifier:
         self._parties = parties
         self.book = PopBook()
         self._inbox: asyncio.Queue[Item] = asyncio.Queue()
-        self._lookups: dict[str, _Lookups] = {}  # linkedid -> the pop's customer data, both phases
-        self._unmatched: dict[str, tuple[str, asyncio.Future[dict[str, Any]]]] = {}  # linkedid -> caller
-        self._matcher: asyncio.Task[None] | None = None
+        self.lookups = PopLookups(enricher, self._inbox.put_nowait)  # the pops' customer data, both phases
         self._settled: set[str] = set()  # linkedids past ringing: no call.enriched any more
         self._tasks = TaskSet()
         self._callbacks: dict[str, tuple[str, bool]] = {}  # agent -> (callback pop out, phone seen busy)
@@ -143,6 +110,7 @@ class PopNotifier:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.drain(), CLOSE_WAIT)
         await self._tasks.stop()
+        await self.lookups.close()
 
     async def drain(self) -> None:
         """Wait until everything published so far has been handled."""
@@ -203,75 +171,13 @@ class PopNotifier:
             return SUPERVISORS_ONLY
 
     # --- the two phases -------------------------------------------------------------
-    def _prefetch(self, call: ev.CallSnapshot) -> _Lookups:
-        found = self._lookups.get(call.linkedid)
-        if found is None:
-            lid = call.linkedid
-            match: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-            self._unmatched[lid] = (call.caller_raw, match)
-            if self._matcher is None or self._matcher.done():
-                self._matcher = self._tasks.spawn(self._match_all(), "pop-matcher")
-            history = self._tasks.spawn(self._history(lid, match), f"pop-history-{lid}")
-            for task in (match, history):  # a pop nobody rang for still had its error looked at
-                task.add_done_callback(_retrieved)
-            found = self._lookups[lid] = _Lookups(match, history, asyncio.get_running_loop().time())
-        return found
-
-    async def _match_all(self) -> None:
-        """Match every caller waiting for it in one lookup on a worker thread, until none
-        waits: a burst of 100 callers costs a few statements, not 100 lookups in a row."""
-        while self._unmatched:
-            batch, self._unmatched = self._unmatched, {}
-            waiting = [(raw, fut) for raw, fut in batch.values() if not fut.done()]
-            try:
-                found = await asyncio.to_thread(self.enricher.match_pops, [raw for raw, _ in waiting])
-            except Exception as exc:
-                for _, fut in waiting:
-                    if not fut.done():
-                        fut.set_exception(exc)
-                continue
-            for (_, fut), match in zip(waiting, found, strict=True):
-                if not fut.done():
-                    fut.set_result(match)
-
-    async def _history(self, linkedid: str, match: asyncio.Future[dict[str, Any]],
-                       callback_id: int | None = None) -> dict[str, Any]:
-        try:
-            data = await asyncio.to_thread(self.enricher.history, await match)
-        except Exception:
-            log.exception("open tickets and recent calls for %s failed; the pop shows none", linkedid)
-            raise
-        if callback_id is not None:  # a callback's pop: the number's other open items, not this one
-            data = {**data, "callbacks": [c for c in data.get("callbacks", []) if c.get("id") != callback_id]}
-        self._inbox.put_nowait(HistoryReady(linkedid))
-        return data
-
-    def _history_now(self, linkedid: str) -> dict[str, Any] | None:
-        found = self._lookups.get(linkedid)
-        task = found.history if found else None
-        if task is None or not task.done() or task.cancelled() or task.exception() is not None:
-            return None
-        return task.result()
-
-    def _match_now(self, linkedid: str, number: str | None) -> dict[str, Any] | None:
-        """The call's match once its lookup is over (a failed one: unavailable), else None."""
-        found = self._lookups.get(linkedid)
-        if found is None or not found.match.done():
-            return None
-        if found.match.cancelled() or found.match.exception() is not None:
-            return _unavailable(number)
-        return found.match.result()
-
-    def _match_ready(self, linkedid: str, _: object) -> None:
-        self._inbox.put_nowait(MatchReady(linkedid))
-
     def _late_match(self, linkedid: str) -> None:
         """A match that missed its ring: to the agents whose phone still rings (or who just
         answered) as call.enriched, with whatever of the history the pop has so far."""
         pop = self.book.pops.get(linkedid)
         if pop is None or pop["match"].get("status") != "pending" or linkedid in self._settled:
             return
-        match = self._match_now(linkedid, pop["caller"]["number"])
+        match = self.lookups.match_now(linkedid, pop["caller"]["number"])
         if match is None:
             return
         pop["match"] = match
@@ -281,11 +187,11 @@ class PopNotifier:
 
     def _enrich(self, linkedid: str) -> None:
         """Phase two for the agents whose phone still rings (or who just answered)."""
-        pop, history = self.book.pops.get(linkedid), self._history_now(linkedid)
+        pop, history = self.book.pops.get(linkedid), self.lookups.history_now(linkedid)
         if pop is None or history is None or pop["enriched"] or linkedid in self._settled:
             return  # not rung yet (the ring will carry it), already carried, or over
         if pop["match"].get("status") == "pending":
-            pop["match"] = self._match_now(linkedid, pop["caller"]["number"]) or pop["match"]
+            pop["match"] = self.lookups.match_now(linkedid, pop["caller"]["number"]) or pop["match"]
         self.book.set_history(linkedid, history)
         to = self.book.popped.get(linkedid, set())
         if to:
@@ -295,7 +201,7 @@ class PopNotifier:
     async def _settle(self, linkedid: str, answered: bool) -> None:
         """The call stops ringing: the answering agent gets the history first if it is
         only moments away; after this no `call.enriched` goes out for the call."""
-        found = self._lookups.get(linkedid)
+        found = self.lookups.get(linkedid)
         if answered and found is not None and linkedid not in self._settled:
             await asyncio.wait({found.history}, timeout=ANSWER_WAITS_FOR_HISTORY)
             self._late_match(linkedid)  # the history failed or is late, the match is here
@@ -309,7 +215,7 @@ class PopNotifier:
         except Exception:  # the database may be down: pop the callback anyway
             log.exception("customer lookup for callback %d failed; popping without it", e.callback_id)
             match = None
-        pop = callback_pop(e, match if match is not None else _unavailable(e.caller_number))
+        pop = callback_pop(e, match if match is not None else unavailable(e.caller_number))
         lid = pop["linkedid"]
         self.book.pops[lid] = pop
         self.book.popped[lid] = {e.agent}
@@ -319,12 +225,7 @@ class PopNotifier:
             return  # as for a queue call's pop: no history asked of a database that just failed
         # the caller's open tickets, recent calls and other callback items follow as
         # call.enriched, as for a queue call's pop
-        known: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        known.set_result(match)
-        history = self._tasks.spawn(self._history(lid, known, e.callback_id), f"pop-history-{lid}")
-        history.add_done_callback(_retrieved)
-        self._drop_lookups(lid)
-        self._lookups[lid] = _Lookups(known, history)
+        self.lookups.known(lid, match, e.callback_id)
 
     def _callback_dialed(self, e: ev.CallbackDialed) -> None:
         """The caller answered: call.answered (the console shows the conversation and opens
@@ -362,20 +263,13 @@ class PopNotifier:
         for agent in to:
             self._callbacks.pop(agent, None)
         self.book.forget(lid)
-        self._drop_lookups(lid)
-
-    def _drop_lookups(self, lid: str) -> None:
-        """Forget a call's customer lookups, cancelling what has not finished."""
-        found = self._lookups.pop(lid, None)
-        for task in (found.match, found.history) if found else ():
-            if not task.done():
-                task.cancel()
+        self.lookups.drop(lid)
 
     # --- calls ------------------------------------------------------------------------
     async def _on_call(self, u: ev.CallUpdated) -> None:
         call, lid = u.call, u.call.linkedid
         if u.change in (ev.CallChange.JOINED, ev.CallChange.RESYNCED) and call.ended_at is None:
-            self._prefetch(call)
+            self.lookups.prefetch(lid, call.caller_raw)
         popped = self.book.popped.setdefault(lid, set())
         fresh = [a for a in call.ringing_agents if a not in popped]
         if fresh and u.change not in _GONE:
@@ -405,25 +299,24 @@ class PopNotifier:
             self._call_message("call.ended", views.call_json(call), who)
             self.book.forget(lid)
             self._settled.discard(lid)
-            self._drop_lookups(lid)
-            self._unmatched.pop(lid, None)
+            self.lookups.drop(lid)
 
     async def _pop(self, call: ev.CallSnapshot) -> dict[str, Any]:
         pop = self.book.pops.get(call.linkedid)
         if pop is None:
-            lookups = self._prefetch(call)
+            lookups = self.lookups.prefetch(call.linkedid, call.caller_raw)
             left = lookups.asked + MATCH_WAIT - asyncio.get_running_loop().time()
             if not lookups.match.done() and left > 0:
                 await asyncio.wait({lookups.match}, timeout=left)
             if not lookups.match.done():  # slow: ring now, the match follows as call.enriched
                 log.warning("customer lookup for %s not done %.2f s after it was asked for; ringing without it",
                             call.linkedid, MATCH_WAIT)
-                lookups.match.add_done_callback(functools.partial(self._match_ready, call.linkedid))
+                self.lookups.late(call.linkedid)
                 match = _pending(call.caller_number)
             elif lookups.match.cancelled() or lookups.match.exception() is not None:
                 log.error("customer lookup for %s failed (%r); popping without it", call.linkedid,
                           None if lookups.match.cancelled() else lookups.match.exception())
-                match = _unavailable(call.caller_number)
+                match = unavailable(call.caller_number)
             else:
                 match = lookups.match.result()
             pop = {"linkedid": call.linkedid, "queue": call.queue,
@@ -433,7 +326,7 @@ class PopNotifier:
                    "ticket_id": None, "entered_at": views.iso(call.entered_at),
                    "route": views.route_json(call.route)}
             self.book.pops[call.linkedid] = pop
-            history = self._history_now(call.linkedid)
+            history = self.lookups.history_now(call.linkedid)
             if history is not None:  # usually: the caller waited in the queue meanwhile
                 self.book.set_history(call.linkedid, history)
         now = self.clock()

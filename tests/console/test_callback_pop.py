@@ -80,7 +80,7 @@ def test_a_failed_lookup_still_pops_the_callback() -> None:
             [(kind, pop)] = _seen(rig.anna)
             assert kind == "call.ringing" and pop["callback"]["id"] == 42
             assert pop["match"]["error"] == "customer lookup unavailable"
-            assert "callback-42" not in rig.notifier._lookups  # no history asked of a failed database
+            assert "callback-42" not in rig.notifier.lookups._lookups  # no history asked of a failed database
         finally:
             await rig.notifier.close()
 
