@@ -386,16 +386,12 @@ def _bounded(s: Session) -> None:
     s.execute(text("SET LOCAL lock_timeout = '2s'"))
 
 
-def _pg_only(sessions: sessionmaker[Session]) -> None:
-    if sessions.kw["bind"].dialect.name != "postgresql":
-        pytest.skip("SQLite serialises writers: no two write transactions are open at once")
-
-
+@pytest.mark.postgresql  # SQLite serialises writers: no two write transactions are open at once
 def test_writers_marking_the_same_hour_do_not_wait_for_each_other(sessions: sessionmaker[Session]) -> None:
     """Issue 15 (item 4): every site's writer marks the hours of its calls; one writer's
     open transaction, holding its mark of an hour, must not hold up another's mark of
     the same hour (each gives up after 2 s on a lock: a wait fails the test)."""
-    _pg_only(sessions)
+    assert sessions.kw["bind"].dialect.name == "postgresql"
     at = datetime(2026, 11, 10, 9, 15, tzinfo=UTC)
     with sessions.begin() as s:
         report_agg_store.rebuild(s, RULES, TZ, datetime(2027, 1, 15, tzinfo=UTC))
@@ -413,13 +409,14 @@ def test_writers_marking_the_same_hour_do_not_wait_for_each_other(sessions: sess
     equal_tables(stored(sessions)[0], recomputed(sessions, date(2026, 11, 1), date(2026, 11, 30))[0])
 
 
+@pytest.mark.postgresql
 def test_a_mark_made_during_a_catch_up_is_kept(sessions: sessionmaker[Session],
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """A writer commits a call of an hour the catch-up is re-aggregating, after the
     catch-up took that hour's marks and read its calls: the writer does not wait for the
     catch-up (2 s lock bound), its mark outlives the catch-up, and the next catch-up
     brings the aggregates to a recomputation."""
-    _pg_only(sessions)
+    assert sessions.kw["bind"].dialect.name == "postgresql"
     now, at = datetime(2027, 1, 15, tzinfo=UTC), datetime(2026, 11, 10, 9, 15, tzinfo=UTC)
     with sessions.begin() as s:
         report_agg_store.rebuild(s, RULES, TZ, now)
