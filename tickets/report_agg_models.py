@@ -124,7 +124,7 @@ class ReportAggMark(Base):
     hour: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
 
 
-LAYOUT = 2  # 1: the dims up to weekday; 2: + site, partner
+LAYOUT = 3  # 1: the dims up to weekday; 2: + site, partner; 3: an agent is (site, endpoint)
 
 
 class ReportAggMeta(Base):

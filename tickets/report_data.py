@@ -5,7 +5,8 @@ A call belongs to the period it entered the queue in (a call that never entered
 one, after hours, to the period it ended in); a ticket to the period it was
 created in; a callback to its first call's. A call's partner is its answering
 agent's: the user whose endpoint is the call record's agent (who that user's
-partner is now; "" when nobody answered). Rows are read through the session's
+partner is now; "" when nobody answered); its agent, for the per-agent figures, is
+that endpoint qualified by its site (`agent_of`). Rows are read through the session's
 connection (Core rows, no ORM result machinery: a year is a million of them).
 """
 
@@ -32,6 +33,7 @@ from tickets.models import (
 )
 from tickets.report_build import Facts
 from tickets.report_facts import CallbackFact, CallFact, TicketFact
+from tickets.sites import DEFAULT_SITE
 
 _DONE = ("resolved", "closed")
 _OPEN = ("new", "open", "pending")
@@ -61,13 +63,21 @@ def partner(answered: object, name: str | None) -> str:
     return (name or "") if answered is not None else ""
 
 
+def agent_of(site: str | None, endpoint: str | None) -> str:
+    """Who answered, for the per-agent figures: each site's Asterisk has its own PJSIP/1001,
+    so an endpoint at another site than `main` is `site:endpoint` (main's stay as they were)."""
+    if not endpoint:
+        return ""
+    return endpoint if site in (None, DEFAULT_SITE) else f"{site}:{endpoint}"
+
+
 def load_calls(s: Session, start: datetime, end: datetime) -> list[CallFact]:
     org = aliased(Organisation)
     q = (select(CallRecord.linkedid, raw(CallRecord.entered_at), raw(CallRecord.ended_at), CallRecord.outcome,
                 CallRecord.wait_seconds, CallRecord.talk_seconds, raw(CallRecord.answered_at), CallRecord.queue,
                 CallRecord.agent, CallRecord.caller_number, CallRecord.contact_id, org.name,
                 CallRecord.route_team, Contact.team, org.team, Contact.language, Ticket.category, Ticket.level,
-                func.coalesce(CallRecord.entry_site, CallRecord.site), User.partner)
+                func.coalesce(CallRecord.entry_site, CallRecord.site), User.partner, CallRecord.site)
          .outerjoin(User, and_(User.endpoint == CallRecord.agent, User.site == CallRecord.site))  # the agent there
          .outerjoin(Contact, Contact.id == CallRecord.contact_id)
          .outerjoin(org, org.id == Contact.organisation_id)
@@ -77,11 +87,12 @@ def load_calls(s: Session, start: datetime, end: datetime) -> list[CallFact]:
                     and_(CallRecord.entered_at.is_(None), _in(CallRecord.ended_at, start, end)))))
     out = []
     for (linkedid, entered, ended, outcome, wait, talk, answered_at, queue, agent, number, contact, org_name,
-         route_team, contact_team, org_team, language, category, level, site, who) in s.connection().execute(q):
+         route_team, contact_team, org_team, language, category, level, site, who,
+         at_site) in s.connection().execute(q):
         out.append(CallFact(
             linkedid=linkedid, at=utc(entered or ended) or start, outcome=outcome or "", wait_seconds=wait or 0.0,
-            talk_seconds=talk or 0.0, answered=answered_at is not None, queue=queue or "", agent=agent or "",
-            number=number or "", contact_id=contact, organisation=org_name or "",
+            talk_seconds=talk or 0.0, answered=answered_at is not None, queue=queue or "",
+            agent=agent_of(at_site, agent), number=number or "", contact_id=contact, organisation=org_name or "",
             team=route_team or contact_team or org_team or "", language=language or "",
             category=category or "", level="" if level is None else str(level), site=site,
             partner=partner(answered_at, who)))
@@ -123,7 +134,7 @@ def load_tickets(s: Session, start: datetime, end: datetime) -> list[TicketFact]
                 raw(Ticket.priority), Ticket.team, org.name, contact_org.name, Contact.language, CallRecord.queue,
                 CallRecord.agent, Ticket.contact_id, CallRecord.caller_number, raw(CallRecord.ended_at),
                 raw(CallRecord.answered_at), raw(Ticket.due_at), raw(Ticket.status), Ticket.first_contact_resolution,
-                Ticket.csat, func.coalesce(CallRecord.entry_site, Ticket.site), User.partner)
+                Ticket.csat, func.coalesce(CallRecord.entry_site, Ticket.site), User.partner, CallRecord.site)
          .outerjoin(Contact, Contact.id == Ticket.contact_id)
          .outerjoin(org, org.id == Ticket.organisation_id)
          .outerjoin(contact_org, contact_org.id == Contact.organisation_id)
@@ -133,13 +144,13 @@ def load_tickets(s: Session, start: datetime, end: datetime) -> list[TicketFact]
     changes, messages = _status_changes(s, created), _messages(s, created)
     out = []
     for (tid, at, channel, category, level, priority, team, org_name, contact_org_name, language, queue, agent,
-         contact, number, ended, answered, due, status, manual, csat, site, who) in s.connection().execute(q):
+         contact, number, ended, answered, due, status, manual, csat, site, who, at_site) in s.connection().execute(q):
         first, last, reopened = _resolution(changes.get(tid, []), str(status) in _DONE)
         from_call = answered is not None and ended is not None
         out.append(TicketFact(
             id=tid, at=utc(at), channel=str(channel), category=category or "", level=str(level),
             priority=str(priority), team=team or "", organisation=org_name or contact_org_name or "",
-            language=language or "", queue=queue or "", agent=agent or "", contact_id=contact,
+            language=language or "", queue=queue or "", agent=agent_of(at_site, agent), contact_id=contact,
             number=number or "", call_ended_at=utc(ended) if from_call else None, due_at=utc(due),
             first_resolved_at=first, resolved_at=last, reopened=reopened, manual_fcr=bool(manual),
             messages=tuple(sorted(messages.get(tid, ()))), csat=csat, site=site, partner=partner(answered, who)))

@@ -173,3 +173,25 @@ def test_moving_a_user_to_another_site_regroups_their_calls(sessions: sessionmak
         assert set(rows) == {NORD, ""}
         close(rows[""], {"offered": 3, "answered": 1})
     equal_tables(stored(sessions)[0], recomputed(sessions, date(2026, 11, 1), date(2026, 11, 30))[0])
+
+
+def test_per_agent_figures_tell_the_same_endpoint_at_two_sites_apart(sessions: sessionmaker[Session]) -> None:
+    """main's PJSIP/2001 (u7) answers five calls, east's PJSIP/2001 (u1) answered N1: two agents,
+    two rows (east's qualified by its site), neither adding the other's calls."""
+    with sessions.begin() as s:
+        s.add(User(username="u7", password_hash="x", role=Role.AGENT, endpoint="PJSIP/2001", site="main",
+                   partner=HOUSE))
+        for n in range(5):
+            at = datetime(2026, 11, 20 + n, 9, tzinfo=UTC)
+            s.add(CallRecord(linkedid=f"P{n}", site="main", caller_number=f"+49302{n:04d}", queue="hotline",
+                             entered_at=at, answered_at=at + timedelta(seconds=8), ended_at=at + timedelta(minutes=2),
+                             wait_seconds=8.0, talk_seconds=112.0, agent="PJSIP/2001", outcome="answered"))
+    rules = replace(RULES, per_agent=True)
+    report = build(MONTH, "agent", load(sessions, MONTH.start, MONTH.end, rules.fcr.days), rules, AS_OF)
+    rows = {r["group"]: r for r in report["rows"]}
+    assert {"PJSIP/2001", "east:PJSIP/2001"} <= set(rows)
+    assert rows["PJSIP/2001"]["answered"] == 5 and rows["PJSIP/2001"]["asa_seconds"] == pytest.approx(8.0)
+    assert rows["east:PJSIP/2001"]["suppressed"] is True  # one call: under the per-agent minimum of five
+    assert report["total"]["answered"] == 11
+    caught_up(sessions, AS_OF, rules)  # the aggregates' distinct agents count the two as two
+    equal_tables(stored(sessions)[0], recomputed(sessions, date(2026, 11, 1), date(2026, 11, 30))[0])
