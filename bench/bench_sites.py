@@ -41,7 +41,7 @@ joined has a record before it counts: what is missing then is lost, not late. To
 site: SIPp's counts, calls without a record, ticket or pop, duplicates, pops naming
 another site; records and tickets per `site` column (a row at no bench site is wrong);
 today's answered calls per site on the web instance's board (GET /api/sites); how long
-the board's read of today's calls takes at the end (every instance repeats it every 5 s);
+the board's read of today's calls takes at the end (every instance repeats it every TODAY_EVERY s);
 error and 'too slow' lines in each serve's log. Everything shares this machine: if the
 rates cannot be held here, the table shows where it broke (offered falls behind, answered
 lags, tickets and records trail, our part grows). Prints figures only.
@@ -67,6 +67,7 @@ import httpx
 import redis
 from sqlalchemy import func, insert, select
 
+from agent_console.site_board import TODAY_EVERY
 from bench._live import (
     PASSWORD,
     SUPERVISOR,
@@ -314,7 +315,7 @@ def report(rig: SitesRig, meters: list[Meter], clients: list[WsClient], settled:
     print("web-only instance's board, answered today: " + ", ".join(
         f"{r['site']} {r['today'].get('answered', '?')} ({r['state']})" for r in board["sites"]))
     calls, full, since = board_read_ms(rig.url)
-    print(f"the board's read of today's calls (each of the {len(rig.sites) + 1} instances, every 5 s): "
+    print(f"the board's read of today's calls (each of the {len(rig.sites) + 1} instances, every {TODAY_EVERY:g} s): "
           f"{calls} calls in {full:.0f} ms at its first read of the day, then {since:.1f} ms a read (what was "
           "written since)")
     peaks = ", ".join(f"{s.name} {s.stats.hwm_mb():.1f} MB" for s in rig.sites)
