@@ -89,11 +89,13 @@ function openStoredTicket() {
 }
 
 // The user's phone is at another site than the one this server follows: no call pops
-// here, and their phone actions are refused (409 phone_elsewhere); say so, always visible.
+// here, and their phone actions are refused (409 phone_elsewhere); say so, always visible,
+// and show no phone state, phone tools or "when your phone rings" that would say otherwise.
 function showPhoneElsewhere(away) {
   const note = document.getElementById("site-notice");
   note.textContent = away ? hl.t("console.phone_elsewhere", away) : "";
   note.hidden = !away;
+  document.body.classList.toggle("phone-elsewhere", Boolean(away));
 }
 
 const handlers = {
