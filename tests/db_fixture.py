@@ -86,6 +86,18 @@ def throwaway_database(folder: Path) -> Iterator[str]:
         yield url
 
 
+@contextlib.contextmanager
+def unmigrated_database(folder: Path, schema: str) -> Iterator[str]:
+    """An empty database of the test's own, for a migration test to take from an old
+    revision up: a SQLite file in `folder`, or on PostgreSQL a scratch schema."""
+    base = os.environ.get("HOTLINE_TEST_DATABASE_URL", "")
+    if not base.startswith("postgresql"):
+        yield f"sqlite:///{folder / 'old.db'}"
+        return
+    with scratch_schema(base, schema) as url:
+        yield url
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with throwaway_database(tmp_path_factory.mktemp("db")) as url:

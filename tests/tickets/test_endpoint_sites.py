@@ -4,7 +4,6 @@ and at site `b` (two phones), never twice at one site. The migration keeps every
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,9 +12,8 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tests.db_fixture import Sessions, db_sessions
+from tests.db_fixture import Sessions, db_sessions, unmigrated_database
 from tests.factories import T0
-from tickets.db import scratch_schema
 from tickets.migrate import upgrade
 from tickets.models import Role, User
 from tickets.users import UserError, UserService
@@ -23,11 +21,7 @@ from tickets.users import UserError, UserService
 
 @pytest.fixture
 def old_url(tmp_path: Path) -> Iterator[str]:
-    base = os.environ.get("HOTLINE_TEST_DATABASE_URL", "")
-    if not base.startswith("postgresql"):
-        yield f"sqlite:///{tmp_path / 'old.db'}"
-        return
-    with scratch_schema(base, "hl_endpoints") as url:
+    with unmigrated_database(tmp_path, "hl_endpoints") as url:
         yield url
 
 

@@ -4,7 +4,6 @@ what a one-Asterisk desk had as site `main` (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -17,11 +16,10 @@ from sqlalchemy.exc import IntegrityError
 from agent_console.settings import Settings
 from cti import events as ev
 from cti.queue_log import LoggedCall
-from tests.db_fixture import Sessions, db_sessions
+from tests.db_fixture import Sessions, db_sessions, unmigrated_database
 from tests.factories import T0, answered_call, call_snapshot
 from tickets.callback_places import CallbackPlaces
 from tickets.calls_service import TicketService
-from tickets.db import scratch_schema
 from tickets.desk import TicketDesk
 from tickets.migrate import upgrade
 from tickets.models import Callback, CallRecord, Priority, Ticket, User
@@ -110,11 +108,7 @@ def test_a_sites_reconciliation_ignores_the_other_sites_records(sessions: Sessio
 
 @pytest.fixture
 def old_url(tmp_path: Path) -> Iterator[str]:
-    base = os.environ.get("HOTLINE_TEST_DATABASE_URL", "")
-    if not base.startswith("postgresql"):
-        yield f"sqlite:///{tmp_path / 'old.db'}"
-        return
-    with scratch_schema(base, "hl_sites") as url:
+    with unmigrated_database(tmp_path, "hl_sites") as url:
         yield url
 
 
