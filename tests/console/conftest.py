@@ -102,3 +102,16 @@ def login(client: TestClient) -> Any:
         return Browser(client, cookie, r.json()["csrf_token"], r.json()["id"])
 
     return as_user
+
+
+def settled_match(ws: Any, pop: dict[str, Any], limit: int = 30) -> dict[str, Any]:
+    """A pop's match: the ring's own, or, when the lookup was slower than the ring's wait for
+    it (a loaded machine: `pending`), the one the call's `call.enriched` brings after it."""
+    match: dict[str, Any] = pop["match"]
+    for _ in range(limit):
+        if match["status"] != "pending":
+            return match
+        msg = ws.receive_json()
+        if msg["type"] == "call.enriched" and msg["data"]["linkedid"] == pop["linkedid"]:
+            match = msg["data"]["match"]
+    raise AssertionError(f"no match for {pop['linkedid']} after its pending ring")

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from cti import events as ev
-from tests.console.conftest import ORIGIN
+from tests.console.conftest import ORIGIN, settled_match
 from tests.factories import call_snapshot
 
 T0 = datetime.now(UTC) - timedelta(seconds=5)
@@ -67,7 +67,8 @@ def test_pop_reaches_only_the_ringing_agent_and_is_withdrawn(app: Any, client: T
                 ev.CallUpdated(T0, ev.CallChange.RINGING, replace(joined, ringing_agents=("PJSIP/1001",))))
         pop = until(wa, "call.ringing")["data"]
         assert pop["caller"]["name"] == '<script>alert("x")</script>'
-        assert pop["match"]["status"] == "known" and pop["match"]["contact"]["name"] == "Erika Muster"
+        match = settled_match(wa, pop)
+        assert match["status"] == "known" and match["contact"]["name"] == "Erika Muster"
         assert pop["position"] == 1 and pop["wait_seconds"] >= 4
         queue = until(ws, "queue.updated")["data"]
         assert queue["waiting_count"] == 1 and queue["waiting"][0]["linkedid"] == joined.linkedid
@@ -131,7 +132,9 @@ def test_pop_still_arrives_when_the_customer_lookup_fails(app: Any, client: Test
         call = snap("1700000000.5", ringing_agents=("PJSIP/1001",))
         publish(client, app, ev.CallUpdated(T0, ev.CallChange.RINGING, call))
         pop = until(w, "call.ringing")["data"]
-    assert pop["linkedid"] == call.linkedid and pop["match"]["status"] == "unknown"
+        match = settled_match(w, pop)
+    assert pop["linkedid"] == call.linkedid and match["status"] == "unknown"
+    assert match["error"] == "customer lookup unavailable"
     assert pop["caller"]["number"] == "+4934125385555"
 
 

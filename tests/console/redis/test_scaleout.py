@@ -30,6 +30,7 @@ from agent_console.settings import Settings
 from cti import events as ev
 from cti.connection import AmiError
 from cti.testing import FakeAmiServer
+from tests.console.conftest import settled_match
 from tests.console.redis.rig import (
     answer,
     behind_proxy,
@@ -136,7 +137,8 @@ def test_pops_withdrawals_and_ticket_ids_reach_a_web_only_instance_which_writes_
         ring(side, fake, lid, "PJSIP/1001")
         pop = until(wa, "call.ringing")["data"]
         assert pop["linkedid"] == lid and pop["caller"]["name"] == "Erika <b>M</b>"
-        assert pop["match"]["status"] == "known" and pop["match"]["contact"]["name"] == "Erika Muster"
+        match = settled_match(wa, pop)
+        assert match["status"] == "known" and match["contact"]["name"] == "Erika Muster"
         assert until(ws, "queue.updated")["data"]["waiting_count"] == 1
         answer(side, fake, lid, "PJSIP/1002")  # bert answers: anna's pop is withdrawn
         assert until(wa, "call.withdrawn")["data"] == {"linkedid": lid, "reason": "answered_elsewhere", "site": "main"}
