@@ -11,6 +11,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from agent_console.hub import Client, Hub
 from agent_console.notifier import PopNotifier
 from agent_console.pops import PopEnricher
@@ -40,6 +42,13 @@ class SlowHistory(PopEnricher):
         return {"open_tickets": self.tickets, "recent_calls": self.calls, "parties": self.parties}
 
     tickets, calls, parties = TICKETS, list[dict[str, Any]](), PARTIES
+
+
+@pytest.fixture(autouse=True)
+def _match_in_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The canned match is instant; a loaded machine must not turn these rings into
+    `pending` ones (the bounded wait has a test of its own below, with its own bound)."""
+    monkeypatch.setattr("agent_console.notifier.MATCH_WAIT", 30.0)
 
 
 def _call(**kw: Any) -> ev.CallSnapshot:
