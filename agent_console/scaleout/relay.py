@@ -212,15 +212,13 @@ class BridgeRelay:
 
     async def _on_peer(self, message: codec.Message) -> None:
         if isinstance(message, codec.BridgeAnnouncement) and message.origin != self.origin:
-            if message.leaving:
-                self.bridges.left(message.origin, message.site, message.live)
-            else:
-                self._heard_bridge(message.origin, message.site, message.live)
+            self._heard_bridge(message)
         else:
             await self.peers.receive(message)
 
-    def _heard_bridge(self, other: str, site: str, live: codec.SiteLive | None = None) -> None:
-        if not self.bridges.heard(other, site, time.monotonic(), live):
+    def _heard_bridge(self, message: codec.BridgeAnnouncement) -> None:
+        other, site = message.origin, message.site
+        if not self.bridges.announced(other, site, time.monotonic(), message.live, message.leaving):
             return
         self._announce_now.set()  # it learns of us at once
         if site != self.site:

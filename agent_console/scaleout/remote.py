@@ -174,10 +174,7 @@ class RemoteBridge:
     async def _listen(self, pubsub: Any) -> None:
         async for channel, message in incoming(pubsub, codec.decode):
             if isinstance(message, codec.BridgeAnnouncement):
-                if message.leaving:
-                    self.bridges.left(message.origin, message.site, message.live)
-                else:
-                    self.bridges.heard(message.origin, message.site, time.monotonic(), message.live)
+                self.bridges.announced(message.origin, message.site, time.monotonic(), message.live, message.leaving)
             elif channel == self.channels.peers:
                 await self.peers.receive(message)
             else:

@@ -36,6 +36,13 @@ class SiteBridges(Generic[L]):
             self._live[site] = live
         return last is None or last[0] != site or now - last[1] > self.alive_for
 
+    def announced(self, origin: str, site: str, now: float, live: L | None, leaving: bool) -> bool:
+        """Note an announcement, or a leaving one; True when a running instance is new."""
+        if leaving:
+            self.left(origin, site, live)
+            return False
+        return self.heard(origin, site, now, live)
+
     def left(self, origin: str, site: str, live: L | None = None) -> None:
         """The instance said it stops: not running any more; its site keeps its last figures."""
         self._heard[origin] = (site, float("-inf"))  # listed still, as down
