@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 from callqueue.live import QueueProjection
 from callqueue.metrics import FinishedCall
-from callqueue.sites import Board, SiteInput, SiteState, Totals, board
+from callqueue.sites import Board, DayFigures, SiteInput, SiteState, Totals, board, day_figures
 
 from agent_console import views
 from agent_console.hub import SUPERVISORS_ONLY, Hub
@@ -96,7 +96,7 @@ class SiteBoard:
     every: float = BOARD_EVERY
     today_every: float = TODAY_EVERY
     sources: dict[str, Followed] = field(default_factory=dict)
-    today: Mapping[str, Sequence[FinishedCall]] = field(default_factory=dict)
+    today: DayFigures | None = None  # counted off the loop at each read of the day
     _last_up: dict[str, datetime] = field(default_factory=dict)
     _board: Board | None = None
     _tasks: TaskSet = field(default_factory=TaskSet)
@@ -120,7 +120,8 @@ class SiteBoard:
             if all(status):
                 self._last_up[name] = now
             inputs.append(self.sources[name].input(now, status, None if all(status) else self._last_up.get(name)))
-        return board(inputs, self.today, self.threshold, self.short_abandon)
+        today = self.today or day_figures({}, self.threshold, self.short_abandon)
+        return board(inputs, today, self.threshold, self.short_abandon)
 
     def view(self) -> dict[str, Any]:
         return board_json(self._board or self.compute(), self.clock())
@@ -141,9 +142,12 @@ class SiteBoard:
 
     async def refresh_today(self) -> None:
         try:
-            self.today = await asyncio.to_thread(self.today_calls, self.day_start())
+            self.today = await asyncio.to_thread(self._count_today, self.day_start())
         except Exception as exc:  # the database is down: keep the last figures, say so once a round
             log.warning("sites board: today's calls per site not read (%s); showing the last ones", exc)
+
+    def _count_today(self, start: datetime) -> DayFigures:
+        return day_figures(self.today_calls(start), self.threshold, self.short_abandon)
 
     async def _run(self) -> None:
         next_today = 0.0

@@ -1,7 +1,7 @@
 """Screen-pop and broadcast latency over real WebSockets, all in one process.
 
 Run: .venv/bin/python bench/bench_ws.py [--pops 200] [--calls 100] [--rounds 5] [--clients 1000]
-     [--broadcasts 50] [--no-uvloop] [--no-worker]
+     [--broadcasts 50] [--day 0] [--no-uvloop] [--no-worker]
 
 Setup: a fresh SQLite database (tickets.migrate.upgrade in a temp dir), the real
 app from agent_console.app.create_app served by uvicorn as an asyncio task on a
@@ -32,6 +32,10 @@ time.perf_counter() clock.
    (this file with --worker), which reports its receipt times over a pipe;
    perf_counter is CLOCK_MONOTONIC on Linux, the same clock in both processes.
 
+--day N puts N finished calls of today into the database before the server starts (a
+help desk's day: 15,000 calls at 50/s for 5 minutes), so the wallboard's and the sites
+board's today figures are as large as at the end of a busy day while the pops are timed.
+
 In-process clients share the server's event loop, so their receive work (frame
 decoding, inflate, JSON) competes with the server's: those figures are an upper
 bound for the server alone. "lost" = expected frames that never arrived.
@@ -55,6 +59,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -66,7 +71,9 @@ sys.path.insert(0, str(ROOT / "queue"))
 import httpx  # noqa: E402
 import uvicorn  # noqa: E402
 import websockets  # noqa: E402
+from callqueue.feed import day_start  # noqa: E402
 from pydantic import SecretStr  # noqa: E402
+from sqlalchemy import insert  # noqa: E402
 from websockets.asyncio.client import ClientConnection, connect  # noqa: E402
 
 from agent_console.app import create_app  # noqa: E402
@@ -79,7 +86,8 @@ from bench._live import connect_ws, login, machine, raise_nofile  # noqa: E402
 from cti.testing import FakeAmiServer  # noqa: E402
 from tickets.db import make_engine, session_factory  # noqa: E402
 from tickets.migrate import upgrade  # noqa: E402
-from tickets.models import Role, User  # noqa: E402
+from tickets.models import CallRecord, Role, User  # noqa: E402
+from tickets.sites import DEFAULT_SITE  # noqa: E402
 from tickets.users import hash_password  # noqa: E402
 from tickets.writer import GIL_SWITCH_INTERVAL  # noqa: E402
 
@@ -491,6 +499,25 @@ def create_users(url: str, agents: list[int]) -> None:
             s.add(User(username=f"agent{ext}", password_hash=pw, role=Role.AGENT, endpoint=f"PJSIP/{ext}"))
 
 
+def seed_day(url: str, calls: int, queue: str, timezone: str) -> None:
+    """`calls` finished calls of today (every 3rd abandoned), spread from local midnight to now."""
+    now = datetime.now(UTC)
+    start = day_start(now, timezone)
+    step = (now - start) / max(calls, 1)
+    rows = []
+    for n in range(calls):
+        at, answered = start + n * step, n % 3 != 0
+        rows.append({"site": DEFAULT_SITE, "linkedid": f"16{n:08d}.{n}", "queue": queue, "entered_at": at,
+                     "answered_at": at + timedelta(seconds=12) if answered else None,
+                     "ended_at": at + timedelta(seconds=12 + (180 if answered else 0)),
+                     "wait_seconds": 12.0, "talk_seconds": 180.0 if answered else None,
+                     "outcome": "answered" if answered else "abandoned", "caller_number": f"+4930{n:07d}"})
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(insert(CallRecord), rows)
+    engine.dispose()
+
+
 async def with_server(settings: Settings, sock: socket.socket,
                       body: Callable[[Services, str], Awaitable[None]]) -> None:
     app = create_app(settings)
@@ -522,6 +549,10 @@ async def run(args: argparse.Namespace) -> None:
         url = f"sqlite:///{tmp}/bench.db"
         upgrade(url)
         create_users(url, agents)
+        if args.day:
+            seed_day(url, args.day, Settings.model_fields["queue_name"].default,
+                     Settings.model_fields["timezone"].default)
+            print(f"{args.day:,} finished calls of today in the database")
         ami = await FakeAmiServer(AMI_SECRET).start()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -618,6 +649,7 @@ def main() -> int:
     p.add_argument("--rounds", type=int, default=5, help="rounds of concurrent calls")
     p.add_argument("--clients", type=int, default=1000, help="WebSocket clients for the broadcast")
     p.add_argument("--broadcasts", type=int, default=50, help="messages broadcast")
+    p.add_argument("--day", type=int, default=0, help="finished calls of today in the database at start")
     p.add_argument("--no-uvloop", action="store_true", help="plain asyncio loop instead of uvloop")
     p.add_argument("--no-worker", action="store_true", help="skip the broadcast with clients in a 2nd process")
     p.add_argument("--worker", nargs=2, metavar=("BASE", "COOKIE"), help=argparse.SUPPRESS)

@@ -30,7 +30,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from callqueue.metrics import FinishedCall, QueueFigures, figures, service_level_if_answered_now
+from callqueue.metrics import FinishedCall, QueueFigures, Tally, service_level_if_answered_now
 from cti import events as ev
 
 HISTORY = timedelta(hours=26)
@@ -38,6 +38,7 @@ SERIES_WINDOW = timedelta(hours=24)  # samples are kept this long (and only sinc
 SERIES_MAX_POINTS = 720  # what `series()` hands out: a chart is ~1000-2000 px wide
 DEFAULT_HANDLE_SECONDS = 180.0  # until today's calls give a mean talk time
 WARN_MARGIN_SECONDS = 5.0  # flag a caller this long before the promise breaks
+_UNTALLIED = object()  # the tallies must be counted again
 _STAFFED = {ev.AgentState.AVAILABLE, ev.AgentState.RINGING, ev.AgentState.ON_CALL,
             ev.AgentState.WRAP_UP}
 
@@ -108,6 +109,10 @@ class QueueProjection:
     _series: dict[str, deque[Sample]] = field(default_factory=dict)
     _wrapup: dict[str, float] = field(default_factory=dict)  # queue -> wrapuptime (AHT = talk + wrap-up)
     _thinned: dict[str, list[Sample]] = field(default_factory=dict)  # series() until the next sample
+    # today's sums per queue, kept as calls finish (a view must not re-read the day):
+    # built for `_tallied_since`, rebuilt from `_finished` when day_start moves
+    _tallies: dict[str, Tally] = field(default_factory=dict)
+    _tallied_since: datetime | object | None = None
 
     # --- input -----------------------------------------------------------
     def apply(self, update: ev.CallUpdated | ev.AgentUpdated | ev.QueueWrapUpTime, now: datetime) -> bool:
@@ -145,14 +150,30 @@ class QueueProjection:
         finished = FinishedCall(outcome=call.outcome.value if call.outcome else "",
                                 wait_seconds=call.wait_seconds or 0.0,
                                 talk_seconds=call.talk_seconds or 0.0, answered=answered)
-        self._finished.append(_Finished(call.queue, call.ended_at or now, finished))
+        self._record(_Finished(call.queue, call.ended_at or now, finished))
         while self._finished and now - self._finished[0].ended_at > HISTORY:
-            self._finished.popleft()
+            gone = self._finished.popleft()
+            if self._counts(gone):  # only without a day_start: "today" is then the last HISTORY
+                self._tallied_since = _UNTALLIED
 
     def load_finished(self, queue: str, ended_at: datetime, call: FinishedCall) -> None:
         """Seed today's figures from stored call records at start-up."""
         self.queues.add(queue)
-        self._finished.append(_Finished(queue, ended_at, call))
+        self._record(_Finished(queue, ended_at, call))
+
+    def _record(self, f: _Finished) -> None:
+        self._finished.append(f)
+        if self._tallied_since == self.day_start and self._counts(f):
+            self._tally(f.queue).add(f.call)
+
+    def _counts(self, f: _Finished) -> bool:
+        return self.day_start is None or f.ended_at >= self.day_start
+
+    def _tally(self, queue: str) -> Tally:
+        t = self._tallies.get(queue)
+        if t is None:
+            t = self._tallies[queue] = Tally(self.threshold, self.short_abandon)
+        return t
 
     def sample(self, now: datetime) -> dict[str, Sample]:
         """Take the chart's sample, at whatever interval the shell calls this; samples
@@ -185,9 +206,14 @@ class QueueProjection:
         return found
 
     def today(self, queue: str) -> QueueFigures:
-        calls = [f.call for f in self._finished
-                 if f.queue == queue and (self.day_start is None or f.ended_at >= self.day_start)]
-        return figures(calls, self.threshold, self.short_abandon, self.wrapup_for(queue))
+        if self._tallied_since != self.day_start:  # a new day (or the first look): count again
+            self._tallies.clear()
+            self._tallied_since = self.day_start
+            for f in self._finished:
+                if self._counts(f):
+                    self._tally(f.queue).add(f.call)
+        t = self._tallies.get(queue) or Tally(self.threshold, self.short_abandon)
+        return t.figures(self.wrapup_for(queue))
 
     def view(self, queue: str, now: datetime) -> QueueView:
         agents = [a for a in self._agents.values() if queue in a.queues]

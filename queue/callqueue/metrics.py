@@ -72,29 +72,75 @@ def _ratio(num: float, den: float) -> float | None:
     return num / den if den > 0 else None
 
 
+@dataclass(slots=True)
+class Tally:
+    """The running sums `figures` needs, one call at a time: a live queue's today
+    adds each call as it ends instead of re-reading the whole day for every view
+    (15,000 calls a day, a view several times a second). `figures()` of a tally
+    equals `figures()` of the calls it was fed."""
+
+    threshold: int = 25
+    short_abandon: int = 5
+    calls: int = 0
+    offered: int = 0
+    answered: int = 0
+    answered_within: int = 0
+    abandoned: int = 0
+    abandoned_within: int = 0
+    short_abandons: int = 0
+    timeouts: int = 0
+    answered_wait: float = 0.0
+    answered_talk: float = 0.0
+    longest_wait: float | None = None
+
+    def add(self, c: FinishedCall) -> None:
+        self.calls += 1
+        if c.outcome in (AFTER_HOURS, OVERFLOWED):
+            return
+        self.offered += 1
+        w = c.wait_seconds
+        if self.longest_wait is None or w > self.longest_wait:
+            self.longest_wait = w
+        if c.outcome == TIMEOUT:
+            self.timeouts += 1
+        if c.was_answered:
+            self.answered += 1
+            self.answered_wait += w
+            self.answered_talk += c.talk_seconds
+            if w <= self.threshold:
+                self.answered_within += 1
+        elif c.outcome == ABANDONED:
+            self.abandoned += 1
+            if w < self.short_abandon:
+                self.short_abandons += 1
+            if w <= self.threshold:
+                self.abandoned_within += 1
+
+    def figures(self, wrapup_seconds: float = 0.0) -> QueueFigures:
+        answered, within = self.answered, self.answered_within
+        return QueueFigures(
+            offered=self.offered, answered=answered, answered_within=within,
+            abandoned=self.abandoned, short_abandons=self.short_abandons, timeouts=self.timeouts,
+            after_hours=self.calls - self.offered,
+            service_level=_ratio(within, self.offered - self.short_abandons),
+            sl_asterisk=_ratio(within, answered),
+            sl2_asterisk=_ratio(within + self.abandoned_within, answered + self.abandoned),
+            asa=_ratio(self.answered_wait, answered),
+            aht=_ratio(self.answered_talk + wrapup_seconds * answered, answered),
+            abandon_rate=_ratio(self.abandoned - self.short_abandons, self.offered),
+            longest_wait=self.longest_wait, threshold=self.threshold, short_abandon=self.short_abandon)
+
+
+def tally(calls: Iterable[FinishedCall], threshold: int = 25, short_abandon: int = 5) -> Tally:
+    t = Tally(threshold, short_abandon)
+    for c in calls:
+        t.add(c)
+    return t
+
+
 def figures(calls: Iterable[FinishedCall], threshold: int = 25, short_abandon: int = 5,
             wrapup_seconds: float = 0.0) -> QueueFigures:
-    calls = list(calls)
-    queued = [c for c in calls if c.outcome not in (AFTER_HOURS, OVERFLOWED)]
-    answered = [c for c in queued if c.was_answered]
-    abandoned = [c for c in queued if c.outcome == ABANDONED and not c.was_answered]
-    short = [c for c in abandoned if c.wait_seconds < short_abandon]
-    within = sum(1 for c in answered if c.wait_seconds <= threshold)
-    abandoned_within = sum(1 for c in abandoned if c.wait_seconds <= threshold)
-    offered = len(queued)
-    return QueueFigures(
-        offered=offered, answered=len(answered), answered_within=within,
-        abandoned=len(abandoned), short_abandons=len(short),
-        timeouts=sum(1 for c in queued if c.outcome == TIMEOUT),
-        after_hours=len(calls) - offered,
-        service_level=_ratio(within, offered - len(short)),
-        sl_asterisk=_ratio(within, len(answered)),
-        sl2_asterisk=_ratio(within + abandoned_within, len(answered) + len(abandoned)),
-        asa=_ratio(sum(c.wait_seconds for c in answered), len(answered)),
-        aht=_ratio(sum(c.talk_seconds + wrapup_seconds for c in answered), len(answered)),
-        abandon_rate=_ratio(len(abandoned) - len(short), offered),
-        longest_wait=max((c.wait_seconds for c in queued), default=None),
-        threshold=threshold, short_abandon=short_abandon)
+    return tally(calls, threshold, short_abandon).figures(wrapup_seconds)
 
 
 def service_level_if_answered_now(today: QueueFigures, waits: Iterable[float]) -> float | None:

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from callqueue.metrics import FinishedCall, QueueFigures, figures
+from callqueue.metrics import FinishedCall, QueueFigures, Tally, tally
 
 
 class SiteState(enum.StrEnum):
@@ -98,12 +98,33 @@ def _oldest(times: Iterable[datetime | None]) -> datetime | None:
     return min((t for t in times if t is not None), default=None)
 
 
-def board(inputs: Iterable[SiteInput], today: Mapping[str, Sequence[FinishedCall]],
-          threshold: int = 25, short_abandon: int = 5) -> Board:
-    """Fold every site's live input and today's finished calls (per site) into one board.
+@dataclass(frozen=True, slots=True)
+class DayFigures:
+    """Today's figures per site and of every site's calls together."""
+
+    sites: Mapping[str, QueueFigures]
+    total: QueueFigures
+
+
+def day_figures(today: Mapping[str, Sequence[FinishedCall]], threshold: int = 25,
+                short_abandon: int = 5) -> DayFigures:
+    """Today's finished calls (per site) as figures: counted once per read of the day,
+    not for every recomputation of the board (a day has 15,000 calls, the board is
+    recomputed every half second)."""
+    sites = {name: tally(calls, threshold, short_abandon) for name, calls in today.items()}
+    total = Tally(threshold, short_abandon)
+    for name in sorted(today):
+        for c in today[name]:
+            total.add(c)
+    return DayFigures({name: t.figures() for name, t in sites.items()}, total.figures())
+
+
+def board(inputs: Iterable[SiteInput], today: DayFigures, threshold: int = 25, short_abandon: int = 5) -> Board:
+    """Fold every site's live input and today's figures (per site) into one board.
     A site with finished calls today but no follower (never heard) still gets a row, DOWN."""
     by_site = {s.site: s for s in inputs}
-    for name in today:
+    none = Tally(threshold, short_abandon).figures()
+    for name in today.sites:
         by_site.setdefault(name, SiteInput(name, False, False, False, 0, None, 0, 0, None))
     rows = []
     for name in sorted(by_site):
@@ -111,11 +132,10 @@ def board(inputs: Iterable[SiteInput], today: Mapping[str, Sequence[FinishedCall
         state, reason = state_of(s)
         rows.append(SiteRow(name, state, reason, state is SiteState.DOWN, s.waiting, s.oldest_entered_at,
                             s.available, s.staffed, s.live_at,
-                            figures(today.get(name, ()), threshold, short_abandon)))
+                            today.sites.get(name, none)))
     up = [r for r in rows if r.state is SiteState.UP]
-    every_call = [c for name in sorted(today) for c in today[name]]
     total = Totals(sum(r.waiting for r in up), _oldest(r.oldest_entered_at for r in up),
                    sum(r.available for r in up), sum(r.staffed for r in up),
-                   figures(every_call, threshold, short_abandon),
+                   today.total,
                    tuple(r.site for r in rows if r.state is SiteState.DOWN))
     return Board(total, tuple(rows))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
-from callqueue.live import QueueProjection, Sample, thin
+from callqueue.live import HISTORY, QueueProjection, Sample, thin
+from callqueue.metrics import FinishedCall, figures
 
 from cti import events as ev
 from tests.factories import call_snapshot
@@ -102,6 +104,45 @@ def test_today_figures_from_ended_calls_and_day_start() -> None:
     assert s.waiting == 0 and s.service_level == 1 / 3 and len(p.series("hotline")) == 1
     p.day_start = T0 + timedelta(hours=1)
     assert p.today("hotline").offered == 0
+
+
+def test_today_kept_as_calls_end_equals_a_recount_of_the_day() -> None:
+    """today() adds each call as it ends (a view must not re-read 15,000 calls); after
+    any mix of ended and stored calls, two queues, a moved day_start and calls aged out
+    of HISTORY, it equals figures() over exactly the calls that count."""
+    rng = random.Random(13)
+    outcomes = [ev.Outcome.ANSWERED, ev.Outcome.ABANDONED, ev.Outcome.TIMEOUT, ev.Outcome.TRANSFERRED,
+                ev.Outcome.AFTER_HOURS, ev.Outcome.CALLBACK, ev.Outcome.OVERFLOWED]
+    for day_start in (None, T0 + timedelta(hours=30)):
+        p = QueueProjection(threshold=25, short_abandon=5, day_start=day_start)
+        p.apply(ev.QueueWrapUpTime(T0, "hotline", 15), T0)
+        held: list[tuple[str, datetime, FinishedCall]] = []
+        now = T0
+        for i in range(600):
+            now += timedelta(minutes=rng.choice([1, 5, 20]))
+            queue = rng.choice(["hotline", "second"])
+            outcome = rng.choice(outcomes)
+            wait, talk = float(rng.randint(0, 60)), float(rng.randint(0, 300))
+            answered = outcome in (ev.Outcome.ANSWERED, ev.Outcome.TRANSFERRED) or rng.random() < 0.05
+            if day_start is not None and rng.random() < 0.2:  # as the feed seeds the day from the database
+                f = FinishedCall(outcome.value, wait, talk, answered)
+                p.load_finished(queue, now, f)
+            else:
+                c = call(str(i), now - timedelta(seconds=wait + talk), queue=queue, ended_at=now,
+                         outcome=outcome, wait_seconds=wait, talk_seconds=talk,
+                         answered_at=now if answered else None)
+                p.apply(ev.CallUpdated(now, ev.CallChange.ENDED, c), now)
+                f = FinishedCall(outcome.value, wait, talk, answered)
+            held.append((queue, now, f))
+            if i % 50 == 49 and day_start is not None:  # midnight, as the feed moves it
+                p.day_start = day_start = now - timedelta(hours=rng.randint(1, 12))
+            if i % 7 == 0:
+                for q in ("hotline", "second"):
+                    oldest = now - HISTORY if day_start is None else day_start
+                    expect = figures([f for qq, at, f in held if qq == q and at >= oldest
+                                      and (day_start is not None or now - at <= HISTORY)],
+                                     25, 5, 15.0 if q == "hotline" else 0.0)
+                    assert p.today(q) == expect, (i, q)
 
 
 def test_samples_at_any_interval_are_kept_by_age_and_thinned_to_the_chart() -> None:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from callqueue.metrics import FinishedCall
-from callqueue.sites import DownReason, SiteInput, SiteState, board
+from callqueue.sites import DownReason, SiteInput, SiteState, board, day_figures
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -35,7 +35,7 @@ TODAY = {
 
 
 def test_totals_are_the_sum_of_the_sites_and_the_longest_wait_is_the_oldest_caller() -> None:
-    b = board([site("a", 2, T0 + timedelta(seconds=30), 1, 3), site("b", 3, T0, 0, 2)], TODAY)
+    b = board([site("a", 2, T0 + timedelta(seconds=30), 1, 3), site("b", 3, T0, 0, 2)], day_figures(TODAY))
     assert [r.site for r in b.sites] == ["a", "b"]
     assert (b.total.waiting, b.total.available, b.total.staffed) == (5, 1, 5)
     assert b.total.oldest_entered_at == T0  # b's caller, waiting longest: a max, not a sum
@@ -53,7 +53,7 @@ def test_totals_are_the_sum_of_the_sites_and_the_longest_wait_is_the_oldest_call
 
 
 def test_todays_totals_are_over_every_call_not_an_average_of_the_sites() -> None:
-    t = board([site("a"), site("b")], TODAY).total.today
+    t = board([site("a"), site("b")], day_figures(TODAY)).total.today
     assert (t.offered, t.answered, t.abandoned, t.short_abandons) == (6, 4, 2, 1)
     assert t.service_level == pytest.approx(3 / 5)  # (2 + 1) within / (6 offered - 1 short); the mean would be 0.75
     assert t.asa == pytest.approx(75 / 4)
@@ -70,7 +70,8 @@ def test_a_site_down_is_shown_down_with_its_last_numbers_stale_and_out_of_the_li
         bridge_up: bool, pbx_up: bool, synced: bool, reason: DownReason) -> None:
     since = T0 - timedelta(minutes=2)
     b = board([site("a", 2, T0, 1, 3),
-               site("b", 4, T0 - timedelta(minutes=5), 2, 2, bridge_up, pbx_up, synced, live_at=since)], TODAY)
+               site("b", 4, T0 - timedelta(minutes=5), 2, 2, bridge_up, pbx_up, synced, live_at=since)],
+              day_figures(TODAY))
     down = b.sites[1]
     assert (down.site, down.state, down.reason, down.stale) == ("b", SiteState.DOWN, reason, True)
     assert (down.waiting, down.available, down.staffed, down.live_at) == (4, 2, 2, since)  # last known, not zero
@@ -80,13 +81,13 @@ def test_a_site_down_is_shown_down_with_its_last_numbers_stale_and_out_of_the_li
 
 
 def test_a_site_with_calls_today_but_never_heard_gets_a_down_row() -> None:
-    b = board([site("a")], TODAY)
+    b = board([site("a")], day_figures(TODAY))
     assert [(r.site, r.state, r.reason) for r in b.sites] == [
         ("a", SiteState.UP, None), ("b", SiteState.DOWN, DownReason.BRIDGE_SILENT)]
     assert b.total.missing == ("b",)
 
 
 def test_no_calls_and_no_callers_are_none_not_zero_percent() -> None:
-    b = board([site("a")], {})
+    b = board([site("a")], day_figures({}))
     assert b.total.today.service_level is None and b.total.today.asa is None
     assert b.total.oldest_entered_at is None and b.total.waiting == 0
