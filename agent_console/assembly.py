@@ -121,7 +121,7 @@ def _announced_status(heard: BusLink, site: str, mono: float) -> tuple[bool, boo
     """Another site: its bridge heard lately, its PBX up and its figures known, as announced."""
     live = heard.bridges.live(site)
     return (bool(heard.bridges.running(site, mono)), live is not None and live.pbx_connected,
-            live is not None and heard.health().up)
+            live is not None and heard.link_up)
 
 
 def _announced_live(heard: BusLink, site: str, _now: datetime) -> Live:

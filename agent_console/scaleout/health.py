@@ -57,3 +57,6 @@ class BusLink(Protocol):
     async def close(self) -> None: ...
 
     def health(self) -> BusHealth: ...
+
+    @property
+    def link_up(self) -> bool: ...  # the Redis link now (cheap: the sites board asks twice a second per site)

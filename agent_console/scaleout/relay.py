@@ -105,6 +105,10 @@ class BridgeRelay:
     def peer_events_in(self) -> int:
         return self.peers.received
 
+    @property
+    def link_up(self) -> bool:
+        return self.link.up
+
     def health(self) -> BusHealth:
         """The link, and another bridge instance of our site as a problem (503); every
         site's bridges heard lately (this one's own included) as `sites`."""

@@ -96,6 +96,10 @@ class RemoteBridge:
         return ActionResult(message=reply.message)
 
     # --- lifecycle ------------------------------------------------------------------
+    @property
+    def link_up(self) -> bool:
+        return self.link.up
+
     def health(self) -> BusHealth:
         """The link; a bridge instance not answering yet shows as `synced: false` and
         `pbx_connected: false` (the PBX's own 503 on /healthz), not as a bus problem."""
