@@ -12,6 +12,7 @@
 
 hc.ticket = {
   ed: null,  // {id, form, server, base, version, dirty, inflight, timer, conflict, again}
+  opening: null,  // {id, done}: the open in flight (see open)
   DEBOUNCE_MS: 800,
   FIELDS: ["subject", "category", "priority", "status", "description", "first_contact_resolution"],
   LABELS: { subject: "subject", category: "category", priority: "priority", status: "console.status",
@@ -28,8 +29,19 @@ hc.ticket = {
   read(f) { const i = this.input(f); return i.type === "checkbox" ? i.checked : i.value; },
   write(f, value) { const i = this.input(f); if (i.type === "checkbox") i.checked = Boolean(value); else i.value = value; },
 
-  async open(id, quiet = false) {
+  // one open per ticket at a time: the hash and the first snapshot may ask for the same
+  // ticket at once, and two builds would read everything twice and replace the form under the agent
+  open(id, quiet = false) {
     id = Number(id);
+    if (this.opening && this.opening.id === id) return this.opening.done;
+    const done = this.openNow(id, quiet).finally(() => {
+      if (this.opening && this.opening.done === done) this.opening = null;
+    });
+    this.opening = { id, done };
+    return done;
+  },
+
+  async openNow(id, quiet) {
     if (this.ed && this.ed.id === id) { await this.refresh(); return; }
     let tk;
     try { tk = await hl.api("GET", `/api/tickets/${id}`); } catch (err) {
