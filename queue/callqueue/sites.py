@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from callqueue.metrics import FinishedCall, QueueFigures, Tally, tally
+from callqueue.metrics import FinishedCall, QueueFigures, figures
 
 
 class SiteState(enum.StrEnum):
@@ -111,19 +111,15 @@ def day_figures(today: Mapping[str, Sequence[FinishedCall]], threshold: int = 25
     """Today's finished calls (per site) as figures: counted once per read of the day,
     not for every recomputation of the board (a day has 15,000 calls, the board is
     recomputed every half second)."""
-    sites = {name: tally(calls, threshold, short_abandon) for name, calls in today.items()}
-    total = Tally(threshold, short_abandon)
-    for name in sorted(today):
-        for c in today[name]:
-            total.add(c)
-    return DayFigures({name: t.figures() for name, t in sites.items()}, total.figures())
+    return DayFigures({name: figures(calls, threshold, short_abandon) for name, calls in today.items()},
+                      figures((c for name in sorted(today) for c in today[name]), threshold, short_abandon))
 
 
 def board(inputs: Iterable[SiteInput], today: DayFigures, threshold: int = 25, short_abandon: int = 5) -> Board:
     """Fold every site's live input and today's figures (per site) into one board.
     A site with finished calls today but no follower (never heard) still gets a row, DOWN."""
     by_site = {s.site: s for s in inputs}
-    none = Tally(threshold, short_abandon).figures()
+    none = figures((), threshold, short_abandon)
     for name in today.sites:
         by_site.setdefault(name, SiteInput(name, False, False, False, 0, None, 0, 0, None))
     rows = []
