@@ -24,6 +24,7 @@ rebuild` recomputes everything.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -288,9 +289,16 @@ def _keeps_place(statement: Any, places: list[dict[str, Any]]) -> bool:
     return all(place[k] == v for place in places for k, v in sets.items())
 
 
+_HOOKED: weakref.WeakSet[sessionmaker[Session]] = weakref.WeakSet()
+
+
 def install(sessions: sessionmaker[Session]) -> None:
-    """Hook `sessions` (idempotent)."""
-    if not event.contains(sessions, "before_flush", _before_flush):
+    """Hook `sessions` (idempotent). Which makers are hooked is kept here, not asked of
+    `event.contains`: SQLAlchemy keys its listener registry by the target's id(), and a new
+    sessionmaker at a freed one's address looked hooked until the cyclic GC ran, so it
+    was left unhooked and its writes marked nothing (stale aggregates, seen in test runs)."""
+    if sessions not in _HOOKED:
+        _HOOKED.add(sessions)
         event.listen(sessions, "before_flush", _before_flush)
         event.listen(sessions, "after_flush", _after_flush)
         event.listen(sessions, "before_commit", _before_commit)
