@@ -24,7 +24,7 @@ from typing import Any
 
 from agent_console import views
 from agent_console.hub import SUPERVISORS_ONLY, Audience, Hub, agents
-from agent_console.pop_lookups import HistoryReady, MatchReady, PopLookups, unavailable
+from agent_console.pop_lookups import HistoryReady, Lookups, MatchReady, PopLookups, unavailable
 from agent_console.pops import (
     PopBook,
     PopEnricher,
@@ -210,22 +210,22 @@ class PopNotifier:
 
     # --- callbacks: the agent's phone rings first, outside any queue ---------------------
     async def _callback_ringing(self, e: ev.CallbackRinging) -> None:
-        try:
-            match = (await asyncio.to_thread(self.enricher.match_pops, [e.caller_raw or e.caller_number]))[0]
-        except Exception:  # the database may be down: pop the callback anyway
-            log.exception("customer lookup for callback %d failed; popping without it", e.callback_id)
-            match = None
-        pop = callback_pop(e, match if match is not None else unavailable(e.caller_number))
-        lid = pop["linkedid"]
+        """The agent's phone rings for a callback. Its match is waited for as a queue
+        call's is (at most MATCH_WAIT, then "pending" and call.enriched later): a stuck
+        database must not hold up this pop, nor every pop queued behind it."""
+        lid = callback_linkedid(e.callback_id)
+        self.lookups.drop(lid)  # a callback rung again is looked up afresh
+        lookups = self.lookups.prefetch(lid, e.caller_raw or e.caller_number, e.callback_id)
+        match = await self._match_in_time(lid, lookups, e.caller_number)
+        pop = callback_pop(e, match)
         self.book.pops[lid] = pop
         self.book.popped[lid] = {e.agent}
         self._callbacks[e.agent] = (lid, False)
         self._call_message("call.ringing", pop, agents(e.agent))
-        if match is None:
-            return  # as for a queue call's pop: no history asked of a database that just failed
-        # the caller's open tickets, recent calls and other callback items follow as
-        # call.enriched, as for a queue call's pop
-        self.lookups.known(lid, match, e.callback_id)
+        if match.get("error"):
+            self.lookups.drop(lid)  # as for a queue call's pop: no history asked of a database that just failed
+        # otherwise the caller's open tickets, recent calls and other callback items
+        # follow as call.enriched, as for a queue call's pop
 
     def _callback_dialed(self, e: ev.CallbackDialed) -> None:
         """The caller answered: call.answered (the console shows the conversation and opens
@@ -305,20 +305,7 @@ class PopNotifier:
         pop = self.book.pops.get(call.linkedid)
         if pop is None:
             lookups = self.lookups.prefetch(call.linkedid, call.caller_raw)
-            left = lookups.asked + MATCH_WAIT - asyncio.get_running_loop().time()
-            if not lookups.match.done() and left > 0:
-                await asyncio.wait({lookups.match}, timeout=left)
-            if not lookups.match.done():  # slow: ring now, the match follows as call.enriched
-                log.warning("customer lookup for %s not done %.2f s after it was asked for; ringing without it",
-                            call.linkedid, MATCH_WAIT)
-                self.lookups.late(call.linkedid)
-                match = _pending(call.caller_number)
-            elif lookups.match.cancelled() or lookups.match.exception() is not None:
-                log.error("customer lookup for %s failed (%r); popping without it", call.linkedid,
-                          None if lookups.match.cancelled() else lookups.match.exception())
-                match = unavailable(call.caller_number)
-            else:
-                match = lookups.match.result()
+            match = await self._match_in_time(call.linkedid, lookups, call.caller_number)
             pop = {"linkedid": call.linkedid, "queue": call.queue,
                    "caller": {"number": call.caller_number, "raw": call.caller_raw,
                               "name": call.caller_name},
@@ -333,3 +320,20 @@ class PopNotifier:
         wait = (now - call.entered_at).total_seconds() if call.entered_at else 0.0
         pop.update(wait_seconds=wait, position=call.position)
         return pop
+
+    async def _match_in_time(self, linkedid: str, lookups: Lookups, number: str | None) -> dict[str, Any]:
+        """The call's match, waited for until MATCH_WAIT after it was asked for; slow:
+        "pending" now (the match follows as call.enriched), failed: unavailable."""
+        left = lookups.asked + MATCH_WAIT - asyncio.get_running_loop().time()
+        if not lookups.match.done() and left > 0:
+            await asyncio.wait({lookups.match}, timeout=left)
+        if not lookups.match.done():
+            log.warning("customer lookup for %s not done %.2f s after it was asked for; ringing without it",
+                        linkedid, MATCH_WAIT)
+            self.lookups.late(linkedid)
+            return _pending(number)
+        if lookups.match.cancelled() or lookups.match.exception() is not None:
+            log.error("customer lookup for %s failed (%r); popping without it", linkedid,
+                      None if lookups.match.cancelled() else lookups.match.exception())
+            return unavailable(number)
+        return lookups.match.result()

@@ -67,28 +67,20 @@ class PopLookups:
     def get(self, linkedid: str) -> Lookups | None:
         return self._lookups.get(linkedid)
 
-    def prefetch(self, linkedid: str, caller_raw: str) -> Lookups:
-        """The call's lookups, started now unless they run already."""
+    def prefetch(self, linkedid: str, caller_raw: str, callback_id: int | None = None) -> Lookups:
+        """The call's lookups, started now unless they run already. `callback_id`: a
+        callback's pop, whose history leaves out the callback item being called back."""
         found = self._lookups.get(linkedid)
         if found is None:
             match: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
             self._unmatched[linkedid] = (caller_raw, match)
             if self._matcher is None or self._matcher.done():
                 self._matcher = self.tasks.spawn(self._match_all(), "pop-matcher")
-            history = self.tasks.spawn(self._history(linkedid, match), f"pop-history-{linkedid}")
+            history = self.tasks.spawn(self._history(linkedid, match, callback_id), f"pop-history-{linkedid}")
             for task in (match, history):  # a pop nobody rang for still had its error looked at
                 task.add_done_callback(_retrieved)
             found = self._lookups[linkedid] = Lookups(match, history, asyncio.get_running_loop().time())
         return found
-
-    def known(self, linkedid: str, match: dict[str, Any], callback_id: int) -> None:
-        """A callback's pop: the match is known; its history (without this callback item) follows."""
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        future.set_result(match)
-        history = self.tasks.spawn(self._history(linkedid, future, callback_id), f"pop-history-{linkedid}")
-        history.add_done_callback(_retrieved)
-        self.drop(linkedid)
-        self._lookups[linkedid] = Lookups(future, history)
 
     def late(self, linkedid: str) -> None:
         """Say MatchReady when the call's match (not there in time for its ring) arrives."""

@@ -161,3 +161,46 @@ def test_the_callback_pop_is_followed_by_the_callers_past_without_itself() -> No
             await rig.notifier.close()
 
     asyncio.run(go())
+
+
+def test_a_stuck_lookup_holds_the_callbacks_ring_a_bounded_time_and_no_other_pop(monkeypatch: Any) -> None:
+    """The database hangs on the callback's match: the agent's phone still pops (match
+    "pending") within MATCH_WAIT, a queue call ringing behind it is not held up, and the
+    match follows as call.enriched once the database answers."""
+    from dataclasses import replace
+
+    from tests.console.test_pop_phases import SlowMatch, _call
+
+    monkeypatch.setattr("agent_console.notifier.MATCH_WAIT", 0.05)
+
+    async def go() -> None:
+        rig = Rig(SlowMatch())
+        rig.notifier.start()
+        try:
+            queued = _call(linkedid="9.9")
+            await asyncio.wait_for(_send(rig, RINGING), 5)
+            rig.notifier._inbox.put_nowait(ev.CallUpdated(T0, ev.CallChange.RINGING,  # type: ignore[arg-type]
+                                                          replace(queued, ringing_agents=("PJSIP/1002",))))
+            await asyncio.wait_for(rig.notifier.drain(), 5)
+            [(kind, pop)] = _seen(rig.anna)
+            assert kind == "call.ringing" and pop["callback"]["id"] == 42
+            assert pop["match"]["status"] == "pending" and pop["match"]["contact"] is None
+            [(kind, other)] = _seen(rig.bert)  # the queue call behind it rang too
+            assert kind == "call.ringing" and other["linkedid"] == "9.9"
+            rig.enricher.matched.set()  # the database answers
+            seen: list[tuple[str, dict[str, Any]]] = []
+            for _ in range(500):
+                await asyncio.sleep(0.01)
+                await rig.notifier.drain()
+                seen += _seen(rig.anna)
+                if seen and seen[-1][1]["open_tickets"]:
+                    break
+            assert {kind for kind, _ in seen} == {"call.enriched"}
+            assert all(d["linkedid"] == "callback-42" and d["match"]["contact"]["name"] == "Erika" for _, d in seen)
+            assert seen[-1][1]["open_tickets"] == TICKETS
+            assert rig.notifier.book.ringing_for("PJSIP/1001")[0]["match"]["status"] == "known"  # a reload
+        finally:
+            rig.enricher.matched.set()
+            await rig.notifier.close()
+
+    asyncio.run(go())
