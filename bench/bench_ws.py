@@ -1,7 +1,7 @@
 """Screen-pop and broadcast latency over real WebSockets, all in one process.
 
 Run: .venv/bin/python bench/bench_ws.py [--pops 200] [--calls 100] [--rounds 5] [--clients 1000]
-     [--broadcasts 50] [--day 0] [--no-uvloop] [--no-worker]
+     [--broadcasts 50] [--day 0] [--no-uvloop] [--no-worker] [--profile FILE]
 
 Setup: a fresh SQLite database (tickets.migrate.upgrade in a temp dir), the real
 app from agent_console.app.create_app served by uvicorn as an asyncio task on a
@@ -30,7 +30,12 @@ time.perf_counter() clock.
    perf_counter() taken just before hub.publish. Measured twice: clients in the
    server's process, then (rows "2nd proc") the same clients in a child process
    (this file with --worker), which reports its receipt times over a pipe;
-   perf_counter is CLOCK_MONOTONIC on Linux, the same clock in both processes.
+   perf_counter is CLOCK_MONOTONIC on Linux, the same clock in both processes. And a
+   third time (rows "lean receivers") with the 2nd process's clients reading frames with
+   bench/_lean_ws.py instead of the `websockets` client: 1,000 clients in one process
+   on these 2 cores spend more time receiving a broadcast than the server spends sending
+   it; the lean receiver's figure is closer to what 1,000 browsers, each on a machine of
+   its own, see.
 
 --day N puts N finished calls of today into the database before the server starts (a
 help desk's day: 15,000 calls at 50/s for 5 minutes), so the wallboard's and the sites
@@ -47,6 +52,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import cProfile
 import gc
 import json
 import logging
@@ -82,6 +88,7 @@ from agent_console.hub import ALL, Audience, Message  # noqa: E402
 from agent_console.scaleout.port import LocalPbx  # noqa: E402
 from agent_console.services import Services  # noqa: E402
 from agent_console.settings import Settings  # noqa: E402
+from bench._lean_ws import lean_connect  # noqa: E402
 from bench._live import connect_ws, login, machine, raise_nofile  # noqa: E402
 from cti.testing import FakeAmiServer  # noqa: E402
 from tickets.db import make_engine, session_factory  # noqa: E402
@@ -258,6 +265,7 @@ def print_table(rows: list[Row]) -> None:
 class Bench:
     def __init__(self, services: Services, ami: FakeAmiServer, calls: CallFactory, rec: Recorder) -> None:
         self.services, self.ami, self.calls, self.rec = services, ami, calls, rec
+        self.profiler: cProfile.Profile | None = None  # --profile: the rings of a burst only
 
     async def idle(self) -> None:
         """Until the bridge's consumer, the notifier and the database writer are done."""
@@ -290,12 +298,17 @@ class Bench:
         await self.idle()  # callers are in the queue; now the phones ring
         await asyncio.sleep(gap)
         sent: dict[str, float] = {}
+        profiler = self.profiler if len(batch) > 1 else None
+        if profiler is not None:
+            profiler.enable()
         for c in batch:
             sent[c.linkedid] = time.perf_counter()
             self.ami.write(c.called)
         await self.ami.drain()
         futs = [self.rec.pops[c.linkedid] for c in batch]
         await asyncio.wait(futs, timeout=POP_TIMEOUT)
+        if profiler is not None:
+            profiler.disable()
         samples = [self.rec.pops[lid].result() - t for lid, t in sent.items() if self.rec.pops[lid].done()]
         server = [self.rec.published.pop(lid) - t for lid, t in sent.items() if lid in self.rec.published]
         for c in batch:
@@ -371,8 +384,9 @@ class WorkerLink(Link):
         self.proc = proc
 
     @classmethod
-    async def spawn(cls, base: str, cookie: str, clients: int) -> WorkerLink:
-        return cls(await start_worker("--worker", base, cookie, "--clients", str(clients)), clients)
+    async def spawn(cls, base: str, cookie: str, clients: int, lean: bool = False) -> WorkerLink:
+        role = "--lean-worker" if lean else "--worker"
+        return cls(await start_worker(role, base, cookie, "--clients", str(clients)), clients)
 
     def _take(self, line: bytes) -> None:
         item = json.loads(line)
@@ -487,6 +501,43 @@ async def worker(base: str, cookie: str, clients: int) -> None:
     await asyncio.gather(*(c.close() for c in conns))
 
 
+async def lean_worker(base: str, cookie: str, clients: int) -> None:
+    """As `worker`, with lean receivers (bench/_lean_ws.py): the receipt time is taken when
+    the frame's bytes reach the client process, without the `websockets` client's per-frame
+    work, which with 1,000 clients in one process on 2 cores is most of the figure."""
+    raise_nofile(clients + 256)
+    got: dict[int, list[float]] = {}
+    reported: set[int] = set()
+    snapshots = asyncio.Semaphore(0)
+
+    def report(k: int) -> None:
+        reported.add(k)
+        sys.stdout.write(json.dumps({"k": k, "lat": got[k]}) + "\n")
+        sys.stdout.flush()
+
+    def on_text(now: float, text: bytes) -> None:
+        if b'"bench.broadcast"' not in text:
+            if b'"snapshot"' in text:
+                snapshots.release()
+            return
+        data = json.loads(text)["data"]
+        lat = got.setdefault(data["k"], [])
+        lat.append(now - data["t0"])
+        if len(lat) == clients:
+            report(data["k"])
+
+    conns = await gather_limited([lean_connect(base, f"{COOKIE}={cookie}", on_text) for _ in range(clients)], 50)
+    for _ in conns:
+        await snapshots.acquire()
+    print("ready", flush=True)
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, sys.stdin.buffer.read)  # until the parent closes stdin
+    for k in sorted(set(got) - reported):
+        report(k)
+    for c in conns:
+        c.close()
+
+
 # --- setup ---------------------------------------------------------------------------
 
 
@@ -569,6 +620,8 @@ async def run(args: argparse.Namespace) -> None:
             while services.pbx.bridge.resyncs == 0:  # noqa: ASYNC110 (no event to wait on)
                 await asyncio.sleep(0.01)
             bench = Bench(services, ami, CallFactory(TRANSCRIPT), rec)
+            if args.profile:
+                bench.profiler = cProfile.Profile()
             publish = services.hub.publish
 
             def traced(type_: str, data: dict[str, Any], audience: Audience = ALL, *rest: Any) -> Message:
@@ -577,7 +630,7 @@ async def run(args: argparse.Namespace) -> None:
                     rec.published.setdefault(data["linkedid"], msg.created)
                 return msg
 
-            services.hub.publish = traced  # type: ignore[method-assign]
+            services.hub.publish = traced  # type: ignore[method-assign,assignment]
             async with httpx.AsyncClient(base_url=base, timeout=60) as http:
                 t = time.perf_counter()
                 # 2 at a time: hotline serve checks 2 passwords at once (HOTLINE_LOGIN_WORKERS), more get 503
@@ -594,6 +647,9 @@ async def run(args: argparse.Namespace) -> None:
                 finally:
                     await asyncio.gather(*(c.close() for c in clients))
                     print(f"server let go of the closed agent sockets after {await bench.settle():.1f} s")
+                    if bench.profiler is not None:
+                        bench.profiler.dump_stats(args.profile)
+                        print(f"profile of the bursts' rings (this process's thread, cProfile) in {args.profile}")
                 if args.calls > 1 and not args.no_worker:  # the same agents' consoles in a 2nd process
                     pops = await PopWorker.spawn(base, dict(zip(agents, cookies, strict=True)), rec, Path(tmp))
                     try:
@@ -615,14 +671,15 @@ async def run(args: argparse.Namespace) -> None:
                     finally:
                         await asyncio.gather(*(c.close() for c in clients))
                         await bench.settle()
-                    if not args.no_worker:
+                    for lean in () if args.no_worker else (False, True):
                         t = time.perf_counter()
-                        link = await WorkerLink.spawn(base, sup, args.clients)
-                        print(f"{args.clients} supervisor clients in a 2nd process connected in "
-                              f"{time.perf_counter() - t:.1f} s")
+                        link = await WorkerLink.spawn(base, sup, args.clients, lean)
+                        where = " (2nd proc, lean receivers)" if lean else " (2nd proc)"
+                        print(f"{args.clients} supervisor clients in a 2nd process{' (lean)' if lean else ''} "
+                              f"connected in {time.perf_counter() - t:.1f} s")
                         try:
                             await asyncio.sleep(0.5)
-                            rows.extend(await bench.broadcast(args.clients, args.broadcasts, link, " (2nd proc)"))
+                            rows.extend(await bench.broadcast(args.clients, args.broadcasts, link, where))
                         finally:
                             if link.proc.returncode is None:
                                 link.proc.kill()
@@ -652,14 +709,17 @@ def main() -> int:
     p.add_argument("--day", type=int, default=0, help="finished calls of today in the database at start")
     p.add_argument("--no-uvloop", action="store_true", help="plain asyncio loop instead of uvloop")
     p.add_argument("--no-worker", action="store_true", help="skip the broadcast with clients in a 2nd process")
+    p.add_argument("--profile", metavar="FILE", help="cProfile the concurrent rings (in-process clients) into FILE")
     p.add_argument("--worker", nargs=2, metavar=("BASE", "COOKIE"), help=argparse.SUPPRESS)
+    p.add_argument("--lean-worker", nargs=2, metavar=("BASE", "COOKIE"), help=argparse.SUPPRESS)
     p.add_argument("--pop-worker", nargs=2, metavar=("BASE", "COOKIES"), help=argparse.SUPPRESS)
     args = p.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)  # as `hotline serve` sets it
-    if not args.worker and not args.pop_worker:  # a worker's stdout is its report to the parent
+    if not (args.worker or args.pop_worker or args.lean_worker):  # a worker's stdout is its report to the parent
         print(f"GIL switch interval {sys.getswitchinterval() * 1000:.1f} ms (as hotline serve)")
     coro = (worker(args.worker[0], args.worker[1], args.clients) if args.worker else
+            lean_worker(args.lean_worker[0], args.lean_worker[1], args.clients) if args.lean_worker else
             pop_worker(args.pop_worker[0], [ln.split() for ln in Path(args.pop_worker[1]).read_text().splitlines()])
             if args.pop_worker else run(args))
     if args.no_uvloop:

@@ -117,3 +117,9 @@ def test_recorded_transcripts_parse_cleanly(name: str) -> None:
     out = parser.feed(data)
     assert parser.malformed_lines == 0 and parser.oversized_frames == 0
     assert sum(1 for m in out if isinstance(m, AmiMessage) and m.kind == "event") >= 4
+
+
+def test_a_repeated_key_reads_as_its_first_value_and_all_of_them() -> None:
+    [msg] = AmiParser().feed(b"Event: X\r\nVariable: a=1\r\nvariable: b=2\r\n\r\n")
+    assert isinstance(msg, AmiMessage)
+    assert msg.get("Variable") == "a=1" and msg.get_all("variable") == ["a=1", "b=2"]
