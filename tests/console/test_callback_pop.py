@@ -169,7 +169,7 @@ def test_a_stuck_lookup_holds_the_callbacks_ring_a_bounded_time_and_no_other_pop
     match follows as call.enriched once the database answers."""
     from dataclasses import replace
 
-    from tests.console.test_pop_phases import SlowMatch, _call
+    from tests.console.test_pop_phases import SlowMatch, _call, late_match_follows
 
     monkeypatch.setattr("agent_console.notifier.MATCH_WAIT", 0.05)
 
@@ -187,18 +187,8 @@ def test_a_stuck_lookup_holds_the_callbacks_ring_a_bounded_time_and_no_other_pop
             assert pop["match"]["status"] == "pending" and pop["match"]["contact"] is None
             [(kind, other)] = _seen(rig.bert)  # the queue call behind it rang too
             assert kind == "call.ringing" and other["linkedid"] == "9.9"
-            rig.enricher.matched.set()  # the database answers
-            seen: list[tuple[str, dict[str, Any]]] = []
-            for _ in range(500):
-                await asyncio.sleep(0.01)
-                await rig.notifier.drain()
-                seen += _seen(rig.anna)
-                if seen and seen[-1][1]["open_tickets"]:
-                    break
-            assert {kind for kind, _ in seen} == {"call.enriched"}
-            assert all(d["linkedid"] == "callback-42" and d["match"]["contact"]["name"] == "Erika" for _, d in seen)
-            assert seen[-1][1]["open_tickets"] == TICKETS
-            assert rig.notifier.book.ringing_for("PJSIP/1001")[0]["match"]["status"] == "known"  # a reload
+            seen = await late_match_follows(rig)  # the database answers
+            assert {d["linkedid"] for _, d in seen} == {"callback-42"}
         finally:
             rig.enricher.matched.set()
             await rig.notifier.close()
