@@ -20,6 +20,7 @@ import os
 import struct
 import time
 from collections.abc import Callable
+from typing import cast
 
 _PING, _PONG, _TEXT, _CLOSE = 0x9, 0xA, 0x1, 0x8
 
@@ -28,20 +29,19 @@ class LeanWs(asyncio.Protocol):
     def __init__(self, request: bytes, on_text: Callable[[float, bytes], None]) -> None:
         self._request, self._on_text = request, on_text
         self._buf = bytearray()
-        self._open = False
-        self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()  # the 101 read
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]  # uvloop's is no asyncio.Transport subclass
-        transport.write(self._request)
+        # uvloop's transport is no asyncio.Transport subclass, but has its methods
+        self.transport = cast(asyncio.Transport, transport)
+        self.transport.write(self._request)
 
     def data_received(self, data: bytes) -> None:
         now = time.perf_counter()
         buf = self._buf
         buf += data
-        if not self._open:
+        if not self.opened.done():
             end = buf.find(b"\r\n\r\n")
             if end < 0:
                 return
@@ -52,7 +52,6 @@ class LeanWs(asyncio.Protocol):
                 assert self.transport is not None
                 self.transport.close()
                 return
-            self._open = True
             self.opened.set_result(None)
         while len(buf) >= 2:
             opcode, n, head = buf[0] & 0x0F, buf[1] & 0x7F, 2
@@ -86,8 +85,6 @@ class LeanWs(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.opened.done():
             self.opened.set_exception(exc or ConnectionError("closed during the handshake"))
-        if not self.closed.done():
-            self.closed.set_result(None)
 
     def close(self) -> None:
         if self.transport is not None:

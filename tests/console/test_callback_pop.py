@@ -6,12 +6,23 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 from agent_console.pops import callback_pop
 from cti import events as ev
-from tests.console.test_pop_phases import T0, TICKETS, Rig, SlowHistory, _run, _seen
+from tests.console.test_pop_phases import (
+    T0,
+    TICKETS,
+    Rig,
+    SlowHistory,
+    SlowMatch,
+    _call,
+    _run,
+    _seen,
+    late_match_follows,
+)
 
 RINGING = ev.CallbackRinging(at=T0, callback_id=42, agent="PJSIP/1001", caller_raw="0341 2538-5555",
                              caller_number="+4934125385555", caller_name="<b>Erika</b>", waited_seconds=95.0,
@@ -167,10 +178,6 @@ def test_a_stuck_lookup_holds_the_callbacks_ring_a_bounded_time_and_no_other_pop
     """The database hangs on the callback's match: the agent's phone still pops (match
     "pending") within MATCH_WAIT, a queue call ringing behind it is not held up, and the
     match follows as call.enriched once the database answers."""
-    from dataclasses import replace
-
-    from tests.console.test_pop_phases import SlowMatch, _call, late_match_follows
-
     monkeypatch.setattr("agent_console.notifier.MATCH_WAIT", 0.05)
 
     async def go() -> None:
