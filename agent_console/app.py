@@ -64,6 +64,7 @@ from tickets.kb import KnowledgeBase
 from tickets.kb_links import KbLinks
 from tickets.lookup import CustomerLookup
 from tickets.notice_templates import NoticeTemplates
+from tickets.pop_history import histories
 from tickets.reconcile import Reconciler
 from tickets.recorder import CallRecorder
 from tickets.standard_requests import StandardRequests
@@ -93,8 +94,8 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
                                      short_abandon=settings.short_abandon_seconds),
                      clock, settings.timezone, settings.queue_name)
     wallboard = WallboardPush(hub, feed.projection, clock, settings.mask_caller_numbers, site=settings.site)
-    notifier = PopNotifier(hub, PopEnricher(lookup, desk, customers, partial(tickets_parties, db)), clock,
-                           partial(ticket_parties, db), settings.site)
+    enricher = PopEnricher(lookup, desk, customers, partial(tickets_parties, db), partial(histories, db))
+    notifier = PopNotifier(hub, enricher, clock, partial(ticket_parties, db), settings.site)
     writer = writer_of(settings, db, policy, bus, notices)
     bridge = bridge_of(settings, bus, clock)
     pbx, bus_link = pbx_of(settings, bus, bridge, clock)

@@ -2,10 +2,11 @@
 
 Layer: I/O shell (the enricher's database work runs on worker threads; no hub, no
 bus). Used by agent_console.notifier, which owns the order of what agents see. Both
-phases start when the caller joins the queue: the match (every caller waiting for one
-in one lookup, so a burst of 100 callers costs a few statements, not 100 lookups in a
-row) and, once the match is there, the history (open tickets, recent calls, the
-number's callback items). When a phase is done it says so through `ready` (a
+phases start when the caller joins the queue: the match and, once the match is there,
+the history (open tickets, recent calls, the number's callback items). Each phase is
+read for every caller waiting for it at once, on one worker thread (so a burst of 100
+callers costs a few statements, not 100 lookups on threads that hold the GIL while the
+loop rings the phones). When a phase is done it says so through `ready` (a
 HistoryReady, or a MatchReady for a match that missed its ring), which the notifier
 queues behind what the bus sent before it.
 """
@@ -62,6 +63,8 @@ class PopLookups:
         self._lookups: dict[str, Lookups] = {}  # linkedid -> the pop's customer data, both phases
         self._unmatched: dict[str, tuple[str, asyncio.Future[dict[str, Any]]]] = {}  # linkedid -> caller
         self._matcher: asyncio.Task[None] | None = None
+        self._unread: dict[str, tuple[dict[str, Any], asyncio.Future[dict[str, Any]]]] = {}  # linkedid -> match
+        self._reader: asyncio.Task[None] | None = None
         self.tasks = TaskSet()
 
     def get(self, linkedid: str) -> Lookups | None:
@@ -107,10 +110,30 @@ class PopLookups:
                 if not fut.done():
                     fut.set_result(match)
 
+    async def _read_all(self) -> None:
+        """Read the history of every call waiting for it in one go on a worker thread, until none waits."""
+        while self._unread:
+            batch, self._unread = self._unread, {}
+            waiting = [(match, fut) for match, fut in batch.values() if not fut.done()]
+            try:
+                found = await asyncio.to_thread(self.enricher.history_many, [match for match, _ in waiting])
+            except Exception as exc:
+                for _, fut in waiting:
+                    if not fut.done():
+                        fut.set_exception(exc)
+                continue
+            for (_, fut), data in zip(waiting, found, strict=True):
+                if not fut.done():
+                    fut.set_result(data)
+
     async def _history(self, linkedid: str, match: asyncio.Future[dict[str, Any]],
                        callback_id: int | None = None) -> dict[str, Any]:
         try:
-            data = await asyncio.to_thread(self.enricher.history, await match)
+            read: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+            self._unread[linkedid] = (await match, read)
+            if self._reader is None or self._reader.done():
+                self._reader = self.tasks.spawn(self._read_all(), "pop-history")
+            data = await read
         except Exception:
             log.exception("open tickets and recent calls for %s failed; the pop shows none", linkedid)
             raise
@@ -139,6 +162,7 @@ class PopLookups:
     def drop(self, linkedid: str) -> None:
         """Forget a call's lookups, cancelling what has not finished."""
         self._unmatched.pop(linkedid, None)
+        self._unread.pop(linkedid, None)
         found = self._lookups.pop(linkedid, None)
         for task in (found.match, found.history) if found else ():
             if not task.done():

@@ -6,9 +6,9 @@ event loop); PopBook is the pure record of the pops now out.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from agent_console import views
@@ -16,6 +16,7 @@ from agent_console.hub import Client
 from cti import events as ev
 from cti.callback_events import CallbackRinging
 from tickets.lookup import CustomerLookup, LookupResult
+from tickets.pop_history import Histories
 from tickets.sites import DEFAULT_SITE
 from tickets.visibility import Parties, Viewer, may_see, may_see_call
 
@@ -60,6 +61,9 @@ class PopEnricher:
     # ticket id -> whose it is, for the open tickets (tickets.visibility.tickets_parties):
     # each agent's pop shows only the tickets that agent may open
     parties: Callable[[Iterable[int]], dict[int, Parties]] | None = None
+    # several callers' past in four statements (tickets.pop_history.histories): contacts,
+    # callback numbers, numbers whose calls are looked up, now; None: one history at a time
+    read_histories: Callable[[Collection[int], Collection[str], Collection[str], datetime], Histories] | None = None
 
     def match(self, caller_raw: str) -> tuple[LookupResult, dict[str, Any] | None]:
         """The lookup and, when it is known, the contact it names."""
@@ -89,6 +93,28 @@ class PopEnricher:
         callbacks = self.desk.callbacks(limit=5, number=match["number"]) if match.get("number") else []
         parties = self.parties([t["id"] for t in open_tickets]) if self.parties and open_tickets else {}
         return {"open_tickets": open_tickets, "recent_calls": recent, "callbacks": callbacks, "parties": parties}
+
+    def history_many(self, matches: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """`history` of each match, read for all of them at once (a burst of callers costs
+        a few statements, not a few per caller)."""
+        if self.read_histories is None:
+            return [self.history(m) for m in matches]
+        contacts = [m["contact"]["id"] for m in matches if m.get("contact")]
+        by_number = [m["number"] for m in matches if not m.get("contact") and m.get("number")]
+        found = self.read_histories(contacts, [m["number"] for m in matches if m.get("number")], by_number,
+                               datetime.now(UTC))
+        ticket_ids = [t["id"] for tickets in found.open_tickets.values() for t in tickets]
+        parties = self.parties(ticket_ids) if self.parties and ticket_ids else {}
+        out = []
+        for m in matches:
+            contact, number = m.get("contact"), m.get("number")
+            tickets = found.open_tickets.get(contact["id"], []) if contact else []
+            recent = (found.calls_of_contact.get(contact["id"], []) if contact
+                      else found.calls_from_number.get(number, []) if number else [])
+            out.append({"open_tickets": list(tickets), "recent_calls": list(recent),
+                        "callbacks": list(found.callbacks.get(number, [])) if number else [],
+                        "parties": {t["id"]: parties[t["id"]] for t in tickets if t["id"] in parties}})
+        return out
 
 
 def shown(history: Mapping[str, Any]) -> dict[str, Any]:
