@@ -18,7 +18,7 @@ import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from agent_console.pops import PopEnricher
 from cti.tasks import TaskSet
@@ -57,15 +57,57 @@ def _retrieved(task: asyncio.Future[Any]) -> None:
         task.exception()
 
 
+A = TypeVar("A")
+R = TypeVar("R")
+
+
+class Batched(Generic[A, R]):
+    """`read` (sync, on a worker thread) of everything asked for while the previous read
+    ran, in one call: the first ask is read at once, the rest of a burst together next."""
+
+    def __init__(self, read: Callable[[list[A]], list[R]], tasks: TaskSet, name: str) -> None:
+        self._read, self._tasks, self._name = read, tasks, name
+        self.waiting: dict[str, tuple[A, asyncio.Future[R]]] = {}  # key -> what to read, its result
+        self.task: asyncio.Task[None] | None = None
+
+    def ask(self, key: str, arg: A) -> asyncio.Future[R]:
+        result: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self.waiting[key] = (arg, result)
+        if self.task is None or self.task.done():
+            self.task = self._tasks.spawn(self._run(), self._name)
+        return result
+
+    def forget(self, key: str) -> None:
+        self.waiting.pop(key, None)
+
+    async def _run(self) -> None:
+        while self.waiting:
+            batch, self.waiting = self.waiting, {}
+            asked = [(arg, fut) for arg, fut in batch.values() if not fut.done()]
+            if not asked:
+                continue
+            try:
+                found = await asyncio.to_thread(self._read, [arg for arg, _ in asked])
+            except Exception as exc:
+                for _, fut in asked:
+                    if not fut.done():
+                        fut.set_exception(exc)
+                continue
+            for (_, fut), one in zip(asked, found, strict=True):
+                if not fut.done():
+                    fut.set_result(one)
+
+
 class PopLookups:
     def __init__(self, enricher: PopEnricher, ready: Callable[[HistoryReady | MatchReady], None]) -> None:
         self.enricher, self._ready = enricher, ready
         self._lookups: dict[str, Lookups] = {}  # linkedid -> the pop's customer data, both phases
-        self._unmatched: dict[str, tuple[str, asyncio.Future[dict[str, Any]]]] = {}  # linkedid -> caller
-        self._matcher: asyncio.Task[None] | None = None
-        self._unread: dict[str, tuple[dict[str, Any], asyncio.Future[dict[str, Any]]]] = {}  # linkedid -> match
-        self._reader: asyncio.Task[None] | None = None
         self.tasks = TaskSet()
+        # linkedid -> the caller (raw caller ID) / its match; enricher looked up at each read (tests swap it)
+        self.matches = Batched[str, dict[str, Any]](lambda raw: self.enricher.match_pops(raw), self.tasks,
+                                                    "pop-matcher")
+        self.histories = Batched[dict[str, Any], dict[str, Any]](lambda m: self.enricher.history_many(m),
+                                                                 self.tasks, "pop-history")
 
     def get(self, linkedid: str) -> Lookups | None:
         return self._lookups.get(linkedid)
@@ -75,10 +117,7 @@ class PopLookups:
         callback's pop, whose history leaves out the callback item being called back."""
         found = self._lookups.get(linkedid)
         if found is None:
-            match: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-            self._unmatched[linkedid] = (caller_raw, match)
-            if self._matcher is None or self._matcher.done():
-                self._matcher = self.tasks.spawn(self._match_all(), "pop-matcher")
+            match = self.matches.ask(linkedid, caller_raw)
             history = self.tasks.spawn(self._history(linkedid, match, callback_id), f"pop-history-{linkedid}")
             for task in (match, history):  # a pop nobody rang for still had its error looked at
                 task.add_done_callback(_retrieved)
@@ -94,46 +133,10 @@ class PopLookups:
     def _match_ready(self, linkedid: str, _: object) -> None:
         self._ready(MatchReady(linkedid))
 
-    async def _match_all(self) -> None:
-        """Match every caller waiting for it in one lookup on a worker thread, until none waits."""
-        while self._unmatched:
-            batch, self._unmatched = self._unmatched, {}
-            waiting = [(raw, fut) for raw, fut in batch.values() if not fut.done()]
-            try:
-                found = await asyncio.to_thread(self.enricher.match_pops, [raw for raw, _ in waiting])
-            except Exception as exc:
-                for _, fut in waiting:
-                    if not fut.done():
-                        fut.set_exception(exc)
-                continue
-            for (_, fut), match in zip(waiting, found, strict=True):
-                if not fut.done():
-                    fut.set_result(match)
-
-    async def _read_all(self) -> None:
-        """Read the history of every call waiting for it in one go on a worker thread, until none waits."""
-        while self._unread:
-            batch, self._unread = self._unread, {}
-            waiting = [(match, fut) for match, fut in batch.values() if not fut.done()]
-            try:
-                found = await asyncio.to_thread(self.enricher.history_many, [match for match, _ in waiting])
-            except Exception as exc:
-                for _, fut in waiting:
-                    if not fut.done():
-                        fut.set_exception(exc)
-                continue
-            for (_, fut), data in zip(waiting, found, strict=True):
-                if not fut.done():
-                    fut.set_result(data)
-
     async def _history(self, linkedid: str, match: asyncio.Future[dict[str, Any]],
                        callback_id: int | None = None) -> dict[str, Any]:
         try:
-            read: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-            self._unread[linkedid] = (await match, read)
-            if self._reader is None or self._reader.done():
-                self._reader = self.tasks.spawn(self._read_all(), "pop-history")
-            data = await read
+            data = await self.histories.ask(linkedid, await match)
         except Exception:
             log.exception("open tickets and recent calls for %s failed; the pop shows none", linkedid)
             raise
@@ -161,8 +164,8 @@ class PopLookups:
 
     def drop(self, linkedid: str) -> None:
         """Forget a call's lookups, cancelling what has not finished."""
-        self._unmatched.pop(linkedid, None)
-        self._unread.pop(linkedid, None)
+        self.matches.forget(linkedid)
+        self.histories.forget(linkedid)
         found = self._lookups.pop(linkedid, None)
         for task in (found.match, found.history) if found else ():
             if not task.done():

@@ -40,7 +40,7 @@ def _burst(enricher: Batches) -> tuple[list[HistoryReady | MatchReady], dict[str
             while not enricher.batches and not _reading(lookups):  # noqa: ASYNC110 (a worker thread, no event)
                 await asyncio.sleep(0.001)
             rest = [lookups.prefetch(f"{n}.{n}", f"+49{n}") for n in range(2, 12)]
-            while len(lookups._unread) < len(rest):  # noqa: ASYNC110 (their matches, on a worker thread)
+            while len(lookups.histories.waiting) < len(rest):  # noqa: ASYNC110 (their matches, on a worker thread)
                 await asyncio.sleep(0.001)
             enricher.release.set()  # the first read returns; the ten waiting meanwhile are read next, at once
             done = await asyncio.wait([first.history, *(r.history for r in rest)], timeout=10)
@@ -53,7 +53,7 @@ def _burst(enricher: Batches) -> tuple[list[HistoryReady | MatchReady], dict[str
 
 
 def _reading(lookups: PopLookups) -> bool:
-    return lookups._reader is not None and not lookups._unread  # the first batch was taken
+    return lookups.histories.task is not None and not lookups.histories.waiting  # the first batch was taken
 
 
 def test_a_burst_of_callers_has_its_history_read_in_one_batch_each_its_own() -> None:
