@@ -16,7 +16,7 @@ from agent_console.hub import Client
 from cti import events as ev
 from cti.callback_events import CallbackRinging
 from tickets.lookup import CustomerLookup, LookupResult
-from tickets.pop_history import Histories
+from tickets.pop_history import CALLBACKS, CALLS, TICKETS, Histories
 from tickets.sites import DEFAULT_SITE
 from tickets.visibility import Parties, Viewer, may_see, may_see_call
 
@@ -86,11 +86,11 @@ class PopEnricher:
         open_tickets: list[dict[str, Any]] = []
         recent: list[dict[str, Any]] = []
         if contact:
-            open_tickets = self.desk.open_tickets_for(contact["id"], limit=10)
-            recent = self.desk.recent_calls(contact_id=contact["id"], limit=5)
+            open_tickets = self.desk.open_tickets_for(contact["id"], limit=TICKETS)
+            recent = self.desk.recent_calls(contact_id=contact["id"], limit=CALLS)
         elif match.get("number"):
-            recent = self.desk.recent_calls(number=match["number"], limit=5)
-        callbacks = self.desk.callbacks(limit=5, number=match["number"]) if match.get("number") else []
+            recent = self.desk.recent_calls(number=match["number"], limit=CALLS)
+        callbacks = self.desk.callbacks(limit=CALLBACKS, number=match["number"]) if match.get("number") else []
         parties = self.parties([t["id"] for t in open_tickets]) if self.parties and open_tickets else {}
         return {"open_tickets": open_tickets, "recent_calls": recent, "callbacks": callbacks, "parties": parties}
 

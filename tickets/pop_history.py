@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tickets.call_join import OVERFLOWED
+from tickets.desk import NEWEST_CALLBACKS, NEWEST_CALLS, NEWEST_TICKETS, ONE_LEG
 from tickets.models import Callback, CallbackStatus, CallRecord, Ticket
 from tickets.shapes import call_dict, callback_dict, ticket_dict
 from tickets.sla import DONE
@@ -52,24 +52,21 @@ def histories(sessions: sessionmaker[Session], contacts: Collection[int], number
     """Open tickets and recent calls of `contacts`, recent calls from `calls_by_number`
     (callers no contact was found for) and the open callback items of `numbers`."""
     out = Histories()
-    one_leg = or_(CallRecord.outcome.is_(None), CallRecord.outcome != OVERFLOWED)  # a joined call once
-    call_order = (CallRecord.entered_at.desc().nulls_last(), CallRecord.id.desc())
     with sessions() as s:
         if contacts:
             ids = sorted(set(contacts))
             for t in s.scalars(_newest(Ticket, Ticket.contact_id.in_(ids) & Ticket.status.not_in(list(DONE)),
-                                       Ticket.contact_id, (Ticket.created_at.desc(), Ticket.id.desc()), TICKETS)):
+                                       Ticket.contact_id, NEWEST_TICKETS, TICKETS)):
                 out.open_tickets.setdefault(t.contact_id, []).append(ticket_dict(t, now))
-            for r in s.scalars(_newest(CallRecord, CallRecord.contact_id.in_(ids) & one_leg,
-                                       CallRecord.contact_id, call_order, CALLS)):
+            for r in s.scalars(_newest(CallRecord, CallRecord.contact_id.in_(ids) & ONE_LEG,
+                                       CallRecord.contact_id, NEWEST_CALLS, CALLS)):
                 out.calls_of_contact.setdefault(r.contact_id, []).append(call_dict(r))
         if calls_by_number:
             for r in s.scalars(_newest(CallRecord, CallRecord.caller_number.in_(sorted(set(calls_by_number)))
-                                       & one_leg, CallRecord.caller_number, call_order, CALLS)):
+                                       & ONE_LEG, CallRecord.caller_number, NEWEST_CALLS, CALLS)):
                 out.calls_from_number.setdefault(r.caller_number, []).append(call_dict(r))
         if numbers:
             where = Callback.caller_number.in_(sorted(set(numbers))) & (Callback.status == CallbackStatus.OPEN)
-            for c in s.scalars(_newest(Callback, where, Callback.caller_number,
-                                       (Callback.last_call_at.desc(), Callback.id.desc()), CALLBACKS)):
+            for c in s.scalars(_newest(Callback, where, Callback.caller_number, NEWEST_CALLBACKS, CALLBACKS)):
                 out.callbacks.setdefault(c.caller_number, []).append(callback_dict(c))
     return out

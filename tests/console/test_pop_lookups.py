@@ -37,7 +37,7 @@ def _burst(enricher: Batches) -> tuple[list[HistoryReady | MatchReady], dict[str
         try:
             first = lookups.prefetch("1.1", "+491")
             await first.match  # its history is being read (held up), alone: nobody else waited yet
-            while not enricher.batches and not _reading(lookups):  # noqa: ASYNC110 (a worker thread, no event)
+            while not _reading(lookups):  # noqa: ASYNC110 (a worker thread, no event)
                 await asyncio.sleep(0.001)
             rest = [lookups.prefetch(f"{n}.{n}", f"+49{n}") for n in range(2, 12)]
             while len(lookups.histories.waiting) < len(rest):  # noqa: ASYNC110 (their matches, on a worker thread)
