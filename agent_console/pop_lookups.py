@@ -103,9 +103,12 @@ class PopLookups:
         self.enricher, self._ready = enricher, ready
         self._lookups: dict[str, Lookups] = {}  # linkedid -> the pop's customer data, both phases
         self.tasks = TaskSet()
-        # linkedid -> the caller (raw caller ID) / its match
-        self.matches = Batched[str, dict[str, Any]](enricher.match_pops, self.tasks, "pop-matcher")
-        self.histories = Batched[dict[str, Any], dict[str, Any]](enricher.history_many, self.tasks, "pop-history")
+        # linkedid -> the caller (raw caller ID) / its match. The enricher's methods are looked up
+        # at each read: a test breaks the running app's match_pops (tests/console/test_ws.py)
+        self.matches = Batched[str, dict[str, Any]](lambda raw: self.enricher.match_pops(raw), self.tasks,
+                                                    "pop-matcher")
+        self.histories = Batched[dict[str, Any], dict[str, Any]](lambda m: self.enricher.history_many(m),
+                                                                 self.tasks, "pop-history")
 
     def get(self, linkedid: str) -> Lookups | None:
         return self._lookups.get(linkedid)
