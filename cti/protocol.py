@@ -21,6 +21,10 @@ from dataclasses import dataclass, field
 DEFAULT_MAX_FRAME = 64 * 1024
 _KEY_RE = re.compile(r"[A-Za-z0-9_-]+")  # with fullmatch: `$` would let a trailing "\n" through
 _FORBIDDEN = ("\r", "\n", "\0")
+# one `Key: Value` line of a frame (key: no colon, no space; one space after the colon
+# dropped): `_fields` line by line says the same, this is its fast path for frames
+# without a CR left in them (all of Asterisk's), about twice as fast
+_LINE_RE = re.compile(r"^([^: \n]+): ?(.*)$", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +127,12 @@ class AmiParser:
                 self.oversized_frames += 1
                 out.append(FrameTooLarge(len(block)))
                 continue
-            fields = self._fields(block.strip("\n").split("\n"), out)
+            block = block.strip("\n")
+            if self._greeted and "\r" not in block:
+                fields = _LINE_RE.findall(block)
+                self.malformed_lines += block.count("\n") + 1 - len(fields)
+            else:
+                fields = self._fields(block.split("\n"), out)
             if fields:
                 out.append(AmiMessage(tuple(fields)))
 

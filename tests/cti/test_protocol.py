@@ -48,6 +48,39 @@ def test_random_bytes_never_crash_and_memory_stays_bounded(data: bytes) -> None:
     assert len(parser._buf) <= 1024 + 97
 
 
+# lines as they may come: good ones, keys with spaces or none, no colon, stray CRs, colons in values
+lines = st.lists(st.one_of(
+    st.tuples(keys, values).map(lambda kv: f"{kv[0]}: {kv[1]}"),
+    st.text(st.sampled_from("Ab :\r\t-x"), min_size=1, max_size=12),
+    st.text(st.characters(blacklist_characters="\n", blacklist_categories=("Cs",)), min_size=1, max_size=20),
+), min_size=1, max_size=8)
+
+
+@given(lines)
+@settings(max_examples=300, deadline=None)
+def test_the_fast_path_reads_a_frame_as_the_line_by_line_one(frame: list[str]) -> None:
+    """Frames without a CR take one regular expression (cti.protocol._LINE_RE); the rest go
+    line by line (_fields). Both must give the same fields and the same malformed count."""
+    wire = "\n".join(frame) + "\n\n"
+    text = wire.replace("\r\n", "\n").strip("\n")  # as the parser reads it: a CR before LF ends the line
+    if not text or "\n\n" in text:
+        return
+    fast, slow = AmiParser(), AmiParser()
+    fast._greeted = slow._greeted = True
+    reference = slow._fields(text.split("\n"), [])
+    got = fast.feed(wire.encode())
+    assert [m.fields for m in got if isinstance(m, AmiMessage)] == ([tuple(reference)] if reference else [])
+    assert fast.malformed_lines == slow.malformed_lines
+
+
+def test_a_frame_with_a_cr_inside_a_line_is_read_line_by_line() -> None:
+    parser = AmiParser()
+    parser._greeted = True
+    [msg] = parser.feed(b"Event: A\nKe\ry: v\r\r\nBad line\nX:  two\n\n")
+    assert msg.fields == (("Event", "A"), ("Ke\ry", "v"), ("X", " two"))
+    assert parser.malformed_lines == 1
+
+
 def test_utf8_character_split_across_reads_is_kept() -> None:
     data = "Event: QueueCallerJoin\r\nCallerIDName: Jürgen Groß\r\n\r\n".encode()
     cut = data.index("ü".encode()) + 1  # inside the two-byte ü
