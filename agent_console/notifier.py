@@ -9,6 +9,11 @@ MATCH_WAIT after the join, though it is usually done by then) and the history (o
 tickets, recent calls), which the ring never waits for: what was not done in time
 follows as `call.enriched`, through this same queue, so to one agent the order
 stays ringing -> (enriched) -> answered | withdrawn.
+While the queue holds a backlog (100 phones starting to ring at once), `agent.state`
+waits until it is worked off: every pop of the burst goes out first, then the agents'
+states, all of them and in order. A state written to each agent's and every
+supervisor's socket between two pops would hold the next pop up by that many socket
+writes; seconds_in_state is reckoned when the state goes out, so it is never stale.
 The supervisors' queue view is not made here: agent_console.wallboard pushes it
 from callqueue.feed.
 """
@@ -89,6 +94,7 @@ class PopNotifier:
         self._tasks = TaskSet()
         self._callbacks: dict[str, tuple[str, bool]] = {}  # agent -> (callback pop out, phone seen busy)
         self._talking: dict[str, dict[str, Any]] = {}  # agent -> the answered callback call they are on
+        self._states: list[ev.AgentSnapshot] = []  # agent.state held back while the inbox has a backlog
 
     def talking_for(self, endpoint: str | None) -> dict[str, Any] | None:
         """The answered callback the agent at `endpoint` is on (a reloaded console's
@@ -133,7 +139,18 @@ class PopNotifier:
             except Exception:
                 log.exception("notifier failed on %s", type(item).__name__)
             finally:
+                if self._states and self._inbox.empty():
+                    self._publish_states()
                 self._inbox.task_done()
+
+    def _publish_states(self) -> None:
+        states, self._states = self._states, []
+        now = self.clock()
+        for agent in states:
+            try:
+                self.hub.publish("agent.state", views.agent_json(agent, now), agents(agent.agent, supervisors=True))
+            except Exception:
+                log.exception("agent.state of %s not published", agent.agent)
 
     async def _handle(self, item: Item) -> None:
         if isinstance(item, ev.CallUpdated):
@@ -148,8 +165,7 @@ class PopNotifier:
             self._callback_dialed(item)
         elif isinstance(item, ev.AgentUpdated):
             self._callback_agent(item.agent)
-            self.hub.publish("agent.state", views.agent_json(item.agent, self.clock()),
-                             agents(item.agent.agent, supervisors=True))
+            self._states.append(item.agent)  # out once the inbox is empty: at once, unless a burst is queued
         elif isinstance(item, TicketCreated):
             if self.book.ticket_for(item.linkedid) == item.ticket_id:
                 return  # told again by a state reply (scaled out): the consoles have it

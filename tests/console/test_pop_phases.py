@@ -284,3 +284,40 @@ def test_a_slow_match_delays_the_ring_by_a_bounded_time_and_follows_as_enriched(
             await rig.notifier.close()
 
     asyncio.run(go())
+
+
+def _agent(endpoint: str, state: ev.AgentState, linkedid: str | None = None) -> ev.AgentUpdated:
+    return ev.AgentUpdated(T0, ev.AgentSnapshot(endpoint, endpoint[-4:], state, "", T0, ("hotline",), linkedid))
+
+
+def test_a_burst_of_rings_pops_every_phone_before_the_agents_states_follow_all_in_order() -> None:
+    """Phones starting to ring at once: the registry's events alternate (the call rings,
+    the agent rings), but an agent.state to the agent and every supervisor between two
+    pops would hold the next pop up; while the notifier has a backlog the states wait,
+    then follow, every one and in order. Alone, a state goes out at once."""
+    async def test(rig: Rig) -> None:
+        lead = Client(3, "lead", None, True)
+        rig.hub.attach(lead, None)
+        inbox = rig.notifier._inbox
+        for lid in ("1.1", "2.1"):
+            inbox.put_nowait(ev.CallUpdated(T0, ev.CallChange.JOINED, _call(linkedid=lid)))
+        for lid, agent in (("1.1", "PJSIP/1001"), ("2.1", "PJSIP/1002")):
+            inbox.put_nowait(ev.CallUpdated(T0, ev.CallChange.RINGING,
+                                            _call(linkedid=lid, ringing_agents=(agent,))))
+            inbox.put_nowait(_agent(agent, ev.AgentState.RINGING, lid))
+        inbox.put_nowait(_agent("PJSIP/1001", ev.AgentState.AVAILABLE))  # anna's phone stopped at once
+        await rig.notifier.drain()
+        anna, bert, sup = _seen(rig.anna), _seen(rig.bert), _seen(lead)
+        assert [k for k, _ in anna] == ["call.ringing", "agent.state", "agent.state"]
+        assert [d["state"] for k, d in anna if k == "agent.state"] == ["ringing", "available"]
+        assert [k for k, _ in bert] == ["call.ringing", "agent.state"]
+        assert [(d["agent"], d["state"]) for k, d in sup if k == "agent.state"] == [
+            ("PJSIP/1001", "ringing"), ("PJSIP/1002", "ringing"), ("PJSIP/1001", "available")]
+        ringing = [m.seq for m in rig.hub._buffer if m.type == "call.ringing"]
+        states = [m.seq for m in rig.hub._buffer if m.type == "agent.state"]
+        assert len(ringing) == 2 and max(ringing) < min(states)  # both phones rang before any state
+        rig.notifier._inbox.put_nowait(_agent("PJSIP/1002", ev.AgentState.PAUSED))
+        await rig.notifier.drain()  # nothing else waiting: out at once
+        assert [(k, d["state"]) for k, d in _seen(rig.bert)] == [("agent.state", "paused")]
+
+    _run(test)
