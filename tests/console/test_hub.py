@@ -4,8 +4,13 @@ and role index follows attach/detach/drop."""
 from __future__ import annotations
 
 import asyncio
+import json
+from typing import Any
 
-from agent_console.hub import ALL, SUPERVISORS_ONLY, Client, Hub, agents
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agent_console.hub import ALL, SUPERVISORS_ONLY, Client, Hub, agents, encode
 
 
 def _client(name: str, endpoint: str | None = None, supervisor: bool = False) -> Client:
@@ -54,16 +59,13 @@ def test_each_audience_reaches_exactly_its_clients() -> None:
 
 
 def test_a_message_is_encoded_once_for_its_whole_audience(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import json
-
     calls: list[object] = []
-    real = json.dumps
 
-    def counting(obj: object, *args: object, **kw: object) -> str:
-        calls.append(obj)
-        return real(obj, *args, **kw)  # type: ignore[arg-type]
+    def counting(wire: dict[str, Any]) -> str:
+        calls.append(wire)
+        return encode(wire)
 
-    monkeypatch.setattr(json, "dumps", counting)  # the hub's json.dumps is this one
+    monkeypatch.setattr("agent_console.hub.encode", counting)  # what Hub.publish encodes with
 
     async def go() -> None:
         hub = Hub()
@@ -78,3 +80,28 @@ def test_a_message_is_encoded_once_for_its_whole_audience(monkeypatch) -> None: 
         assert hub.attach(_client("late", supervisor=True), msg.seq - 1) == [msg]
 
     asyncio.run(go())
+
+
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**63), 2**63 - 1), st.text(max_size=20))
+_keys = st.one_of(st.text(max_size=8), st.integers(0, 99))
+_values = st.recursive(_scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.dictionaries(_keys, inner, max_size=4)), max_leaves=20)
+
+
+@given(_values)
+@settings(max_examples=300, deadline=None)
+def test_a_message_is_the_text_the_standard_library_would_make(data: Any) -> None:
+    """hub.encode runs orjson; the wire text stays what json.dumps (Starlette's send_json)
+    made: compact, non-ASCII kept, control characters escaped, int keys as strings."""
+    wire = {"seq": 1, "type": "t", "data": data}
+    assert encode(wire) == json.dumps(wire, separators=(",", ":"), ensure_ascii=False)
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_a_float_reads_back_as_the_same_number(x: float) -> None:
+    assert json.loads(encode({"data": x}))["data"] == x  # 1e16 is "1e16", not "1e+16": the same number
+
+
+def test_what_orjson_refuses_is_encoded_as_before() -> None:
+    odd = {"name": "\ud800", "big": 2**70}  # a lone surrogate (json.loads lets one in), an int beyond 64 bits
+    assert encode(odd) == json.dumps(odd, separators=(",", ":"), ensure_ascii=False)

@@ -154,19 +154,27 @@ def test_the_wallboards_aht_counts_the_queues_wrapuptime(app: Any, client: TestC
 def test_a_broadcast_is_sent_as_the_hubs_text_without_json_work_per_socket(
         app: Any, client: TestClient, login: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     import json
+
+    from agent_console import hub
     encoded: list[object] = []
-    real = json.dumps
+    real, real_hub = json.dumps, hub.encode
 
     def counting(obj: Any, *args: Any, **kw: Any) -> str:
         if isinstance(obj, dict) and obj.get("type") == "test.broadcast":
             encoded.append(obj)
         return real(obj, *args, **kw)
 
+    def counting_hub(wire: dict[str, Any]) -> str:  # the hub's own encoder (orjson)
+        if wire.get("type") == "test.broadcast":
+            encoded.append(wire)
+        return real_hub(wire)
+
     sven = login("sven")
     with sven.ws() as a, sven.ws() as b, sven.ws() as c:
         for w in (a, b, c):
             assert w.receive_json()["type"] == "snapshot"
         monkeypatch.setattr(json, "dumps", counting)  # every module's json.dumps, Starlette's too
+        monkeypatch.setattr(hub, "encode", counting_hub)
         client.portal.call(lambda: app.state.services.hub.publish("test.broadcast", {"n": 1}))  # type: ignore[union-attr]
         for w in (a, b, c):
             assert until(w, "test.broadcast")["data"] == {"n": 1}
