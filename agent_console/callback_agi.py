@@ -140,7 +140,7 @@ class CallbackDispatcher:
     def wake(self) -> None:
         self._wake.set()
 
-    async def _poke(self, event: object) -> None:
+    def _poke(self, event: object) -> None:
         self._wake.set()
 
     def start(self) -> None:

@@ -42,7 +42,7 @@ class EventBus:
         for handler in (*self._subs.get(type(event), ()), *self._subs.get(object, ())):
             try:
                 result = handler(event)
-                if inspect.isawaitable(result):
+                if result is not None and inspect.isawaitable(result):  # most handlers are plain: skip the check
                     await result
             except Exception:
                 self.handler_errors += 1
