@@ -1,7 +1,7 @@
 """Screen-pop and broadcast latency over real WebSockets, all in one process.
 
 Run: .venv/bin/python bench/bench_ws.py [--pops 200] [--calls 100] [--rounds 5] [--clients 1000]
-     [--broadcasts 50] [--day 0] [--no-uvloop] [--no-worker] [--profile FILE]
+     [--broadcasts 50] [--supervisors 5] [--day 0] [--no-uvloop] [--no-worker] [--profile FILE]
 
 Setup: a fresh SQLite database (tickets.migrate.upgrade in a temp dir), the real
 app from agent_console.app.create_app served by uvicorn as an asyncio task on a
@@ -22,8 +22,15 @@ time.perf_counter() clock.
    the transcript (answer, bridge, hangup) ends the call and the bench waits until
    the notifier and the database writer are idle.
    "1 call": one call at a time, one agent. "N concurrent": N agents, N calls join
-   the queue, then all N AgentCalled frames are written in one burst (worst case:
-   every phone starts ringing at once); repeated for several rounds.
+   the queue, then all N AgentCalled frames are written in one write, stamped once
+   (worst case: every phone starts ringing at once); repeated for several rounds
+   (until 2026-12-03 each frame had a write and a stamp of its own, in the server's
+   loop). Then again with
+   the agents' consoles in a 2nd process, and beside them --supervisors N (5)
+   supervisor consoles, as a help desk has them open: they get every agent.state
+   and queue.updated of the burst, and a pop reaching one counts as misrouted. The
+   2nd process reports its receipts 20 ms after the first of a burst, in one write
+   (a line per pop had the server's loop read them while it still rang phones).
 2. Broadcast: N clients of one supervisor session; hub.publish(..., ALL) from
    inside the server's loop, one message at a time (the next once all clients got
    the previous one, or after a timeout). Latency = receipt by each client -
@@ -297,13 +304,13 @@ class Bench:
         await self.ami.drain()
         await self.idle()  # callers are in the queue; now the phones ring
         await asyncio.sleep(gap)
-        sent: dict[str, float] = {}
         profiler = self.profiler if len(batch) > 1 else None
         if profiler is not None:
             profiler.enable()
-        for c in batch:
-            sent[c.linkedid] = time.perf_counter()
-            self.ami.write(c.called)
+        burst = b"".join(c.called for c in batch)  # one write: every phone starts ringing at once
+        at = time.perf_counter()
+        sent = {c.linkedid: at for c in batch}
+        self.ami.write(burst)
         await self.ami.drain()
         futs = [self.rec.pops[c.linkedid] for c in batch]
         await asyncio.wait(futs, timeout=POP_TIMEOUT)
@@ -422,7 +429,7 @@ class PopWorker:
         self.reader = asyncio.get_running_loop().create_task(self._read(), name="pop-worker-reader")
 
     @classmethod
-    async def spawn(cls, base: str, cookies: dict[int, str], rec: Recorder, tmp: Path) -> PopWorker:
+    async def spawn(cls, base: str, cookies: dict[int | str, str], rec: Recorder, tmp: Path) -> PopWorker:
         keys = tmp / "agent-cookies.txt"
         keys.write_text("".join(f"{ext} {cookie}\n" for ext, cookie in cookies.items()))
         return cls(await start_worker("--pop-worker", base, str(keys)), rec)
@@ -449,6 +456,9 @@ class PopWorker:
         await self.reader
 
 
+REPORT_AFTER = 0.02  # seconds a pop worker holds its receipts (the times are taken on receipt)
+
+
 async def pop_worker(base: str, cookies: list[list[str]]) -> None:
     """The client side of PopWorker: `cookies` are [extension, session cookie] pairs."""
     raise_nofile(len(cookies) + 256)
@@ -465,11 +475,20 @@ async def pop_worker(base: str, cookies: list[list[str]]) -> None:
                 msg = json.loads(raw)
                 if msg["type"] in ("call.ringing", "call.enriched"):
                     data = msg["data"]
-                    sys.stdout.write(json.dumps({"type": msg["type"], "linkedid": data["linkedid"], "t": now,
-                                                 "endpoint": f"PJSIP/{ext}", "enriched": data.get("enriched")}) + "\n")
-                    sys.stdout.flush()
+                    held.append(json.dumps({"type": msg["type"], "linkedid": data["linkedid"], "t": now,
+                                            "endpoint": f"PJSIP/{ext}", "enriched": data.get("enriched")}) + "\n")
+                    if len(held) == 1:
+                        asyncio.get_running_loop().call_later(REPORT_AFTER, report)
         await conn.close()
 
+    def report() -> None:
+        """The receipts so far, in one write: a line per pop would have the server's own
+        loop read and parse one while it still rings the burst's other phones."""
+        sys.stdout.write("".join(held))
+        sys.stdout.flush()
+        held.clear()
+
+    held: list[str] = []
     ready = asyncio.Semaphore(0)
     tasks = [asyncio.get_running_loop().create_task(one(ext, c), name=f"agent-{ext}") for ext, c in cookies]
     for _ in tasks:
@@ -611,7 +630,8 @@ async def run(args: argparse.Namespace) -> None:
         settings = Settings(database_url=url, session_secret=SecretStr("x" * 32), ami_enabled=True,
                             ami_host="127.0.0.1", ami_port=ami.port, ami_secret=SecretStr(AMI_SECRET),
                             http_port=sock.getsockname()[1],
-                            ws_per_session=args.clients + 10)  # all broadcast clients share one session
+                            # all broadcast clients (and the pops' supervisors) share one session
+                            ws_per_session=max(args.clients, args.supervisors) + 10)
         rec = Recorder()
 
         async def body(services: Services, base: str) -> None:
@@ -651,11 +671,16 @@ async def run(args: argparse.Namespace) -> None:
                         bench.profiler.dump_stats(args.profile)
                         print(f"profile of the bursts' rings (this process's thread, cProfile) in {args.profile}")
                 if args.calls > 1 and not args.no_worker:  # the same agents' consoles in a 2nd process
-                    pops = await PopWorker.spawn(base, dict(zip(agents, cookies, strict=True)), rec, Path(tmp))
+                    consoles: dict[int | str, str] = dict(zip(agents, cookies, strict=True))
+                    if args.supervisors:  # they get every agent.state and queue.updated, never a pop
+                        sup = await login(http, base, "bench-sup")
+                        consoles.update({f"sup{k}": sup for k in range(args.supervisors)})
+                    pops = await PopWorker.spawn(base, consoles, rec, Path(tmp))
+                    where = f" (2nd proc, {args.supervisors} supervisors)" if args.supervisors else " (2nd proc)"
                     try:
                         for gap in (0.0, ANSWER_GAP):
                             for row in await bench.pops(agents, args.rounds, gap):
-                                rows.append(replace(row, scenario=row.scenario + " (2nd proc)"))
+                                rows.append(replace(row, scenario=row.scenario + where))
                     finally:
                         await pops.close()
                         await bench.settle()
@@ -706,6 +731,8 @@ def main() -> int:
     p.add_argument("--rounds", type=int, default=5, help="rounds of concurrent calls")
     p.add_argument("--clients", type=int, default=1000, help="WebSocket clients for the broadcast")
     p.add_argument("--broadcasts", type=int, default=50, help="messages broadcast")
+    p.add_argument("--supervisors", type=int, default=5,
+                   help="supervisor consoles beside the agents' in the 2nd process while the phones ring")
     p.add_argument("--day", type=int, default=0, help="finished calls of today in the database at start")
     p.add_argument("--no-uvloop", action="store_true", help="plain asyncio loop instead of uvloop")
     p.add_argument("--no-worker", action="store_true", help="skip the broadcast with clients in a 2nd process")
