@@ -174,7 +174,9 @@ def test_a_401_sends_the_page_to_login_with_its_drafts_kept_and_back(demo: DemoS
         page.wait_for_function("document.body.dataset.ws === 'open'")
         page.evaluate("hl.session.onLeave(() => { hl.drafts.save('note', 'half a sentence'); return true; })")
         page.context.clear_cookies()  # the session is gone (expired, revoked, logged out elsewhere)
-        page.evaluate("hl.api('GET', '/api/queues').catch(() => {})")
+        # fired, not awaited: the 401 navigates to the login page, which may come before the
+        # request's promise settles (awaiting it then fails with "execution context destroyed")
+        page.evaluate("() => { hl.api('GET', '/api/queues').catch(() => {}); }")
         page.wait_for_url("**/?expired=1&drafts=1&next=%2Fwallboard")
         assert page.evaluate("hl.drafts.take('note')") == "half a sentence"
         assert "Sitzung ist abgelaufen" in page.inner_text("#expired")
