@@ -14,6 +14,8 @@ waits until it is worked off: every pop of the burst goes out first, then the ag
 states, all of them and in order. A state written to each agent's and every
 supervisor's socket between two pops would hold the next pop up by that many socket
 writes; seconds_in_state is reckoned when the state goes out, so it is never stale.
+A backlog that never clears (more events than the notifier can work) holds no state
+longer than HOLD_STATES_FOR.
 The supervisors' queue view is not made here: agent_console.wallboard pushes it
 from callqueue.feed.
 """
@@ -56,6 +58,7 @@ ANSWER_WAITS_FOR_HISTORY = 1.0  # seconds; the history is ms of queries, this bo
 # later it rings with a "pending" match, and the match follows as call.enriched: a slow or
 # stuck database delays no pop by more than this, and one slow match holds up no other ring
 MATCH_WAIT = 0.5
+HOLD_STATES_FOR = 0.05  # seconds agent.state waits behind a burst's pops at most
 
 
 Item = (ev.CallUpdated | ev.AgentUpdated | TicketCreated | TicketUpdated | HistoryReady | MatchReady
@@ -95,6 +98,7 @@ class PopNotifier:
         self._callbacks: dict[str, tuple[str, bool]] = {}  # agent -> (callback pop out, phone seen busy)
         self._talking: dict[str, dict[str, Any]] = {}  # agent -> the answered callback call they are on
         self._states: list[ev.AgentSnapshot] = []  # agent.state held back while the inbox has a backlog
+        self._states_since = 0.0  # loop time the oldest of them was held back
 
     def talking_for(self, endpoint: str | None) -> dict[str, Any] | None:
         """The answered callback the agent at `endpoint` is on (a reloaded console's
@@ -139,7 +143,8 @@ class PopNotifier:
             except Exception:
                 log.exception("notifier failed on %s", type(item).__name__)
             finally:
-                if self._states and self._inbox.empty():
+                if self._states and (self._inbox.empty() or asyncio.get_running_loop().time()
+                                     - self._states_since >= HOLD_STATES_FOR):
                     self._publish_states()
                 self._inbox.task_done()
 
@@ -165,6 +170,8 @@ class PopNotifier:
             self._callback_dialed(item)
         elif isinstance(item, ev.AgentUpdated):
             self._callback_agent(item.agent)
+            if not self._states:
+                self._states_since = asyncio.get_running_loop().time()
             self._states.append(item.agent)  # out once the inbox is empty: at once, unless a burst is queued
         elif isinstance(item, TicketCreated):
             if self.book.ticket_for(item.linkedid) == item.ticket_id:

@@ -321,3 +321,23 @@ def test_a_burst_of_rings_pops_every_phone_before_the_agents_states_follow_all_i
         assert [(k, d["state"]) for k, d in _seen(rig.bert)] == [("agent.state", "paused")]
 
     _run(test)
+
+
+def test_a_backlog_that_never_clears_holds_no_state_longer_than_its_bound(monkeypatch: Any) -> None:
+    """More events than the notifier can work: states still go out, HOLD_STATES_FOR after the
+    first was held (0 here: each as it comes, between the pops, as before the hold)."""
+    monkeypatch.setattr("agent_console.notifier.HOLD_STATES_FOR", 0.0)
+
+    async def test(rig: Rig) -> None:
+        inbox = rig.notifier._inbox
+        for lid in ("1.1", "2.1"):
+            inbox.put_nowait(ev.CallUpdated(T0, ev.CallChange.JOINED, _call(linkedid=lid)))
+        inbox.put_nowait(ev.CallUpdated(T0, ev.CallChange.RINGING, _call(linkedid="1.1",
+                                                                          ringing_agents=("PJSIP/1001",))))
+        inbox.put_nowait(_agent("PJSIP/1001", ev.AgentState.RINGING, "1.1"))
+        inbox.put_nowait(ev.CallUpdated(T0, ev.CallChange.RINGING, _call(linkedid="2.1",
+                                                                          ringing_agents=("PJSIP/1002",))))
+        await rig.notifier.drain()
+        assert [m.type for m in rig.hub._buffer] == ["call.ringing", "agent.state", "call.ringing"]
+
+    _run(test)
