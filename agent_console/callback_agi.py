@@ -121,6 +121,9 @@ class CallbackScripts:
                 "callback": AgiScript(self.callback, lambda request, reason: [("HOTLINE_CALLBACK", "0")])}
 
 
+_NEVER_MAKES_DUE = frozenset({ev.CallChange.JOINED, ev.CallChange.RINGING})
+
+
 class CallbackDispatcher:
     def __init__(self, places: CallbackPlaces, projection: QueueProjection, queue: str,
                  clock: Callable[[], datetime], send: Send, connected: Callable[[], bool],
@@ -133,15 +136,24 @@ class CallbackDispatcher:
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="callback-places")  # one writer: in order
 
     def subscribe(self, bus: EventBus) -> None:
-        bus.subscribe(ev.AgentUpdated, self._poke)
-        bus.subscribe(ev.CallUpdated, self._poke)
+        bus.subscribe(ev.AgentUpdated, self._agent_changed)
+        bus.subscribe(ev.CallUpdated, self._call_changed)
         bus.subscribe(ev.CallbackDialed, self.settle)
 
     def wake(self) -> None:
         self._wake.set()
 
-    def _poke(self, event: object) -> None:
-        self._wake.set()
+    def _agent_changed(self, event: ev.AgentUpdated) -> None:
+        """Only a free agent can take a callback: a ring, a call, wrap-up or a pause
+        makes none due (and 100 phones ringing at once would wake a round for each)."""
+        if event.agent.state is ev.AgentState.AVAILABLE:
+            self._wake.set()
+
+    def _call_changed(self, event: ev.CallUpdated) -> None:
+        """A caller leaving the waiting line may put a callback first; a caller joining
+        (behind the callback) or a phone ringing for one cannot."""
+        if event.change not in _NEVER_MAKES_DUE:
+            self._wake.set()
 
     def start(self) -> None:
         self._tasks.spawn(self._run(), "callback-dispatcher")

@@ -280,3 +280,26 @@ async def test_a_result_that_came_while_hotline_was_restarting_settles_from_queu
         finally:
             await dispatcher.close()
             wipe(sessions)
+
+
+async def test_the_dispatcher_wakes_for_a_free_agent_or_a_caller_leaving_never_for_a_ring() -> None:
+    """A ring, a call, wrap-up or a pause can make no callback due: 100 phones ringing at
+    once must not wake a database round each. A free agent or a caller leaving the line can."""
+    bus, rec = EventBus(), Recorder()
+    dispatcher = CallbackDispatcher(cast(Any, None), QueueProjection(), "hotline", lambda: NOW, rec.send,
+                                    lambda: True, ALLOW)
+    dispatcher.subscribe(bus)
+
+    async def woken(event: object) -> bool:
+        dispatcher._wake.clear()
+        await bus.publish(event)
+        return dispatcher._wake.is_set()
+
+    def agent(state: ev.AgentState) -> ev.AgentUpdated:
+        return ev.AgentUpdated(NOW, ev.AgentSnapshot("PJSIP/1001", "1001", state, "", NOW, ("hotline",), None))
+
+    ringing = call_snapshot(new_linkedid(), ringing_agents=("PJSIP/1001",))
+    assert [await woken(agent(s)) for s in ev.AgentState] == [s is ev.AgentState.AVAILABLE for s in ev.AgentState]
+    assert [await woken(ev.CallUpdated(NOW, c, ringing)) for c in ev.CallChange] == [
+        c not in (ev.CallChange.JOINED, ev.CallChange.RINGING) for c in ev.CallChange]
+    await dispatcher.close()
