@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tickets.desk import call_dict, ticket_dict
+from tickets.desk import NEWEST_CALLS, NEWEST_TICKETS, call_dict, ticket_dict
 from tickets.models import CallRecord, Phone, PhoneKind, Priority, Ticket, TicketStatus
 from tickets.sites import DEFAULT_SITE
 from tickets.sla import DONE
@@ -112,7 +112,7 @@ def search(sessions: sessionmaker[Session], query: TicketQuery, viewer: Viewer, 
     where = conditions(query, viewer, now)
     with sessions() as s:
         total = s.scalar(select(func.count(Ticket.id)).where(*where)) or 0
-        rows = s.scalars(select(Ticket).where(*where).order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        rows = s.scalars(select(Ticket).where(*where).order_by(*NEWEST_TICKETS)
                          .limit(limit).offset(offset))
         return [ticket_dict(t, now) for t in rows], total
 
@@ -126,6 +126,6 @@ def ticket_calls(sessions: sessionmaker[Session], ticket_id: int, linkedid: str 
         linked = or_(linked, and_(CallRecord.site == site, CallRecord.linkedid == linkedid))
     q = (select(CallRecord).where(linked,
                                   call_visible(viewer))
-         .order_by(CallRecord.entered_at.desc().nulls_last(), CallRecord.id.desc()).limit(100))
+         .order_by(*NEWEST_CALLS).limit(100))
     with sessions() as s:
         return [call_dict(r) for r in s.scalars(q)]
