@@ -21,6 +21,7 @@ from tests.console.test_pop_phases import (
     _call,
     _run,
     _seen,
+    agent_updated,
     late_match_follows,
 )
 
@@ -104,40 +105,36 @@ def test_the_pop_of_an_unknown_wait_says_none() -> None:
     assert pop["caller"]["number"] == "+4934125385555"
 
 
-def _agent(state: ev.AgentState, agent: str = "PJSIP/1001") -> ev.AgentUpdated:
-    return ev.AgentUpdated(T0, ev.AgentSnapshot(agent, agent[-4:], state, "", T0, ("hotline",), None))
-
-
 def test_an_agent_who_does_not_answer_the_callbacks_ring_loses_the_pop() -> None:
     """No HotlineCallbackResult comes then: the phone rang (busy) and is free again."""
     async def test(rig: Rig) -> None:
         await _send(rig, RINGING)
         _seen(rig.anna)
-        await _send(rig, _agent(ev.AgentState.AVAILABLE))  # not yet busy: the ring may be on its way
-        await _send(rig, _agent(ev.AgentState.ON_CALL, "PJSIP/1002"))  # someone else
-        await _send(rig, _agent(ev.AgentState.ON_CALL))  # the phone rings
+        await _send(rig, agent_updated("PJSIP/1001", ev.AgentState.AVAILABLE))  # not busy yet: the ring may be coming
+        await _send(rig, agent_updated("PJSIP/1002", ev.AgentState.ON_CALL))  # someone else
+        await _send(rig, agent_updated("PJSIP/1001", ev.AgentState.ON_CALL))  # the phone rings
         assert [k for k, _ in _seen(rig.anna)] == ["agent.state", "agent.state"]
-        await _send(rig, _agent(ev.AgentState.AVAILABLE))  # and stopped, unanswered
+        await _send(rig, agent_updated("PJSIP/1001", ev.AgentState.AVAILABLE))  # and stopped, unanswered
         withdrawn, state = _seen(rig.anna)
         assert withdrawn == ("call.withdrawn", {"linkedid": "callback-42", "reason": "no_answer", "site": "main"})
         assert state[0] == "agent.state"
         assert rig.notifier.book.ringing_for("PJSIP/1001") == []
         await _send(rig, RINGING)
         _seen(rig.anna)
-        await _send(rig, _agent(ev.AgentState.PAUSED))  # paused while it rang
+        await _send(rig, agent_updated("PJSIP/1001", ev.AgentState.PAUSED))  # paused while it rang
         assert [k for k, _ in _seen(rig.anna)] == ["call.withdrawn", "agent.state"]
         await _send(rig, RINGING)
         _seen(rig.anna)
-        await _send(rig, _agent(ev.AgentState.ON_CALL))
+        await _send(rig, agent_updated("PJSIP/1001", ev.AgentState.ON_CALL))
         await _send(rig, ev.CallbackDialed(T0, 42, "ANSWER"))  # the caller answered
-        await _send(rig, _agent(ev.AgentState.ON_CALL))  # still talking: nothing ends
-        await _send(rig, _agent(ev.AgentState.WRAP_UP))  # the callback call is over
+        await _send(rig, agent_updated("PJSIP/1001", ev.AgentState.ON_CALL))  # still talking: nothing ends
+        await _send(rig, agent_updated("PJSIP/1001", ev.AgentState.WRAP_UP))  # the callback call is over
         seen = _seen(rig.anna)
         assert [k for k, _ in seen] == ["agent.state", "call.answered", "agent.state", "call.ended", "agent.state"]
         ended = seen[3][1]
         assert rig.notifier.talking_for("PJSIP/1001") is None  # over: a reload shows no call
         assert ended["linkedid"] == "callback-42" and ended["ended_at"] is not None and ended["ticket_id"] == 7
-        await _send(rig, _agent(ev.AgentState.AVAILABLE))  # once only
+        await _send(rig, agent_updated("PJSIP/1001", ev.AgentState.AVAILABLE))  # once only
         assert [k for k, _ in _seen(rig.anna)] == ["agent.state"]
 
     _run(test)

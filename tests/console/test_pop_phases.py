@@ -286,7 +286,8 @@ def test_a_slow_match_delays_the_ring_by_a_bounded_time_and_follows_as_enriched(
     asyncio.run(go())
 
 
-def _agent(endpoint: str, state: ev.AgentState, linkedid: str | None = None) -> ev.AgentUpdated:
+def agent_updated(endpoint: str, state: ev.AgentState, linkedid: str | None = None) -> ev.AgentUpdated:
+    """The registry's AgentUpdated for the agent at `endpoint` (name: its last four characters)."""
     return ev.AgentUpdated(T0, ev.AgentSnapshot(endpoint, endpoint[-4:], state, "", T0, ("hotline",), linkedid))
 
 
@@ -304,8 +305,8 @@ def test_a_burst_of_rings_pops_every_phone_before_the_agents_states_follow_all_i
         for lid, agent in (("1.1", "PJSIP/1001"), ("2.1", "PJSIP/1002")):
             inbox.put_nowait(ev.CallUpdated(T0, ev.CallChange.RINGING,
                                             _call(linkedid=lid, ringing_agents=(agent,))))
-            inbox.put_nowait(_agent(agent, ev.AgentState.RINGING, lid))
-        inbox.put_nowait(_agent("PJSIP/1001", ev.AgentState.AVAILABLE))  # anna's phone stopped at once
+            inbox.put_nowait(agent_updated(agent, ev.AgentState.RINGING, lid))
+        inbox.put_nowait(agent_updated("PJSIP/1001", ev.AgentState.AVAILABLE))  # anna's phone stopped at once
         await rig.notifier.drain()
         anna, bert, sup = _seen(rig.anna), _seen(rig.bert), _seen(lead)
         assert [k for k, _ in anna] == ["call.ringing", "agent.state", "agent.state"]
@@ -316,7 +317,7 @@ def test_a_burst_of_rings_pops_every_phone_before_the_agents_states_follow_all_i
         ringing = [m.seq for m in rig.hub._buffer if m.type == "call.ringing"]
         states = [m.seq for m in rig.hub._buffer if m.type == "agent.state"]
         assert len(ringing) == 2 and max(ringing) < min(states)  # both phones rang before any state
-        rig.notifier._inbox.put_nowait(_agent("PJSIP/1002", ev.AgentState.PAUSED))
+        rig.notifier._inbox.put_nowait(agent_updated("PJSIP/1002", ev.AgentState.PAUSED))
         await rig.notifier.drain()  # nothing else waiting: out at once
         assert [(k, d["state"]) for k, d in _seen(rig.bert)] == [("agent.state", "paused")]
 
@@ -334,7 +335,7 @@ def test_a_backlog_that_never_clears_holds_no_state_longer_than_its_bound(monkey
             inbox.put_nowait(ev.CallUpdated(T0, ev.CallChange.JOINED, _call(linkedid=lid)))
         inbox.put_nowait(ev.CallUpdated(T0, ev.CallChange.RINGING, _call(linkedid="1.1",
                                                                           ringing_agents=("PJSIP/1001",))))
-        inbox.put_nowait(_agent("PJSIP/1001", ev.AgentState.RINGING, "1.1"))
+        inbox.put_nowait(agent_updated("PJSIP/1001", ev.AgentState.RINGING, "1.1"))
         inbox.put_nowait(ev.CallUpdated(T0, ev.CallChange.RINGING, _call(linkedid="2.1",
                                                                           ringing_agents=("PJSIP/1002",))))
         await rig.notifier.drain()
