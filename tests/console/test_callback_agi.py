@@ -39,8 +39,12 @@ def _request(script: str, caller: str, linkedid: str) -> AgiRequest:
                                 "agi_uniqueid": linkedid, "agi_arg_1": linkedid})
 
 
+def _updated(state: ev.AgentState) -> ev.AgentUpdated:
+    return ev.AgentUpdated(NOW, ev.AgentSnapshot("PJSIP/1001", "1001", state, "", NOW, ("hotline",), None))
+
+
 def _agent(p: QueueProjection, state: ev.AgentState) -> None:
-    p.apply(ev.AgentUpdated(NOW, ev.AgentSnapshot("PJSIP/1001", "1001", state, "", NOW, ("hotline",), None)), NOW)
+    p.apply(_updated(state), NOW)
 
 
 class Recorder:
@@ -295,11 +299,8 @@ async def test_the_dispatcher_wakes_for_a_free_agent_or_a_caller_leaving_never_f
         await bus.publish(event)
         return dispatcher._wake.is_set()
 
-    def agent(state: ev.AgentState) -> ev.AgentUpdated:
-        return ev.AgentUpdated(NOW, ev.AgentSnapshot("PJSIP/1001", "1001", state, "", NOW, ("hotline",), None))
-
     ringing = call_snapshot(new_linkedid(), ringing_agents=("PJSIP/1001",))
-    assert [await woken(agent(s)) for s in ev.AgentState] == [s is ev.AgentState.AVAILABLE for s in ev.AgentState]
+    assert [await woken(_updated(s)) for s in ev.AgentState] == [s is ev.AgentState.AVAILABLE for s in ev.AgentState]
     assert [await woken(ev.CallUpdated(NOW, c, ringing)) for c in ev.CallChange] == [
         c not in (ev.CallChange.JOINED, ev.CallChange.RINGING) for c in ev.CallChange]
     await dispatcher.close()
