@@ -30,7 +30,10 @@ def run_phone(args: argparse.Namespace) -> int:
     stop = threading.Event()
 
     def on_call(call: Any) -> None:
-        time.sleep(max(0.0, args.answer_after))
+        # pyVoIP runs this in a thread the process waits for at exit: a phone told to stop
+        # while it lets a call ring must not sleep out the rest of its --answer-after
+        if stop.wait(max(0.0, args.answer_after)):
+            return
         try:
             if call.state == CallState.RINGING:
                 call.answer()
