@@ -2,7 +2,8 @@
 
 Layer: edge. Runs in its own process (pyVoIP uses threads and blocking
 sockets); tests and `hotline up` start it as a subprocess and stop it with
-SIGTERM, whose handler deregisters. pyVoIP 1.6.8 quirks (seen with Asterisk
+SIGTERM, whose handler deregisters (with hotline_cli.sip_unregister, as pyVoIP's own
+deregistration can be lost). pyVoIP 1.6.8 quirks (seen with Asterisk
 22): it waits ~1 s before answering whatever we ask, answers CANCEL with 200
 but no 487, has no REFER (blind-transfer tests use another UA).
 """
@@ -17,6 +18,7 @@ import time
 from typing import Any
 
 from hotline_cli.phones import free_udp_port
+from hotline_cli.sip_unregister import unregister_all
 
 
 def run_phone(args: argparse.Namespace) -> int:
@@ -66,7 +68,12 @@ def run_phone(args: argparse.Namespace) -> int:
         return 1
     print(f"phone {args.agent}: registered", flush=True)
     stop.wait()
-    phone.stop()  # deregisters (pyVoIP retries once after 5 s when a call's message got in the way)
+    phone.stop()  # hangs up and deregisters, but may drop the deregistration unnoticed
+    # pyVoIP does not say whether Asterisk took its deregistration (it may read a
+    # retransmitted BYE as the answer and give up): remove the agent's contact ourselves
+    if not unregister_all(args.agent, password, server=args.server, port=args.sip_port, timeout=3.0):
+        print(f"phone {args.agent}: Asterisk did not confirm the deregistration", file=sys.stderr, flush=True)
+        return 1
     return 0
 
 

@@ -24,6 +24,7 @@ import pytest
 
 from hotline_cli.asterisk import AMI_USERNAME, PbxConfig, PrivateAsterisk, new_agent_passwords
 from hotline_cli.phones import CallResult, free_udp_port, place_calls
+from hotline_cli.sip_unregister import unregister_all
 
 
 def call_of(e: Event) -> str:
@@ -193,13 +194,11 @@ class Pbx:
                 yield proc
             finally:
                 self._stop_phone(proc)
-        if not self._wait_contacts(agent, False, 5):
-            # its deregistration got lost (pyVoIP retries once, then gives up): a phone
-            # of the same agent replaces the stale contact (max_contacts 1,
-            # remove_existing) and, with no call in the way, deregisters cleanly
-            with self._start_phone(agent, 1.0, 0.0) as sweeper:
-                self._stop_phone(sweeper)
-            assert self._wait_contacts(agent, False, 10), f"phone {agent}: contact stays {self.contacts(agent)}"
+        # the phone removes its contact before it exits (hotline_cli.sip_unregister); one
+        # killed because it did not exit in time did not: remove it the same way here
+        if self.contacts(agent):
+            unregister_all(agent, self.sip_password(agent), port=self.sip_port)
+        assert self._wait_contacts(agent, False, 5), f"phone {agent}: contact stays {self.contacts(agent)}"
 
     def _start_phone(self, agent: str, answer_after: float, hangup_after: float) -> subprocess.Popen[str]:
         proc = subprocess.Popen(
@@ -222,8 +221,7 @@ class Pbx:
     @staticmethod
     def _stop_phone(proc: subprocess.Popen[str]) -> None:
         proc.terminate()
-        try:  # pyVoIP's deregistration may retry after 5 s: killed before, the
-            # contact stayed and the queue rang a phone nobody runs any more
+        try:  # it hangs up, deregisters, and removes its contact (up to 3 s) first
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()

@@ -1,6 +1,7 @@
-"""`hotline phone` against the real Asterisk: stopped, it goes at once.
+"""`hotline phone` against the real Asterisk: stopping it leaves no contact behind, at once.
 
-A phone that kept running after SIGTERM for the rest of its --answer-after (its call thread slept it
+A stopped phone whose contact stays makes the queue ring a phone nobody runs; one that
+kept running after SIGTERM for the rest of its --answer-after (its call thread slept it
 out after the caller had gone) held every test that let a phone ring up to 15 s.
 """
 
@@ -10,6 +11,7 @@ import subprocess
 
 import pytest
 
+from hotline_cli.sip_unregister import unregister_all
 from tests.pbx_fixture import Pbx
 
 
@@ -34,3 +36,18 @@ def test_a_phone_stopped_after_a_call_rang_out_exits_at_once_and_leaves_no_conta
                 proc.kill()
                 proc.wait()
     assert pbx.contacts("1002") == []
+
+
+@pytest.mark.asterisk
+@pytest.mark.timeout(60)
+def test_the_contact_of_a_killed_phone_is_removed_with_its_own_password_only(pbx: Pbx) -> None:
+    proc = pbx._start_phone("1001", answer_after=1.0, hangup_after=0.0)
+    with proc:
+        assert pbx._wait_contacts("1001", True, 10)
+        proc.kill()  # no chance to deregister
+        proc.wait()
+    assert pbx.contacts("1001"), "a killed phone's contact stays until it expires"
+    assert not unregister_all("1001", pbx.sip_password("1002"), port=pbx.sip_port)
+    assert pbx.contacts("1001")
+    assert unregister_all("1001", pbx.sip_password("1001"), port=pbx.sip_port)
+    assert pbx.contacts("1001") == []
