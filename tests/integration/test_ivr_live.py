@@ -242,17 +242,18 @@ def generalists(pbx: Pbx) -> Iterator[None]:
 
 
 def test_stranger_who_presses_2_reaches_only_the_english_speaking_agent(
-        pbx: Pbx, ivr_db: tuple[str, dict[str, int]], hotline: Path) -> None:
+        pbx: Pbx, ivr_db: tuple[str, dict[str, int]], hotline: Path, played: Path) -> None:
     """As a known English contact reaches their team's English speakers: twice 2 (rrmemory
     would ring the other agent next if the band did not hold), then 1 for the German one.
     Known contacts of no focus team go the same way by their stored language (reason
-    `generalists`): hotline reads the members' penalties from Asterisk (QueueMemberPenalty)."""
+    `generalists`), without being asked for it: hotline reads the members' penalties from
+    Asterisk (QueueMemberPenalty). A stranger's second key (1) declines the ticket status."""
     url = ivr_db[0]
     with generalists(pbx), pbx.phone("1001", answer_after=0.5, hangup_after=1), \
             pbx.phone("1002", answer_after=0.5, hangup_after=1):
         for number, keys, agent, reason, language in (
-                (STRANGER, "2", "PJSIP/1002", "language", "en"), (STRANGER, "2", "PJSIP/1002", "language", "en"),
-                (STRANGER, "1", "PJSIP/1001", "language", "de"), (STILL_EN, "", "PJSIP/1002", "generalists", "en"),
+                (STRANGER, "2,1", "PJSIP/1002", "language", "en"), (STRANGER, "2,1", "PJSIP/1002", "language", "en"),
+                (STRANGER, "1,1", "PJSIP/1001", "language", "de"), (STILL_EN, "", "PJSIP/1002", "generalists", "en"),
                 (STILL_EN, "", "PJSIP/1002", "generalists", "en"), (STILL_DE, "", "PJSIP/1001", "generalists", "de")):
             call, linkedid = _call(pbx, number, keys, duration=25)
             connect = pbx.tap.wait_for(_connected(linkedid), timeout=40)
@@ -267,6 +268,9 @@ def test_stranger_who_presses_2_reaches_only_the_english_speaking_agent(
                 time.sleep(0.1)
             assert (record.route_reason, record.route_team, record.route_language, record.agent) == (
                 reason, "", language, agent)
+            if reason == "generalists":  # known: neither asked for a language nor for a ticket number
+                names = [name for name, _ in _plays(played, linkedid, pbx)]
+                assert "hotline/lang-choice" not in names and "hotline/status-ask" not in names, names
 
 
 def _connected(linkedid: str) -> Callable[[Event], bool]:
