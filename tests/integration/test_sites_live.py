@@ -94,15 +94,24 @@ def _cti_events(pbx: Pbx) -> list[ev.DomainEvent]:
 
 
 def _ready(pbx: Pbx, agent: str, timeout: float = 20.0) -> None:
-    """Wait until `agent` is ready in the queue (registered, not in use, not paused), as
-    QUEUE_MEMBER(hotline,ready) counts it: a re-registered phone whose device state did
-    not change sends no QueueMemberStatus, so `queue show` is asked until it says so."""
+    """Wait until `agent` is ready in the queue (registered, not in use, not paused, not in
+    wrap-up), as QUEUE_MEMBER(hotline,ready) counts it: a re-registered phone whose device
+    state did not change sends no QueueMemberStatus, so `queue show` is asked until it says
+    so. It lists a member in wrap-up as "Not in use" too; [from-site] would refuse the
+    trunk call then (a phone of the last test left and came back within the 1 s)."""
     deadline = time.monotonic() + timeout
-    while not re.search(rf"\(PJSIP/{agent}\).*\(Not in use\)", out := pbx.cli("queue show hotline")) or (
-        re.search(rf"\(PJSIP/{agent}\).*paused", out, re.IGNORECASE)
-    ):
+    while not _member_ready(out := pbx.cli("queue show hotline"), agent, pbx.asterisk.config.wrapup_time):
         assert time.monotonic() < deadline, out
         time.sleep(0.1)
+
+
+def _member_ready(queue_show: str, agent: str, wrapup: int) -> bool:
+    line = next((line for line in queue_show.splitlines() if f"(PJSIP/{agent})" in line), "")
+    if "(Not in use)" not in line or "paused" in line.lower():
+        return False
+    # app_queue: in wrap-up while now - wrapuptime < lastcall (whole seconds), i.e. "last was N" < wrapuptime
+    last = re.search(r"last was (\d+) secs? ago", line)
+    return last is None or int(last[1]) >= wrapup
 
 
 @contextlib.contextmanager
