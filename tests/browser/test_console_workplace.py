@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 
 from tests.browser.axe import assert_no_serious_violations
 from tests.browser.conftest import PASSWORD, Server
+from tests.browser.shots import shot
 from tests.pbx_fixture import Pbx, running_pbx
 from tests.waiting import wait_until
 from tickets.customers import CustomerService
@@ -31,7 +32,6 @@ from tickets.sla import SlaPolicy
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.browser]
 WRAPUP = 6
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 RAW = ["on_call", "wrap_up", "logged_out", "wrap-up", "PJSIP/", "None", "null", "undefined", "NaN",
        "anonymous", "ticket_status.", "priority.", "outcome.", "console."]
 
@@ -331,8 +331,7 @@ def test_german_and_english_during_a_call_no_raw_enum_and_axe(pbx: Pbx, server: 
                 for shown in calls:
                     assert "T" not in shown.split(" · ")[0] and "Z" not in shown
                 assert_no_serious_violations(anna, f"console during a call ({lang})")
-                SHOTS.mkdir(parents=True, exist_ok=True)
-                anna.screenshot(path=str(SHOTS / f"console-{lang}.png"))
+                anna.screenshot(path=shot(f"console-{lang}.png"))
             pbx.cli("channel request hangup all")  # the caller hangs up
             anna.wait_for_selector("#context[data-phase=ended]", timeout=15_000)
             call.wait(timeout=30)

@@ -20,6 +20,7 @@ from PIL import Image, ImageDraw
 
 from tests.browser.axe import assert_no_serious_violations
 from tests.browser.demo_day import PASSWORD, DemoServer, demo_server, log_in, new_page
+from tests.browser.shots import shot
 from tests.browser.test_views_e2e import open_as, text
 from tests.factories import answered_call
 from tickets.calls_service import TicketService
@@ -30,7 +31,6 @@ from tickets.models import Channel, Role, Ticket
 from tickets.outbox import NoticeConfig, enqueue
 
 pytestmark = [pytest.mark.browser]
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 HOSTILE = '<img src=x onerror="document.body.dataset.owned=1">'
 KINDS = ["call", "email", "form", "fax", "notification"]
 
@@ -109,8 +109,7 @@ def test_the_ticket_page_shows_the_whole_conversation_oldest_first(demo: tuple[D
         assert page.evaluate("hl.missing.size") == 0, page.evaluate("[...hl.missing]")
         assert not re.search(r"\b(undefined|null|NaN|timeline\.)|PJSIP/", text(page))
         assert_no_serious_violations(page, f"ticket timeline ({lang})")
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / f"ticket-timeline-{lang}.png"), full_page=True)
+        page.screenshot(path=shot(f"ticket-timeline-{lang}.png"), full_page=True)
     finally:
         page.context.close()
 
@@ -136,7 +135,7 @@ def test_the_console_ticket_editor_shows_it_too_and_others_see_nothing(demo: tup
         page.locator("#ticket-timeline .tl-notification summary").click()
         assert "Guten Tag Erika Muster" in page.inner_text("#ticket-timeline .tl-notification")
         assert_no_serious_violations(page, "console ticket timeline")
-        page.screenshot(path=str(SHOTS / "console-ticket-timeline-en.png"), full_page=True)
+        page.screenshot(path=shot("console-ticket-timeline-en.png"), full_page=True)
     finally:
         page.context.close()
     other = open_as(browser, server, "bert", "en", f"/tickets/{ticket_id}")
@@ -172,7 +171,7 @@ def test_an_admin_previews_and_saves_a_mail_text_and_a_wrong_placeholder_is_expl
         assert "admin" in page.inner_text("#template-state")
         assert page.evaluate("hl.missing.size") == 0, page.evaluate("[...hl.missing]")
         assert_no_serious_violations(page, f"admin templates ({lang})")
-        page.screenshot(path=str(SHOTS / f"admin-templates-{lang}.png"), full_page=True)
+        page.screenshot(path=shot(f"admin-templates-{lang}.png"), full_page=True)
         page.click("#reset")
         page.wait_for_function("document.querySelector('#template-state').textContent.length > 0 && "
                                "!document.querySelector('#template-state').textContent.includes('admin')")

@@ -14,16 +14,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.browser.axe import assert_no_serious_violations
 from tests.browser.demo_day import DemoServer, demo_server, open_as
+from tests.browser.shots import shot
 
 pytestmark = [pytest.mark.browser]
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 HOSTILE = "<img src=x onerror=alert(1)> Schaltschrank"
 
 
@@ -66,8 +65,7 @@ def test_department_and_appointment_on_the_ticket_page(demo: DemoServer, browser
         assert "/api/appointments.ics?technician=anna" in (page.get_attribute("#ics-link", "href") or "")
         assert_no_serious_violations(page, f"ticket with levels ({lang})")
         assert page.evaluate("hl.missing.size") == 0, page.evaluate("[...hl.missing]")
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / f"ticket-levels-{lang}.png"), full_page=True)
+        page.screenshot(path=shot(f"ticket-levels-{lang}.png"), full_page=True)
 
         page.goto(demo.url + "/tickets?view=department")
         page.wait_for_selector("#results tbody tr")
@@ -101,7 +99,7 @@ def test_task_force_alarm_reaches_the_wallboard(demo: DemoServer, browser: Any) 
         assert page.evaluate("id => hl.alerts.log.some(e => e.tag === 'taskforce-' + id)", late["id"])
         [step] = [h for h in s.desk.history(late["id"]) if h["field"] == "taskforce"]
         assert step["actor"] == "scheduler" and step["note"].startswith("contractual resolution time missed")
-        page.screenshot(path=str(SHOTS / "wallboard-taskforce-de.png"))
+        page.screenshot(path=shot("wallboard-taskforce-de.png"))
         page.reload()
         page.wait_for_selector(item)  # loaded from GET /api/taskforce
         # resolved (through the API, as the ticket editor does): ticket.updated takes it off the board
@@ -140,7 +138,7 @@ def test_standard_request_on_the_contact_page(demo: DemoServer, browser: Any, la
         assert tk is not None and tk["status"] == "resolved" and tk["first_contact_resolution"] is True
         assert_no_serious_violations(page, f"contact with standard request ({lang})")
         assert page.evaluate("hl.missing.size") == 0, page.evaluate("[...hl.missing]")
-        page.screenshot(path=str(SHOTS / f"standard-request-{lang}.png"), full_page=True)
+        page.screenshot(path=shot(f"standard-request-{lang}.png"), full_page=True)
         page.click("#sr-result a")
         page.wait_for_selector("#history table")
         assert "emuster" in page.inner_text("#history") and page.locator("img").count() == 0

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,9 +16,9 @@ import pytest
 from tests import report_month
 from tests.browser.axe import assert_no_serious_violations
 from tests.browser.demo_day import PASSWORD, DemoServer, demo_server, open_as
+from tests.browser.shots import shot
 
 pytestmark = [pytest.mark.browser]
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 MONTH = "/reports?period=month&date=2026-11-15"
 
 
@@ -97,8 +96,7 @@ def test_month_figures_equal_the_api_in_both_languages(demo: DemoServer, browser
         when = page.inner_text("#period-text")
         assert re.search(r"^(01\.11\.2026 bis 30\.11\.2026|1 Nov 2026 to 30 Nov 2026) ", when), when
         assert_no_serious_violations(page, f"reports ({lang})")
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / f"reports-{lang}.png"), full_page=True)
+        page.screenshot(path=shot(f"reports-{lang}.png"), full_page=True)
     finally:
         page.context.close()
 
@@ -154,7 +152,7 @@ def test_change_period_and_grouping_sort_and_print(demo: DemoServer, browser: An
         page.emulate_media(media="print")
         assert page.is_hidden("#controls") and page.is_hidden("header")
         assert page.is_visible("#fcr-definition") and page.is_visible("#print-title")
-        page.screenshot(path=str(SHOTS / "reports-print.png"), full_page=True)
+        page.screenshot(path=shot("reports-print.png"), full_page=True)
     finally:
         page.context.close()
 

@@ -16,7 +16,6 @@ import re
 import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,13 +24,13 @@ from cti import events as ev
 from tests.browser import demo_day
 from tests.browser.axe import assert_no_serious_violations
 from tests.browser.demo_day import DemoServer, add_users, demo_server
+from tests.browser.shots import shot
 from tests.factories import HOSTILE_NAME, add_contact, answered_call, gave_up
 from tests.pbx_fixture import Pbx, free_tcp_port, running_pbx
 from tests.serve_process import serve
 from tickets.calls_service import TicketService
 
 pytestmark = [pytest.mark.browser]
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 RAW = ["on_call", "after_hours", "PJSIP/", "None", "null", "undefined", "NaN", "ticket_status.", "priority.",
        "outcome.", "T0", "Z "]
 RAW_DE = ["critical", "abandoned", "answered", "open", "new"]  # English enum values on a German page
@@ -95,8 +94,7 @@ def test_each_page_in_both_languages(demo: DemoServer, browser: Any, name: str, 
         assert raw == [], raw
         assert page.get_attribute(f"nav.site a[href='/{name}']", "aria-current") == "page"
         assert page.is_hidden("nav.site a[href='/wallboard']")  # agents have no wallboard
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / f"{name}-{lang}.png"), full_page=True)
+        page.screenshot(path=shot(f"{name}-{lang}.png"), full_page=True)
     finally:
         page.context.close()
 
