@@ -1,7 +1,7 @@
 """Remove every contact of an agent's phone from Asterisk: REGISTER `Contact: *`, `Expires: 0`.
 
-Layer: edge. `build_register`, `digest_authorization` and `status_of` are sans-IO;
-`unregister_all` is the thin UDP shell around them.
+Layer: edge. `build_register`, `status_of`, `md5_challenge` and `digest_authorization`
+are sans-IO; `unregister_all` is the thin UDP shell around them.
 
 Why by hand: pyVoIP 1.6.8's own deregistration waits on one socket and reads another,
 so a SIP message that arrives just then (a BYE's retransmission, a CANCEL) is taken for
@@ -9,7 +9,7 @@ the answer and the REGISTER with `Expires: 0` is dropped - the contact stays in 
 and the queue rings a phone nobody runs until it expires. No maintained Python library
 sends one authenticated REGISTER without running a whole user agent; this is the
 RFC 3261 §10.2.2 "remove all bindings" request with RFC 2617/7616 MD5 digest
-authentication, some sixty lines.
+authentication and nothing else.
 """
 
 from __future__ import annotations
