@@ -1,7 +1,7 @@
 """Every benchmark in one run, one after another, into bench/RESULTS.md.
 
 Run: .venv/bin/python bench/run_all.py [--pg URL] [--soak-minutes 10] [--load-rate 20] [--load-minutes 5]
-     [--target-minutes 1] [--sites-rate 20] [--sites-minutes 2] [--quick]
+     [--target-minutes 1] [--sites-rate 20] [--sites-minutes 2] [--quick] [--skip bench_reports.py,soak.py]
 
 Each benchmark prints its own table with what it is compared to (bench_ami puts
 our parser beside asterisk-ami and panoramisk on the same bytes; bench_e2e splits
@@ -101,13 +101,24 @@ def main() -> int:
     ap.add_argument("--sites-rate", type=float, default=20, help="calls/s at each of bench_sites' three sites")
     ap.add_argument("--sites-minutes", type=float, default=2)
     ap.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test, not figures to quote")
+    ap.add_argument("--skip", default="",
+                    help="comma-separated bench files to leave out (e.g. bench_reports.py; bench_load.py is both "
+                         "load runs): each skipped one is named in the results, so nothing is left out unsaid")
     ap.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
     args = ap.parse_args()
+    skip = {name.strip() for name in args.skip.split(",") if name.strip()}
+    unknown = skip - {cmd[0] for _, cmd in plan(args)}
+    if unknown:
+        ap.error(f"--skip: no such bench in the plan: {', '.join(sorted(unknown))}")
     command = "python bench/run_all.py " + " ".join(sys.argv[1:])
     parts = [f"# Benchmark results\n\nMachine: {machine()}  \nRun: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC  \n"
              f"Command: `.venv/bin/{command.strip()}`\n"]
     failed = 0
     for title, cmd in plan(args):
+        if cmd[0] in skip:
+            print(f"\n=== {title}: skipped (--skip)", flush=True)
+            parts.append(f"\n## {title} — skipped (--skip)\n")
+            continue
         print(f"\n=== {title}: {' '.join(cmd)}", flush=True)
         start = time.monotonic()
         proc = subprocess.run([sys.executable, str(HERE / cmd[0]), *cmd[1:]], capture_output=True, text=True,
