@@ -106,15 +106,16 @@ def main() -> int:
                          "load runs): each skipped one is named in the results, so nothing is left out unsaid")
     ap.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
     args = ap.parse_args()
+    benches = plan(args)
     skip = {name.strip() for name in args.skip.split(",") if name.strip()}
-    unknown = skip - {cmd[0] for _, cmd in plan(args)}
+    unknown = skip - {cmd[0] for _, cmd in benches}
     if unknown:
         ap.error(f"--skip: no such bench in the plan: {', '.join(sorted(unknown))}")
     command = "python bench/run_all.py " + " ".join(sys.argv[1:])
     parts = [f"# Benchmark results\n\nMachine: {machine()}  \nRun: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC  \n"
              f"Command: `.venv/bin/{command.strip()}`\n"]
     failed = 0
-    for title, cmd in plan(args):
+    for title, cmd in benches:
         if cmd[0] in skip:
             print(f"\n=== {title}: skipped (--skip)", flush=True)
             parts.append(f"\n## {title} — skipped (--skip)\n")
