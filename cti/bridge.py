@@ -30,7 +30,7 @@ from cti.calls import CallRegistry
 from cti.connection import AmiClient, AmiError, ConnectionLost
 from cti.protocol import AmiMessage
 from cti.tasks import TaskSet
-from cti.translate import action_result, translate
+from cti.translate import EVENTS, action_result, translate
 
 log = logging.getLogger(__name__)
 WRAPUP_VARIABLE = "HOTLINE_WRAPUP_SECONDS"  # dialplan global = queues.conf wrapuptime
@@ -48,7 +48,7 @@ class AmiBridge:
         self.client = AmiClient(host, port, username, secret, on_message=self._on_message,
                                 on_connected=self._on_connected,
                                 on_disconnected=self._on_disconnected,
-                                ping_interval=ping_interval)
+                                ping_interval=ping_interval, wanted=EVENTS)
         self.resyncs = 0
         self._wrapup_timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks = TaskSet()

@@ -56,6 +56,7 @@ class AmiStats:
     reconnects: int = 0
     malformed_lines: int = 0
     oversized_frames: int = 0
+    skipped_frames: int = 0  # events no one reads, not parsed (AmiParser `wanted`)
     backlog_overflows: int = 0
     restarts: int = 0
     late_pongs: int = 0  # Pongs not back in time while events still arrived: the link was kept
@@ -78,13 +79,16 @@ class AmiClient:
         self, host: str, port: int, username: str, secret: str, *, on_message: OnMessage,
         on_connected: OnConnected | None = None, on_disconnected: OnDisconnected | None = None,
         ping_interval: float = 10.0, action_timeout: float = 5.0, backoff_max: float = 30.0,
-        max_frame: int = 64 * 1024, backlog_limit: int = 1_000_000,
+        max_frame: int = 64 * 1024, backlog_limit: int = 1_000_000, wanted: frozenset[str] | None = None,
     ) -> None:
+        """`wanted`: the event names `on_message` reads (None: all); others are not
+        parsed (cti.protocol.AmiParser), replies to actions always are."""
         self.host, self.port, self.username, self._secret = host, port, username, secret
         self._on_message, self._on_connected = on_message, on_connected
         self._on_disconnected = on_disconnected
         self.ping_interval, self.action_timeout = ping_interval, action_timeout
         self.backoff_max, self.max_frame, self.backlog_limit = backoff_max, max_frame, backlog_limit
+        self.wanted = wanted
         self.stats = AmiStats()
         self.connected = asyncio.Event()
         self._ids = itertools.count(1)
@@ -98,7 +102,7 @@ class AmiClient:
         self.last_error = ""
         self._drop_reason = ""
         self._last_read = 0.0  # monotonic time of the last bytes read from Asterisk
-        self._malformed_base = self._oversized_base = 0
+        self._malformed_base = self._oversized_base = self._skipped_base = 0
 
     # --- public -------------------------------------------------------------
     def start(self) -> asyncio.Task[None]:
@@ -168,9 +172,10 @@ class AmiClient:
         reader, writer = await asyncio.wait_for(
             asyncio.open_connection(self.host, self.port), self.action_timeout)
         self._writer = writer
-        parser = AmiParser(self.max_frame)
+        parser = AmiParser(self.max_frame, self.wanted)
         self._malformed_base = self.stats.malformed_lines
         self._oversized_base = self.stats.oversized_frames
+        self._skipped_base = self.stats.skipped_frames
         self._drop_reason = ""
         self._last_read = time.monotonic()
         booted: asyncio.Future[AmiMessage] = asyncio.get_running_loop().create_future()
@@ -228,6 +233,7 @@ class AmiClient:
     def _count(self, parser: AmiParser) -> None:
         self.stats.malformed_lines = self._malformed_base + parser.malformed_lines
         self.stats.oversized_frames = self._oversized_base + parser.oversized_frames
+        self.stats.skipped_frames = self._skipped_base + parser.skipped_frames
 
     def _dispatch(self, msg: AmiMessage, booted: asyncio.Future[AmiMessage]) -> None:
         self.stats.messages += 1

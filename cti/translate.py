@@ -236,6 +236,9 @@ _TABLE: dict[str, Callable[[Message, datetime], list[ev.DomainEvent]]] = {
     "QueueMember": _queue_member, "CoreShowChannel": _channel,
 }
 
+# the events the bridge reads (FullyBooted: the AMI client's own): cti.connection parses no other
+EVENTS = frozenset(_TABLE) | {"FullyBooted"}
+
 
 def action_result(reply: Message) -> ActionResult:
     """An accepted action's reply (a refused one is an AmiError already)."""

@@ -156,3 +156,46 @@ def test_a_repeated_key_reads_as_its_first_value_and_all_of_them() -> None:
     [msg] = AmiParser().feed(b"Event: X\r\nVariable: a=1\r\nvariable: b=2\r\n\r\n")
     assert isinstance(msg, AmiMessage)
     assert msg.get("Variable") == "a=1" and msg.get_all("variable") == ["a=1", "b=2"]
+
+
+WANTED = frozenset({"AgentCalled", "Hangup"})
+first_lines = st.one_of(st.sampled_from(["Event: AgentCalled", "Event: Hangup", "Event: Newstate",
+                                         "Event: DialBegin", "Response: Success", "Event:Newstate",
+                                         "Event: hangup", "Event: AgentCalled "]),
+                        st.tuples(keys, values).map(lambda kv: f"{kv[0]}: {kv[1]}"))
+action_ids = st.sampled_from(["", "ActionID: 7", "actionid: 8", "ACTIONID: 9"])
+
+
+@given(st.lists(st.tuples(first_lines, action_ids, st.lists(st.tuples(keys, values), max_size=4)), max_size=8),
+       st.integers(1, 64))
+@settings(max_examples=300, deadline=None)
+def test_unwanted_events_are_skipped_and_nothing_else(frames, chunk) -> None:  # type: ignore[no-untyped-def]
+    """With `wanted`, the parser gives exactly what the full reading gives, less the events
+    whose name is not wanted and that answer no action (no ActionID, in any case)."""
+    wire = b"".join(("\r\n".join([first, *([aid] if aid else []), *(f"{k}: {v}" for k, v in rest)])
+                     + "\r\n\r\n").encode() for first, aid, rest in frames)
+    full, skipping = AmiParser(), AmiParser(wanted=WANTED)
+    full._greeted = skipping._greeted = True
+    everything = [m for m in full.feed(wire) if isinstance(m, AmiMessage)]
+    got: list[AmiMessage] = []
+    for i in range(0, len(wire), chunk):
+        got += [m for m in skipping.feed(wire[i:i + chunk]) if isinstance(m, AmiMessage)]
+    skipped = [first.startswith("Event: ") and first[7:] not in WANTED and not aid
+               and all(k.lower() != "actionid" for k, _ in rest) for first, aid, rest in frames]
+    assert len(everything) == len(frames)
+    assert [m.fields for m in got] == [m.fields for m, skip in zip(everything, skipped, strict=True) if not skip]
+    assert skipping.skipped_frames == sum(skipped)
+    assert skipping.malformed_lines <= full.malformed_lines
+
+
+def test_a_recorded_call_keeps_every_event_the_bridge_reads() -> None:
+    from cti.translate import EVENTS
+    raw = (TRANSCRIPTS / "answered.ami").read_bytes()
+    full, skipping = AmiParser(), AmiParser(wanted=EVENTS)
+    for parser in (full, skipping):  # as Asterisk greets: a line of its own, before any frame
+        assert isinstance(parser.feed(b"Asterisk Call Manager/9.0.0\r\n")[0], Greeting)
+    everything = [m for m in full.feed(raw) if isinstance(m, AmiMessage)]
+    got = [m for m in skipping.feed(raw) if isinstance(m, AmiMessage)]
+    assert [m.fields for m in got] == [m.fields for m in everything if m.kind != "event" or m.name in EVENTS]
+    assert {m.name for m in got} >= {"QueueCallerJoin", "AgentCalled", "AgentConnect", "AgentComplete", "Hangup"}
+    assert skipping.skipped_frames == len(everything) - len(got) > len(got)  # most of a call's frames
