@@ -22,7 +22,6 @@ import functools
 from typing import Any
 
 from fastapi import WebSocket
-from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
 from agent_console.hub import Message
@@ -36,8 +35,17 @@ except ImportError:  # pragma: no cover
 
 @functools.lru_cache(maxsize=16)
 def text_frame(text: str) -> bytes:
-    """The unmasked, unfragmented text frame of `text` (the same for every socket)."""
-    return Frame(Opcode.TEXT, text.encode()).serialize(mask=False)
+    """The unmasked, unfragmented text frame of `text` (the same for every socket).
+    The header is built here (RFC 6455 5.2: FIN + opcode 1, then the length in 7, 7+16 or
+    7+64 bits), not by websockets' Frame.serialize: 1.3 instead of 4 us, once per pop and
+    agent; tests/console/test_ws_direct.py holds it to Frame.serialize's bytes."""
+    payload = text.encode()
+    n = len(payload)
+    if n < 126:
+        return bytes((0x81, n)) + payload
+    if n < 1 << 16:
+        return b"\x81\x7e" + n.to_bytes(2, "big") + payload
+    return b"\x81\x7f" + n.to_bytes(8, "big") + payload
 
 
 class DirectWriter:

@@ -156,3 +156,15 @@ def test_the_hub_writes_directly_only_to_an_idle_socket_of_the_audience() -> Non
         assert hub.sent_direct == 3 and hub.sent == 5
 
     asyncio.run(go())
+
+
+@pytest.mark.parametrize("size", [0, 1, 125, 126, 127, 65535, 65536, 70000])
+def test_the_frame_is_the_one_websockets_would_write(size: int) -> None:
+    """ws_direct builds the frame header itself; byte for byte what websockets' own
+    Frame.serialize writes, at each length boundary (7-, 16- and 64-bit lengths)."""
+    from websockets.frames import Frame, Opcode
+
+    from agent_console.ws_direct import text_frame
+
+    text = ("ä" * size)[: size // 2] + "x" * (size - size // 2)  # multi-byte characters: the length is in bytes
+    assert text_frame(text) == Frame(Opcode.TEXT, text.encode()).serialize(mask=False)
