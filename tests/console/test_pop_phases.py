@@ -107,6 +107,17 @@ async def seen_until_history(rig: Rig, client: Client) -> list[tuple[str, dict[s
     return seen
 
 
+async def matched(rig: Rig, *linkedids: str) -> None:
+    """Until the calls' matches are there (their worker thread, at most 5 s)."""
+    await rig.notifier.drain()
+    for _ in range(500):
+        found = [rig.notifier.lookups.get(lid) for lid in linkedids]
+        if all(f is not None and f.match.done() for f in found):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the matches never came")
+
+
 def _run(test: Any) -> None:
     async def go() -> None:
         rig = Rig(SlowHistory())
@@ -333,6 +344,7 @@ def test_a_backlog_that_never_clears_holds_no_state_longer_than_its_bound(monkey
         inbox = rig.notifier._inbox
         for lid in ("1.1", "2.1"):
             inbox.put_nowait(ev.CallUpdated(T0, ev.CallChange.JOINED, _call(linkedid=lid)))
+        await matched(rig, "1.1", "2.1")  # (a ring whose match is not there yet waits for it, parked)
         inbox.put_nowait(ev.CallUpdated(T0, ev.CallChange.RINGING, _call(linkedid="1.1",
                                                                           ringing_agents=("PJSIP/1001",))))
         inbox.put_nowait(agent_updated("PJSIP/1001", ev.AgentState.RINGING, "1.1"))
@@ -340,5 +352,53 @@ def test_a_backlog_that_never_clears_holds_no_state_longer_than_its_bound(monkey
                                                                           ringing_agents=("PJSIP/1002",))))
         await rig.notifier.drain()
         assert [m.type for m in rig.hub._buffer] == ["call.ringing", "agent.state", "call.ringing"]
+
+    _run(test)
+
+
+def test_a_call_waiting_for_its_history_holds_up_no_other_call() -> None:
+    """Bert answers call 1 before its history is there: the answer waits for it (bounded),
+    parked with whatever else comes for call 1, while call 2 rings anna at once. Until
+    2026-12-04 the notifier itself waited, and every other call's pop with it."""
+    async def test(rig: Rig) -> None:
+        one = replace(_call(), ringing_agents=("PJSIP/1002",))
+        await rig.send(ev.CallChange.JOINED, _call())
+        await rig.send(ev.CallChange.RINGING, one)
+        inbox = rig.notifier._inbox
+        answered = replace(one, ringing_agents=(), answered_at=T0 + timedelta(seconds=4), agent="PJSIP/1002")
+        inbox.put_nowait(ev.CallUpdated(T0, ev.CallChange.ANSWERED, answered))
+        inbox.put_nowait(ev.CallUpdated(T0, ev.CallChange.ENDED, replace(answered, ended_at=T0 + timedelta(seconds=9))))
+        two = _call(linkedid="2.1")
+        inbox.put_nowait(ev.CallUpdated(T0, ev.CallChange.JOINED, two))
+        inbox.put_nowait(ev.CallUpdated(T0, ev.CallChange.RINGING, replace(two, ringing_agents=("PJSIP/1001",))))
+        anna: list[tuple[str, dict[str, Any]]] = []
+        for _ in range(500):
+            await asyncio.sleep(0.01)
+            anna += _seen(rig.anna)
+            if anna:
+                break
+        assert [(k, d["linkedid"]) for k, d in anna] == [("call.ringing", "2.1")]
+        assert [k for k, _ in _seen(rig.bert)] == ["call.ringing"]  # call 1's answer still waits for its history
+        assert "1.1" in rig.notifier._parked
+        await rig.history_done()
+        await rig.notifier.drain()
+        assert [k for k, _ in _seen(rig.bert)] == ["call.enriched", "call.answered", "call.ended"]
+        assert not rig.notifier._parked
+
+    _run(test)
+
+
+def test_an_answer_waits_for_the_history_no_longer_than_its_bound(monkeypatch: Any) -> None:
+    monkeypatch.setattr("agent_console.notifier.ANSWER_WAITS_FOR_HISTORY", 0.05)
+
+    async def test(rig: Rig) -> None:
+        one = replace(_call(), ringing_agents=("PJSIP/1002",))
+        await rig.send(ev.CallChange.JOINED, _call())
+        await rig.send(ev.CallChange.RINGING, one)
+        answered = replace(one, ringing_agents=(), answered_at=T0 + timedelta(seconds=4), agent="PJSIP/1002")
+        await asyncio.wait_for(rig.send(ev.CallChange.ANSWERED, answered), 5)
+        assert [k for k, _ in _seen(rig.bert)] == ["call.ringing", "call.answered"]  # without the history
+        await rig.history_done()
+        assert _seen(rig.bert) == []  # and no call.enriched after the answer
 
     _run(test)
