@@ -542,6 +542,31 @@ def machine() -> str:
     return f"nproc {os.cpu_count()}, CPU {model}, Python {platform.python_version()}, {platform.system()}"
 
 
+def _fixed_work() -> int:
+    total = 0
+    for i in range(40_000):
+        total += i * i
+    return total
+
+
+def steadiness(times: int = 60) -> str:
+    """How steady this machine's CPU is now: the same piece of pure-Python work timed
+    `times` times, best and median and worst, and the load average. On a shared virtual
+    machine the median was 1.45x the best and the worst 2.75x (2026-12-04): a latency
+    figure of this machine moves by that much with nothing in the code changed, so the
+    benches print it beside their figures."""
+    took = []
+    for _ in range(times):
+        start = time.perf_counter()
+        _fixed_work()
+        took.append((time.perf_counter() - start) * 1000)
+    took.sort()
+    best, median, worst = took[0], took[len(took) // 2], took[-1]
+    load = os.getloadavg()[0]
+    return (f"steadiness: a fixed piece of Python work took {best:.2f} ms at best, median {median:.2f} "
+            f"({median / best:.2f}x), worst {worst:.2f} ({worst / best:.2f}x); load average {load:.2f}")
+
+
 def raise_nofile(need: int) -> str:
     """At least `need` open files (as far as the hard limit allows); says the limit now."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

@@ -47,6 +47,7 @@ from bench._live import (
     raise_nofile,
     run_rig,
     sigterm_as_interrupt,
+    steadiness,
 )
 from bench._load import (
     Counts,
@@ -132,6 +133,7 @@ def main() -> int:
     args = p.parse_args()
     raise_nofile(8192)
     print(machine())
+    print(steadiness())
     print(f"{args.rate:g} calls/s for {args.minutes:g} min ({round(args.rate * args.minutes * 60)} calls) into "
           f"{args.agents} agents; ring {args.answer_after:g} s, talk {args.talk:g} s, wrap-up 0, queue max wait "
           f"{args.max_wait} s", flush=True)

@@ -96,7 +96,7 @@ from agent_console.scaleout.port import LocalPbx  # noqa: E402
 from agent_console.services import Services  # noqa: E402
 from agent_console.settings import Settings  # noqa: E402
 from bench._lean_ws import lean_connect  # noqa: E402
-from bench._live import connect_ws, login, machine, raise_nofile  # noqa: E402
+from bench._live import connect_ws, login, machine, raise_nofile, steadiness  # noqa: E402
 from cti.testing import FakeAmiServer  # noqa: E402
 from tickets.db import make_engine, session_factory  # noqa: E402
 from tickets.migrate import upgrade  # noqa: E402
@@ -611,6 +611,7 @@ async def with_server(settings: Settings, sock: socket.socket,
 
 async def run(args: argparse.Namespace) -> None:
     print(machine())
+    print(steadiness())
     print(raise_nofile(2 * args.clients + 2 * args.calls + 256) + f"; websockets {version('websockets')}, "
           f"uvicorn {uvicorn.__version__}, loop {type(asyncio.get_running_loop()).__module__}")
     agents = [2001 + i for i in range(max(args.calls, 1))]
@@ -720,6 +721,7 @@ async def run(args: argparse.Namespace) -> None:
         finally:
             sock.close()
             await ami.stop()
+    print(steadiness())
     print()
     print_table(rows)
 
