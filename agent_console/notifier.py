@@ -5,9 +5,8 @@ task works the queue in order, so the AMI reader is never held up by a database
 lookup and a pop is never overtaken by its own withdrawal. A call that has to wait
 (its ring for the match, its answer for the history, both bounded below) is parked:
 what comes for that call meanwhile queues behind it, in order, and every other call
-goes on. Until 2026-12-04 the task waited itself, so under load (20 calls/s with the
-lookups' threads sharing the GIL) each answered call held every other call's pop up to
-a second, and pops came seconds late. The pop comes in two
+goes on (agent_console.work_queue); a ticket edit waits the same way for its parties
+(agent_console.edit_audience). The pop comes in two
 phases, both started on worker threads when the caller joins the queue
 (agent_console.pop_lookups): the match (one lookup; the ring waits for it at most
 MATCH_WAIT after the join, though it is usually done by then) and the history (open
@@ -30,13 +29,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from agent_console import views
+from agent_console.edit_audience import Audienced, audience_of, read_parties
 from agent_console.hub import SUPERVISORS_ONLY, Audience, Hub, agents
 from agent_console.pop_lookups import HistoryReady, Lookups, MatchReady, PopLookups, unavailable
 from agent_console.pops import (
@@ -49,6 +47,7 @@ from agent_console.pops import (
     shown,
     viewer_of,
 )
+from agent_console.work_queue import Wait, WorkQueue
 from cti import events as ev
 from cti.bus import EventBus
 from cti.tasks import TaskSet
@@ -67,42 +66,28 @@ ANSWER_WAITS_FOR_HISTORY = 1.0  # seconds; the history is ms of queries, this bo
 MATCH_WAIT = 0.5
 HOLD_STATES_FOR = 0.05  # seconds agent.state waits behind a burst's pops at most
 
-
-@dataclass(frozen=True, slots=True)
-class _Resume:
-    """A parked call's wait is over (what it waited for came, or its time ran out)."""
-
-    linkedid: str
-
-
 Item = (ev.CallUpdated | ev.AgentUpdated | TicketCreated | TicketUpdated | HistoryReady | MatchReady
-        | ev.CallbackRinging | ev.CallbackDialed | _Resume)
+        | ev.CallbackRinging | ev.CallbackDialed | Audienced)
 
 
-def _linkedid_of(item: Item) -> str | None:
-    """The call an item is about (None: an agent's state, a ticket edit, a callback)."""
+def _key_of(item: Item) -> str | None:
+    """What an item is about, for parking: its call's linkedid, `ticket:<id>` for a ticket
+    edit (None: an agent's state, a callback)."""
     if isinstance(item, ev.CallUpdated):
         return item.call.linkedid
     if isinstance(item, HistoryReady | MatchReady | TicketCreated):
         return item.linkedid
+    if isinstance(item, TicketUpdated):
+        return f"ticket:{item.id}"
     return None
+
+
+def _failed(item: Item) -> None:
+    log.exception("notifier failed on %s", type(item).__name__)
 
 
 def _pending(number: str | None) -> dict[str, Any]:
     return {"status": "pending", "number": number, "contact": None, "candidates": []}
-
-
-def ticket_audience(parties: Parties | None, site: str = DEFAULT_SITE) -> Audience:
-    """Who gets a ticket's `ticket.*` messages: supervisors, and the agents who may see
-    it by tickets.visibility (owner, creator, agent on its calls, its team, its department).
-    The agents on its calls by endpoint only for the calls at `site` (this instance's): the
-    hub's endpoints are this site's phones, another site's PJSIP/1001 is someone else."""
-    if parties is None:
-        return SUPERVISORS_ONLY
-    return Audience(supervisors=True, endpoints=frozenset(e for s, e in parties.agents if s == site),
-                    usernames=frozenset(p for p in (parties.assignee, parties.created_by) if p)
-                    | parties.department_members,
-                    teams=frozenset([parties.team]) if parties.team else frozenset())
 
 
 class PopNotifier:
@@ -114,7 +99,8 @@ class PopNotifier:
         self.hub, self.enricher, self.clock, self.site = hub, enricher, clock, site
         self._parties = parties
         self.book = PopBook()
-        self._inbox: asyncio.Queue[Item] = asyncio.Queue()
+        self._inbox: WorkQueue[Item] = WorkQueue(self._handle, _key_of, self._wait_of, self._after_each,
+                                                 _failed, "notifier")
         self.lookups = PopLookups(enricher, self._inbox.put_nowait)  # the pops' customer data, both phases
         self._settled: set[str] = set()  # linkedids past ringing: no call.enriched any more
         self._tasks = TaskSet()
@@ -123,10 +109,6 @@ class PopNotifier:
         self._states: list[ev.AgentSnapshot] = []  # agent.state held back while the inbox has a backlog
         self._states_since = 0.0  # loop time the oldest of them was held back
         self._states_timer: asyncio.TimerHandle | None = None  # publishes them at the latest HOLD_STATES_FOR on
-        # linkedid -> what came for a call that waits (its first item is the one waiting), in order
-        self._parked: dict[str, deque[Item]] = {}
-        self._unparked = asyncio.Event()  # set while nothing is parked
-        self._unparked.set()
 
     def talking_for(self, endpoint: str | None) -> dict[str, Any] | None:
         """The answered callback the agent at `endpoint` is on (a reloaded console's
@@ -140,23 +122,22 @@ class PopNotifier:
             bus.subscribe(kind, self._inbox.put_nowait)
 
     def start(self) -> None:
-        self._tasks.spawn(self._run(), "notifier")
+        self._inbox.start()
 
     async def close(self) -> None:
         """Finish what is queued first (at most CLOSE_WAIT s): a database lookup cut off
         mid-way would leave its worker thread holding a connection of a closed pool."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.drain(), CLOSE_WAIT)
+        await self._inbox.stop()
         await self._tasks.stop()
+        if self._states_timer is not None:
+            self._states_timer.cancel()
         await self.lookups.close()
 
     async def drain(self) -> None:
         """Wait until everything published so far has been handled (a parked call too)."""
-        while True:
-            await self._inbox.join()
-            if not self._parked:
-                return
-            await self._unparked.wait()
+        await self._inbox.drain()
 
     def _call_message(self, type_: str, data: dict[str, Any], audience: Audience) -> None:
         self.hub.publish(type_, {**data, "site": self.site}, audience)
@@ -167,69 +148,26 @@ class PopNotifier:
         self.hub.publish(type_, {**data, "site": self.site}, audience,
                          lambda client, d: for_viewer(d, viewer_of(client, self.site), parties))
 
-    async def _run(self) -> None:
-        while True:
-            item = await self._inbox.get()
-            try:
-                await self._work(item)
-            except Exception:
-                log.exception("notifier failed on %s", type(item).__name__)
-            finally:
-                if self._states:
-                    if (self._inbox.empty() and not self._parked) or self._states_due():
-                        self._publish_states()
-                    elif self._inbox.empty() and self._states_timer is None:  # only parked calls hold them
-                        self._states_timer = asyncio.get_running_loop().call_later(
-                            max(0.0, self._states_since + HOLD_STATES_FOR - asyncio.get_running_loop().time()),
-                            self._publish_states)
-                self._inbox.task_done()
-
-    async def _work(self, item: Item) -> None:
-        """Handle `item` unless its call is parked (then it queues there) or has to wait now."""
-        if isinstance(item, _Resume):
-            await self._resume(item.linkedid)
+    def _after_each(self) -> None:
+        """Agent states go out once the queue is empty and no pop is parked, or when the
+        oldest has waited HOLD_STATES_FOR (a timer, when only parked pops hold them)."""
+        if not self._states:
             return
-        lid = _linkedid_of(item)
-        if lid is not None and lid in self._parked:
-            self._parked[lid].append(item)
-        elif lid is not None and self._park(lid, item):
-            return
-        else:
-            await self._handle(item)
+        if (self._inbox.empty() and not self._inbox.parked) or self._states_due():
+            self._publish_states()
+        elif self._inbox.empty() and self._states_timer is None:
+            loop = asyncio.get_running_loop()
+            self._states_timer = loop.call_later(max(0.0, self._states_since + HOLD_STATES_FOR - loop.time()),
+                                                 self._publish_states)
 
-    def _park(self, lid: str, item: Item) -> bool:
-        """Park the call if `item` has to wait for its lookups; True if it did."""
-        wait = self._waits_for(item) if isinstance(item, ev.CallUpdated) else None
-        if wait is None:
-            return False
-        self._parked[lid] = deque([item])
-        self._unparked.clear()
-        self._tasks.spawn(self._wake(lid, *wait), f"pop-wait-{lid}")
-        return True
-
-    async def _wake(self, lid: str, until: asyncio.Future[Any], timeout: float) -> None:
-        await asyncio.wait({until}, timeout=timeout)
-        self._inbox.put_nowait(_Resume(lid))
-
-    async def _resume(self, lid: str) -> None:
-        """The parked call's first item now goes (its wait is over), then what queued
-        behind it, unless one of those has to wait in its turn."""
-        items = self._parked.pop(lid, deque())
-        first = True
-        while items:
-            item = items[0]
-            if not first and isinstance(item, ev.CallUpdated) and (wait := self._waits_for(item)) is not None:
-                self._parked[lid] = items
-                self._tasks.spawn(self._wake(lid, *wait), f"pop-wait-{lid}")
-                return
-            items.popleft()
-            first = False
-            try:
-                await self._handle(item)
-            except Exception:
-                log.exception("notifier failed on %s", type(item).__name__)
-        if not self._parked:
-            self._unparked.set()
+    def _wait_of(self, item: Item) -> Wait[Item] | None:
+        """(the item to handle when the wait is over, what it waits for, how long at most), or None."""
+        if isinstance(item, ev.CallUpdated):
+            wait = self._waits_for(item)
+            return None if wait is None else (item, *wait)
+        if isinstance(item, TicketUpdated) and self._parties is not None:
+            return read_parties(item, self._parties, self._tasks)
+        return None
 
     def _waits_for(self, u: ev.CallUpdated) -> tuple[asyncio.Future[Any], float] | None:
         """What handling `u` would wait for, and how long at most: a ring that needs the
@@ -288,17 +226,10 @@ class PopNotifier:
                     "number": item.ticket_number, "contact_id": item.contact_id}
             self.hub.publish("ticket.created", data,
                              agents(*([item.agent] if item.agent and item.site == self.site else []), supervisors=True))
-        elif isinstance(item, TicketUpdated):
-            self.hub.publish("ticket.updated", item.json(), await self._ticket_audience(item.id))
-
-    async def _ticket_audience(self, ticket_id: int) -> Audience:
-        if self._parties is None:
-            return SUPERVISORS_ONLY
-        try:
-            return ticket_audience(await asyncio.to_thread(self._parties, ticket_id), self.site)
-        except Exception:  # the database is down: fail closed, supervisors only
-            log.exception("parties of ticket %s unknown; ticket.updated to supervisors only", ticket_id)
-            return SUPERVISORS_ONLY
+        elif isinstance(item, Audienced):
+            self.hub.publish("ticket.updated", item.update.json(), audience_of(item, self.site))
+        elif isinstance(item, TicketUpdated):  # no parties to read: supervisors only
+            self.hub.publish("ticket.updated", item.json(), SUPERVISORS_ONLY)
 
     # --- the two phases -------------------------------------------------------------
     def _late_match(self, linkedid: str) -> None:

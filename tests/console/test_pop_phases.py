@@ -17,6 +17,7 @@ from agent_console.hub import Client, Hub
 from agent_console.notifier import PopNotifier
 from agent_console.pops import PopEnricher
 from cti import events as ev
+from tickets.events import TicketUpdated
 from tickets.visibility import Parties, Viewer
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -379,11 +380,11 @@ def test_a_call_waiting_for_its_history_holds_up_no_other_call() -> None:
                 break
         assert [(k, d["linkedid"]) for k, d in anna] == [("call.ringing", "2.1")]
         assert [k for k, _ in _seen(rig.bert)] == ["call.ringing"]  # call 1's answer still waits for its history
-        assert "1.1" in rig.notifier._parked
+        assert "1.1" in rig.notifier._inbox.parked
         await rig.history_done()
         await rig.notifier.drain()
         assert [k for k, _ in _seen(rig.bert)] == ["call.enriched", "call.answered", "call.ended"]
-        assert not rig.notifier._parked
+        assert not rig.notifier._inbox.parked
 
     _run(test)
 
@@ -402,3 +403,79 @@ def test_an_answer_waits_for_the_history_no_longer_than_its_bound(monkeypatch: A
         assert _seen(rig.bert) == []  # and no call.enriched after the answer
 
     _run(test)
+
+
+def _edit(ticket_id: int, subject: str) -> TicketUpdated:
+    return TicketUpdated(id=ticket_id, number=f"2026-{ticket_id:06d}", subject=subject, description="",
+                         status="open", priority="normal", level=1, team="", assignee="anna", category="",
+                         channel="phone", first_contact_resolution=False, contact_id=None, linkedid=None,
+                         due_at=None, overdue=False, created_at=T0, updated_at=T0, version=1)
+
+
+def test_a_ticket_edit_waiting_for_its_parties_holds_up_no_pop(monkeypatch: Any) -> None:
+    """Who may see an edit is read on a worker thread; while that read is slow, a call still
+    rings at once, and the ticket's edits follow in their order once it is done. A read
+    that does not come in time sends the edit to supervisors only (fail closed)."""
+    monkeypatch.setattr("agent_console.edit_audience.PARTIES_WAIT", 2.0)
+    gate = threading.Event()
+
+    def parties(ticket_id: int) -> Parties | None:
+        assert gate.wait(10), "the test never let the parties read finish"
+        return Parties(assignee="anna") if ticket_id == 5 else None
+
+    async def go() -> None:
+        rig = Rig(SlowHistory())
+        rig.notifier = PopNotifier(rig.hub, rig.enricher, lambda: T0 + timedelta(seconds=3), parties=parties)
+        rig.notifier.start()
+        try:
+            inbox = rig.notifier._inbox
+            inbox.put_nowait(_edit(5, "first"))
+            inbox.put_nowait(_edit(5, "second"))
+            call = _call()
+            inbox.put_nowait(ev.CallUpdated(T0, ev.CallChange.JOINED, call))
+            inbox.put_nowait(ev.CallUpdated(T0, ev.CallChange.RINGING, replace(call, ringing_agents=("PJSIP/1001",))))
+            anna: list[tuple[str, dict[str, Any]]] = []
+            for _ in range(500):
+                await asyncio.sleep(0.01)
+                anna += _seen(rig.anna)
+                if anna:
+                    break
+            assert [k for k, _ in anna] == ["call.ringing"]  # the edits still wait for their parties
+            gate.set()
+            await asyncio.wait_for(rig.notifier.drain(), 5)
+            assert [(k, d["subject"]) for k, d in _seen(rig.anna)] == [("ticket.updated", "first"),
+                                                                        ("ticket.updated", "second")]
+            assert _seen(rig.bert) == []  # not bert's ticket
+        finally:
+            gate.set()
+            rig.enricher.release.set()
+            await rig.notifier.close()
+
+    asyncio.run(go())
+
+
+def test_a_ticket_edit_whose_parties_never_come_goes_to_supervisors_only(monkeypatch: Any) -> None:
+    monkeypatch.setattr("agent_console.edit_audience.PARTIES_WAIT", 0.05)
+    gate = threading.Event()
+
+    def parties(ticket_id: int) -> Parties | None:
+        gate.wait(10)
+        return Parties(assignee="anna")
+
+    async def go() -> None:
+        rig = Rig(SlowHistory())
+        rig.notifier = PopNotifier(rig.hub, rig.enricher, lambda: T0, parties=parties)
+        lead = Client(3, "lead", None, True)
+        rig.hub.attach(lead, None)
+        rig.notifier.start()
+        try:
+            rig.notifier._inbox.put_nowait(_edit(5, "late"))
+            await asyncio.wait_for(rig.notifier.drain(), 5)
+            assert [(k, d["subject"]) for k, d in _seen(lead)] == [("ticket.updated", "late")]
+            assert _seen(rig.anna) == []
+        finally:
+            gate.set()
+            rig.enricher.release.set()
+            await rig.notifier.close()
+
+    asyncio.run(go())
