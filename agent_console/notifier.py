@@ -82,7 +82,7 @@ def _key_of(item: Item) -> str | None:
     return None
 
 
-def _failed(item: Item) -> None:
+def _failed(item: object) -> None:
     log.exception("notifier failed on %s", type(item).__name__)
 
 

@@ -36,7 +36,7 @@ class _Resume:
 class WorkQueue(Generic[T]):
     def __init__(self, handle: Callable[[T], Awaitable[None]], key_of: Callable[[T], str | None],
                  wait_of: Callable[[T], Wait[T] | None], after_each: Callable[[], None],
-                 on_error: Callable[[T], None], name: str) -> None:
+                 on_error: Callable[[object], None], name: str) -> None:
         """`after_each` runs after every item taken from the queue; `on_error(item)` when
         handling it raised (it is logged there; the queue goes on)."""
         self._handle, self._key_of, self._wait_of = handle, key_of, wait_of
@@ -80,6 +80,8 @@ class WorkQueue(Generic[T]):
                     await self._resume(item.key)
                 else:
                     await self._work(item)
+            except Exception:  # the queue goes on, whatever one item did
+                self._on_error(item)
             finally:
                 self._after_each()
                 self._items.task_done()
@@ -92,8 +94,13 @@ class WorkQueue(Generic[T]):
             await self._safely(item)
 
     def _park(self, key: str, items: deque[T]) -> bool:
-        """Park `items` if the first has to wait; True if they were."""
-        wait = self._wait_of(items[0])
+        """Park `items` if the first has to wait; True if they were. A `wait_of` that
+        fails is said (`on_error`) and the item goes without waiting."""
+        try:
+            wait = self._wait_of(items[0])
+        except Exception:
+            self._on_error(items[0])
+            return False
         if wait is None:
             return False
         items[0], until, timeout = wait
