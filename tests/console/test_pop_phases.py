@@ -108,6 +108,15 @@ async def seen_until_history(rig: Rig, client: Client) -> list[tuple[str, dict[s
     return seen
 
 
+async def seen_soon(client: Client) -> list[tuple[str, dict[str, Any]]]:
+    """What `client` gets, once it gets anything (waiting at most 5 s)."""
+    for _ in range(500):
+        await asyncio.sleep(0.01)
+        if seen := _seen(client):
+            return seen
+    return []
+
+
 async def matched(rig: Rig, *linkedids: str) -> None:
     """Until the calls' matches are there (their worker thread, at most 5 s)."""
     await rig.notifier.drain()
@@ -372,12 +381,7 @@ def test_a_call_waiting_for_its_history_holds_up_no_other_call() -> None:
         two = _call(linkedid="2.1")
         inbox.put_nowait(ev.CallUpdated(T0, ev.CallChange.JOINED, two))
         inbox.put_nowait(ev.CallUpdated(T0, ev.CallChange.RINGING, replace(two, ringing_agents=("PJSIP/1001",))))
-        anna: list[tuple[str, dict[str, Any]]] = []
-        for _ in range(500):
-            await asyncio.sleep(0.01)
-            anna += _seen(rig.anna)
-            if anna:
-                break
+        anna = await seen_soon(rig.anna)
         assert [(k, d["linkedid"]) for k, d in anna] == [("call.ringing", "2.1")]
         assert [k for k, _ in _seen(rig.bert)] == ["call.ringing"]  # call 1's answer still waits for its history
         assert "1.1" in rig.notifier._inbox.parked
@@ -434,12 +438,7 @@ def test_a_ticket_edit_waiting_for_its_parties_holds_up_no_pop(monkeypatch: Any)
             call = _call()
             inbox.put_nowait(ev.CallUpdated(T0, ev.CallChange.JOINED, call))
             inbox.put_nowait(ev.CallUpdated(T0, ev.CallChange.RINGING, replace(call, ringing_agents=("PJSIP/1001",))))
-            anna: list[tuple[str, dict[str, Any]]] = []
-            for _ in range(500):
-                await asyncio.sleep(0.01)
-                anna += _seen(rig.anna)
-                if anna:
-                    break
+            anna = await seen_soon(rig.anna)
             assert [k for k, _ in anna] == ["call.ringing"]  # the edits still wait for their parties
             gate.set()
             await asyncio.wait_for(rig.notifier.drain(), 5)
