@@ -118,15 +118,26 @@ def count(url: str, model: Any) -> int:
         engine.dispose()
 
 
-def ticket_updates(client: TestClient, ws: Any, settle: float = 0.5) -> list[dict[str, Any]]:
+def ticket_updates(client: TestClient, ws: Any, settle: float = 0.5, expect: int = 0) -> list[dict[str, Any]]:
     """Every `ticket.updated` this socket got (see `messages`)."""
-    return messages(client, ws, "ticket.updated", settle)
+    return messages(client, ws, "ticket.updated", settle, expect)
 
 
-def messages(client: TestClient, ws: Any, type_: str, settle: float = 0.5) -> list[dict[str, Any]]:
-    """Every `type_` message this socket got: after `settle` s (time for a duplicate to
-    cross Redis), a marker goes through the instance's hub, and we read up to it."""
+def messages(client: TestClient, ws: Any, type_: str, settle: float = 0.5, expect: int = 0,
+             within: float = 10.0) -> list[dict[str, Any]]:
+    """Every `type_` message this socket got. Waits (up to `within` s) until `expect` of
+    them came, then `settle` s more (time for a duplicate to cross Redis); each read ends
+    at a marker sent through the instance's hub."""
+    seen = _up_to_marker(client, ws, type_)
+    deadline = time.monotonic() + within
+    while len(seen) < expect and time.monotonic() < deadline:
+        time.sleep(0.02)
+        seen += _up_to_marker(client, ws, type_)
     time.sleep(settle)
+    return seen + _up_to_marker(client, ws, type_)
+
+
+def _up_to_marker(client: TestClient, ws: Any, type_: str) -> list[dict[str, Any]]:
     token = uuid.uuid4().hex  # markers reach every socket of the instance: read up to ours
     client.portal.call(services(client).hub.publish, MARK, {"token": token})  # type: ignore[union-attr]
     seen: list[dict[str, Any]] = []

@@ -58,20 +58,20 @@ def test_a_ticket_edit_on_any_instance_reaches_every_instances_websockets_exactl
         assert r.status_code == 200, r.text
         edited = r.json()
         for name, w in sockets.items():
-            assert ticket_updates(instances[name], w) == [edited], name
-        assert ticket_updates(client, w_sven) == [edited]  # the same audience as before: everyone
+            assert ticket_updates(instances[name], w, expect=1) == [edited], name
+        assert ticket_updates(client, w_sven, expect=1) == [edited]  # the same audience as before: everyone
         # an escalation on the bridge instance
         r = users["bridge"].send("POST", f"/api/tickets/{tid}/escalate", json={"level": 2, "reason": "VPN"})
         assert r.status_code == 200, r.text
         escalated = r.json()
         assert escalated["level"] == 2
         for name, w in sockets.items():
-            assert ticket_updates(instances[name], w) == [escalated], name
+            assert ticket_updates(instances[name], w, expect=1) == [escalated], name
         # an escalation on the other web-only instance
         r = users["other web"].send("POST", f"/api/tickets/{tid}/escalate", json={"level": 3, "reason": "L2 stuck"})
         assert r.status_code == 200, r.text
         for name, w in sockets.items():
-            assert ticket_updates(instances[name], w) == [r.json()], name
+            assert ticket_updates(instances[name], w, expect=1) == [r.json()], name
     for c in (client, other):
         assert services(c).bus_link.peer_events_dropped == 0
     assert services(bridge).bus_link.peer_events_in == 2 and services(client).bus_link.peer_events_in == 2
@@ -165,6 +165,6 @@ def test_a_survey_answer_reaches_the_wallboards_of_every_instance_exactly_once(
         surveys = services(bridge).surveys
         assert bridge.portal.call(surveys.survey, request) == [("HOTLINE_SURVEY", "saved")]  # type: ignore[union-attr]
         for name, w in sockets.items():
-            got = messages(instances[name], w, "survey.answered")
+            got = messages(instances[name], w, "survey.answered", expect=1)
             assert got == [{"ticket_id": tid, "csat": 4, "today": {"average": 4.0, "count": 1}}], name
         assert messages(client, w_anna, "survey.answered") == []  # supervisors' data
