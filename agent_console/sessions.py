@@ -22,7 +22,7 @@ import hmac
 import secrets
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Final
@@ -96,28 +96,45 @@ class Sessions:
 
     def read(self, token: str | None) -> SessionUser | None:
         """The session's user, or None (no such session, ended, idle too long, expired)."""
-        if not token or len(token) > MAX_TOKEN:
+        if not token:
             return None
-        key, now = self._hash(token), self.clock()
+        return self.read_many([token])[token]
+
+    def read_many(self, tokens: Collection[str]) -> dict[str, SessionUser | None]:
+        """`read` of several tokens: what the cache lacks in one statement, the activity
+        in one more (the WebSocket watcher checks every open console's session at once)."""
+        now = self.clock()
+        keys = {token: self._hash(token) for token in tokens if token and len(token) <= MAX_TOKEN}
         with self._lock:
-            entry = self._fresh(key, now)
-        if entry is None:
-            found = self.store.find(key)
-            if found is None:
-                return None
-            entry = _Cached(found[0], found[1], now)
+            entries = {key: entry for key in keys.values() if (entry := self._fresh(key, now)) is not None}
+        missing = [key for key in keys.values() if key not in entries]
+        if missing:
+            for key, (record, user) in self.store.find_many(missing).items():
+                entries[key] = _Cached(record, user, now)
             with self._lock:
-                self._cache[key] = entry
+                for key in missing:
+                    if key in entries:
+                        self._cache[key] = entries[key]
                 while len(self._cache) > CACHE_ENTRIES:
                     self._cache.popitem(last=False)
-        record = entry.record
-        if not record.alive(now, self.store.limits.idle):
-            self.end(record.id)
-            return None
-        if now - record.last_seen_at >= self._touch_every:
-            self.store.touch(record.id, now)
-            entry.record = replace(record, last_seen_at=now)
-        return SessionUser(entry.user, record.csrf, record.id)
+        out: dict[str, SessionUser | None] = dict.fromkeys(tokens)
+        touched: dict[int, _Cached] = {}
+        for token, key in keys.items():
+            entry = entries.get(key)
+            if entry is None:
+                continue
+            record = entry.record
+            if not record.alive(now, self.store.limits.idle):
+                self.end(record.id)
+                continue
+            if now - record.last_seen_at >= self._touch_every:
+                touched[record.id] = entry
+            out[token] = SessionUser(entry.user, record.csrf, record.id)
+        if touched:
+            self.store.touch_many(touched, now)
+            for entry in touched.values():
+                entry.record = replace(entry.record, last_seen_at=now)
+        return out
 
     def peek(self, token: str) -> SessionUser | CacheMiss | None:
         """From the cache only (no I/O, safe on the event loop): the user, None when

@@ -9,6 +9,7 @@ from the caller (`now`), so expiry is tested without waiting.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,6 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tickets.models import User, UserSession
 from tickets.users import UserView, user_view
+
+CHUNK = 500  # values in one IN (...): far below every database's limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,15 +79,33 @@ class SessionStore:
 
     def find(self, token_hash: str) -> tuple[SessionRecord, UserView] | None:
         """The session and its (active) user; expiry is the caller's to judge."""
+        return self.find_many([token_hash]).get(token_hash)
+
+    def find_many(self, token_hashes: Collection[str]) -> dict[str, tuple[SessionRecord, UserView]]:
+        """`find` of several tokens in one statement per CHUNK (every open console's
+        session, checked in one round): token hash -> found; a hash not found is left out."""
+        out: dict[str, tuple[SessionRecord, UserView]] = {}
+        wanted = list(dict.fromkeys(token_hashes))
         with self.sessions() as session:
-            found = session.execute(select(UserSession, User).join(User, User.id == UserSession.user_id)
-                                    .where(UserSession.token_hash == token_hash, User.active)).first()
-            return (_record(found[0]), user_view(found[1])) if found else None
+            for start in range(0, len(wanted), CHUNK):
+                rows = session.execute(select(UserSession, User).join(User, User.id == UserSession.user_id)
+                                       .where(UserSession.token_hash.in_(wanted[start:start + CHUNK]), User.active))
+                for row, user in rows:
+                    out[row.token_hash] = (_record(row), user_view(user))
+        return out
 
     def touch(self, session_id: int, now: datetime) -> None:
+        self.touch_many([session_id], now)
+
+    def touch_many(self, session_ids: Collection[int], now: datetime) -> None:
+        """Record activity on these sessions (an open console is activity)."""
+        ids = sorted(set(session_ids))
+        if not ids:
+            return
         with self.sessions.begin() as session:
-            session.execute(update(UserSession).where(UserSession.id == session_id)
-                            .values(last_seen_at=now))
+            for start in range(0, len(ids), CHUNK):
+                session.execute(update(UserSession).where(UserSession.id.in_(ids[start:start + CHUNK]))
+                                .values(last_seen_at=now))
 
     def end(self, session_id: int, user_id: int | None = None) -> bool:
         """End one session (only the user's own when `user_id` is given)."""
