@@ -48,6 +48,7 @@ from agent_console.openapi import add_docs
 from agent_console.pops import PopEnricher
 from agent_console.routes import add_routes, body_limits
 from agent_console.services import Services
+from agent_console.session_watch import SessionWatch
 from agent_console.sessions import Sessions
 from agent_console.settings import Settings
 from agent_console.wallboard import WallboardPush
@@ -118,9 +119,11 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
     if not settings.web_only:  # only the bridge instance's writer writes
         CallRecorder(writer).subscribe(bus)
 
+    sessions = Sessions.from_settings(settings, db, clock)
     services = Services(
         settings=settings, clock=clock, bus=bus, users=users,
-        sessions=Sessions.from_settings(settings, db, clock), login=LoginGuard.from_settings(settings),
+        sessions=sessions, session_watch=SessionWatch(sessions, settings.ws_session_check_seconds),
+        login=LoginGuard.from_settings(settings),
         customers=customers, lookup=lookup,
         desk=desk, departments=Departments(db), targets=Targets(db), appointments=Appointments(db),
         escalation=escalation, standard_requests=StandardRequests(db, policy, notices),

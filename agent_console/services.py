@@ -19,6 +19,7 @@ from agent_console.agi_ivr import IvrScripts
 from agent_console.hub import Hub
 from agent_console.login_guard import LoginGuard
 from agent_console.notifier import PopNotifier
+from agent_console.session_watch import SessionWatch
 from agent_console.sessions import Sessions
 from agent_console.settings import Settings
 from agent_console.site_board import SiteBoard
@@ -51,6 +52,7 @@ class Services:
     bus: EventBus
     users: UserService
     sessions: Sessions
+    session_watch: SessionWatch  # every open WebSocket's session, checked in one round
     login: LoginGuard
     customers: CustomerService
     lookup: CustomerLookup

@@ -2,7 +2,8 @@
 
 Layer: edge. The Origin header is checked before the socket is accepted (4403).
 The session is checked at the handshake and again every
-HOTLINE_WS_SESSION_CHECK_SECONDS while the socket is open: without a valid
+HOTLINE_WS_SESSION_CHECK_SECONDS while the socket is open (every socket's in one
+round: session_watch.py): without a valid
 session, or once it has ended (logout, revoked, expired, idle), the socket is
 closed with 4401 (accepted first: a refusal before accepting reaches a browser
 as a bare HTTP 403 with no code the page can act on). A session holds at most
@@ -31,7 +32,6 @@ from agent_console.access import viewer
 from agent_console.auth import COOKIE, SessionUser, origin_allowed
 from agent_console.hub import ALL, Client, Message, encode
 from agent_console.services import Services, ServicesDep
-from agent_console.sessions import CacheMiss
 from agent_console.site_phone import elsewhere, local_endpoint
 from agent_console.ws_direct import direct_writer
 
@@ -132,25 +132,9 @@ async def _serve(ws: WebSocket, services: Services, who: SessionUser, token: str
         else:
             for msg in missed:
                 await ws.send_text(msg.text)
-        await _pump(ws, client, _session_ends(services, token))
+        await _pump(ws, client, services.session_watch.until_over(token))
     finally:
         services.hub.detach(client)
-
-
-async def _session_ends(services: Services, token: str) -> None:
-    """Return once the session is over. A cached answer costs nothing; the database
-    is asked (off the loop) when the cache has none, at most every few seconds."""
-    while True:
-        await asyncio.sleep(services.settings.ws_session_check_seconds)
-        try:
-            found = services.sessions.peek(token)
-            if isinstance(found, CacheMiss):
-                found = await asyncio.to_thread(services.sessions.read, token)
-        except Exception:  # the database is down: keep the socket, ask again later
-            log.warning("could not re-check a WebSocket's session", exc_info=True)
-            continue
-        if found is None:
-            return
 
 
 async def _pump(ws: WebSocket, client: Client, session_ends: Coroutine[Any, Any, None]) -> None:
