@@ -6,7 +6,7 @@ lookup and a pop is never overtaken by its own withdrawal. A call that has to wa
 (its ring for the match, its answer for the history, both bounded below) is parked:
 what comes for that call meanwhile queues behind it, in order, and every other call
 goes on (agent_console.work_queue); a ticket edit waits the same way for its parties
-(agent_console.edit_audience). The pop comes in two
+(agent_console.edit_audience), a callback's ring for its match (agent_console.callback_pops). The pop comes in two
 phases, both started on worker threads when the caller joins the queue
 (agent_console.pop_lookups): the match (one lookup; the ring waits for it at most
 MATCH_WAIT after the join, though it is usually done by then) and the history (open
@@ -34,15 +34,13 @@ from datetime import datetime
 from typing import Any
 
 from agent_console import views
+from agent_console.callback_pops import CallbackPops, CallbackReady
 from agent_console.edit_audience import Audienced, audience_of, read_parties
 from agent_console.hub import SUPERVISORS_ONLY, Audience, Hub, agents
 from agent_console.pop_lookups import HistoryReady, Lookups, MatchReady, PopLookups, unavailable
 from agent_console.pops import (
     PopBook,
     PopEnricher,
-    callback_call,
-    callback_linkedid,
-    callback_pop,
     for_viewer,
     shown,
     viewer_of,
@@ -67,12 +65,12 @@ MATCH_WAIT = 0.5
 HOLD_STATES_FOR = 0.05  # seconds agent.state waits behind a burst's pops at most
 
 Item = (ev.CallUpdated | ev.AgentUpdated | TicketCreated | TicketUpdated | HistoryReady | MatchReady
-        | ev.CallbackRinging | ev.CallbackDialed | Audienced)
+        | ev.CallbackRinging | CallbackReady | ev.CallbackDialed | Audienced)
 
 
 def _key_of(item: Item) -> str | None:
     """What an item is about, for parking: its call's linkedid, `ticket:<id>` for a ticket
-    edit (None: an agent's state, a callback)."""
+    edit (None: an agent's state; a callback's items: agent_console.callback_pops)."""
     if isinstance(item, ev.CallUpdated):
         return item.call.linkedid
     if isinstance(item, HistoryReady | MatchReady | TicketCreated):
@@ -99,21 +97,19 @@ class PopNotifier:
         self.hub, self.enricher, self.clock, self.site = hub, enricher, clock, site
         self._parties = parties
         self.book = PopBook()
-        self._inbox: WorkQueue[Item] = WorkQueue(self._handle, _key_of, self._wait_of, self._after_each,
+        self._inbox: WorkQueue[Item] = WorkQueue(self._handle, self._key_of, self._wait_of, self._after_each,
                                                  _failed, "notifier")
         self.lookups = PopLookups(enricher, self._inbox.put_nowait)  # the pops' customer data, both phases
         self._settled: set[str] = set()  # linkedids past ringing: no call.enriched any more
         self._tasks = TaskSet()
-        self._callbacks: dict[str, tuple[str, bool]] = {}  # agent -> (callback pop out, phone seen busy)
-        self._talking: dict[str, dict[str, Any]] = {}  # agent -> the answered callback call they are on
+        self.callbacks = CallbackPops(self.book, self.lookups, self._call_message, self._match_in_time, clock,
+                                      lambda: MATCH_WAIT)
         self._states: list[ev.AgentSnapshot] = []  # agent.state held back while the inbox has a backlog
         self._states_since = 0.0  # loop time the oldest of them was held back
         self._states_timer: asyncio.TimerHandle | None = None  # publishes them at the latest HOLD_STATES_FOR on
 
     def talking_for(self, endpoint: str | None) -> dict[str, Any] | None:
-        """The answered callback the agent at `endpoint` is on (a reloaded console's
-        current call: the registry knows no queue call for it)."""
-        return self._talking.get(endpoint) if endpoint else None
+        return self.callbacks.talking_for(endpoint)
 
     def subscribe(self, bus: EventBus) -> None:
         # TicketUpdated: an edit, from this instance's API or (scaled out) a peer's
@@ -160,6 +156,9 @@ class PopNotifier:
             self._states_timer = loop.call_later(max(0.0, self._states_since + HOLD_STATES_FOR - loop.time()),
                                                  self._publish_states)
 
+    def _key_of(self, item: Item) -> str | None:
+        return _key_of(item) or self.callbacks.key_of(item)
+
     def _wait_of(self, item: Item) -> Wait[Item] | None:
         """(the item to handle when the wait is over, what it waits for, how long at most), or None."""
         if isinstance(item, ev.CallUpdated):
@@ -167,6 +166,8 @@ class PopNotifier:
             return None if wait is None else (item, *wait)
         if isinstance(item, TicketUpdated) and self._parties is not None:
             return read_parties(item, self._parties, self._tasks)
+        if isinstance(item, ev.CallbackRinging):
+            return self.callbacks.wait_of(item)
         return None
 
     def _waits_for(self, u: ev.CallUpdated) -> tuple[asyncio.Future[Any], float] | None:
@@ -209,12 +210,12 @@ class PopNotifier:
             self._enrich(item.linkedid)
         elif isinstance(item, MatchReady):
             self._late_match(item.linkedid)
-        elif isinstance(item, ev.CallbackRinging):
-            await self._callback_ringing(item)
+        elif isinstance(item, ev.CallbackRinging | CallbackReady):
+            await self.callbacks.ringing(item)
         elif isinstance(item, ev.CallbackDialed):
-            self._callback_dialed(item)
+            self.callbacks.dialed(item)
         elif isinstance(item, ev.AgentUpdated):
-            self._callback_agent(item.agent)
+            self.callbacks.agent(item.agent)
             if not self._states:
                 self._states_since = asyncio.get_running_loop().time()
             self._states.append(item.agent)  # out once the inbox is empty: at once, unless a burst is queued
@@ -268,63 +269,6 @@ class PopNotifier:
             self._late_match(linkedid)  # the history failed or is late, the match is here
             self._enrich(linkedid)
         self._settled.add(linkedid)
-
-    # --- callbacks: the agent's phone rings first, outside any queue ---------------------
-    async def _callback_ringing(self, e: ev.CallbackRinging) -> None:
-        """The agent's phone rings for a callback. Its match is waited for as a queue
-        call's is (at most MATCH_WAIT, then "pending" and call.enriched later): a stuck
-        database must not hold up this pop, nor every pop queued behind it."""
-        lid = callback_linkedid(e.callback_id)
-        self.lookups.drop(lid)  # a callback rung again is looked up afresh
-        lookups = self.lookups.prefetch(lid, e.caller_raw or e.caller_number, e.callback_id)
-        match = await self._match_in_time(lid, lookups, e.caller_number)
-        pop = callback_pop(e, match)
-        self.book.pops[lid] = pop
-        self.book.popped[lid] = {e.agent}
-        self._callbacks[e.agent] = (lid, False)
-        self._call_message("call.ringing", pop, agents(e.agent))
-        if match.get("error"):
-            self.lookups.drop(lid)  # as for a queue call's pop: no history asked of a database that just failed
-        # otherwise the caller's open tickets, recent calls and other callback items
-        # follow as call.enriched, as for a queue call's pop
-
-    def _callback_dialed(self, e: ev.CallbackDialed) -> None:
-        """The caller answered: call.answered (the console shows the conversation and opens
-        the ticket; call.ended follows when the agent's phone is free again); not reached:
-        withdrawn."""
-        lid = callback_linkedid(e.callback_id)
-        pop = self.book.pops.get(lid)
-        if e.dial_status == "ANSWER" and pop is not None:
-            for agent in self.book.popped.get(lid, set()):
-                self._talking[agent] = callback_call(pop, agent, e.at)
-                self._call_message("call.answered", self._talking[agent], agents(agent))
-        self._callback_over(lid, None if e.dial_status == "ANSWER" else "callback_not_reached")
-
-    def _callback_agent(self, agent: ev.AgentSnapshot) -> None:
-        """The agent did not answer the callback's ring (no HotlineCallbackResult comes then):
-        the phone was busy (ringing) and is free again, or the agent paused or left.
-        The agent of an answered callback whose phone is no longer busy: call.ended."""
-        talking = self._talking.get(agent.agent)
-        if talking is not None and agent.state not in (ev.AgentState.ON_CALL, ev.AgentState.RINGING):
-            del self._talking[agent.agent]
-            self._call_message("call.ended", {**talking, "ended_at": self.clock().isoformat()}, agents(agent.agent))
-        out = self._callbacks.get(agent.agent)
-        if out is None:
-            return
-        lid, busy = out
-        if agent.state in (ev.AgentState.ON_CALL, ev.AgentState.RINGING):
-            self._callbacks[agent.agent] = (lid, True)
-        elif busy or agent.state in (ev.AgentState.PAUSED, ev.AgentState.LOGGED_OUT, ev.AgentState.UNAVAILABLE):
-            self._callback_over(lid, "no_answer")
-
-    def _callback_over(self, lid: str, reason: str | None) -> None:
-        to = self.book.popped.get(lid, set())
-        if to and reason is not None:
-            self._call_message("call.withdrawn", {"linkedid": lid, "reason": reason}, agents(*to))
-        for agent in to:
-            self._callbacks.pop(agent, None)
-        self.book.forget(lid)
-        self.lookups.drop(lid)
 
     # --- calls ------------------------------------------------------------------------
     async def _on_call(self, u: ev.CallUpdated) -> None:

@@ -23,6 +23,8 @@ from tests.console.test_pop_phases import (
     _seen,
     agent_updated,
     late_match_follows,
+    matched,
+    seen_soon,
 )
 
 RINGING = ev.CallbackRinging(at=T0, callback_id=42, agent="PJSIP/1001", caller_raw="0341 2538-5555",
@@ -193,6 +195,48 @@ def test_a_stuck_lookup_holds_the_callbacks_ring_a_bounded_time_and_no_other_pop
             assert kind == "call.ringing" and other["linkedid"] == "9.9"
             seen = await late_match_follows(rig)  # the database answers
             assert {d["linkedid"] for _, d in seen} == {"callback-42"}
+        finally:
+            rig.enricher.matched.set()
+            await rig.notifier.close()
+
+    asyncio.run(go())
+
+
+class SlowCallbackMatch(SlowMatch):
+    """Queue callers are matched at once; the callback's caller only once `matched` is set."""
+
+    def match_pops(self, callers_raw: list[str]) -> list[dict[str, Any]]:
+        if RINGING.caller_raw in callers_raw:
+            return super().match_pops(callers_raw)
+        return SlowHistory.match_pops(self, callers_raw)
+
+
+def test_a_callback_ring_waiting_for_its_match_holds_up_no_other_pop_and_keeps_its_agents_order() -> None:
+    """The callback's ring waits (parked) for its caller's match while a queue call rings
+    at once; the rung agent's states wait behind the callback's pop, so the phone seen
+    busy and free again still withdraws it, in that order."""
+    async def go() -> None:
+        rig = Rig(SlowCallbackMatch())
+        rig.notifier.start()
+        try:
+            queued = _call(linkedid="9.9", caller_raw="030 1234567")  # another caller
+            await rig.send(ev.CallChange.JOINED, queued)  # its match is asked for now
+            await matched(rig, "9.9")
+            inbox = rig.notifier._inbox
+            inbox.put_nowait(RINGING)
+            inbox.put_nowait(agent_updated("PJSIP/1001", ev.AgentState.ON_CALL))  # anna's phone rings
+            inbox.put_nowait(agent_updated("PJSIP/1001", ev.AgentState.AVAILABLE))  # and stops, unanswered
+            inbox.put_nowait(ev.CallUpdated(T0, ev.CallChange.RINGING, replace(queued, ringing_agents=("PJSIP/1002",))))
+            [(kind, other)] = await seen_soon(rig.bert)
+            assert kind == "call.ringing" and other["linkedid"] == "9.9"  # not held up by the callback's lookup
+            assert inbox.parked == {"callback-42"} and _seen(rig.anna) == []
+            rig.enricher.matched.set()
+            await asyncio.wait_for(rig.notifier.drain(), 5)
+            seen = _seen(rig.anna)
+            assert [kind for kind, _ in seen] == ["call.ringing", "call.withdrawn", "agent.state", "agent.state"]
+            assert seen[0][1]["match"]["status"] == "known" and seen[0][1]["callback"]["id"] == 42
+            assert seen[1][1]["reason"] == "no_answer"
+            assert [d["state"] for k, d in seen[2:]] == ["on_call", "available"]
         finally:
             rig.enricher.matched.set()
             await rig.notifier.close()
