@@ -11,20 +11,19 @@ read still leaves every socket open. Runs on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete, event, select
+from sqlalchemy import event, select
 
-from agent_console.app import create_app
 from agent_console.session_watch import SessionWatch
 from agent_console.sessions import Sessions
 from agent_console.settings import Settings
 from tests.console import conftest as console
 from tests.db_fixture import db_sessions
 from tests.security.auth_app import Clock, base_settings, login_as
+from tests.security.test_sessions import clock, no_sessions, timed  # noqa: F401 (the same fixtures, on these settings)
 from tickets.models import UserSession
 
 app = console.app  # makes the users
@@ -33,23 +32,6 @@ app = console.app  # makes the users
 @pytest.fixture()
 def settings(database_url: str) -> Settings:
     return base_settings(database_url, session_cache_seconds=1)
-
-
-@pytest.fixture(autouse=True)
-def no_sessions(settings: Settings) -> None:
-    with db_sessions(settings.database_url) as sessions, sessions.begin() as db:
-        db.execute(delete(UserSession))
-
-
-@pytest.fixture()
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture()
-def timed(app: Any, settings: Settings, clock: Clock) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, clock)) as c:
-        yield c
 
 
 def sessions_of(client: TestClient) -> Sessions:
@@ -82,7 +64,7 @@ async def watching(watch: SessionWatch, tokens: list[str]) -> list[asyncio.Task[
     return waits
 
 
-def test_one_round_reads_every_session_the_cache_lacks_in_one_statement(timed: TestClient, clock: Clock) -> None:
+def test_one_round_reads_every_session_the_cache_lacks_in_one_statement(timed: TestClient, clock: Clock) -> None:  # noqa: F811
     sessions = sessions_of(timed)
     logins = [login_as(timed, name) for name in ("anna", "anna", "bert", "sven", "sven", "anna")]
     tokens = [b.cookie for b in logins]
@@ -111,7 +93,7 @@ def test_one_round_reads_every_session_the_cache_lacks_in_one_statement(timed: T
     assert sql.seen == []
 
 
-def test_an_ended_session_ends_only_its_own_sockets(timed: TestClient, clock: Clock) -> None:
+def test_an_ended_session_ends_only_its_own_sockets(timed: TestClient, clock: Clock) -> None:  # noqa: F811
     sessions = sessions_of(timed)
     anna, anna_too, bert = login_as(timed, "anna"), login_as(timed, "anna"), login_as(timed, "bert")
     tokens = [anna.cookie, anna.cookie, anna_too.cookie, bert.cookie]  # anna has two tabs on one session
@@ -140,7 +122,7 @@ def test_an_ended_session_ends_only_its_own_sockets(timed: TestClient, clock: Cl
 
 
 def test_a_database_that_cannot_be_read_leaves_every_socket_open(
-        timed: TestClient, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+        timed: TestClient, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
     sessions = sessions_of(timed)
     anna, bert = login_as(timed, "anna"), login_as(timed, "bert")
     real = sessions.read_many
@@ -171,7 +153,7 @@ def test_a_database_that_cannot_be_read_leaves_every_socket_open(
     assert after == [True, False]
 
 
-def test_the_rounds_run_by_themselves_while_sockets_are_watched(timed: TestClient) -> None:
+def test_the_rounds_run_by_themselves_while_sockets_are_watched(timed: TestClient) -> None:  # noqa: F811
     sessions = sessions_of(timed)
     anna = login_as(timed, "anna")
 
