@@ -94,9 +94,10 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
     feed = QueueFeed(QueueProjection(threshold=settings.service_level_seconds,
                                      short_abandon=settings.short_abandon_seconds),
                      clock, settings.timezone, settings.queue_name)
-    wallboard = WallboardPush(hub, feed.projection, clock, settings.mask_caller_numbers, site=settings.site)
     enricher = PopEnricher(lookup, desk, customers, partial(tickets_parties, db), partial(histories, db))
     notifier = PopNotifier(hub, enricher, clock, partial(ticket_parties, db), settings.site)
+    wallboard = WallboardPush(hub, feed.projection, clock, settings.mask_caller_numbers, site=settings.site,
+                              after=notifier.caught_up)  # the rings first
     writer = writer_of(settings, db, policy, bus, notices)
     bridge = bridge_of(settings, bus, clock)
     pbx, bus_link = pbx_of(settings, bus, bridge, clock)

@@ -135,6 +135,11 @@ class PopNotifier:
         """Wait until everything published so far has been handled (a parked call too)."""
         await self._inbox.drain()
 
+    async def caught_up(self) -> None:
+        """Until the pops and call messages published so far are out, parked calls aside
+        (they wait for a lookup, not for the loop): what the wallboard lets go first."""
+        await self._inbox.caught_up()
+
     def _call_message(self, type_: str, data: dict[str, Any], audience: Audience) -> None:
         self.hub.publish(type_, {**data, "site": self.site}, audience)
 

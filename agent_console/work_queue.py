@@ -64,6 +64,11 @@ class WorkQueue(Generic[T]):
     async def stop(self) -> None:
         await self._tasks.stop()
 
+    async def caught_up(self) -> None:
+        """Until nothing put so far waits to be handled, parked items aside (they wait for
+        something else, not for this queue's task)."""
+        await self._items.join()
+
     async def drain(self) -> None:
         """Until everything put so far has been handled, parked items too."""
         while True:

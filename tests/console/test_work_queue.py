@@ -105,3 +105,25 @@ def test_a_failing_item_or_wait_is_said_and_the_queue_goes_on() -> None:
         await rig.queue.stop()
 
     asyncio.run(go())
+
+
+def test_caught_up_waits_for_what_is_queued_not_for_what_is_parked() -> None:
+    async def go() -> None:
+        rig = Rig()
+        gate: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        rig.waits["a1"] = gate
+        for item in ("a1", "b1", "b2"):
+            rig.queue.put_nowait(item)
+        caught_up = asyncio.ensure_future(rig.queue.caught_up())
+        await asyncio.sleep(0.05)
+        assert not caught_up.done()  # three items queued and the queue's task not started
+        rig.queue.start()
+        await asyncio.wait_for(caught_up, 5)
+        assert rig.done == ["b1", "b2"]  # b1, b2 out; a1 parked, and that does not hold caught_up
+        assert rig.queue.parked == frozenset({"a"})
+        gate.set_result(None)
+        await asyncio.wait_for(rig.queue.drain(), 5)
+        assert rig.done == ["b1", "b2", "a1*"]
+        await rig.queue.stop()
+
+    asyncio.run(go())
