@@ -36,6 +36,7 @@ from agent_console.assembly import (
     writer_of,
 )
 from agent_console.fax_in import spool_of
+from agent_console.gc_quiet import QuietCollector
 from agent_console.http_reports import settings_rules
 from agent_console.hub import Hub
 from agent_console.jobs import Jobs
@@ -143,7 +144,8 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
         jobs.callback_results = agi.dispatcher.settle  # a result AMI did not bring, from queue_log
     return Running(services, bridge, jobs, agi=agi,
                    mail=listener_of(settings, intake, clock), sender=sender_of(settings, db, clock),
-                   escalation=escalation, fax=spool_of(settings, intake, clock))
+                   escalation=escalation, fax=spool_of(settings, intake, clock),
+                   gc=QuietCollector(lambda: bus.published, settings.gc_full_every) if settings.gc_full_every else None)
 
 
 def create_app(settings: Settings | None = None, clock: Callable[[], datetime] = _utcnow) -> FastAPI:

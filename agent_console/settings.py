@@ -114,6 +114,9 @@ class Settings(BaseSettings):
     # WebSockets: at most N per session (close 4429 beyond), session re-checked every N s (4401)
     ws_per_session: int = 10
     ws_session_check_seconds: float = 5
+    # the garbage collector's full passes every N s at a quiet moment (agent_console/gc_quiet.py);
+    # 0: Python's own schedule. `hotline serve` makes it 60 unless this is set.
+    gc_full_every: float = Field(default=0.0, ge=0)
     # request bodies: the default limit; /api/session and the CSV import have their own
     max_body_bytes: int = 1024 * 1024
 

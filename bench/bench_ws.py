@@ -1,7 +1,7 @@
 """Screen-pop and broadcast latency over real WebSockets, all in one process.
 
 Run: .venv/bin/python bench/bench_ws.py [--pops 200] [--calls 100] [--rounds 5] [--clients 1000]
-     [--broadcasts 50] [--supervisors 5] [--day 0] [--no-uvloop] [--no-worker] [--profile FILE]
+     [--broadcasts 50] [--supervisors 5] [--day 0] [--no-uvloop] [--no-worker] [--profile FILE] [--python-gc]
 
 Setup: a fresh SQLite database (tickets.migrate.upgrade in a temp dir), the real
 app from agent_console.app.create_app served by uvicorn as an asyncio task on a
@@ -98,6 +98,7 @@ from agent_console.settings import Settings  # noqa: E402
 from bench._lean_ws import lean_connect  # noqa: E402
 from bench._live import connect_ws, login, machine, raise_nofile, steadiness  # noqa: E402
 from cti.testing import FakeAmiServer  # noqa: E402
+from hotline_cli.serve import serve_defaults  # noqa: E402
 from tickets.db import make_engine, session_factory  # noqa: E402
 from tickets.migrate import upgrade  # noqa: E402
 from tickets.models import CallRecord, Role, User  # noqa: E402
@@ -252,6 +253,33 @@ class Row:
     note: str = ""
 
 
+class FullCollections:
+    """The garbage collector's full passes (generation 2) over the run: how many, how long."""
+
+    def __init__(self) -> None:
+        self.spans: list[tuple[float, float]] = []  # perf_counter start, end
+        self.bursts: list[tuple[float, float]] = []  # a burst of rings: written .. last pop in
+        self._t = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self._t = time.perf_counter()
+        else:
+            self.spans.append((self._t, time.perf_counter()))
+
+    def summary(self, schedule: str) -> str:
+        pauses = [(end - start) * 1000 for start, end in self.spans]
+        hit = sum(any(s < b_end and b_start < e for b_start, b_end in self.bursts) for s, e in self.spans)
+        longest = f", longest {max(pauses):.1f} ms" if pauses else ""
+        return (f"full garbage collections ({schedule}): {len(pauses)}{longest}; "
+                f"{hit} of them during one of the {len(self.bursts)} bursts of rings")
+
+
+full_collections = FullCollections()
+
+
 def pct(sorted_ms: list[float], p: float) -> float:
     if not sorted_ms:
         return math.nan
@@ -314,6 +342,7 @@ class Bench:
         await self.ami.drain()
         futs = [self.rec.pops[c.linkedid] for c in batch]
         await asyncio.wait(futs, timeout=POP_TIMEOUT)
+        full_collections.bursts.append((at, time.perf_counter()))
         if profiler is not None:
             profiler.disable()
         samples = [self.rec.pops[lid].result() - t for lid, t in sent.items() if self.rec.pops[lid].done()]
@@ -610,6 +639,7 @@ async def with_server(settings: Settings, sock: socket.socket,
 
 
 async def run(args: argparse.Namespace) -> None:
+    gc.callbacks.append(full_collections)
     print(machine())
     print(steadiness())
     print(raise_nofile(2 * args.clients + 2 * args.calls + 256) + f"; websockets {version('websockets')}, "
@@ -633,6 +663,8 @@ async def run(args: argparse.Namespace) -> None:
                             http_port=sock.getsockname()[1],
                             # all broadcast clients (and the pops' supervisors) share one session
                             ws_per_session=max(args.clients, args.supervisors) + 10)
+        if not args.python_gc:  # as `hotline serve`: full collections at a quiet moment
+            settings = serve_defaults(settings)
         rec = Recorder()
 
         async def body(services: Services, base: str) -> None:
@@ -722,6 +754,8 @@ async def run(args: argparse.Namespace) -> None:
             sock.close()
             await ami.stop()
     print(steadiness())
+    schedule = "Python's own schedule" if args.python_gc else "at a quiet moment, as hotline serve"
+    print(full_collections.summary(schedule))
     print()
     print_table(rows)
 
@@ -738,6 +772,8 @@ def main() -> int:
     p.add_argument("--day", type=int, default=0, help="finished calls of today in the database at start")
     p.add_argument("--no-uvloop", action="store_true", help="plain asyncio loop instead of uvloop")
     p.add_argument("--no-worker", action="store_true", help="skip the broadcast with clients in a 2nd process")
+    p.add_argument("--python-gc", action="store_true",
+                   help="Python's own schedule of full garbage collections (hotline serve: at a quiet moment)")
     p.add_argument("--profile", metavar="FILE", help="cProfile the concurrent rings (in-process clients) into FILE")
     p.add_argument("--worker", nargs=2, metavar=("BASE", "COOKIE"), help=argparse.SUPPRESS)
     p.add_argument("--lean-worker", nargs=2, metavar=("BASE", "COOKIE"), help=argparse.SUPPRESS)

@@ -9,6 +9,10 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agent_console.settings import Settings
 
 
 def add_serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -17,6 +21,17 @@ def add_serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="run the web console and the AMI bridge (settings from HOTLINE_* environment)",
     )
     p.set_defaults(func=run_serve)
+
+
+def serve_defaults(settings: Settings) -> Settings:
+    """What `hotline serve` has on where the environment says nothing: the garbage
+    collector's full passes at a quiet moment (agent_console/gc_quiet.py), which a test
+    process building many apps keeps off."""
+    if "gc_full_every" not in settings.model_fields_set:
+        from agent_console.gc_quiet import FULL_EVERY
+
+        return settings.model_copy(update={"gc_full_every": FULL_EVERY})
+    return settings
 
 
 def run_serve(_args: argparse.Namespace) -> int:
@@ -31,6 +46,7 @@ def run_serve(_args: argparse.Namespace) -> int:
     except ValidationError as exc:
         print(f"hotline serve: bad HOTLINE_* setting:\n{exc}", file=sys.stderr)
         return 2
+    settings = serve_defaults(settings)
     missing = [
         name
         for name, value in (
