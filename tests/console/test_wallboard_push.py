@@ -13,6 +13,7 @@ from agent_console import wallboard
 from agent_console.hub import Client, Hub
 from agent_console.wallboard import WallboardPush
 from cti.bus import EventBus
+from tests.console.test_work_queue import until
 from tickets.events import CallbacksWaiting
 
 NOW = datetime(2026, 12, 4, 10, 0, tzinfo=UTC)
@@ -35,14 +36,6 @@ async def rig(after: Any) -> tuple[WallboardPush, EventBus, Client]:
     push.subscribe(bus)
     push.start()
     return push, bus, supervisor
-
-
-async def until(pred: Any) -> None:
-    for _ in range(500):
-        if pred():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("never")
 
 
 def test_a_dirty_view_goes_out_once_the_pops_are_out() -> None:
