@@ -138,14 +138,15 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
     ivr = IvrScripts(db, lookup, settings.timezone, clock, bus.publish, settings.mask_caller_numbers,
                      site=settings.site)
     services.surveys = ivr
+    if settings.gc_full_every:
+        services.gc = QuietCollector(lambda: bus.published, settings.gc_full_every)
     agi = build_agi(settings, lookup, bridge, policy, clock, feed.projection, db, ivr)
     if agi is not None and agi.dispatcher is not None:
         agi.dispatcher.subscribe(bus)
         jobs.callback_results = agi.dispatcher.settle  # a result AMI did not bring, from queue_log
     return Running(services, bridge, jobs, agi=agi,
                    mail=listener_of(settings, intake, clock), sender=sender_of(settings, db, clock),
-                   escalation=escalation, fax=spool_of(settings, intake, clock),
-                   gc=QuietCollector(lambda: bus.published, settings.gc_full_every) if settings.gc_full_every else None)
+                   escalation=escalation, fax=spool_of(settings, intake, clock))
 
 
 def create_app(settings: Settings | None = None, clock: Callable[[], datetime] = _utcnow) -> FastAPI:

@@ -11,7 +11,7 @@ threshold out of reach; the young generations, under 1 ms each, stay automatic) 
 makes one every `every` seconds at the first quiet moment: `activity()` (the bus's count
 of events) unchanged for `quiet` seconds. Under load that never rests it collects
 anyway `longest` seconds later, so cyclic garbage waits at most `every + longest`
-seconds. Closing gives Python its schedule back. Python offers no "collect when idle"
+seconds. Closing gives Python its schedule back. /metrics shows its passes. Python offers no "collect when idle"
 of its own; gc.freeze() (done by `hotline serve` after building the app) only covers
 what exists at start-up, not the records a day accumulates.
 """

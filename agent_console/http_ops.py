@@ -66,6 +66,11 @@ def metrics(services: ServicesDep, who: Annotated[SessionUser, SUPERVISOR]) -> R
     gauge("hotline_websocket_clients", "connected WebSocket clients", services.hub.clients)
     gauge("hotline_ws_messages_sent_total", "messages queued to WebSocket clients", services.hub.sent)
     gauge("hotline_ws_clients_dropped_total", "slow WebSocket clients dropped", services.hub.dropped_clients)
+    if services.gc is not None:  # HOTLINE_GC_FULL_EVERY
+        gauge("hotline_gc_full_passes_total", "full garbage collections made at a quiet moment", services.gc.passes)
+        gauge("hotline_gc_full_passes_forced_total", "of them: no quiet moment came in time", services.gc.forced)
+        gauge("hotline_gc_full_pass_longest_ms", "the longest full garbage collection, ms",
+              services.gc.longest_pause_ms)
     waiting = Gauge("hotline_queue_waiting", "callers waiting", ["queue"], registry=reg)
     longest = Gauge("hotline_queue_longest_wait_seconds", "longest current wait", ["queue"], registry=reg)
     for name in sorted(services.queue_feed.projection.queues):

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from agent_console.agi_routes import AgiService
 from agent_console.escalation_job import EscalationJob
 from agent_console.fax_in import FaxSpool
-from agent_console.gc_quiet import QuietCollector
 from agent_console.jobs import Jobs
 from agent_console.mail_in import MailListener
 from agent_console.mail_out import OutboxSender
@@ -39,7 +38,6 @@ class Running:
     sender: OutboxSender | None = None  # HOTLINE_SMTP_URL, bridge instance
     escalation: EscalationJob | None = None  # the timed scan (every instance: it is compare-and-set)
     fax: FaxSpool | None = None  # HOTLINE_FAX_SPOOL, bridge instance
-    gc: QuietCollector | None = None  # HOTLINE_GC_FULL_EVERY (hotline serve: 60 s)
     tasks: TaskSet = field(default_factory=TaskSet)
 
     async def start(self) -> None:
@@ -68,13 +66,13 @@ class Running:
             self.escalation.start()
         if self.fax:
             self.fax.start()
-        if self.gc:
-            self.gc.start()
+        if s.gc:
+            s.gc.start()
 
     async def stop(self) -> None:
         s = self.services
         # the optional parts in reverse of their start; None: not configured here
-        for part in (self.gc, self.escalation, self.fax, self.sender, self.mail, self.jobs, self.agi, self.bridge,
+        for part in (s.gc, self.escalation, self.fax, self.sender, self.mail, self.jobs, self.agi, self.bridge,
                      s.bus_link):
             if part is not None:
                 await part.close()

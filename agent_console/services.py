@@ -40,6 +40,7 @@ from tickets.writer import DbWriter
 
 if TYPE_CHECKING:
     from agent_console.escalation_job import EscalationJob
+    from agent_console.gc_quiet import QuietCollector
     from agent_console.http_request import RequestDesk
     from agent_console.scaleout.health import BusLink
     from agent_console.scaleout.port import PbxPort
@@ -83,6 +84,8 @@ class Services:
     surveys: IvrScripts | None = None
     # every site and the virtual hotline (the wallboard's sites table); None: not built (a test's own Services)
     site_board: SiteBoard | None = None
+    # the garbage collector's full passes at a quiet moment (HOTLINE_GC_FULL_EVERY; hotline serve: 60 s)
+    gc: QuietCollector | None = None
 
 
 def get_services(conn: HTTPConnection) -> Services:

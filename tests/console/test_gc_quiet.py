@@ -79,9 +79,11 @@ def test_pythons_own_full_passes_are_off_while_it_runs_and_back_after() -> None:
 
 
 def test_hotline_serve_setting_builds_it_and_zero_leaves_pythons_schedule(settings: Settings) -> None:
-    assert build(settings.model_copy(update={"gc_full_every": 0.0})).gc is None
+    off = build(settings.model_copy(update={"gc_full_every": 0.0}))
+    assert off.services.gc is None
+    off.services.close_database()
     running: Any = build(settings.model_copy(update={"gc_full_every": 30.0}))
-    assert isinstance(running.gc, QuietCollector) and running.gc.every == 30.0
+    assert isinstance(running.services.gc, QuietCollector) and running.services.gc.every == 30.0
     running.services.close_database()
 
 
@@ -94,3 +96,15 @@ def test_hotline_serve_has_it_on_unless_the_environment_says(monkeypatch: Any) -
     assert serve_defaults(Settings(session_secret="x" * 32)).gc_full_every == 0.0
     monkeypatch.setenv("HOTLINE_GC_FULL_EVERY", "15")
     assert serve_defaults(Settings(session_secret="x" * 32)).gc_full_every == 15.0
+
+
+def test_metrics_tell_a_supervisor_its_passes(app: Any, login: Any) -> None:
+    sven = login("sven")
+    assert "hotline_gc_full" not in sven.get("/metrics").text  # off in this app: Python's own schedule
+    gc_ = QuietCollector(lambda: 0, collect=lambda generation: 0)
+    gc_.collect_now()
+    gc_.collect_now(forced=True)
+    app.state.services.gc = gc_
+    metrics = sven.get("/metrics").text
+    assert "hotline_gc_full_passes_total 2.0" in metrics and "hotline_gc_full_passes_forced_total 1.0" in metrics
+    assert "hotline_gc_full_pass_longest_ms" in metrics
