@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,9 @@ class AmiTap:
 
     def __init__(self, port: int, secret: str) -> None:
         self.raw = bytearray()
+        # (len(raw) after a read, when it arrived): a replay gives each message the time
+        # its last byte came, as the bridge did, whatever its own chunks (tests/replay.py)
+        self.arrivals: list[tuple[int, datetime]] = []
         self.events: list[Event] = []
         self._cond = threading.Condition()
         self._sock = socket.create_connection(("127.0.0.1", port), timeout=5)
@@ -77,6 +81,7 @@ class AmiTap:
     def _store(self, chunk: bytes, parsed: list[Event], received: float) -> None:
         """Keep what arrived (a subclass may keep less)."""
         self.raw += chunk
+        self.arrivals.append((len(self.raw), datetime.now(UTC)))
         with self._cond:
             self.events.extend(e for e in parsed if "Event" in e)
             self._cond.notify_all()
@@ -94,6 +99,10 @@ class AmiTap:
                     names = [e.get("Event") for e in self.events[-30:]]
                     raise AssertionError(f"AMI event not seen in {timeout} s; last: {names}")
                 self._cond.wait(left)
+
+    def arrived_since(self, offset: int) -> list[tuple[int, datetime]]:
+        """`arrivals` from byte `offset` of `raw` on, their ends counted from there."""
+        return [(end - offset, at) for end, at in list(self.arrivals) if end > offset]
 
     def of(self, linkedid: str, name: str) -> list[Event]:
         with self._cond:

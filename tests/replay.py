@@ -8,7 +8,7 @@ tests/integration/test_asterisk_calls.py (which records the transcripts).
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,18 +18,31 @@ from cti.tracker import CallTracker
 TRANSCRIPTS = Path(__file__).resolve().parent / "transcripts"
 
 
-def updates(raw: bytes, seed: int = 0) -> Iterator[ev.CallUpdated | ev.AgentUpdated]:
-    """Feed real AMI bytes through protocol + translate + registry in random chunks."""
-    rng, tracker, pos = random.Random(seed), CallTracker(), 0
+Arrivals = Sequence[tuple[int, datetime]]  # (end offset in raw of a read, when it arrived)
+
+
+def updates(raw: bytes, seed: int = 0, arrivals: Arrivals = ()) -> Iterator[ev.CallUpdated | ev.AgentUpdated]:
+    """Feed real AMI bytes through protocol + translate + registry in random chunks. With
+    `arrivals` (a live tap's), a chunk never spans two reads and is fed at its read's time,
+    so every message gets the time its last byte arrived, as the live bridge gave it, and
+    times the registry derives (a talk time when the call ends before AgentComplete) come
+    out the same whatever the chunks; without, the time of the replay."""
+    rng, tracker, pos, read = random.Random(seed), CallTracker(), 0, 0
     while pos < len(raw):
         size = rng.randint(1, 700)
-        yield from tracker.feed(raw[pos:pos + size], datetime.now(UTC))
-        pos += size
+        while read < len(arrivals) and arrivals[read][0] <= pos:
+            read += 1
+        if read < len(arrivals):
+            end, at = min(pos + size, arrivals[read][0]), arrivals[read][1]
+        else:
+            end, at = pos + size, datetime.now(UTC)
+        yield from tracker.feed(raw[pos:end], at)
+        pos = end
 
 
-def replay(raw: bytes, seed: int = 0) -> dict[str, ev.CallSnapshot]:
+def replay(raw: bytes, seed: int = 0, arrivals: Arrivals = ()) -> dict[str, ev.CallSnapshot]:
     """The calls that ended, by Linkedid, as the registry saw them."""
-    return {u.call.linkedid: u.call for u in updates(raw, seed)
+    return {u.call.linkedid: u.call for u in updates(raw, seed, arrivals)
             if isinstance(u, ev.CallUpdated) and u.change == "ended"}
 
 

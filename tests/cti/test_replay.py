@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -59,3 +59,24 @@ def test_replaying_a_call_twice_ends_it_once() -> None:
             ended += isinstance(u, ev.CallUpdated) and u.change == "ended"
     assert ended == 1
     assert registry.calls() == []
+
+
+def test_a_live_taps_arrival_times_make_a_derived_talk_time_the_same_whatever_the_chunks() -> None:
+    """The live test failed once: the caller's Hangup came before AgentComplete, so the
+    registry derived the talk time from when the answer and the hang-up arrived, and the
+    replay, feeding at its own clock, got 0.0003 s in one chunking and 0.0002 in another.
+    With the tap's arrival times every chunking gets the live bridge's figure."""
+    side = json.loads((TRANSCRIPTS / "answered.json").read_text())
+    frames = [f + b"\r\n\r\n" for f in (TRANSCRIPTS / "answered.ami").read_bytes().split(b"\r\n\r\n") if f.strip()]
+    complete = next(f for f in frames if f.startswith(b"Event: AgentComplete"))
+    frames.remove(complete)
+    frames.append(complete)  # after the caller's Hangup, as Asterisk sometimes sends it
+    t0 = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)
+    raw, arrivals = b"", []
+    for n, frame in enumerate(frames):  # a read per frame, a second apart
+        raw += frame
+        arrivals.append((len(raw), t0 + timedelta(seconds=n)))
+    talks = {replay(raw, seed, arrivals)[side["linkedid"]].talk_seconds for seed in (1, 2, 3)}
+    assert len(talks) == 1  # the same in every chunking
+    talk = talks.pop()
+    assert talk is not None and talk >= 1 and talk == int(talk)  # whole seconds between reads, not the replay's

@@ -21,8 +21,9 @@ from tests.replay import TRANSCRIPTS, agent_states, assert_figures, replay
 def check_and_keep(pbx: Pbx, since_raw: int, name: str, linkedid: str,
                    expected: dict[str, object]) -> ev.CallSnapshot:
     """The registry's view of the call must match Asterisk's; keep the transcript."""
+    arrivals = pbx.tap.arrived_since(since_raw)  # before raw: none of them beyond its end
     raw = bytes(pbx.tap.raw[since_raw:])
-    calls = [replay(raw, seed)[linkedid] for seed in range(3)]
+    calls = [replay(raw, seed, arrivals)[linkedid] for seed in range(3)]
     untimed = [dataclasses.replace(c, entered_at=None, answered_at=None, ended_at=None,
                                    duration_seconds=None) for c in calls]
     assert untimed[0] == untimed[1] == untimed[2]  # chunking never changes the result
