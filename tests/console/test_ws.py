@@ -147,8 +147,12 @@ def test_the_wallboards_aht_counts_the_queues_wrapuptime(app: Any, client: TestC
     with sven.ws() as ws:
         before = until(ws, "snapshot")["data"]["queues"][0]["today"]["aht_seconds"]
         publish(client, app, ev.QueueWrapUpTime(T0, "hotline", 30))
-        after = until(ws, "queue.updated")["data"]["today"]["aht_seconds"]
-    assert before is not None and after == pytest.approx(before + 30)
+        # a view computed before the wrap-up time came may still be on its way (the wallboard
+        # lets the pops go first): the one after it counts the 30 s
+        seen = [until(ws, "queue.updated")["data"]["today"]["aht_seconds"]]
+        while seen[-1] == before and len(seen) < 5:
+            seen.append(until(ws, "queue.updated")["data"]["today"]["aht_seconds"])
+    assert before is not None and seen[-1] == pytest.approx(before + 30), seen
 
 
 def test_a_broadcast_is_sent_as_the_hubs_text_without_json_work_per_socket(
