@@ -19,7 +19,8 @@ when an UPDATE of calls sets none of the columns they depend on to a new value).
   endpoint answered at the user's site (and its ticket): the partner group is the user's
   partner now.
 Raw SQL that bypasses the ORM (none in hotline) is not seen: `hotline reports
-rebuild` recomputes everything.
+rebuild` recomputes everything. An UPDATE built once and run with parameters (the call
+writer's, `static`) is read with those parameters, by a reading built once too.
 """
 
 from __future__ import annotations
@@ -29,7 +30,20 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, Connection, and_, event, exists, insert, inspect, or_, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    bindparam,
+    event,
+    exists,
+    insert,
+    inspect,
+    or_,
+    select,
+)
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction, sessionmaker
 
 from tickets.models import Callback, CallRecord, Contact, Organisation, Ticket, TicketHistory, TicketMessage, User
@@ -45,12 +59,15 @@ def hour_of(at: datetime) -> datetime:
     return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
+_MARK = insert(ReportAggMark)
+
+
 def mark(conn: Connection, instants: Iterable[datetime | None]) -> None:
     """Mark the hours of `instants` dirty: one new row each, never an update of another
     writer's (the writers of several sites do not queue on one row lock per hour)."""
     hours = sorted({hour_of(at) for at in instants if at is not None})
     if hours:
-        conn.execute(insert(ReportAggMark), [{"hour": h} for h in hours])
+        conn.execute(_MARK, [{"hour": h} for h in hours])
 
 
 Key = tuple[int | None, str | None, datetime]  # a contact, a number, when: whose earlier tickets' FCR it can undo
@@ -76,6 +93,33 @@ class Seen:
         return self
 
 
+def _of_ticket() -> ColumnElement[bool]:
+    """A call record and the ticket its call made: same site and Linkedid (tickets.sites)."""
+    return and_(CallRecord.linkedid == Ticket.linkedid, CallRecord.site == Ticket.site)
+
+
+# Built once: a writer runs these for every call, and a statement built anew costs SQLAlchemy
+# about ten times its execution (construction, cache key, result map; bench/bench_writes.py).
+_NEIGHBOURS = (select(Ticket.created_at, CallRecord.ended_at, CallRecord.contact_id, CallRecord.caller_number)
+               .join(CallRecord, _of_ticket())
+               .where(or_(CallRecord.contact_id.in_(bindparam("contacts", expanding=True)),
+                          CallRecord.caller_number.in_(bindparam("numbers", expanding=True))),
+                      CallRecord.ended_at >= bindparam("since"), CallRecord.ended_at <= bindparam("until")))
+_FCR_DAYS = select(ReportAggMeta.fcr_days).where(ReportAggMeta.id == LAYOUT)
+_CALLS = (select(CallRecord.entered_at, CallRecord.ended_at, CallRecord.contact_id, CallRecord.caller_number,
+                 Ticket.created_at, CallRecord.id, *(getattr(CallRecord, c) for c in _CALL_PLACE),
+                 _FCR_DAYS.scalar_subquery())
+          .outerjoin(Ticket, Ticket.id == CallRecord.ticket_id))
+_TICKETS = select(Ticket.created_at, Ticket.contact_id, CallRecord.entered_at, CallRecord.ended_at,
+                  Ticket.id).outerjoin(CallRecord, _of_ticket())
+_CALLBACKS = select(Callback.first_call_at, Callback.id)
+_CALLS_BY_ID = _CALLS.where(CallRecord.id.in_(bindparam("ids", expanding=True)))
+_TICKETS_BY_ID = _TICKETS.where(Ticket.id.in_(bindparam("ids", expanding=True)))
+_CALLBACKS_BY_ID = _CALLBACKS.where(Callback.id.in_(bindparam("ids", expanding=True)))
+Params = dict[str, Any] | None
+AnySelect = Select[*tuple[Any, ...]]
+
+
 def _neighbours(conn: Connection, keys: Iterable[Key], days: int | None) -> list[datetime]:
     """Created times of tickets from calls by the same contact/number that ended in the FCR
     window before each key: one query for all keys (per 500), matched per key here."""
@@ -84,15 +128,13 @@ def _neighbours(conn: Connection, keys: Iterable[Key], days: int | None) -> list
     out: list[datetime] = []
     for n in range(0, len(keys), 500):
         part = keys[n:n + 500]
-        contacts = {c for c, _, _ in part if c is not None}
-        numbers = {num for _, num, _ in part if num}
+        contacts = sorted({c for c, _, _ in part if c is not None})
+        numbers = sorted({num for _, num, _ in part if num})
         if not contacts and not numbers:
             continue
-        who = or_(CallRecord.contact_id.in_(contacts), CallRecord.caller_number.in_(numbers))
-        rows = conn.execute(select(Ticket.created_at, CallRecord.ended_at, CallRecord.contact_id,
-                                   CallRecord.caller_number).join(CallRecord, _of_ticket())
-                            .where(who, CallRecord.ended_at >= min(at for _, _, at in part) - window,
-                                   CallRecord.ended_at <= max(at for _, _, at in part))).all()
+        rows = conn.execute(_NEIGHBOURS, {"contacts": contacts, "numbers": numbers,
+                                          "since": min(at for _, _, at in part) - window,
+                                          "until": max(at for _, _, at in part)}).all()
         for created, ended, contact, number in rows:
             if ended is not None and any(
                     ((contact is not None and contact == c) or (number and number == num))
@@ -103,15 +145,12 @@ def _neighbours(conn: Connection, keys: Iterable[Key], days: int | None) -> list
 
 def _fcr_days(conn: Connection) -> int | None:
     """The FCR days the aggregates were built with (a change needs a rebuild); None: never built."""
-    return conn.scalar(select(ReportAggMeta.fcr_days).where(ReportAggMeta.id == LAYOUT))
+    return conn.scalar(_FCR_DAYS)
 
 
-def _calls(conn: Connection, where: ColumnElement[bool]) -> Seen:
-    days = select(ReportAggMeta.fcr_days).where(ReportAggMeta.id == LAYOUT).scalar_subquery()
-    rows = conn.execute(select(CallRecord.entered_at, CallRecord.ended_at, CallRecord.contact_id,
-                               CallRecord.caller_number, Ticket.created_at, CallRecord.id,
-                               *(getattr(CallRecord, c) for c in _CALL_PLACE), days)
-                        .outerjoin(Ticket, Ticket.id == CallRecord.ticket_id).where(where)).all()
+def _calls(conn: Connection, where: ColumnElement[bool] | AnySelect, params: Params = None) -> Seen:
+    """The calls `where` picks (or the statement itself, `_CALLS` with a WHERE, and its parameters)."""
+    rows = conn.execute(where if isinstance(where, Select) else _CALLS.where(where), params).all()
     seen = Seen()
     seen.ids = {r[5] for r in rows}
     seen.keys = [(r[2], r[3], at) for r in rows if (at := r[0] or r[1])]
@@ -122,9 +161,8 @@ def _calls(conn: Connection, where: ColumnElement[bool]) -> Seen:
     return seen
 
 
-def _tickets(conn: Connection, where: ColumnElement[bool]) -> Seen:
-    rows = conn.execute(select(Ticket.created_at, Ticket.contact_id, CallRecord.entered_at, CallRecord.ended_at,
-                               Ticket.id).outerjoin(CallRecord, _of_ticket()).where(where)).all()
+def _tickets(conn: Connection, where: ColumnElement[bool] | AnySelect, params: Params = None) -> Seen:
+    rows = conn.execute(where if isinstance(where, Select) else _TICKETS.where(where), params).all()
     seen = Seen()
     seen.ids = {r[4] for r in rows}
     seen.keys = [(contact, None, created) for created, contact, _, _, _ in rows if contact is not None]
@@ -132,9 +170,9 @@ def _tickets(conn: Connection, where: ColumnElement[bool]) -> Seen:
     return seen
 
 
-def _callbacks(conn: Connection, where: ColumnElement[bool]) -> Seen:
+def _callbacks(conn: Connection, where: ColumnElement[bool] | AnySelect, params: Params = None) -> Seen:
     seen = Seen()
-    rows = conn.execute(select(Callback.first_call_at, Callback.id).where(where)).all()
+    rows = conn.execute(where if isinstance(where, Select) else _CALLBACKS.where(where), params).all()
     seen.instants, seen.ids = [r[0] for r in rows], {r[1] for r in rows}
     return seen
 
@@ -163,12 +201,12 @@ def _users(conn: Connection, ids: list[int]) -> Seen:
 
 
 _BY_IDS: dict[type, Callable[[Connection, list[int]], Seen]] = {
-    CallRecord: lambda c, ids: _calls(c, CallRecord.id.in_(ids)),
-    Ticket: lambda c, ids: _tickets(c, Ticket.id.in_(ids)),
-    Callback: lambda c, ids: _callbacks(c, Callback.id.in_(ids)),
+    CallRecord: lambda c, ids: _calls(c, _CALLS_BY_ID, {"ids": ids}),
+    Ticket: lambda c, ids: _tickets(c, _TICKETS_BY_ID, {"ids": ids}),
+    Callback: lambda c, ids: _callbacks(c, _CALLBACKS_BY_ID, {"ids": ids}),
     Contact: _contacts, Organisation: _organisations, User: _users}
-_BY_STATEMENT: dict[type, Callable[[Connection, ColumnElement[bool]], Seen]] = {
-    CallRecord: _calls, Ticket: _tickets, Callback: _callbacks}
+_BY_STATEMENT: dict[type, tuple[Callable[[Connection, Any, Params], Seen], Any]] = {
+    CallRecord: (_calls, _CALLS), Ticket: (_tickets, _TICKETS), Callback: (_callbacks, _CALLBACKS)}
 
 
 def _ids(objects: Iterable[Any]) -> dict[type, set[int]]:
@@ -249,6 +287,26 @@ def _transaction_end(session: Session, transaction: SessionTransaction) -> None:
         session.info.pop("report_agg_pending", None)
 
 
+def static(statement: Any) -> Any:
+    """`statement` (an UPDATE or DELETE built once and run with parameters) marked so that
+    the reading of its rows before it runs is built once too."""
+    return statement.execution_options(report_agg_static=True)
+
+
+_READINGS: dict[int, tuple[Any, AnySelect]] = {}  # id(static statement) -> (it, its rows' reading)
+
+
+def _reading(base: AnySelect, statement: Any, where: ColumnElement[bool]) -> AnySelect:
+    if not statement.get_execution_options().get("report_agg_static"):
+        return base.where(where)
+    found = _READINGS.get(id(statement))
+    if found is None or found[0] is not statement:
+        if len(_READINGS) >= 512:  # statements a bounded cache rebuilt: start afresh, never grow without end
+            _READINGS.clear()
+        found = _READINGS[id(statement)] = (statement, base.where(where))
+    return found[1]
+
+
 def _statement(state: ORMExecuteState) -> Any:
     if not (state.is_update or state.is_delete):
         return None
@@ -260,20 +318,22 @@ def _statement(state: ORMExecuteState) -> Any:
     if entity not in _BY_IDS or entity is User:
         return None
     conn, pending = state.session.connection(), _pending(state.session)
+    params = state.parameters if isinstance(state.parameters, dict) else None
     if entity in _BY_STATEMENT:  # the rows as they are now; as they will be, at commit
-        before = _BY_STATEMENT[entity](conn, where)
+        read, base = _BY_STATEMENT[entity]
+        before = read(conn, _reading(base, state.statement, where), params)
         ids = before.ids
-        if entity is CallRecord and _keeps_place(state.statement, before.places):
+        if entity is CallRecord and _keeps_place(state.statement, before.places, params or {}):
             ids = set()  # their marks stay as read now (a call end after its insert-or-ignore)
     else:
-        ids = set(conn.scalars(select(mapper.primary_key[0]).where(where)))
+        ids = set(conn.scalars(select(mapper.primary_key[0]).where(where), params))
         before = _BY_IDS[entity](conn, sorted(ids)) if ids else Seen()
     pending.before.add(before)
     pending.touch({entity: ids})
     return None
 
 
-def _keeps_place(statement: Any, places: list[dict[str, Any]]) -> bool:
+def _keeps_place(statement: Any, places: list[dict[str, Any]], params: dict[str, Any]) -> bool:
     """An UPDATE of calls that sets none of the columns their marks depend on to another
     value than the rows (as read) hold: the rows after it need no second reading."""
     values = getattr(statement, "_values", None)
@@ -285,7 +345,7 @@ def _keeps_place(statement: Any, places: list[dict[str, Any]]) -> bool:
         if name in _CALL_PLACE:
             if not isinstance(val, BindParameter) or val.callable is not None:
                 return False
-            sets[name] = val.value
+            sets[name] = params[val.key] if val.key in params else val.value
     return all(place[k] == v for place in places for k, v in sets.items())
 
 
@@ -304,8 +364,3 @@ def install(sessions: sessionmaker[Session]) -> None:
         event.listen(sessions, "before_commit", _before_commit)
         event.listen(sessions, "after_transaction_end", _transaction_end)
         event.listen(sessions, "do_orm_execute", _statement)
-
-
-def _of_ticket() -> ColumnElement[bool]:
-    """A call record and the ticket its call made: same site and Linkedid (tickets.sites)."""
-    return and_(CallRecord.linkedid == Ticket.linkedid, CallRecord.site == Ticket.site)
