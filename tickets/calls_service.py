@@ -16,9 +16,10 @@ another site's Asterisk also produced is another call.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import case, select, update
+from sqlalchemy import bindparam, case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,6 +30,7 @@ from tickets.events import TicketCreated
 from tickets.lookup import direct_contact
 from tickets.models import Callback, CallbackStatus, CallRecord, Contact, Priority, Ticket
 from tickets.outbox import NoticeConfig, enqueue
+from tickets.report_agg_marks import static
 from tickets.sites import DEFAULT_SITE
 from tickets.sla import SlaPolicy
 from tickets.subjects import call_subject
@@ -48,9 +50,35 @@ def recorded(update: ev.CallUpdated) -> bool:
     return update.change in RECORDED
 
 
-def _insert(session: Session, model: type[Any]) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert(model) if dialect == "postgresql" else sqlite.insert(model))
+# The statements of every call, built once: one built anew costs SQLAlchemy several times
+# what running it costs (bench/bench_writes.py). Run with parameters on the session's
+# connection; the UPDATE through the session, where tickets.report_agg_marks sees it.
+_DIALECTS = {"postgresql": postgresql, "sqlite": sqlite}
+_UPSERT_RECORD = {name: d.insert(CallRecord).on_conflict_do_nothing(index_elements=["site", "linkedid"])
+                  for name, d in _DIALECTS.items()}
+_NEW_TICKET = {name: d.insert(Ticket).on_conflict_do_nothing(index_elements=["site", "linkedid"])
+               .returning(Ticket.id) for name, d in _DIALECTS.items()}
+_LOCK_RECORD = (select(CallRecord.id).where(CallRecord.site == bindparam("site"),
+                                            CallRecord.linkedid == bindparam("linkedid")).with_for_update())
+_LANGUAGE = select(Contact.language).where(Contact.id == bindparam("contact"))
+
+
+@lru_cache(maxsize=128)
+def _set_record(columns: tuple[str, ...], keep_overflowed: bool) -> Any:
+    """UPDATE the record `record_id`: these columns from `v_<column>`; with `keep_overflowed`
+    an entry leg another site took stays overflowed whatever outcome is given."""
+    values: dict[str, Any] = {c: bindparam(f"v_{c}") for c in columns}
+    if keep_overflowed:
+        values["outcome"] = case((CallRecord.overflow_site.is_not(None), call_join.OVERFLOWED),
+                                 else_=values["outcome"])
+    # no session object holds the row being written (synchronising would evaluate unbound parameters)
+    return static(update(CallRecord).where(CallRecord.id == bindparam("record_id")).values(values)
+                  .execution_options(synchronize_session=False))
+
+
+def _set(session: Session, record_id: int, values: dict[str, Any], keep_overflowed: bool = False) -> None:
+    session.execute(_set_record(tuple(sorted(values)), keep_overflowed),
+                    {"record_id": record_id, **{f"v_{k}": v for k, v in values.items()}})
 
 
 class TicketService:
@@ -127,45 +155,40 @@ class TicketService:
         return session.scalars(select(CallRecord).where(CallRecord.site == site, CallRecord.linkedid == linkedid)
                                .with_for_update().execution_options(populate_existing=True)).one()
 
-    def _upsert_record(self, session: Session, call: ev.CallSnapshot, **extra: Any) -> None:
+    def _upsert_record(self, session: Session, call: ev.CallSnapshot, **extra: Any) -> int:
+        """The call's record inserted or updated with what is known of it; its id."""
         values = {**self._values(call), **extra}
-        stmt = _insert(session, CallRecord).values(site=self.site, linkedid=call.linkedid, **values)
-        session.execute(stmt.on_conflict_do_nothing(index_elements=["site", "linkedid"]))
+        conn, key = session.connection(), {"site": self.site, "linkedid": call.linkedid}
+        conn.execute(_UPSERT_RECORD[conn.dialect.name], {**key, **values})
         # the row locked before the update marks report hours (tickets.report_agg_marks): a
         # joined call's two writers take its entry row first, then the hours, never the reverse
-        session.execute(select(CallRecord.id).where(*self._record(call.linkedid)).with_for_update())
+        record_id: int = conn.execute(_LOCK_RECORD, key).scalar_one()
         present: dict[str, Any] = {k: v for k, v in values.items() if v is not None}
-        if present.get("outcome") in _UNANSWERED:  # an entry leg another site took stays overflowed
-            present["outcome"] = case((CallRecord.overflow_site.is_not(None), call_join.OVERFLOWED),
-                                      else_=present["outcome"])
-        session.execute(update(CallRecord).where(*self._record(call.linkedid)).values(**present))
-
-    def _record(self, linkedid: str) -> tuple[Any, Any]:
-        return CallRecord.site == self.site, CallRecord.linkedid == linkedid
+        # an entry leg another site took stays overflowed
+        _set(session, record_id, present, keep_overflowed=present.get("outcome") in _UNANSWERED)
+        return record_id
 
     def _answered(self, call: ev.CallSnapshot) -> TicketCreated | None:
         with self.sessions.begin() as session:
             joined = self._answering(session, call)
             contact = direct_contact(session, call.caller_number)
-            self._upsert_record(session, call, contact_id=contact, **joined)
+            record_id = self._upsert_record(session, call, contact_id=contact, **joined)
             self._join(session, call, joined)
             now = datetime.now(UTC)
-            stmt = _insert(session, Ticket).values(
-                number=f"pending-{call.linkedid}"[:20], linkedid=call.linkedid, site=self.site,
-                subject=call_subject(call.caller_raw, call.caller_number,
-                                     session.scalar(select(Contact.language).where(Contact.id == contact))
-                                     if contact else None),
-                contact_id=contact, created_at=now, updated_at=now,
-                due_at=self.policy.due(now, Priority.NORMAL) if self.policy else None)
-            new_id = session.execute(stmt.on_conflict_do_nothing(index_elements=["site", "linkedid"])
-                                     .returning(Ticket.id)).scalar_one_or_none()
+            conn = session.connection()
+            language = conn.execute(_LANGUAGE, {"contact": contact}).scalar() if contact else None
+            new_id = conn.execute(_NEW_TICKET[conn.dialect.name], {
+                "number": f"pending-{call.linkedid}"[:20], "linkedid": call.linkedid, "site": self.site,
+                "subject": call_subject(call.caller_raw, call.caller_number, language),
+                "contact_id": contact, "created_at": now, "updated_at": now,
+                "due_at": self.policy.due(now, Priority.NORMAL) if self.policy else None}).scalar_one_or_none()
             if new_id is None:
                 return None  # already created: a replayed event
             ticket = session.get_one(Ticket, new_id)
             ticket.number = f"{now.year}-{ticket.id:06d}"
             if self.policy is not None:
                 apply_targets(session, ticket, self.policy, now)
-            session.execute(update(CallRecord).where(*self._record(call.linkedid)).values(ticket_id=ticket.id))
+            _set(session, record_id, {"ticket_id": ticket.id})
             enqueue(session, ticket, "created", now, self.notices)
             return TicketCreated(call.linkedid, ticket.id, ticket.number, contact, call.agent, self.site)
 

@@ -1,0 +1,125 @@
+"""The call writer's statements are built once and run with parameters
+(tickets.calls_service): the report aggregates' marks (tickets.report_agg_marks) still
+read the rows each UPDATE touches, with that UPDATE's parameters. Calls written through
+TicketService, caught up after the answers and again after the ends (an end's hours are
+then marked by its own transaction alone), leave the aggregates equal to a recomputation;
+so does an end re-sent with a later time (the call moves to another hour). Runs on SQLite,
+and on PostgreSQL with HOTLINE_TEST_DATABASE_URL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Connection, delete, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from cti import events as ev
+from tests.db_fixture import db_sessions, wipe
+from tests.factories import T0, add_contact, answered_call, gave_up
+from tests.tickets.test_report_agg import RULES, TZ, caught_up, equal_tables, recomputed, stored
+from tickets import report_agg_marks, report_agg_store
+from tickets.calls_service import TicketService
+from tickets.calls_service import _set as set_record
+from tickets.models import CallRecord, Ticket
+from tickets.report_agg_models import ReportAggMark
+
+
+@pytest.fixture()
+def sessions(module_database_url: str) -> Iterator[sessionmaker[Session]]:
+    """A database of this module's own (tests/tickets/test_report_agg.py's `sessions` says why)."""
+    with db_sessions(module_database_url) as made:
+        wipe(made)
+        yield made
+        wipe(made)
+
+
+def _agree(sessions: sessionmaker[Session]) -> None:
+    now = datetime.now(UTC)
+    caught_up(sessions, now)
+    first, last = T0.date() - timedelta(days=2), max(now.date(), T0.date()) + timedelta(days=2)
+    rows, hist = recomputed(sessions, first, last)
+    equal_tables(stored(sessions)[0], rows)
+    equal_tables(stored(sessions)[1], hist)
+
+
+def _marks(sessions: sessionmaker[Session]) -> int:
+    with sessions() as s:
+        return int(s.scalar(select(func.count()).select_from(ReportAggMark)) or 0)
+
+
+def test_calls_the_service_writes_leave_the_aggregates_equal_to_a_recomputation(
+        sessions: sessionmaker[Session]) -> None:
+    known = [add_contact(sessions, f"Kontakt {n}", f"+493412538{n:04d}") for n in range(4)]
+    assert len(known) == 4
+    with sessions.begin() as s:
+        report_agg_store.rebuild(s, RULES, TZ, datetime.now(UTC))
+    service = TicketService(sessions)
+    calls = [answered_call(f"+493412538{n % 6:04d}" if n % 5 else None, linkedid=f"1795100000.{n}",
+                           entered_at=T0 + timedelta(minutes=37 * n), wait=3.0 + n, talk=60.0 + 11 * n,
+                           agent=f"PJSIP/{1001 + n % 3}") for n in range(12)]
+    for answered, _ in calls:
+        assert service.handle(answered) is not None
+    _agree(sessions)
+    for _, ended in calls:  # each end alone: its transaction's marks are all there is
+        service.handle(ended)
+        assert _marks(sessions) >= 1
+        _agree(sessions)
+    for n in range(4):  # callers who gave up: records, callbacks
+        service.handle(gave_up(f"+493412538{n:04d}", T0 + timedelta(hours=3, minutes=n)))
+    _agree(sessions)
+    for answered, ended in calls[:3]:  # replayed: nothing changes, nothing to recount
+        service.handle(answered)
+        service.handle(ended)
+    _agree(sessions)
+    _, ended = calls[5]  # re-sent two hours later: the call moves, both hours are recounted
+    assert ended.call.ended_at is not None and ended.call.entered_at is not None
+    later = replace(ended.call, ended_at=ended.call.ended_at + timedelta(hours=2),
+                    entered_at=ended.call.entered_at + timedelta(hours=2))
+    service.handle(replace(ended, call=later))
+    with sessions() as s:
+        moved = s.scalars(select(CallRecord).where(CallRecord.linkedid == "1795100000.5")).one()
+    assert moved.entered_at == later.entered_at
+    _agree(sessions)
+
+
+def test_an_update_built_once_is_read_with_its_own_parameters(sessions: sessionmaker[Session]) -> None:
+    """The hook's reading of a static UPDATE's rows is built once and takes the parameters
+    the UPDATE runs with: of two records, an update of one marks that one's hours only."""
+    service = TicketService(sessions)
+    for n, hour in enumerate((2, 7)):
+        for update in answered_call(None, linkedid=f"1795200000.{n}", entered_at=T0 + timedelta(hours=hour)):
+            service.handle(update)
+    with sessions.begin() as s:
+        s.execute(delete(ReportAggMark))
+        record, created = s.execute(select(CallRecord.id, Ticket.created_at).join(
+            Ticket, Ticket.id == CallRecord.ticket_id).where(CallRecord.linkedid == "1795200000.1")).one()
+    readings = len(report_agg_marks._READINGS)
+    for talk in (99.0, 98.0):
+        with sessions.begin() as s:
+            set_record(s, record, {"talk_seconds": talk})
+    with sessions() as s:
+        hours = {report_agg_marks.hour_of(h) for h in s.scalars(select(ReportAggMark.hour))}
+    assert hours == {report_agg_marks.hour_of(T0 + timedelta(hours=7)), report_agg_marks.hour_of(created)}
+    assert len(report_agg_marks._READINGS) <= readings + 1  # the same statement twice: one reading built
+
+
+def test_an_end_that_sets_the_times_the_row_holds_is_read_once(sessions: sessionmaker[Session],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A withheld caller's abandon: its record inserted, then updated with the same times:
+    no second reading at commit. The UPDATE's parameters, not the statement, hold the values."""
+    reads: list[list[int]] = []
+    real = report_agg_marks._BY_IDS[CallRecord]
+
+    def counted(conn: Connection, ids: list[int]) -> report_agg_marks.Seen:
+        reads.append(ids)
+        return real(conn, ids)
+
+    monkeypatch.setitem(report_agg_marks._BY_IDS, CallRecord, counted)
+    TicketService(sessions).handle(gave_up(None, T0 + timedelta(hours=1), outcome=ev.Outcome.TIMEOUT))
+    assert reads == []
+    with sessions() as s:
+        hours = {report_agg_marks.hour_of(h) for h in s.scalars(select(ReportAggMark.hour))}
+    assert hours == {report_agg_marks.hour_of(T0 + timedelta(hours=1))}
