@@ -219,7 +219,9 @@ class CallRecord(Base):
     __tablename__ = "call_records"
     __table_args__ = (UniqueConstraint("site", "linkedid", name="uq_call_records_site_linkedid"),
                       Index("ix_call_records_linkedid", "linkedid"),
-                      Index("ix_call_records_entry", "entry_site", "entry_linkedid"))
+                      Index("ix_call_records_entry", "entry_site", "entry_linkedid"),
+                      # a number's calls by end: the report marks' FCR neighbours (tickets.report_agg_marks)
+                      Index("ix_call_records_number_ended", "caller_number", "ended_at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     linkedid: Mapped[str] = mapped_column(String(64))
     # the site (tickets.sites) whose Asterisk the call came in at; identity is (site, linkedid)

@@ -39,13 +39,15 @@ from sqlalchemy import (
     bindparam,
     event,
     exists,
+    func,
     insert,
     inspect,
     or_,
     select,
 )
-from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction, sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction, aliased, sessionmaker
 
+from tickets.call_join import OVERFLOWED
 from tickets.models import Callback, CallRecord, Contact, Organisation, Ticket, TicketHistory, TicketMessage, User
 from tickets.report_agg_models import LAYOUT, ReportAggMark, ReportAggMeta
 
@@ -120,12 +122,42 @@ Params = dict[str, Any] | None
 AnySelect = Select[*tuple[Any, ...]]
 
 
+# A key's neighbours one by one (the writer's case: a call's one or two keys); by number
+# from the number's previous answered call on: a ticket from a call that ended before
+# another contact of the same number is no first-contact resolution already, and stays so
+# whatever comes later (tickets.report_facts: any contact within the FCR days after its
+# call undoes it; a change to that other call marks its own neighbours). Without the bound
+# a number that calls all day (a switchboard's) read every ticket of its FCR days at every
+# call. The bound is the only lower one (an index range; when that call is older than the
+# window, the few tickets between it and the window are marked needlessly, never missed).
+_FEW_KEYS = 4
+_WINDOW = and_(CallRecord.ended_at >= bindparam("since"), CallRecord.ended_at <= bindparam("until"))
+_BY_CONTACT = (select(Ticket.created_at).join(CallRecord, _of_ticket())
+               .where(CallRecord.contact_id == bindparam("contact"), _WINDOW))
+_EARLIER = aliased(CallRecord)
+_PREVIOUS = (select(func.coalesce(_EARLIER.entered_at, _EARLIER.ended_at))  # when it counted as a contact
+             .where(_EARLIER.caller_number == bindparam("number"), _EARLIER.ended_at < bindparam("until"),
+                    _EARLIER.answered_at.is_not(None), _EARLIER.outcome.is_not(None), _EARLIER.outcome != OVERFLOWED)
+             .order_by(_EARLIER.ended_at.desc()).limit(1).scalar_subquery())
+_BY_NUMBER = (select(Ticket.created_at).join(CallRecord, _of_ticket())  # one lower bound: the index range
+              .where(CallRecord.caller_number == bindparam("number"), CallRecord.ended_at <= bindparam("until"),
+                     CallRecord.ended_at >= func.coalesce(_PREVIOUS, bindparam("since"))))
+
+
 def _neighbours(conn: Connection, keys: Iterable[Key], days: int | None) -> list[datetime]:
     """Created times of tickets from calls by the same contact/number that ended in the FCR
-    window before each key: one query for all keys (per 500), matched per key here."""
+    window before each key (by number: since the number's previous answered call). A few
+    keys one by one; more in one query for all keys (per 500), matched per key here."""
     keys = list(set(keys))
     window = FCR_WINDOW if days is None else timedelta(days=days)
     out: list[datetime] = []
+    if len(keys) <= _FEW_KEYS:
+        for contact, number, at in keys:
+            if contact is not None:
+                out += conn.scalars(_BY_CONTACT, {"contact": contact, "since": at - window, "until": at})
+            if number:
+                out += conn.scalars(_BY_NUMBER, {"number": number, "since": at - window, "until": at})
+        return out
     for n in range(0, len(keys), 500):
         part = keys[n:n + 500]
         contacts = sorted({c for c, _, _ in part if c is not None})

@@ -23,7 +23,7 @@ from tests.tickets.test_report_agg import RULES, TZ, caught_up, equal_tables, re
 from tickets import report_agg_marks, report_agg_store
 from tickets.calls_service import TicketService
 from tickets.calls_service import _set as set_record
-from tickets.models import CallRecord, Ticket
+from tickets.models import CallRecord, Ticket, TicketHistory, TicketStatus
 from tickets.report_agg_models import ReportAggMark
 
 
@@ -36,10 +36,10 @@ def sessions(module_database_url: str) -> Iterator[sessionmaker[Session]]:
         wipe(made)
 
 
-def _agree(sessions: sessionmaker[Session]) -> None:
+def _agree(sessions: sessionmaker[Session], since: datetime = T0) -> None:
     now = datetime.now(UTC)
     caught_up(sessions, now)
-    first, last = T0.date() - timedelta(days=2), max(now.date(), T0.date()) + timedelta(days=2)
+    first, last = since.date() - timedelta(days=2), max(now.date(), since.date()) + timedelta(days=2)
     rows, hist = recomputed(sessions, first, last)
     equal_tables(stored(sessions)[0], rows)
     equal_tables(stored(sessions)[1], hist)
@@ -123,3 +123,52 @@ def test_an_end_that_sets_the_times_the_row_holds_is_read_once(sessions: session
     with sessions() as s:
         hours = {report_agg_marks.hour_of(h) for h in s.scalars(select(ReportAggMark.hour))}
     assert hours == {report_agg_marks.hour_of(T0 + timedelta(hours=1))}
+
+
+def _resolve(sessions: sessionmaker[Session], linkedid: str, at: datetime) -> None:
+    """The call's ticket resolved at `at` (first-contact resolution when soon after the call)."""
+    with sessions.begin() as s:
+        ticket = s.scalars(select(Ticket).where(Ticket.linkedid == linkedid)).one()
+        s.add(TicketHistory(ticket_id=ticket.id, at=at, actor="t", field="status", old=ticket.status.value,
+                            new=TicketStatus.RESOLVED.value))
+        ticket.status = TicketStatus.RESOLVED
+
+
+def test_a_short_abandon_between_does_not_hide_the_ticket_a_repeat_call_undoes(
+        sessions: sessionmaker[Session]) -> None:
+    """A number's answered call (its ticket resolved at once: a first-contact resolution),
+    then a misdial from it (a short abandon, no contact), then, two days later, a call again:
+    the repeat undoes the first ticket's FCR, and its transaction alone marks that ticket's
+    hour (the previous answered call bounds what it reads, not the misdial). Days apart: a
+    catch-up recounts whole days."""
+    number, base = "+4934125387777", datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=2)
+    with sessions.begin() as s:
+        report_agg_store.rebuild(s, RULES, TZ, datetime.now(UTC))
+    service = TicketService(sessions)
+    for update in answered_call(number, linkedid="1795300000.1", entered_at=base, wait=5.0, talk=60.0):
+        service.handle(update)
+    with sessions.begin() as s:  # made when it was answered (the service stamps "now")
+        first = s.scalars(select(Ticket).where(Ticket.linkedid == "1795300000.1")).one()
+        first.created_at = base + timedelta(seconds=5)
+    _resolve(sessions, "1795300000.1", base + timedelta(minutes=3))
+    service.handle(gave_up(number, base + timedelta(hours=1), wait=2.0))  # short: no contact
+    _agree(sessions, base)
+    for update in answered_call(number, linkedid="1795300000.2", entered_at=base + timedelta(days=2)):
+        service.handle(update)
+    _agree(sessions, base)
+
+
+def test_a_number_that_calls_all_day_reads_only_its_tickets_since_its_previous_answered_call(
+        sessions: sessionmaker[Session]) -> None:
+    """A switchboard number, 40 answered calls a minute apart: a new call's FCR neighbours
+    are the tickets since the previous answered call, not all 40 of the FCR days."""
+    number = "+4934125386666"
+    service = TicketService(sessions)
+    for n in range(40):
+        for update in answered_call(number, linkedid=f"1795400000.{n}", entered_at=T0 + timedelta(minutes=n),
+                                    wait=5.0, talk=30.0):
+            service.handle(update)
+    at = T0 + timedelta(minutes=40)
+    with sessions() as s:
+        found = report_agg_marks._neighbours(s.connection(), [(None, number, at)], 7)
+    assert 1 <= len(found) <= 2  # the last call's ticket (and one overlapping it), not 40
