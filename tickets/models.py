@@ -221,7 +221,10 @@ class CallRecord(Base):
                       Index("ix_call_records_linkedid", "linkedid"),
                       Index("ix_call_records_entry", "entry_site", "entry_linkedid"),
                       # a number's calls by end: the report marks' FCR neighbours (tickets.report_agg_marks)
-                      Index("ix_call_records_number_ended", "caller_number", "ended_at"))
+                      Index("ix_call_records_number_ended", "caller_number", "ended_at"),
+                      # and newest first: the calls a pop lists (tickets.pop_history, migration 0027)
+                      Index("ix_call_records_number_entered", "caller_number", "entered_at", "id",
+                            postgresql_ops={"entered_at": "DESC NULLS LAST", "id": "DESC"}))
     id: Mapped[int] = mapped_column(primary_key=True)
     linkedid: Mapped[str] = mapped_column(String(64))
     # the site (tickets.sites) whose Asterisk the call came in at; identity is (site, linkedid)

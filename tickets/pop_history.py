@@ -7,20 +7,20 @@ small queries; when 100 callers join the queue at once, 100 of those on worker
 threads held the GIL for their row conversion (about 1 ms of SQLAlchemy work each)
 while the event loop rang the phones, and the rings came 2-3 times later
 (bench/bench_ws.py). Here the newest N per contact or per number come from one
-statement each (a window function, ROW_NUMBER() OVER (PARTITION BY ...), which
-SQLite and PostgreSQL both have), whatever the number of callers: a burst costs four
-statements. Each list is exactly what TicketDesk.open_tickets_for / recent_calls /
-callbacks return for one contact or number (tests/tickets/test_pop_history.py).
+statement each (a UNION ALL of one top-N subquery per caller, each an index seek),
+whatever the number of callers: a burst costs four statements. Each list is exactly
+what TicketDesk.open_tickets_for / recent_calls / callbacks return for one contact or
+number (tests/tickets/test_pop_history.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, select, union_all
 from sqlalchemy.orm import Session, sessionmaker
 
 from tickets.desk import NEWEST_CALLBACKS, NEWEST_CALLS, NEWEST_TICKETS, ONE_LEG
@@ -39,12 +39,27 @@ class Histories:
     callbacks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # number -> open items
 
 
-def _newest(entity: Any, where: ColumnElement[bool], by: Any, order: tuple[Any, ...], limit: int) -> Select[Any]:
-    """The newest `limit` rows of `entity` per value of `by` (in `order`), among `where`."""
-    rank = func.row_number().over(partition_by=by, order_by=order).label("rank")
-    ranked = select(entity.id, rank).where(where).subquery()
-    return (select(entity).join(ranked, entity.id == ranked.c.id).where(ranked.c.rank <= limit)
-            .order_by(by, *order))
+_PER_STATEMENT = 200  # branches of one UNION ALL (SQLite allows 500 compound terms)
+
+
+def _newest(s: Session, entity: Any, where: ColumnElement[bool], by: Any, keys: Collection[Any],
+            order: tuple[Any, ...], limit: int) -> list[Any]:
+    """The newest `limit` rows of `entity` for each of `keys` (values of `by`), in `order`,
+    among `where`: one top-`limit` subquery per key, all in one UNION ALL, each an index
+    seek on `by` and a short read (a number that calls all day has thousands of calls; a
+    window function over all of them sorted every one at every pop)."""
+    out: list[Any] = []
+    keys = sorted(set(keys))
+    for n in range(0, len(keys), _PER_STATEMENT):
+        out += s.scalars(newest_statement(entity, where, by, keys[n:n + _PER_STATEMENT], order, limit))
+    return out
+
+
+def newest_statement(entity: Any, where: ColumnElement[bool], by: Any, keys: Sequence[Any],
+                     order: tuple[Any, ...], limit: int) -> Select[Any]:
+    tops = [select(entity.id).where(where, by == key).order_by(*order).limit(limit).subquery().select()
+            for key in keys]
+    return select(entity).where(entity.id.in_(union_all(*tops).scalar_subquery())).order_by(by, *order)
 
 
 def histories(sessions: sessionmaker[Session], contacts: Collection[int], numbers: Collection[str],
@@ -54,19 +69,16 @@ def histories(sessions: sessionmaker[Session], contacts: Collection[int], number
     out = Histories()
     with sessions() as s:
         if contacts:
-            ids = sorted(set(contacts))
-            for t in s.scalars(_newest(Ticket, Ticket.contact_id.in_(ids) & Ticket.status.not_in(list(DONE)),
-                                       Ticket.contact_id, NEWEST_TICKETS, TICKETS)):
+            for t in _newest(s, Ticket, Ticket.status.not_in(list(DONE)), Ticket.contact_id, contacts,
+                             NEWEST_TICKETS, TICKETS):
                 out.open_tickets.setdefault(t.contact_id, []).append(ticket_dict(t, now))
-            for r in s.scalars(_newest(CallRecord, CallRecord.contact_id.in_(ids) & ONE_LEG,
-                                       CallRecord.contact_id, NEWEST_CALLS, CALLS)):
+            for r in _newest(s, CallRecord, ONE_LEG, CallRecord.contact_id, contacts, NEWEST_CALLS, CALLS):
                 out.calls_of_contact.setdefault(r.contact_id, []).append(call_dict(r))
         if calls_by_number:
-            for r in s.scalars(_newest(CallRecord, CallRecord.caller_number.in_(sorted(set(calls_by_number)))
-                                       & ONE_LEG, CallRecord.caller_number, NEWEST_CALLS, CALLS)):
+            for r in _newest(s, CallRecord, ONE_LEG, CallRecord.caller_number, calls_by_number, NEWEST_CALLS, CALLS):
                 out.calls_from_number.setdefault(r.caller_number, []).append(call_dict(r))
         if numbers:
-            where = Callback.caller_number.in_(sorted(set(numbers))) & (Callback.status == CallbackStatus.OPEN)
-            for c in s.scalars(_newest(Callback, where, Callback.caller_number, NEWEST_CALLBACKS, CALLBACKS)):
+            for c in _newest(s, Callback, Callback.status == CallbackStatus.OPEN, Callback.caller_number, numbers,
+                             NEWEST_CALLBACKS, CALLBACKS):
                 out.callbacks.setdefault(c.caller_number, []).append(callback_dict(c))
     return out

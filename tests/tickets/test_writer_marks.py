@@ -3,17 +3,20 @@
 read the rows each UPDATE touches, with that UPDATE's parameters. Calls written through
 TicketService, caught up after the answers and again after the ends (an end's hours are
 then marked by its own transaction alone), leave the aggregates equal to a recomputation;
-so does an end re-sent with a later time (the call moves to another hour). Runs on SQLite,
-and on PostgreSQL with HOTLINE_TEST_DATABASE_URL."""
+so does an end re-sent with a later time (the call moves to another hour). A number that
+calls all day is read by index, not whole: the FCR neighbours from its previous answered
+call on, the pop's newest calls. Runs on SQLite, and on PostgreSQL with
+HOTLINE_TEST_DATABASE_URL."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, delete, func, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from cti import events as ev
@@ -23,7 +26,9 @@ from tests.tickets.test_report_agg import RULES, TZ, caught_up, equal_tables, re
 from tickets import report_agg_marks, report_agg_store
 from tickets.calls_service import TicketService
 from tickets.calls_service import _set as set_record
+from tickets.desk import NEWEST_CALLS, ONE_LEG
 from tickets.models import CallRecord, Ticket, TicketHistory, TicketStatus
+from tickets.pop_history import newest_statement
 from tickets.report_agg_models import ReportAggMark
 
 
@@ -172,3 +177,33 @@ def test_a_number_that_calls_all_day_reads_only_its_tickets_since_its_previous_a
     with sessions() as s:
         found = report_agg_marks._neighbours(s.connection(), [(None, number, at)], 7)
     assert 1 <= len(found) <= 2  # the last call's ticket (and one overlapping it), not 40
+
+
+def _plan(conn: Connection, statement: Any, **params: Any) -> str:
+    """The database's plan for `statement` (SQLite: EXPLAIN QUERY PLAN; PostgreSQL: EXPLAIN)."""
+    compiled = statement.compile(dialect=conn.dialect)
+    values = compiled.construct_params(params)
+    args = tuple(values[k] for k in compiled.positiontup) if compiled.positiontup else values
+    explain = "EXPLAIN QUERY PLAN " if conn.dialect.name == "sqlite" else "EXPLAIN "
+    return " ".join(str(row) for row in conn.exec_driver_sql(explain + str(compiled), args))
+
+
+def test_a_busy_numbers_calls_are_read_by_index_not_whole(sessions: sessionmaker[Session]) -> None:
+    """Among 3,000 calls of one number, the previous answered call (the FCR neighbours'
+    bound) and the newest calls a pop lists are index seeks in the order wanted."""
+    number, now = "+4934125385555", datetime.now(UTC)
+    with sessions.begin() as s:
+        s.execute(insert(CallRecord), [
+            {"linkedid": f"1795500000.{n}", "caller_number": number, "entered_at": T0 + timedelta(seconds=n),
+             "answered_at": T0 + timedelta(seconds=n + 2), "ended_at": T0 + timedelta(seconds=n + 9),
+             "outcome": "answered"} for n in range(3000)])
+    engine = sessions.kw["bind"]
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
+        bound = _plan(conn, select(report_agg_marks._PREVIOUS), number=number, until=now)
+        pop = _plan(conn, newest_statement(CallRecord, ONE_LEG, CallRecord.caller_number, [number],
+                                           NEWEST_CALLS, 5))
+    assert "ix_call_records_number_ended" in bound, bound
+    assert "ix_call_records_number_entered" in pop, pop
+    # the 3,000 are not sorted: only the five found are (SQLite's one temporary B-tree, the outer ORDER BY)
+    assert pop.count("TEMP B-TREE") <= 1 and "Sort Key: call_records_1" not in pop, pop
