@@ -61,6 +61,8 @@ def plan(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
          ["bench_agi.py", *(["--seconds", "5", "--contacts", "5000"] if q else []), *pg]),
         ("Ticket + call-record writes, event-loop lag",
          ["bench_writes.py", *(["--calls", "300"] if q else []), *pg]),
+        ("A number that calls all day: its next call's report marks and its pop's history",
+         ["bench_busy_number.py", *(["--calls", "2000"] if q else []), *pg]),
         ("1,000 inbound mails in a burst through the SMTP listener",
          ["bench_mail.py", *(["--mails", "100"] if q else []), *pg]),
         ("Reports over a year: 450,000 calls, 600,000 tickets",
