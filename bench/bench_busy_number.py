@@ -4,7 +4,7 @@ Run: .venv/bin/python bench/bench_busy_number.py [--calls 15000] [--pg postgresq
 A switchboard presents one number for every caller behind it (bench_load.py's callers
 share one too). Seeded: --calls answered calls of one number over the last hours, each
 with its ticket. Timed, 50 times each (min and median printed):
-- the FCR neighbours a new call of that number marks (tickets.report_agg_marks._neighbours:
+- the FCR neighbours a new call of that number marks (tickets.report_agg_fcr.neighbours:
   the tickets whose first-contact resolution it can undo), and how many it reads;
 - the pop's history of that caller (tickets.pop_history.histories: newest calls, callback items).
 Both used to read every call of the number in the FCR days; now index seeks
@@ -25,7 +25,7 @@ from sqlalchemy import insert, text
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._db import batches, databases, migrated_engine, parser
-from tickets import report_agg_marks
+from tickets import report_agg_fcr
 from tickets.db import session_factory
 from tickets.models import CallRecord, Ticket
 from tickets.pop_history import histories
@@ -71,7 +71,7 @@ def main() -> None:
         engine = seed(url, args.calls, now)
         sessions = session_factory(engine)
         with engine.connect() as conn:
-            lo, mid, found = timed(lambda: report_agg_marks._neighbours(conn, [(None, NUMBER, now)], 7))
+            lo, mid, found = timed(lambda: report_agg_fcr.neighbours(conn, [(None, NUMBER, now)], 7))
         print(f"{label:10s} {args.calls:,} calls of one number: FCR neighbours of its next call "
               f"{lo:.2f} ms min, {mid:.2f} ms median ({len(found)} tickets read)")
         lo, mid, _ = timed(lambda: histories(sessions, [], [NUMBER], [NUMBER], now))  # noqa: B023

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -35,23 +35,19 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
-    and_,
     bindparam,
     event,
     exists,
-    func,
     insert,
     inspect,
-    or_,
     select,
 )
-from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction, aliased, sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction, sessionmaker
 
-from tickets.call_join import OVERFLOWED
 from tickets.models import Callback, CallRecord, Contact, Organisation, Ticket, TicketHistory, TicketMessage, User
+from tickets.report_agg_fcr import Key, neighbours, of_ticket
 from tickets.report_agg_models import LAYOUT, ReportAggMark, ReportAggMeta
 
-FCR_WINDOW = timedelta(days=90)  # the longest FCR setting (Settings.fcr_days le=90)
 _CALL_PLACE = ("entered_at", "ended_at", "contact_id", "caller_number", "ticket_id", "site", "linkedid")
 _WATCHED = (CallRecord, Ticket, TicketHistory, TicketMessage, Callback, Contact, Organisation, User)
 _PLACEMENT = ("endpoint", "site", "partner")  # what of a user the reports group by (an endpoint is per site)
@@ -72,7 +68,6 @@ def mark(conn: Connection, instants: Iterable[datetime | None]) -> None:
         conn.execute(_MARK, [{"hour": h} for h in hours])
 
 
-Key = tuple[int | None, str | None, datetime]  # a contact, a number, when: whose earlier tickets' FCR it can undo
 
 
 class Seen:
@@ -95,91 +90,21 @@ class Seen:
         return self
 
 
-def _of_ticket() -> ColumnElement[bool]:
-    """A call record and the ticket its call made: same site and Linkedid (tickets.sites)."""
-    return and_(CallRecord.linkedid == Ticket.linkedid, CallRecord.site == Ticket.site)
-
-
 # Built once: a writer runs these for every call, and a statement built anew costs SQLAlchemy
 # about ten times its execution (construction, cache key, result map; bench/bench_writes.py).
-_NEIGHBOURS = (select(Ticket.created_at, CallRecord.ended_at, CallRecord.contact_id, CallRecord.caller_number)
-               .join(CallRecord, _of_ticket())
-               .where(or_(CallRecord.contact_id.in_(bindparam("contacts", expanding=True)),
-                          CallRecord.caller_number.in_(bindparam("numbers", expanding=True))),
-                      CallRecord.ended_at >= bindparam("since"), CallRecord.ended_at <= bindparam("until")))
 _FCR_DAYS = select(ReportAggMeta.fcr_days).where(ReportAggMeta.id == LAYOUT)
 _CALLS = (select(CallRecord.entered_at, CallRecord.ended_at, CallRecord.contact_id, CallRecord.caller_number,
                  Ticket.created_at, CallRecord.id, *(getattr(CallRecord, c) for c in _CALL_PLACE),
                  _FCR_DAYS.scalar_subquery())
           .outerjoin(Ticket, Ticket.id == CallRecord.ticket_id))
 _TICKETS = select(Ticket.created_at, Ticket.contact_id, CallRecord.entered_at, CallRecord.ended_at,
-                  Ticket.id).outerjoin(CallRecord, _of_ticket())
+                  Ticket.id).outerjoin(CallRecord, of_ticket())
 _CALLBACKS = select(Callback.first_call_at, Callback.id)
 _CALLS_BY_ID = _CALLS.where(CallRecord.id.in_(bindparam("ids", expanding=True)))
 _TICKETS_BY_ID = _TICKETS.where(Ticket.id.in_(bindparam("ids", expanding=True)))
 _CALLBACKS_BY_ID = _CALLBACKS.where(Callback.id.in_(bindparam("ids", expanding=True)))
 Params = dict[str, Any] | None
 AnySelect = Select[*tuple[Any, ...]]
-
-
-# A key's neighbours one by one (the writer's case: a call's one or two keys); by number
-# from the number's previous answered call on: a ticket from a call that ended before
-# another contact of the same number is no first-contact resolution already, and stays so
-# whatever comes later (tickets.report_facts: any contact within the FCR days after its
-# call undoes it; a change to that other call marks its own neighbours). Without the bound
-# a number that calls all day (a switchboard's) read every ticket of its FCR days at every
-# call. The bound is the only lower one (an index range; when that call is older than the
-# window, the few tickets between it and the window are marked needlessly, never missed).
-# Of the calls since (at 50 calls/s a few seconds' worth), those another answered call
-# followed are left out the same way, in SQL: an index seek each, no row to convert.
-_FEW_KEYS = 4
-_WINDOW = and_(CallRecord.ended_at >= bindparam("since"), CallRecord.ended_at <= bindparam("until"))
-_BY_CONTACT = (select(Ticket.created_at).join(CallRecord, _of_ticket())
-               .where(CallRecord.contact_id == bindparam("contact"), _WINDOW))
-_EARLIER = aliased(CallRecord)
-_PREVIOUS = (select(func.coalesce(_EARLIER.entered_at, _EARLIER.ended_at))  # when it counted as a contact
-             .where(_EARLIER.caller_number == bindparam("number"), _EARLIER.ended_at < bindparam("until"),
-                    _EARLIER.answered_at.is_not(None), _EARLIER.outcome.is_not(None), _EARLIER.outcome != OVERFLOWED)
-             .order_by(_EARLIER.ended_at.desc()).limit(1).scalar_subquery())
-_LATER = aliased(CallRecord)
-_ANSWERED_SINCE = (select(_LATER.id)  # another answered call of the number came in after it ended
-                   .where(_LATER.caller_number == bindparam("number"), _LATER.entered_at > CallRecord.ended_at,
-                          _LATER.entered_at < bindparam("until"), _LATER.answered_at.is_not(None),
-                          _LATER.outcome.is_not(None), _LATER.outcome != OVERFLOWED).exists())
-_BY_NUMBER = (select(Ticket.created_at).join(CallRecord, _of_ticket())  # one lower bound: the index range
-              .where(CallRecord.caller_number == bindparam("number"), CallRecord.ended_at <= bindparam("until"),
-                     CallRecord.ended_at >= func.coalesce(_PREVIOUS, bindparam("since")), ~_ANSWERED_SINCE))
-
-
-def _neighbours(conn: Connection, keys: Iterable[Key], days: int | None) -> list[datetime]:
-    """Created times of tickets from calls by the same contact/number that ended in the FCR
-    window before each key (by number: since the number's previous answered call). A few
-    keys one by one; more in one query for all keys (per 500), matched per key here."""
-    keys = list(set(keys))
-    window = FCR_WINDOW if days is None else timedelta(days=days)
-    out: list[datetime] = []
-    if len(keys) <= _FEW_KEYS:
-        for contact, number, at in keys:
-            if contact is not None:
-                out += conn.scalars(_BY_CONTACT, {"contact": contact, "since": at - window, "until": at})
-            if number:
-                out += conn.scalars(_BY_NUMBER, {"number": number, "since": at - window, "until": at})
-        return out
-    for n in range(0, len(keys), 500):
-        part = keys[n:n + 500]
-        contacts = sorted({c for c, _, _ in part if c is not None})
-        numbers = sorted({num for _, num, _ in part if num})
-        if not contacts and not numbers:
-            continue
-        rows = conn.execute(_NEIGHBOURS, {"contacts": contacts, "numbers": numbers,
-                                          "since": min(at for _, _, at in part) - window,
-                                          "until": max(at for _, _, at in part)}).all()
-        for created, ended, contact, number in rows:
-            if ended is not None and any(
-                    ((contact is not None and contact == c) or (number and number == num))
-                    and at - window <= ended <= at for c, num, at in part):
-                out.append(created)
-    return out
 
 
 def _fcr_days(conn: Connection) -> int | None:
@@ -219,7 +144,7 @@ def _callbacks(conn: Connection, where: ColumnElement[bool] | AnySelect, params:
 def calls_where(conn: Connection, where: ColumnElement[bool]) -> list[datetime]:
     """The times whose aggregates depend on these calls (with their FCR neighbours)."""
     seen = _calls(conn, where)
-    return [*seen.instants, *_neighbours(conn, seen.keys, seen.days(conn) if seen.keys else None)]
+    return [*seen.instants, *neighbours(conn, seen.keys, seen.days(conn) if seen.keys else None)]
 
 
 def _contacts(conn: Connection, ids: list[int]) -> Seen:
@@ -318,7 +243,7 @@ def _before_commit(session: Session) -> None:
         return
     conn = session.connection()
     seen = Seen().add(pending.before).add(_seen(conn, pending.after))
-    mark(conn, [*seen.instants, *_neighbours(conn, seen.keys, seen.days(conn) if seen.keys else None)])
+    mark(conn, [*seen.instants, *neighbours(conn, seen.keys, seen.days(conn) if seen.keys else None)])
 
 
 def _transaction_end(session: Session, transaction: SessionTransaction) -> None:

@@ -23,7 +23,7 @@ from cti import events as ev
 from tests.db_fixture import db_sessions, wipe
 from tests.factories import T0, add_contact, answered_call, gave_up
 from tests.tickets.test_report_agg import RULES, TZ, caught_up, equal_tables, recomputed, stored
-from tickets import report_agg_marks, report_agg_store
+from tickets import report_agg_fcr, report_agg_marks, report_agg_store
 from tickets.calls_service import TicketService
 from tickets.calls_service import _set as set_record
 from tickets.desk import NEWEST_CALLS, ONE_LEG
@@ -175,7 +175,7 @@ def test_a_number_that_calls_all_day_reads_only_its_tickets_since_its_previous_a
             service.handle(update)
     at = T0 + timedelta(minutes=40)
     with sessions() as s:
-        found = report_agg_marks._neighbours(s.connection(), [(None, number, at)], 7)
+        found = report_agg_fcr.neighbours(s.connection(), [(None, number, at)], 7)
     assert 1 <= len(found) <= 2  # the last call's ticket (and one overlapping it), not 40
 
 
@@ -200,7 +200,7 @@ def test_a_busy_numbers_calls_are_read_by_index_not_whole(sessions: sessionmaker
     engine = sessions.kw["bind"]
     with engine.begin() as conn:
         conn.execute(text("ANALYZE"))
-        bound = _plan(conn, select(report_agg_marks._PREVIOUS), number=number, until=now)
+        bound = _plan(conn, select(report_agg_fcr._PREVIOUS), number=number, until=now)
         pop = _plan(conn, newest_statement(CallRecord, ONE_LEG, CallRecord.caller_number, [number],
                                            NEWEST_CALLS, 5))
     assert "ix_call_records_number_ended" in bound, bound
