@@ -172,11 +172,13 @@ class AgiService:
             self.ivr.close()
 
 
+GONE = (ev.AgentState.LOGGED_OUT, ev.AgentState.UNAVAILABLE)  # members who cannot take a call now
+
+
 def members_generalists(agents: Iterable[ev.AgentSnapshot]) -> frozenset[str]:
     """The languages band 0 covers among the members who can take a call now (their
     penalties as Asterisk reports them: a login's band, an admin's `queue set penalty`)."""
-    gone = (ev.AgentState.LOGGED_OUT, ev.AgentState.UNAVAILABLE)
-    return languages_reached(a.penalty for a in agents if a.penalty is not None and a.state not in gone)
+    return languages_reached(a.penalty for a in agents if a.penalty is not None and a.state not in GONE)
 
 
 def build_agi(s: Settings, lookup: CustomerLookup, bridge: AmiBridge | None, policy: SlaPolicy,
@@ -191,7 +193,8 @@ def build_agi(s: Settings, lookup: CustomerLookup, bridge: AmiBridge | None, pol
         return open_at(now, policy.service_hours, policy.tz, policy.holidays)
 
     script = RouteScript(lookup, s.focus_teams, s.queue_name, clock, is_open, bridge.note, ivr=s.ivr,
-                         generalists=lambda: members_generalists(bridge.registry.agent_list()))
+                         # the penalties alone: no snapshot of 200 agents for every call (bench_load)
+                         generalists=lambda: languages_reached(bridge.registry.agents.penalties(GONE)))
     callbacks = None
     if projection is not None and sessions is not None:
         places = CallbackPlaces(sessions, policy, s.site)

@@ -14,7 +14,7 @@ bridge's WrapUpDue timer. An agent paused during wrap-up who unpauses before
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -57,6 +57,11 @@ class AgentBoard:
 
     def snapshots(self) -> list[ev.AgentSnapshot]:
         return [a.snapshot(a.since or datetime.min) for a in self._agents.values()]
+
+    def penalties(self, leaving_out: Collection[ev.AgentState]) -> list[int]:
+        """The queue penalties of the agents not in `leaving_out` (those Asterisk reported one
+        for): what routing asks for every call, without a snapshot of every agent."""
+        return [a.penalty for a in self._agents.values() if a.penalty is not None and a.state not in leaving_out]
 
     def _agent(self, interface: str, name: str = "") -> _Agent:
         agent = self._agents.get(interface)

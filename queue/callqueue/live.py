@@ -224,14 +224,9 @@ class QueueProjection:
         return t.figures(self.wrapup_for(queue))
 
     def view(self, queue: str, now: datetime) -> QueueView:
-        agents = [a for a in self._agents.values() if queue in a.queues]
+        agents, available, staffed, today, waiting = self._basis(queue)
         agents.sort(key=lambda a: a.agent)
-        staffed = sum(1 for a in agents if a.state in _STAFFED)
-        available = sum(1 for a in agents if a.state == ev.AgentState.AVAILABLE)
-        today = self.today(queue)
         handle = (today.aht if today.aht else DEFAULT_HANDLE_SECONDS)
-        waiting = sorted((w for w in self._waiting.values() if w.queue == queue),
-                         key=lambda w: (w.entered_at, w.position))
         views = tuple(self._waiting_view(w, i + 1, now, available, staffed, handle)
                       for i, w in enumerate(waiting))
         longest = max((v.wait_seconds for v in views), default=None)
@@ -239,6 +234,15 @@ class QueueProjection:
                          tuple(AgentView(a, max(0.0, (now - a.since).total_seconds())) for a in agents),
                          available, staffed, today,
                          service_level_if_answered_now(today, (v.wait_seconds for v in views)))
+
+    def _basis(self, queue: str) -> tuple[list[ev.AgentSnapshot], int, int, QueueFigures, list[WaitingCaller]]:
+        """The queue's agents, how many are free and staffed, today's figures, its callers in order."""
+        agents = [a for a in self._agents.values() if queue in a.queues]
+        staffed = sum(1 for a in agents if a.state in _STAFFED)
+        available = sum(1 for a in agents if a.state == ev.AgentState.AVAILABLE)
+        waiting = sorted((w for w in self._waiting.values() if w.queue == queue),
+                         key=lambda w: (w.entered_at, w.position))
+        return agents, available, staffed, self.today(queue), waiting
 
     def _waiting_view(self, w: WaitingCaller, place: int, now: datetime, available: int,
                       staffed: int, handle: float) -> WaitingView:
@@ -256,14 +260,16 @@ class QueueProjection:
     def forecast(self, queue: str, now: datetime, linkedid: str = "") -> Forecast:
         """What the wallboard would show for this caller: its own row when it waits
         already, else a caller joining now (behind everyone waiting)."""
-        view = self.view(queue, now)
-        for place, w in enumerate(view.waiting, start=1):
-            if w.caller.linkedid == linkedid:
-                return Forecast(place - 1, w.expected_remaining_seconds, w.at_risk, self.threshold)
-        today = self.today(queue)
-        place = len(view.waiting) + 1
-        expected = expected_wait(place, 0.0, view.available_agents, view.staffed_agents,
-                                 today.aht if today.aht else DEFAULT_HANDLE_SECONDS)
+        # asked by the FastAGI for every caller, on the loop: the one row, not the whole view
+        # (a view of 150 callers and 200 agents built about 0.5 ms of objects; bench_load)
+        _, available, staffed, today, waiting = self._basis(queue)
+        handle = today.aht if today.aht else DEFAULT_HANDLE_SECONDS
+        for place, w in enumerate(waiting, start=1):
+            if w.linkedid == linkedid:
+                row = self._waiting_view(w, place, now, available, staffed, handle)
+                return Forecast(place - 1, row.expected_remaining_seconds, row.at_risk, self.threshold)
+        place = len(waiting) + 1
+        expected = expected_wait(place, 0.0, available, staffed, handle)
         return Forecast(place - 1, expected, expected is None or expected > self.threshold, self.threshold)
 
 

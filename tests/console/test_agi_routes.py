@@ -11,13 +11,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from agent_console.agi_routes import AgiService, Every, RouteScript, members_generalists
+from agent_console.agi_routes import GONE, AgiService, Every, RouteScript, members_generalists
 from cti import events as ev
 from cti.agi import AgiRequest
+from cti.calls import CallRegistry
 from tests.db_fixture import db_sessions
 from tickets.lookup import CustomerLookup
 from tickets.models import Contact, Organisation, Phone, PhoneKind
-from tickets.routing import PRIORITY_BUMP
+from tickets.routing import PRIORITY_BUMP, languages_reached
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 
@@ -113,3 +114,14 @@ def test_the_generalists_are_the_members_who_can_take_a_call_now() -> None:
     assert members_generalists([agent(1, 1), agent(2, 3, ev.AgentState.LOGGED_OUT)]) == {"de"}
     assert members_generalists([agent(1, 1, ev.AgentState.PAUSED), agent(2, 3, ev.AgentState.UNAVAILABLE)]) == {"de"}
     assert members_generalists([agent(1, None), agent(2, 0), agent(3, 22)]) == frozenset()
+
+
+def test_the_boards_penalties_are_the_snapshots_without_building_them() -> None:
+    """What the FastAGI route asks for every call (the penalties of the members who can
+    take a call now) equals what the agents' snapshots say, logged-out members left out."""
+    registry = CallRegistry()
+    for n, penalty, paused in ((1, 1, False), (2, 3, True), (3, None, False), (4, 2, False)):
+        registry.apply(ev.AgentLoggedIn(NOW, f"PJSIP/100{n}", f"a{n}", "hotline", paused, "", penalty), NOW)
+    registry.apply(ev.AgentLoggedOut(NOW, "PJSIP/1004", "hotline"), NOW)
+    assert sorted(registry.agents.penalties(GONE)) == [1, 3]  # the paused one counts, the logged-out one not
+    assert languages_reached(registry.agents.penalties(GONE)) == members_generalists(registry.agent_list())
