@@ -304,3 +304,35 @@ async def test_the_dispatcher_wakes_for_a_free_agent_or_a_caller_leaving_never_f
     assert [await woken(ev.CallUpdated(NOW, c, ringing)) for c in ev.CallChange] == [
         c not in (ev.CallChange.JOINED, ev.CallChange.RINGING) for c in ev.CallChange]
     await dispatcher.close()
+
+
+async def test_with_no_place_waiting_agents_and_calls_wake_no_round(database_url: str) -> None:
+    """A round that found no callback place waiting: a free agent or a caller leaving
+    wakes none (nothing can be due); a place requested (wake) does, and with a place
+    waiting they wake rounds again."""
+    bus, rec = EventBus(), Recorder()
+    with db_sessions(database_url) as sessions:
+        wipe(sessions)
+        places = CallbackPlaces(sessions)
+        dispatcher = CallbackDispatcher(places, QueueProjection(), "hotline", lambda: NOW, rec.send,
+                                        lambda: True, ALLOW)
+        dispatcher.subscribe(bus)
+
+        async def woken(event: object) -> bool:
+            dispatcher._wake.clear()
+            await bus.publish(event)
+            return dispatcher._wake.is_set()
+
+        left = ev.CallUpdated(NOW, ev.CallChange.ENDED, call_snapshot(new_linkedid()))
+        try:
+            assert await woken(_updated(ev.AgentState.AVAILABLE))  # nothing read yet
+            await dispatcher.tick()
+            assert not await woken(_updated(ev.AgentState.AVAILABLE)) and not await woken(left)
+            places.request(new_linkedid(), NUMBER, NUMBER, "", "hotline", NOW - timedelta(seconds=40), NOW)
+            dispatcher.wake()  # as the FastAGI does after the request
+            assert dispatcher._wake.is_set()
+            await dispatcher.tick()  # nobody free: the place waits
+            assert await woken(_updated(ev.AgentState.AVAILABLE)) and await woken(left)
+        finally:
+            await dispatcher.close()
+            wipe(sessions)
