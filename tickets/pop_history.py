@@ -15,12 +15,13 @@ number (tests/tickets/test_pop_history.py).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, select, union_all
+from sqlalchemy import ColumnElement, Select, bindparam, select, union_all
 from sqlalchemy.orm import Session, sessionmaker
 
 from tickets.desk import NEWEST_CALLBACKS, NEWEST_CALLS, NEWEST_TICKETS, ONE_LEG
@@ -39,26 +40,49 @@ class Histories:
     callbacks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # number -> open items
 
 
-_PER_STATEMENT = 200  # branches of one UNION ALL (SQLite allows 500 compound terms)
+_PER_STATEMENT = 128  # branches of one UNION ALL at most (SQLite allows 500 compound terms)
 
 
-def _newest(s: Session, entity: Any, where: ColumnElement[bool], by: Any, keys: Collection[Any],
-            order: tuple[Any, ...], limit: int) -> list[Any]:
-    """The newest `limit` rows of `entity` for each of `keys` (values of `by`), in `order`,
-    among `where`: one top-`limit` subquery per key, all in one UNION ALL, each an index
-    seek on `by` and a short read (a number that calls all day has thousands of calls; a
-    window function over all of them sorted every one at every pop)."""
+@dataclass(frozen=True, eq=False)  # one per kind, hashed as itself (the cache key)
+class _Newest:
+    """What a pop lists of one kind: `entity` rows among `where`, the newest `limit` per value of `by`."""
+
+    entity: Any
+    where: ColumnElement[bool]
+    by: Any
+    order: tuple[Any, ...]
+    limit: int
+
+
+_OPEN_TICKETS = _Newest(Ticket, Ticket.status.not_in(list(DONE)), Ticket.contact_id, NEWEST_TICKETS, TICKETS)
+_CALLS_OF_CONTACT = _Newest(CallRecord, ONE_LEG, CallRecord.contact_id, NEWEST_CALLS, CALLS)
+_CALLS_FROM_NUMBER = _Newest(CallRecord, ONE_LEG, CallRecord.caller_number, NEWEST_CALLS, CALLS)
+_OPEN_CALLBACKS = _Newest(Callback, Callback.status == CallbackStatus.OPEN, Callback.caller_number,
+                          NEWEST_CALLBACKS, CALLBACKS)
+
+
+def _newest(s: Session, kind: _Newest, keys: Collection[Any]) -> list[Any]:
+    """The newest rows of `kind` for each of `keys`: one top-N subquery per key, all in one
+    UNION ALL, each an index seek on `by` and a short read (a number that calls all day has
+    thousands of calls; a window function over all of them sorted every one at every pop).
+    The statements are built once per kind and size (1, 2, 4 ... 128 keys; the last key
+    repeated to fill: IN drops the duplicates), a burst's callers bound as parameters."""
     out: list[Any] = []
     keys = sorted(set(keys))
     for n in range(0, len(keys), _PER_STATEMENT):
-        out += s.scalars(newest_statement(entity, where, by, keys[n:n + _PER_STATEMENT], order, limit))
+        part = keys[n:n + _PER_STATEMENT]
+        size = 1 << (len(part) - 1).bit_length()
+        params = {f"k{i}": part[min(i, len(part) - 1)] for i in range(size)}
+        out += s.scalars(newest_statement(kind, size), params)
     return out
 
 
-def newest_statement(entity: Any, where: ColumnElement[bool], by: Any, keys: Sequence[Any],
-                     order: tuple[Any, ...], limit: int) -> Select[Any]:
-    tops = [select(entity.id).where(where, by == key).order_by(*order).limit(limit).subquery().select()
-            for key in keys]
+@lru_cache(maxsize=64)
+def newest_statement(kind: _Newest, size: int) -> Select[Any]:
+    """`kind`'s newest rows for `size` keys bound as k0, k1, ..."""
+    entity, by, order = kind.entity, kind.by, kind.order
+    tops = [select(entity.id).where(kind.where, by == bindparam(f"k{i}")).order_by(*order).limit(kind.limit)
+            .subquery().select() for i in range(size)]
     return select(entity).where(entity.id.in_(union_all(*tops).scalar_subquery())).order_by(by, *order)
 
 
@@ -69,16 +93,14 @@ def histories(sessions: sessionmaker[Session], contacts: Collection[int], number
     out = Histories()
     with sessions() as s:
         if contacts:
-            for t in _newest(s, Ticket, Ticket.status.not_in(list(DONE)), Ticket.contact_id, contacts,
-                             NEWEST_TICKETS, TICKETS):
+            for t in _newest(s, _OPEN_TICKETS, contacts):
                 out.open_tickets.setdefault(t.contact_id, []).append(ticket_dict(t, now))
-            for r in _newest(s, CallRecord, ONE_LEG, CallRecord.contact_id, contacts, NEWEST_CALLS, CALLS):
+            for r in _newest(s, _CALLS_OF_CONTACT, contacts):
                 out.calls_of_contact.setdefault(r.contact_id, []).append(call_dict(r))
         if calls_by_number:
-            for r in _newest(s, CallRecord, ONE_LEG, CallRecord.caller_number, calls_by_number, NEWEST_CALLS, CALLS):
+            for r in _newest(s, _CALLS_FROM_NUMBER, calls_by_number):
                 out.calls_from_number.setdefault(r.caller_number, []).append(call_dict(r))
         if numbers:
-            for c in _newest(s, Callback, Callback.status == CallbackStatus.OPEN, Callback.caller_number, numbers,
-                             NEWEST_CALLBACKS, CALLBACKS):
+            for c in _newest(s, _OPEN_CALLBACKS, numbers):
                 out.callbacks.setdefault(c.caller_number, []).append(callback_dict(c))
     return out

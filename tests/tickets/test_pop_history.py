@@ -79,3 +79,19 @@ def test_many_pops_history_read_at_once_is_each_pops_own(sessions: Sessions) -> 
         assert _enricher(sessions, batched=True).history_many([]) == []
     finally:
         wipe(sessions)
+
+
+def test_a_burst_of_more_callers_than_one_statement_takes_reads_them_all(sessions: Sessions) -> None:
+    """300 callers (more than one UNION ALL holds; statement sizes padded to a power of two):
+    each caller's calls as when asked alone, none missing, none twice."""
+    try:
+        _seed(sessions)
+        strangers = [f"+4930777{n:04d}" for n in range(298)]
+        callers = [*strangers[:150], "+4930999001", *strangers[150:], "+4930999002"]
+        alone = {n: histories(sessions, [], [], [n], T0).calls_from_number for n in ("+4930999001", "+4930999002")}
+        found = histories(sessions, [], callers, callers, T0)
+        assert found.calls_from_number == {**alone["+4930999001"], **alone["+4930999002"]}
+        assert [len(v) for v in found.calls_from_number.values()] == [5, 1]
+        assert set(found.callbacks) == {"+4930999001", "+4930999002"}
+    finally:
+        wipe(sessions)

@@ -23,12 +23,10 @@ from cti import events as ev
 from tests.db_fixture import db_sessions, wipe
 from tests.factories import T0, add_contact, answered_call, gave_up
 from tests.tickets.test_report_agg import RULES, TZ, caught_up, equal_tables, recomputed, stored
-from tickets import report_agg_fcr, report_agg_marks, report_agg_store
+from tickets import pop_history, report_agg_fcr, report_agg_marks, report_agg_store
 from tickets.calls_service import TicketService
 from tickets.calls_service import _set as set_record
-from tickets.desk import NEWEST_CALLS, ONE_LEG
 from tickets.models import CallRecord, Ticket, TicketHistory, TicketStatus
-from tickets.pop_history import newest_statement
 from tickets.report_agg_models import ReportAggMark
 
 
@@ -201,8 +199,7 @@ def test_a_busy_numbers_calls_are_read_by_index_not_whole(sessions: sessionmaker
     with engine.begin() as conn:
         conn.execute(text("ANALYZE"))
         bound = _plan(conn, select(report_agg_fcr._PREVIOUS), number=number, until=now)
-        pop = _plan(conn, newest_statement(CallRecord, ONE_LEG, CallRecord.caller_number, [number],
-                                           NEWEST_CALLS, 5))
+        pop = _plan(conn, pop_history.newest_statement(pop_history._CALLS_FROM_NUMBER, 1), k0=number)
     assert "ix_call_records_number_ended" in bound, bound
     assert "ix_call_records_number_entered" in pop, pop
     # the 3,000 are not sorted: only the five found are (SQLite's one temporary B-tree, the outer ORDER BY)
