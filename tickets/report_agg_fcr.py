@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Connection, and_, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, func, or_, select, union_all
 from sqlalchemy.orm import aliased
 
 from tickets.call_join import OVERFLOWED
@@ -28,11 +28,15 @@ def of_ticket() -> ColumnElement[bool]:
     return and_(CallRecord.linkedid == Ticket.linkedid, CallRecord.site == Ticket.site)
 
 
-_NEIGHBOURS = (select(Ticket.created_at, CallRecord.ended_at, CallRecord.contact_id, CallRecord.caller_number)
-               .join(CallRecord, of_ticket())
-               .where(or_(CallRecord.contact_id.in_(bindparam("contacts", expanding=True)),
-                          CallRecord.caller_number.in_(bindparam("numbers", expanding=True))),
-                      CallRecord.ended_at >= bindparam("since"), CallRecord.ended_at <= bindparam("until")))
+# A ticket's contact key is the ticket's contact (report_data.load_tickets: an agent may name
+# the caller after the call), its number key its call's number; a call's keys are the call's.
+_NEIGHBOURS = union_all(*(
+    select(Ticket.created_at, CallRecord.ended_at, CallRecord.contact_id, Ticket.contact_id, CallRecord.caller_number)
+    .join(CallRecord, of_ticket())
+    .where(who, CallRecord.ended_at >= bindparam("since"), CallRecord.ended_at <= bindparam("until"))
+    for who in (or_(CallRecord.contact_id.in_(bindparam("contacts", expanding=True)),
+                    CallRecord.caller_number.in_(bindparam("numbers", expanding=True))),
+                Ticket.contact_id.in_(bindparam("contacts", expanding=True)))))
 
 
 # A key's neighbours one by one (the writer's case: a call's one or two keys); by number
@@ -47,8 +51,9 @@ _NEIGHBOURS = (select(Ticket.created_at, CallRecord.ended_at, CallRecord.contact
 # followed are left out the same way, in SQL: an index seek each, no row to convert.
 _FEW_KEYS = 4
 _WINDOW = and_(CallRecord.ended_at >= bindparam("since"), CallRecord.ended_at <= bindparam("until"))
-_BY_CONTACT = (select(Ticket.created_at).join(CallRecord, of_ticket())
-               .where(CallRecord.contact_id == bindparam("contact"), _WINDOW))
+_BY_CONTACT = union_all(*(select(Ticket.created_at).join(CallRecord, of_ticket()).where(who, _WINDOW)
+                          for who in (CallRecord.contact_id == bindparam("contact"),
+                                      Ticket.contact_id == bindparam("contact"))))
 _EARLIER = aliased(CallRecord)
 _PREVIOUS = (select(func.coalesce(_EARLIER.entered_at, _EARLIER.ended_at))  # when it counted as a contact
              .where(_EARLIER.caller_number == bindparam("number"), _EARLIER.ended_at < bindparam("until"),
@@ -87,9 +92,9 @@ def neighbours(conn: Connection, keys: Iterable[Key], days: int | None) -> list[
         rows = conn.execute(_NEIGHBOURS, {"contacts": contacts, "numbers": numbers,
                                           "since": min(at for _, _, at in part) - window,
                                           "until": max(at for _, _, at in part)}).all()
-        for created, ended, contact, number in rows:
+        for created, ended, contact, ticket_contact, number in rows:
             if ended is not None and any(
-                    ((contact is not None and contact == c) or (number and number == num))
+                    ((c is not None and c in (contact, ticket_contact)) or (number and number == num))
                     and at - window <= ended <= at for c, num, at in part):
                 out.append(created)
     return out

@@ -204,3 +204,28 @@ def test_a_busy_numbers_calls_are_read_by_index_not_whole(sessions: sessionmaker
     assert "ix_call_records_number_entered" in pop, pop
     # the 3,000 are not sorted: only the five found are (SQLite's one temporary B-tree, the outer ORDER BY)
     assert pop.count("TEMP B-TREE") <= 1 and "Sort Key: call_records_1" not in pop, pop
+
+
+def test_a_ticket_given_to_a_contact_is_undone_by_that_contacts_next_call(sessions: sessionmaker[Session]) -> None:
+    """An unknown caller's ticket (resolved at once), which the agent then gives to a contact;
+    two days later that contact calls from their own number: the repeat undoes the ticket's
+    FCR (the reports match contacts by the ticket's contact), and its write marks that day."""
+    contact = add_contact(sessions, "Erika Muster", "+4934125385555")
+    base = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=2)
+    with sessions.begin() as s:
+        report_agg_store.rebuild(s, RULES, TZ, datetime.now(UTC))
+    service = TicketService(sessions)
+    for update in answered_call("+4915112345678", linkedid="1795600000.1", entered_at=base, wait=5.0, talk=60.0):
+        service.handle(update)
+    with sessions.begin() as s:  # made when it was answered; the agent names the caller
+        first = s.scalars(select(Ticket).where(Ticket.linkedid == "1795600000.1")).one()
+        first.created_at, first.contact_id = base + timedelta(seconds=5), contact
+    _resolve(sessions, "1795600000.1", base + timedelta(minutes=3))
+    _agree(sessions, base)
+    for update in answered_call("+4934125385555", linkedid="1795600000.2", entered_at=base + timedelta(days=2)):
+        service.handle(update)
+    _agree(sessions, base)
+    # many keys at once (an import, a contact's edit): the one query for all finds it too
+    keys = [(contact, None, base + timedelta(days=2)), *((None, f"+4930555{n:04d}", base) for n in range(5))]
+    with sessions() as s:
+        assert base + timedelta(seconds=5) in report_agg_fcr.neighbours(s.connection(), keys, 7)
