@@ -119,3 +119,12 @@ def db_sessions(url: str) -> Iterator[sessionmaker[Session]]:
         yield session_factory(engine)
     finally:
         engine.dispose()
+
+
+@contextlib.contextmanager
+def wiped_sessions(url: str) -> Iterator[sessionmaker[Session]]:
+    """`db_sessions(url)` with every table emptied before and after (a test module's own database)."""
+    with db_sessions(url) as made:
+        wipe(made)
+        yield made
+        wipe(made)

@@ -5,6 +5,7 @@ test_callback_live.py). Logs never carry the caller's number."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -286,6 +287,15 @@ async def test_a_result_that_came_while_hotline_was_restarting_settles_from_queu
             wipe(sessions)
 
 
+def _woken(dispatcher: CallbackDispatcher, bus: EventBus) -> Callable[[object], Awaitable[bool]]:
+    """Whether publishing an event on `bus` wakes a round of `dispatcher`."""
+    async def woken(event: object) -> bool:
+        dispatcher._wake.clear()
+        await bus.publish(event)
+        return dispatcher._wake.is_set()
+    return woken
+
+
 async def test_the_dispatcher_wakes_for_a_free_agent_or_a_caller_leaving_never_for_a_ring() -> None:
     """A ring, a call, wrap-up or a pause can make no callback due: 100 phones ringing at
     once must not wake a database round each. A free agent or a caller leaving the line can."""
@@ -293,12 +303,7 @@ async def test_the_dispatcher_wakes_for_a_free_agent_or_a_caller_leaving_never_f
     dispatcher = CallbackDispatcher(cast(Any, None), QueueProjection(), "hotline", lambda: NOW, rec.send,
                                     lambda: True, ALLOW)
     dispatcher.subscribe(bus)
-
-    async def woken(event: object) -> bool:
-        dispatcher._wake.clear()
-        await bus.publish(event)
-        return dispatcher._wake.is_set()
-
+    woken = _woken(dispatcher, bus)
     ringing = call_snapshot(new_linkedid(), ringing_agents=("PJSIP/1001",))
     assert [await woken(_updated(s)) for s in ev.AgentState] == [s is ev.AgentState.AVAILABLE for s in ev.AgentState]
     assert [await woken(ev.CallUpdated(NOW, c, ringing)) for c in ev.CallChange] == [
@@ -317,12 +322,7 @@ async def test_with_no_place_waiting_agents_and_calls_wake_no_round(database_url
         dispatcher = CallbackDispatcher(places, QueueProjection(), "hotline", lambda: NOW, rec.send,
                                         lambda: True, ALLOW)
         dispatcher.subscribe(bus)
-
-        async def woken(event: object) -> bool:
-            dispatcher._wake.clear()
-            await bus.publish(event)
-            return dispatcher._wake.is_set()
-
+        woken = _woken(dispatcher, bus)
         left = ev.CallUpdated(NOW, ev.CallChange.ENDED, call_snapshot(new_linkedid()))
         try:
             assert await woken(_updated(ev.AgentState.AVAILABLE))  # nothing read yet

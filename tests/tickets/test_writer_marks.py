@@ -20,7 +20,7 @@ from sqlalchemy import Connection, delete, func, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from cti import events as ev
-from tests.db_fixture import db_sessions, wipe
+from tests.db_fixture import wiped_sessions
 from tests.factories import T0, add_contact, answered_call, gave_up
 from tests.tickets.test_report_agg import RULES, TZ, caught_up, equal_tables, recomputed, stored
 from tickets import pop_history, report_agg_fcr, report_agg_marks, report_agg_store
@@ -33,10 +33,8 @@ from tickets.report_agg_models import ReportAggMark
 @pytest.fixture()
 def sessions(module_database_url: str) -> Iterator[sessionmaker[Session]]:
     """A database of this module's own (tests/tickets/test_report_agg.py's `sessions` says why)."""
-    with db_sessions(module_database_url) as made:
-        wipe(made)
+    with wiped_sessions(module_database_url) as made:
         yield made
-        wipe(made)
 
 
 def _agree(sessions: sessionmaker[Session], since: datetime = T0) -> None:
