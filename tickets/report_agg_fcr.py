@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, bindparam, func, or_, select, union_all
 from sqlalchemy.orm import aliased
@@ -54,16 +55,23 @@ _WINDOW = and_(CallRecord.ended_at >= bindparam("since"), CallRecord.ended_at <=
 _BY_CONTACT = union_all(*(select(Ticket.created_at).join(CallRecord, of_ticket()).where(who, _WINDOW)
                           for who in (CallRecord.contact_id == bindparam("contact"),
                                       Ticket.contact_id == bindparam("contact"))))
+
+
+def _answered_of_number(call: Any) -> ColumnElement[bool]:
+    """`call` (an alias of call_records) is an answered call of the number: a contact the
+    reports count (report_data.load_calls: an outcome, not an overflowed entry leg)."""
+    return and_(call.caller_number == bindparam("number"), call.answered_at.is_not(None),
+                call.outcome.is_not(None), call.outcome != OVERFLOWED)
+
+
 _EARLIER = aliased(CallRecord)
 _PREVIOUS = (select(func.coalesce(_EARLIER.entered_at, _EARLIER.ended_at))  # when it counted as a contact
-             .where(_EARLIER.caller_number == bindparam("number"), _EARLIER.ended_at < bindparam("until"),
-                    _EARLIER.answered_at.is_not(None), _EARLIER.outcome.is_not(None), _EARLIER.outcome != OVERFLOWED)
+             .where(_answered_of_number(_EARLIER), _EARLIER.ended_at < bindparam("until"))
              .order_by(_EARLIER.ended_at.desc()).limit(1).scalar_subquery())
 _LATER = aliased(CallRecord)
 _ANSWERED_SINCE = (select(_LATER.id)  # another answered call of the number came in after it ended
-                   .where(_LATER.caller_number == bindparam("number"), _LATER.entered_at > CallRecord.ended_at,
-                          _LATER.entered_at < bindparam("until"), _LATER.answered_at.is_not(None),
-                          _LATER.outcome.is_not(None), _LATER.outcome != OVERFLOWED).exists())
+                   .where(_answered_of_number(_LATER), _LATER.entered_at > CallRecord.ended_at,
+                          _LATER.entered_at < bindparam("until")).exists())
 _BY_NUMBER = (select(Ticket.created_at).join(CallRecord, of_ticket())  # one lower bound: the index range
               .where(CallRecord.caller_number == bindparam("number"), CallRecord.ended_at <= bindparam("until"),
                      CallRecord.ended_at >= func.coalesce(_PREVIOUS, bindparam("since")), ~_ANSWERED_SINCE))
