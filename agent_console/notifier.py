@@ -18,6 +18,10 @@ waits until it is worked off: every pop of the burst goes out first, then the ag
 states, all of them and in order. A state written to each agent's and every
 supervisor's socket between two pops would hold the next pop up by that many socket
 writes; seconds_in_state is reckoned when the state goes out, so it is never stale.
+Worked off means quiet for STATES_SETTLE: a burst's AgentCalled frames (about 780 bytes
+each, 78 KB for 100 phones) come in more than one read, and states written when the
+first read's pops were done held the second read's pops up by all those writes (2-12
+ms in bench_ws, the whole difference between a burst's usual and its worst ring).
 A backlog that never clears (more events than the notifier can work) holds no state
 longer than HOLD_STATES_FOR.
 The supervisors' queue view is not made here: agent_console.wallboard pushes it
@@ -63,6 +67,7 @@ ANSWER_WAITS_FOR_HISTORY = 1.0  # seconds; the history is ms of queries, this bo
 # stuck database delays no pop by more than this, and one slow match holds up no other ring
 MATCH_WAIT = 0.5
 HOLD_STATES_FOR = 0.05  # seconds agent.state waits behind a burst's pops at most
+STATES_SETTLE = 0.002  # seconds the queue stays empty before held states go (the rest of a burst)
 
 Item = (ev.CallUpdated | ev.AgentUpdated | TicketCreated | TicketUpdated | HistoryReady | MatchReady
         | ev.CallbackRinging | CallbackReady | ev.CallbackDialed | Audienced)
@@ -106,7 +111,7 @@ class PopNotifier:
                                       lambda: MATCH_WAIT)
         self._states: list[ev.AgentSnapshot] = []  # agent.state held back while the inbox has a backlog
         self._states_since = 0.0  # loop time the oldest of them was held back
-        self._states_timer: asyncio.TimerHandle | None = None  # publishes them at the latest HOLD_STATES_FOR on
+        self._states_timer: asyncio.TimerHandle | None = None  # publishes them once settled or due
 
     def talking_for(self, endpoint: str | None) -> dict[str, Any] | None:
         return self.callbacks.talking_for(endpoint)
@@ -132,8 +137,11 @@ class PopNotifier:
         await self.lookups.close()
 
     async def drain(self) -> None:
-        """Wait until everything published so far has been handled (a parked call too)."""
+        """Wait until everything published so far has been handled (a parked call too),
+        the agents' states it held back out as well."""
         await self._inbox.drain()
+        if self._states:
+            self._publish_states()
 
     async def caught_up(self) -> None:
         """Until the pops and call messages published so far are out, parked calls aside
@@ -150,16 +158,28 @@ class PopNotifier:
                          lambda client, d: for_viewer(d, viewer_of(client, self.site), parties))
 
     def _after_each(self) -> None:
-        """Agent states go out once the queue is empty and no pop is parked, or when the
-        oldest has waited HOLD_STATES_FOR (a timer, when only parked pops hold them)."""
+        """Agent states go out once the queue has been empty for STATES_SETTLE with no pop
+        parked, or when the oldest has waited HOLD_STATES_FOR (a timer either way; items
+        that come meanwhile are worked first and look again when the queue is empty)."""
         if not self._states:
             return
-        if (self._inbox.empty() and not self._inbox.parked) or self._states_due():
+        if self._states_due():
             self._publish_states()
         elif self._inbox.empty() and self._states_timer is None:
-            loop = asyncio.get_running_loop()
-            self._states_timer = loop.call_later(max(0.0, self._states_since + HOLD_STATES_FOR - loop.time()),
-                                                 self._publish_states)
+            self._states_timer = asyncio.get_running_loop().call_later(self._states_wait(), self._states_settled)
+
+    def _states_wait(self) -> float:
+        due = self._states_since + HOLD_STATES_FOR - asyncio.get_running_loop().time()
+        return max(0.0, due if self._inbox.parked else min(STATES_SETTLE, due))
+
+    def _states_settled(self) -> None:
+        self._states_timer = None
+        if not self._states or not self._inbox.empty():
+            return  # published already, or more came: the next _after_each looks again
+        if self._states_due() or not self._inbox.parked:
+            self._publish_states()
+        else:  # only parked pops hold them: until HOLD_STATES_FOR
+            self._states_timer = asyncio.get_running_loop().call_later(self._states_wait(), self._states_settled)
 
     def _key_of(self, item: Item) -> str | None:
         return _key_of(item) or self.callbacks.key_of(item)

@@ -316,7 +316,7 @@ def test_a_burst_of_rings_pops_every_phone_before_the_agents_states_follow_all_i
     """Phones starting to ring at once: the registry's events alternate (the call rings,
     the agent rings), but an agent.state to the agent and every supervisor between two
     pops would hold the next pop up; while the notifier has a backlog the states wait,
-    then follow, every one and in order. Alone, a state goes out at once."""
+    then follow, every one and in order. Alone, a state goes out once the queue is quiet."""
     async def test(rig: Rig) -> None:
         lead = Client(3, "lead", None, True)
         rig.hub.attach(lead, None)
@@ -341,6 +341,40 @@ def test_a_burst_of_rings_pops_every_phone_before_the_agents_states_follow_all_i
         rig.notifier._inbox.put_nowait(agent_updated("PJSIP/1002", ev.AgentState.PAUSED))
         await rig.notifier.drain()  # nothing else waiting: out at once
         assert [(k, d["state"]) for k, d in _seen(rig.bert)] == [("agent.state", "paused")]
+
+    _run(test)
+
+
+def test_a_burst_read_in_two_parts_pops_every_phone_before_any_state(monkeypatch: Any) -> None:
+    """100 AgentCalled frames reach the bridge in more than one read: the queue runs empty
+    between them, and states written then held the second read's pops up. They wait until
+    the queue has been quiet for STATES_SETTLE (long here, so that no timer decides)."""
+    monkeypatch.setattr("agent_console.notifier.STATES_SETTLE", 30.0)
+    monkeypatch.setattr("agent_console.notifier.HOLD_STATES_FOR", 60.0)
+
+    async def test(rig: Rig) -> None:
+        inbox = rig.notifier._inbox
+        for lid in ("1.1", "2.1"):
+            inbox.put_nowait(ev.CallUpdated(T0, ev.CallChange.JOINED, _call(linkedid=lid)))
+        await matched(rig, "1.1", "2.1")
+        for lid, agent in (("1.1", "PJSIP/1001"), ("2.1", "PJSIP/1002")):  # one read each
+            inbox.put_nowait(ev.CallUpdated(T0, ev.CallChange.RINGING, _call(linkedid=lid, ringing_agents=(agent,))))
+            inbox.put_nowait(agent_updated(agent, ev.AgentState.RINGING, lid))
+            await rig.notifier.caught_up()
+        assert [m.type for m in rig.hub._buffer] == ["call.ringing", "call.ringing"]
+        await rig.notifier.drain()  # quiet now: the states follow, in order
+        assert [(m.type, m.data.get("agent")) for m in rig.hub._buffer][2:] == [
+            ("agent.state", "PJSIP/1001"), ("agent.state", "PJSIP/1002")]
+
+    _run(test)
+
+
+def test_a_state_alone_goes_out_by_itself_once_the_queue_is_quiet() -> None:
+    """Nothing else comes: the state is not left waiting for a drain or the next event."""
+    async def test(rig: Rig) -> None:
+        rig.notifier._inbox.put_nowait(agent_updated("PJSIP/1002", ev.AgentState.PAUSED))
+        await rig.notifier.caught_up()
+        assert [(k, d["state"]) for k, d in await seen_soon(rig.bert)] == [("agent.state", "paused")]
 
     _run(test)
 
