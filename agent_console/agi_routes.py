@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
@@ -34,6 +34,7 @@ from cti import events as ev
 from cti.agi import AgiRequest
 from cti.agi_server import AgiScript, AgiServer, Variables
 from cti.bridge import AmiBridge
+from cti.calls_agents import AgentBoard
 from tickets.callback_places import CallbackPlaces
 from tickets.lookup import CustomerLookup
 from tickets.route_facts import caller_facts, critical_organisations
@@ -175,10 +176,12 @@ class AgiService:
 GONE = (ev.AgentState.LOGGED_OUT, ev.AgentState.UNAVAILABLE)  # members who cannot take a call now
 
 
-def members_generalists(agents: Iterable[ev.AgentSnapshot]) -> frozenset[str]:
+def members_generalists(board: AgentBoard) -> frozenset[str]:
     """The languages band 0 covers among the members who can take a call now (their
-    penalties as Asterisk reports them: a login's band, an admin's `queue set penalty`)."""
-    return languages_reached(a.penalty for a in agents if a.penalty is not None and a.state not in GONE)
+    penalties as Asterisk reports them: a login's band, an admin's `queue set penalty`).
+    Read in place on the board: routing asks for every call, and a snapshot of 200 agents
+    each time was most of a route's work on the loop (bench_load)."""
+    return languages_reached(board.penalties(GONE))
 
 
 def build_agi(s: Settings, lookup: CustomerLookup, bridge: AmiBridge | None, policy: SlaPolicy,
@@ -193,8 +196,7 @@ def build_agi(s: Settings, lookup: CustomerLookup, bridge: AmiBridge | None, pol
         return open_at(now, policy.service_hours, policy.tz, policy.holidays)
 
     script = RouteScript(lookup, s.focus_teams, s.queue_name, clock, is_open, bridge.note, ivr=s.ivr,
-                         # the penalties alone: no snapshot of 200 agents for every call (bench_load)
-                         generalists=lambda: languages_reached(bridge.registry.agents.penalties(GONE)))
+                         generalists=lambda: members_generalists(bridge.registry.agents))
     callbacks = None
     if projection is not None and sessions is not None:
         places = CallbackPlaces(sessions, policy, s.site)

@@ -18,7 +18,7 @@ from cti.calls import CallRegistry
 from tests.db_fixture import db_sessions
 from tickets.lookup import CustomerLookup
 from tickets.models import Contact, Organisation, Phone, PhoneKind
-from tickets.routing import PRIORITY_BUMP, languages_reached
+from tickets.routing import PRIORITY_BUMP
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 
@@ -104,24 +104,40 @@ def test_every_reads_again_only_when_its_value_is_old() -> None:
     assert stale() < stale()
 
 
+def _board(*members: tuple[int, int | None, str]) -> CallRegistry:
+    """A registry whose members logged in with (number, penalty) and are then `state`:
+    "available", "paused", "on call", "unregistered" or "logged out"."""
+    registry = CallRegistry()
+    for n, penalty, state in members:
+        agent = f"PJSIP/100{n}"
+        registry.apply(ev.AgentLoggedIn(NOW, agent, f"a{n}", "hotline", state == "paused", "", penalty), NOW)
+        if state in ("on call", "unregistered"):
+            registry.apply(ev.AgentDeviceChanged(NOW, agent, f"a{n}", "hotline", in_call=state == "on call",
+                                                 available=False, registered=state == "on call", paused=False,
+                                                 pause_reason="", wrapup=False, penalty=penalty), NOW)
+        elif state == "logged out":
+            registry.apply(ev.AgentLoggedOut(NOW, agent, "hotline"), NOW)
+    return registry
+
+
 def test_the_generalists_are_the_members_who_can_take_a_call_now() -> None:
     """Band 0's languages from the penalties Asterisk reported; logged out, phone not
     registered or no penalty told: not counted."""
-    def agent(n: int, penalty: int | None, state: ev.AgentState = ev.AgentState.AVAILABLE) -> ev.AgentSnapshot:
-        return ev.AgentSnapshot(f"PJSIP/{n}", str(n), state, "", NOW, ("hotline",), None, penalty=penalty)
-
-    assert members_generalists([agent(1, 1), agent(2, 3, ev.AgentState.ON_CALL)]) == {"de", "en"}
-    assert members_generalists([agent(1, 1), agent(2, 3, ev.AgentState.LOGGED_OUT)]) == {"de"}
-    assert members_generalists([agent(1, 1, ev.AgentState.PAUSED), agent(2, 3, ev.AgentState.UNAVAILABLE)]) == {"de"}
-    assert members_generalists([agent(1, None), agent(2, 0), agent(3, 22)]) == frozenset()
+    assert members_generalists(_board((1, 1, "available"), (2, 3, "on call")).agents) == {"de", "en"}
+    assert members_generalists(_board((1, 1, "available"), (2, 3, "logged out")).agents) == {"de"}
+    assert members_generalists(_board((1, 1, "paused"), (2, 3, "unregistered")).agents) == {"de"}
+    assert members_generalists(_board((1, None, "available"), (2, 0, "available"), (3, 22, "available")).agents) \
+        == frozenset()
 
 
 def test_the_boards_penalties_are_the_snapshots_without_building_them() -> None:
     """What the FastAGI route asks for every call (the penalties of the members who can
-    take a call now) equals what the agents' snapshots say, logged-out members left out."""
-    registry = CallRegistry()
-    for n, penalty, paused in ((1, 1, False), (2, 3, True), (3, None, False), (4, 2, False)):
-        registry.apply(ev.AgentLoggedIn(NOW, f"PJSIP/100{n}", f"a{n}", "hotline", paused, "", penalty), NOW)
-    registry.apply(ev.AgentLoggedOut(NOW, "PJSIP/1004", "hotline"), NOW)
-    assert sorted(registry.agents.penalties(GONE)) == [1, 3]  # the paused one counts, the logged-out one not
-    assert languages_reached(registry.agents.penalties(GONE)) == members_generalists(registry.agent_list())
+    take a call now) equals what the agents' snapshots say, logged-out and unregistered
+    members left out."""
+    registry = _board((1, 1, "available"), (2, 3, "paused"), (3, None, "available"), (4, 2, "logged out"),
+                      (5, 21, "unregistered"), (6, 22, "on call"))
+    assert sorted(registry.agents.penalties(GONE)) == [1, 3, 22]
+    snapshots = registry.agent_list()
+    assert {a.agent: a.state for a in snapshots}["PJSIP/1005"] == ev.AgentState.UNAVAILABLE
+    assert sorted(registry.agents.penalties(GONE)) == sorted(
+        a.penalty for a in snapshots if a.penalty is not None and a.state not in GONE)
