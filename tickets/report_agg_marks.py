@@ -251,24 +251,29 @@ def _transaction_end(session: Session, transaction: SessionTransaction) -> None:
         session.info.pop("report_agg_pending", None)
 
 
+class _Reading:
+    """Where a static statement keeps the reading of its rows, built at its first run: the
+    statement holds it, so it lives and goes with the statement (no cache of its own)."""
+
+    __slots__ = ("select",)
+
+    def __init__(self) -> None:
+        self.select: AnySelect | None = None
+
+
 def static(statement: Any) -> Any:
     """`statement` (an UPDATE or DELETE built once and run with parameters) marked so that
     the reading of its rows before it runs is built once too."""
-    return statement.execution_options(report_agg_static=True)
-
-
-_READINGS: dict[int, tuple[Any, AnySelect]] = {}  # id(static statement) -> (it, its rows' reading)
+    return statement.execution_options(report_agg_static=_Reading())
 
 
 def _reading(base: AnySelect, statement: Any, where: ColumnElement[bool]) -> AnySelect:
-    if not statement.get_execution_options().get("report_agg_static"):
+    held = statement.get_execution_options().get("report_agg_static")
+    if not isinstance(held, _Reading):
         return base.where(where)
-    found = _READINGS.get(id(statement))
-    if found is None or found[0] is not statement:
-        if len(_READINGS) >= 512:  # statements a bounded cache rebuilt: start afresh, never grow without end
-            _READINGS.clear()
-        found = _READINGS[id(statement)] = (statement, base.where(where))
-    return found[1]
+    if held.select is None:
+        held.select = base.where(where)
+    return held.select
 
 
 def _statement(state: ORMExecuteState) -> Any:
