@@ -98,7 +98,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
     enricher = PopEnricher(lookup, desk, customers, partial(tickets_parties, db), partial(histories, db))
     notifier = PopNotifier(hub, enricher, clock, partial(ticket_parties, db), settings.site)
     wallboard = WallboardPush(hub, feed.projection, clock, settings.mask_caller_numbers, site=settings.site,
-                              after=notifier.caught_up)  # the rings first
+                              after=notifier.quiet)  # the rings first, and the agents' states
     writer = writer_of(settings, db, policy, bus, notices)
     bridge = bridge_of(settings, bus, clock)
     pbx, bus_link = pbx_of(settings, bus, bridge, clock)

@@ -112,6 +112,8 @@ class PopNotifier:
         self._states: list[ev.AgentSnapshot] = []  # agent.state held back while the inbox has a backlog
         self._states_since = 0.0  # loop time the oldest of them was held back
         self._states_timer: asyncio.TimerHandle | None = None  # publishes them once settled or due
+        self._states_out = asyncio.Event()  # set while none are held
+        self._states_out.set()
 
     def talking_for(self, endpoint: str | None) -> dict[str, Any] | None:
         return self.callbacks.talking_for(endpoint)
@@ -145,8 +147,15 @@ class PopNotifier:
 
     async def caught_up(self) -> None:
         """Until the pops and call messages published so far are out, parked calls aside
-        (they wait for a lookup, not for the loop): what the wallboard lets go first."""
+        (they wait for a lookup, not for the loop)."""
         await self._inbox.caught_up()
+
+    async def quiet(self) -> None:
+        """caught_up, and the agents' states held back are out too (they wait for the rest
+        of a burst): what the wallboard lets go first. Built between a burst's two reads,
+        the queue view (every caller waiting, every agent) held the second read's pops up."""
+        await self._inbox.caught_up()
+        await self._states_out.wait()
 
     def _call_message(self, type_: str, data: dict[str, Any], audience: Audience) -> None:
         self.hub.publish(type_, {**data, "site": self.site}, audience)
@@ -221,6 +230,7 @@ class PopNotifier:
             self._states_timer.cancel()
             self._states_timer = None
         states, self._states = self._states, []
+        self._states_out.set()
         now = self.clock()
         for agent in states:
             try:
@@ -244,6 +254,7 @@ class PopNotifier:
             if not self._states:
                 self._states_since = asyncio.get_running_loop().time()
             self._states.append(item.agent)  # out once the inbox is empty: at once, unless a burst is queued
+            self._states_out.clear()
         elif isinstance(item, TicketCreated):
             if self.book.ticket_for(item.linkedid) == item.ticket_id:
                 return  # told again by a state reply (scaled out): the consoles have it

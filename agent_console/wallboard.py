@@ -10,11 +10,12 @@ bridge instance's FastAGI or relayed to a web-only one) goes to supervisors as
 callback dispatcher) ride along in each queue's view as `callbacks` (count and since
 when the oldest one's caller waits); a change pushes `queue.updated`.
 
-The pops go first: with `after` set (app.py: the notifier's `caught_up`), a dirty view
-waits until the rings queued so far are out, at most YIELD_MAX seconds, before it is
-computed. One view of a queue with 100 callers costs about 1 ms; computed in the
-middle of 100 phones starting to ring, it held up every pop behind it by that much
-(bench/bench_ws.py, rings 0.5 s after the join). Supervisors get it a few ms later.
+The pops go first: with `after` set (app.py: the notifier's `quiet`), a dirty view waits
+until the rings queued so far are out, and the agents' states the notifier holds until
+the rest of a burst is read, at most YIELD_MAX seconds, before it is computed. One view
+of a queue with 100 callers costs about 1 ms; computed in the middle of 100 phones
+starting to ring, it held up every pop behind it by that much (bench/bench_ws.py, rings
+0.5 s after the join). Supervisors get it a few ms later.
 """
 
 from __future__ import annotations

@@ -369,6 +369,28 @@ def test_a_burst_read_in_two_parts_pops_every_phone_before_any_state(monkeypatch
     _run(test)
 
 
+def test_the_wallboard_waits_for_the_states_held_for_the_rest_of_a_burst(monkeypatch: Any) -> None:
+    """`quiet` (what the wallboard waits for before it builds the queue view) is not over
+    when the first read's pops are out: the states wait for a second read, so does it."""
+    monkeypatch.setattr("agent_console.notifier.STATES_SETTLE", 30.0)
+    monkeypatch.setattr("agent_console.notifier.HOLD_STATES_FOR", 60.0)
+
+    async def test(rig: Rig) -> None:
+        inbox = rig.notifier._inbox
+        inbox.put_nowait(ev.CallUpdated(T0, ev.CallChange.JOINED, _call()))
+        await matched(rig, "1.1")
+        assert (await asyncio.wait({asyncio.ensure_future(rig.notifier.quiet())}, timeout=5))[0]  # nothing held
+        inbox.put_nowait(ev.CallUpdated(T0, ev.CallChange.RINGING, _call(ringing_agents=("PJSIP/1001",))))
+        inbox.put_nowait(agent_updated("PJSIP/1001", ev.AgentState.RINGING, "1.1"))
+        quiet = asyncio.ensure_future(rig.notifier.quiet())
+        await rig.notifier.caught_up()
+        assert [m.type for m in rig.hub._buffer] == ["call.ringing"] and not quiet.done()
+        await rig.notifier.drain()  # the states out
+        await asyncio.wait_for(quiet, 5)
+
+    _run(test)
+
+
 def test_a_state_alone_goes_out_by_itself_once_the_queue_is_quiet() -> None:
     """Nothing else comes: the state is not left waiting for a drain or the next event."""
     async def test(rig: Rig) -> None:

@@ -69,3 +69,10 @@ def test_pops_that_never_end_hold_the_view_no_longer_than_yield_max(monkeypatch:
         await push.close()
 
     asyncio.run(go())
+
+
+def test_the_app_lets_the_pops_and_the_states_held_behind_them_go_first(app: Any) -> None:
+    """The composition root hands the wallboard the notifier's `quiet` (the pops and the
+    agents' states held for the rest of a burst), not only its `caught_up`."""
+    services = app.state.services
+    assert services.wallboard.after == services.notifier.quiet
