@@ -116,6 +116,24 @@ class Tally:
             if w <= self.threshold:
                 self.abandoned_within += 1
 
+    def merge(self, other: Tally) -> None:
+        """Add the calls `other` was fed (tallied with the same threshold and short abandon):
+        the figures of both together, without going over their calls again."""
+        if (other.threshold, other.short_abandon) != (self.threshold, self.short_abandon):
+            raise ValueError("tallies of different thresholds cannot be merged")
+        self.calls += other.calls
+        self.offered += other.offered
+        self.answered += other.answered
+        self.answered_within += other.answered_within
+        self.abandoned += other.abandoned
+        self.abandoned_within += other.abandoned_within
+        self.short_abandons += other.short_abandons
+        self.timeouts += other.timeouts
+        self.answered_wait += other.answered_wait
+        self.answered_talk += other.answered_talk
+        if other.longest_wait is not None and (self.longest_wait is None or other.longest_wait > self.longest_wait):
+            self.longest_wait = other.longest_wait
+
     def figures(self, wrapup_seconds: float = 0.0) -> QueueFigures:
         answered, within = self.answered, self.answered_within
         return QueueFigures(

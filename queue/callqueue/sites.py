@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from callqueue.metrics import FinishedCall, QueueFigures, figures
+from callqueue.metrics import FinishedCall, QueueFigures, Tally, figures, tally
 
 
 class SiteState(enum.StrEnum):
@@ -110,9 +110,15 @@ def day_figures(today: Mapping[str, Sequence[FinishedCall]], threshold: int = 25
                 short_abandon: int = 5) -> DayFigures:
     """Today's finished calls (per site) as figures: counted once per read of the day,
     not for every recomputation of the board (a day has 15,000 calls, the board is
-    recomputed every half second)."""
-    return DayFigures({name: figures(calls, threshold, short_abandon) for name, calls in today.items()},
-                      figures((c for name in sorted(today) for c in today[name]), threshold, short_abandon))
+    recomputed every half second); the total merges the sites' tallies instead of
+    counting every call a second time."""
+    total = Tally(threshold, short_abandon)
+    sites = {}
+    for name in sorted(today):
+        counted = tally(today[name], threshold, short_abandon)
+        total.merge(counted)
+        sites[name] = counted.figures()
+    return DayFigures(sites, total.figures())
 
 
 def board(inputs: Iterable[SiteInput], today: DayFigures, threshold: int = 25, short_abandon: int = 5) -> Board:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from callqueue.metrics import CALLBACK, FinishedCall, figures, service_level_if_answered_now
+from callqueue.metrics import CALLBACK, FinishedCall, figures, service_level_if_answered_now, tally
 
 CALLS = [
     FinishedCall("answered", 10, 100),   # within 25
@@ -61,3 +61,19 @@ def test_a_callback_is_offered_and_unanswered_but_never_an_abandon() -> None:
                  FinishedCall("abandoned", 30.0)])
     assert (f.offered, f.answered, f.abandoned, f.abandon_rate) == (3, 1, 1, 1 / 3)
     assert f.service_level == 1 / 3
+
+
+@pytest.mark.parametrize("cut", range(len(CALLS) + 1))
+def test_merged_tallies_are_the_tally_of_all_their_calls(cut: int) -> None:
+    """The sites board's total merges the sites' tallies: every figure as if one tally had
+    counted every call (the longest wait a max, not a sum), wherever the calls are split."""
+    whole = tally(CALLS, 25, 5)
+    merged = tally(CALLS[:cut], 25, 5)
+    merged.merge(tally(CALLS[cut:], 25, 5))
+    assert merged.figures(10) == whole.figures(10)
+    assert merged.longest_wait == 60
+
+
+def test_tallies_of_different_thresholds_are_not_merged() -> None:
+    with pytest.raises(ValueError, match="different thresholds"):
+        tally(CALLS, 25, 5).merge(tally(CALLS, 20, 5))
