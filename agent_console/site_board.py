@@ -87,7 +87,9 @@ class SiteBoard:
     hub: Hub
     clock: Callable[[], datetime]
     own: Followed
-    today_calls: Callable[[datetime], Mapping[str, Sequence[FinishedCall]]]  # since a start (sync: off the loop)
+    # since a start (sync: off the loop); a new mapping whenever the calls changed (FinishedToday
+    # returns the one it returned before while nothing was written): the same one is not counted again
+    today_calls: Callable[[datetime], Mapping[str, Sequence[FinishedCall]]]
     day_start: Callable[[], datetime]
     threshold: int = 25
     short_abandon: int = 5
@@ -101,6 +103,7 @@ class SiteBoard:
     _board: Board | None = None
     _tasks: TaskSet = field(default_factory=TaskSet)
     _started: bool = False
+    _counted: tuple[object, DayFigures] | None = None  # the calls last counted, and their figures
 
     def __post_init__(self) -> None:
         self.sources[self.own.site] = self.own
@@ -147,7 +150,14 @@ class SiteBoard:
             log.warning("sites board: today's calls per site not read (%s); showing the last ones", exc)
 
     def _count_today(self, start: datetime) -> DayFigures:
-        return day_figures(self.today_calls(start), self.threshold, self.short_abandon)
+        """Today's figures, counted again only when the calls changed: on a worker thread that
+        shares the GIL with the loop, 15,000 calls took about 9 ms every read."""
+        calls = self.today_calls(start)
+        if self._counted is not None and self._counted[0] is calls:
+            return self._counted[1]
+        today = day_figures(calls, self.threshold, self.short_abandon)
+        self._counted = (calls, today)
+        return today
 
     async def _run(self) -> None:
         next_today = 0.0
