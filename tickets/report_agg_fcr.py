@@ -29,12 +29,14 @@ def of_ticket() -> ColumnElement[bool]:
     return and_(CallRecord.linkedid == Ticket.linkedid, CallRecord.site == Ticket.site)
 
 
+_WINDOW = and_(CallRecord.ended_at >= bindparam("since"), CallRecord.ended_at <= bindparam("until"))
+
 # A ticket's contact key is the ticket's contact (report_data.load_tickets: an agent may name
 # the caller after the call), its number key its call's number; a call's keys are the call's.
 _NEIGHBOURS = union_all(*(
     select(Ticket.created_at, CallRecord.ended_at, CallRecord.contact_id, Ticket.contact_id, CallRecord.caller_number)
     .join(CallRecord, of_ticket())
-    .where(who, CallRecord.ended_at >= bindparam("since"), CallRecord.ended_at <= bindparam("until"))
+    .where(who, _WINDOW)
     for who in (or_(CallRecord.contact_id.in_(bindparam("contacts", expanding=True)),
                     CallRecord.caller_number.in_(bindparam("numbers", expanding=True))),
                 Ticket.contact_id.in_(bindparam("contacts", expanding=True)))))
@@ -51,7 +53,6 @@ _NEIGHBOURS = union_all(*(
 # Of the calls since (at 50 calls/s a few seconds' worth), those another answered call
 # followed are left out the same way, in SQL: an index seek each, no row to convert.
 _FEW_KEYS = 4
-_WINDOW = and_(CallRecord.ended_at >= bindparam("since"), CallRecord.ended_at <= bindparam("until"))
 _BY_CONTACT = union_all(*(select(Ticket.created_at).join(CallRecord, of_ticket()).where(who, _WINDOW)
                           for who in (CallRecord.contact_id == bindparam("contact"),
                                       Ticket.contact_id == bindparam("contact"))))

@@ -68,8 +68,6 @@ def mark(conn: Connection, instants: Iterable[datetime | None]) -> None:
         conn.execute(_MARK, [{"hour": h} for h in hours])
 
 
-
-
 class Seen:
     """Times whose aggregates depend on some rows, and the FCR keys of those rows."""
 
