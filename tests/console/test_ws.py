@@ -72,7 +72,7 @@ def test_pop_reaches_only_the_ringing_agent_and_is_withdrawn(app: Any, client: T
         assert pop["position"] == 1 and pop["wait_seconds"] >= 4
         queue = until(ws, "queue.updated")["data"]
         assert queue["waiting_count"] == 1 and queue["waiting"][0]["linkedid"] == joined.linkedid
-        # bert's phone never rang: the next thing bert sees is the answer's agent.state, no pop
+        # bert's phone never rang: bert sees the answer and its agent.state, never a pop
         answered = replace(joined, answered_at=T0 + timedelta(seconds=6), agent="PJSIP/1002",
                            ringing_agents=())
         publish(client, app, ev.CallUpdated(T0, ev.CallChange.ANSWERED, answered),
@@ -80,8 +80,12 @@ def test_pop_reaches_only_the_ringing_agent_and_is_withdrawn(app: Any, client: T
                                                      ("hotline",), joined.linkedid)))
         assert until(wa, "call.withdrawn")["data"] == {"linkedid": joined.linkedid, "reason": "answered_elsewhere",
                                                      "site": "main"}
-        seen_by_bert = [wb.receive_json()["type"] for _ in range(2)]
-        assert seen_by_bert == ["call.answered", "agent.state"]
+        # the answer's ticket.created may come before or after the agent.state (held until the
+        # notifier's queue is quiet), so it is left out of the order that matters
+        seen_by_bert = [wb.receive_json()["type"]]
+        while seen_by_bert[-1] != "agent.state" and len(seen_by_bert) < 5:
+            seen_by_bert.append(wb.receive_json()["type"])
+        assert [t for t in seen_by_bert if t != "ticket.created"] == ["call.answered", "agent.state"]
         assert until(ws, "queue.updated")["data"]["waiting_count"] == 0
 
 
