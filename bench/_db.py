@@ -81,6 +81,16 @@ def databases(pg: str | None, name: str = "bench.db") -> Iterator[tuple[str, str
             yield "postgresql", served
 
 
+def sized_runs(args: argparse.Namespace) -> Iterator[tuple[int, str, str]]:
+    """(size, label, URL) for each of `args.calls` (comma-separated) on each database of
+    `databases(args.pg)`, the process raised first when `args.realtime`."""
+    if args.realtime:
+        realtime()
+    for calls in (int(c) for c in args.calls.split(",")):
+        for label, url in databases(args.pg):
+            yield calls, label, url
+
+
 @contextlib.contextmanager
 def raised(url: str) -> Iterator[str]:
     """`url` as is; after `realtime()`, named so that its backends are raised to SCHED_FIFO

@@ -25,7 +25,7 @@ from sqlalchemy import insert, update
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._db import batches, databases, migrated_engine, parser, realtime  # noqa: E402
+from bench._db import batches, migrated_engine, parser, sized_runs  # noqa: E402
 from tickets.db import session_factory  # noqa: E402
 from tickets.models import CallRecord  # noqa: E402
 from tickets.reports import FinishedToday, finished_by_site  # noqa: E402
@@ -86,11 +86,8 @@ def main() -> int:
     ap.add_argument("--written", default="0,30,300", help="records written between two reads, comma-separated")
     ap.add_argument("--reads", type=int, default=20)
     args = ap.parse_args()
-    if args.realtime:
-        realtime()
-    for calls in (int(c) for c in args.calls.split(",")):
-        for label, url in databases(args.pg):
-            run(label, url, calls, [int(k) for k in args.written.split(",")], args.reads)
+    for calls, label, url in sized_runs(args):
+        run(label, url, calls, [int(k) for k in args.written.split(",")], args.reads)
     return 0
 
 

@@ -26,7 +26,7 @@ from sqlalchemy import insert
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._db import batches, databases, migrated_engine, parser, realtime  # noqa: E402
+from bench._db import batches, migrated_engine, parser, sized_runs  # noqa: E402
 from tickets import report_agg_store  # noqa: E402
 from tickets.db import session_factory  # noqa: E402
 from tickets.models import CallRecord  # noqa: E402
@@ -77,11 +77,8 @@ def main() -> int:
     ap.add_argument("--calls", default="1500,6000,15000", help="today's call records, comma-separated sizes")
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    if args.realtime:
-        realtime()
-    for calls in (int(c) for c in args.calls.split(",")):
-        for label, url in databases(args.pg):
-            run(label, url, calls, args.repeat)
+    for calls, label, url in sized_runs(args):
+        run(label, url, calls, args.repeat)
     return 0
 
 
