@@ -18,16 +18,21 @@ import sys
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy import Engine, create_engine, insert, make_url, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from callqueue.feed import day_start  # noqa: E402
+
 from tickets.db import make_engine, scratch_schema  # noqa: E402
 from tickets.migrate import upgrade  # noqa: E402
+from tickets.models import CallRecord  # noqa: E402
+from tickets.sites import DEFAULT_SITE  # noqa: E402
 
 T = TypeVar("T")
 
@@ -125,3 +130,22 @@ def batches(rows: Iterable[T], size: int) -> Iterator[list[T]]:
     it = iter(rows)
     while batch := list(itertools.islice(it, size)):
         yield batch
+
+
+def seed_day(url: str, calls: int, queue: str, timezone: str) -> None:
+    """`calls` finished calls of today (every 3rd abandoned), spread from local midnight to now."""
+    now = datetime.now(UTC)
+    start = day_start(now, timezone)
+    step = (now - start) / max(calls, 1)
+    rows = []
+    for n in range(calls):
+        at, answered = start + n * step, n % 3 != 0
+        rows.append({"site": DEFAULT_SITE, "linkedid": f"16{n:08d}.{n}", "queue": queue, "entered_at": at,
+                     "answered_at": at + timedelta(seconds=12) if answered else None,
+                     "ended_at": at + timedelta(seconds=12 + (180 if answered else 0)),
+                     "wait_seconds": 12.0, "talk_seconds": 180.0 if answered else None,
+                     "outcome": "answered" if answered else "abandoned", "caller_number": f"+4930{n:07d}"})
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(insert(CallRecord), rows)
+    engine.dispose()

@@ -5,8 +5,8 @@ Run: .venv/bin/python bench/bench_catch_up.py [--calls 1500,6000,15000] [--repea
 While calls are written, every call's hour is marked dirty, and once a minute serve's jobs
 (agent_console.jobs, on a worker thread of serve's process, sharing the GIL with the event
 loop) run `tickets.report_agg_store.catch_up`, which re-aggregates the whole local day of
-every dirty hour. For each size, today's call records (every 3rd abandoned, no tickets: a
-desk's tickets would add their own rows to read) go in through Core executemany, the
+every dirty hour. For each size, today's call records (`bench._db.seed_day`: every 3rd abandoned, no
+tickets: a desk's tickets would add their own rows to read) go in through Core executemany, the
 aggregates are built once, then --repeat times: one hour of today marked dirty, `catch_up`
 timed (wall and this process's CPU). Prints ms per catch-up; asserts nothing about speed.
 SQLite is a fresh migrated file in a temp dir; PostgreSQL gets a throwaway schema.
@@ -17,19 +17,15 @@ from __future__ import annotations
 import statistics
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
-
-from sqlalchemy import insert
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._db import batches, migrated_engine, parser, sized_runs  # noqa: E402
+from bench._db import migrated_engine, parser, seed_day, sized_runs  # noqa: E402
 from tickets import report_agg_store  # noqa: E402
 from tickets.db import session_factory  # noqa: E402
-from tickets.models import CallRecord  # noqa: E402
 from tickets.report_agg_models import ReportAggMark  # noqa: E402
 from tickets.report_facts import FcrRule  # noqa: E402
 from tickets.report_figures import ReportRules  # noqa: E402
@@ -38,24 +34,11 @@ TZ = "Europe/Berlin"
 RULES = ReportRules(threshold=25, short_abandon=5, fcr=FcrRule(days=7))
 
 
-def row(n: int, at: datetime) -> dict[str, object]:
-    answered = n % 3 != 0
-    return {"site": "main", "linkedid": f"18{n:08d}.{n}", "queue": "hotline", "entered_at": at,
-            "answered_at": at + timedelta(seconds=12) if answered else None,
-            "ended_at": at + timedelta(seconds=12 + (180 if answered else 0)),
-            "wait_seconds": 12.0, "talk_seconds": 180.0 if answered else None,
-            "outcome": "answered" if answered else "abandoned", "caller_number": f"+4930{n:07d}"}
-
-
 def run(label: str, url: str, calls: int, repeat: int) -> None:
-    now = datetime.now(UTC)
-    start = datetime.now(ZoneInfo(TZ)).replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
-    step = (now - start) / max(calls, 1)
     engine = migrated_engine(url)
-    with engine.begin() as conn:
-        for batch in batches((row(n, start + n * step) for n in range(calls)), 5_000):
-            conn.execute(insert(CallRecord), batch)
+    seed_day(url, calls, "hotline", TZ)
     sessions = session_factory(engine)
+    now = datetime.now(UTC)
     report_agg_store.catch_up(sessions, RULES, TZ, now)  # the first call builds the aggregates: not timed
     hour = now.replace(minute=0, second=0, microsecond=0)
     wall, cpu = [], []

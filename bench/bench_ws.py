@@ -72,7 +72,6 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -84,9 +83,7 @@ sys.path.insert(0, str(ROOT / "queue"))
 import httpx  # noqa: E402
 import uvicorn  # noqa: E402
 import websockets  # noqa: E402
-from callqueue.feed import day_start  # noqa: E402
 from pydantic import SecretStr  # noqa: E402
-from sqlalchemy import insert  # noqa: E402
 from websockets.asyncio.client import ClientConnection, connect  # noqa: E402
 
 from agent_console.app import create_app  # noqa: E402
@@ -95,14 +92,14 @@ from agent_console.hub import ALL, Audience, Message  # noqa: E402
 from agent_console.scaleout.port import LocalPbx  # noqa: E402
 from agent_console.services import Services  # noqa: E402
 from agent_console.settings import Settings  # noqa: E402
+from bench._db import seed_day  # noqa: E402
 from bench._lean_ws import lean_connect  # noqa: E402
 from bench._live import connect_ws, login, machine, raise_nofile, steadiness  # noqa: E402
 from cti.testing import FakeAmiServer  # noqa: E402
 from hotline_cli.serve import serve_defaults  # noqa: E402
 from tickets.db import make_engine, session_factory  # noqa: E402
 from tickets.migrate import upgrade  # noqa: E402
-from tickets.models import CallRecord, Role, User  # noqa: E402
-from tickets.sites import DEFAULT_SITE  # noqa: E402
+from tickets.models import Role, User  # noqa: E402
 from tickets.users import hash_password  # noqa: E402
 from tickets.writer import GIL_SWITCH_INTERVAL  # noqa: E402
 
@@ -596,25 +593,6 @@ def create_users(url: str, agents: list[int]) -> None:
         s.add(User(username="bench-sup", password_hash=pw, role=Role.SUPERVISOR, endpoint=None))
         for ext in agents:
             s.add(User(username=f"agent{ext}", password_hash=pw, role=Role.AGENT, endpoint=f"PJSIP/{ext}"))
-
-
-def seed_day(url: str, calls: int, queue: str, timezone: str) -> None:
-    """`calls` finished calls of today (every 3rd abandoned), spread from local midnight to now."""
-    now = datetime.now(UTC)
-    start = day_start(now, timezone)
-    step = (now - start) / max(calls, 1)
-    rows = []
-    for n in range(calls):
-        at, answered = start + n * step, n % 3 != 0
-        rows.append({"site": DEFAULT_SITE, "linkedid": f"16{n:08d}.{n}", "queue": queue, "entered_at": at,
-                     "answered_at": at + timedelta(seconds=12) if answered else None,
-                     "ended_at": at + timedelta(seconds=12 + (180 if answered else 0)),
-                     "wait_seconds": 12.0, "talk_seconds": 180.0 if answered else None,
-                     "outcome": "answered" if answered else "abandoned", "caller_number": f"+4930{n:07d}"})
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.execute(insert(CallRecord), rows)
-    engine.dispose()
 
 
 async def with_server(settings: Settings, sock: socket.socket,
