@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 class EscalationJob:
     def __init__(self, escalator: Escalator, bus: EventBus, hub: Hub, clock: Callable[[], datetime],
-                 every: float, executor: concurrent.futures.ProcessPoolExecutor | None = None) -> None:
+                 every: float, executor: concurrent.futures.Executor | None = None) -> None:
         """`executor`: tickets.escalation_process's (the scan there); None: on a thread here."""
         self.escalator, self.bus, self.hub, self.clock, self.every = escalator, bus, hub, clock, every
         self.executor = executor

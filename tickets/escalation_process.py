@@ -10,11 +10,6 @@ Escalator from plain, picklable settings; the result comes back as a ScanResult.
 
 from __future__ import annotations
 
-import concurrent.futures
-import contextlib
-import multiprocessing
-import os
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,7 +17,7 @@ from tickets.db import make_engine, session_factory
 from tickets.escalation import Escalator, ScanResult
 from tickets.outbox import NoticeConfig
 from tickets.sla import SlaPolicy
-from tickets.writer_process import WRITER_NICENESS, _exit_with
+from tickets.worker_process import Respawning, detach
 
 _escalator: Escalator | None = None
 
@@ -37,9 +32,7 @@ class EscalatorConfig:
 
 def _init(config: EscalatorConfig) -> None:
     global _escalator  # one per worker process: the process is the unit of state here
-    with contextlib.suppress(OSError):
-        os.nice(WRITER_NICENESS)
-    threading.Thread(target=_exit_with, args=(os.getppid(),), name="parent-watch", daemon=True).start()
+    detach()
     _escalator = Escalator(session_factory(make_engine(config.database_url)), config.policy, config.notices,
                            config.alarm_to)
 
@@ -49,7 +42,5 @@ def scan(now: datetime) -> ScanResult:
     return _escalator.scan(now)
 
 
-def executor(config: EscalatorConfig) -> concurrent.futures.ProcessPoolExecutor:
-    """One worker process, started with `spawn` (never fork a process that runs an event loop)."""
-    return concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                                                  initializer=_init, initargs=(config,))
+def executor(config: EscalatorConfig) -> Respawning:
+    return Respawning("escalation scan", _init, (config,))

@@ -2,16 +2,20 @@
 
 Layer: I/O shell. One worker (a thread, or with `executor=` a separate process,
 see writer_process.py) runs the sync service calls; the loop only enqueues.
-When the database is unavailable the update stays at the head of the queue and
-is retried with capped backoff until it lands.
+When the database is unavailable, or the writer's process died (a new one is
+started, tickets.worker_process), the update stays at the head of the queue and
+is retried with capped backoff until it lands (writing an update again is harmless:
+its writes are idempotent).
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from sqlalchemy.exc import OperationalError
@@ -81,6 +85,13 @@ class DbWriter:
                     log.warning("database unavailable (%s); retrying in %.1f s", reason, delay)
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, self.backoff_max)
+                except BrokenProcessPool as exc:  # the writer's process died: a new one writes it again
+                    self.retries += 1
+                    log.error("the writer process died writing %r (%s); writing it again in %.1f s", item, exc, delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, self.backoff_max)
+                    with contextlib.suppress(BrokenProcessPool):  # the new process started off the loop
+                        await loop.run_in_executor(None, lambda: self._pool.submit(_ready).result())
                 except Exception:  # a bad row must not stop every later write
                     log.exception("database write failed for %r; skipped", item)
                     result = None

@@ -10,12 +10,6 @@ and results cross as frozen dataclasses.
 
 from __future__ import annotations
 
-import concurrent.futures
-import contextlib
-import multiprocessing
-import os
-import threading
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -28,6 +22,7 @@ from tickets.events import TicketCreated
 from tickets.outbox import NoticeConfig
 from tickets.sites import DEFAULT_SITE
 from tickets.sla import SlaPolicy
+from tickets.worker_process import Respawning, detach
 from tickets.writer import RetryLater
 
 _service: TicketService | None = None
@@ -43,27 +38,13 @@ class WriterConfig:
     site: str = DEFAULT_SITE  # the bridge's site: what it writes is this site's
 
 
-WRITER_NICENESS = 5  # on a busy machine the event loop's process gets the CPU first
-
-
 def _init(config: WriterConfig) -> None:
     global _service  # one per worker process: the process is the unit of state here
-    with contextlib.suppress(OSError):
-        os.nice(WRITER_NICENESS)
-    parent = os.getppid()
-    threading.Thread(target=_exit_with, args=(parent,), name="parent-watch", daemon=True).start()
+    detach()
     _service = TicketService(session_factory(make_engine(config.database_url)), policy=config.policy,
                              callback_window=config.callback_window,
                              short_abandon_seconds=config.short_abandon_seconds, notices=config.notices,
                              site=config.site)
-
-
-def _exit_with(parent: int) -> None:
-    """A killed server (SIGKILL: no shutdown) must not leave its writer behind,
-    holding database connections: leave when the parent is gone."""
-    while os.getppid() == parent:
-        time.sleep(1.0)
-    os._exit(0)
 
 
 def handle(update: CallUpdated) -> TicketCreated | None:
@@ -74,8 +55,5 @@ def handle(update: CallUpdated) -> TicketCreated | None:
         raise RetryLater(str(exc.orig)) from None
 
 
-def executor(config: WriterConfig) -> concurrent.futures.ProcessPoolExecutor:
-    """One worker process, started with `spawn` (never fork a process that runs an
-    event loop and threads)."""
-    return concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                                                  initializer=_init, initargs=(config,))
+def executor(config: WriterConfig) -> Respawning:
+    return Respawning("writer", _init, (config,))

@@ -17,7 +17,6 @@ against the shared server.)
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import os
 import pwd
 import re
@@ -43,6 +42,7 @@ from tickets.db import make_engine, session_factory
 from tickets.events import TicketCreated
 from tickets.migrate import upgrade
 from tickets.models import CallRecord, Ticket
+from tickets.worker_process import Respawning
 
 SERVER_BINARIES = ("initdb", "pg_ctl", "postgres")
 
@@ -150,7 +150,7 @@ async def test_postgres_stopped_for_30_seconds_and_started_loses_nothing(private
     created = capture_events(bus, TicketCreated)
     parent_engine = make_engine(pg.url)  # the thread writer's; the process writer opens its own
     writer = writer_of(settings, session_factory(parent_engine), policy_of(settings), bus, notices_of(settings))
-    assert isinstance(writer._pool, concurrent.futures.ProcessPoolExecutor), "not the writer `hotline serve` runs"
+    assert isinstance(writer._pool, Respawning), "not the writer `hotline serve` runs"
     writer.start()
     try:
         # the first drain waits for the worker process to start and hold a pooled connection
