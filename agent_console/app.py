@@ -26,6 +26,7 @@ from agent_console.agi_ivr import IvrScripts
 from agent_console.agi_routes import build_agi
 from agent_console.assembly import (
     ConfigError,
+    aggregates_of,
     board_of,
     bridge_of,
     check,
@@ -37,7 +38,6 @@ from agent_console.assembly import (
 )
 from agent_console.fax_in import spool_of
 from agent_console.gc_quiet import QuietCollector
-from agent_console.http_reports import settings_rules
 from agent_console.hub import Hub
 from agent_console.jobs import Jobs
 from agent_console.lifecycle import Running
@@ -55,7 +55,6 @@ from agent_console.settings import Settings
 from agent_console.wallboard import WallboardPush
 from agent_console.web import add_error_shapes, add_pages
 from cti.bus import EventBus
-from tickets import report_agg_store
 from tickets.appointments import Appointments
 from tickets.customers import CustomerService
 from tickets.db import database_ok, make_engine, session_factory
@@ -105,10 +104,8 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
     reconciler = (Reconciler(db, Path(settings.queue_log), settings.reconcile_hours, settings.default_region,
                              settings.site)
                   if settings.queue_log and not settings.web_only else None)
-    aggregates = (None if settings.web_only else
-                  lambda: report_agg_store.catch_up(db, settings_rules(settings), settings.timezone, clock()))
-    jobs = Jobs(bus, db, writer, feed, clock, bridge, reconciler,
-                0 if settings.web_only else settings.retention_days, aggregates)
+    jobs = Jobs(bus, db, writer, feed, clock, bridge, reconciler, 0 if settings.web_only else settings.retention_days,
+                *aggregates_of(settings, db))
     escalation = escalation_of(settings, db, policy, bus, hub, clock)
 
     feed.subscribe(bus)

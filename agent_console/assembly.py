@@ -9,6 +9,7 @@ Layer: edge, part of the one composition root: only agent_console.app calls thes
 
 from __future__ import annotations
 
+import concurrent.futures
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
@@ -18,6 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent_console.escalation_job import EscalationJob
+from agent_console.http_reports import settings_rules
 from agent_console.hub import Hub
 from agent_console.mail_out import notices_of
 from agent_console.scaleout.codec import SiteLive
@@ -31,12 +33,13 @@ from agent_console.site_board import Followed, Live, SiteBoard, projected
 from cti.bridge import AmiBridge
 from cti.bus import EventBus
 from cti.calls import CallRegistry
-from tickets import escalation_process, writer_process
+from tickets import escalation_process, report_agg_process, report_agg_store, writer_process
 from tickets.calls_service import TicketService
 from tickets.escalation import Escalator
 from tickets.escalation_process import EscalatorConfig
 from tickets.models import Priority
 from tickets.outbox import NoticeConfig
+from tickets.report_agg_process import AggregatesConfig
 from tickets.reports import FinishedToday
 from tickets.service_calendar import parse_region
 from tickets.sla import ServiceHours, SlaPolicy
@@ -78,6 +81,20 @@ def writer_of(settings: Settings, db: sessionmaker[Session], policy: SlaPolicy, 
                             short_abandon_seconds=settings.short_abandon_seconds, notices=notices,
                             site=settings.site)
     return DbWriter(tickets.handle, on_result=bus.publish)
+
+
+def aggregates_of(s: Settings, db: sessionmaker[Session]
+                  ) -> tuple[Callable[[datetime], int] | None, concurrent.futures.Executor | None]:
+    """The report aggregates' catch-up for the jobs, and where it runs: with
+    HOTLINE_WRITER_PROCESS (the default) in a process of its own, else on a thread;
+    none on a web-only instance (writes belong to the bridge instance)."""
+    if s.web_only:
+        return None, None
+    rules = settings_rules(s)
+    if s.writer_process:
+        return report_agg_process.catch_up, report_agg_process.executor(
+            AggregatesConfig(s.database_url, rules, s.timezone))
+    return partial(report_agg_store.catch_up, db, rules, s.timezone), None
 
 
 def bridge_of(s: Settings, bus: EventBus, clock: Callable[[], datetime]) -> AmiBridge | None:

@@ -19,6 +19,7 @@ was restarting) settles its attempt instead of the caller being called a second 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -55,7 +56,8 @@ class Jobs:
     bridge: AmiBridge | None
     reconciler: Reconciler | None  # None: HOTLINE_QUEUE_LOG not set
     retention_days: int
-    aggregates: Callable[[], int] | None = None  # re-aggregates dirty report hours (sync), how many
+    aggregates: Callable[[datetime], int] | None = None  # re-aggregates dirty report hours (sync), how many
+    aggregates_in: concurrent.futures.Executor | None = None  # where (tickets.report_agg_process's); None: a thread
     callback_results: Callable[[ev.CallbackDialed], Awaitable[None]] | None = None  # the dispatcher's settle
 
     def __post_init__(self) -> None:
@@ -85,10 +87,16 @@ class Jobs:
             _, late = await asyncio.wait(running, timeout=THREAD_WAIT)
             if late:
                 log.warning("%d background job(s) still running after %.0f s; leaving them", len(late), THREAD_WAIT)
+        if self.aggregates_in is not None:
+            self.aggregates_in.shutdown(wait=False, cancel_futures=True)
 
-    async def _off_loop(self, fn: Callable[..., R], *args: Any) -> R:
-        """`fn(*args)` on a worker thread, known to close() until it returns."""
-        future = asyncio.ensure_future(asyncio.to_thread(fn, *args))
+    async def _off_loop(self, fn: Callable[..., R], *args: Any,
+                        executor: concurrent.futures.Executor | None = None) -> R:
+        """`fn(*args)` on a worker thread (or in `executor`, waited for on a worker thread: a
+        process pool spawns its process inside the first submit, ~0.1 s the loop must not
+        wait), known to close() until it returns."""
+        future = asyncio.ensure_future(asyncio.to_thread(fn, *args) if executor is None
+                                       else asyncio.to_thread(_run_in, executor, fn, *args))
         self._threads.add(future)
         future.add_done_callback(_forget(self._threads))
         return await asyncio.shield(future)
@@ -149,15 +157,19 @@ class Jobs:
                 log.exception("retention purge failed; trying again in an hour")
             await asyncio.sleep(RETENTION_EVERY)
 
-    async def _aggregates(self, catch_up: Callable[[], int]) -> None:
+    async def _aggregates(self, catch_up: Callable[[datetime], int]) -> None:
         """Keep the report aggregates current (reports also catch up before reading)."""
         while True:
             try:
-                while await self._off_loop(catch_up):
+                while await self._off_loop(catch_up, self.clock(), executor=self.aggregates_in):
                     pass
             except Exception:
                 log.exception("re-aggregating report figures failed; trying again in a minute")
             await asyncio.sleep(AGGREGATES_EVERY)
+
+
+def _run_in(executor: concurrent.futures.Executor, fn: Callable[..., R], *args: Any) -> R:
+    return executor.submit(fn, *args).result()
 
 
 def _forget(running: set[asyncio.Future[Any]]) -> Callable[[asyncio.Future[Any]], None]:

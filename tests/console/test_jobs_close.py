@@ -18,7 +18,7 @@ T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 async def test_close_waits_for_the_aggregates_job_running_on_its_thread() -> None:
     started, release, finished = threading.Event(), threading.Event(), []
 
-    def catch_up() -> int:
+    def catch_up(_now: datetime) -> int:
         started.set()
         release.wait(10)
         finished.append(True)
