@@ -1,4 +1,4 @@
-"""Every benchmark in one run, one after another, into bench/RESULTS.md.
+"""Every benchmark in one run, one after another, added to bench/RESULTS.md.
 
 Run: .venv/bin/python bench/run_all.py [--pg URL] [--soak-minutes 10] [--load-rate 20] [--load-minutes 5]
      [--target-minutes 1] [--sites-rate 20] [--sites-minutes 2] [--quick] [--skip bench_reports.py,soak.py]
@@ -7,9 +7,10 @@ Each benchmark prints its own table with what it is compared to (bench_ami puts
 our parser beside asterisk-ami and panoramisk on the same bytes; bench_e2e splits
 pop latency into Asterisk's part and ours; bench_lookup and bench_writes run on
 SQLite and PostgreSQL side by side). This script runs them in sequence (never in
-parallel: they would measure each other), echoes their output, and writes it all
-to bench/RESULTS.md under the machine and the command, so the figures in the
-README come from one run. --quick shrinks every bench for a smoke test (the
+parallel: they would measure each other), echoes their output, and adds it all
+to the end of bench/RESULTS.md (or --out) as one section under the machine, the
+commit and the command, so the figures in the README come from one run and no
+earlier run's figures are overwritten. --quick shrinks every bench for a smoke test (the
 figures are then not the ones to quote).
 """
 
@@ -45,6 +46,14 @@ def machine() -> str:
         pass
     system = f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
     return f"{os.cpu_count()} CPUs ({cpu}){mem}, {system}"
+
+
+def commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True,
+                              cwd=HERE).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
 
 
 def plan(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
@@ -106,7 +115,7 @@ def main() -> int:
     ap.add_argument("--skip", default="",
                     help="comma-separated bench files to leave out (e.g. bench_reports.py; bench_load.py is both "
                          "load runs): each skipped one is named in the results, so nothing is left out unsaid")
-    ap.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
+    ap.add_argument("--out", type=Path, default=HERE / "RESULTS.md", help="the run is added to the end of this file")
     args = ap.parse_args()
     benches = plan(args)
     skip = {name.strip() for name in args.skip.split(",") if name.strip()}
@@ -114,13 +123,13 @@ def main() -> int:
     if unknown:
         ap.error(f"--skip: no such bench in the plan: {', '.join(sorted(unknown))}")
     command = "python bench/run_all.py " + " ".join(sys.argv[1:])
-    parts = [f"# Benchmark results\n\nMachine: {machine()}  \nRun: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC  \n"
-             f"Command: `.venv/bin/{command.strip()}`\n"]
+    parts = [f"\n## `bench/run_all.py` run of {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {commit()}\n\n"
+             f"Machine: {machine()}  \nCommand: `.venv/bin/{command.strip()}`\n"]
     failed = 0
     for title, cmd in benches:
         if cmd[0] in skip:
             print(f"\n=== {title}: skipped (--skip)", flush=True)
-            parts.append(f"\n## {title} — skipped (--skip)\n")
+            parts.append(f"\n### {title} — skipped (--skip)\n")
             continue
         print(f"\n=== {title}: {' '.join(cmd)}", flush=True)
         start = time.monotonic()
@@ -131,10 +140,11 @@ def main() -> int:
         print(out, flush=True)
         failed += proc.returncode != 0
         status = "" if proc.returncode == 0 else f" — FAILED (exit {proc.returncode})"
-        parts.append(f"\n## {title}{status}\n\n`{' '.join(['bench/' + cmd[0], *cmd[1:]])}` ({took:.0f} s)\n\n"
+        parts.append(f"\n### {title}{status}\n\n`{' '.join(['bench/' + cmd[0], *cmd[1:]])}` ({took:.0f} s)\n\n"
                      f"```\n{out.rstrip()}\n```\n")
-    args.out.write_text("".join(parts))
-    print(f"\nwritten to {args.out}; {failed} bench(es) failed")
+    with args.out.open("a") as out:  # added: the file's earlier runs stay
+        out.write("".join(parts))
+    print(f"\nadded to the end of {args.out}; {failed} bench(es) failed")
     return 1 if failed else 0
 
 
