@@ -81,8 +81,9 @@ class Settings(BaseSettings):
     # while hotline was down (empty: no reconciliation)
     queue_log: str = ""
     reconcile_hours: int = 24
-    # write tickets and call records from a process of its own (off the loop's GIL);
-    # false: a thread (what the API tests use, to start quickly)
+    # write tickets and call records, scan for escalations and catch the report
+    # aggregates up each in a process of its own (off the loop's GIL);
+    # false: threads (what the API tests use, to start quickly)
     writer_process: bool = True
     retention_days: int = 0  # 0: keep call records forever
     mask_caller_numbers: bool = False
