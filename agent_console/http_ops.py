@@ -63,6 +63,10 @@ def metrics(services: ServicesDep, who: Annotated[SessionUser, SUPERVISOR]) -> R
           "times another bridge instance was first heard on this bridge instance's Redis channels",
           bus.duplicate_detections)
     gauge("hotline_db_backlog", "call updates waiting to be written", services.writer.backlog)
+    gauge("hotline_db_write_retries_total", "call updates written again (database unavailable, or the writer's "
+          "process died)", services.writer.retries)
+    gauge("hotline_writer_restarts_total", "times the writer's process died and was started again",
+          services.writer.restarts)
     gauge("hotline_websocket_clients", "connected WebSocket clients", services.hub.clients)
     gauge("hotline_ws_messages_sent_total", "messages queued to WebSocket clients", services.hub.sent)
     gauge("hotline_ws_clients_dropped_total", "slow WebSocket clients dropped", services.hub.dropped_clients)

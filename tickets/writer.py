@@ -54,6 +54,11 @@ class DbWriter:
     def backlog(self) -> int:
         return self._queue.qsize()
 
+    @property
+    def restarts(self) -> int:
+        """How often the writer's process died and was started again (tickets.worker_process)."""
+        return int(getattr(self._pool, "respawns", 0))
+
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="db-writer")
 

@@ -103,4 +103,4 @@ async def test_the_serve_writer_after_its_process_was_killed_writes_the_next_cal
             linkedid = updates[0].call.linkedid
             assert s.scalar(select(func.count()).select_from(Ticket).where(Ticket.linkedid == linkedid)) == 1
             assert s.scalar(select(func.count()).select_from(CallRecord).where(CallRecord.linkedid == linkedid)) == 1
-    assert pool.respawns == 1
+    assert pool.respawns == 1 and writer.restarts == 1
