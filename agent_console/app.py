@@ -71,6 +71,7 @@ from tickets.recorder import CallRecorder
 from tickets.standard_requests import StandardRequests
 from tickets.users import UserService
 from tickets.visibility import ticket_parties, tickets_parties
+from tickets.worker_process import run_in
 
 __all__ = ["ConfigError", "build", "create_app"]  # ConfigError: what `hotline serve` catches
 
@@ -135,6 +136,8 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
     ivr = IvrScripts(db, lookup, settings.timezone, clock, bus.publish, settings.mask_caller_numbers,
                      site=settings.site)
     services.surveys = ivr
+    if jobs.aggregates is not None and jobs.aggregates_in is not None:  # reports catch up there too
+        services.report_catch_up = partial(run_in, jobs.aggregates_in, jobs.aggregates)
     if settings.gc_full_every:
         services.gc = QuietCollector(lambda: bus.published, settings.gc_full_every)
     agi = build_agi(settings, lookup, bridge, policy, clock, feed.projection, db, ivr)

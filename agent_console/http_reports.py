@@ -10,6 +10,8 @@ switch is an admin's, stored (tickets.desk_settings) and audited.
 
 from __future__ import annotations
 
+import logging
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
@@ -29,6 +31,8 @@ from tickets.report_build import build, to_csv
 from tickets.report_facts import FcrRule
 from tickets.report_figures import AGENT_GROUP, GROUPS, ReportRules
 from tickets.report_period import Period, PeriodError, period
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["reports"])
 GroupName = Literal["", "queue", "organisation", "team", "channel", "category", "level", "language", "hour",
@@ -62,6 +66,19 @@ def settings_rules(s: Settings) -> ReportRules:
                        fcr=FcrRule(days=s.fcr_days))
 
 
+def catch_up(services: Services, r: ReportRules, tz: str, now: datetime) -> None:
+    """Bring the aggregates up to date before reading them: in the aggregates' process when
+    this instance has one (a busy day's re-aggregation holds no GIL of this process), else
+    here. `r` differs from the process's rules only in what is applied when reading."""
+    if services.report_catch_up is not None:
+        try:
+            services.report_catch_up(now)
+            return
+        except BrokenProcessPool:  # it died doing it (started again at the next submit): do it here
+            log.warning("the report aggregates' process died during a catch-up; catching up in this one")
+    report_agg_store.catch_up(services.desk.sessions, r, tz, now)
+
+
 def rules(services: Services, per_agent: bool) -> ReportRules:
     s = services.settings
     projection = services.queue_feed.projection
@@ -89,7 +106,7 @@ def summary(services: ServicesDep, who: Annotated[SessionUser, SUPERVISOR],
         raise HTTPException(403, "per-agent figures are off (an admin can turn them on)")
     r = rules(services, per_agent)
     now = services.clock()
-    report_agg_store.catch_up(services.desk.sessions, r, p.tz, now)
+    catch_up(services, r, p.tz, now)
     report = report_agg_read.report(services.desk.sessions, p, group, r, now)
     if report is None:  # a day, per agent, or aggregates of other rules: from the raw rows
         report = build(p, group, report_data.load(services.desk.sessions, p.start, p.end, r.fcr.days), r, now)

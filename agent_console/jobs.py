@@ -36,6 +36,7 @@ from cti.bus import EventBus
 from cti.tasks import TaskSet
 from tickets.reconcile import Reconciler
 from tickets.retention import purge
+from tickets.worker_process import run_in
 from tickets.writer import DbWriter
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,7 @@ class Jobs:
         process pool spawns its process inside the first submit, ~0.1 s the loop must not
         wait), known to close() until it returns."""
         future = asyncio.ensure_future(asyncio.to_thread(fn, *args) if executor is None
-                                       else asyncio.to_thread(_run_in, executor, fn, *args))
+                                       else asyncio.to_thread(run_in, executor, fn, *args))
         self._threads.add(future)
         future.add_done_callback(_forget(self._threads))
         return await asyncio.shield(future)
@@ -166,10 +167,6 @@ class Jobs:
             except Exception:
                 log.exception("re-aggregating report figures failed; trying again in a minute")
             await asyncio.sleep(AGGREGATES_EVERY)
-
-
-def _run_in(executor: concurrent.futures.Executor, fn: Callable[..., R], *args: Any) -> R:
-    return executor.submit(fn, *args).result()
 
 
 def _forget(running: set[asyncio.Future[Any]]) -> Callable[[asyncio.Future[Any]], None]:

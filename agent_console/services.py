@@ -86,6 +86,8 @@ class Services:
     site_board: SiteBoard | None = None
     # the garbage collector's full passes at a quiet moment (HOTLINE_GC_FULL_EVERY; hotline serve: 60 s)
     gc: QuietCollector | None = None
+    # the report aggregates' catch-up where the jobs run it (a process of its own); None: the request's thread
+    report_catch_up: Callable[[datetime], int] | None = None
 
 
 def get_services(conn: HTTPConnection) -> Services:

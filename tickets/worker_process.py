@@ -73,3 +73,8 @@ class Respawning(concurrent.futures.Executor):
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         with self._lock:
             self._pool.shutdown(wait, cancel_futures=cancel_futures)
+
+
+def run_in(executor: concurrent.futures.Executor, fn: Callable[..., T], *args: Any) -> T:
+    """`fn(*args)` in `executor`, waited for here (a thread's way of calling a worker process)."""
+    return executor.submit(fn, *args).result()
