@@ -76,6 +76,11 @@ from tickets.worker_process import run_in
 __all__ = ["ConfigError", "build", "create_app"]  # ConfigError: what `hotline serve` catches
 
 
+# seconds a report waits for the aggregates' process to catch up (it may be busy with a long
+# rebuild); then it reads without: days still dirty are read from raw rows, never stale
+REPORT_CATCH_UP_WAIT = 5.0
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -137,7 +142,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = _utcnow) -> Runnin
                      site=settings.site)
     services.surveys = ivr
     if jobs.aggregates is not None and jobs.aggregates_in is not None:  # reports catch up there too
-        services.report_catch_up = partial(run_in, jobs.aggregates_in, jobs.aggregates)
+        services.report_catch_up = partial(run_in, jobs.aggregates_in, jobs.aggregates, timeout=REPORT_CATCH_UP_WAIT)
     if settings.gc_full_every:
         services.gc = QuietCollector(lambda: bus.published, settings.gc_full_every)
     agi = build_agi(settings, lookup, bridge, policy, clock, feed.projection, db, ivr)

@@ -69,10 +69,15 @@ def settings_rules(s: Settings) -> ReportRules:
 def catch_up(services: Services, r: ReportRules, tz: str, now: datetime) -> None:
     """Bring the aggregates up to date before reading them: in the aggregates' process when
     this instance has one (a busy day's re-aggregation holds no GIL of this process), else
-    here. `r` differs from the process's rules only in what is applied when reading."""
+    here. `r` differs from the process's rules only in what is applied when reading. Only
+    an optimisation: a report reads the days still dirty from raw rows, so when the process
+    is busy for longer than the app's REPORT_CATCH_UP_WAIT the report goes on without it."""
     if services.report_catch_up is not None:
         try:
             services.report_catch_up(now)
+            return
+        except TimeoutError:  # busy (a long rebuild): read without; days still dirty are read from raw rows
+            log.info("report aggregates still catching up; this report reads the dirty days from raw rows")
             return
         except BrokenProcessPool:  # it died doing it (started again at the next submit): do it here
             log.warning("the report aggregates' process died during a catch-up; catching up in this one")

@@ -75,6 +75,7 @@ class Respawning(concurrent.futures.Executor):
             self._pool.shutdown(wait, cancel_futures=cancel_futures)
 
 
-def run_in(executor: concurrent.futures.Executor, fn: Callable[..., T], *args: Any) -> T:
-    """`fn(*args)` in `executor`, waited for here (a thread's way of calling a worker process)."""
-    return executor.submit(fn, *args).result()
+def run_in(executor: concurrent.futures.Executor, fn: Callable[..., T], *args: Any, timeout: float | None = None) -> T:
+    """`fn(*args)` in `executor`, waited for here (a thread's way of calling a worker process);
+    TimeoutError after `timeout` s (the work goes on there)."""
+    return executor.submit(fn, *args).result(timeout)

@@ -36,17 +36,18 @@ def _marks(sessions: Sessions) -> int:
         return s.scalar(select(func.count()).select_from(ReportAggMark)) or 0
 
 
+def _built(sessions: Sessions) -> bool:
+    with sessions() as s:
+        return report_agg_store.meta(s) is not None
+
+
 def test_a_report_catches_up_in_the_aggregates_process(app: Any, login: Any, settings: Settings) -> None:
     sven = login("sven")
     services, jobs = app.state.services, app.state.jobs
     assert isinstance(jobs.aggregates_in, Respawning) and services.report_catch_up is not None
     engine = make_engine(settings.database_url)
     sessions = session_factory(engine)
-
-    def built() -> bool:
-        with sessions() as s:
-            return report_agg_store.meta(s) is not None
-    wait_until(built, 60)  # the jobs' first catch-up (in the process) built the aggregates
+    wait_until(lambda: _built(sessions), 60)  # the jobs' first catch-up (in the process) built the aggregates
     calls: list[tuple[str, int]] = []
     real: Callable[[datetime], int] = services.report_catch_up
 
@@ -66,4 +67,29 @@ def test_a_report_catches_up_in_the_aggregates_process(app: Any, login: Any, set
     assert len(calls) == 1 and calls[0][1] >= 1 and _marks(sessions) == 0  # caught up before the read
     assert week.json()["total"]["answered"] >= 1
     assert jobs.aggregates_in.submit(os.getpid).result() != os.getpid()  # there, not here
+    engine.dispose()
+
+
+def test_a_report_does_not_wait_for_a_busy_aggregates_process(app: Any, login: Any, settings: Settings) -> None:
+    """The process busy (a long rebuild) beyond the report's wait: the report goes on, and
+    the day still dirty is read from raw rows, so it shows the new call all the same."""
+    sven = login("sven")
+    services = app.state.services
+    engine = make_engine(settings.database_url)
+    sessions = session_factory(engine)
+    wait_until(lambda: _built(sessions), 60)  # the jobs' first catch-up is over: none runs meanwhile
+    asked: list[datetime] = []
+
+    def busy(at: datetime) -> int:
+        asked.append(at)
+        raise TimeoutError  # as run_in's wait for the process's future ends
+
+    services.report_catch_up = busy
+    now = datetime.now(UTC)
+    for update in answered_call("+4930555000333", entered_at=now - timedelta(minutes=5)):
+        TicketService(sessions).handle(update)
+    week = sven.get(f"/api/reports/summary?period=week&date={now.astimezone(ZoneInfo(settings.timezone)).date()}")
+    assert week.status_code == 200, week.text
+    assert len(asked) == 1 and _marks(sessions) >= 1  # not caught up
+    assert week.json()["total"]["answered"] >= 1
     engine.dispose()
