@@ -27,6 +27,7 @@ from cti.tasks import TaskSet
 from tickets import escalation_process
 from tickets.escalation import Escalator, ScanResult
 from tickets.events import TicketUpdated
+from tickets.worker_process import run_in
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,9 @@ class EscalationJob:
 
     async def scan(self) -> ScanResult:
         loop = asyncio.get_running_loop()
-        if self.executor is not None:
-            self._inflight = loop.run_in_executor(self.executor, escalation_process.scan, self.clock())
+        if self.executor is not None:  # submitted from a thread: a process pool spawns its process in submit
+            self._inflight = asyncio.ensure_future(asyncio.to_thread(run_in, self.executor, escalation_process.scan,
+                                                                     self.clock()))
         else:
             self._inflight = loop.run_in_executor(None, self.escalator.scan, self.clock())
         result = await asyncio.shield(self._inflight)  # a cancelled loop leaves the scan to close()
