@@ -32,11 +32,13 @@ import secrets
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert
 
+from bench._census import read as census
 from bench._live import (
     PASSWORD,
     RTP_RANGE,
@@ -84,9 +86,12 @@ class LoadRig(Rig):
             s.execute(insert(User), [{"username": f"agent{e}", "password_hash": pw, "role": Role.AGENT,
                                       "endpoint": f"PJSIP/{e}"} for e in self.extensions])
         self.counts = Counts(self.url)
+        self.census = self.tmp / "census" if self.args.census else None
+        if self.census is not None:
+            self.census.mkdir()
         self.serve_proc = self.stack.enter_context(serve(
             self.site.pbx, self.url, self.port, secrets.token_urlsafe(24), self.log,
-            HOTLINE_LOGIN_RATE_LIMIT_PER_MINUTE="100000"))
+            HOTLINE_LOGIN_RATE_LIMIT_PER_MINUTE="100000", **(census.serve_env(self.census) if self.census else {})))
         self.serve_stats = ProcStats(self.serve_proc.pid)
         self.site.wait_members_free(60)
         print(f"rig up in {time.monotonic() - t:.1f} s: {self.site.describe()}, hotline serve pid "
@@ -101,6 +106,7 @@ async def run(rig: LoadRig, args: argparse.Namespace) -> int:
           f"{rig.serve_stats.rss_mb():.1f} MB", flush=True)
     meter = Meter(rig.site, rig.counts, feed, rig.serve_stats)
     minutes: list[Minute] = []
+    taken: list[dict[str, Any]] = []  # --census: serve's object census after each minute
     callers = rig.site.call("+49 30 5550050")
     try:
         start, k = time.monotonic(), 0
@@ -109,6 +115,8 @@ async def run(rig: LoadRig, args: argparse.Namespace) -> int:
             await asyncio.sleep(max(0.0, start + 60 * k - time.monotonic()))
             minutes.append(await meter.minute(str(k)))
             print_minute(minutes[-1], header=k == 1)
+            if rig.census is not None:  # after the row: its pause falls into the next minute
+                taken.append(await asyncio.to_thread(census.take, rig.serve_proc.pid, rig.census, k))
         out, _ = await asyncio.to_thread(callers.proc.communicate)
         callers.output = out or ""
         ended = await settle([meter])
@@ -116,6 +124,8 @@ async def run(rig: LoadRig, args: argparse.Namespace) -> int:
         print_minute(minutes[-1], header=not minutes[:-1])
         print()
         print("\n".join(meter.totals()))
+        if len(taken) >= 2:
+            print("\n".join(census.growth(taken[0], taken[-1], sum(m.offered for m in minutes[1:-1]))))
         print(f"settled: {ended}; serve RSS peak {rig.serve_stats.hwm_mb():.1f} MB; WebSocket clients still open "
               f"{sum(c.alive for c in clients)}/{len(clients)}; serve log 'too slow' lines "
               f"{rig.log.read_text(errors='replace').count('too slow') if rig.log.exists() else 0}")
@@ -130,6 +140,9 @@ async def run(rig: LoadRig, args: argparse.Namespace) -> int:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     load_arguments(p, rate=50, minutes=5, agents=200, talk=3)
+    p.add_argument("--census", action="store_true",
+                   help="count serve's objects by type after each minute (bench/_census) and print what grew per "
+                        "call; its pauses make the latency figures of that run not ones to quote")
     args = p.parse_args()
     raise_nofile(8192)
     print(machine())
