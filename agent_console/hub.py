@@ -164,6 +164,7 @@ class Hub:
         self._supervisors: set[Client] = set()
         self._by_endpoint: dict[str, set[Client]] = {}
         self._buffer: deque[Message] = deque(maxlen=buffer)
+        self._latest: dict[str, Message] = {}  # publish(replaces=key): the newest message of each key
         self.last_seq = 0
         self.sent = 0
         self.sent_direct = 0  # of `sent`: written straight onto an idle socket
@@ -178,14 +179,32 @@ class Hub:
         return self.last_seq
 
     def publish(self, type_: str, data: dict[str, Any], audience: Audience = ALL,
-                tailor: Callable[[Client, dict[str, Any]], dict[str, Any]] | None = None) -> Message:
+                tailor: Callable[[Client, dict[str, Any]], dict[str, Any]] | None = None,
+                replaces: str | None = None) -> Message:
+        """`replaces`: a key for messages that each wholly replace the one before with the
+        same key (a queue's `queue.updated`): the replay buffer keeps only the newest, since a
+        client resuming after the older one gets the newer one anyway (a queue view carries
+        every agent: 2,048 superseded ones held thousands of agent dicts, bench_load --census)."""
         seq = self.next_seq()
         msg = Message(seq, type_, data, audience, time.perf_counter(),
                       "" if tailor else encode({"seq": seq, "type": type_, "data": data}), tailor)
+        if replaces is not None:
+            self._forget(self._latest.pop(replaces, None))
+            self._latest[replaces] = msg
         self._buffer.append(msg)
         for client in self._audience(audience):
             self._offer(client, msg.for_client(client))
         return msg
+
+    def _forget(self, old: Message | None) -> None:
+        """Take a superseded message out of the replay buffer (searched from the newest end,
+        where it usually is; gone already when the buffer's bound pushed it out)."""
+        if old is None or not self._buffer or old.seq < self._buffer[0].seq:
+            return
+        for i in range(len(self._buffer) - 1, -1, -1):
+            if self._buffer[i] is old:
+                del self._buffer[i]
+                return
 
     def _audience(self, audience: Audience) -> list[Client]:
         if audience.everyone:

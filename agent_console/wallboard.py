@@ -100,5 +100,5 @@ class WallboardPush:
                 series = projection.series(name)
                 data["sample"] = views.sample_json(series[-1]) if series else None
                 data["site"] = self.site
-                self.hub.publish("queue.updated", data, SUPERVISORS_ONLY)
+                self.hub.publish("queue.updated", data, SUPERVISORS_ONLY, replaces=f"queue.updated {name}")
             await asyncio.sleep(self.every)

@@ -105,3 +105,23 @@ def test_a_float_reads_back_as_the_same_number(x: float) -> None:
 def test_what_orjson_refuses_is_encoded_as_before() -> None:
     odd = {"name": "\ud800", "big": 2**70}  # a lone surrogate (json.loads lets one in), an int beyond 64 bits
     assert encode(odd) == json.dumps(odd, separators=(",", ":"), ensure_ascii=False)
+
+
+def test_the_replay_buffer_keeps_only_the_newest_of_messages_that_replace_each_other() -> None:
+    hub = Hub(buffer=6)
+    first = hub.publish("queue.updated", {"n": 1}, SUPERVISORS_ONLY, replaces="queue.updated hotline")
+    hub.publish("queue.updated", {"n": 1}, SUPERVISORS_ONLY, replaces="queue.updated 2nd-level")
+    hub.publish("agent.state", {"n": 1}, SUPERVISORS_ONLY)
+    hub.publish("queue.updated", {"n": 2}, SUPERVISORS_ONLY, replaces="queue.updated hotline")
+    hub.publish("agent.state", {"n": 2}, SUPERVISORS_ONLY)
+    newest = hub.publish("queue.updated", {"n": 3}, SUPERVISORS_ONLY, replaces="queue.updated hotline")
+    missed = hub.attach(_client("sven", supervisor=True), first.seq)
+    assert missed is not None  # in order, each queue's newest view, nothing else left out
+    assert [(m.type, m.data["n"]) for m in missed] == [("queue.updated", 1), ("agent.state", 1),
+                                                      ("agent.state", 2), ("queue.updated", 3)]
+    assert missed[-1] is newest
+    for n in range(4, 20):  # one key, many times: the buffer holds one of them, not its bound's worth
+        hub.publish("queue.updated", {"n": n}, SUPERVISORS_ONLY, replaces="queue.updated hotline")
+    again = hub.attach(_client("sven", supervisor=True), newest.seq - 1)
+    assert again is not None and [(m.type, m.data["n"]) for m in again] == [("queue.updated", 19)]
+    assert len(hub._buffer) == 4  # queue.updated 2nd-level, two agent.state, queue.updated hotline 19
