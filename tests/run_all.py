@@ -1,7 +1,8 @@
 """Run the whole test suite on SQLite, and the database-backed tests again on PostgreSQL.
 
 This is what `./hotline.sh test` (the README's test command) and CI run.
-It prints one closing line `total: N passed, N failed, N skipped` summing every run.
+It prints one closing line `total: N passed, N failed, N skipped` summing every run, and
+before it every failed test of every run with the first line of its message.
 PostgreSQL URL: $HOTLINE_TEST_PG_URL, default postgresql+psycopg://postgres@127.0.0.1:5432/test.
 
 Time (the suite must stay under 40 min on a 2-core machine; CI allows 90):
@@ -64,6 +65,18 @@ def time_by_folder(junit: Path) -> dict[str, float]:
     return spent
 
 
+def failures_of(junit: Path) -> list[str]:
+    """`<test id>: <first line of its message>` for each failed or erroring test of a run."""
+    found: list[str] = []
+    if junit.exists():
+        for case in ET.parse(junit).getroot().iter("testcase"):
+            for bad in (*case.iter("failure"), *case.iter("error")):
+                where = (case.get("classname") or "").replace(".", "/") + ".py::" + (case.get("name") or "")
+                first = ((bad.get("message") or bad.text or "").strip().splitlines() or [""])[0]
+                found.append(f"{where}: {first[:300]}")
+    return found
+
+
 def print_time_by_folder(name: str, junit: Path) -> None:
     spent = sorted(time_by_folder(junit).items(), key=lambda kv: -kv[1])
     if spent:
@@ -119,6 +132,7 @@ def main(argv: list[str]) -> int:
             runs = _phases(base_env, pg_env, suites, junit, serial)
         total_s = time.monotonic() - began
         counts = [counts_of(x) for x in sorted(junit.glob("*.xml"))]
+        failures = [f"({x.stem}) {line}" for x in sorted(junit.glob("*.xml")) for line in failures_of(x)]
         for x in sorted(junit.glob("*.xml")):
             print_time_by_folder(x.stem, x)
     total = {k: sum(c[k] for c in counts) for k in ("tests", "failures", "errors", "skipped")}
@@ -126,6 +140,8 @@ def main(argv: list[str]) -> int:
     passed = total["tests"] - failed - total["skipped"]
     print(f"time: {minutes(total_s)} in all (" + ", ".join(f"{name} {minutes(sec)}" for name, sec in _SPENT) + ")",
           flush=True)
+    for line in failures:  # last, so the end of a long log (all CI may show) names them
+        print(f"FAILED {line}", flush=True)
     print(f"total: {passed} passed, {failed} failed, {total['skipped']} skipped", flush=True)
     if total["tests"] == 0:
         return 1
