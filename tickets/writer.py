@@ -20,6 +20,8 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
+from tickets.worker_process import run_in
+
 log = logging.getLogger(__name__)
 # The writer thread runs SQLAlchemy (pure Python) while the loop serves AMI and
 # WebSockets; with Python's default 5 ms GIL switch interval the loop waited up to
@@ -76,7 +78,7 @@ class DbWriter:
         # A process pool starts its worker on the first submit, inside submit():
         # spawning Python took ~100 ms, which on the loop would hold up the first
         # answered call's pop. Start it from a helper thread before the first item.
-        await loop.run_in_executor(None, lambda: self._pool.submit(_ready).result())
+        await asyncio.to_thread(run_in, self._pool, _ready)
         while True:
             item = await self._queue.get()
             delay = 0.1
@@ -84,19 +86,20 @@ class DbWriter:
                 try:
                     result = await loop.run_in_executor(self._pool, self._work, item)
                     break
-                except (OperationalError, RetryLater) as exc:
+                except (OperationalError, RetryLater, BrokenProcessPool) as exc:
                     self.retries += 1
-                    reason = exc.orig if isinstance(exc, OperationalError) else exc
-                    log.warning("database unavailable (%s); retrying in %.1f s", reason, delay)
+                    died = isinstance(exc, BrokenProcessPool)  # the writer's process died: a new one writes it again
+                    if died:
+                        log.error("the writer process died writing %r (%s); writing it again in %.1f s",
+                                  item, exc, delay)
+                    else:
+                        reason = exc.orig if isinstance(exc, OperationalError) else exc
+                        log.warning("database unavailable (%s); retrying in %.1f s", reason, delay)
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, self.backoff_max)
-                except BrokenProcessPool as exc:  # the writer's process died: a new one writes it again
-                    self.retries += 1
-                    log.error("the writer process died writing %r (%s); writing it again in %.1f s", item, exc, delay)
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, self.backoff_max)
-                    with contextlib.suppress(BrokenProcessPool):  # the new process started off the loop
-                        await loop.run_in_executor(None, lambda: self._pool.submit(_ready).result())
+                    if died:
+                        with contextlib.suppress(BrokenProcessPool):  # the new process started off the loop
+                            await asyncio.to_thread(run_in, self._pool, _ready)
                 except Exception:  # a bad row must not stop every later write
                     log.exception("database write failed for %r; skipped", item)
                     result = None
