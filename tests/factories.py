@@ -11,11 +11,13 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cti import events as ev
 from cti.bus import EventBus
 from tickets.models import Contact, Phone, PhoneKind
+from tickets.report_agg_models import ReportAggMark
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday, 10:00 in Berlin
 HOSTILE_NAME = "<script>alert(1)</script>"  # CallerIDName is the caller's to choose
@@ -81,3 +83,9 @@ def capture_events(bus: EventBus, *types: type[E]) -> list[E]:
     for event_type in types or (object,):
         bus.subscribe(event_type, seen.append)
     return seen
+
+
+def marks_left(sessions: sessionmaker[Session]) -> int:
+    """Hours marked for the report aggregates' catch-up and not yet caught up."""
+    with sessions() as s:
+        return int(s.scalar(select(func.count()).select_from(ReportAggMark)) or 0)

@@ -12,16 +12,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import func, select
 
 from agent_console.settings import Settings
 from tests.db_fixture import Sessions
-from tests.factories import answered_call
+from tests.factories import answered_call, marks_left
 from tests.waiting import wait_until
 from tickets import report_agg_store
 from tickets.calls_service import TicketService
 from tickets.db import make_engine, session_factory
-from tickets.report_agg_models import ReportAggMark
 from tickets.worker_process import Respawning
 
 
@@ -29,11 +27,6 @@ from tickets.worker_process import Respawning
 def settings(database_url: str) -> Settings:  # the console's app, with serve's worker processes
     return Settings(database_url=database_url, session_secret=SecretStr("x" * 32), ami_enabled=False,
                     login_rate_limit_per_minute=5)
-
-
-def _marks(sessions: Sessions) -> int:
-    with sessions() as s:
-        return s.scalar(select(func.count()).select_from(ReportAggMark)) or 0
 
 
 def _built(sessions: Sessions) -> bool:
@@ -61,10 +54,10 @@ def test_a_report_catches_up_in_the_aggregates_process(app: Any, login: Any, set
     # written as the writer writes it: its hour marked
     for update in answered_call("+4930555000222", entered_at=now - timedelta(minutes=5)):
         TicketService(sessions).handle(update)
-    assert _marks(sessions) >= 1
+    assert marks_left(sessions) >= 1
     week = sven.get(f"/api/reports/summary?period=week&date={now.astimezone(ZoneInfo(settings.timezone)).date()}")
     assert week.status_code == 200, week.text
-    assert len(calls) == 1 and calls[0][1] >= 1 and _marks(sessions) == 0  # caught up before the read
+    assert len(calls) == 1 and calls[0][1] >= 1 and marks_left(sessions) == 0  # caught up before the read
     assert week.json()["total"]["answered"] >= 1
     assert jobs.aggregates_in.submit(os.getpid).result() != os.getpid()  # there, not here
     engine.dispose()
@@ -90,6 +83,6 @@ def test_a_report_does_not_wait_for_a_busy_aggregates_process(app: Any, login: A
         TicketService(sessions).handle(update)
     week = sven.get(f"/api/reports/summary?period=week&date={now.astimezone(ZoneInfo(settings.timezone)).date()}")
     assert week.status_code == 200, week.text
-    assert len(asked) == 1 and _marks(sessions) >= 1  # not caught up
+    assert len(asked) == 1 and marks_left(sessions) >= 1  # not caught up
     assert week.json()["total"]["answered"] >= 1
     engine.dispose()

@@ -19,17 +19,12 @@ from agent_console.jobs import Jobs
 from agent_console.settings import Settings
 from cti.bus import EventBus
 from tests.db_fixture import Sessions
-from tests.factories import answered_call
+from tests.factories import answered_call, marks_left
 from tests.waiting import wait_until
 from tickets import report_agg_store
 from tickets.calls_service import TicketService
-from tickets.report_agg_models import ReportAgg, ReportAggMark
+from tickets.report_agg_models import ReportAgg
 from tickets.worker_process import Respawning
-
-
-def _marks(sessions: Sessions) -> int:
-    with sessions() as s:
-        return s.scalar(select(func.count()).select_from(ReportAggMark)) or 0
 
 
 def _answered(sessions: Sessions) -> int:
@@ -49,12 +44,12 @@ async def test_the_jobs_catch_up_in_a_process_of_their_own(sessions: Sessions, d
     before = _answered(sessions)
     for update in answered_call("+4930555000111"):  # written as the writer writes it: its hour marked
         TicketService(sessions).handle(update)
-    assert _marks(sessions) >= 1
+    assert marks_left(sessions) >= 1
     none = cast(Any, None)  # the writer and feed: not used by this job
     jobs = Jobs(EventBus(), sessions, none, none, lambda: now, None, None, 0, catch_up, where)
     jobs.start()
     try:
-        await asyncio.to_thread(wait_until, lambda: _marks(sessions) == 0 and _answered(sessions) == before + 1, 60)
+        await asyncio.to_thread(wait_until, lambda: marks_left(sessions) == 0 and _answered(sessions) == before + 1, 60)
         assert await asyncio.to_thread(lambda: where.submit(os.getpid).result()) != os.getpid()
     finally:
         await jobs.close()

@@ -16,12 +16,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, delete, func, insert, select, text
+from sqlalchemy import Connection, delete, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from cti import events as ev
 from tests.db_fixture import wiped_sessions
-from tests.factories import T0, add_contact, answered_call, gave_up
+from tests.factories import T0, add_contact, answered_call, gave_up, marks_left
 from tests.tickets.test_report_agg import RULES, TZ, caught_up, equal_tables, recomputed, stored
 from tickets import pop_history, report_agg_fcr, report_agg_marks, report_agg_store
 from tickets.calls_service import TicketService
@@ -47,11 +47,6 @@ def _agree(sessions: sessionmaker[Session], since: datetime = T0) -> None:
     equal_tables(stored(sessions)[1], hist)
 
 
-def _marks(sessions: sessionmaker[Session]) -> int:
-    with sessions() as s:
-        return int(s.scalar(select(func.count()).select_from(ReportAggMark)) or 0)
-
-
 def test_calls_the_service_writes_leave_the_aggregates_equal_to_a_recomputation(
         sessions: sessionmaker[Session]) -> None:
     known = [add_contact(sessions, f"Kontakt {n}", f"+493412538{n:04d}") for n in range(4)]
@@ -67,7 +62,7 @@ def test_calls_the_service_writes_leave_the_aggregates_equal_to_a_recomputation(
     _agree(sessions)
     for _, ended in calls:  # each end alone: its transaction's marks are all there is
         service.handle(ended)
-        assert _marks(sessions) >= 1
+        assert marks_left(sessions) >= 1
         _agree(sessions)
     for n in range(4):  # callers who gave up: records, callbacks
         service.handle(gave_up(f"+493412538{n:04d}", T0 + timedelta(hours=3, minutes=n)))
