@@ -116,6 +116,31 @@ class Tally:
             if w <= self.threshold:
                 self.abandoned_within += 1
 
+    def remove(self, c: FinishedCall) -> bool:
+        """Take out a call `add` was fed (a record written again, or no longer counted).
+        True when the longest wait may have left with it: a maximum cannot be taken
+        back, so `longest_wait` then still shows it and the caller counts again."""
+        self.calls -= 1
+        if c.outcome in (AFTER_HOURS, OVERFLOWED):
+            return False
+        self.offered -= 1
+        w = c.wait_seconds
+        if c.outcome == TIMEOUT:
+            self.timeouts -= 1
+        if c.was_answered:
+            self.answered -= 1
+            self.answered_wait -= w
+            self.answered_talk -= c.talk_seconds
+            if w <= self.threshold:
+                self.answered_within -= 1
+        elif c.outcome == ABANDONED:
+            self.abandoned -= 1
+            if w < self.short_abandon:
+                self.short_abandons -= 1
+            if w <= self.threshold:
+                self.abandoned_within -= 1
+        return self.longest_wait is not None and w >= self.longest_wait
+
     def merge(self, other: Tally) -> None:
         """Add the calls `other` was fed (tallied with the same threshold and short abandon):
         the figures of both together, without going over their calls again."""

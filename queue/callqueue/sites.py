@@ -110,14 +110,19 @@ def day_figures(today: Mapping[str, Sequence[FinishedCall]], threshold: int = 25
                 short_abandon: int = 5) -> DayFigures:
     """Today's finished calls (per site) as figures: counted once per read of the day,
     not for every recomputation of the board (a day has 15,000 calls, the board is
-    recomputed every half second); the total merges the sites' tallies instead of
-    counting every call a second time."""
+    recomputed every half second)."""
+    return day_tallies({name: tally(calls, threshold, short_abandon) for name, calls in today.items()},
+                       threshold, short_abandon)
+
+
+def day_tallies(today: Mapping[str, Tally], threshold: int = 25, short_abandon: int = 5) -> DayFigures:
+    """Today's figures from each site's tally of its calls: the total merges the sites'
+    tallies instead of counting every call a second time."""
     total = Tally(threshold, short_abandon)
     sites = {}
     for name in sorted(today):
-        counted = tally(today[name], threshold, short_abandon)
-        total.merge(counted)
-        sites[name] = counted.figures()
+        total.merge(today[name])
+        sites[name] = today[name].figures()
     return DayFigures(sites, total.figures())
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from callqueue.metrics import CALLBACK, FinishedCall, figures, service_level_if_answered_now, tally
 
@@ -77,3 +79,17 @@ def test_merged_tallies_are_the_tally_of_all_their_calls(cut: int) -> None:
 def test_tallies_of_different_thresholds_are_not_merged() -> None:
     with pytest.raises(ValueError, match="different thresholds"):
         tally(CALLS, 25, 5).merge(tally(CALLS, 20, 5))
+
+
+@pytest.mark.parametrize("gone", range(len(CALLS)))
+def test_a_call_taken_out_leaves_the_tally_of_the_others(gone: int) -> None:
+    """The sites board takes a call out of its tally when its record is written again: every
+    figure as if the others alone had been counted; True only when the longest wait left."""
+    t = tally(CALLS, 25, 5)
+    maybe_longest = t.remove(CALLS[gone])
+    rest = CALLS[:gone] + CALLS[gone + 1:]
+    assert maybe_longest == (CALLS[gone].wait_seconds == 60)  # the timeout's 60 s is the longest
+    if not maybe_longest:
+        assert t.figures(10) == tally(rest, 25, 5).figures(10)
+    else:  # the maximum still shows the call taken out: the caller counts again
+        assert t.figures(10) == replace(tally(rest, 25, 5).figures(10), longest_wait=60)
