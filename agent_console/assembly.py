@@ -177,6 +177,8 @@ def board_of(s: Settings, hub: Hub, feed: QueueFeed, bridge: AmiBridge | None, b
         return [] if bus_link is None else list(bus_link.bridges.sites(mono))
 
     own = Followed(s.site, own_live, own_status)
-    return SiteBoard(hub, clock, own, FinishedToday(db, lambda: clock() + timedelta(minutes=1), s.queue_name),
+    today = FinishedToday(db, lambda: clock() + timedelta(minutes=1), s.queue_name, s.service_level_seconds,
+                          s.short_abandon_seconds)
+    return SiteBoard(hub, clock, own, today,
                      feed.today_starts, s.service_level_seconds, s.short_abandon_seconds,
                      heard if bus_link is not None else None, follow if bus_link is not None else None)

@@ -7,8 +7,9 @@ other site is what its bridge announces on the peers channel (scaleout.codec.Sit
 within a second of a change): no instance follows another site's event stream, so
 a busy site costs the others nothing. Today's
 finished calls per site come from the database (call records carry `site`), read off
-the loop every `today_every` seconds (assembly's `today_calls` reads only what was
-written since its last read: tickets.reports.FinishedToday), so calls a returning
+the loop every `today_every` seconds (assembly's `today_figures` reads only what was
+written since its last read and counts it into running tallies:
+tickets.reports.FinishedToday), so calls a returning
 bridge reconciles from its queue_log show up too. One named task recomputes the board every `every` seconds and
 pushes `sites.updated` to supervisors when it changed; `view()` is the same for the
 snapshot and `GET /api/sites`.
@@ -19,13 +20,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from callqueue.live import QueueProjection
-from callqueue.metrics import FinishedCall
 from callqueue.sites import Board, DayFigures, SiteInput, SiteState, Totals, board, day_figures
 
 from agent_console import views
@@ -87,9 +87,9 @@ class SiteBoard:
     hub: Hub
     clock: Callable[[], datetime]
     own: Followed
-    # since a start (sync: off the loop); a new mapping whenever the calls changed (FinishedToday
-    # returns the one it returned before while nothing was written): the same one is not counted again
-    today_calls: Callable[[datetime], Mapping[str, Sequence[FinishedCall]]]
+    # today's figures per site since a start (sync: off the loop; FinishedToday counts
+    # only what was written since its last read)
+    today_figures: Callable[[datetime], DayFigures]
     day_start: Callable[[], datetime]
     threshold: int = 25
     short_abandon: int = 5
@@ -103,7 +103,6 @@ class SiteBoard:
     _board: Board | None = None
     _tasks: TaskSet = field(default_factory=TaskSet)
     _started: bool = False
-    _counted: tuple[object, DayFigures] | None = None  # the calls last counted, and their figures
 
     def __post_init__(self) -> None:
         self.sources[self.own.site] = self.own
@@ -145,19 +144,9 @@ class SiteBoard:
 
     async def refresh_today(self) -> None:
         try:
-            self.today = await asyncio.to_thread(self._count_today, self.day_start())
+            self.today = await asyncio.to_thread(self.today_figures, self.day_start())
         except Exception as exc:  # the database is down: keep the last figures, say so once a round
             log.warning("sites board: today's calls per site not read (%s); showing the last ones", exc)
-
-    def _count_today(self, start: datetime) -> DayFigures:
-        """Today's figures, counted again only when the calls changed: on a worker thread that
-        shares the GIL with the loop, 15,000 calls took about 9 ms every read."""
-        calls = self.today_calls(start)
-        if self._counted is not None and self._counted[0] is calls:
-            return self._counted[1]
-        today = day_figures(calls, self.threshold, self.short_abandon)
-        self._counted = (calls, today)
-        return today
 
     async def _run(self) -> None:
         next_today = 0.0

@@ -1,14 +1,16 @@
-"""The sites' board's read of today's finished calls: a full read against the incremental one.
+"""The sites' board's read of today's figures: a full read and count against the incremental one.
 
 Run: .venv/bin/python bench/bench_board_today.py [--calls 900,10000] [--written 0,30,300]
      [--reads 20] [--pg postgresql+psycopg://user@host/db]
 Every instance reads today's calls per site every 5 s (agent_console.site_board). For each
 size, the day's call records (three sites, one queue, every 3rd answered) go in through
 Core executemany (the trigger of migration 0026 stamps them); then, --reads times each:
-the full read (`finished_by_site`, what the board did on every read before), and the
-incremental one (`FinishedToday` after its first read) with --written records written
-between two reads (half new, half updated: 0 is a quiet desk, 300 three sites at 20
-calls/s for 5 s). Each read is checked against the full one. Prints the median and max ms.
+the full read and count (`day_figures(finished_by_site(...))`, what the board did on every
+read before the incremental read), and the incremental one (`FinishedToday` after its
+first read: the records written since, counted into running tallies) with --written
+records written between two reads (half new, half updated: 0 is a quiet desk, 300 three
+sites at 20 calls/s for 5 s). Each read's figures are checked against the full one's.
+Prints the median and max ms.
 SQLite is a fresh migrated file in a temp dir; PostgreSQL gets a throwaway schema.
 """
 
@@ -24,6 +26,8 @@ from sqlalchemy import insert, update
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from callqueue.sites import day_figures  # noqa: E402
 
 from bench._db import batches, migrated_engine, parser, sized_runs  # noqa: E402
 from tickets.db import session_factory  # noqa: E402
@@ -67,13 +71,13 @@ def run(label: str, url: str, calls: int, written: list[int], reads: int) -> Non
                                                           f"{(n * 7 + i) % calls}").values(wait_seconds=21.0 + n))
             n += k // 2 + 1
             t = time.perf_counter()
-            full = finished_by_site(sessions, START, END, "hotline")
+            full = day_figures(finished_by_site(sessions, START, END, "hotline"))
             full_ms.append((time.perf_counter() - t) * 1000)
             t = time.perf_counter()
             got = board(START)
             since_ms.append((time.perf_counter() - t) * 1000)
-            assert got == full, "the incremental read differs from the full one"
-        print(f"{label:10s} {calls:>7,} calls today, {k:>4} written between reads: full read median "
+            assert got == full, "the incremental figures differ from the full read's"
+        print(f"{label:10s} {calls:>7,} calls today, {k:>4} written between reads: full read + count median "
               f"{statistics.median(full_ms):7.1f} ms (max {max(full_ms):7.1f}), incremental median "
               f"{statistics.median(since_ms):6.1f} ms (max {max(since_ms):6.1f}); its first read {first:.1f} ms; "
               f"{reads} reads, each equal to the full one")

@@ -290,7 +290,7 @@ def board_read_ms(url: str) -> tuple[int, float, float]:
     reader(now - timedelta(days=1))
     since = (time.perf_counter() - t) * 1000
     engine.dispose()
-    return sum(len(v) for v in calls.values()), full, since
+    return calls.total.offered + calls.total.after_hours, full, since
 
 
 def log_lines(path: Path) -> str:

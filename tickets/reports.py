@@ -3,18 +3,19 @@
 Layer: service (sync, run off the event loop). Must not import agent_console.
 The sites' board reads today's calls every few seconds on every instance:
 `FinishedToday` reads the day in full once, then only the records written since
-(`call_records.written`, set by a trigger in commit order: migration 0026), merged by
-the pure `merge_finished` into what it holds, keyed by (site, linkedid); a new day
-starts over with a full read.
+(`call_records.written`, set by a trigger in commit order: migration 0026), counted by
+the pure `TodayCount` into running tallies per site, keyed by (site, linkedid); a new
+day starts over with a full read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from callqueue.metrics import FinishedCall
+from callqueue.metrics import FinishedCall, Tally
+from callqueue.sites import DayFigures, day_tallies
 from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -69,30 +70,88 @@ class Written:
 Key = tuple[str, str]  # (site, linkedid): a call record's identity
 
 
-def merge_finished(held: Mapping[Key, Written], rows: Iterable[Written], start: datetime,
-                   queue: str | None) -> dict[Key, Written]:
-    """`held` with `rows` (records written since) in: a record that counts (finished at or
-    after `start`, of `queue` when given) replaces what was held of it, one that no longer
-    counts (moved to another day or queue, its outcome taken back) leaves."""
-    out = dict(held)
-    for row in rows:
-        key = (row.site, row.linkedid)
-        if (row.call is not None and row.ended_at is not None and row.ended_at >= start
-                and (queue is None or row.queue == queue)):
-            out[key] = row
-        else:
-            out.pop(key, None)
-    return out
+class TodayCount:
+    """Today's finished calls of one queue (or all) as running tallies per site: a pure
+    reducer over the records read (`apply`), so a read of the day costs what was written
+    since, not the day (15,000 calls) again. Holds every record that counts, keyed by
+    (site, linkedid); a record written again replaces what was held of it (its old call
+    taken out of its site's tally, the new one added), one that no longer counts (moved
+    to another day or queue, its outcome taken back) leaves. A call ending at or after
+    `end` (a clock ahead of ours) is held but counted only once `end` passes it.
 
+    `figures()` equals `day_figures(finished_by_site(...))` of the same records: the
+    counts exactly, the sums of seconds up to float rounding (added in another order).
+    A site's tally is counted again from its held calls only when the call taken out had
+    its longest wait (a maximum cannot be taken back) or `end` moved backwards."""
 
-def finished_lists(held: Mapping[Key, Written], end: datetime) -> dict[str, list[FinishedCall]]:
-    """Site -> its held calls that ended before `end`, oldest first: what
-    `finished_by_site` reads from the database."""
-    out: dict[str, list[FinishedCall]] = {}
-    for row in sorted(held.values(), key=lambda r: (r.ended_at, r.id)):
-        if row.call is not None and row.ended_at is not None and row.ended_at < end:
-            out.setdefault(row.site, []).append(row.call)
-    return out
+    def __init__(self, start: datetime, queue: str | None, threshold: int = 25, short_abandon: int = 5) -> None:
+        self.start, self.queue, self.threshold, self.short_abandon = start, queue, threshold, short_abandon
+        self.held: dict[Key, Written] = {}
+        self.counted: set[Key] = set()  # the held calls in `tallies` (ended before the last `end`)
+        self.waiting: set[Key] = set()  # the held calls not yet counted (ending at or after it)
+        self.tallies: dict[str, Tally] = {}
+        self.end: datetime | None = None
+        self._figures: DayFigures | None = None  # of `tallies`, as last returned
+
+    def counts(self, row: Written) -> bool:
+        return (row.call is not None and row.ended_at is not None and row.ended_at >= self.start
+                and (self.queue is None or row.queue == self.queue))
+
+    def apply(self, rows: Iterable[Written], end: datetime) -> None:
+        """Take in `rows` (records written since the last apply), then count every held
+        call that ended before `end`."""
+        stale: set[str] = set()
+        for row in rows:
+            key = (row.site, row.linkedid)
+            old = self.held.pop(key, None)
+            self.waiting.discard(key)
+            if old is not None and key in self.counted:
+                self.counted.discard(key)
+                assert old.call is not None
+                if self._take_out(old.site, old.call):
+                    stale.add(old.site)
+            if self.counts(row):
+                self.held[key] = row
+                self.waiting.add(key)
+        if self.end is not None and end < self.end:  # the clock went back: count every site again
+            self.waiting |= self.counted
+            self.counted.clear()
+            self.tallies.clear()
+            stale.clear()
+            self._figures = None
+        self.end = end
+        for key in [k for k in self.waiting if (self.held[k].ended_at or end) < end]:
+            self.waiting.discard(key)
+            self.counted.add(key)
+            row = self.held[key]
+            assert row.call is not None
+            if row.site not in stale:
+                self._tally(row.site).add(row.call)
+            self._figures = None
+        for site in stale:  # its longest wait left: count it from its held calls
+            fresh = self.tallies[site] = Tally(self.threshold, self.short_abandon)
+            for key in self.counted:
+                if key[0] == site:
+                    call = self.held[key].call
+                    assert call is not None
+                    fresh.add(call)
+
+    def figures(self) -> DayFigures:
+        """Today's figures per site and in all; the same object while nothing changed."""
+        if self._figures is None:
+            self._figures = day_tallies({site: t for site, t in self.tallies.items() if t.calls},
+                                        self.threshold, self.short_abandon)
+        return self._figures
+
+    def _tally(self, site: str) -> Tally:
+        if site not in self.tallies:
+            self.tallies[site] = Tally(self.threshold, self.short_abandon)
+        return self.tallies[site]
+
+    def _take_out(self, site: str, call: FinishedCall) -> bool:
+        """Take `call` out of `site`'s tally; True when its longest wait may have left with it."""
+        self._figures = None
+        return self.tallies[site].remove(call)
 
 
 def write_cursor(s: Session) -> int:
@@ -120,37 +179,30 @@ def _written(sessions: sessionmaker[Session], where: ColumnElement[bool]) -> tup
 
 
 class FinishedToday:
-    """Today's finished calls per site for the sites' board (`today_calls`), read
-    incrementally: the day in full at its first read, then only what was written since
-    the last. Equal to `finished_by_site(sessions, start, end(), queue)` at every read,
-    but for a record deleted since the day's first read (only retention deletes records,
-    those older than its days, never today's). Called off the loop, one call at a time."""
+    """Today's figures per site for the sites' board, read incrementally: the day in full
+    at its first read, then only what was written since the last, counted into running
+    tallies (`TodayCount`). Its figures equal `day_figures(finished_by_site(sessions, start,
+    end(), queue))` at every read (sums of seconds up to float rounding), but for a record
+    deleted since the day's first read (only retention deletes records, those older than
+    its days, never today's). Called off the loop, one call at a time."""
 
-    def __init__(self, sessions: sessionmaker[Session], end: Callable[[], datetime], queue: str | None = None) -> None:
+    def __init__(self, sessions: sessionmaker[Session], end: Callable[[], datetime], queue: str | None = None,
+                 threshold: int = 25, short_abandon: int = 5) -> None:
         self.sessions, self.end, self.queue = sessions, end, queue
-        self.start: datetime | None = None
+        self.threshold, self.short_abandon = threshold, short_abandon
         self.cursor = 0
-        self.held: dict[Key, Written] = {}
-        self.lists: dict[str, list[FinishedCall]] | None = None  # of `held`, as last returned
-        self.later: datetime | None = None  # the first end of a held call left out of `lists` (not yet ended)
+        self.count: TodayCount | None = None
 
-    def __call__(self, start: datetime) -> dict[str, list[FinishedCall]]:
-        if start != self.start:  # the first read, or a new day: in full
+    def __call__(self, start: datetime) -> DayFigures:
+        """Today's figures (the day beginning at `start`); the same object while nothing changed."""
+        if self.count is None or start != self.count.start:  # the first read, or a new day: in full
             where = CallRecord.ended_at >= start
             if self.queue is not None:
                 where = where & (CallRecord.queue == self.queue)
             cursor, rows = _written(self.sessions, where & CallRecord.outcome.is_not(None))
-            self.held = merge_finished({}, rows, start, self.queue)
-            self.start = start
-            self.lists = None
+            self.count = TodayCount(start, self.queue, self.threshold, self.short_abandon)
         else:  # whatever was written since, wherever it ended: it may have left the day
             cursor, rows = _written(self.sessions, CallRecord.written >= self.cursor)
-            if rows:
-                self.held, self.lists = merge_finished(self.held, rows, start, self.queue), None
         self.cursor = cursor
-        end = self.end()
-        if self.lists is None or (self.later is not None and self.later < end):  # else: as last time
-            self.lists = finished_lists(self.held, end)
-            self.later = min((r.ended_at for r in self.held.values() if r.ended_at is not None and r.ended_at >= end),
-                             default=None)
-        return self.lists
+        self.count.apply(rows, self.end())
+        return self.count.figures()

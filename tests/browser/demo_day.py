@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 from callqueue.live import QueueProjection
 from callqueue.metrics import FinishedCall
+from callqueue.sites import day_figures
 from pydantic import SecretStr
 
 from agent_console.app import create_app
@@ -160,7 +161,7 @@ def add_sites(app: Any, now: datetime) -> None:
     board._last_up["west"] = now - timedelta(minutes=3)
     rng = random.Random(7)
     today = {"main": _today(rng, 212, 14), "east": _today(rng, 96, 22), "west": _today(rng, 41, 35)}
-    board.today_calls = lambda start: today
+    board.today_figures = lambda start: day_figures(today)
 
 
 def add_users(database_url: str) -> None:
