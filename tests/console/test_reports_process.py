@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import SecretStr
 
+from agent_console import jobs as jobs_module
 from agent_console.settings import Settings
 from tests.db_fixture import Sessions
 from tests.factories import answered_call, marks_left
@@ -24,7 +25,11 @@ from tickets.worker_process import Respawning
 
 
 @pytest.fixture()
-def settings(database_url: str) -> Settings:  # the console's app, with serve's worker processes
+def settings(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The console's app with serve's worker processes; the jobs' catch-up runs once at start
+    and not again during the test (a minutely one between the write and the report would
+    clear the marks the report is to find)."""
+    monkeypatch.setattr(jobs_module, "AGGREGATES_EVERY", 3600.0)
     return Settings(database_url=database_url, session_secret=SecretStr("x" * 32), ami_enabled=False,
                     login_rate_limit_per_minute=5)
 
