@@ -28,6 +28,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from callqueue.live import QueueProjection
+from callqueue.live import _call as live_call
 from callqueue.metrics import FinishedCall
 from callqueue.sites import day_figures
 from pydantic import SecretStr
@@ -160,7 +161,9 @@ def add_sites(app: Any, now: datetime) -> None:
                            else (lambda mono: (False, True, True))))
     board._last_up["west"] = now - timedelta(minutes=3)
     rng = random.Random(7)
-    today = {"main": _today(rng, 212, 14), "east": _today(rng, 96, 22), "west": _today(rng, 41, 35)}
+    own = app.state.services.queue_feed.projection  # main's calls: the day the wallboard's tiles count
+    today = {"main": [live_call(f) for f in own._finished if own._counts(f)],
+             "east": _today(rng, 96, 22), "west": _today(rng, 41, 35)}
     board.today_figures = lambda start: day_figures(today)
 
 

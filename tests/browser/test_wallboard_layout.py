@@ -286,6 +286,8 @@ def test_the_wallboard_shows_every_site_and_the_virtual_hotline_and_a_down_site_
         assert stale_cells == 3  # ... marked stale
         # the live totals are the sum of the sites that are up
         assert rows["*"][4] == ("2 von 7" if lang == "de" else "2 of 7")
+        # the own site's row counts the same calls as the tiles above it
+        assert rows["main"][-1] == page.inner_text("#answered").replace(" ", "").replace("/", " / ")
         board = page.evaluate("fetch('/api/sites').then((r) => r.json())")
         up_rows = [r for r in board["sites"] if r["state"] == "up"]
         assert board["total"]["waiting_count"] == sum(r["waiting_count"] for r in up_rows) == 5
