@@ -6,6 +6,7 @@ import secrets
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,6 +28,10 @@ class Server:
     url: str
     proc: subprocess.Popen[str]
     database_url: str
+    log: Path  # serve's log, for a failing test to show
+
+    def log_tail(self, chars: int = 4000) -> str:
+        return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else "(no serve log)"
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +55,7 @@ def server(pbx: Pbx, module_database_url: str,
     port = free_tcp_port()
     try:
         with serve(pbx, database_url, port, secrets.token_urlsafe(24), log) as proc:
-            yield Server(f"http://127.0.0.1:{port}", proc, database_url)
+            yield Server(f"http://127.0.0.1:{port}", proc, database_url, log)
     finally:
         print("--- hotline serve log ---\n" + log.read_text(errors="replace")[-5000:])
 
