@@ -94,52 +94,39 @@ class Tally:
     longest_wait: float | None = None
 
     def add(self, c: FinishedCall) -> None:
-        self.calls += 1
-        if c.outcome in (AFTER_HOURS, OVERFLOWED):
-            return
-        self.offered += 1
-        w = c.wait_seconds
-        if self.longest_wait is None or w > self.longest_wait:
-            self.longest_wait = w
-        if c.outcome == TIMEOUT:
-            self.timeouts += 1
-        if c.was_answered:
-            self.answered += 1
-            self.answered_wait += w
-            self.answered_talk += c.talk_seconds
-            if w <= self.threshold:
-                self.answered_within += 1
-        elif c.outcome == ABANDONED:
-            self.abandoned += 1
-            if w < self.short_abandon:
-                self.short_abandons += 1
-            if w <= self.threshold:
-                self.abandoned_within += 1
+        if self._step(c, 1) and (self.longest_wait is None or c.wait_seconds > self.longest_wait):
+            self.longest_wait = c.wait_seconds
 
     def remove(self, c: FinishedCall) -> bool:
         """Take out a call `add` was fed (a record written again, or no longer counted).
         True when the longest wait may have left with it: a maximum cannot be taken
         back, so `longest_wait` then still shows it and the caller counts again."""
-        self.calls -= 1
+        return (self._step(c, -1) and self.longest_wait is not None
+                and c.wait_seconds >= self.longest_wait)
+
+    def _step(self, c: FinishedCall, n: int) -> bool:
+        """Count `c` in (n=1) or out (n=-1) of every sum but the longest wait; True when
+        it was offered (the longest wait is of offered calls)."""
+        self.calls += n
         if c.outcome in (AFTER_HOURS, OVERFLOWED):
             return False
-        self.offered -= 1
+        self.offered += n
         w = c.wait_seconds
         if c.outcome == TIMEOUT:
-            self.timeouts -= 1
+            self.timeouts += n
         if c.was_answered:
-            self.answered -= 1
-            self.answered_wait -= w
-            self.answered_talk -= c.talk_seconds
+            self.answered += n
+            self.answered_wait += n * w
+            self.answered_talk += n * c.talk_seconds
             if w <= self.threshold:
-                self.answered_within -= 1
+                self.answered_within += n
         elif c.outcome == ABANDONED:
-            self.abandoned -= 1
+            self.abandoned += n
             if w < self.short_abandon:
-                self.short_abandons -= 1
+                self.short_abandons += n
             if w <= self.threshold:
-                self.abandoned_within -= 1
-        return self.longest_wait is not None and w >= self.longest_wait
+                self.abandoned_within += n
+        return True
 
     def merge(self, other: Tally) -> None:
         """Add the calls `other` was fed (tallied with the same threshold and short abandon):
