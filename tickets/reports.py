@@ -86,9 +86,8 @@ class TodayCount:
 
     def __init__(self, start: datetime, queue: str | None, threshold: int = 25, short_abandon: int = 5) -> None:
         self.start, self.queue, self.threshold, self.short_abandon = start, queue, threshold, short_abandon
-        self.held: dict[Key, Written] = {}
-        self.counted: set[Key] = set()  # the held calls in `tallies` (ended before the last `end`)
-        self.waiting: set[Key] = set()  # the held calls not yet counted (ending at or after it)
+        self.held: dict[Key, Written] = {}  # those not `waiting` are counted in `tallies`
+        self.waiting: set[Key] = set()  # the held calls not yet counted (ending at or after the last `end`)
         self.tallies: dict[str, Tally] = {}
         self.end: datetime | None = None
         self._figures: DayFigures | None = None  # of `tallies`, as last returned
@@ -104,25 +103,23 @@ class TodayCount:
         for row in rows:
             key = (row.site, row.linkedid)
             old = self.held.pop(key, None)
-            self.waiting.discard(key)
-            if old is not None and key in self.counted:
-                self.counted.discard(key)
+            if old is not None and key not in self.waiting:  # counted: take it out
                 assert old.call is not None
-                if self._take_out(old.site, old.call):
+                self._figures = None
+                if self.tallies[old.site].remove(old.call):
                     stale.add(old.site)
+            self.waiting.discard(key)
             if self.counts(row):
                 self.held[key] = row
                 self.waiting.add(key)
         if self.end is not None and end < self.end:  # the clock went back: count every site again
-            self.waiting |= self.counted
-            self.counted.clear()
+            self.waiting = set(self.held)
             self.tallies.clear()
             stale.clear()
             self._figures = None
         self.end = end
         for key in [k for k in self.waiting if (self.held[k].ended_at or end) < end]:
             self.waiting.discard(key)
-            self.counted.add(key)
             row = self.held[key]
             assert row.call is not None
             if row.site not in stale:
@@ -130,11 +127,10 @@ class TodayCount:
             self._figures = None
         for site in stale:  # its longest wait left: count it from its held calls
             fresh = self.tallies[site] = Tally(self.threshold, self.short_abandon)
-            for key in self.counted:
-                if key[0] == site:
-                    call = self.held[key].call
-                    assert call is not None
-                    fresh.add(call)
+            for key, row in self.held.items():
+                if key[0] == site and key not in self.waiting:
+                    assert row.call is not None
+                    fresh.add(row.call)
 
     def figures(self) -> DayFigures:
         """Today's figures per site and in all; the same object while nothing changed."""
@@ -147,11 +143,6 @@ class TodayCount:
         if site not in self.tallies:
             self.tallies[site] = Tally(self.threshold, self.short_abandon)
         return self.tallies[site]
-
-    def _take_out(self, site: str, call: FinishedCall) -> bool:
-        """Take `call` out of `site`'s tally; True when its longest wait may have left with it."""
-        self._figures = None
-        return self.tallies[site].remove(call)
 
 
 def write_cursor(s: Session) -> int:
