@@ -87,6 +87,8 @@ class CallRegistry:
     def apply(self, event: ev.DomainEvent, now: datetime) -> list[Update]:
         linkedid = getattr(event, "linkedid", None)
         if linkedid is not None and linkedid in self._ended:
+            if isinstance(event, ev.CallCompleted):  # came after the call's Hangup: the wrap-up still starts
+                return list(self.agents.wrap_up(event.agent, event.queue, event.linkedid, event.at))
             return []  # a replayed or late event of a finished call
         if isinstance(event, ev.AgentEvent | ev.MemberSnapshot):
             return list(self.agents.apply(event, now))
@@ -174,15 +176,15 @@ class CallRegistry:
 
     def _on_complete(self, e: ev.CallCompleted, now: datetime) -> list[Update]:
         call = self._get(e.linkedid, create=False)
-        if call is None:
-            return []
+        if call is None:  # a call begun before we connected: Asterisk's wrap-up starts all the same
+            return list(self.agents.wrap_up(e.agent, e.queue, e.linkedid, e.at))
         call.talk = float(e.talk_seconds)
         call.wait = float(e.wait_seconds)
         if e.agent == call.agent:
             call.agent_channel = None  # the agent's part is over: nothing left to transfer from
         if e.completed_by is ev.CompletedBy.TRANSFER:
             call.outcome = ev.Outcome.TRANSFERRED
-        return list(self.agents.wrap_up(e.agent, e.queue, e.at))
+        return list(self.agents.wrap_up(e.agent, e.queue, e.linkedid, e.at))
 
     def _on_abandon(self, e: ev.CallAbandoned, now: datetime) -> list[Update]:
         call = self._get(e.linkedid, create=False)

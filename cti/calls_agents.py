@@ -10,6 +10,11 @@ call (counted from the call's end, its LastCall) and sends no event when that
 time is over, so the board keeps `wrapup_until` and leaves WRAP_UP on the
 bridge's WrapUpDue timer. An agent paused during wrap-up who unpauses before
 `wrapup_until` is back in Asterisk's wrap-up, not available.
+
+AgentComplete and the caller's Hangup come from different Asterisk threads, in
+either order: a call may be over (and the agent's phone free) before its
+AgentComplete says the wrap-up starts. The board wraps up once per call
+(`wrapped`, the last call's Linkedid), whichever came first.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ class _Agent:
     paused: bool = False
     wrapup_until: datetime | None = None
     penalty: int | None = None
+    wrapped: str | None = None  # the Linkedid of the last call wrapped up (a repeat changes nothing)
 
     def snapshot(self, at: datetime) -> ev.AgentSnapshot:
         return ev.AgentSnapshot(
@@ -96,9 +102,15 @@ class AgentBoard:
         if agent.state == S.RINGING:
             yield from self._set(agent, S.AVAILABLE, at)
 
-    def wrap_up(self, interface: str, queue: str, at: datetime) -> Iterator[ev.AgentUpdated]:
-        """A queue call ended (AgentComplete): Asterisk's wrap-up starts now."""
+    def wrap_up(self, interface: str, queue: str, linkedid: str, at: datetime) -> Iterator[ev.AgentUpdated]:
+        """A queue call ended (AgentComplete): Asterisk's wrap-up starts now, also when the
+        call's Hangup came first; not again for the same call, nor for an agent already
+        on another call (a late event of an earlier one)."""
         agent = self._agent(interface)
+        busy_elsewhere = agent.state in (S.RINGING, S.ON_CALL) and agent.linkedid not in (None, linkedid)
+        if agent.wrapped == linkedid or busy_elsewhere:
+            return
+        agent.wrapped = linkedid
         seconds = self._wrapup.get(queue)
         agent.wrapup_until = at + timedelta(seconds=seconds) if seconds else None
         if seconds == 0:  # no wrapuptime: Asterisk offers the next call at once

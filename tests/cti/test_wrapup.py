@@ -7,6 +7,8 @@ import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from cti import actions
 from cti import events as ev
 from cti.bridge import AmiBridge
@@ -61,6 +63,66 @@ def test_wrap_up_lasts_the_queues_wrapuptime_then_the_agent_is_available() -> No
     assert [a.state for a in done] == [S.AVAILABLE] and done[0].wrapup_until is None
 
 
+def answered_call(wrapup: int) -> CallRegistry:
+    """A call answered at 0 s with the queue's wrapuptime `wrapup`, still talking."""
+    reg = CallRegistry()
+    for e in (ev.QueueWrapUpTime(at=T0, queue=Q, seconds=wrapup),
+              ev.AgentLoggedIn(at=T0, agent=AGENT, member_name="anna", queue=Q, paused=False, pause_reason=""),
+              ev.CallerJoinedQueue(at=T0, linkedid="1.1", uniqueid="1.1", channel="PJSIP/trunk-1", queue=Q,
+                                   caller_raw="+4934125385555", caller_name="Erika", position=1),
+              ev.CallAnswered(at=T0, linkedid="1.1", queue=Q, agent=AGENT, member_name="anna",
+                              wait_seconds=0, ring_seconds=1)):
+        reg.apply(e, e.at)
+    return reg
+
+
+def completed(t: float, linkedid: str = "1.1") -> ev.CallCompleted:
+    return ev.CallCompleted(at=at(t), linkedid=linkedid, queue=Q, agent=AGENT, wait_seconds=0,
+                            talk_seconds=10, completed_by=ev.CompletedBy.CALLER)
+
+
+@pytest.mark.parametrize("device_first", [False, True], ids=["hangup-complete-free", "free-hangup-complete"])
+def test_agent_complete_after_the_callers_hangup_still_starts_the_wrap_up(device_first: bool) -> None:
+    """AgentComplete and the caller's Hangup come from different Asterisk threads: in a
+    full test run the Hangup came first now and then, the call was gone, and the agent
+    went from the call straight to available while Asterisk held her in wrap-up."""
+    reg = answered_call(wrapup=30)
+    ended = ev.CallEnded(at=at(10), linkedid="1.1", cause=16)
+    order: list[ev.DomainEvent] = [device_free(10), ended] if device_first else [ended]
+    for e in order:
+        apply(reg, e)
+    assert reg.call("1.1") is None
+    got = apply(reg, completed(10.02))
+    assert got[-1].state == S.WRAP_UP and got[-1].wrapup_until == at(40.02)
+    assert apply(reg, device_free(10.05)) == []  # the phone is free, Asterisk still holds her
+    assert apply(reg, completed(10.1)) == []  # the same event again: no second wrap-up
+    assert [a.state for a in apply(reg, ev.WrapUpDue(at=at(40.02), agent=AGENT))] == [S.AVAILABLE]
+    assert apply(reg, completed(41)) == []  # nor after it ended
+
+
+def test_a_late_agent_complete_of_an_earlier_call_leaves_the_next_call_alone() -> None:
+    reg = answered_call(wrapup=0)
+    apply(reg, ev.CallEnded(at=at(10), linkedid="1.1", cause=16))
+    apply(reg, device_free(10))
+    apply(reg, ev.CallerJoinedQueue(at=at(11), linkedid="2.1", uniqueid="2.1", channel="PJSIP/trunk-2",
+                                    queue=Q, caller_raw="+4930123", caller_name="", position=1))
+    apply(reg, ev.CallAnswered(at=at(12), linkedid="2.1", queue=Q, agent=AGENT, member_name="anna",
+                               wait_seconds=1, ring_seconds=1))
+    assert apply(reg, completed(12.5)) == []  # 1.1's, late: she is on 2.1
+    on_2 = apply(reg, completed(20, "2.1"))
+    assert [(a.state, a.linkedid) for a in on_2] == [(S.AVAILABLE, None)]  # wrapuptime 0
+
+
+def test_agent_complete_of_a_call_begun_before_the_bridge_connected_starts_the_wrap_up() -> None:
+    reg = CallRegistry()
+    apply(reg, ev.QueueWrapUpTime(at=T0, queue=Q, seconds=30))
+    on_call = ev.MemberSnapshot(at=T0, agent=AGENT, member_name="anna", queue=Q, in_call=True,
+                                available=False, registered=True, paused=False, pause_reason="")
+    assert [(a.state, a.linkedid) for a in apply(reg, on_call)] == [(S.ON_CALL, None)]  # which call: unknown
+    got = apply(reg, completed(5, "0.9"))
+    assert got[-1].state == S.WRAP_UP and got[-1].wrapup_until == at(35)
+
+
 def test_more_time_is_a_pause_that_outlasts_the_wrap_up_and_ready_ends_it() -> None:
     reg, _ = registry_after_call(wrapup=30)
     paused = apply(reg, ev.AgentPaused(at=at(15), agent=AGENT, queue=Q, reason=actions.WRAP_UP_REASON))
@@ -109,7 +171,7 @@ def test_wrap_up_pause_action_is_a_queuepause_with_the_reason() -> None:
 
 async def _bridge(fake: FakeAmiServer) -> tuple[AmiBridge, list[object]]:
     bus = EventBus()
-    seen = capture_events(bus)
+    seen: list[object] = capture_events(bus)
     bridge = AmiBridge(host="127.0.0.1", port=fake.port, username="hotline", secret=fake.secret,
                        bus=bus, registry=CallRegistry(), ping_interval=60)
     bridge.start()
