@@ -348,8 +348,7 @@ class PopNotifier:
             lookups = self.lookups.prefetch(call.linkedid, call.caller_raw)
             match = await self._match_in_time(call.linkedid, lookups, call.caller_number)
             pop = {"linkedid": call.linkedid, "queue": call.queue,
-                   "caller": {"number": call.caller_number, "raw": call.caller_raw,
-                              "name": call.caller_name},
+                   "caller": views.caller_json(call.caller_number, call.caller_raw, call.caller_name),
                    "match": match, "open_tickets": [], "recent_calls": [], "callbacks": [], "enriched": False,
                    "ticket_id": None, "entered_at": views.iso(call.entered_at),
                    "route": views.route_json(call.route)}

@@ -149,7 +149,7 @@ def callback_linkedid(callback_id: int) -> str:
 def callback_pop(e: CallbackRinging, match: dict[str, Any]) -> dict[str, Any]:
     """The call.ringing message of a callback: an ordinary pop's fields, and `callback`."""
     return {"linkedid": callback_linkedid(e.callback_id), "queue": "",
-            "caller": {"number": e.caller_number, "raw": e.caller_raw, "name": e.caller_name},
+            "caller": views.caller_json(e.caller_number, e.caller_raw, e.caller_name),
             "match": match, "open_tickets": [], "recent_calls": [], "callbacks": [], "enriched": False,
             "ticket_id": e.ticket_id, "entered_at": e.at.isoformat(), "route": None,
             "wait_seconds": 0.0, "position": 0,

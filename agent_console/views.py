@@ -15,6 +15,7 @@ from callqueue.metrics import QueueFigures
 
 from cti import events as ev
 from cti.actions import WRAP_UP_REASON
+from cti.callerid import readable
 
 
 def iso(t: datetime | None) -> str | None:
@@ -30,10 +31,16 @@ def mask_number(number: str | None) -> str | None:
     return number[:keep_head] + "•" * hidden + number[len(number) - keep_tail:]
 
 
+def caller_json(number: str | None, raw: str, name: str) -> dict[str, Any]:
+    """Who calls: the normalised number (E.164, what matching and dialling use), what the
+    PBX sent, the name the caller sent, and `display`, the number grouped as people read it."""
+    return {"number": number, "raw": raw, "name": name, "display": readable(number)}
+
+
 def call_json(call: ev.CallSnapshot) -> dict[str, Any]:
     return {
         "linkedid": call.linkedid, "queue": call.queue, "position": call.position,
-        "caller": {"number": call.caller_number, "raw": call.caller_raw, "name": call.caller_name},
+        "caller": caller_json(call.caller_number, call.caller_raw, call.caller_name),
         "entered_at": iso(call.entered_at), "answered_at": iso(call.answered_at),
         "ended_at": iso(call.ended_at), "agent": call.agent,
         "ringing_agents": list(call.ringing_agents),
@@ -94,7 +101,7 @@ def queue_json(v: QueueView, now: datetime, mask: bool = False) -> dict[str, Any
         "linkedid": w.caller.linkedid, "position": i + 1,
         "caller": {"number": number(w.caller.caller_number),
                    "raw": mask_number(w.caller.caller_raw) if mask else w.caller.caller_raw,
-                   "name": w.caller.caller_name},
+                   "name": w.caller.caller_name, "display": None if mask else readable(w.caller.caller_number)},
         "entered_at": iso(w.caller.entered_at), "wait_seconds": w.wait_seconds,
         "expected_wait_seconds": w.expected_wait_seconds,
         "expected_remaining_seconds": w.expected_remaining_seconds, "at_risk": w.at_risk,

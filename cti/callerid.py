@@ -65,3 +65,15 @@ def normalize(raw: str | None, default_region: str = "DE") -> CallerNumber:
         return CallerNumber(raw=text, kind=NumberKind.INVALID)
     e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     return CallerNumber(raw=text, kind=NumberKind.NUMBER, e164=e164)
+
+
+def readable(e164: str | None) -> str | None:
+    """A normalised number as a person reads it back to the caller: grouped the way its
+    country writes it, in international form (`+4934125385555` -> `+49 341 25385555`,
+    `+441632960123` -> `+44 1632 960123`); None stays None, anything else as it is."""
+    if not e164 or not e164.startswith("+"):
+        return e164
+    try:
+        return phonenumbers.format_number(phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    except phonenumbers.NumberParseException:
+        return e164

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from cti.callerid import readable
 from tickets.models import Callback, CallRecord, Channel, Priority, Ticket, TicketHistory, TicketStatus
 from tickets.sla import is_overdue
 
@@ -49,12 +50,15 @@ def ticket_dict(t: Ticket, now: datetime) -> dict[str, Any]:
 
 def call_dict(r: CallRecord) -> dict[str, Any]:
     values = {f: getattr(r, f) for f in CALL_FIELDS}
-    return {f: (iso(v) if isinstance(v, datetime) else v) for f, v in values.items()}
+    out = {f: (iso(v) if isinstance(v, datetime) else v) for f, v in values.items()}
+    out["caller_display"] = readable(r.caller_number)  # as people read it (cti.callerid.readable)
+    return out
 
 
 def callback_dict(c: Callback) -> dict[str, Any]:
-    return {"id": c.id, "caller_number": c.caller_number, "caller_raw": c.caller_raw,
-            "caller_name": c.caller_name, "contact_id": c.contact_id, "queue": c.queue, "reason": c.reason,
+    return {"id": c.id, "caller_number": c.caller_number, "caller_display": readable(c.caller_number),
+            "caller_raw": c.caller_raw, "caller_name": c.caller_name, "contact_id": c.contact_id, "queue": c.queue,
+            "reason": c.reason,
             "attempts": c.attempts, "first_call_at": iso(c.first_call_at), "last_call_at": iso(c.last_call_at),
             "status": text(c.status), "done_by": c.done_by, "refused": c.refused}
 

@@ -31,7 +31,7 @@ hl.timeline = {
 
   call(li, head, c) {
     const t = hl.t.bind(hl);
-    head.append(hl.el("span", { class: "tl-who", text: t("timeline.from", { who: hl.page ? hl.page.caller(c) : (c.caller_number || c.caller_raw || "") }) }));
+    head.append(hl.el("span", { class: "tl-who", text: t("timeline.from", { who: hl.page ? hl.page.caller(c) : (c.caller_display || c.caller_number || c.caller_raw || "") }) }));
     const line = t("timeline.call", { outcome: c.outcome ? hl.enum("outcome", c.outcome) : "–",
                                       wait: hl.fmt.timer(c.wait_seconds), talk: hl.fmt.timer(c.talk_seconds) });
     // the agent by display name (the server's directory), else the extension: never a raw "PJSIP/1001"

@@ -152,9 +152,9 @@ def test_callbacks_are_shown_and_closed(demo: DemoServer, browser: Any) -> None:
         page.wait_for_selector("#callbacks tbody tr")
         before = page.locator("#callbacks tbody tr").count()
         assert before == 2
-        assert "+4940123456" in page.inner_text("#callbacks")
+        assert "+49 40 123456" in page.inner_text("#callbacks")  # grouped as people read it
         assert page.get_attribute("#callbacks tbody tr:last-child button[data-done]", "aria-label") \
-            == f"Rückruf an {HOSTILE_NAME} (+4940123456) als erledigt markieren"  # the caller's name, as text
+            == f"Rückruf an {HOSTILE_NAME} (+49 40 123456) als erledigt markieren"  # the caller's name, as text
         page.click("#callbacks tbody tr:last-child button[data-done]")
         page.wait_for_function("document.querySelectorAll('#callbacks tbody tr').length === 1")
         assert "erledigt" in page.inner_text("#status")
@@ -211,7 +211,7 @@ def test_an_abandoned_call_becomes_a_callback_and_call_back_dials_the_caller(
             pbx.cli("queue unpause member PJSIP/1001 queue hotline")
         page = open_as(browser, live, "anna", "de", "/calls")
         try:
-            row = page.locator("#callbacks tbody tr", has_text="+4934125384444")
+            row = page.locator("#callbacks tbody tr", has_text="+49 341 25384444")
             row.wait_for(timeout=15_000)  # the call record and its callback are written after the hangup
             assert "aufgelegt" in row.inner_text()
             mark = pbx.tap.mark()

@@ -44,7 +44,8 @@ def test_the_callback_pops_at_the_agent_rung_with_the_marker_the_wait_and_the_ti
         assert kind == "call.ringing"
         assert pop["callback"] == {"id": 42, "waited_seconds": 95.0, "ticket_id": 7}
         assert pop["linkedid"] == "callback-42" and pop["ticket_id"] == 7 and pop["site"] == "main"
-        assert pop["caller"] == {"number": "+4934125385555", "raw": "0341 2538-5555", "name": "<b>Erika</b>"}
+        assert pop["caller"] == {"number": "+4934125385555", "raw": "0341 2538-5555", "name": "<b>Erika</b>",
+                                 "display": "+49 341 25385555"}
         assert pop["match"]["contact"]["name"] == "Erika"  # looked up like any caller
         json.dumps(pop)  # what goes over the WebSocket
         assert _seen(rig.bert) == []  # only the agent whose phone rings

@@ -92,6 +92,7 @@ def test_number_filter_and_a_tickets_calls(client: TestClient, login: Any) -> No
     assert bad.status_code == 422 and bad.json()["code"] == "bad_number"
     calls = anna.get(f"/api/tickets/{ticket.ticket_id}/calls")
     assert calls.status_code == 200 and [c["agent"] for c in calls.json()] == ["PJSIP/1001"]
+    assert [c["caller_display"] for c in calls.json()] == ["+49 341 25384444"]  # as people read it
     assert bert.get(f"/api/tickets/{ticket.ticket_id}/calls").status_code == 404
     assert len(sven.get(f"/api/tickets/{ticket.ticket_id}/calls").json()) == 1
 
@@ -105,6 +106,7 @@ def test_callbacks_are_listed_closed_and_called_back(client: TestClient, login: 
     anna, sven = login("anna"), login("sven")
     items = anna.get("/api/callbacks").json()
     assert [i["caller_number"] for i in items] == ["+4934125384444", "1003"]  # longest waiting first
+    assert [i["caller_display"] for i in items] == ["+49 341 25384444", "1003"]
     external, internal = items[0]["id"], items[1]["id"]
     # not on the dial allow-list (default 10XX,5555): refused before anything reaches the PBX
     r = anna.send("POST", f"/api/callbacks/{external}/call")

@@ -67,11 +67,13 @@ def test_pop_reaches_only_the_ringing_agent_and_is_withdrawn(app: Any, client: T
                 ev.CallUpdated(T0, ev.CallChange.RINGING, replace(joined, ringing_agents=("PJSIP/1001",))))
         pop = until(wa, "call.ringing")["data"]
         assert pop["caller"]["name"] == '<script>alert("x")</script>'
+        assert (pop["caller"]["number"], pop["caller"]["display"]) == ("+4934125385555", "+49 341 25385555")
         match = settled_match(wa, pop)
         assert match["status"] == "known" and match["contact"]["name"] == "Erika Muster"
         assert pop["position"] == 1 and pop["wait_seconds"] >= 4
         queue = until(ws, "queue.updated")["data"]
         assert queue["waiting_count"] == 1 and queue["waiting"][0]["linkedid"] == joined.linkedid
+        assert queue["waiting"][0]["caller"]["display"] == "+49 341 25385555"
         # bert's phone never rang: bert sees the answer and its agent.state, never a pop
         answered = replace(joined, answered_at=T0 + timedelta(seconds=6), agent="PJSIP/1002",
                            ringing_agents=())

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cti.callerid import NumberKind, normalize
+from cti.callerid import NumberKind, normalize, readable
 
 SAME = ["+49 (0)341 2538-5555", "0341/2538-5555", "0049 341 25385555", "034125385555",
         "+4934125385555", "+49 341 2538-5555", "(0341) 2538 5555"]
@@ -60,3 +60,19 @@ def test_control_characters_and_huge_strings_are_invalid(raw: str) -> None:
     n = normalize(raw)
     assert n.kind is NumberKind.INVALID and n.e164 is None
     assert "\r" not in n.raw and "\n" not in n.raw and len(n.raw) <= 64 * 6
+
+
+@pytest.mark.parametrize(("e164", "shown"), [
+    ("+4934125385555", "+49 341 25385555"), ("+4940123456", "+49 40 123456"),
+    ("+4917612345678", "+49 176 12345678"), ("+441632960123", "+44 1632 960123"),
+    (None, None), ("", ""), ("1001", "1001"), ("+4", "+4")])
+def test_readable_groups_a_number_as_its_country_writes_it(e164: str | None, shown: str | None) -> None:
+    assert readable(e164) == shown
+
+
+@given(st.integers(min_value=2_000_000, max_value=99_999_999))
+@settings(max_examples=200, deadline=None)
+def test_readable_is_read_back_as_the_same_number(n: int) -> None:
+    e164 = normalize(f"+49341{n}").e164
+    shown = readable(e164)
+    assert shown is not None and " " in shown and normalize(shown).e164 == e164

@@ -170,7 +170,8 @@ def test_calls_newest_first_exact_fields_and_filters(desk: TicketDesk, sessions:
     _record(sessions, "c.3", 20, outcome="timeout", wait_seconds=300.0)
     calls = desk.calls()
     assert [c["linkedid"] for c in calls] == ["c.3", "c.2", "c.1"]
-    assert tuple(calls[0]) == CALL_FIELDS and len(CALL_FIELDS) == 28  # 5 of a joined call (tickets.call_join)
+    assert tuple(calls[0]) == (*CALL_FIELDS, "caller_display") and len(CALL_FIELDS) == 28  # 5 of a joined call
+    assert calls[1]["caller_display"] == "+49 30 222"  # the number as people read it (cti.callerid.readable)
     json.dumps(calls)
     assert calls[1]["answered_at"] == "2026-03-06T14:10:20+00:00" and calls[1]["talk_seconds"] == 40.0
     assert [c["linkedid"] for c in desk.calls(since=FRI + timedelta(minutes=10))] == ["c.3", "c.2"]
