@@ -18,7 +18,8 @@ views, with the same rule as `_waiting_view` (agent_console/static/
 wallboard-model.js): wait now = server time - entered_at; expected = wait now +
 `expected_remaining_seconds`; breached when wait > threshold; at risk when
 breached, within WARN_MARGIN_SECONDS of it, expected > threshold, or nobody is
-staffed (no estimate).
+staffed (no estimate). A caller whose agent's phone rings expects no more than the
+wait so far (remaining 0): the call is being offered.
 The queue's wrap-up time (for AHT) comes in as a QueueWrapUpTime event, as the
 registry's agent board gets it: each reducer folds the events it needs.
 """
@@ -247,7 +248,9 @@ class QueueProjection:
     def _waiting_view(self, w: WaitingCaller, place: int, now: datetime, available: int,
                       staffed: int, handle: float) -> WaitingView:
         waited = max(0.0, (now - w.entered_at).total_seconds())
-        expected = expected_wait(place, waited, available, staffed, handle)
+        # an agent's phone rings for this caller now: answered when it is picked up, not after
+        # another round of calls (else every ring with nobody else free raised a false alarm)
+        expected = waited if w.ringing_agents else expected_wait(place, waited, available, staffed, handle)
         breached = waited > self.threshold
         at_risk = breached or waited >= self.threshold - WARN_MARGIN_SECONDS or (
             expected is None or expected > self.threshold)

@@ -77,6 +77,25 @@ def test_expected_wait_follows_the_live_wait_when_an_agent_is_free() -> None:
     assert w.expected_remaining_seconds is None and w.at_risk
 
 
+def test_a_caller_whose_agent_rings_is_not_flagged_while_nobody_else_is_free() -> None:
+    """The only agent not paused rings for the caller: the wallboard once showed 90 s
+    expected, "at risk" and the forecast banner for every such ring; the call is being
+    offered, so the expected wait is the wait so far until the promise itself is near."""
+    p = QueueProjection(threshold=25)
+    p.apply(agent("PJSIP/1001", ev.AgentState.RINGING, T0), T0)
+    p.apply(ev.CallUpdated(T0, ev.CallChange.RINGING, call("a", T0, ringing_agents=("PJSIP/1001",))), T0)
+    p.apply(ev.CallUpdated(T0, ev.CallChange.JOINED, call("b", T0 + timedelta(seconds=1), position=2)), T0)
+    rung, behind = p.view("hotline", T0 + timedelta(seconds=6)).waiting
+    assert (rung.expected_wait_seconds, rung.expected_remaining_seconds, rung.at_risk) == (6.0, 0.0, False)
+    assert behind.expected_wait_seconds == 5.0 + 2 * 90 and behind.at_risk  # the agent is taken by "a"
+    assert p.view("hotline", T0 + timedelta(seconds=21)).waiting[0].at_risk  # within 5 s of the promise
+    # nobody answered (RingNoAnswer): the estimate is back
+    p.apply(ev.CallUpdated(T0, ev.CallChange.RINGING, call("a", T0)), T0)  # its set of ringing agents: empty
+    p.apply(agent("PJSIP/1001", ev.AgentState.AVAILABLE, T0), T0)
+    p.apply(agent("PJSIP/1001", ev.AgentState.PAUSED, T0), T0)
+    assert p.view("hotline", T0 + timedelta(seconds=8)).waiting[0].expected_wait_seconds is None
+
+
 def test_the_view_carries_the_service_level_if_everyone_waiting_were_answered_now() -> None:
     p = QueueProjection(threshold=25, short_abandon=5)
     done = call("x", T0, ended_at=T0 + timedelta(seconds=20), outcome=ev.Outcome.ANSWERED, wait_seconds=10,
