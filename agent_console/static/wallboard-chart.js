@@ -29,7 +29,10 @@ const wbChart = {
       ],
       axes: [
         { ...axis, space: px * 5, size: px * 2.2, values: (u, splits) => {
-          const labels = splits.map((v) => hl.fmt.time(v * 1000));
+          // ticks less than a minute apart (the first minutes of a day) need seconds, else
+          // every label reads the same "09:58"
+          const seconds = splits.length > 1 && splits[1] - splits[0] < 60;
+          const labels = splits.map((v) => hl.fmt.time(v * 1000, seconds));
           box.dataset.xLabels = JSON.stringify(labels);
           return labels;
         } },

@@ -83,6 +83,20 @@ def test_the_chart_has_time_axes_a_legend_and_draws_gaps(demo: DemoServer, brows
         assert page.get_attribute("#chart-box", "aria-label").startswith("Wartende und Servicelevel heute.")
 
 
+def test_the_first_minutes_of_a_day_have_time_labels_that_differ(demo: DemoServer, browser: Any) -> None:
+    """Right after the start (a few minutes of samples) the ticks are seconds apart: they
+    read 09:58, 09:58, 09:58, 09:59 until labels got their seconds."""
+    with closing(open_wallboard(browser, demo, "en", (1440, 900), False)) as page:
+        page.evaluate("""() => {  // the day's samples so far: 2.5 minutes of them, up to the server's now
+            const t0 = hl.live.serverNow() - 150_000;
+            wb.series = [...Array(16).keys()].map((i) => (
+                {at: new Date(t0 + i * 10_000).toISOString(), waiting: i % 3, service_level: 1})); }""")
+        page.wait_for_function("!document.getElementById('chart-box').dataset.xLabels.includes('08:00')")
+        labels = page.evaluate("JSON.parse(document.getElementById('chart-box').dataset.xLabels)")
+        assert len(labels) >= 3 and len(set(labels)) == len(labels), labels
+        assert all(len(x) == 8 and x[2] == x[5] == ":" for x in labels), labels  # hh:mm:ss
+
+
 @pytest.mark.parametrize("lang", ["de", "en"])
 def test_no_raw_enum_and_no_utc_time_in_either_language(demo: DemoServer, browser: Any, lang: str) -> None:
     with closing(open_wallboard(browser, demo, lang, (1920, 1080), False)) as page:
