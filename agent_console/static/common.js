@@ -154,6 +154,8 @@ hl.fmt = {
     if (!this._cache.has(key)) this._cache.set(key, new Intl[kind](locale, options));
     return this._cache.get(key);
   },
+  // a phone number that never breaks across lines ("+49 341" / "25385555" in a narrow heading)
+  phone(n) { return n ? String(n).replace(/ /g, "\u00a0") : n; },
   number(n, options = {}) { return n === null || n === undefined ? "–" : this._get("NumberFormat", options).format(n); },
   percent(x) { return x === null || x === undefined ? "–" : this._get("NumberFormat", { style: "percent", maximumFractionDigits: 0 }).format(x); },
   // "14:03" or "14:03:22": a wall-clock time in the browser's own time zone

@@ -16,8 +16,8 @@ window.hc = {
 hc.callerParts = (caller) => {
   caller = caller || {};
   const hidden = (v) => !v || /^(anonymous|unknown|unavailable|withheld|private|restricted)$/i.test(String(v).trim());
-  const number = caller.display || caller.number || (hidden(caller.raw) ? null : caller.raw);
-  const name = hidden(caller.name) || [number, caller.number, caller.raw].includes(caller.name) ? "" : caller.name;
+  const number = hl.fmt.phone(caller.display || caller.number || (hidden(caller.raw) ? null : caller.raw));
+  const name = hidden(caller.name) || [number, caller.display, caller.number, caller.raw].includes(caller.name) ? "" : caller.name;
   return { name, number, text: name ? `${name} (${number || hl.t("withheld_caller")})` : number || hl.t("withheld_caller") };
 };
 

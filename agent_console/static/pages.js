@@ -71,7 +71,7 @@ hl.page = {
   empty(text) { return hl.el("p", { class: "empty muted", text }); },
   link(href, text) { return hl.el("a", { href, text }); },
   caller(item) {
-    const number = item.caller_display || item.caller_number || item.caller_raw || hl.t("withheld_caller");
+    const number = hl.fmt.phone(item.caller_display || item.caller_number || item.caller_raw) || hl.t("withheld_caller");
     return item.caller_name ? `${item.caller_name} (${number})` : number;
   },
   due(ticket) {

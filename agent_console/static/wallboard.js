@@ -16,7 +16,7 @@ const { el, t } = { el: hl.el.bind(hl), t: hl.t.bind(hl) };
 
 function callerText(c) {
   const raw = c.raw && !/^(anonymous|unknown|restricted)?$/i.test(c.raw) ? c.raw : null;
-  const number = c.display || c.number || raw || t("withheld_caller");
+  const number = hl.fmt.phone(c.display || c.number || raw) || t("withheld_caller");
   const name = c.name && c.name !== c.raw && !/^(anonymous|unknown)$/i.test(c.name) ? c.name : "";
   return name ? `${name} (${number})` : number;
 }
