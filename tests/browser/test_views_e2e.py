@@ -153,8 +153,9 @@ def test_callbacks_are_shown_and_closed(demo: DemoServer, browser: Any) -> None:
         before = page.locator("#callbacks tbody tr").count()
         assert before == 2
         assert "+49\u00a040\u00a0123456" in page.inner_text("#callbacks")  # grouped as people read it, never broken
+        # the caller's name, as text
         assert page.get_attribute("#callbacks tbody tr:last-child button[data-done]", "aria-label") \
-            == f"Rückruf an {HOSTILE_NAME} (+49\u00a040\u00a0123456) als erledigt markieren"  # the caller's name, as text
+            == f"Rückruf an {HOSTILE_NAME} (+49\u00a040\u00a0123456) als erledigt markieren"
         page.click("#callbacks tbody tr:last-child button[data-done]")
         page.wait_for_function("document.querySelectorAll('#callbacks tbody tr').length === 1")
         assert "erledigt" in page.inner_text("#status")
