@@ -181,8 +181,8 @@ def run_up(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             pass
         finally:
-            if server is not None and server.poll() is None:
-                server.terminate()
+            if server is not None:
+                stop_server(server)
     print("stopped the phones and the server; Asterisk keeps running (`hotline asterisk down`)")
     return 0
 
@@ -201,7 +201,21 @@ def _start_site(stack: contextlib.ExitStack, pbx: PrivateAsterisk, http_port: in
     env.update(HOTLINE_SITE=c.site, HOTLINE_AGI_PORT=str(c.agi_port), HOTLINE_MAIL_LISTEN="",
                HOTLINE_FAX_SPOOL=str(pbx.fax_spool))
     proc = stack.enter_context(subprocess.Popen([sys.executable, "-m", "hotline_cli.main", "serve"], env=env))
-    stack.callback(proc.terminate)
+    stack.callback(stop_server, proc)
+
+
+def stop_server(proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    """SIGTERM, then wait for its graceful shutdown (the writer drains what it holds) before
+    the phones and Asterisk go; killed only if it has not ended within `timeout` s."""
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        print(f"hotline up: the server (pid {proc.pid}) did not stop within {timeout:.0f} s; killed it",
+              file=sys.stderr)
+        proc.kill()
+        proc.wait()
 
 
 def _start_server(http_port: int, ami_port: int, secret: str, queue_log: str,
@@ -222,7 +236,7 @@ def _start_server(http_port: int, ami_port: int, secret: str, queue_log: str,
                 return proc
         time.sleep(0.2)
     print("hotline up: the server did not start (see above)", file=sys.stderr)
-    proc.terminate()
+    stop_server(proc)
     return None
 
 
