@@ -18,6 +18,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -31,8 +32,11 @@ NICENESS = 5  # on a busy machine the event loop's process gets the CPU first
 
 
 def detach() -> None:
-    """In the worker process, first thing: yield the CPU to the server's event loop, and
-    leave with the server."""
+    """In the worker process, first thing: yield the CPU to the server's event loop, leave
+    with the server, and ignore Ctrl-C. A terminal's Ctrl-C reaches the whole process group:
+    the workers printed a KeyboardInterrupt traceback each and the write in progress was cut,
+    while the server stops them itself once it has drained what it holds."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(OSError):
         os.nice(NICENESS)
     threading.Thread(target=_exit_with, args=(os.getppid(),), name="parent-watch", daemon=True).start()

@@ -1,7 +1,9 @@
-"""`hotline serve` stopped with SIGTERM (systemd, `kill`, `hotline up` ending) shuts down
-gracefully and exits with status 0: no "leaked semaphore objects" from its worker
-processes' pools, as every stop printed while uvicorn's re-raised SIGTERM ended the
-process before the interpreter's own clean-up."""
+"""`hotline serve` stopped with SIGTERM (systemd, `kill`, `hotline up` ending) or with a
+terminal's Ctrl-C (SIGINT to the whole process group, its worker processes too) shuts
+down gracefully and exits with status 0: no "leaked semaphore objects" from its worker
+processes' pools (every SIGTERM printed them while uvicorn's re-raised signal ended the
+process before the interpreter's own clean-up), no KeyboardInterrupt traceback from each
+worker (every Ctrl-C printed three)."""
 
 from __future__ import annotations
 
@@ -19,11 +21,13 @@ from tests.pbx_fixture import free_tcp_port
 from tests.serve_process import children, wait_port
 from tests.waiting import wait_until
 from tickets.migrate import upgrade
+from tickets.worker_process import NICENESS
 
 WORKERS = 3  # the writer, the report aggregates, the escalation scan: each a process of its own
 
 
-def test_sigterm_ends_serve_and_its_worker_processes_cleanly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("to_group", [False, True], ids=["sigterm-to-serve", "ctrl-c-to-the-group"])
+def test_a_stop_ends_serve_and_its_worker_processes_cleanly(tmp_path: Path, to_group: bool) -> None:
     database = f"sqlite:///{tmp_path / 'hotline.db'}"
     upgrade(database)
     port, log = free_tcp_port(), tmp_path / "serve.log"
@@ -33,13 +37,16 @@ def test_sigterm_ends_serve_and_its_worker_processes_cleanly(tmp_path: Path) -> 
            "HOTLINE_AMI_PORT": str(free_tcp_port()), "HOTLINE_AGI_PORT": str(free_tcp_port())}
     with log.open("w") as out:
         proc = subprocess.Popen([sys.executable, "-m", "hotline_cli.main", "serve"], env={**os.environ, **env},
-                                stdout=out, stderr=subprocess.STDOUT, text=True)
+                                stdout=out, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         wait_port(port, proc)
-        wait_until(lambda: sum("spawn_main" in _cmdline(pid) for pid in children(proc.pid)) >= WORKERS,
-                   timeout=30)
+        # each worker has started (its first step, tickets.worker_process.detach, lowers its priority)
+        wait_until(lambda: sum(_started_worker(pid) for pid in children(proc.pid)) >= WORKERS, timeout=30)
         workers = children(proc.pid)
-        proc.send_signal(signal.SIGTERM)
+        if to_group:
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0, log.read_text()[-3000:]
     finally:
         if proc.poll() is None:
@@ -47,7 +54,7 @@ def test_sigterm_ends_serve_and_its_worker_processes_cleanly(tmp_path: Path) -> 
             proc.wait()
     wait_until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers), timeout=10)  # none left behind
     text = log.read_text()
-    assert "leaked" not in text and "Traceback" not in text, text[-3000:]
+    assert "leaked" not in text and "Traceback" not in text and "KeyboardInterrupt" not in text, text[-3000:]
 
 
 def test_up_waits_for_its_server_to_stop_and_kills_one_that_will_not(capsys: pytest.CaptureFixture[str]) -> None:
@@ -73,8 +80,10 @@ def test_up_waits_for_its_server_to_stop_and_kills_one_that_will_not(capsys: pyt
         proc.stdout.close()
 
 
-def _cmdline(pid: int) -> str:
+def _started_worker(pid: int) -> bool:
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        nice = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+    except (OSError, ValueError, IndexError):
+        return False
+    return b"spawn_main" in command and nice == NICENESS
