@@ -16,6 +16,7 @@ import pytest
 
 from tests.browser.axe import assert_no_serious_violations
 from tests.browser.demo_day import BERLIN, PASSWORD, VIEWS, DemoServer, closing, demo_server, open_wallboard
+from tests.browser.shots import shot
 from tests.db_fixture import throwaway_database
 
 pytestmark = [pytest.mark.browser]
@@ -40,7 +41,7 @@ def test_tv_mode_never_scrolls_and_the_laptop_layout_shows_the_chart(
         demo: DemoServer, browser: Any, view: str, lang: str, tmp_path: Path) -> None:
     size, tv = VIEWS[view]
     with closing(open_wallboard(browser, demo, lang, size, tv)) as page:
-        page.screenshot(path=str(tmp_path / f"{view}-{lang}.png"))
+        page.screenshot(path=shot(f"wallboard-{view}-{lang}.png"))  # the README's pictures
         box = page.evaluate("""() => { const r = document.getElementById('chart-box').getBoundingClientRect();
             const s = document.scrollingElement;
             return { top: r.top, bottom: r.bottom, height: r.height, vh: innerHeight, vw: innerWidth,
