@@ -11,6 +11,7 @@ stored contacts is an indexed equality lookup on `e164` (or `extension`).
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from dataclasses import dataclass
 
@@ -67,10 +68,13 @@ def normalize(raw: str | None, default_region: str = "DE") -> CallerNumber:
     return CallerNumber(raw=text, kind=NumberKind.NUMBER, e164=e164)
 
 
+@functools.lru_cache(maxsize=8192)
 def readable(e164: str | None) -> str | None:
     """A normalised number as a person reads it back to the caller: grouped the way its
     country writes it, in international form (`+4934125385555` -> `+49 341 25385555`,
-    `+441632960123` -> `+44 1632 960123`); None stays None, anything else as it is."""
+    `+441632960123` -> `+44 1632 960123`); None stays None, anything else as it is.
+    Cached: a parse is ~20 µs, and every queue update shows each waiting caller again
+    (150 callers, 4 updates a second: 12 ms a second of the event loop without it)."""
     if not e164 or not e164.startswith("+"):
         return e164
     try:
