@@ -45,9 +45,11 @@ async def test_wrapuptime_comes_from_asterisk_and_more_time_pauses_with_the_reas
         await f.bridge.close()
 
 
-def wrap_up_missing(pbx: Pbx, seen: list[tuple[float, ev.AgentSnapshot]]) -> str:
+def wrap_up_missing(pbx: Pbx, seen: list[tuple[float, ev.AgentSnapshot]], call: subprocess.Popen[str]) -> str:
     """No wrap-up within 30 s: the agent's states as the bridge had them, the queue as
-    Asterisk has it, and the AMI events about the agent or the queue since the test began."""
+    Asterisk has it, the AMI events about the agent or the queue, and the caller (SIPp)."""
+    caller = "still running" if call.poll() is None else (
+        f"ended with {call.returncode}: {(call.stdout.read() if call.stdout else '')[-1500:]}")
     kinds = {"AgentCalled", "AgentConnect", "AgentComplete", "AgentRingNoAnswer", "QueueMemberStatus",
              "QueueCallerJoin", "QueueCallerAbandon", "QueueMemberPause", "Hangup"}
     events = [{k: e.get(k, "") for k in ("Event", "Linkedid", "DestLinkedid", "Interface", "Status", "InCall",
@@ -55,7 +57,7 @@ def wrap_up_missing(pbx: Pbx, seen: list[tuple[float, ev.AgentSnapshot]]) -> str
               for e in pbx.tap.events[-200:] if e.get("Event") in kinds]
     states = [(a.state.value, a.linkedid, a.pause_reason) for _, a in seen]
     return (f"no wrap-up for PJSIP/1001 within 30 s; the bridge had {states}\n"
-            f"queue show: {pbx.cli('queue show hotline')}\nAMI: {events[-40:]}")
+            f"queue show: {pbx.cli('queue show hotline')}\nAMI: {events[-40:]}\ncaller: {caller}")
 
 
 async def test_after_a_real_call_wrap_up_lasts_asterisks_wrapuptime(pbx: Pbx) -> None:
@@ -73,7 +75,7 @@ async def test_after_a_real_call_wrap_up_lasts_asterisks_wrapuptime(pbx: Pbx) ->
             try:
                 await wait_until(lambda: any(a.state == ev.AgentState.WRAP_UP for _, a in seen), timeout=30)
             except AssertionError:  # failed once in a full run, never alone: say what happened
-                raise AssertionError(wrap_up_missing(pbx, seen)) from None
+                raise AssertionError(wrap_up_missing(pbx, seen, call)) from None
             started, wrap = next((t, a) for t, a in seen if a.state == ev.AgentState.WRAP_UP)
             assert wrap.wrapup_until is not None
             assert abs((wrap.wrapup_until - wrap.since).total_seconds() - 1.0) < 0.01
