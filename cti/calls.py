@@ -86,10 +86,10 @@ class CallRegistry:
     # --- reducer ---------------------------------------------------------------
     def apply(self, event: ev.DomainEvent, now: datetime) -> list[Update]:
         linkedid = getattr(event, "linkedid", None)
-        if linkedid is not None and linkedid in self._ended:
-            if isinstance(event, ev.CallCompleted):  # came after the call's Hangup: the wrap-up still starts
-                return list(self.agents.wrap_up(event.agent, event.queue, event.linkedid, event.at))
-            return []  # a replayed or late event of a finished call
+        # a replayed or late event of a finished call changes nothing; but an AgentComplete
+        # that came after the call's Hangup still starts the agent's wrap-up (_on_complete)
+        if linkedid is not None and linkedid in self._ended and not isinstance(event, ev.CallCompleted):
+            return []
         if isinstance(event, ev.AgentEvent | ev.MemberSnapshot):
             return list(self.agents.apply(event, now))
         handler = _HANDLERS.get(type(event))
@@ -176,7 +176,7 @@ class CallRegistry:
 
     def _on_complete(self, e: ev.CallCompleted, now: datetime) -> list[Update]:
         call = self._get(e.linkedid, create=False)
-        if call is None:  # a call begun before we connected: Asterisk's wrap-up starts all the same
+        if call is None:  # ended already (its Hangup came first) or begun before we connected
             return list(self.agents.wrap_up(e.agent, e.queue, e.linkedid, e.at))
         call.talk = float(e.talk_seconds)
         call.wait = float(e.wait_seconds)
